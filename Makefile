@@ -1,0 +1,34 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+export KG_STORE ?= data/store
+
+.PHONY: run test lint install sample serve clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+sample: $(STAMP)
+	$(BIN)/kg ingest kg/sample/csv --source sample-csv
+	$(BIN)/kg ingest kg/sample/data.json --source sample-datajson
+
+run: sample
+	$(BIN)/kg serve --host 127.0.0.1 --port 8000
+
+test: $(STAMP)
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check kg tests bench app.py
+	$(BIN)/ruff format --check kg tests bench app.py
+
+clean:
+	rm -rf $(VENV) data tests/artifacts

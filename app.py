@@ -1,0 +1,3 @@
+from kg import create_app
+
+app = create_app()

@@ -1,0 +1,98 @@
+"""Every ``KG_*`` setting: its name, default and help text.
+
+This module is the only reader of ``os.environ``. Settings are read when
+:func:`load_settings` runs (from ``create_app`` or the CLI), never at import,
+so tests can build apps with different settings side by side.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("KG_STORE", "data/store", "Folder of the embedded Oxigraph store (created if missing)."),
+    Setting(
+        "KG_BASE_URI",
+        "http://127.0.0.1:8000/",
+        "Base under which agency, dataset, distribution, service and graph IRIs are minted; "
+        "must end with '/'.",
+    ),
+    Setting("KG_UPDATE_TOKEN", "", "Bearer token that enables SPARQL updates and Graph Store writes; empty = writes off."),
+    Setting("KG_QUERY_TIMEOUT", "10", "Wall-clock limit of one SPARQL query, in seconds."),
+    Setting("KG_MAX_RESULTS", "10000", "Most rows a public SPARQL SELECT returns."),
+    Setting("KG_CATALOG_TITLE", "Agency knowledge graph", "Title of the DCAT-AP catalogue the service publishes."),
+    Setting("KG_VALIDATION_BATCH", "250", "Records per pyshacl call during ingest (bigger = faster, more memory)."),
+    Setting("KG_WORKERS", "2", "Processes used to map and validate records during ingest (1 = in-process)."),
+    Setting("KG_HTTP_TIMEOUT", "30", "Seconds to wait for a remote portal (CKAN URL ingest)."),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """A snapshot of the configuration, taken once by :func:`load_settings`."""
+
+    store: Path
+    base_uri: str
+    update_token: str = ""
+    query_timeout: float = 10.0
+    max_results: int = 10000
+    catalog_title: str = "Agency knowledge graph"
+    validation_batch: int = 250
+    workers: int = 2
+    http_timeout: float = 30.0
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    """Read every ``KG_*`` setting from ``env`` (default: the process environment).
+
+    Keyword ``overrides`` (``store=…``, ``base_uri=…``) win over the environment.
+
+    :raises ValueError: if a setting has a value of the wrong kind.
+    """
+    env = os.environ if env is None else env
+
+    def get(name: str) -> str:
+        return env.get(name, _BY_NAME[name].default)
+
+    def number(name: str, kind: type) -> float | int:
+        raw = get(name)
+        try:
+            value = kind(raw)
+        except ValueError:
+            raise ValueError(f"{name}={raw!r} is not a {kind.__name__}") from None
+        if value <= 0:
+            raise ValueError(f"{name}={raw!r} must be positive")
+        return value
+
+    base = get("KG_BASE_URI")
+    if not base.endswith("/"):
+        base += "/"
+    values: dict[str, object] = {
+        "store": Path(get("KG_STORE")),
+        "base_uri": base,
+        "update_token": get("KG_UPDATE_TOKEN"),
+        "query_timeout": number("KG_QUERY_TIMEOUT", float),
+        "max_results": number("KG_MAX_RESULTS", int),
+        "catalog_title": get("KG_CATALOG_TITLE"),
+        "validation_batch": number("KG_VALIDATION_BATCH", int),
+        "workers": number("KG_WORKERS", int),
+        "http_timeout": number("KG_HTTP_TIMEOUT", float),
+    }
+    values.update(overrides)
+    if "store" in overrides:
+        values["store"] = Path(str(values["store"]))
+    return Settings(**values)  # type: ignore[arg-type]
