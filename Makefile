@@ -18,7 +18,6 @@ install: $(STAMP)
 
 sample: $(STAMP)
 	$(BIN)/kg ingest kg/sample/csv --source sample-csv
-	$(BIN)/kg ingest kg/sample/data.json --source sample-datajson
 
 run: sample
 	$(BIN)/kg serve --host 127.0.0.1 --port 8000

@@ -41,12 +41,16 @@ class InputError(KgError):
         super().__init__(str(self))
 
     def __str__(self) -> str:
-        where = [p for p in (
-            self.file,
-            f"line {self.line}" if self.line is not None else None,
-            f"record {self.record}" if self.record is not None else None,
-            f"field {self.field}" if self.field else None,
-        ) if p]
+        where = [
+            p
+            for p in (
+                self.file,
+                f"line {self.line}" if self.line is not None else None,
+                f"record {self.record}" if self.record is not None else None,
+                f"field {self.field}" if self.field else None,
+            )
+            if p
+        ]
         return f"{', '.join(where)}: {self.message}" if where else self.message
 
 

@@ -20,7 +20,7 @@ Conventions every reader follows:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Union
+from typing import Literal
 
 Text = dict[str, str]
 
@@ -198,7 +198,7 @@ class RdfRecord:
     context: list[tuple] = field(default_factory=list)
 
 
-Record = Union[AgencyRecord, DatasetRecord, ServiceRecord, RdfRecord]
+Record = AgencyRecord | DatasetRecord | ServiceRecord | RdfRecord
 
 
 def first_text(text: Text, *, prefer: tuple[str, ...] = ("en", "")) -> str:

@@ -28,12 +28,25 @@ SETTINGS: tuple[Setting, ...] = (
         "Base under which agency, dataset, distribution, service and graph IRIs are minted; "
         "must end with '/'.",
     ),
-    Setting("KG_UPDATE_TOKEN", "", "Bearer token that enables SPARQL updates and Graph Store writes; empty = writes off."),
+    Setting(
+        "KG_UPDATE_TOKEN",
+        "",
+        "Bearer token that enables SPARQL updates and Graph Store writes; empty = writes off.",
+    ),
     Setting("KG_QUERY_TIMEOUT", "10", "Wall-clock limit of one SPARQL query, in seconds."),
     Setting("KG_MAX_RESULTS", "10000", "Most rows a public SPARQL SELECT returns."),
-    Setting("KG_CATALOG_TITLE", "Agency knowledge graph", "Title of the DCAT-AP catalogue the service publishes."),
-    Setting("KG_VALIDATION_BATCH", "250", "Records per pyshacl call during ingest (bigger = faster, more memory)."),
+    Setting(
+        "KG_CATALOG_TITLE", "Agency knowledge graph", "Title of the DCAT-AP catalogue the service publishes."
+    ),
+    Setting(
+        "KG_VALIDATION_BATCH", "250", "Records per pyshacl call during ingest (bigger = faster, more memory)."
+    ),
     Setting("KG_WORKERS", "2", "Processes used to map and validate records during ingest (1 = in-process)."),
+    Setting(
+        "KG_DEBUG",
+        "",
+        "Set to 1 to print tracebacks of internal errors (kg command) and run Flask in debug mode.",
+    ),
     Setting("KG_HTTP_TIMEOUT", "30", "Seconds to wait for a remote portal (CKAN URL ingest)."),
 )
 
@@ -53,6 +66,7 @@ class Settings:
     validation_batch: int = 250
     workers: int = 2
     http_timeout: float = 30.0
+    debug: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
 
@@ -91,6 +105,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         "validation_batch": number("KG_VALIDATION_BATCH", int),
         "workers": number("KG_WORKERS", int),
         "http_timeout": number("KG_HTTP_TIMEOUT", float),
+        "debug": get("KG_DEBUG").strip().lower() in ("1", "true", "yes", "on"),
     }
     values.update(overrides)
     if "store" in overrides:

@@ -10,13 +10,50 @@ the same terms for people.
 >>> DCAT.downloadUrl
 Traceback (most recent call last):
 ...
-AttributeError: "term 'downloadUrl' not in namespace 'http://www.w3.org/ns/dcat#'"
+AttributeError: term 'downloadUrl' not in namespace 'http://www.w3.org/ns/dcat#'
 """
 
 from __future__ import annotations
 
-from rdflib import RDF, RDFS, XSD, Namespace
-from rdflib.namespace import ClosedNamespace
+from rdflib import RDF, RDFS, XSD, Namespace, URIRef
+
+
+class ClosedNamespace:
+    """A namespace with a fixed list of terms.
+
+    Unlike rdflib's namespaces it is not a ``str``, so ``DCT.format`` is the
+    term ``dct:format`` and not the string method ``str.format``.
+    """
+
+    def __init__(self, uri: str, terms: list[str]) -> None:
+        self._uri = uri
+        self._terms = {term: URIRef(uri + term) for term in terms}
+
+    def __getattr__(self, name: str) -> URIRef:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        try:
+            return self._terms[name]
+        except KeyError:
+            raise AttributeError(f"term {name!r} not in namespace {self._uri!r}") from None
+
+    def __getitem__(self, name: str) -> URIRef:
+        return self.__getattr__(name)
+
+    def __contains__(self, iri: object) -> bool:
+        return iri in self._terms.values()
+
+    def __iter__(self):
+        return iter(self._terms.values())
+
+    def __dir__(self) -> list[str]:
+        return sorted(self._terms)
+
+    def __str__(self) -> str:
+        return self._uri
+
+    def __repr__(self) -> str:
+        return f"ClosedNamespace({self._uri!r})"
 
 
 def _closed(uri: str, terms: str) -> ClosedNamespace:
@@ -48,7 +85,7 @@ DCATAP = _closed(
 )
 ADMS = _closed(
     "http://www.w3.org/ns/adms#",
-    "Identifier identifier sample status versionNotes schemaAgency",
+    "Identifier identifier sample status versionNotes schemeAgency",
 )
 VCARD = _closed(
     "http://www.w3.org/2006/vcard/ns#",
@@ -67,7 +104,7 @@ SKOS = _closed(
 )
 SPDX = _closed(
     "http://spdx.org/rdf/terms#",
-    "Checksum ChecksumAlgorithm checksum algorithm checksumValue checksumAlgorithm_sha1",
+    "Checksum ChecksumAlgorithm checksum algorithm checksumValue",
 )
 ORG = _closed(
     "http://www.w3.org/ns/org#",
@@ -146,8 +183,35 @@ PREFIXES: dict[str, str] = {
 }
 
 __all__ = [
-    "ACCESS_RIGHT", "ADMS", "CPOV", "DATA_THEME", "DCAT", "DCATAP", "DCT", "DQV",
-    "EU_AUTHORITY", "FILE_TYPE", "FOAF", "FREQUENCY", "IANA_MEDIA_TYPES", "KGO", "LANGUAGE",
-    "LICENCE", "LOCN", "ORG", "OWL", "PREFIXES", "PROV", "RDF", "RDFS", "SCHEMA", "SH",
-    "SKOS", "SPDX", "TIME", "VCARD", "XSD", "COUNTRY",
+    "ACCESS_RIGHT",
+    "ADMS",
+    "CPOV",
+    "DATA_THEME",
+    "DCAT",
+    "DCATAP",
+    "DCT",
+    "DQV",
+    "EU_AUTHORITY",
+    "FILE_TYPE",
+    "FOAF",
+    "FREQUENCY",
+    "IANA_MEDIA_TYPES",
+    "KGO",
+    "LANGUAGE",
+    "LICENCE",
+    "LOCN",
+    "ORG",
+    "OWL",
+    "PREFIXES",
+    "PROV",
+    "RDF",
+    "RDFS",
+    "SCHEMA",
+    "SH",
+    "SKOS",
+    "SPDX",
+    "TIME",
+    "VCARD",
+    "XSD",
+    "COUNTRY",
 ]

@@ -1,0 +1,235 @@
+"""Readers: turn a source (CSV folder, data.json, CKAN JSON or portal, RDF) into records.
+
+Each reader does structure only and streams :mod:`kg.records` records with
+their :class:`~kg.records.Origin`. Whatever stops a source from being read as a
+whole becomes an :class:`~kg.errors.InputError` that names the file (or URL),
+the line or record and the field; no json/csv/rdflib/urllib exception escapes.
+
+This module holds what the readers share — reading a file as UTF-8, parsing
+JSON with a useful message, turning JSON values into text — plus
+:func:`detect_format` and :func:`read_source`. The reader modules are imported
+lazily, so that importing this package does not pull in rdflib.
+
+>>> as_text(3), as_text(None), as_text({"a": [1, 2]}), as_texts(" x ")
+('3', '', '{"a":[1,2]}', ['x'])
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from kg.errors import InputError
+from kg.records import Record
+
+FORMATS = ("csv", "data.json", "ckan", "rdf")
+
+RDF_SUFFIXES = (".ttl", ".rdf", ".owl", ".xml", ".jsonld", ".nt", ".nq", ".trig", ".n3")
+# --format values that name one RDF syntax: read as "rdf" in that syntax
+RDF_FORMAT_NAMES = (
+    "ttl",
+    "turtle",
+    "xml",
+    "jsonld",
+    "json-ld",
+    "nt",
+    "ntriples",
+    "nq",
+    "nquads",
+    "trig",
+    "n3",
+)
+
+_READERS = {
+    "read_csv_folder": "csv_folder",
+    "read_data_json": "data_json",
+    "read_ckan": "ckan",
+    "read_rdf": "rdf",
+}
+
+_SHAPES = (
+    'a data.json catalogue: an object with a "dataset" array; '
+    'CKAN: a package with "resources", a list of packages or an Action API answer with "result"; '
+    'JSON-LD: an object with "@context" or "@graph"'
+)
+
+
+def __getattr__(name: str) -> Any:
+    """``from kg.readers import read_rdf`` works without importing every reader up front."""
+    if name in _READERS:
+        return getattr(importlib.import_module(f"kg.readers.{_READERS[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# --- files -----------------------------------------------------------------
+
+
+def read_bytes(path: str | Path) -> bytes:
+    """The bytes of a file that exists, is a file and is not empty."""
+    p = Path(path)
+    if not p.exists():
+        raise InputError("no such file or folder", file=str(path))
+    if p.is_dir():
+        raise InputError("is a folder, expected a file", file=str(path))
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot be read: {exc.strerror or exc}", file=str(path)) from exc
+    if not data.strip():
+        raise InputError("the file is empty", file=str(path))
+    return data
+
+
+def decode_utf8(data: bytes, file: str) -> str:
+    """UTF-8 text without a BOM; the offending byte and line when it is not UTF-8."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InputError(
+            f"not UTF-8 text: byte 0x{data[exc.start]:02X} at offset {exc.start} cannot be decoded "
+            "(save the file as UTF-8)",
+            file=file,
+            line=line,
+        ) from exc
+    return text.removeprefix("\ufeff")
+
+
+def read_text(path: str | Path) -> str:
+    """The text of a non-empty UTF-8 file (a BOM is accepted)."""
+    text = decode_utf8(read_bytes(path), str(path))
+    if not text.strip():
+        raise InputError("the file is empty", file=str(path))
+    return text
+
+
+def parse_json(text: str, file: str) -> Any:
+    """Parse JSON, naming line and column, and saying so when the text just stops (truncated)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        if exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string"):
+            message = f"invalid JSON: the text ends in the middle of a value (truncated?): {exc.msg}"
+        else:
+            message = f"invalid JSON at column {exc.colno}: {exc.msg}"
+        raise InputError(message, file=file, line=exc.lineno) from exc
+    except RecursionError as exc:
+        raise InputError("invalid JSON: nested too deeply", file=file) from exc
+
+
+def load_json(path: str | Path) -> Any:
+    return parse_json(read_text(path), str(path))
+
+
+# --- JSON values as record text ----------------------------------------------
+
+
+def as_text(value: Any) -> str:
+    """A JSON value as record text: strings stripped, None → "", other values as compact JSON."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, bool | int | float):
+        return json.dumps(value)
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def as_texts(value: Any) -> list[str]:
+    """A list of texts from a list, a single value or nothing (types vary in the wild)."""
+    items = value if isinstance(value, list) else [value]
+    return [t for t in (as_text(v) for v in items) if t]
+
+
+# --- format detection --------------------------------------------------------
+
+
+def sniff_json(doc: Any) -> str | None:
+    """Which of our formats a parsed JSON document is, or None."""
+    if isinstance(doc, dict):
+        if isinstance(doc.get("dataset"), list) and not _inline_jsonld(doc):
+            return "data.json"
+        if "@context" in doc or "@graph" in doc:
+            return "rdf"
+        if any(k in doc for k in ("resources", "result", "success")):
+            return "ckan"
+    if isinstance(doc, list) and doc and all(isinstance(x, dict) for x in doc):
+        if any("resources" in x for x in doc):
+            return "ckan"
+        if any("@id" in x or "@context" in x or "@graph" in x for x in doc):
+            return "rdf"
+    return None
+
+
+def _inline_jsonld(doc: dict) -> bool:
+    """A JSON-LD DCAT catalogue may also have a "dataset" array; data.json's context is a URL."""
+    context, conforms = doc.get("@context"), str(doc.get("conformsTo", ""))
+    return isinstance(context, dict | list) and "project-open-data" not in conforms
+
+
+def _detect(location: str) -> tuple[str, Any]:
+    """The format of ``location`` and, for JSON, the parsed document (so it is parsed once)."""
+    if location.startswith(("http://", "https://")):
+        return "ckan", None
+    path = Path(location)
+    if not path.exists():
+        raise InputError("no such file or folder", file=location)
+    suffix = path.suffix.lower()
+    if path.is_dir() or suffix == ".csv":
+        return "csv", None
+    if suffix in RDF_SUFFIXES:
+        return "rdf", None
+    text = read_text(path)
+    head = text.lstrip()[:1]
+    if suffix != ".json" and head not in ("{", "["):
+        if head in ("<", "@"):  # XML or Turtle ("@prefix")
+            return "rdf", None
+        raise InputError(
+            f"cannot tell the format from the extension {suffix or '(none)'!r}; "
+            f"use --format with one of {', '.join(FORMATS)}",
+            file=location,
+        )
+    doc = parse_json(text, location)
+    fmt = sniff_json(doc)
+    if fmt is None:
+        raise InputError(f"JSON of no known shape (expected {_SHAPES})", file=location)
+    return fmt, doc
+
+
+def detect_format(location: str) -> str:
+    """One of :data:`FORMATS` for a path or URL: folder/.csv, URL, RDF extension, or JSON by content."""
+    return _detect(location)[0]
+
+
+def read_source(location: str, *, fmt: str | None = None, http_timeout: float = 30.0) -> Iterator[Record]:
+    """The records of any source; ``fmt`` is one of :data:`FORMATS` (or an RDF syntax), else detected."""
+    doc = None
+    rdf_syntax = None
+    if fmt is None:
+        fmt, doc = _detect(location)
+    elif fmt.lower() in RDF_FORMAT_NAMES:
+        fmt, rdf_syntax = "rdf", fmt.lower()
+    elif fmt not in FORMATS:
+        raise InputError(
+            f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)} "
+            f"(or an RDF syntax: {', '.join(RDF_FORMAT_NAMES)})",
+            file=location,
+        )
+    if fmt == "csv":
+        from kg.readers.csv_folder import read_csv_folder
+
+        return read_csv_folder(location)
+    if fmt == "data.json":
+        from kg.readers.data_json import data_json_records, read_data_json
+
+        return read_data_json(location) if doc is None else data_json_records(doc, location)
+    if fmt == "ckan":
+        from kg.readers.ckan import ckan_records, read_ckan
+
+        return read_ckan(location, timeout=http_timeout) if doc is None else ckan_records(doc, location)
+    from kg.readers.rdf import read_rdf
+
+    return read_rdf(location, fmt=rdf_syntax)

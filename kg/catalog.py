@@ -1,0 +1,89 @@
+"""The DCAT-AP catalogue: its own description and the export for harvesters.
+
+The catalogue (``{base}catalog``) is described in its own graph, rewritten on
+every ingest from the settings; each source graph links its datasets and
+services to it (``dcat:dataset`` / ``dcat:service``). An export is the union of
+the published source graphs, the catalogue graph and the descriptions of the
+vocabulary concepts they use (type, scheme, labels), which the official
+DCAT-AP shapes need to check classes and code lists offline.
+"""
+
+from __future__ import annotations
+
+from itertools import chain
+from typing import BinaryIO
+
+from rdflib import Literal, URIRef
+
+from kg.iris import Minter
+from kg.settings import Settings
+from kg.store import Store, serialize_triples
+from kg.vocab import DCAT, DCT, FOAF, PREFIXES, RDF, SKOS
+
+EXPORT_FORMATS = ("ttl", "jsonld", "rdf", "nt", "nq", "trig")
+
+
+def catalog_graph(settings: Settings) -> str:
+    return f"{settings.base_uri}graph/catalog"
+
+
+def catalog_ntriples(settings: Settings) -> str:
+    """The catalogue's own description (title, description, publisher), as N-Triples."""
+    iris = Minter(settings.base_uri)
+    catalog = URIRef(iris.catalog())
+    operator = URIRef(f"{settings.base_uri}operator")
+    triples = [
+        (catalog, RDF.type, DCAT.Catalog),
+        (catalog, DCT.title, Literal(settings.catalog_title, lang="en")),
+        (
+            catalog,
+            DCT.description,
+            Literal(
+                f"{settings.catalog_title}: metadata about public bodies, their units and what they publish, "
+                "as DCAT-AP 3.0 and the Core Public Organisation Vocabulary.",
+                lang="en",
+            ),
+        ),
+        (catalog, DCT.publisher, operator),
+        (catalog, FOAF.homepage, URIRef(settings.base_uri)),
+        (URIRef(settings.base_uri), RDF.type, FOAF.Document),
+        (catalog, DCAT.themeTaxonomy, URIRef("http://publications.europa.eu/resource/authority/data-theme")),
+        (operator, RDF.type, FOAF.Agent),
+        (operator, FOAF.name, Literal(f"Operator of {settings.catalog_title}", lang="en")),
+    ]
+    return "".join(f"{s.n3()} {p.n3()} {o.n3()} .\n" for s, p, o in triples)
+
+
+def source_graphs(store: Store, settings: Settings) -> list[str]:
+    vocab = Minter(settings.base_uri).vocabulary_graph()
+    return [g for g in store.data_graphs() if g != vocab]
+
+
+def export(
+    store: Store, settings: Settings, output: BinaryIO | str, *, fmt: str = "ttl", full: bool = False
+) -> None:
+    """Write the DCAT-AP catalogue (or, with ``full``, every graph as N-Quads/TriG) to ``output``.
+
+    :raises ValueError: for an unknown format.
+    """
+    if fmt not in EXPORT_FORMATS:
+        raise ValueError(f"unknown export format {fmt!r} (use one of {', '.join(EXPORT_FORMATS)})")
+    if full:
+        if fmt not in ("nq", "trig"):
+            raise ValueError("a full dump keeps the named graphs: use --format nq or trig")
+        store.dump(output, fmt=fmt)
+        return
+    graphs = source_graphs(store, settings)
+    vocab = Minter(settings.base_uri).vocabulary_graph()
+    data = store.query("CONSTRUCT WHERE { ?s ?p ?o }", default_graphs=graphs)
+    concepts = store.query(
+        f"""CONSTRUCT {{ ?c ?p ?v . ?scheme ?sp ?sv }} WHERE {{
+        {{ SELECT DISTINCT ?c WHERE {{ ?x ?q ?c . FILTER(isIRI(?c)) }} }}
+        GRAPH <{vocab}> {{ ?c ?p ?v OPTIONAL {{ ?c <{SKOS.inScheme}> ?scheme . ?scheme ?sp ?sv }} }}
+    }}""",
+        default_graphs=graphs,
+        named_graphs=[vocab],
+    )
+    if fmt in ("nq", "trig"):
+        fmt = "nt" if fmt == "nq" else "ttl"
+    serialize_triples(chain(data, concepts), output, fmt, prefixes=PREFIXES)

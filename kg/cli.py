@@ -1,0 +1,331 @@
+"""The ``kg`` command: thin commands over the library, and the exit codes.
+
+Exit codes: 0 done; 1 ``kg validate`` found violations; 2 bad input (file,
+query); 3 ``--strict`` refused the source; 4 the store cannot be used (busy,
+disk full); 5 the validator itself broke. Errors are one line on stderr,
+never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from kg.errors import KgError, QueryError
+from kg.settings import SETTINGS, Settings, load_settings
+
+RESULT_FORMATS = ("table", "json", "xml", "csv", "tsv", "ttl", "nt", "rdf", "jsonld")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+    except ValueError as exc:
+        print(f"kg: bad setting: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return args.run(args, settings)
+    except KgError as exc:
+        print(f"kg: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("kg: interrupted; the store is as it was", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: say so in one line, the traceback only on request
+        if settings.debug:
+            raise
+        print(
+            f"kg: internal error ({type(exc).__name__}: {exc}); the store is as it was. "
+            "Set KG_DEBUG=1 for the traceback and please report it.",
+            file=sys.stderr,
+        )
+        return 70
+
+
+def _parser() -> argparse.ArgumentParser:
+    settings_help = "\n".join(f"  {s.name} (default {s.default!r}): {s.help}" for s in SETTINGS)
+    parser = argparse.ArgumentParser(
+        prog="kg",
+        description="Agency knowledge graph: ingest, validate, query, export and serve.",
+        epilog="settings (environment variables):\n" + settings_help,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    p = sub.add_parser("ingest", help="read, map, validate and store a source (replaces it atomically)")
+    p.add_argument("path", help="a CSV folder, a data.json, a CKAN JSON file or portal URL, an RDF file")
+    p.add_argument("--source", help="source name (default: from the file name)")
+    p.add_argument("--format", dest="fmt", help="csv, data.json, ckan, rdf (or ttl, nt, nq, jsonld, xml)")
+    p.add_argument("--strict", action="store_true", help="refuse the whole source if any record is invalid")
+    p.set_defaults(run=cmd_ingest)
+
+    p = sub.add_parser(
+        "validate", help="the SHACL report of a source, without storing (exit 1 on violations)"
+    )
+    p.add_argument("path")
+    p.add_argument("--format", dest="fmt")
+    p.add_argument("-v", "--verbose", action="store_true", help="list every finding")
+    p.set_defaults(run=cmd_validate)
+
+    p = sub.add_parser("sources", help="list the sources in the store")
+    p.set_defaults(run=cmd_sources)
+
+    p = sub.add_parser("remove", help="drop a source's graphs")
+    p.add_argument("name")
+    p.set_defaults(run=cmd_remove)
+
+    p = sub.add_parser("query", help="run a SPARQL query against the store")
+    p.add_argument("sparql", help="the query, or @FILE to read it from a file")
+    p.add_argument("--format", dest="fmt", default="table", choices=RESULT_FORMATS)
+    p.set_defaults(run=cmd_query)
+
+    p = sub.add_parser("export", help="the DCAT-AP catalogue (or --full: every graph)")
+    p.add_argument(
+        "--format", dest="fmt", default="ttl", choices=("ttl", "jsonld", "rdf", "nt", "nq", "trig")
+    )
+    p.add_argument("-o", "--output", help="file to write (default: standard output)")
+    p.add_argument("--full", action="store_true", help="dump every graph (needs --format nq or trig)")
+    p.set_defaults(run=cmd_export)
+
+    p = sub.add_parser("serve", help="serve the web app under gunicorn")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--reload", action="store_true", help="development: reload on code changes")
+    p.set_defaults(run=cmd_serve)
+    return parser
+
+
+# ---------------------------------------------------------------- commands
+
+
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from kg.ingest import ingest
+
+    progress = _Progress()
+    summary = ingest(
+        args.path, settings=settings, source=args.source, fmt=args.fmt, strict=args.strict, progress=progress
+    )
+    progress.done()
+    _print_summary(summary)
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
+    from kg.ingest import ingest
+
+    progress = _Progress()
+    summary = ingest(args.path, settings=settings, fmt=args.fmt, store_it=False, progress=progress)
+    progress.done()
+    _print_summary(summary, verbose=args.verbose)
+    return 1 if summary.quarantined else 0
+
+
+def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
+    from kg.ingest import list_sources
+
+    rows = list_sources(settings=settings)
+    if not rows:
+        print("no sources yet: kg ingest PATH")
+        return 0
+    _table(
+        ["source", "format", "published", "quarantined", "violations", "warnings", "last run", "from"],
+        [
+            [
+                r["source"],
+                r["fmt"],
+                r["published"],
+                r["quarantined"],
+                r["violations"],
+                r["warnings"],
+                r["ended"][:19],
+                r["location"],
+            ]
+            for r in rows
+        ],
+    )
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
+    from kg.ingest import remove_source
+
+    if remove_source(args.name, settings=settings):
+        print(f"removed source {args.name}")
+        return 0
+    print(f"kg: no source named {args.name!r} (see kg sources)", file=sys.stderr)
+    return 2
+
+
+def cmd_query(args: argparse.Namespace, settings: Settings) -> int:
+    from kg.ingest import store_for
+    from kg.store import is_boolean, is_graph, serialize_results
+
+    sparql = args.sparql
+    if sparql.startswith("@"):
+        try:
+            sparql = Path(sparql[1:]).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise QueryError(f"cannot read {sparql[1:]}: {exc.strerror}") from exc
+    result = store_for(settings).query(sparql)
+    fmt = args.fmt
+    if is_boolean(result):
+        if fmt == "table":
+            print("true" if bool(result) else "false")
+            return 0
+        fmt = fmt if fmt in ("json", "xml", "csv", "tsv") else "json"
+    elif is_graph(result):
+        fmt = fmt if fmt in ("ttl", "nt", "rdf", "jsonld") else "ttl"
+    elif fmt == "table":
+        variables = [v.value for v in result.variables]
+        _table(variables, [[_term(row[v]) for v in variables] for row in result])
+        return 0
+    elif fmt not in ("json", "xml", "csv", "tsv"):
+        raise QueryError(f"a SELECT result cannot be written as {fmt}")
+    serialize_results(result, sys.stdout.buffer, fmt)
+    sys.stdout.flush()
+    return 0
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    from kg.catalog import export
+    from kg.ingest import store_for
+
+    try:
+        if args.output:
+            with open(args.output, "wb") as out:
+                export(store_for(settings), settings, out, fmt=args.fmt, full=args.full)
+        else:
+            export(store_for(settings), settings, sys.stdout.buffer, fmt=args.fmt, full=args.full)
+            sys.stdout.flush()
+    except ValueError as exc:
+        raise QueryError(str(exc)) from exc
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    """Replace this process with gunicorn running ``app:app`` (the production settings)."""
+    root = Path(__file__).resolve().parent.parent
+    argv = [
+        "gunicorn",
+        "--chdir",
+        str(root),
+        "--bind",
+        f"{args.host}:{args.port}",
+        "--workers",
+        str(args.workers),
+        "--worker-class",
+        "gthread",
+        "--threads",
+        "4",
+        "--timeout",
+        str(int(settings.query_timeout) + 30),
+        "--access-logfile",
+        "-",
+    ]
+    if args.reload:
+        argv.append("--reload")
+    argv.append("app:app")
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    print(
+        f"serving {settings.store} on http://{args.host}:{args.port}/ (gunicorn, {args.workers} workers)",
+        file=sys.stderr,
+    )
+    os.execv(str(gunicorn), argv)
+    return 0  # not reached
+
+
+# ---------------------------------------------------------------- output
+
+
+class _Progress:
+    """A one-line progress counter on stderr when it is a terminal and the work takes a while."""
+
+    def __init__(self) -> None:
+        self.start = time.monotonic()
+        self.shown = False
+        self.tty = sys.stderr.isatty()
+
+    def __call__(self, done: int) -> None:
+        if not self.tty or done % 100:
+            return
+        elapsed = time.monotonic() - self.start
+        if elapsed > 1.0:
+            rate = done / elapsed
+            bar = "#" * min(30, done // 1000) or "#"
+            print(f"\r  {bar:<30} {done:>9,} records  {rate:,.0f}/s", end="", file=sys.stderr, flush=True)
+            self.shown = True
+
+    def done(self) -> None:
+        if self.shown:
+            print(file=sys.stderr)
+
+
+def _print_summary(summary, *, verbose: bool = False) -> None:
+    stored = "stored" if summary.stored else "not stored"
+    print(f"source {summary.source} ({summary.fmt}) from {summary.location}: {stored}")
+    kinds = ", ".join(f"{n} {k}" for k, n in sorted(summary.kinds.items()))
+    _table(
+        ["records", "published", "quarantined", "violations", "warnings", "notes"],
+        [
+            [
+                f"{summary.read} ({kinds})" if kinds else "0",
+                summary.published,
+                summary.quarantined,
+                summary.severities["violation"],
+                summary.severities["warning"],
+                summary.severities["info"],
+            ]
+        ],
+    )
+    rules = [(sev, rule, msg, n) for (sev, rule, msg), n in summary.rules.items() if sev != "info"]
+    if rules:
+        print("\nfindings by rule:")
+        _table(
+            ["severity", "count", "rule", "message"],
+            [
+                [sev, n, rule.rsplit("#", 1)[-1], msg[:90]]
+                for sev, rule, msg, n in sorted(rules, key=lambda r: (r[0] != "violation", -r[3]))[:15]
+            ],
+        )
+    if summary.quarantined_reports:
+        print(f"\nquarantined ({summary.quarantined}): kept in the quarantine graph with their report")
+        for report in summary.quarantined_reports[: None if verbose else 20]:
+            for f in report.findings:
+                if f.severity == "violation":
+                    print(
+                        f"  {report.origin}: {report.label[:60]!r}: {f.message}"
+                        + (f" (value {f.value!r})" if f.value else "")
+                    )
+    if verbose:
+        for report in summary.reports:
+            for f in report.findings:
+                print(f"  {report.origin}: {f.severity}: {f.message}")
+    timing = ", ".join(f"{k} {v:.1f} s" for k, v in summary.seconds.items())
+    if timing:
+        print(f"\n{timing}")
+
+
+def _term(term) -> str:
+    if term is None:
+        return ""
+    return getattr(term, "value", str(term))
+
+
+def _table(header: list[str], rows: list[list[object]]) -> None:
+    cells = [[str(c) for c in header]] + [[str(c) for c in row] for row in rows]
+    widths = [min(60, max(len(r[i]) for r in cells)) for i in range(len(header))]
+    for n, row in enumerate(cells):
+        print("  ".join(c[:60].ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+        if n == 0:
+            print("  ".join("-" * w for w in widths))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

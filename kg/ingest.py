@@ -1,0 +1,349 @@
+"""read -> map -> validate -> store, plus provenance; all or nothing.
+
+Nothing touches the store until the whole source has been read, mapped and
+validated: a file-level error (:class:`kg.errors.InputError`) or a ``--strict``
+refusal leaves the store exactly as it was. The source's graph, its
+quarantine graph and the vocabulary graph are then replaced in one new store
+generation (see :mod:`kg.store`), so readers see the old source or the new
+one, never a mix.
+
+Mapping and validation run in batches on ``KG_WORKERS`` processes; the
+published and quarantined triples stream to temporary N-Triples files, so
+memory stays flat however large the source.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO
+
+from rdflib import Literal, URIRef
+
+from kg import controlled
+from kg.catalog import catalog_graph, catalog_ntriples
+from kg.errors import StrictRefusal
+from kg.iris import Minter, source_name
+from kg.mapping import MappedRecord, Triple, map_agency, map_record
+from kg.readers import detect_format, read_source
+from kg.records import AgencyRecord, Record, ServiceRecord
+from kg.settings import Settings
+from kg.store import Store
+from kg.validation import RecordReport, shapes_graph, validate_batch
+from kg.vocab import DCAT, KGO, PROV, RDF, SH, XSD
+
+Progress = Callable[[int], None]
+SEVERITY_IRIS = {"violation": SH.Violation, "warning": SH.Warning, "info": SH.Info}
+EXAMPLES_KEPT = 200  # reports with findings kept in the summary (all quarantined ones are kept)
+
+
+@dataclass
+class IngestSummary:
+    source: str
+    location: str
+    fmt: str
+    run: str = ""
+    read: int = 0
+    published: int = 0
+    quarantined: int = 0
+    kinds: Counter = field(default_factory=Counter)
+    severities: Counter = field(default_factory=Counter)
+    rules: Counter = field(default_factory=Counter)
+    quarantined_reports: list[RecordReport] = field(default_factory=list)
+    reports: list[RecordReport] = field(default_factory=list)  # a sample of published ones with findings
+    seconds: dict[str, float] = field(default_factory=dict)
+    stored: bool = False
+
+    def add(self, report: RecordReport) -> None:
+        self.read += 1
+        self.kinds[report.kind] += 1
+        for finding in report.findings:
+            self.severities[finding.severity] += 1
+            self.rules[(finding.severity, finding.rule or finding.path, finding.message)] += 1
+        if not report.publishable:
+            self.quarantined += 1
+            self.quarantined_reports.append(report)
+        else:
+            self.published += 1
+            if report.findings and len(self.reports) < EXAMPLES_KEPT:
+                self.reports.append(report)
+
+
+def store_for(settings: Settings) -> Store:
+    iris = Minter(settings.base_uri)
+    private = (iris.provenance_graph(), f"{settings.base_uri}graph/quarantine/", iris.staging_prefix())
+    return Store(settings.store, private_graphs=private)
+
+
+def ingest(
+    location: str,
+    *,
+    settings: Settings,
+    source: str | None = None,
+    fmt: str | None = None,
+    strict: bool = False,
+    store_it: bool = True,
+    progress: Progress | None = None,
+) -> IngestSummary:
+    """Read, map, validate and (unless ``store_it`` is false) store one source.
+
+    :raises InputError: the source cannot be read as a whole (store unchanged).
+    :raises StrictRefusal: ``strict`` and some records break violation-level shapes (store unchanged).
+    :raises StoreError: the store cannot be written (store unchanged).
+    """
+    fmt = fmt or detect_format(location)
+    name = source_name(source or _default_source(location))
+    summary = IngestSummary(name, location, fmt)
+    iris = Minter(settings.base_uri)
+    started = datetime.now(UTC)
+    with tempfile.TemporaryDirectory(prefix="kg-ingest-") as scratch:
+        published_nt = Path(scratch) / "published.nt"
+        quarantine_nt = Path(scratch) / "quarantine.nt"
+        t0 = time.perf_counter()
+        with (
+            open(published_nt, "w", encoding="utf-8") as pub,
+            open(quarantine_nt, "w", encoding="utf-8") as qua,
+        ):
+            records = read_source(location, fmt=fmt, http_timeout=settings.http_timeout)
+            for mapped, report in process(
+                records, iris, batch=settings.validation_batch, workers=settings.workers
+            ):
+                summary.add(report)
+                if report.publishable:
+                    write_ntriples(pub, mapped.triples)
+                else:
+                    write_ntriples(qua, mapped.triples)
+                    write_ntriples(qua, report_triples(report, iris, name))
+                if progress:
+                    progress(summary.read)
+        summary.seconds["read, map and validate"] = time.perf_counter() - t0
+        if strict and summary.quarantined:
+            raise StrictRefusal(
+                f"{summary.quarantined} of {summary.read} records break mandatory DCAT-AP rules; "
+                "--strict refuses the whole source (nothing was stored)"
+            )
+        if not store_it:
+            return summary
+        t1 = time.perf_counter()
+        run = f"{started:%Y%m%dT%H%M%S%fZ}"
+        summary.run = iris.run(name, run)
+        graphs = (
+            iris.source_graph(name),
+            iris.quarantine_graph(name),
+            iris.vocabulary_graph(),
+            catalog_graph(settings),
+        )
+        with store_for(settings).write(replace=graphs) as writer:
+            writer.load(published_nt, graph=graphs[0])
+            writer.load(quarantine_nt, graph=graphs[1])
+            writer.load_text(vocabulary_ntriples(), graph=graphs[2])
+            writer.load_text(catalog_ntriples(settings), graph=graphs[3])
+            writer.update(_not_current(name, iris))
+            writer.load_text(run_ntriples(summary, started, iris), graph=iris.provenance_graph())
+        summary.seconds["store"] = time.perf_counter() - t1
+        summary.stored = True
+    return summary
+
+
+def remove_source(name: str, *, settings: Settings) -> bool:
+    """Drop a source's graphs (and record the removal). Returns False if it was not there."""
+    iris = Minter(settings.base_uri)
+    store = store_for(settings)
+    graphs = (iris.source_graph(name), iris.quarantine_graph(name))
+    if not any(g in store.named_graphs() for g in graphs):
+        return False
+    with store.write(replace=graphs) as writer:
+        for g in graphs:
+            writer.drop(g)
+        run = iris.run(name, f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}")
+        writer.update(
+            _not_current(name, iris)
+            + f"""; PREFIX kgo: <{KGO}> PREFIX prov: <{PROV}>
+            INSERT DATA {{ GRAPH <{iris.provenance_graph()}> {{ <{run}> a prov:Activity, kgo:IngestRun ;
+                kgo:source "{name}" ; kgo:recordsPublished 0 ; kgo:recordsQuarantined 0 ;
+                prov:endedAtTime "{datetime.now(UTC).isoformat()}"^^<{XSD.dateTime}> }} }}"""
+        )
+    return True
+
+
+def list_sources(*, settings: Settings) -> list[dict[str, str]]:
+    """The sources in the store with their latest run."""
+    query = f"""PREFIX kgo: <{KGO}> PREFIX prov: <{PROV}>
+        SELECT ?source ?fmt ?location ?ended ?read ?published ?quarantined ?violations ?warnings WHERE {{
+          GRAPH <{Minter(settings.base_uri).provenance_graph()}> {{
+            ?run kgo:current true ; kgo:source ?source ; kgo:sourceFormat ?fmt ;
+                 kgo:sourceLocation ?location ;
+                 prov:endedAtTime ?ended ; kgo:recordsRead ?read ; kgo:recordsPublished ?published ;
+                 kgo:recordsQuarantined ?quarantined ; kgo:violations ?violations ; kgo:warnings ?warnings }}
+        }} ORDER BY ?source"""
+    rows = store_for(settings).query(query, default_graphs=[])
+    return [
+        {
+            k: row[k].value
+            for k in (
+                "source",
+                "fmt",
+                "location",
+                "ended",
+                "read",
+                "published",
+                "quarantined",
+                "violations",
+                "warnings",
+            )
+        }
+        for row in rows
+    ]
+
+
+def _not_current(name: str, iris: Minter) -> str:
+    """SPARQL update: earlier runs of this source are no longer its current state."""
+    graph = iris.provenance_graph()
+    return f"""PREFIX kgo: <{KGO}>
+        DELETE {{ GRAPH <{graph}> {{ ?r kgo:current true }} }}
+        WHERE {{ GRAPH <{graph}> {{ ?r kgo:source {Literal(name).n3()} ; kgo:current true }} }}"""
+
+
+def _default_source(location: str) -> str:
+    path = Path(location.rstrip("/"))
+    if location.startswith(("http://", "https://")):
+        return location.split("//", 1)[1].split("/", 1)[0]
+    return path.name.removesuffix(".json").removesuffix(".data") if path.suffix == ".json" else path.stem
+
+
+# ---------------------------------------------------------------- map + validate
+
+
+def process(
+    records: Iterable[Record], iris: Minter, *, batch: int, workers: int
+) -> Iterator[tuple[MappedRecord, RecordReport]]:
+    """Map and validate records in batches, on ``workers`` processes when above 1.
+
+    Agencies are mapped here first, because datasets need their publisher's
+    description as validation context.
+    """
+    agencies: dict[str, list[Triple]] = {}
+
+    def jobs() -> Iterator[list[tuple[Record, list[Triple]]]]:
+        chunk: list[tuple[Record, list[Triple]]] = []
+        for record in records:
+            if isinstance(record, AgencyRecord):
+                agencies[record.key] = map_agency(record, iris).triples
+            chunk.append((record, _context(record, agencies, iris)))
+            if len(chunk) >= batch:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
+
+    if workers <= 1:
+        for chunk in jobs():
+            yield from _map_and_validate(chunk, iris.base)
+        return
+    with ProcessPoolExecutor(max_workers=workers, initializer=_warm_up) as pool:
+        pending: list[Future] = []
+        for chunk in jobs():
+            pending.append(pool.submit(_map_and_validate, chunk, iris.base))
+            while len(pending) > workers * 2:
+                yield from pending.pop(0).result()
+        for future in pending:
+            yield from future.result()
+
+
+def _context(record: Record, agencies: dict[str, list[Triple]], iris: Minter) -> list[Triple]:
+    """What a record refers to, described well enough for the class constraints of its shapes."""
+    context: list[Triple] = []
+    for key in (getattr(record, "publisher", ""), getattr(record, "parent", "")):
+        if key and key in agencies:
+            context.extend(agencies[key])
+    if isinstance(record, ServiceRecord):
+        context.extend((URIRef(iris.dataset(k)), RDF.type, DCAT.Dataset) for k in record.serves_datasets)
+    return context
+
+
+def _warm_up() -> None:
+    shapes_graph()
+    controlled.vocabulary_graph()
+
+
+def _map_and_validate(
+    chunk: list[tuple[Record, list[Triple]]], base: str
+) -> list[tuple[MappedRecord, RecordReport]]:
+    iris = Minter(base)
+    mapped = []
+    for record, context in chunk:
+        m = map_record(record, iris)
+        m.context.extend(context)
+        mapped.append(m)
+    reports = validate_batch(mapped)
+    for m in mapped:
+        m.context = []  # not needed any more: keep what crosses the process boundary small
+    return list(zip(mapped, reports, strict=True))
+
+
+# ---------------------------------------------------------------- RDF out
+
+
+def write_ntriples(out: IO[str], triples: Iterable[Triple]) -> None:
+    out.writelines(f"{s.n3()} {p.n3()} {o.n3()} .\n" for s, p, o in triples)
+
+
+def report_triples(report: RecordReport, iris: Minter, source: str) -> Iterator[Triple]:
+    """A quarantined record's report as RDF (SHACL results), next to the record in its graph."""
+    node = URIRef(f"{iris.quarantine_graph(source)}#{_fragment(report.key)}")
+    yield node, RDF.type, KGO.QuarantinedRecord
+    yield node, KGO.recordKey, URIRef(report.key) if report.key.startswith("http") else Literal(report.key)
+    yield node, KGO.sourceLocation, Literal(report.origin)
+    for i, f in enumerate(report.findings):
+        result = URIRef(f"{node}-{i}")
+        yield node, KGO.report, result
+        yield result, RDF.type, SH.ValidationResult
+        yield result, SH.resultSeverity, SEVERITY_IRIS[f.severity]
+        yield result, SH.resultMessage, Literal(f.message)
+        yield result, SH.focusNode, URIRef(f.focus) if f.focus.startswith("http") else Literal(f.focus)
+        if f.path:
+            yield result, SH.resultPath, URIRef(f.path)
+        if f.rule:
+            yield result, SH.sourceShape, URIRef(f.rule) if ":" in f.rule else Literal(f.rule)
+        if f.value:
+            yield result, SH.value, Literal(f.value)
+
+
+def _fragment(key: str) -> str:
+    from kg.iris import short_hash
+
+    return short_hash(key)
+
+
+def vocabulary_ntriples() -> str:
+    return controlled.vocabulary_graph().serialize(format="nt")
+
+
+def run_ntriples(summary: IngestSummary, started: datetime, iris: Minter) -> str:
+    run = URIRef(summary.run)
+    ended = datetime.now(UTC)
+    sev = summary.severities
+    triples: list[Triple] = [
+        (run, RDF.type, PROV.Activity),
+        (run, RDF.type, KGO.IngestRun),
+        (run, KGO.source, Literal(summary.source)),
+        (run, KGO.sourceFormat, Literal(summary.fmt)),
+        (run, KGO.sourceLocation, Literal(summary.location)),
+        (run, PROV.startedAtTime, Literal(started.isoformat(), datatype=XSD.dateTime)),
+        (run, PROV.endedAtTime, Literal(ended.isoformat(), datatype=XSD.dateTime)),
+        (run, PROV.generated, URIRef(iris.source_graph(summary.source))),
+        (run, KGO.recordsRead, Literal(summary.read)),
+        (run, KGO.recordsPublished, Literal(summary.published)),
+        (run, KGO.recordsQuarantined, Literal(summary.quarantined)),
+        (run, KGO.violations, Literal(sev["violation"])),
+        (run, KGO.warnings, Literal(sev["warning"])),
+        (run, KGO.infos, Literal(sev["info"])),
+    ]
+    lines = "".join(f"{s.n3()} {p.n3()} {o.n3()} .\n" for s, p, o in triples)
+    return lines + f"{run.n3()} <{KGO}current> {Literal(True).n3()} .\n"

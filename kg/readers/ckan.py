@@ -1,0 +1,468 @@
+"""Read CKAN package dicts from a file or from a portal's Action API.
+
+A file may hold one package dict, a list of them, or a saved ``package_show``
+/ ``package_search`` answer (``{"success": true, "result": …}``). A portal URL
+is paged through ``package_search`` with the standard library only (the
+project has no HTTP client dependency), so every network failure is mapped here.
+
+CKAN sites differ: ckanext-dcat and ckanext-scheming put DCAT fields at the top
+level (``issued``, ``contact`` lists, ``title_translated``), older sites keep
+them in ``extras`` as ``[{"key", "value"}]`` with JSON-encoded lists. Each field
+is therefore looked up under several names, in the package and then in its
+extras; extras nobody reads are kept in ``DatasetRecord.extra``.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+from urllib import request as urlrequest
+from urllib.error import HTTPError, URLError
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from kg.errors import InputError
+from kg.readers import as_text, as_texts, decode_utf8, load_json, parse_json
+from kg.records import (
+    AgencyRecord,
+    Contact,
+    DatasetRecord,
+    DistributionRecord,
+    Origin,
+    Record,
+    Text,
+    first_text,
+)
+
+USER_AGENT = "agency-kg/0.1 (CKAN harvester; Python urllib)"
+MAX_RESPONSE_BYTES = 200 * 1024 * 1024
+MAX_PAGES = 10_000
+_FILE_EXTENSION = re.compile(r"\.[A-Za-z0-9]{1,8}$")
+_WEB_PAGES = (".html", ".htm", ".php", ".asp", ".aspx", ".jsp", ".cfm")
+# CKAN's own bookkeeping: not metadata about the dataset, so not kept in ``extra``
+_BOOKKEEPING_FIELDS = """
+    state private type num_resources num_tags creator_user_id owner_org isopen revision_id
+    relationships_as_subject relationships_as_object tracking_summary metadata_created metadata_modified
+    organization resources tags groups extras
+"""
+_BOOKKEEPING = frozenset(_BOOKKEEPING_FIELDS.split())
+
+
+def read_ckan(
+    path_or_url: str | Path, *, timeout: float = 30.0, rows: int = 100, max_pages: int = MAX_PAGES
+) -> Iterator[Record]:
+    """Agencies (organisations) and datasets of a CKAN file or portal, each agency before its datasets."""
+    location = str(path_or_url)
+    if location.startswith(("http://", "https://")):
+        return _records(_portal_pages(location, timeout=timeout, rows=rows, max_pages=max_pages))
+    return ckan_records(load_json(path_or_url), location)
+
+
+def ckan_records(doc: Any, source: str) -> Iterator[Record]:
+    """The records of an already parsed CKAN document (``source`` names it in errors)."""
+    return _records([(source, list(enumerate(packages(doc, source))))])
+
+
+def packages(doc: Any, source: str) -> list[dict]:
+    """The package dicts in a CKAN document: a package, a list, or an Action API envelope."""
+    if isinstance(doc, dict) and ("success" in doc or "result" in doc) and "resources" not in doc:
+        if doc.get("success") is False:
+            raise InputError(f"the CKAN API answered success=false: {_api_error(doc)}", file=source)
+        doc = doc.get("result")
+        if isinstance(doc, dict) and isinstance(doc.get("results"), list):
+            doc = doc["results"]
+    if isinstance(doc, dict):
+        doc = [doc]
+    if isinstance(doc, list):
+        for index, item in enumerate(doc):
+            if isinstance(item, str):
+                raise InputError(
+                    "a list of package names (package_list), not packages", file=source, record=index
+                )
+            if not isinstance(item, dict) or not any(k in item for k in ("resources", "id", "name", "title")):
+                raise InputError(
+                    "not a CKAN package (no resources, id, name or title)", file=source, record=index
+                )
+        return doc
+    raise InputError(
+        "JSON of no known shape (expected a CKAN package, a list of packages or an Action API answer)",
+        file=source,
+    )
+
+
+def _api_error(doc: dict) -> str:
+    error = doc.get("error")
+    if isinstance(error, dict):
+        return as_text(error.get("message")) or as_text(error)
+    return as_text(error) or "no error message"
+
+
+# --- portal -----------------------------------------------------------------------
+
+
+Batch = tuple[str, list[tuple[int, dict]]]  # (file or page URL, [(index in it, package)])
+
+
+def _portal_pages(url: str, *, timeout: float, rows: int, max_pages: int) -> Iterator[Batch]:
+    """(page URL, packages) of a portal: one ``package_show``/action call, or ``package_search`` pages."""
+    parts = urlsplit(url)
+    path = parts.path.rstrip("/")
+    if "/action/" in path and not path.endswith("/action/package_search"):
+        yield url, list(enumerate(packages(fetch_json(url, timeout=timeout), url)))
+        return
+    if not path.endswith("/action/package_search"):
+        path += "/api/3/action/package_search"
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k not in ("rows", "start")]
+    seen: set[str] = set()
+    start = 0
+    for _ in range(max_pages):
+        page_url = urlunsplit(
+            (parts.scheme, parts.netloc, path, urlencode([*query, ("rows", rows), ("start", start)]), "")
+        )
+        doc = fetch_json(page_url, timeout=timeout)
+        found = packages(doc, page_url)  # raises on success=false and on shapes that are no CKAN at all
+        result = doc.get("result") if isinstance(doc, dict) else None
+        if not isinstance(result, dict) or not isinstance(result.get("results"), list):
+            raise InputError('not a package_search answer (no "result": {"results": [...]})', file=page_url)
+        new = [(i, p) for i, p in enumerate(found) if as_text(p.get("id") or p.get("name")) not in seen]
+        if not new:  # an empty page, or a portal that ignores "start"
+            return
+        seen.update(as_text(p.get("id") or p.get("name")) for _, p in new)
+        yield page_url, new
+        start += len(found)
+        count = result.get("count")
+        if isinstance(count, int) and start >= count:
+            return
+    raise InputError(f"stopped after {max_pages} pages of {rows} packages: the portal has more", file=url)
+
+
+def fetch_json(url: str, *, timeout: float) -> Any:
+    """GET a CKAN API URL and parse its JSON, turning every failure into an InputError naming the URL."""
+    request = urlrequest.Request(url, headers={"User-Agent": USER_AGENT, "Accept": "application/json"})
+    try:
+        with _opener().open(request, timeout=timeout) as response:
+            content_type = response.headers.get("Content-Type", "")
+            body = response.read(MAX_RESPONSE_BYTES + 1)
+    except HTTPError as exc:
+        detail = _error_body(exc)
+        raise InputError(f"the portal answered HTTP {exc.code} {exc.reason}{detail}", file=url) from exc
+    except URLError as exc:
+        raise InputError(f"cannot reach the portal: {exc.reason}", file=url) from exc
+    except TimeoutError as exc:
+        raise InputError(f"no answer within {timeout:g} s", file=url) from exc
+    except (http.client.HTTPException, OSError) as exc:
+        raise InputError(f"the connection to the portal failed: {exc}", file=url) from exc
+    if len(body) > MAX_RESPONSE_BYTES:
+        raise InputError(f"the answer is larger than {MAX_RESPONSE_BYTES} bytes", file=url)
+    if "html" in content_type.lower() or body.lstrip()[:1] == b"<":
+        raise InputError(
+            "the portal answered with an HTML page, not CKAN JSON (is this the address of a CKAN portal?)",
+            file=url,
+        )
+    if not body.strip():
+        raise InputError("the portal answered with an empty body", file=url)
+    return parse_json(decode_utf8(body, url), url)
+
+
+def _opener() -> urlrequest.OpenerDirector:
+    """HTTP(S) only: unlike ``build_opener``, a redirect cannot lead to ``file:`` or ``ftp:``."""
+    opener = urlrequest.OpenerDirector()
+    for handler in (
+        urlrequest.ProxyHandler(),  # the environment's proxy settings, as every HTTP client honours them
+        urlrequest.HTTPHandler(),
+        urlrequest.HTTPSHandler(),
+        urlrequest.HTTPDefaultErrorHandler(),
+        urlrequest.HTTPRedirectHandler(),
+        urlrequest.HTTPErrorProcessor(),
+    ):
+        opener.add_handler(handler)
+    return opener
+
+
+def _error_body(exc: HTTPError) -> str:
+    """CKAN explains 404/409 answers in a JSON body: quote its message."""
+    try:
+        doc = json.loads(exc.read(64 * 1024).decode("utf-8"))
+    except (OSError, ValueError, http.client.HTTPException):
+        return ""
+    return f": {_api_error(doc)}" if isinstance(doc, dict) and "error" in doc else ""
+
+
+# --- packages to records -----------------------------------------------------------
+
+
+def _records(batches: Iterable[Batch]) -> Iterator[Record]:
+    seen_agencies: set[str] = set()
+    for source, items in batches:
+        for index, item in items:
+            package = Package(item)
+            agency = package.publisher(Origin(source, record=index))
+            if agency and agency.key not in seen_agencies:
+                seen_agencies.add(agency.key)
+                yield agency
+            yield package.dataset(Origin(source, record=index), publisher=agency.key if agency else "")
+
+
+class Package:
+    """One package dict with its extras; remembers which fields it used so that the rest goes to ``extra``."""
+
+    def __init__(self, item: dict) -> None:
+        self.item = item
+        extras = item.get("extras")
+        if isinstance(extras, dict):  # some exports flatten extras to {key: value}
+            extras = [{"key": k, "value": v} for k, v in extras.items()]
+        pairs = extras if isinstance(extras, list) else []
+        self.extras = {as_text(e.get("key")): e.get("value") for e in pairs if isinstance(e, dict)}
+        self.used: set[str] = set()
+        self.partly: dict[str, str] = {}  # fields read only in part (see ``text``, ``first``): kept whole
+
+    def raw(self, *names: str) -> Any:
+        """The first non-empty value among ``names``, in the package, then in its extras."""
+        for name in names:
+            for where in (self.item, self.extras):
+                if where.get(name) not in (None, "", [], {}):
+                    self.used.add(name)
+                    return where[name]
+        return None
+
+    def text(self, *names: str) -> str:
+        """One text; a lang dict gives its English (or first) text and is kept whole in ``extra``."""
+        value = self.raw(*names)
+        if isinstance(value, dict) and len(value) > 1:
+            self.partly[next(n for n in names if n in self.used)] = as_text(value)
+        return single(value)
+
+    def first(self, name: str) -> Any:
+        """The first object of a list field (ckanext-dcat ``contact``, …); the list is kept if longer."""
+        value = self.raw(name)
+        if not isinstance(value, list):
+            return value
+        objects = [v for v in value if isinstance(v, dict)]
+        if len(value) > 1:
+            self.partly[name] = as_text(value)
+        return objects[0] if objects else None
+
+    def texts(self, *names: str) -> list[str]:
+        return many(self.raw(*names))
+
+    def publisher(self, origin: Origin) -> AgencyRecord | None:
+        """The organisation, else a ckanext-dcat publisher, else the author or maintainer."""
+        org = self.item.get("organization")
+        if isinstance(org, dict) and (org.get("id") or org.get("name")):
+            return AgencyRecord(
+                key=as_text(org.get("id")) or as_text(org.get("name")),
+                name=translated(org.get("title") or org.get("name"), org.get("title_translated")),
+                description=translated(org.get("description"), org.get("description_translated")),
+                origin=replace(origin, field="organization"),
+            )
+        pub = self._publisher_fields()
+        if not pub.get("name"):
+            return None
+        return AgencyRecord(
+            key=pub.get("identifier") or pub["name"],
+            name={"": pub["name"]},
+            origin=replace(origin, field=pub["field"]),
+            identifier=pub.get("identifier", ""),
+            classification=pub.get("type", ""),
+            homepage=pub.get("url", ""),
+            contact=Contact(email=pub.get("email", "").removeprefix("mailto:")),
+        )
+
+    def _publisher_fields(self) -> dict[str, str]:
+        pub = self.first("publisher")
+        if isinstance(pub, dict):
+            return {"field": "publisher"} | {
+                k: single(pub.get(k)) for k in ("name", "email", "url", "identifier", "type")
+            }
+        if isinstance(pub, str):
+            return {"field": "publisher", "name": pub.strip()}
+        legacy = {k: self.text(f"publisher_{k}") for k in ("name", "email", "url", "type")}
+        if legacy["name"]:
+            return {**legacy, "identifier": self.text("publisher_uri"), "field": "publisher_name"}
+        for who in ("author", "maintainer"):
+            if self.text(who):
+                return {"field": who, "name": self.text(who), "email": self.text(f"{who}_email")}
+        return {}
+
+    def contact(self) -> Contact:
+        first = self.first("contact")
+        if isinstance(first, dict):
+            return Contact(
+                name=single(first.get("name_translated")) or single(first.get("name")),
+                email=single(first.get("email")).removeprefix("mailto:"),
+                phone=single(first.get("phone")),
+                url=single(first.get("url")),
+            )
+        for who in ("maintainer", "author", "contact"):
+            contact = Contact(
+                name=self.text(who, f"{who}_name"),
+                email=self.text(f"{who}_email").removeprefix("mailto:"),
+                phone=self.text(f"{who}_phone"),
+                url=self.text(f"{who}_uri", f"{who}_url"),
+            )
+            if contact:
+                return contact
+        return Contact()
+
+    def dataset(self, origin: Origin, *, publisher: str) -> DatasetRecord:
+        item = self.item
+        key = as_text(item.get("id")) or as_text(item.get("name"))
+        period = self.first("temporal_coverage")
+        period = period if isinstance(period, dict) else {}
+        record = DatasetRecord(
+            key=key,
+            origin=origin,
+            identifier=self.text("identifier", "guid") or key,
+            title=translated(self.raw("title"), self.raw("title_translated")),
+            description=translated(self.raw("notes", "description"), self.raw("notes_translated")),
+            publisher=publisher,
+            keywords=self.keywords(),
+            themes=self.themes(),
+            issued=self.text("issued") or as_text(item.get("metadata_created")),
+            modified=self.text("modified") or as_text(item.get("metadata_modified")),
+            frequency=self.text("frequency", "update_frequency", "accrual_periodicity", "accrualPeriodicity"),
+            languages=self.texts("language"),
+            licence=self.text("license_url", "license_id", "license_title", "license"),
+            access_rights=self.text("access_rights"),
+            landing_page=self.text("landing_page", "url"),
+            contact=self.contact(),
+            temporal_start=single(period.get("start")) or self.text("temporal_start"),
+            temporal_end=single(period.get("end")) or self.text("temporal_end"),
+            spatial=self.spatial(),
+            other_identifiers=self.texts("alternate_identifier"),
+            version=self.text("version"),
+            version_notes=self.text("version_notes"),
+            conforms_to=self.texts("conforms_to"),
+            documentation=self.texts("documentation"),
+            related=self.texts("related_resource"),
+            is_part_of=self.text("is_part_of"),
+            provenance=self.text("provenance"),
+            distributions=[
+                distribution(r, Origin(origin.file, record=origin.record, field=f"resources[{i}]"))
+                for i, r in enumerate(_dicts(item.get("resources")))
+            ],
+        )
+        record.extra = self.leftovers()
+        return record
+
+    def keywords(self) -> list[tuple[str, str]]:
+        """``tags`` (language ""), plus ``tags_translated`` (lang → list) without repeating them."""
+        tagged = self.raw("tags_translated")
+        found = (
+            [(kw, lang) for lang, kws in tagged.items() for kw in many(kws)]
+            if isinstance(tagged, dict)
+            else []
+        )
+        known = {kw for kw, _ in found}
+        tags = [
+            single(t.get("name")) if isinstance(t, dict) else single(t) for t in many_raw(self.raw("tags"))
+        ]
+        return [(t, "") for t in tags if t and t not in known] + found
+
+    def themes(self) -> list[str]:
+        """Group titles (labels the mapper can match to EU data themes), then ``theme`` values."""
+        groups = [
+            single(g.get("title") or g.get("display_name") or g.get("name"))
+            for g in _dicts(self.item.get("groups"))
+        ]
+        return [*filter(None, groups), *self.texts("theme")]
+
+    def spatial(self) -> list[str]:
+        """Area URIs or names; ckanext-dcat ``spatial_coverage`` also goes whole (geometries) to ``extra``."""
+        coverage = self.raw("spatial_coverage")
+        if coverage is not None:
+            self.partly["spatial_coverage"] = as_text(coverage)
+        places = [single(c.get("uri") or c.get("text") or c.get("geom")) for c in _dicts(coverage)]
+        return [
+            *self.texts("spatial_uri"),
+            *self.texts("spatial_text"),
+            *self.texts("spatial"),
+            *filter(None, places),
+        ]
+
+    def leftovers(self) -> dict[str, str]:
+        """Fields and extras nobody read, as text, so that nothing the portal sent is lost."""
+        skip = self.used | _BOOKKEEPING | {"id"}
+        extra = {k: as_text(v) for k, v in self.item.items() if k not in skip}
+        extra.update({k: as_text(v) for k, v in self.extras.items() if k not in self.used})
+        if not self.item.get("id"):
+            extra.pop("name", None)  # it is the key; with an id, "name" (the URL slug) is kept here
+        extra.update(self.partly)
+        return {k: v for k, v in extra.items() if v}
+
+
+def distribution(res: dict, origin: Origin) -> DistributionRecord:
+    """A CKAN resource. Its ``url`` is the access URL, and also the download URL for uploads and files."""
+    url = single(res.get("url"))
+    path = urlsplit(url).path.lower()
+    is_file = res.get("url_type") == "upload" or bool(
+        _FILE_EXTENSION.search(path) and not path.endswith(_WEB_PAGES)
+    )
+    return DistributionRecord(
+        origin=origin,
+        key=single(res.get("id")),
+        title=translated(res.get("name"), res.get("name_translated")),
+        description=translated(res.get("description"), res.get("description_translated")),
+        access_url=single(res.get("access_url")) or url,
+        download_url=single(res.get("download_url")) or (url if is_file else ""),
+        format=single(res.get("format")),
+        media_type=single(res.get("mimetype") or res.get("media_type")),
+        licence=single(res.get("license")),
+        rights=single(res.get("rights")),
+        byte_size=single(res.get("size") if res.get("size") is not None else res.get("byte_size")),
+        issued=single(res.get("issued") or res.get("created")),
+        modified=single(res.get("modified") or res.get("last_modified")),
+        languages=many(res.get("language")),
+        status=single(res.get("status")),
+        checksum=single(res.get("hash")),
+        checksum_algorithm=single(res.get("hash_algorithm")),
+        conforms_to=many(res.get("conforms_to")),
+        documentation=many(res.get("documentation")),
+    )
+
+
+# --- values -----------------------------------------------------------------------------
+
+
+def single(value: Any) -> str:
+    """Text from a value that may be a translation dict (→ its English or first text)."""
+    if isinstance(value, dict) and value and all(isinstance(v, str) for v in value.values()):
+        return first_text({k: v.strip() for k, v in value.items()})
+    return as_text(value)
+
+
+def many_raw(value: Any) -> list:
+    """A list from a list, a JSON-encoded list (how ckanext-dcat stores lists in extras) or one value."""
+    if isinstance(value, str) and value.strip().startswith("["):
+        try:
+            decoded = json.loads(value)
+        except ValueError:
+            return [value]
+        return decoded if isinstance(decoded, list) else [value]
+    if value in (None, ""):
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def many(value: Any) -> list[str]:
+    return as_texts([single(v) for v in many_raw(value)])
+
+
+def translated(plain: Any, translations: Any) -> Text:
+    """A Text from a plain value (or a fluent lang dict) and a ``*_translated`` dict."""
+    text: Text = {}
+    for source in (plain, translations):
+        if isinstance(source, dict):
+            text.update({lang: as_text(v) for lang, v in source.items() if as_text(v)})
+    value = "" if isinstance(plain, dict) else as_text(plain)
+    if value and value not in text.values():
+        text[""] = value
+    return text
+
+
+def _dicts(value: Any) -> list[dict]:
+    return [v for v in many_raw(value) if isinstance(v, dict)]

@@ -1,0 +1,345 @@
+"""Read a folder of CSV files: ``agencies.csv``, ``datasets.csv``, ``distributions.csv``, ``services.csv``.
+
+This is what a small agency keeps in a spreadsheet, so the rules are few and
+written down in ``docs/csv-columns.md``: UTF-8 (a BOM is fine), comma between
+columns, ``;`` between the values of a multi-valued cell, ``title@fr`` for a
+text in another language. Column names are matched without regard to case.
+
+IRIs are minted from the ``id`` columns, so an empty or repeated id, or a
+reference to an id that is not there (a distribution's ``dataset``, an agency's
+``parent``, a ``publisher``), stops the whole folder with an
+:class:`~kg.errors.InputError` naming the file, line and column. Everything
+else (an empty title, a bad date) is passed through for the validator.
+
+The folder is read completely before the first record is yielded, so every
+file-level error is raised before any record leaves the reader.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from kg.errors import InputError
+from kg.readers import read_text
+from kg.records import (
+    Address,
+    AgencyRecord,
+    Contact,
+    DatasetRecord,
+    DistributionRecord,
+    Origin,
+    Record,
+    ServiceRecord,
+    Text,
+)
+
+
+@dataclass(frozen=True)
+class Spec:
+    """The columns of one CSV file (the same names as the record fields they fill, where they can)."""
+
+    name: str
+    columns: tuple[str, ...]
+    required: tuple[str, ...]
+    lang: tuple[str, ...]  # text columns that may have @lang variants
+    many: tuple[str, ...]  # multi-valued columns (values separated by ";")
+
+
+def _spec(name: str, columns: str, required: str, lang: str = "", many: str = "") -> Spec:
+    return Spec(name, *(tuple(words.split()) for words in (columns, required, lang, many)))
+
+
+AGENCIES = _spec(
+    "agencies.csv",
+    "id name parent type acronym description identifier homepage email phone"
+    " street locality postal_code region country jurisdiction",
+    required="id name",
+    lang="name description",
+)
+DATASETS = _spec(
+    "datasets.csv",
+    "id title description publisher keywords themes issued modified frequency languages licence"
+    " access_rights landing_page contact_name contact_email contact_phone contact_url temporal_start"
+    " temporal_end spatial identifier version version_notes conforms_to documentation related"
+    " is_part_of provenance",
+    required="id title description publisher",
+    lang="title description keywords",
+    many="keywords themes languages spatial conforms_to documentation related",
+)
+DISTRIBUTIONS = _spec(
+    "distributions.csv",
+    "dataset id title description access_url download_url format media_type licence rights byte_size"
+    " issued modified languages status checksum checksum_algorithm conforms_to documentation",
+    required="dataset",
+    lang="title description",
+    many="languages conforms_to documentation",
+)
+SERVICES = _spec(
+    "services.csv",
+    "id title description publisher endpoint_url endpoint_description serves_datasets themes keywords"
+    " licence access_rights formats contact_name contact_email landing_page conforms_to",
+    required="id title",
+    lang="title description keywords",
+    many="serves_datasets themes keywords formats conforms_to",
+)
+REQUIRED_FILES = (AGENCIES, DATASETS, DISTRIBUTIONS)
+ADDRESS_PARTS = ("street", "locality", "postal_code", "region", "country")
+
+_LANG_TAG = re.compile(r"^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$")
+
+
+def split_values(cell: str) -> list[str]:
+    """A multi-valued cell: split on ``;``, each value trimmed, empties dropped.
+
+    >>> split_values(" a; b ;; c;")
+    ['a', 'b', 'c']
+    """
+    return [v.strip() for v in cell.split(";") if v.strip()]
+
+
+@dataclass
+class Row:
+    """One data row: cells by normalised column name (``title``, ``title@fr``)."""
+
+    spec: Spec
+    file: str
+    line: int
+    cells: dict[str, str]
+
+    @property
+    def origin(self) -> Origin:
+        return Origin(self.file, line=self.line)
+
+    def get(self, column: str) -> str:
+        return self.cells.get(column, "")
+
+    def text(self, column: str) -> Text:
+        """The plain column as language "" plus every ``column@lang`` that has a value."""
+        return {lang: value for lang, value in self._variants(column) if value}
+
+    def keywords(self, column: str) -> list[tuple[str, str]]:
+        return [(kw, lang) for lang, value in self._variants(column) for kw in split_values(value)]
+
+    def fields(self, *skip: str) -> dict[str, object]:
+        """Every column of the spec (but ``skip``) as the record field of the same name."""
+        values: dict[str, object] = {}
+        for column in self.spec.columns:
+            if column in skip:
+                continue
+            if column == "keywords":
+                values[column] = self.keywords(column)
+            elif column in self.spec.lang:
+                values[column] = self.text(column)
+            elif column in self.spec.many:
+                values[column] = split_values(self.get(column))
+            else:
+                values[column] = self.get(column)
+        return values
+
+    def _variants(self, column: str) -> list[tuple[str, str]]:
+        prefix = column + "@"
+        tagged = [(name[len(prefix) :], v) for name, v in self.cells.items() if name.startswith(prefix)]
+        return [("", self.get(column)), *tagged]
+
+    def fail(self, message: str, column: str) -> InputError:
+        return InputError(message, file=self.file, line=self.line, field=column)
+
+
+def read_csv_folder(path: str | Path) -> Iterator[Record]:
+    """Agencies (parents first), then datasets with their distributions, then services.
+
+    ``path`` is the folder, or any ``.csv`` file in it.
+    """
+    folder = Path(path)
+    if folder.suffix.lower() == ".csv" and not folder.is_dir():
+        if not folder.exists():
+            raise InputError("no such file or folder", file=str(path))
+        folder = folder.parent
+    elif not folder.is_dir():
+        raise InputError("no such folder" if not folder.exists() else "not a folder", file=str(path))
+    missing = [spec.name for spec in REQUIRED_FILES if not (folder / spec.name).is_file()]
+    if missing:
+        raise InputError(
+            f"the folder has no {', '.join(missing)} (a CSV source needs agencies.csv, datasets.csv "
+            "and distributions.csv; services.csv is optional)",
+            file=str(path),
+        )
+    return _records(folder)
+
+
+def _records(folder: Path) -> Iterator[Record]:
+    agency_rows = _parents_first(_unique_ids(read_rows(folder / AGENCIES.name, AGENCIES), "id"))
+    agency_keys = {row.get("id") for row in agency_rows}
+    datasets = _datasets(folder, agency_keys)
+    service_rows = []
+    if (folder / SERVICES.name).is_file():
+        service_rows = _unique_ids(read_rows(folder / SERVICES.name, SERVICES), "id")
+    for row in service_rows:
+        _check_publisher(row, agency_keys)
+    yield from (_agency(row) for row in agency_rows)
+    yield from datasets
+    yield from (_service(row) for row in service_rows)
+
+
+def _datasets(folder: Path, agency_keys: set[str]) -> list[DatasetRecord]:
+    dist_rows = _unique_ids(read_rows(folder / DISTRIBUTIONS.name, DISTRIBUTIONS), "id", allow_empty=True)
+    rows = _unique_ids(read_rows(folder / DATASETS.name, DATASETS), "id")
+    dataset_ids = {row.get("id") for row in rows}
+    by_dataset: dict[str, list[DistributionRecord]] = {}
+    for row in dist_rows:
+        if row.get("dataset") not in dataset_ids:
+            raise row.fail(f"dataset {row.get('dataset')!r} is not an id in {DATASETS.name}", "dataset")
+        by_dataset.setdefault(row.get("dataset"), []).append(_distribution(row))
+    for row in rows:
+        _check_publisher(row, agency_keys)
+    return [_dataset(row, by_dataset.get(row.get("id"), [])) for row in rows]
+
+
+def _check_publisher(row: Row, agency_keys: set[str]) -> None:
+    """An empty publisher is the validator's business; an unknown one is a typo we must not mint."""
+    if row.get("publisher") and row.get("publisher") not in agency_keys:
+        raise row.fail(f"publisher {row.get('publisher')!r} is not an id in {AGENCIES.name}", "publisher")
+
+
+def _unique_ids(rows: Iterator[Row], column: str, *, allow_empty: bool = False) -> list[Row]:
+    """IRIs come from ids: an empty (unless allowed) or repeated id stops the source."""
+    seen: dict[str, int] = {}
+    kept = []
+    for row in rows:
+        value = row.get(column)
+        if not value and not allow_empty:
+            raise row.fail(f"the {column} is empty (ids make the IRIs, every row needs one)", column)
+        if value and value in seen:
+            raise row.fail(f"{column} {value!r} is already used on line {seen[value]}", column)
+        seen[value] = row.line
+        kept.append(row)
+    return kept
+
+
+def _parents_first(rows: list[Row]) -> list[Row]:
+    """File order, except that a parent comes before its units (records only refer back)."""
+    by_id = {row.get("id"): row for row in rows}
+    for row in rows:
+        if row.get("parent") and row.get("parent") not in by_id:
+            raise row.fail(f"parent {row.get('parent')!r} is not an id in {AGENCIES.name}", "parent")
+    placed: set[str] = set()
+    ordered: list[Row] = []
+    for row in rows:
+        chain: list[str] = []
+        key = row.get("id")
+        while key and key not in placed:
+            if key in chain:
+                raise by_id[key].fail(f"agency {key!r} is its own ancestor ({' → '.join(chain)})", "parent")
+            chain.append(key)
+            key = by_id[key].get("parent")
+        for item in reversed(chain):
+            placed.add(item)
+            ordered.append(by_id[item])
+    return ordered
+
+
+# --- reading one file ----------------------------------------------------------
+
+
+def read_rows(path: Path, spec: Spec) -> Iterator[Row]:
+    """Rows of one CSV file with their physical line number (header = line 1)."""
+    file = str(path)
+    reader = csv.reader(io.StringIO(read_text(path), newline=""))
+    try:
+        columns = _header(next(reader), file, spec)
+        while True:
+            start = reader.line_num + 1
+            cells = next(reader, None)
+            if cells is None:
+                return
+            if not any(c.strip() for c in cells):
+                continue
+            if any(c.strip() for c in cells[len(columns) :]):
+                raise InputError(
+                    f"the row has {len(cells)} values but the header has {len(columns)} columns",
+                    file=file,
+                    line=start,
+                )
+            yield Row(spec, file, start, {c: v.strip() for c, v in zip(columns, cells, strict=False) if c})
+    except csv.Error as exc:
+        raise InputError(f"not valid CSV: {exc}", file=file, line=reader.line_num) from exc
+
+
+def _header(cells: list[str], file: str, spec: Spec) -> list[str]:
+    """Normalised column names; unknown, repeated or missing columns stop the file."""
+    names = [c.strip() for c in cells]
+    while names and not names[-1]:
+        names.pop()  # trailing empty columns from spreadsheet exports
+    columns, unknown = [], []
+    for position, raw in enumerate(names, start=1):
+        base, at, lang = raw.partition("@")
+        base = base.lower()
+        if not raw:
+            raise InputError(f"column {position} of the header has no name", file=file, line=1)
+        if base not in spec.columns or (at and (base not in spec.lang or not _LANG_TAG.match(lang))):
+            unknown.append(raw)
+        columns.append(f"{base}@{lang}" if at else base)
+    repeated = sorted({c for c in columns if columns.count(c) > 1})
+    missing = [c for c in spec.required if c not in columns]
+    problems = []
+    if unknown:
+        problems.append(f"unknown column(s) {', '.join(map(repr, unknown))}")
+    if missing:
+        problems.append(f"missing required column(s) {', '.join(missing)}")
+    if repeated:
+        problems.append(f"repeated column(s) {', '.join(repeated)}")
+    if problems:
+        hint = " (the file must use ',' between columns)" if len(names) == 1 and ";" in names[0] else ""
+        raise InputError(
+            f"{'; '.join(problems)}{hint}. Expected columns: {', '.join(spec.columns)} "
+            f"(required: {', '.join(spec.required)}; with @lang variants: {', '.join(spec.lang)})",
+            file=file,
+            line=1,
+            field=(unknown + missing + repeated)[0],
+        )
+    return columns
+
+
+# --- rows to records ------------------------------------------------------------
+
+
+def _contact(row: Row, prefix: str, *parts: str) -> Contact:
+    values = {part: row.get(prefix + part) for part in parts}
+    values["email"] = values["email"].removeprefix("mailto:")
+    return Contact(**values)
+
+
+def _agency(row: Row) -> AgencyRecord:
+    kind = row.get("type")
+    fields = row.fields("id", "type", "email", "phone", *ADDRESS_PARTS)
+    return AgencyRecord(
+        key=row.get("id"),
+        origin=row.origin,
+        is_unit=kind.lower() == "unit",
+        classification=kind,
+        contact=_contact(row, "", "email", "phone"),
+        address=Address(**{part: row.get(part) for part in ADDRESS_PARTS}),
+        **fields,
+    )
+
+
+def _dataset(row: Row, distributions: list[DistributionRecord]) -> DatasetRecord:
+    contact = _contact(row, "contact_", "name", "email", "phone", "url")
+    fields = row.fields("id", "contact_name", "contact_email", "contact_phone", "contact_url")
+    fields["distributions"] = distributions
+    return DatasetRecord(key=row.get("id"), origin=row.origin, contact=contact, **fields)
+
+
+def _distribution(row: Row) -> DistributionRecord:
+    return DistributionRecord(origin=row.origin, key=row.get("id"), **row.fields("dataset", "id"))
+
+
+def _service(row: Row) -> ServiceRecord:
+    contact = _contact(row, "contact_", "name", "email")
+    fields = row.fields("id", "contact_name", "contact_email")
+    return ServiceRecord(key=row.get("id"), origin=row.origin, contact=contact, **fields)

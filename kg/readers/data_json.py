@@ -1,0 +1,171 @@
+"""Read a US Project Open Data ``data.json`` catalogue (metadata schema 1.1, "DCAT-US").
+
+Every US federal agency publishes one. Files in the wild stray from the
+schema (a keyword given as a string, a single distribution object, identifiers
+with leading spaces), so every field is read by shape, not by type, and
+anything without a DCAT-AP home is kept as text in ``DatasetRecord.extra``.
+
+Publishers are nested objects (``subOrganizationOf``) with no identifier, so an
+agency's key is its name; each level is yielded once per file, the outermost
+first, before the first dataset that uses it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from kg.errors import InputError
+from kg.readers import as_text, as_texts, load_json
+from kg.records import AgencyRecord, Contact, DatasetRecord, DistributionRecord, Origin, Record
+
+# dataset fields read into the record (everything else goes to ``extra``)
+_KNOWN_FIELDS = """
+    @type identifier title description keyword modified issued publisher contactPoint distribution
+    accessLevel license spatial temporal accrualPeriodicity theme language landingPage isPartOf
+    references conformsTo describedBy
+"""
+_KNOWN = frozenset(_KNOWN_FIELDS.split())
+_MAX_PUBLISHER_DEPTH = 20  # a guard against pathological nesting, far above real hierarchies
+
+
+def read_data_json(path: str | Path) -> Iterator[Record]:
+    """Agencies (publisher chains) and datasets of a data.json file, in file order."""
+    return data_json_records(load_json(path), str(path))
+
+
+def data_json_records(doc: Any, file: str) -> Iterator[Record]:
+    """The records of an already parsed data.json document (``file`` names it in errors)."""
+    if not isinstance(doc, dict) or not isinstance(doc.get("dataset"), list):
+        found = type(doc).__name__ if not isinstance(doc, dict) else f"an object with keys {sorted(doc)[:8]}"
+        raise InputError(
+            f'not a data.json catalogue: expected an object with a "dataset" array, found {found}', file=file
+        )
+    return _records(doc["dataset"], file)
+
+
+def _records(datasets: list, file: str) -> Iterator[Record]:
+    seen_agencies: set[str] = set()
+    for index, item in enumerate(datasets):
+        origin = Origin(file, record=index)
+        if not isinstance(item, dict):
+            found = type(item).__name__
+            raise InputError(f"a dataset must be a JSON object, found {found}", file=file, record=index)
+        agencies = publisher_chain(item.get("publisher"), Origin(file, record=index, field="publisher"))
+        for agency in agencies:
+            if agency.key not in seen_agencies:
+                seen_agencies.add(agency.key)
+                yield agency
+        yield dataset(item, origin, publisher=agencies[-1].key if agencies else "")
+
+
+def publisher_chain(publisher: Any, origin: Origin) -> list[AgencyRecord]:
+    """The publisher and the organisations above it, outermost first (parents before units)."""
+    chain: list[AgencyRecord] = []
+    node = publisher
+    while node and len(chain) < _MAX_PUBLISHER_DEPTH:
+        if isinstance(node, str):  # schema 1.0 and some generators: the name alone
+            node = {"name": node}
+        if not isinstance(node, dict):
+            break
+        name = as_text(node.get("name"))
+        if name:
+            chain.append(AgencyRecord(key=name, name={"": name}, origin=origin))
+        node = node.get("subOrganizationOf")
+    chain.reverse()
+    for parent, child in zip(chain, chain[1:], strict=False):
+        child.parent = parent.key
+    return chain
+
+
+def dataset(item: dict, origin: Origin, *, publisher: str) -> DatasetRecord:
+    """One data.json dataset object as a record (no checks: the validator judges the values)."""
+    identifier = as_text(item.get("identifier"))
+    start, end = split_interval(as_text(item.get("temporal")))
+    return DatasetRecord(
+        key=identifier,
+        origin=origin,
+        identifier=identifier,
+        title=_text(item.get("title")),
+        description=_text(item.get("description")),
+        publisher=publisher,
+        keywords=[(k, "") for k in as_texts(item.get("keyword"))],
+        themes=as_texts(item.get("theme")),
+        issued=as_text(item.get("issued")),
+        modified=as_text(item.get("modified")),
+        frequency=as_text(item.get("accrualPeriodicity")),
+        languages=as_texts(item.get("language")),
+        licence=as_text(item.get("license")),
+        access_rights=as_text(item.get("accessLevel")),
+        landing_page=as_text(item.get("landingPage")),
+        contact=contact(item.get("contactPoint")),
+        temporal_start=start,
+        temporal_end=end,
+        spatial=as_texts(item.get("spatial")),
+        conforms_to=as_texts(item.get("conformsTo")),
+        documentation=as_texts(item.get("describedBy")),
+        related=as_texts(item.get("references")),
+        is_part_of=as_text(item.get("isPartOf")),
+        distributions=[
+            distribution(d, Origin(origin.file, record=origin.record, field=f"distribution[{i}]"))
+            for i, d in enumerate(_objects(item.get("distribution")))
+        ],
+        extra={k: as_text(v) for k, v in item.items() if k not in _KNOWN and as_text(v)},
+    )
+
+
+def distribution(item: dict, origin: Origin) -> DistributionRecord:
+    return DistributionRecord(
+        origin=origin,
+        key=as_text(item.get("identifier")),
+        title=_text(item.get("title")),
+        description=_text(item.get("description")),
+        access_url=as_text(item.get("accessURL")),
+        download_url=as_text(item.get("downloadURL")),
+        format=as_text(item.get("format")),
+        media_type=as_text(item.get("mediaType")),
+        licence=as_text(item.get("license")),
+        rights=as_text(item.get("rights")),
+        issued=as_text(item.get("issued")),
+        modified=as_text(item.get("modified")),
+        conforms_to=as_texts(item.get("conformsTo")),
+        documentation=as_texts(item.get("describedBy")),
+    )
+
+
+def contact(point: Any) -> Contact:
+    """``contactPoint`` (a vCard object; a list of them in some files: the first one counts)."""
+    if isinstance(point, list):
+        point = next((p for p in point if isinstance(p, dict)), None)
+    if not isinstance(point, dict):
+        return Contact(name=as_text(point))
+    email = as_text(point.get("hasEmail"))
+    if email.lower().startswith("mailto:"):
+        email = email[len("mailto:") :].strip()
+    return Contact(name=as_text(point.get("fn")), email=email, phone=as_text(point.get("hasTelephone")))
+
+
+def split_interval(temporal: str) -> tuple[str, str]:
+    """An ISO 8601 "start/end" interval as (start, end); anything else as (temporal, "").
+
+    >>> split_interval("2000-01-15/2000-12-31")
+    ('2000-01-15', '2000-12-31')
+    >>> split_interval("2000-01-15T00:45:00Z/P1W")
+    ('2000-01-15T00:45:00Z/P1W', '')
+    """
+    parts = temporal.split("/")
+    if len(parts) == 2 and all(parts) and not any(p.startswith(("P", "R")) for p in parts):
+        return parts[0].strip(), parts[1].strip()
+    return temporal, ""
+
+
+def _text(value: Any) -> dict[str, str]:
+    text = as_text(value)
+    return {"": text} if text else {}
+
+
+def _objects(value: Any) -> list[dict]:
+    """``distribution`` as a list of objects, whether the file gives a list or a single object."""
+    items = value if isinstance(value, list) else [value]
+    return [item for item in items if isinstance(item, dict)]

@@ -1,0 +1,317 @@
+"""The embedded Oxigraph store: immutable generations swapped in atomically.
+
+This module alone imports pyoxigraph and owns Oxigraph's rules: a RocksDB
+directory has one read-write process, and opening a read-only instance while
+another process writes the same directory is undefined behaviour.
+
+So nobody ever writes a directory that anybody reads. The store folder holds
+numbered *generations*; ``current`` is a symlink to the published one::
+
+    KG_STORE/
+      current -> generations/000007     published, never written again
+      generations/000007/
+      generations/000008.tmp/           being built by the one writer
+      write.lock                        flock: one writer at a time
+
+A write (an ingest, a removal) builds the next generation from the current one
+— a RocksDB checkpoint (``backup``: hard links, instant) when the graphs it
+replaces are small next to the rest, else a fresh store into which the kept
+graphs are bulk-loaded — changes it, flushes it and renames the symlink. The
+rename is atomic: readers see the old generation or the new one, never half of
+it, and a writer killed at any point leaves ``current`` as it was (its
+``.tmp`` folder is removed by the next writer). Readers, in any number of
+processes, open ``current`` read-only and reopen it when the symlink changes,
+which every request checks (one ``readlink``).
+
+Measured on this 2-core machine (pyoxigraph 0.5): a SPARQL ``MOVE`` of 3 M
+triples took 454 s and 11.6 GB, and removing a 1 M-triple graph 36 s; a bulk
+load runs at about 100,000 triples/s. Hence generations, not in-place
+replacement.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from kg.errors import QueryError, StoreBusy, StoreError
+
+FORMATS = {
+    "nt": ox.RdfFormat.N_TRIPLES,
+    "nq": ox.RdfFormat.N_QUADS,
+    "ttl": ox.RdfFormat.TURTLE,
+    "trig": ox.RdfFormat.TRIG,
+    "rdf": ox.RdfFormat.RDF_XML,
+    "jsonld": ox.RdfFormat.JSON_LD,
+}
+RESULT_FORMATS = {
+    "json": ox.QueryResultsFormat.JSON,
+    "xml": ox.QueryResultsFormat.XML,
+    "csv": ox.QueryResultsFormat.CSV,
+    "tsv": ox.QueryResultsFormat.TSV,
+}
+KEEP_GENERATIONS = 3
+
+
+class Store:
+    """A store folder with its published generation.
+
+    :param path: the store folder (``KG_STORE``); created on first write.
+    :param private_graphs: prefixes of graph IRIs left out of the default graph
+        (quarantine, provenance, staging).
+    """
+
+    def __init__(self, path: Path | str, *, private_graphs: tuple[str, ...] = ()) -> None:
+        self.path = Path(path)
+        self.private_graphs = private_graphs
+        self._lock = threading.Lock()
+        self._open: tuple[str, ox.Store, list[ox.NamedNode]] | None = None
+
+    # ---------------------------------------------------------------- reading
+
+    def version(self) -> str:
+        """Name of the published generation ("" when nothing was ever written)."""
+        try:
+            return os.readlink(self.path / "current").rsplit("/", 1)[-1]
+        except OSError:
+            return ""
+
+    def _snapshot(self) -> tuple[str, ox.Store | None, list[ox.NamedNode]]:
+        version = self.version()
+        with self._lock:
+            if self._open and self._open[0] == version:
+                return self._open
+            if not version:
+                return version, None, []
+            try:
+                store = ox.Store.read_only(str(self.path / "generations" / version))
+            except OSError as exc:
+                raise StoreError(f"cannot open the store at {self.path}: {exc}") from exc
+            data = [
+                g
+                for g in store.named_graphs()
+                if isinstance(g, ox.NamedNode) and not g.value.startswith(self.private_graphs)
+            ]
+            self._open = (version, store, data)
+            return self._open
+
+    def data_graphs(self) -> list[str]:
+        """The graphs whose union is the default graph of queries."""
+        return sorted(g.value for g in self._snapshot()[2])
+
+    def named_graphs(self) -> list[str]:
+        _, store, _ = self._snapshot()
+        return sorted(g.value for g in store.named_graphs() if isinstance(g, ox.NamedNode)) if store else []
+
+    def query(
+        self, sparql: str, *, default_graphs: list[str] | None = None, named_graphs: list[str] | None = None
+    ) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples:
+        """Evaluate a SPARQL query on the published generation.
+
+        The default graph is the union of the data graphs unless ``default_graphs`` is given.
+
+        :raises QueryError: if the query does not parse or fails.
+        """
+        _, store, data = self._snapshot()
+        if store is None:
+            store = ox.Store()  # nothing published yet: an empty dataset answers
+        dg = [ox.NamedNode(g) for g in default_graphs] if default_graphs is not None else data
+        ng = [ox.NamedNode(g) for g in named_graphs] if named_graphs is not None else None
+        try:
+            return store.query(sparql, default_graph=dg or ox.DefaultGraph(), named_graphs=ng)
+        except SyntaxError as exc:
+            raise QueryError(str(exc)) from exc
+        except (OSError, ValueError, TypeError) as exc:
+            raise QueryError(f"query failed: {exc}") from exc
+
+    def count(self, graph: str | None = None) -> int:
+        where = f"GRAPH <{graph}> {{ ?s ?p ?o }}" if graph else "GRAPH ?g { ?s ?p ?o }"
+        result = self.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ {where} }}", default_graphs=[])
+        return int(next(iter(result))["n"].value)
+
+    def dump(self, output, *, fmt: str = "nq", graph: str | None = None) -> None:
+        """Write the whole published dataset (N-Quads/TriG) or one graph."""
+        _, store, _ = self._snapshot()
+        if store is None:
+            return
+        kwargs = {"from_graph": ox.NamedNode(graph)} if graph else {}
+        store.dump(output, format=FORMATS[fmt], **kwargs)
+
+    # ---------------------------------------------------------------- writing
+
+    @contextmanager
+    def write(self, replace: tuple[str, ...] = (), *, wait: float = 0.0) -> Iterator[Writer]:
+        """Build the next generation, without the ``replace`` graphs; publish it on success.
+
+        :raises StoreBusy: if another writer holds the store for longer than ``wait`` seconds.
+        :raises StoreError: if the store cannot be written (disk full, corrupt folder).
+        """
+        self.path.mkdir(parents=True, exist_ok=True)
+        (self.path / "generations").mkdir(exist_ok=True)
+        with _write_lock(self.path / "write.lock", wait):
+            self._remove_unfinished()
+            current = self.version()
+            number = int(current) + 1 if current else 1
+            tmp = self.path / "generations" / f"{number:06d}.tmp"
+            try:
+                store = self._next_generation(current, tmp, replace)
+                writer = Writer(store)
+                yield writer
+                store.flush()
+                del writer.store, store
+                final = tmp.with_suffix("")
+                tmp.rename(final)
+                self._publish(final.name)
+            except OSError as exc:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise StoreError(f"cannot write the store at {self.path}: {exc}") from exc
+            except BaseException:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
+            self._collect_garbage()
+
+    def _next_generation(self, current: str, tmp: Path, replace: tuple[str, ...]) -> ox.Store:
+        if not current:
+            return ox.Store(str(tmp))
+        source = ox.Store.read_only(str(self.path / "generations" / current))
+        names = [g for g in source.named_graphs() if isinstance(g, ox.NamedNode)]
+        replaced = [g for g in names if g.value in replace]
+        total = _size(source)
+        dropped = sum(_size(source, g) for g in replaced)
+        if dropped * 4 <= total - dropped:  # checkpoint + remove is cheaper
+            source.backup(str(tmp))
+            del source
+            store = ox.Store(str(tmp))
+            for g in replaced:
+                store.remove_graph(g)
+            return store
+        store = ox.Store(str(tmp))
+        with tempfile.TemporaryDirectory(dir=self.path) as scratch:
+            for g in names:
+                if g.value in replace:
+                    continue
+                dump = Path(scratch) / "graph.nq"
+                source.dump(str(dump), format=ox.RdfFormat.N_QUADS, from_graph=g)
+                store.bulk_load(path=str(dump), format=ox.RdfFormat.N_QUADS, to_graph=g)
+        return store
+
+    def _publish(self, generation: str) -> None:
+        link = self.path / "current.tmp"
+        link.unlink(missing_ok=True)
+        link.symlink_to(f"generations/{generation}")
+        os.replace(link, self.path / "current")
+        _fsync_dir(self.path)
+
+    def _remove_unfinished(self) -> None:
+        for tmp in (self.path / "generations").glob("*.tmp"):
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def _collect_garbage(self) -> None:
+        done = sorted(p for p in (self.path / "generations").iterdir() if p.name.isdigit())
+        for old in done[:-KEEP_GENERATIONS]:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+class Writer:
+    """The store of a generation being built; only valid inside :meth:`Store.write`."""
+
+    def __init__(self, store: ox.Store) -> None:
+        self.store = store
+
+    def load(self, path: Path | str, *, graph: str, fmt: str = "nt") -> None:
+        """Bulk-load a file into ``graph`` (fast, not transactional: the generation is private)."""
+        try:
+            self.store.bulk_load(path=str(path), format=FORMATS[fmt], to_graph=ox.NamedNode(graph))
+        except SyntaxError as exc:
+            raise StoreError(f"cannot load {path}: {exc}") from exc
+
+    def load_text(self, text: str, *, graph: str, fmt: str = "nt") -> None:
+        try:
+            self.store.load(input=text.encode("utf-8"), format=FORMATS[fmt], to_graph=ox.NamedNode(graph))
+        except SyntaxError as exc:
+            raise StoreError(f"cannot load data into {graph}: {exc}") from exc
+
+    def drop(self, graph: str) -> None:
+        node = ox.NamedNode(graph)
+        if self.store.contains_named_graph(node):
+            self.store.remove_graph(node)
+
+    def update(self, sparql: str) -> None:
+        try:
+            self.store.update(sparql)
+        except SyntaxError as exc:
+            raise QueryError(str(exc)) from exc
+
+
+def _size(store: ox.Store, graph: ox.NamedNode | None = None) -> int:
+    where = f"GRAPH <{graph.value}> {{ ?s ?p ?o }}" if graph else "GRAPH ?g { ?s ?p ?o }"
+    return int(next(iter(store.query(f"SELECT (COUNT(*) AS ?n) {{ {where} }}")))["n"].value)
+
+
+@contextmanager
+def _write_lock(path: Path, wait: float) -> Iterator[None]:
+    with open(path, "a+") as handle:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    handle.seek(0)
+                    holder = handle.read().strip() or "another process"
+                    raise StoreBusy(
+                        f"the store at {path.parent} is being written by {holder}; "
+                        "try again when it has finished"
+                    ) from None
+                time.sleep(0.1)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"process {os.getpid()}")
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.truncate(0)
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def serialize_results(result, output, fmt: str) -> None:
+    """Write query results with pyoxigraph's own serializers (no rebuilding in Python)."""
+    if isinstance(result, ox.QueryTriples):
+        result.serialize(output, format=FORMATS[fmt])
+    else:
+        result.serialize(output, format=RESULT_FORMATS[fmt])
+
+
+def is_boolean(result) -> bool:
+    return isinstance(result, ox.QueryBoolean)
+
+
+def is_graph(result) -> bool:
+    return isinstance(result, ox.QueryTriples)
+
+
+def serialize_triples(triples, output, fmt: str, *, prefixes: dict[str, str] | None = None) -> None:
+    """Write triples (from CONSTRUCT results) as ``fmt``; prefixes only where the syntax has them."""
+    if fmt in ("ttl", "trig", "rdf", "jsonld"):
+        ox.serialize(triples, output, format=FORMATS[fmt], prefixes=prefixes)
+    else:
+        ox.serialize(triples, output, format=FORMATS[fmt])
