@@ -220,11 +220,11 @@ def test_trailing_empty_columns_from_spreadsheets_are_ignored(tmp_path: Path) ->
     assert [r.key for r in read_csv_folder(folder)] == ["a"]
 
 
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "csv-columns.md"
+DOCS = Path(__file__).resolve().parents[1] / "README.md"
 
 
 def test_documented_columns_are_the_columns_read() -> None:
-    """docs/csv-columns.md (pasted into the README) lists exactly the columns the reader knows."""
+    """The README lists exactly the columns the reader knows."""
     from kg.readers.csv_folder import AGENCIES, DATASETS, DISTRIBUTIONS, SERVICES
 
     text = DOCS.read_text(encoding="utf-8")

@@ -1,0 +1,30 @@
+"""The application factory: settings, store, blueprints, error handlers. Wiring only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from kg.ingest import store_for
+from kg.settings import Settings, load_settings
+
+
+def build_app(settings: Settings | None = None, **overrides: Any) -> Flask:
+    """Build the Flask app for ``settings`` (read from the environment when not given).
+
+    Settings are read here, when the factory runs, never at import: tests build
+    apps on different stores side by side.
+    """
+    from kg.web import errors, pages, sparql
+
+    settings = settings or load_settings(**overrides)
+    app = Flask("kg", template_folder="templates", static_folder="static")
+    app.config.update(
+        KG_SETTINGS=settings, MAX_CONTENT_LENGTH=1 << 20, JSON_SORT_KEYS=False, DEBUG=settings.debug
+    )
+    app.extensions["kg_store"] = store_for(settings)
+    app.register_blueprint(pages.blueprint)
+    app.register_blueprint(sparql.blueprint)
+    errors.register(app)
+    return app

@@ -1,0 +1,45 @@
+"""One function shapes every error body: JSON for API clients, a page for browsers."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from kg.errors import QueryError, StoreError
+
+
+def wants_json() -> bool:
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json" or request.path.endswith(".json")
+
+
+def error_response(status: int, title: str, detail: str) -> Response:
+    """The body of every error the app returns."""
+    if wants_json():
+        response = jsonify({"error": title, "status": status, "detail": detail})
+    elif request.path == "/sparql":
+        response = Response(f"{title}: {detail}\n", mimetype="text/plain")
+    else:
+        response = Response(render_template("error.html", status=status, title=title, detail=detail))
+    response.status_code = status
+    return response
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response:
+        return error_response(exc.code or 500, exc.name, exc.description or "")
+
+    @app.errorhandler(QueryError)
+    def query_error(exc: QueryError) -> Response:
+        return error_response(400, "Bad query", str(exc))
+
+    @app.errorhandler(StoreError)
+    def store_error(exc: StoreError) -> Response:
+        app.logger.error("store error: %s", exc)
+        return error_response(503, "Store unavailable", "the store cannot be read right now")
+
+    @app.errorhandler(Exception)
+    def internal_error(exc: Exception) -> Response:
+        app.logger.exception("internal error")
+        return error_response(500, "Internal server error", "the error was logged")

@@ -1,0 +1,32 @@
+"""Settings: read at load time, validated, and every one documented in the README."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kg.settings import SETTINGS, load_settings
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_every_setting_is_documented_in_the_readme() -> None:
+    text = README.read_text(encoding="utf-8")
+    missing = [s.name for s in SETTINGS if f"`{s.name}`" not in text]
+    assert not missing, f"settings not documented in README.md: {missing}"
+
+
+def test_defaults_and_overrides() -> None:
+    settings = load_settings({})
+    assert settings.base_uri == "http://127.0.0.1:8000/"
+    assert settings.update_token == ""
+    settings = load_settings({"KG_BASE_URI": "https://data.example.org", "KG_WORKERS": "3"}, store="/tmp/x")
+    assert settings.base_uri == "https://data.example.org/"
+    assert settings.workers == 3 and str(settings.store) == "/tmp/x"
+
+
+@pytest.mark.parametrize(("name", "value"), [("KG_WORKERS", "two"), ("KG_QUERY_TIMEOUT", "-1")])
+def test_bad_values_are_refused_with_the_name(name: str, value: str) -> None:
+    with pytest.raises(ValueError, match=name):
+        load_settings({name: value})
