@@ -162,13 +162,11 @@ def remove_source(name: str, *, settings: Settings) -> bool:
         for g in graphs:
             writer.drop(g)
         run = iris.run(name, f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}")
-        writer.update(
-            _not_current(name, iris)
-            + f"""; PREFIX kgo: <{KGO}> PREFIX prov: <{PROV}>
+        writer.update(_not_current(name, iris))
+        writer.update(f"""PREFIX kgo: <{KGO}> PREFIX prov: <{PROV}>
             INSERT DATA {{ GRAPH <{iris.provenance_graph()}> {{ <{run}> a prov:Activity, kgo:IngestRun ;
                 kgo:source "{name}" ; kgo:recordsPublished 0 ; kgo:recordsQuarantined 0 ;
-                prov:endedAtTime "{datetime.now(UTC).isoformat()}"^^<{XSD.dateTime}> }} }}"""
-        )
+                prov:endedAtTime "{datetime.now(UTC).isoformat()}"^^<{XSD.dateTime}> }} }}""")
     return True
 
 

@@ -32,6 +32,7 @@ replacement.
 from __future__ import annotations
 
 import fcntl
+import io
 import os
 import shutil
 import tempfile
@@ -43,7 +44,8 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from kg.errors import QueryError, StoreBusy, StoreError
+from kg.errors import InputError, QueryError, StoreBusy, StoreError
+from kg.sparql_text import declares_dataset
 
 FORMATS = {
     "nt": ox.RdfFormat.N_TRIPLES,
@@ -75,6 +77,7 @@ class Store:
         self.private_graphs = private_graphs
         self._lock = threading.Lock()
         self._open: tuple[str, ox.Store, list[ox.NamedNode]] | None = None
+        self._sizes: dict[str, dict[str, int]] = {}
 
     # ---------------------------------------------------------------- reading
 
@@ -124,10 +127,15 @@ class Store:
         _, store, data = self._snapshot()
         if store is None:
             store = ox.Store()  # nothing published yet: an empty dataset answers
-        dg = [ox.NamedNode(g) for g in default_graphs] if default_graphs is not None else data
-        ng = [ox.NamedNode(g) for g in named_graphs] if named_graphs is not None else None
+        kwargs: dict = {}
+        if default_graphs is not None or named_graphs is not None:
+            kwargs["default_graph"] = [_graph_node(g) for g in default_graphs or []] or ox.DefaultGraph()
+            if named_graphs is not None:
+                kwargs["named_graphs"] = [ox.NamedNode(g) for g in named_graphs]
+        elif not declares_dataset(sparql):  # a query's own FROM clauses win over the union
+            kwargs["default_graph"] = [ox.DefaultGraph(), *data]
         try:
-            return store.query(sparql, default_graph=dg or ox.DefaultGraph(), named_graphs=ng)
+            return store.query(sparql, **kwargs)
         except SyntaxError as exc:
             raise QueryError(str(exc)) from exc
         except (OSError, ValueError, TypeError) as exc:
@@ -146,7 +154,65 @@ class Store:
         kwargs = {"from_graph": ox.NamedNode(graph)} if graph else {}
         store.dump(output, format=FORMATS[fmt], **kwargs)
 
+    def graph_sizes(self) -> dict[str, int]:
+        """Triples per named graph of the published generation (computed once per generation)."""
+        version, store, _ = self._snapshot()
+        if store is None:
+            return {}
+        cached = self._sizes.get(version)
+        if cached is None:
+            rows = store.query("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")
+            cached = {row["g"].value: int(row["n"].value) for row in rows}
+            self._sizes = {version: cached}
+        return cached
+
+    def has_graph(self, graph: str | None) -> bool:
+        """Whether a named graph exists (the default graph always does)."""
+        if graph is None:
+            return True
+        _, store, _ = self._snapshot()
+        return bool(store) and store.contains_named_graph(ox.NamedNode(graph))
+
+    def graph_triples(self, graph: str | None):
+        """The triples of one graph (``None``: the store's own default graph), for serialization."""
+        _, store, _ = self._snapshot()
+        if store is None:
+            return iter(())
+        node = ox.NamedNode(graph) if graph else ox.DefaultGraph()
+        return (q.triple for q in store.quads_for_pattern(None, None, None, node))
+
     # ---------------------------------------------------------------- writing
+
+    def update(self, sparql: str, *, wait: float = 30.0) -> None:
+        """Apply a SPARQL update in a new generation (visible to every reader once it returns).
+
+        :raises QueryError: if the update does not parse or fails.
+        """
+        with self.write(wait=wait) as writer:
+            writer.update(sparql)
+
+    def put_graph(
+        self, graph: str | None, data: bytes, fmt: str, *, replace: bool = True, wait: float = 30.0
+    ) -> bool:
+        """Graph Store Protocol PUT (``replace``) or POST (merge). Returns True if the graph is new.
+
+        :raises InputError: if ``data`` is not valid ``fmt``.
+        """
+        created = not self.has_graph(graph)
+        with self.write((graph,) if replace and graph else (), wait=wait) as writer:
+            if replace and graph is None:
+                writer.store.clear_graph(ox.DefaultGraph())
+            writer.load_bytes(data, graph=graph, fmt=fmt)
+        return created
+
+    def delete_graph(self, graph: str | None, *, wait: float = 30.0) -> bool:
+        """Graph Store Protocol DELETE. Returns False if there was no such graph."""
+        if not self.has_graph(graph):
+            return False
+        with self.write((graph,) if graph else (), wait=wait) as writer:
+            if graph is None:
+                writer.store.clear_graph(ox.DefaultGraph())
+        return True
 
     @contextmanager
     def write(self, replace: tuple[str, ...] = (), *, wait: float = 0.0) -> Iterator[Writer]:
@@ -183,6 +249,10 @@ class Store:
         if not current:
             return ox.Store(str(tmp))
         source = ox.Store.read_only(str(self.path / "generations" / current))
+        if not replace:
+            source.backup(str(tmp))
+            del source
+            return ox.Store(str(tmp))
         names = [g for g in source.named_graphs() if isinstance(g, ox.NamedNode)]
         replaced = [g for g in names if g.value in replace]
         total = _size(source)
@@ -240,6 +310,17 @@ class Writer:
         except SyntaxError as exc:
             raise StoreError(f"cannot load data into {graph}: {exc}") from exc
 
+    def load_bytes(self, data: bytes, *, graph: str | None, fmt: str) -> None:
+        """Load a request body into a graph (``None``: the default graph), in one transaction.
+
+        :raises InputError: if the data does not parse.
+        """
+        target = ox.NamedNode(graph) if graph else ox.DefaultGraph()
+        try:
+            self.store.load(input=data, format=FORMATS[fmt], to_graph=target)
+        except SyntaxError as exc:
+            raise InputError(f"the {fmt} data does not parse: {exc}") from exc
+
     def drop(self, graph: str) -> None:
         node = ox.NamedNode(graph)
         if self.store.contains_named_graph(node):
@@ -250,6 +331,10 @@ class Writer:
             self.store.update(sparql)
         except SyntaxError as exc:
             raise QueryError(str(exc)) from exc
+
+
+def _graph_node(iri: str) -> ox.NamedNode | ox.DefaultGraph:
+    return ox.NamedNode(iri)
 
 
 def _size(store: ox.Store, graph: ox.NamedNode | None = None) -> int:
@@ -315,3 +400,16 @@ def serialize_triples(triples, output, fmt: str, *, prefixes: dict[str, str] | N
         ox.serialize(triples, output, format=FORMATS[fmt], prefixes=prefixes)
     else:
         ox.serialize(triples, output, format=FORMATS[fmt])
+
+
+def as_quads(triples):
+    """Triples as quads in the default graph, for the quad syntaxes (N-Quads, TriG)."""
+    return (ox.Quad(t.subject, t.predicate, t.object) for t in triples)
+
+
+def convert(ntriples: str, fmt: str, *, prefixes: dict[str, str] | None = None) -> bytes:
+    """Re-serialize N-Triples text in another syntax (for small generated descriptions)."""
+    triples = ox.parse(ntriples.encode("utf-8"), format=ox.RdfFormat.N_TRIPLES)
+    out = io.BytesIO()
+    serialize_triples(triples, out, fmt, prefixes=prefixes)
+    return out.getvalue()

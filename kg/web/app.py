@@ -16,7 +16,9 @@ def build_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     Settings are read here, when the factory runs, never at import: tests build
     apps on different stores side by side.
     """
-    from kg.web import errors, pages, sparql
+    from kg.web import errors, gsp, pages, sparql
+    from kg.web.auth import register_cors
+    from kg.web.cache import ResultCache
 
     settings = settings or load_settings(**overrides)
     app = Flask("kg", template_folder="templates", static_folder="static")
@@ -24,7 +26,10 @@ def build_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         KG_SETTINGS=settings, MAX_CONTENT_LENGTH=1 << 20, JSON_SORT_KEYS=False, DEBUG=settings.debug
     )
     app.extensions["kg_store"] = store_for(settings)
+    app.extensions["kg_cache"] = ResultCache()
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(sparql.blueprint)
+    app.register_blueprint(gsp.blueprint)
+    register_cors(app)
     errors.register(app)
     return app

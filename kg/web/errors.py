@@ -17,7 +17,7 @@ def error_response(status: int, title: str, detail: str) -> Response:
     """The body of every error the app returns."""
     if wants_json():
         response = jsonify({"error": title, "status": status, "detail": detail})
-    elif request.path == "/sparql":
+    elif request.path in ("/sparql", "/store"):
         response = Response(f"{title}: {detail}\n", mimetype="text/plain")
     else:
         response = Response(render_template("error.html", status=status, title=title, detail=detail))
@@ -28,6 +28,8 @@ def error_response(status: int, title: str, detail: str) -> Response:
 def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:
+        if exc.response is not None:  # a ready response (401 with WWW-Authenticate)
+            return exc.response
         return error_response(exc.code or 500, exc.name, exc.description or "")
 
     @app.errorhandler(QueryError)

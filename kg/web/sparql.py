@@ -1,124 +1,278 @@
-"""``/sparql``: the SPARQL 1.1 Protocol (queries), results streamed by pyoxigraph's serializers.
+"""``/sparql``: the SPARQL 1.1 Protocol, queries and updates.
 
-Content negotiation: SELECT/ASK results as SPARQL JSON (default), XML, CSV or
-TSV; CONSTRUCT/DESCRIBE as Turtle (default), N-Triples, RDF/XML or JSON-LD.
-An ``Accept`` that none of these satisfies gets the default (the Protocol
-allows it; clients that send ``*/*`` or nothing expect a useful answer).
-A ``format=`` parameter (json, xml, csv, tsv, ttl, nt, rdf, jsonld) wins over
-``Accept`` for browsers. Without a query, a Service Description is returned.
+Queries by GET, URL-encoded POST and direct POST (``application/sparql-query``);
+updates by URL-encoded POST and direct POST (``application/sparql-update``),
+never by GET, and only with the write token (:mod:`kg.web.auth`).
+``default-graph-uri`` / ``named-graph-uri`` set a query's dataset (otherwise
+the default graph is the union of the published graphs, unless the query has
+its own ``FROM``); ``using-graph-uri`` / ``using-named-graph-uri`` set an
+update's. Results are written by pyoxigraph's own serializers and streamed
+to the client as they are produced; small answers are cached per store
+generation, and every answer carries an ETag (``If-None-Match`` → 304).
+Without a query, the Service Description is returned.
 """
 
 from __future__ import annotations
 
-import io
+import queue
+import threading
+from collections.abc import Callable, Iterator
 
 from flask import Blueprint, Response, abort, current_app, request
 
-from kg.store import is_boolean, is_graph, serialize_results, serialize_triples
+from kg.errors import QueryError
+from kg.sparql_text import add_using, declares_using
+from kg.store import as_quads, convert, is_boolean, is_graph, serialize_results, serialize_triples
 from kg.vocab import PREFIXES
+from kg.web import formats
+from kg.web.auth import require_write_token
+from kg.web.cache import etag_for, not_modified
 
 blueprint = Blueprint("sparql", __name__)
 
-RESULT_TYPES = {
-    "application/sparql-results+json": "json",
-    "application/json": "json",
-    "application/sparql-results+xml": "xml",
-    "application/xml": "xml",
-    "text/csv": "csv",
-    "text/tab-separated-values": "tsv",
-}
-GRAPH_TYPES = {
-    "text/turtle": "ttl",
-    "application/n-triples": "nt",
-    "text/plain": "nt",
-    "application/rdf+xml": "rdf",
-    "application/ld+json": "jsonld",
-}
-MEDIA = {
-    "json": "application/sparql-results+json",
-    "xml": "application/sparql-results+xml",
-    "csv": "text/csv; charset=utf-8",
-    "tsv": "text/tab-separated-values; charset=utf-8",
-    "ttl": "text/turtle; charset=utf-8",
-    "nt": "application/n-triples",
-    "rdf": "application/rdf+xml",
-    "jsonld": "application/ld+json",
-}
+FORM = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
-def negotiate(table: dict[str, str], default: str) -> str:
-    """The format for this request: ``format=`` first, then ``Accept`` with q-values."""
-    wanted = request.values.get("format", "").lower()
-    if wanted in table.values():
-        return wanted
-    best = request.accept_mimetypes.best_match(list(table), default=None)
-    if best is None or request.accept_mimetypes.best in ("*/*", None):
-        return default
-    return table[best]
+def _store():
+    return current_app.extensions["kg_store"]
 
 
-def _query_text() -> str:
+def _one(values: list[str], name: str) -> str:
+    if len(values) > 1:
+        abort(400, f"more than one {name!r} parameter")
+    return values[0] if values else ""
+
+
+def _operation() -> tuple[str, str]:
+    """("query" | "update", text) from the request, per the Protocol's three ways of sending it."""
     if request.method == "GET":
-        queries = request.args.getlist("query")
-    elif request.mimetype == "application/sparql-query":
-        queries = [request.get_data(as_text=True)]
-    elif request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        if "update" in request.args:
+            abort(405, "SPARQL updates must be sent with POST")
+        return "query", _one(request.args.getlist("query"), "query")
+    if request.mimetype == "application/sparql-query":
+        return "query", request.get_data(as_text=True)
+    if request.mimetype == "application/sparql-update":
+        return "update", request.get_data(as_text=True)
+    if request.mimetype in FORM:
+        if "query" in request.form and "update" in request.form:
+            abort(400, "a request carries a query or an update, not both")
         if "update" in request.form:
-            abort(403, "SPARQL updates are not enabled on this endpoint")
-        queries = request.form.getlist("query")
-    else:
-        abort(
-            415,
-            f"unsupported request body type {request.mimetype!r}: use "
-            "application/sparql-query or application/x-www-form-urlencoded",
-        )
-    if len(queries) > 1:
-        abort(400, "more than one query parameter")
-    return queries[0] if queries else ""
+            return "update", _one(request.form.getlist("update"), "update")
+        return "query", _one(request.form.getlist("query"), "query")
+    abort(
+        415,
+        f"unsupported request body type {request.mimetype or '(none)'!r}: use "
+        "application/sparql-query, application/sparql-update or application/x-www-form-urlencoded",
+    )
 
 
-@blueprint.route("/sparql", methods=["GET", "POST"])
+@blueprint.route("/sparql", methods=["GET", "POST", "OPTIONS"])
 def sparql() -> Response:
-    text = _query_text()
-    store = current_app.extensions["kg_store"]
+    if request.method == "OPTIONS":
+        return Response(status=204)
+    kind, text = _operation()
+    if kind == "update":
+        return update(text)
     if not text.strip():
-        return service_description(store)
+        return service_description()
+    return query(text)
+
+
+def query(text: str) -> Response:
+    store = _store()
     default = request.values.getlist("default-graph-uri") or None
     named = request.values.getlist("named-graph-uri") or None
-    result = store.query(text, default_graphs=default, named_graphs=named)
-    if is_graph(result):
-        fmt = negotiate(GRAPH_TYPES, "ttl")
-        body = io.BytesIO()
-        serialize_triples(result, body, fmt, prefixes=PREFIXES)
-    else:
-        fmt = negotiate(RESULT_TYPES, "json")
-        if is_boolean(result) and fmt in ("csv", "tsv"):
-            fmt = "json"
-        body = io.BytesIO()
-        serialize_results(result, body, fmt)
-    response = Response(body.getvalue(), mimetype=MEDIA[fmt].split(";")[0])
-    response.headers["Content-Type"] = MEDIA[fmt]
+    version = store.version()
+    accept = (formats.negotiate(formats.RESULTS), formats.negotiate(formats.GRAPHS))
+    key = (text, tuple(default or ()), tuple(named or ()), accept, version)
+    etag = etag_for(version, *key)
+    if (cached := not_modified(etag)) is not None:
+        return cached
+    cache = current_app.extensions["kg_cache"]
+    if (hit := cache.get(key)) is not None:
+        return _response(hit[0], hit[1], etag)
+
+    def evaluate(pipe: _Pipe) -> None:
+        """On the serializer thread: pyoxigraph's results must stay on the thread that made them."""
+        result = store.query(text, default_graphs=default, named_graphs=named)
+        if is_graph(result):
+            fmt = accept[1]
+            pipe.started(fmt)
+            triples = as_quads(result) if fmt in ("nq", "trig") else result
+            serialize_triples(triples, pipe, fmt, prefixes=PREFIXES)
+        else:
+            fmt = accept[0]
+            if is_boolean(result) and fmt in ("csv", "tsv"):
+                fmt = "json"  # CSV and TSV have no boolean form
+            pipe.started(fmt)
+            serialize_results(result, pipe, fmt)
+
+    fmt, chunks = _stream(evaluate, cache.max_entry)
+    ctype = formats.content_type(fmt)
+
+    def body() -> Iterator[bytes]:
+        kept = yield from chunks
+        if kept is not None:
+            cache.put(key, kept, ctype)
+
+    return _response(body(), ctype, etag)
+
+
+def _response(body, ctype: str, etag: str) -> Response:
+    response = Response(body, content_type=ctype)
+    response.headers["ETag"] = etag
     response.headers["Vary"] = "Accept"
-    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Cache-Control"] = "no-cache"  # revalidate with the ETag: the data may change
     return response
 
 
-def service_description(store) -> Response:
-    """SPARQL 1.1 Service Description of this endpoint, in Turtle."""
-    endpoint = request.base_url
-    graphs = "".join(f"      sd:namedGraph [ sd:name <{g}> ] ;\n" for g in store.data_graphs())
-    body = f"""@prefix sd: <http://www.w3.org/ns/sparql-service-description#> .
-@prefix formats: <http://www.w3.org/ns/formats/> .
+class _Pipe:
+    """A file-like sink for pyoxigraph's serializers that hands chunks to the response iterator."""
 
-<{endpoint}> a sd:Service ;
-  sd:endpoint <{endpoint}> ;
-  sd:supportedLanguage sd:SPARQL11Query ;
-  sd:feature sd:UnionDefaultGraph ;
-  sd:resultFormat formats:SPARQL_Results_JSON, formats:SPARQL_Results_XML, formats:SPARQL_Results_CSV,
-    formats:SPARQL_Results_TSV, formats:Turtle, formats:N-Triples, formats:RDF_XML, formats:JSON-LD ;
-  sd:defaultDataset [ a sd:Dataset ;
-{graphs}      sd:defaultGraph [ a sd:Graph ] ] .
-"""
-    response = Response(body, mimetype="text/turtle")
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    return response
+    def __init__(self) -> None:
+        self.chunks: queue.Queue = queue.Queue(maxsize=64)
+        self.closed = threading.Event()
+
+    def started(self, fmt: str) -> None:
+        self.chunks.put(("format", fmt))
+
+    def write(self, data: bytes) -> int:
+        while not self.closed.is_set():
+            try:
+                self.chunks.put(bytes(data), timeout=0.5)
+                return len(data)
+            except queue.Full:
+                continue
+        raise BrokenPipeError("the client went away")
+
+    def flush(self) -> None:
+        pass
+
+
+_END = object()
+
+
+def _stream(evaluate: Callable[[_Pipe], None], max_keep: int) -> tuple[str, Iterator[bytes]]:
+    """Evaluate and serialize on a thread; return the format and an iterator of the body's chunks.
+
+    An error before the first byte (a query that does not parse) is raised
+    here, so it becomes a 400; an error later can only end the body early.
+    The iterator's return value is the whole body when it is at most
+    ``max_keep`` bytes (for the cache), else None.
+    """
+    pipe = _Pipe()
+
+    def run() -> None:
+        try:
+            evaluate(pipe)
+        except BaseException as exc:  # noqa: BLE001 - handed to the request thread
+            pipe.chunks.put(exc)
+        pipe.chunks.put(_END)
+
+    threading.Thread(target=run, daemon=True, name="sparql-evaluation").start()
+    first = pipe.chunks.get()
+    if isinstance(first, BaseException):
+        pipe.closed.set()
+        raise first
+    logger = current_app.logger
+
+    def chunks() -> Iterator[bytes]:
+        kept: list[bytes] | None = []
+        size = 0
+        try:
+            while (item := pipe.chunks.get()) is not _END:
+                if isinstance(item, BaseException):
+                    logger.error("query evaluation failed while streaming: %s", item)
+                    return None  # the status line is sent: end the body early
+                if kept is not None:
+                    size += len(item)
+                    kept = kept + [item] if size <= max_keep else None
+                yield item
+            return b"".join(kept) if kept is not None else None
+        finally:
+            pipe.closed.set()
+
+    return first[1], chunks()
+
+
+def update(text: str) -> Response:
+    require_write_token()
+    if not text.strip():
+        abort(400, "empty update")
+    default = request.values.getlist("using-graph-uri")
+    named = request.values.getlist("using-named-graph-uri")
+    if default or named:
+        if declares_using(text):
+            abort(400, "using-graph-uri / using-named-graph-uri cannot be combined with USING or WITH")
+        text = add_using(text, default, named)
+    try:
+        _store().update(text)
+    except QueryError as exc:
+        abort(400, str(exc))
+    return Response(status=204)
+
+
+def service_description() -> Response:
+    """SPARQL 1.1 Service Description of this endpoint, in the negotiated RDF syntax."""
+    store = _store()
+    fmt = formats.negotiate({k: v for k, v in formats.GRAPHS.items() if k not in ("nq", "trig")})
+    version = store.version()
+    etag = etag_for(version, "service-description", fmt, request.base_url)
+    if (cached := not_modified(etag)) is not None:
+        return cached
+    writable = bool(current_app.config["KG_SETTINGS"].update_token)
+    body = convert(describe_service(request.base_url, store, writable=writable), fmt, prefixes=SD_PREFIXES)
+    return _response(body, formats.content_type(fmt), etag)
+
+
+SD = "http://www.w3.org/ns/sparql-service-description#"
+FORMATS_NS = "http://www.w3.org/ns/formats/"
+SD_PREFIXES = {"sd": SD, "formats": FORMATS_NS, "void": "http://rdfs.org/ns/void#"}
+RESULT_FORMAT_IRIS = (
+    "SPARQL_Results_JSON",
+    "SPARQL_Results_XML",
+    "SPARQL_Results_CSV",
+    "SPARQL_Results_TSV",
+    "Turtle",
+    "N-Triples",
+    "RDF_XML",
+    "JSON-LD",
+    "N-Quads",
+    "TriG",
+)
+
+
+def describe_service(endpoint: str, store, *, writable: bool) -> str:
+    """The Service Description as N-Triples: endpoint, languages, formats, features, graphs and sizes."""
+    e = f"<{endpoint}>"
+    lines = [
+        f"{e} <{RDF_TYPE}> <{SD}Service> .",
+        f"{e} <{SD}endpoint> {e} .",
+        f"{e} <{SD}supportedLanguage> <{SD}SPARQL11Query> .",
+        f"{e} <{SD}feature> <{SD}UnionDefaultGraph> .",
+    ]
+    if writable:
+        lines.append(f"{e} <{SD}supportedLanguage> <{SD}SPARQL11Update> .")
+    lines += [f"{e} <{SD}resultFormat> <{FORMATS_NS}{name}> ." for name in RESULT_FORMAT_IRIS]
+    lines += [
+        f"{e} <{SD}defaultDataset> _:dataset .",
+        f"_:dataset <{RDF_TYPE}> <{SD}Dataset> .",
+        f"_:dataset <{SD}defaultGraph> _:default .",
+        f"_:default <{RDF_TYPE}> <{SD}Graph> .",
+    ]
+    sizes = store.graph_sizes()
+    union = sum(sizes.get(g, 0) for g in store.data_graphs())
+    lines.append(f'_:default <http://rdfs.org/ns/void#triples> "{union}"^^<{XSD_INT}> .')
+    for i, (graph, size) in enumerate(sorted(sizes.items())):
+        lines += [
+            f"_:dataset <{SD}namedGraph> _:ng{i} .",
+            f"_:ng{i} <{SD}name> <{graph}> .",
+            f"_:ng{i} <{SD}graph> _:g{i} .",
+            f"_:g{i} <{RDF_TYPE}> <{SD}Graph> .",
+            f'_:g{i} <http://rdfs.org/ns/void#triples> "{size}"^^<{XSD_INT}> .',
+        ]
+    return "\n".join(lines) + "\n"
+
+
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+XSD_INT = "http://www.w3.org/2001/XMLSchema#integer"

@@ -1,0 +1,108 @@
+"""A small SPARQL lexer for the few things the endpoint must know before evaluating.
+
+pyoxigraph parses and evaluates in one call and exposes no syntax tree, yet
+the Protocol needs to know whether a query names its own dataset (``FROM``:
+then ``default-graph-uri`` is not imposed), and an update whether it has
+``USING``/``WITH`` (then ``using-graph-uri`` is an error). Keywords are found
+on tokens, never by searching the text: strings, IRIs, comments, prefixed
+names (``ex:from``) and variables (``?from``) are skipped, so ``"FROM"`` in a
+literal is not a ``FROM`` clause.
+
+>>> keywords("SELECT ?from WHERE { ?s ex:from 'FROM' } # FROM")
+['SELECT', 'WHERE']
+>>> declares_dataset("SELECT * FROM <http://ex/g> { ?s ?p ?o }")
+True
+>>> add_using("DELETE { ?s ?p ?o } WHERE { ?s ?p ?o }", ["http://ex/g"], [])
+'DELETE { ?s ?p ?o } USING <http://ex/g> WHERE { ?s ?p ?o }'
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+_TOKEN = re.compile(
+    r"""
+    (?P<space>\s+)
+  | (?P<comment>\#[^\n]*)
+  | (?P<string>'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"
+               |'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")
+  | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
+  | (?P<var>[?$][A-Za-z0-9_\u00b7-\uffff]+)
+  | (?P<name>[A-Za-z_][A-Za-z0-9_\-.]*(?::[^\s{}()<>,;"'\[\]]*)?|:[^\s{}()<>,;"'\[\]]*)
+  | (?P<open>[{(\[])
+  | (?P<close>[})\]])
+  | (?P<other>.)
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str
+    text: str
+    start: int
+    depth: int  # nesting of { ( [ around it
+
+
+def tokens(text: str) -> Iterator[Token]:
+    """The significant tokens of a query or update (no spaces, no comments)."""
+    depth = 0
+    for match in _TOKEN.finditer(text):
+        kind = match.lastgroup or "other"
+        if kind in ("space", "comment"):
+            continue
+        if kind == "close":
+            depth = max(0, depth - 1)
+        yield Token(kind, match.group(), match.start(), depth)
+        if kind == "open":
+            depth += 1
+
+
+def keywords(text: str) -> list[str]:
+    """Bare words (keywords) in upper case, in order: no prefixed names, variables or strings."""
+    return [t.text.upper() for t in tokens(text) if t.kind == "name" and ":" not in t.text]
+
+
+def declares_dataset(query: str) -> bool:
+    """True when the query has its own ``FROM`` / ``FROM NAMED`` clauses."""
+    return any(t.kind == "name" and t.text.upper() == "FROM" and t.depth == 0 for t in tokens(query))
+
+
+def declares_using(update: str) -> bool:
+    """True when an update has ``USING`` or ``WITH`` clauses (the Protocol then forbids using-graph-uri)."""
+    return any(
+        t.kind == "name" and t.text.upper() in ("USING", "WITH") and t.depth == 0 for t in tokens(update)
+    )
+
+
+def uses_keyword(text: str, *words: str) -> bool:
+    """True when one of ``words`` appears as a keyword token (e.g. SERVICE, LOAD)."""
+    wanted = {w.upper() for w in words}
+    return any(k in wanted for k in keywords(text))
+
+
+def add_using(update: str, default: list[str], named: list[str]) -> str:
+    """Give every DELETE/INSERT … WHERE operation the ``using-graph-uri`` dataset.
+
+    The clauses go right before the top-level ``WHERE`` of each modify operation.
+    """
+    clause = " ".join([f"USING <{g}>" for g in default] + [f"USING NAMED <{g}>" for g in named])
+    if not clause:
+        return update
+    out, last, in_modify, previous = [], 0, False, ""
+    for tok in tokens(update):
+        word = tok.text.upper() if tok.kind == "name" else tok.text
+        if tok.kind == "name" and tok.depth == 0:
+            if word in ("DELETE", "INSERT"):
+                in_modify = True
+            elif word == "DATA" or (word == "WHERE" and previous == "DELETE"):
+                in_modify = False  # INSERT DATA, DELETE DATA, DELETE WHERE take no USING
+            elif word == "WHERE" and in_modify:
+                out.append(update[last : tok.start] + clause + " ")
+                last = tok.start
+                in_modify = False
+        previous = word
+    return "".join(out) + update[last:]

@@ -1,0 +1,83 @@
+"""``/store``: the SPARQL 1.1 Graph Store HTTP Protocol (indirect identification).
+
+``?graph=IRI`` names a graph, ``?default`` the store's own default graph (the
+one a plain ``INSERT DATA`` writes to; reads of the SPARQL default graph see
+it inside the union of the published graphs). Status codes as the
+Recommendation gives them: GET/HEAD 200 or 404; PUT 201 when the graph is
+new, else 204; POST 201 when new, else 204; DELETE 204 or 404; a body that
+does not parse 400; a body type we cannot read 415. Writes need the token.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, current_app, request
+
+from kg.errors import InputError
+from kg.store import serialize_triples
+from kg.vocab import PREFIXES
+from kg.web import formats
+from kg.web.auth import require_write_token
+from kg.web.cache import etag_for, not_modified
+
+blueprint = Blueprint("gsp", __name__)
+
+
+def _target() -> str | None:
+    """The graph a request is about: its IRI, or None for the default graph."""
+    graphs = request.args.getlist("graph")
+    has_default = "default" in request.args
+    if has_default == bool(graphs) or len(graphs) > 1:
+        abort(400, "name exactly one graph: ?graph=IRI or ?default")
+    if graphs:
+        iri = graphs[0]
+        if not iri.startswith(("http://", "https://", "urn:")) or any(c in iri for c in ' <>"{}|^`\\'):
+            abort(400, f"not an absolute IRI: {iri!r}")
+        return iri
+    return None
+
+
+@blueprint.route("/store", methods=["GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS"])
+def graph_store() -> Response:
+    if request.method == "OPTIONS":
+        return Response(status=204)
+    graph = _target()
+    store = current_app.extensions["kg_store"]
+    if request.method in ("GET", "HEAD"):
+        return read(store, graph)
+    require_write_token()
+    if request.method == "DELETE":
+        if not store.delete_graph(graph):
+            abort(404, f"no graph {graph}")
+        return Response(status=204)
+    fmt = formats.body_format(request.mimetype)
+    if fmt is None:
+        abort(
+            415,
+            f"cannot read a {request.mimetype or '(missing)'} body: send Turtle, N-Triples, "
+            "RDF/XML or JSON-LD",
+        )
+    try:
+        created = store.put_graph(graph, request.get_data(), fmt, replace=request.method == "PUT")
+    except InputError as exc:
+        abort(400, str(exc))
+    return Response(status=201 if created else 204)
+
+
+def read(store, graph: str | None) -> Response:
+    if not store.has_graph(graph):
+        abort(404, f"no graph {graph}")
+    fmt = formats.negotiate({k: v for k, v in formats.GRAPHS.items() if k not in ("nq", "trig")})
+    etag = etag_for(store.version(), "gsp", graph, fmt)
+    if (cached := not_modified(etag)) is not None:
+        return cached
+    body = b""
+    if request.method == "GET":
+        from io import BytesIO
+
+        out = BytesIO()
+        serialize_triples(store.graph_triples(graph), out, fmt, prefixes=PREFIXES)
+        body = out.getvalue()
+    response = Response(body, content_type=formats.content_type(fmt))
+    response.headers["ETag"] = etag
+    response.headers["Vary"] = "Accept"
+    return response
