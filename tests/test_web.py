@@ -9,86 +9,25 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
-import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from pathlib import Path
 
 import pytest
 import rdflib
+from live import BIN, ROOT, serve
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from SPARQLWrapper import CSV, JSON, TURTLE, XML, SPARQLWrapper
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
 DCAT = "http://www.w3.org/ns/dcat#"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Live(str):
-    """The server's base URL (a str), with the store folder it serves."""
-
-    def __new__(cls, base: str, store: str) -> Live:
-        obj = super().__new__(cls, base)
-        obj.store = store
-        return obj
 
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
-    """The sample in a fresh store, served by gunicorn as `kg serve` does; yields the base URL."""
-    store = tmp_path_factory.mktemp("live") / "store"
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}/"
-    env = {**os.environ, "KG_STORE": str(store), "KG_BASE_URI": base, "KG_WORKERS": "1"}
-    subprocess.run(
-        [BIN / "kg", "ingest", ROOT / "kg/sample/csv", "--source", "sample"],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    server = subprocess.Popen(
-        [
-            BIN / "gunicorn",
-            "--chdir",
-            ROOT,
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "2",
-            "--worker-class",
-            "gthread",
-            "--threads",
-            "4",
-            "app:app",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(base + "health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                pytest.fail(f"server did not start: {server.stderr.read().decode()[-2000:]}")
-            time.sleep(0.2)
-    yield Live(base, str(store))
-    server.terminate()
-    server.wait(10)
+    """The sample in a fresh store, served by gunicorn as `kg serve` does."""
+    with serve(tmp_path_factory.mktemp("live") / "store") as server:
+        yield server
 
 
 def get(url: str, accept: str | None = None) -> tuple[int, str, bytes]:
