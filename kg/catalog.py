@@ -5,22 +5,33 @@ every ingest from the settings; each source graph links its datasets and
 services to it (``dcat:dataset`` / ``dcat:service``). An export is the union of
 the published source graphs, the catalogue graph and the descriptions of the
 vocabulary concepts they use (type, scheme, labels), which the official
-DCAT-AP shapes need to check classes and code lists offline.
+DCAT-AP shapes need to check classes and code lists offline. The descriptions
+go one step further than the concepts the data names: a licence's ``dct:type``
+(an ADMS licence type) is a concept too, and range.ttl wants it described.
+
+Oxigraph stores the integer types derived from ``xsd:integer`` as
+``xsd:integer``; the export gives the properties DCAT-AP declares with such a
+type (:data:`DECLARED_DATATYPES`) their datatype back.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from itertools import chain
 from typing import BinaryIO
 
 from rdflib import Literal, URIRef
 
 from kg.iris import Minter
+from kg.mapping import nt_line
 from kg.settings import Settings
 from kg.store import Store, serialize_triples
-from kg.vocab import DCAT, DCT, FOAF, PREFIXES, RDF, SKOS
+from kg.vocab import DCAT, DCT, FOAF, PREFIXES, RDF, SKOS, XSD
 
 EXPORT_FORMATS = ("ttl", "jsonld", "rdf", "nt", "nq", "trig")
+
+# DCAT-AP properties whose values have an xsd:integer-derived datatype, which the store drops.
+DECLARED_DATATYPES = {str(DCAT.byteSize): str(XSD.nonNegativeInteger)}
 
 
 def catalog_graph(settings: Settings) -> str:
@@ -51,7 +62,7 @@ def catalog_ntriples(settings: Settings) -> str:
         (operator, RDF.type, FOAF.Agent),
         (operator, FOAF.name, Literal(f"Operator of {settings.catalog_title}", lang="en")),
     ]
-    return "".join(f"{s.n3()} {p.n3()} {o.n3()} .\n" for s, p, o in triples)
+    return "".join(nt_line(t) for t in triples)
 
 
 def source_graphs(store: Store, settings: Settings) -> list[str]:
@@ -78,7 +89,13 @@ def export(
     data = store.query("CONSTRUCT WHERE { ?s ?p ?o }", default_graphs=graphs)
     concepts = store.query(
         f"""CONSTRUCT {{ ?c ?p ?v . ?scheme ?sp ?sv }} WHERE {{
-        {{ SELECT DISTINCT ?c WHERE {{ ?x ?q ?c . FILTER(isIRI(?c)) }} }}
+        {{ SELECT DISTINCT ?c WHERE {{
+            {{ ?x ?q ?c }}
+            UNION
+            {{ {{ SELECT DISTINCT ?used WHERE {{ ?x ?q ?used FILTER(isIRI(?used)) }} }}
+               GRAPH <{vocab}> {{ ?used ?r ?c }} }}
+            FILTER(isIRI(?c))
+        }} }}
         GRAPH <{vocab}> {{ ?c ?p ?v OPTIONAL {{ ?c <{SKOS.inScheme}> ?scheme . ?scheme ?sp ?sv }} }}
     }}""",
         default_graphs=graphs,
@@ -86,4 +103,21 @@ def export(
     )
     if fmt in ("nq", "trig"):
         fmt = "nt" if fmt == "nq" else "ttl"
-    serialize_triples(chain(data, concepts), output, fmt, prefixes=PREFIXES)
+    serialize_triples(_declared_datatypes(chain(data, concepts)), output, fmt, prefixes=PREFIXES)
+
+
+def _declared_datatypes(triples: Iterable) -> Iterator:
+    """The triples, with the datatype DCAT-AP declares given back to integers the store normalised.
+
+    Works on the store's own term classes (``type(term)(…)``), so that this module needs no
+    import of the store library.
+    """
+    integer = str(XSD.integer)
+    for triple in triples:
+        wanted = DECLARED_DATATYPES.get(triple.predicate.value)
+        value = triple.object
+        datatype = getattr(value, "datatype", None)
+        if wanted and datatype is not None and datatype.value == integer and not value.value.startswith("-"):
+            value = type(value)(value.value, datatype=type(datatype)(wanted))
+            triple = type(triple)(triple.subject, triple.predicate, value)
+        yield triple

@@ -37,6 +37,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("kg: interrupted; the store is as it was", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `kg export | head`: the reader has what it wanted
+        sys.stderr.close()
+        return 0
     except Exception as exc:  # a bug: say so in one line, the traceback only on request
         if settings.debug:
             raise
@@ -199,7 +202,11 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 
     try:
         if args.output:
-            with open(args.output, "wb") as out:
+            try:
+                out = open(args.output, "wb")  # noqa: SIM115 - closed below
+            except OSError as exc:
+                raise QueryError(f"{args.output}: cannot write: {exc.strerror}") from exc
+            with out:
                 export(store_for(settings), settings, out, fmt=args.fmt, full=args.full)
         else:
             export(store_for(settings), settings, sys.stdout.buffer, fmt=args.fmt, full=args.full)

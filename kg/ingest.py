@@ -30,7 +30,7 @@ from kg import controlled
 from kg.catalog import catalog_graph, catalog_ntriples
 from kg.errors import StrictRefusal
 from kg.iris import Minter, source_name
-from kg.mapping import MappedRecord, Triple, map_agency, map_record
+from kg.mapping import MappedRecord, Triple, map_agency, map_record, nt_line
 from kg.readers import detect_format, read_source
 from kg.records import AgencyRecord, Record, ServiceRecord
 from kg.settings import Settings
@@ -289,7 +289,7 @@ def _map_and_validate(
 
 
 def write_ntriples(out: IO[str], triples: Iterable[Triple]) -> None:
-    out.writelines(f"{s.n3()} {p.n3()} {o.n3()} .\n" for s, p, o in triples)
+    out.writelines(nt_line(t) for t in triples)
 
 
 def report_triples(report: RecordReport, iris: Minter, source: str) -> Iterator[Triple]:
@@ -343,5 +343,5 @@ def run_ntriples(summary: IngestSummary, started: datetime, iris: Minter) -> str
         (run, KGO.warnings, Literal(sev["warning"])),
         (run, KGO.infos, Literal(sev["info"])),
     ]
-    lines = "".join(f"{s.n3()} {p.n3()} {o.n3()} .\n" for s, p, o in triples)
-    return lines + f"{run.n3()} <{KGO}current> {Literal(True).n3()} .\n"
+    triples.append((run, KGO.current, Literal(True)))
+    return "".join(nt_line(t) for t in triples)

@@ -16,6 +16,8 @@ frequency           dct:accrualPeriodicity     kgo:unmappedFrequency "…"
 languages           dct:language               kgo:unmappedLanguage "…"
 themes              dcat:theme                 IRI: kept as a skos:Concept; text: kgo:unmappedTheme
 spatial             dct:spatial (country)      IRI: kept as dct:Location; text: a Location with its label
+checksum            spdx:checksum (SPDX IRI)   unknown algorithm or value not hex:
+                                               kgo:unmappedValue "checksum: …"
 issued / modified   xsd:date / xsd:dateTime    kept as a plain literal: the record is then
                                                quarantined by the shapes (a date is mandatory
                                                to get right, a guess is worse)
@@ -522,14 +524,35 @@ def _byte_size(b: _Builder, s: URIRef, raw: str) -> None:
 _ALGORITHMS = {"sha1", "sha256", "sha512", "md5", "sha224", "sha384"}
 
 
+def checksum_algorithm(raw: str) -> str | None:
+    """The SPDX algorithm name for "SHA-256", "sha1" or an SPDX IRI (the empty text means SHA-1).
+
+    >>> [checksum_algorithm(t) for t in ("SHA-256", "", "http://spdx.org/rdf/terms#checksumAlgorithm_sha1")]
+    ['sha256', 'sha1', 'sha1']
+    >>> checksum_algorithm("crc32") is None
+    True
+    """
+    name = (raw or "sha1").strip().rsplit("checksumAlgorithm_", 1)[-1]
+    algo = re.sub(r"[^a-z0-9]", "", name.lower())
+    return algo if algo in _ALGORITHMS else None
+
+
+_HEX = re.compile(r"^([0-9a-f]{2})+$")
+
+
 def _checksum(b: _Builder, s: URIRef, value: str, algorithm: str) -> None:
-    algo = re.sub(r"[^a-z0-9]", "", (algorithm or "sha1").lower())
-    if algo not in _ALGORITHMS:
-        b.unmapped(s, KGO.unmappedValue, f"checksum: {algorithm} {value}", "checksum algorithm")
+    algo = checksum_algorithm(algorithm)
+    if algo is None or not _HEX.match(value.strip().lower()):
+        text = f"checksum: {algorithm} {value}".strip()
+        b.add(s, KGO.unmappedValue, Literal(text))
+        b.note(
+            s, SPDX.checksum, text, "a checksum needs an SPDX algorithm and hexadecimal digits; kept as text"
+        )
         return
     node = URIRef(Minter.part(str(s), "checksum"))
     b.add(s, SPDX.checksum, node)
     b.add(node, RDF.type, SPDX.Checksum)
+    # https: the form the official mdr-vocabularies shape accepts (the SPDX namespace itself is http:)
     algorithm_iri = URIRef(f"https://spdx.org/rdf/terms#checksumAlgorithm_{algo}")
     b.add(node, SPDX.algorithm, algorithm_iri)
     b.add(algorithm_iri, RDF.type, SPDX.ChecksumAlgorithm)
@@ -596,3 +619,32 @@ def map_record(record: Record, iris: Minter) -> MappedRecord:
 
 def is_blank(node: Node) -> bool:
     return isinstance(node, BNode)
+
+
+_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"})
+_IRI_UNSAFE = re.compile(r'[\x00-\x20<>"{}|^`\\]')
+
+
+def nt_term(term: Node) -> str:
+    """One term in N-Triples syntax (rdflib's ``n3()`` writes Turtle's long strings, which N-Triples lacks).
+
+    >>> nt_term(Literal('a "b"\\nc', lang="en"))
+    '"a \\\\"b\\\\"\\\\nc"@en'
+    >>> nt_term(URIRef("http://ex.org/a b"))
+    '<http://ex.org/a%20b>'
+    """
+    if isinstance(term, Literal):
+        text = f'"{str(term).translate(_ESCAPES)}"'
+        if term.language:
+            return f"{text}@{term.language}"
+        if term.datatype and str(term.datatype) != "http://www.w3.org/2001/XMLSchema#string":
+            return f"{text}^^<{term.datatype}>"
+        return text
+    if isinstance(term, BNode):
+        return f"_:{re.sub(r'[^A-Za-z0-9_]', '_', str(term))}"
+    return f"<{_IRI_UNSAFE.sub(lambda m: quote(m.group()), str(term))}>"
+
+
+def nt_line(triple: Triple) -> str:
+    s, p, o = triple
+    return f"{nt_term(s)} {nt_term(p)} {nt_term(o)} .\n"

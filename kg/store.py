@@ -228,19 +228,21 @@ class Store:
             current = self.version()
             number = int(current) + 1 if current else 1
             tmp = self.path / "generations" / f"{number:06d}.tmp"
+            writer = Writer(None)
             try:
-                store = self._next_generation(current, tmp, replace)
-                writer = Writer(store)
+                writer.store = self._next_generation(current, tmp, replace)
                 yield writer
-                store.flush()
-                del writer.store, store
+                writer.store.flush()
+                writer.close()  # RocksDB releases the folder only when the last reference goes
                 final = tmp.with_suffix("")
                 tmp.rename(final)
                 self._publish(final.name)
             except OSError as exc:
+                writer.close()
                 shutil.rmtree(tmp, ignore_errors=True)
                 raise StoreError(f"cannot write the store at {self.path}: {exc}") from exc
             except BaseException:
+                writer.close()  # the caller may keep the error (and with it its frames) alive
                 shutil.rmtree(tmp, ignore_errors=True)
                 raise
             self._collect_garbage()
@@ -294,8 +296,11 @@ class Store:
 class Writer:
     """The store of a generation being built; only valid inside :meth:`Store.write`."""
 
-    def __init__(self, store: ox.Store) -> None:
+    def __init__(self, store: ox.Store | None) -> None:
         self.store = store
+
+    def close(self) -> None:
+        self.store = None
 
     def load(self, path: Path | str, *, graph: str, fmt: str = "nt") -> None:
         """Bulk-load a file into ``graph`` (fast, not transactional: the generation is private)."""

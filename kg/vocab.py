@@ -144,7 +144,7 @@ OWL = _closed("http://www.w3.org/2002/07/owl#", "Ontology sameAs versionInfo imp
 KGO = _closed(
     "https://w3id.org/agency-kg/ns#",
     """IngestRun QuarantinedRecord source sourceFormat sourceLocation recordKey
-    recordsRead recordsPublished recordsQuarantined violations warnings infos
+    current recordsRead recordsPublished recordsQuarantined violations warnings infos
     unmappedFormat unmappedLicence unmappedFrequency unmappedLanguage unmappedTheme
     unmappedAccessRights unmappedValue report""",
 )

@@ -1,0 +1,204 @@
+"""kg.store: immutable generations swapped in atomically, one writer, readers that follow along."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+from kg.errors import QueryError, StoreBusy
+from kg.store import KEEP_GENERATIONS, Store
+
+GRAPH = "http://kg.test/graph/one"
+OTHER = "http://kg.test/graph/other"
+
+
+def ntriples(value: str, n: int = 3) -> str:
+    return "".join(f'<http://kg.test/thing/{i}> <http://kg.test/p> "{value}" .\n' for i in range(n))
+
+
+def put(store: Store, value: str, *, graph: str = GRAPH, n: int = 3) -> None:
+    with store.write(replace=(graph,)) as writer:
+        writer.load_text(ntriples(value, n), graph=graph)
+
+
+def values(store: Store) -> set[str]:
+    return {row["o"].value for row in store.query("SELECT DISTINCT ?o WHERE { ?s ?p ?o }")}
+
+
+def generations(store: Store) -> list[str]:
+    return sorted(p.name for p in (store.path / "generations").iterdir())
+
+
+def test_a_write_publishes_a_new_generation(tmp_path):
+    store = Store(tmp_path / "store")
+    assert store.version() == ""
+    assert values(store) == set(), "an empty store answers"
+    put(store, "a")
+    assert store.version() == "000001"
+    assert os.readlink(store.path / "current") == "generations/000001"
+    assert values(store) == {"a"}
+    put(store, "b")
+    assert store.version() == "000002"
+    assert values(store) == {"b"}, "the replaced graph is gone"
+    put(store, "c", graph=OTHER)
+    assert values(store) == {"b", "c"}, "other graphs are kept"
+    assert store.named_graphs() == [GRAPH, OTHER]
+    assert store.count(GRAPH) == 3
+
+
+def test_private_graphs_are_left_out_of_the_default_graph(tmp_path):
+    store = Store(tmp_path / "store", private_graphs=("http://kg.test/graph/other",))
+    put(store, "public")
+    put(store, "private", graph=OTHER)
+    assert values(store) == {"public"}
+    assert store.data_graphs() == [GRAPH]
+    rows = store.query(f"SELECT ?o WHERE {{ GRAPH <{OTHER}> {{ ?s ?p ?o }} }}")
+    assert {r["o"].value for r in rows} == {"private"}
+
+
+def test_a_bad_query_is_a_query_error(tmp_path):
+    store = Store(tmp_path / "store")
+    put(store, "a")
+    with pytest.raises(QueryError):
+        store.query("SELECT ?s WHERE { ?s ?p }")
+
+
+def failing_write(store: Store) -> None:
+    with store.write(replace=(GRAPH,)) as writer:
+        writer.load_text(ntriples("new"), graph=GRAPH)
+        raise RuntimeError("the mapper broke half-way")
+
+
+def test_an_exception_inside_write_keeps_the_previous_generation(tmp_path):
+    store = Store(tmp_path / "store")
+    put(store, "old")
+    with contextlib.suppress(RuntimeError):
+        failing_write(store)
+    assert store.version() == "000001"
+    assert values(store) == {"old"}
+    assert Store(store.path).version() == "000001"
+    assert not [g for g in generations(store) if g.endswith(".tmp")]
+    put(store, "newer")
+    assert values(store) == {"newer"}
+    assert not [g for g in generations(store) if g.endswith(".tmp")]
+
+
+def test_the_next_write_succeeds_while_the_failed_one_is_still_referenced(tmp_path):
+    store = Store(tmp_path / "store")
+    put(store, "old")
+    # a caller that keeps the error (to log or report it) and its writer variable
+    with pytest.raises(RuntimeError) as failed, store.write(replace=(GRAPH,)) as writer:
+        writer.load_text(ntriples("new"), graph=GRAPH)
+        raise RuntimeError("the mapper broke half-way")
+    assert failed.value is not None and writer is not None
+    put(store, "newer")
+    assert values(store) == {"newer"}
+
+
+def test_a_second_store_object_sees_new_versions_without_restart(tmp_path):
+    writer_side = Store(tmp_path / "store")
+    put(writer_side, "one")
+    reader_side = Store(tmp_path / "store")
+    assert values(reader_side) == {"one"}
+    put(writer_side, "two")
+    assert reader_side.version() == "000002"
+    assert values(reader_side) == {"two"}
+
+
+def test_old_generations_are_collected(tmp_path):
+    store = Store(tmp_path / "store")
+    for i in range(KEEP_GENERATIONS + 3):
+        put(store, f"v{i}")
+    expected = [f"{n:06d}" for n in range(4, KEEP_GENERATIONS + 4)]
+    assert generations(store) == expected
+    assert store.version() == expected[-1]
+    assert values(store) == {f"v{KEEP_GENERATIONS + 2}"}
+
+
+def test_a_reader_keeps_its_snapshot_and_then_sees_the_new_data(tmp_path):
+    store = Store(tmp_path / "store")
+    put(store, "old", n=2000)
+    reader = Store(tmp_path / "store")
+    rows = reader.query("SELECT ?o WHERE { ?s ?p ?o }")
+    first = next(rows)
+    for i in range(KEEP_GENERATIONS + 1):  # until the reader's generation is collected
+        put(store, f"new{i}", n=2000)
+    assert "000001" not in generations(store)
+    rest = [r["o"].value for r in rows]
+    assert first["o"].value == "old"
+    assert len(rest) == 1999 and set(rest) == {"old"}, "an open result answers from its snapshot"
+    assert values(reader) == {f"new{KEEP_GENERATIONS}"}, "the next query sees the new generation"
+
+
+def test_a_second_writer_is_refused_or_waits(tmp_path):
+    store = Store(tmp_path / "store")
+    put(store, "old")
+    with open(store.path / "write.lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(StoreBusy, match="being written"):
+            put(store, "new")
+        assert values(store) == {"old"}
+        threading.Timer(0.3, fcntl.flock, (lock, fcntl.LOCK_UN)).start()
+        started = time.monotonic()
+        with store.write(replace=(GRAPH,), wait=10) as writer:
+            writer.load_text(ntriples("waited"), graph=GRAPH)
+        assert 0.2 < time.monotonic() - started < 10
+    assert values(store) == {"waited"}
+
+
+CHILD = textwrap.dedent(
+    """
+    import sys, time
+    from kg.store import Store
+    store, data = Store(sys.argv[1]), sys.argv[2]
+    with store.write(replace=("http://kg.test/graph/one",)) as writer:
+        writer.load(data, graph="http://kg.test/graph/one")
+        print("loaded", flush=True)
+        time.sleep(120)
+    """
+)
+
+
+def test_a_writer_killed_mid_write_leaves_the_store_serving(tmp_path):
+    store = Store(tmp_path / "store")
+    put(store, "old")
+    data = tmp_path / "big.nt"
+    data.write_text(ntriples("half-written", 5000), encoding="utf-8")
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(store.path), str(data)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "loaded", child.stderr.read() if child.stderr else ""
+        assert "000002.tmp" in generations(store), "the child is inside Store.write()"
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(timeout=10)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert child.returncode == -signal.SIGKILL
+
+    fresh = Store(store.path)
+    assert fresh.version() == "000001"
+    assert values(fresh) == {"old"}
+    put(fresh, "after")
+    assert values(fresh) == {"after"}
+    assert fresh.version() == "000002"
+    assert not [g for g in generations(fresh) if g.endswith(".tmp")]
+    assert Path(store.path / "write.lock").read_text() == ""
