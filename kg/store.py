@@ -9,7 +9,8 @@ numbered *generations*; ``current`` is a symlink to the published one::
 
     KG_STORE/
       current -> generations/000007     published, never written again
-      generations/000007/
+      generations/000007/rdf/           the Oxigraph (RocksDB) store
+      generations/000007/search.sqlite  derived data built with it (kg.search, …)
       generations/000008.tmp/           being built by the one writer
       write.lock                        flock: one writer at a time
 
@@ -38,7 +39,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -78,6 +79,7 @@ class Store:
         self._lock = threading.Lock()
         self._open: tuple[str, ox.Store, list[ox.NamedNode]] | None = None
         self._sizes: dict[str, dict[str, int]] = {}
+        self._builders: list[Callable[[Generation], None]] = []
 
     # ---------------------------------------------------------------- reading
 
@@ -96,7 +98,7 @@ class Store:
             if not version:
                 return version, None, []
             try:
-                store = ox.Store.read_only(str(self.path / "generations" / version))
+                store = ox.Store.read_only(str(self.path / "generations" / version / "rdf"))
             except OSError as exc:
                 raise StoreError(f"cannot open the store at {self.path}: {exc}") from exc
             data = [
@@ -214,9 +216,20 @@ class Store:
                 writer.store.clear_graph(ox.DefaultGraph())
         return True
 
+    def folder(self) -> Path | None:
+        """The published generation's folder, where derived files (the search index) are read."""
+        version = self.version()
+        return self.path / "generations" / version if version else None
+
     @contextmanager
-    def write(self, replace: tuple[str, ...] = (), *, wait: float = 0.0) -> Iterator[Writer]:
+    def write(
+        self, replace: tuple[str, ...] = (), *, wait: float = 0.0, changed: tuple[str, ...] | None = None
+    ) -> Iterator[Writer]:
         """Build the next generation, without the ``replace`` graphs; publish it on success.
+
+        Before publishing, every builder registered with :meth:`add_builder` derives its
+        files for the new generation; ``changed`` names the graphs the write touched
+        (default: ``replace``; empty: not known, so builders rebuild everything).
 
         :raises StoreBusy: if another writer holds the store for longer than ``wait`` seconds.
         :raises StoreError: if the store cannot be written (disk full, corrupt folder).
@@ -230,10 +243,13 @@ class Store:
             tmp = self.path / "generations" / f"{number:06d}.tmp"
             writer = Writer(None)
             try:
-                writer.store = self._next_generation(current, tmp, replace)
+                tmp.mkdir()
+                writer.store = self._next_generation(current, tmp / "rdf", replace)
                 yield writer
                 writer.store.flush()
                 writer.close()  # RocksDB releases the folder only when the last reference goes
+                previous = self.path / "generations" / current if current else None
+                self._build_derived(tmp, previous, changed if changed is not None else replace)
                 final = tmp.with_suffix("")
                 tmp.rename(final)
                 self._publish(final.name)
@@ -247,33 +263,49 @@ class Store:
                 raise
             self._collect_garbage()
 
-    def _next_generation(self, current: str, tmp: Path, replace: tuple[str, ...]) -> ox.Store:
+    def add_builder(self, builder: Callable[[Generation], None]) -> None:
+        """Register a function that derives files for every new generation (e.g. the search index)."""
+        self._builders.append(builder)
+
+    def _build_derived(self, folder: Path, previous: Path | None, changed: tuple[str, ...]) -> None:
+        if not self._builders:
+            return
+        generation = Generation(
+            folder, previous, set(changed), ox.Store.read_only(str(folder / "rdf")), self.private_graphs
+        )
+        try:
+            for builder in self._builders:
+                builder(generation)
+        finally:
+            generation.close()
+
+    def _next_generation(self, current: str, target: Path, replace: tuple[str, ...]) -> ox.Store:
         if not current:
-            return ox.Store(str(tmp))
-        source = ox.Store.read_only(str(self.path / "generations" / current))
+            return ox.Store(str(target))
+        source = ox.Store.read_only(str(self.path / "generations" / current / "rdf"))
         if not replace:
-            source.backup(str(tmp))
+            source.backup(str(target))
             del source
-            return ox.Store(str(tmp))
+            return ox.Store(str(target))
         names = [g for g in source.named_graphs() if isinstance(g, ox.NamedNode)]
         replaced = [g for g in names if g.value in replace]
         total = _size(source)
         dropped = sum(_size(source, g) for g in replaced)
         if dropped * 4 <= total - dropped:  # checkpoint + remove is cheaper
-            source.backup(str(tmp))
+            source.backup(str(target))
             del source
-            store = ox.Store(str(tmp))
+            store = ox.Store(str(target))
             for g in replaced:
                 store.remove_graph(g)
             return store
-        store = ox.Store(str(tmp))
+        store = ox.Store(str(target))  # most of the store is replaced: copy what is kept
         with tempfile.TemporaryDirectory(dir=self.path) as scratch:
-            for g in names:
-                if g.value in replace:
+            for g in [ox.DefaultGraph(), *names]:
+                if isinstance(g, ox.NamedNode) and g.value in replace:
                     continue
-                dump = Path(scratch) / "graph.nq"
-                source.dump(str(dump), format=ox.RdfFormat.N_QUADS, from_graph=g)
-                store.bulk_load(path=str(dump), format=ox.RdfFormat.N_QUADS, to_graph=g)
+                dump = Path(scratch) / "graph.nt"
+                source.dump(str(dump), format=ox.RdfFormat.N_TRIPLES, from_graph=g)
+                store.bulk_load(path=str(dump), format=ox.RdfFormat.N_TRIPLES, to_graph=g)
         return store
 
     def _publish(self, generation: str) -> None:
@@ -291,6 +323,56 @@ class Store:
         done = sorted(p for p in (self.path / "generations").iterdir() if p.name.isdigit())
         for old in done[:-KEEP_GENERATIONS]:
             shutil.rmtree(old, ignore_errors=True)
+
+
+class Generation:
+    """A generation being built, as derived-data builders see it (read-only, before publication).
+
+    :ivar folder: where to write derived files.
+    :ivar previous: the published generation's folder (to update its files incrementally), or None.
+    :ivar changed: graphs this write replaced or touched; empty when unknown (rebuild everything).
+    """
+
+    def __init__(
+        self,
+        folder: Path,
+        previous: Path | None,
+        changed: set[str],
+        store: ox.Store,
+        private_graphs: tuple[str, ...],
+    ) -> None:
+        self.folder = folder
+        self.previous = previous
+        self.changed = changed
+        self._store: ox.Store | None = store
+        self._private = private_graphs
+
+    def data_graphs(self) -> list[str]:
+        assert self._store is not None
+        return sorted(
+            g.value
+            for g in self._store.named_graphs()
+            if isinstance(g, ox.NamedNode) and not g.value.startswith(self._private)
+        )
+
+    def rows(
+        self, sparql: str, *, default_graphs: list[str] | None = None
+    ) -> Iterator[dict[str, str | None]]:
+        """SELECT results as dicts of plain strings (None for unbound), default graph = the data graphs."""
+        assert self._store is not None
+        graphs = default_graphs if default_graphs is not None else self.data_graphs()
+        try:
+            result = self._store.query(
+                sparql, default_graph=[ox.NamedNode(g) for g in graphs] or ox.DefaultGraph()
+            )
+        except SyntaxError as exc:
+            raise QueryError(str(exc)) from exc
+        names = [v.value for v in result.variables]
+        for row in result:
+            yield {n: (row[n].value if row[n] is not None else None) for n in names}
+
+    def close(self) -> None:
+        self._store = None
 
 
 class Writer:
