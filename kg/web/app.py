@@ -16,7 +16,17 @@ def build_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     Settings are read here, when the factory runs, never at import: tests build
     apps on different stores side by side.
     """
-    from kg.web import errors, gsp, pages, sparql
+    from kg.web import (
+        catalog_views,
+        errors,
+        gsp,
+        pages,
+        quality_views,
+        query,
+        resources,
+        search_views,
+        sparql,
+    )
     from kg.web.auth import register_cors
     from kg.web.cache import ResultCache
 
@@ -27,9 +37,8 @@ def build_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     )
     app.extensions["kg_store"] = store_for(settings)
     app.extensions["kg_cache"] = ResultCache()
-    app.register_blueprint(pages.blueprint)
-    app.register_blueprint(sparql.blueprint)
-    app.register_blueprint(gsp.blueprint)
+    for view in (pages, sparql, gsp, search_views, catalog_views, query, quality_views, resources):
+        app.register_blueprint(view.blueprint)
     register_cors(app)
     errors.register(app)
     return app
