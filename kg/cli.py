@@ -314,6 +314,8 @@ def _print_summary(summary, *, verbose: bool = False) -> None:
         for report in summary.reports:
             for f in report.findings:
                 print(f"  {report.origin}: {f.severity}: {f.message}")
+    if summary.links_held_back:
+        print(f"{summary.links_held_back} links to quarantined records wait with them in quarantine")
     timing = ", ".join(f"{k} {v:.1f} s" for k, v in summary.seconds.items())
     if timing:
         print(f"\n{timing}")

@@ -35,7 +35,7 @@ from kg.readers import detect_format, read_source
 from kg.records import AgencyRecord, Record, ServiceRecord
 from kg.settings import Settings
 from kg.store import Store
-from kg.validation import RecordReport, shapes_graph, validate_batch
+from kg.validation import Finding, RecordReport, shapes_graph, validate_batch
 from kg.vocab import DCAT, KGO, PROV, RDF, SH, XSD
 
 Progress = Callable[[int], None]
@@ -59,6 +59,7 @@ class IngestSummary:
     reports: list[RecordReport] = field(default_factory=list)  # a sample of published ones with findings
     seconds: dict[str, float] = field(default_factory=dict)
     stored: bool = False
+    links_held_back: int = 0
 
     def add(self, report: RecordReport) -> None:
         self.read += 1
@@ -111,9 +112,12 @@ def ingest(
             open(quarantine_nt, "w", encoding="utf-8") as qua,
         ):
             records = read_source(location, fmt=fmt, http_timeout=settings.http_timeout)
+            taken = published_elsewhere(settings, name) if store_it else {}
             for mapped, report in process(
                 records, iris, batch=settings.validation_batch, workers=settings.workers
             ):
+                if mapped.key in taken and mapped.kind in ("dataset", "service"):
+                    report.findings.append(duplicate_finding(mapped.key, taken[mapped.key]))
                 summary.add(report)
                 if report.publishable:
                     write_ntriples(pub, mapped.triples)
@@ -122,6 +126,8 @@ def ingest(
                     write_ntriples(qua, report_triples(report, iris, name))
                 if progress:
                     progress(summary.read)
+        if summary.quarantined:
+            summary.links_held_back = hold_back_links(published_nt, quarantine_nt, summary)
         summary.seconds["read, map and validate"] = time.perf_counter() - t0
         if strict and summary.quarantined:
             raise StrictRefusal(
@@ -149,6 +155,62 @@ def ingest(
         summary.seconds["store"] = time.perf_counter() - t1
         summary.stored = True
     return summary
+
+
+def published_elsewhere(settings: Settings, source: str) -> dict[str, str]:
+    """Dataset and service IRIs that other sources already publish, with the source's name.
+
+    Two sources describing the same thing under the same IRI would merge
+    into one invalid description (two titles, two publishers), so the second
+    one's record is quarantined with a report naming the first.
+    """
+    mine = Minter(settings.base_uri).source_graph(source)
+    store = store_for(settings)
+    graphs = [g for g in store.data_graphs() if g.startswith(f"{settings.base_uri}graph/") and g != mine]
+    if not graphs:
+        return {}
+    query = f"""SELECT DISTINCT ?s ?g WHERE {{ GRAPH ?g {{ ?s a ?type }}
+        VALUES ?type {{ <{DCAT.Dataset}> <{DCAT.DataService}> }} }}"""
+    rows = store.query(query, default_graphs=[], named_graphs=graphs)
+    return {row["s"].value: row["g"].value.rsplit("/", 1)[-1] for row in rows}
+
+
+def duplicate_finding(key: str, other: str) -> Finding:
+    return Finding(
+        "violation",
+        key,
+        "",
+        f"source '{other}' already publishes this IRI; remove it there or give the record another identifier",
+        "kgo:duplicate",
+        key,
+    )
+
+
+def hold_back_links(published: Path, quarantine: Path, summary: IngestSummary) -> int:
+    """Move published triples that point at a quarantined record into the quarantine graph.
+
+    A catalogue or a service published while the dataset it lists is
+    quarantined would point at nothing; the link waits in quarantine with it.
+    """
+    held = {f"<{r.key}>" for r in summary.quarantined_reports if r.key.startswith("http")}
+    if not held:
+        return 0
+    kept = published.with_suffix(".kept")
+    moved = 0
+    with (
+        open(published, encoding="utf-8") as src,
+        open(kept, "w", encoding="utf-8") as out,
+        open(quarantine, "a", encoding="utf-8") as qua,
+    ):
+        for line in src:
+            obj = line.rstrip(" .\n").rsplit(" ", 1)[-1]
+            if obj in held:
+                qua.write(line)
+                moved += 1
+            else:
+                out.write(line)
+    kept.replace(published)
+    return moved
 
 
 def remove_source(name: str, *, settings: Settings) -> bool:

@@ -586,10 +586,53 @@ def map_service(rec: ServiceRecord, iris: Minter) -> MappedRecord:
     return out
 
 
+# DCAT-AP ranges: the class a value of each property has by definition. RDF sources often
+# leave these types implicit; stating them adds nothing the vocabulary does not already entail.
+RANGES = {
+    DCAT.landingPage: FOAF.Document,
+    FOAF.page: FOAF.Document,
+    FOAF.homepage: FOAF.Document,
+    DCT.license: DCT.LicenseDocument,
+    DCT.accessRights: DCT.RightsStatement,
+    DCT.rights: DCT.RightsStatement,
+    DCT.conformsTo: DCT.Standard,
+    DCAT.mediaType: DCT.MediaType,
+    DCT.format: DCT.MediaTypeOrExtent,
+    DCT.spatial: DCT.Location,
+    DCT.temporal: DCT.PeriodOfTime,
+    DCT.accrualPeriodicity: DCT.Frequency,
+    DCT.language: DCT.LinguisticSystem,
+    DCT.provenance: DCT.ProvenanceStatement,
+    DCAT.contactPoint: VCARD.Kind,
+    DCT.publisher: FOAF.Agent,
+    DCAT.distribution: DCAT.Distribution,
+}
+
+
+def entailed_types(triples: list[Triple], described_elsewhere: set[Node]) -> list[Triple]:
+    """``rdf:type`` triples that the DCAT-AP property ranges entail for untyped IRI/blank-node values.
+
+    Values that another record of the source describes keep the types that record gives them.
+    """
+    typed = {(s, o) for s, p, o in triples if p == RDF.type}
+    out = []
+    for _, p, o in triples:
+        cls = RANGES.get(p)
+        if cls is None or isinstance(o, Literal) or o in described_elsewhere:
+            continue
+        if (o, cls) not in typed:
+            typed.add((o, cls))
+            out.append((o, RDF.type, cls))
+    return out
+
+
 def map_rdf(rec: RdfRecord, iris: Minter) -> MappedRecord:
-    """RDF input kept as published; datasets and services are linked from our catalogue."""
+    """RDF input kept as published, plus the types its properties' ranges entail; datasets and
+    services are linked from our catalogue."""
     label = _rdf_label(rec)
-    out = MappedRecord(rec.key, rec.kind, rec.origin, label, list(rec.triples), list(rec.context))
+    triples = list(rec.triples)
+    triples += entailed_types(triples, {t[0] for t in rec.context})
+    out = MappedRecord(rec.key, rec.kind, rec.origin, label, triples, list(rec.context))
     if rec.kind == "dataset":
         out.triples.append((URIRef(iris.catalog()), DCAT.dataset, URIRef(rec.key)))
     elif rec.kind == "service":
