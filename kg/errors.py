@@ -76,6 +76,12 @@ class QueryError(KgError):
     exit_code = 2
 
 
+class QueryTimeout(KgError):
+    """A query that ran out of time and was stopped (its evaluator process killed)."""
+
+    exit_code = 2
+
+
 class ValidatorError(KgError):
     """The SHACL validator itself broke (not: the data has findings)."""
 

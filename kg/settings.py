@@ -34,9 +34,29 @@ SETTINGS: tuple[Setting, ...] = (
         "Bearer token that enables SPARQL updates and Graph Store writes; empty = writes off.",
     ),
     Setting("KG_QUERY_TIMEOUT", "10", "Wall-clock limit of one SPARQL query, in seconds."),
+    Setting(
+        "KG_EVALUATORS",
+        "2",
+        "Evaluator processes per web worker for /sparql queries (killed at KG_QUERY_TIMEOUT); "
+        "0 = evaluate in the web worker, without a time limit.",
+    ),
+    Setting(
+        "KG_SERVICE_ALLOW",
+        "",
+        "Comma-separated IRI prefixes that SPARQL SERVICE and LOAD may reach; empty = none (no federation).",
+    ),
+    Setting("KG_MAX_BODY", "1048576", "Largest request body accepted, in bytes (larger: 413)."),
+    Setting(
+        "KG_MAX_QUERY", "100000", "Longest SPARQL query or update accepted, in characters (longer: 413)."
+    ),
     Setting("KG_MAX_RESULTS", "10000", "Most rows a public SPARQL SELECT returns."),
     Setting(
         "KG_CATALOG_TITLE", "Agency knowledge graph", "Title of the DCAT-AP catalogue the service publishes."
+    ),
+    Setting(
+        "KG_CATALOG_PAGE_SIZE",
+        "100",
+        "Datasets and data services per page of the paged catalogue for harvesters (/catalog).",
     ),
     Setting(
         "KG_VALIDATION_BATCH", "250", "Records per pyshacl call during ingest (bigger = faster, more memory)."
@@ -62,12 +82,27 @@ class Settings:
     update_token: str = ""
     query_timeout: float = 10.0
     max_results: int = 10000
+    evaluators: int = 2
+    service_allow: tuple[str, ...] = ()
+    max_body: int = 1 << 20
+    max_query: int = 100_000
     catalog_title: str = "Agency knowledge graph"
+    catalog_page_size: int = 100
     validation_batch: int = 250
     workers: int = 2
     http_timeout: float = 30.0
     debug: bool = False
     extra: dict[str, str] = field(default_factory=dict)
+
+
+def _count(raw: str, name: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not an int") from None
+    if value < 0:
+        raise ValueError(f"{name}={raw!r} must be 0 or more")
+    return value
 
 
 def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -101,7 +136,12 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         "update_token": get("KG_UPDATE_TOKEN"),
         "query_timeout": number("KG_QUERY_TIMEOUT", float),
         "max_results": number("KG_MAX_RESULTS", int),
+        "evaluators": _count(get("KG_EVALUATORS"), "KG_EVALUATORS"),
+        "service_allow": tuple(p.strip() for p in get("KG_SERVICE_ALLOW").split(",") if p.strip()),
+        "max_body": number("KG_MAX_BODY", int),
+        "max_query": number("KG_MAX_QUERY", int),
         "catalog_title": get("KG_CATALOG_TITLE"),
+        "catalog_page_size": number("KG_CATALOG_PAGE_SIZE", int),
         "validation_batch": number("KG_VALIDATION_BATCH", int),
         "workers": number("KG_WORKERS", int),
         "http_timeout": number("KG_HTTP_TIMEOUT", float),

@@ -106,3 +106,53 @@ def add_using(update: str, default: list[str], named: list[str]) -> str:
                 in_modify = False
         previous = word
     return "".join(out) + update[last:]
+
+
+def _prefixes(toks: list[Token]) -> dict[str, str]:
+    """PREFIX declarations of the prologue (and of each operation of an update)."""
+    found: dict[str, str] = {}
+    for i, tok in enumerate(toks[:-2]):
+        if tok.kind == "name" and tok.text.upper() == "PREFIX" and toks[i + 2].kind == "iri":
+            found[toks[i + 1].text.rstrip(":") if toks[i + 1].text.endswith(":") else toks[i + 1].text] = (
+                toks[i + 2].text[1:-1]
+            )
+    return found
+
+
+def _resolve(tok: Token, prefixes: dict[str, str]) -> str | None:
+    if tok.kind == "iri":
+        return tok.text[1:-1]
+    if tok.kind == "name" and ":" in tok.text:
+        prefix, _, local = tok.text.partition(":")
+        if prefix in prefixes:
+            return prefixes[prefix] + local
+    return None  # a variable or something unknown: the target cannot be checked
+
+
+def remote_targets(text: str) -> list[str | None]:
+    """The IRIs a query's ``SERVICE`` clauses or an update's ``LOAD`` operations would fetch.
+
+    ``None`` stands for a target that is not a constant IRI (``SERVICE ?endpoint``), which
+    no allow-list can vouch for.
+
+    >>> remote_targets("PREFIX e: <http://h/> SELECT * { SERVICE SILENT e:sparql { ?s ?p ?o } }")
+    ['http://h/sparql']
+    >>> remote_targets("LOAD <http://h/x.ttl> INTO GRAPH <urn:g>")
+    ['http://h/x.ttl']
+    """
+    toks = list(tokens(text))
+    prefixes = _prefixes(toks)
+    targets: list[str | None] = []
+    for i, tok in enumerate(toks):
+        if tok.kind != "name" or tok.text.upper() not in ("SERVICE", "LOAD"):
+            continue
+        j = i + 1
+        if j < len(toks) and toks[j].kind == "name" and toks[j].text.upper() == "SILENT":
+            j += 1
+        targets.append(_resolve(toks[j], prefixes) if j < len(toks) else None)
+    return targets
+
+
+def max_depth(text: str) -> int:
+    """How deeply groups, brackets and parentheses nest (for refusing pathological queries)."""
+    return max((t.depth + 1 for t in tokens(text) if t.kind == "open"), default=0)

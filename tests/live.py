@@ -32,11 +32,13 @@ class Live(str):
 
     store: str
     env: dict[str, str]
+    pid: int
 
     def __new__(cls, base: str, store: str, env: dict[str, str]) -> Live:
         obj = super().__new__(cls, base)
         obj.store = store
         obj.env = env
+        obj.pid = 0
         return obj
 
     def kg(self, *args: object, check: bool = True) -> subprocess.CompletedProcess:
@@ -74,6 +76,7 @@ def serve(store: Path, *, workers: int = 2, sample: bool = True, **settings: str
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
+    live.pid = server.pid
     try:
         deadline = time.monotonic() + 30
         while True:

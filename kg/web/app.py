@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Flask
 
+from kg.evaluator import Evaluator
 from kg.ingest import store_for
 from kg.settings import Settings, load_settings
 
@@ -33,10 +34,15 @@ def build_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     settings = settings or load_settings(**overrides)
     app = Flask("kg", template_folder="templates", static_folder="static")
     app.config.update(
-        KG_SETTINGS=settings, MAX_CONTENT_LENGTH=1 << 20, JSON_SORT_KEYS=False, DEBUG=settings.debug
+        KG_SETTINGS=settings, MAX_CONTENT_LENGTH=settings.max_body, JSON_SORT_KEYS=False, DEBUG=settings.debug
     )
     app.extensions["kg_store"] = store_for(settings)
     app.extensions["kg_cache"] = ResultCache()
+    if settings.evaluators:
+        store = app.extensions["kg_store"]
+        app.extensions["kg_evaluator"] = Evaluator(
+            store.path, store.private_graphs, size=settings.evaluators, timeout=settings.query_timeout
+        )
     for view in (pages, sparql, gsp, search_views, catalog_views, query, quality_views, resources):
         app.register_blueprint(view.blueprint)
     register_cors(app)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from kg.errors import QueryError, StoreError
+from kg.errors import InputError, QueryError, QueryTimeout, StoreBusy, StoreError
 
 
 def wants_json() -> bool:
@@ -35,6 +35,22 @@ def register(app: Flask) -> None:
     @app.errorhandler(QueryError)
     def query_error(exc: QueryError) -> Response:
         return error_response(400, "Bad query", str(exc))
+
+    @app.errorhandler(QueryTimeout)
+    def query_timeout(exc: QueryTimeout) -> Response:
+        response = error_response(503, "Query stopped", str(exc))
+        response.headers["Retry-After"] = "5"
+        return response
+
+    @app.errorhandler(InputError)
+    def input_error(exc: InputError) -> Response:
+        return error_response(400, "Bad input", str(exc))
+
+    @app.errorhandler(StoreBusy)
+    def store_busy(exc: StoreBusy) -> Response:
+        response = error_response(503, "Store busy", "another write is in progress; try again shortly")
+        response.headers["Retry-After"] = "2"
+        return response
 
     @app.errorhandler(StoreError)
     def store_error(exc: StoreError) -> Response:

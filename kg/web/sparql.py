@@ -24,7 +24,7 @@ from kg.errors import QueryError
 from kg.sparql_text import add_using, declares_using
 from kg.store import as_quads, convert, is_boolean, is_graph, serialize_results, serialize_triples
 from kg.vocab import PREFIXES
-from kg.web import formats
+from kg.web import formats, guard
 from kg.web.auth import require_write_token
 from kg.web.cache import etag_for, not_modified
 
@@ -71,6 +71,7 @@ def sparql() -> Response:
     if request.method == "OPTIONS":
         return Response(status=204)
     kind, text = _operation()
+    guard.check(text)
     if kind == "update":
         return update(text)
     if not text.strip():
@@ -107,13 +108,23 @@ def query(text: str) -> Response:
             pipe.started(fmt)
             serialize_results(result, pipe, fmt)
 
-    fmt, chunks = _stream(evaluate, cache.max_entry)
+    evaluator = current_app.extensions.get("kg_evaluator")
+    if evaluator is not None:  # in a child process that is killed at the time limit
+        fmt, chunks = evaluator.evaluate(text, default, named, accept)
+    else:
+        fmt, chunks = _stream(evaluate)
     ctype = formats.content_type(fmt)
 
     def body() -> Iterator[bytes]:
-        kept = yield from chunks
+        kept: list[bytes] | None = []
+        size = 0
+        for chunk in chunks:
+            if kept is not None:
+                size += len(chunk)
+                kept = kept + [chunk] if size <= cache.max_entry else None
+            yield chunk
         if kept is not None:
-            cache.put(key, kept, ctype)
+            cache.put(key, b"".join(kept), ctype)
 
     return _response(body(), ctype, etag)
 
@@ -152,13 +163,12 @@ class _Pipe:
 _END = object()
 
 
-def _stream(evaluate: Callable[[_Pipe], None], max_keep: int) -> tuple[str, Iterator[bytes]]:
+def _stream(evaluate: Callable[[_Pipe], None]) -> tuple[str, Iterator[bytes]]:
     """Evaluate and serialize on a thread; return the format and an iterator of the body's chunks.
 
-    An error before the first byte (a query that does not parse) is raised
-    here, so it becomes a 400; an error later can only end the body early.
-    The iterator's return value is the whole body when it is at most
-    ``max_keep`` bytes (for the cache), else None.
+    Used when no evaluator processes are configured (``KG_EVALUATORS=0``). An
+    error before the first byte (a query that does not parse) is raised here,
+    so it becomes a 400; an error later can only end the body early.
     """
     pipe = _Pipe()
 
@@ -177,18 +187,12 @@ def _stream(evaluate: Callable[[_Pipe], None], max_keep: int) -> tuple[str, Iter
     logger = current_app.logger
 
     def chunks() -> Iterator[bytes]:
-        kept: list[bytes] | None = []
-        size = 0
         try:
             while (item := pipe.chunks.get()) is not _END:
                 if isinstance(item, BaseException):
                     logger.error("query evaluation failed while streaming: %s", item)
-                    return None  # the status line is sent: end the body early
-                if kept is not None:
-                    size += len(item)
-                    kept = kept + [item] if size <= max_keep else None
+                    return  # the status line is sent: end the body early
                 yield item
-            return b"".join(kept) if kept is not None else None
         finally:
             pipe.closed.set()
 

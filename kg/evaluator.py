@@ -1,0 +1,223 @@
+"""Public queries evaluated in child processes that are killed at the deadline.
+
+pyoxigraph has no query timeout or cancellation (oxigraph issue #1926), an
+aggregate is computed inside one call that does not return to Python, and
+gunicorn's worker timeout would kill every request of the worker. So each
+web worker keeps a small warm pool of evaluator processes: a query is sent to
+an idle child, which opens the published store generation read-only (safe:
+generations are never written once published), evaluates, serializes with
+pyoxigraph's own serializers and sends the bytes back. At the deadline the
+parent kills the child — the work really stops — answers 503, and starts a
+fresh child in the background; other requests use the other children
+meanwhile.
+
+The answer is held back until the child has finished or sent
+``START_STREAMING`` bytes, so a query that runs out of time gets a clear 503
+rather than a cut body; longer answers stream, and are cut if their
+deadline passes (logged).
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import threading
+import time
+from collections.abc import Iterator
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from kg.errors import QueryError, QueryTimeout
+
+log = logging.getLogger(__name__)
+START_STREAMING = 256 * 1024
+Request = tuple[str, list[str] | None, list[str] | None, tuple[str, str]]
+
+
+def _child_main(conn: Connection, store_path: str, private: tuple[str, ...]) -> None:
+    """The evaluator loop: one request at a time, answers as tagged byte messages."""
+    from kg.store import Store, as_quads, is_boolean, is_graph, serialize_results, serialize_triples
+    from kg.vocab import PREFIXES
+
+    store = Store(store_path, private_graphs=private)
+
+    class Sink:
+        def write(self, data: bytes) -> int:
+            conn.send_bytes(b"D" + bytes(data))
+            return len(data)
+
+        def flush(self) -> None:
+            pass
+
+    while True:
+        try:
+            text, default, named, (result_fmt, graph_fmt) = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            result = store.query(text, default_graphs=default, named_graphs=named)
+            if is_graph(result):
+                conn.send_bytes(b"F" + graph_fmt.encode())
+                triples = as_quads(result) if graph_fmt in ("nq", "trig") else result
+                serialize_triples(triples, Sink(), graph_fmt, prefixes=PREFIXES)
+            else:
+                fmt = "json" if is_boolean(result) and result_fmt in ("csv", "tsv") else result_fmt
+                conn.send_bytes(b"F" + fmt.encode())
+                serialize_results(result, Sink(), fmt)
+            conn.send_bytes(b"E")
+        except QueryError as exc:
+            conn.send_bytes(b"Q" + str(exc).encode())
+        except Exception as exc:  # noqa: BLE001 - reported to the parent, which logs it
+            conn.send_bytes(b"X" + f"{type(exc).__name__}: {exc}".encode())
+
+
+class _Child:
+    def __init__(self, context, store_path: str, private: tuple[str, ...]) -> None:
+        parent, child = context.Pipe()
+        self.conn = parent
+        self.process = context.Process(target=_child_main, args=(child, store_path, private), daemon=True)
+        self.process.start()
+        child.close()
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.join(5)
+        self.conn.close()
+
+
+class Evaluator:
+    """A warm pool of ``size`` evaluator processes for one web worker.
+
+    :param timeout: default wall-clock limit of one query, in seconds.
+    """
+
+    def __init__(
+        self, store_path: Path | str, private_graphs: tuple[str, ...], *, size: int = 2, timeout: float = 10.0
+    ) -> None:
+        self.store_path = str(store_path)
+        self.private = private_graphs
+        self.size = size
+        self.timeout = timeout
+        self._context = multiprocessing.get_context("spawn")
+        self._idle: list[_Child] = []
+        self._count = 0
+        self._lock = threading.Condition()
+        self.killed = 0
+
+    def _acquire(self, deadline: float) -> _Child:
+        with self._lock:
+            while not self._idle and self._count >= self.size:
+                if not self._lock.wait(max(0.0, deadline - time.monotonic())):
+                    raise QueryTimeout("the service is busy: no evaluator was free before the time limit")
+            if self._idle:
+                return self._idle.pop()
+            self._count += 1
+        return _Child(self._context, self.store_path, self.private)
+
+    def _release(self, child: _Child) -> None:
+        with self._lock:
+            self._idle.append(child)
+            self._lock.notify()
+
+    def _discard(self, child: _Child) -> None:
+        child.kill()
+        with self._lock:
+            self._count -= 1
+            self.killed += 1
+            self._lock.notify()
+
+    def warm_up(self) -> None:
+        """Start the children now (in the background) so the first queries pay nothing."""
+
+        def start() -> None:
+            children = [self._acquire(time.monotonic() + 60) for _ in range(self.size - len(self._idle))]
+            for child in children:
+                self._release(child)
+
+        threading.Thread(target=start, daemon=True, name="evaluator-warm-up").start()
+
+    def evaluate(
+        self,
+        text: str,
+        default: list[str] | None,
+        named: list[str] | None,
+        accept: tuple[str, str],
+        *,
+        timeout: float | None = None,
+    ) -> tuple[str, Iterator[bytes]]:
+        """Evaluate a query; returns the format and the body's chunks.
+
+        :raises QueryError: the query does not parse or fails (400).
+        :raises QueryTimeout: the time limit passed before the answer began (503).
+        """
+        deadline = time.monotonic() + (timeout or self.timeout)
+        child = self._acquire(deadline)
+        try:
+            child.conn.send((text, default, named, accept))
+            first = self._receive(child, deadline)
+            if first[:1] == b"Q":
+                self._release(child)
+                raise QueryError(first[1:].decode())
+            if first[:1] != b"F":
+                raise RuntimeError(first[1:].decode())
+            fmt = first[1:].decode()
+            head, done = self._head(child, deadline)
+        except QueryError:
+            raise
+        except BaseException:
+            self._discard(child)  # timed out, died or broke: stop it, a fresh one replaces it
+            raise
+        if done:
+            self._release(child)
+            return fmt, iter(head)
+        return fmt, self._rest(child, head, deadline)
+
+    def _receive(self, child: _Child, deadline: float) -> bytes:
+        if not child.conn.poll(max(0.0, deadline - time.monotonic())):
+            raise QueryTimeout(f"the query ran out of time ({self.timeout:g} s limit) and was stopped")
+        try:
+            return child.conn.recv_bytes()
+        except (EOFError, OSError) as exc:
+            raise RuntimeError(f"the evaluator process died: {exc}") from exc
+
+    def _head(self, child: _Child, deadline: float) -> tuple[list[bytes], bool]:
+        """Chunks until the answer is complete or big enough to start streaming."""
+        chunks: list[bytes] = []
+        size = 0
+        while size < START_STREAMING:
+            message = self._receive(child, deadline)
+            if message == b"E":
+                return chunks, True
+            if message[:1] != b"D":
+                raise RuntimeError(message[1:].decode())
+            chunks.append(message[1:])
+            size += len(message) - 1
+        return chunks, False
+
+    def _rest(self, child: _Child, head: list[bytes], deadline: float) -> Iterator[bytes]:
+        finished = False
+        try:
+            yield from head
+            while True:
+                message = self._receive(child, deadline)
+                if message == b"E":
+                    finished = True
+                    return
+                if message[:1] != b"D":
+                    log.error("query failed while streaming: %s", message[1:].decode())
+                    return
+                yield message[1:]
+        except QueryTimeout:
+            log.warning("a streaming answer was cut at the time limit")
+        finally:
+            if finished:
+                self._release(child)
+            else:
+                self._discard(child)  # cut, failed or the client went away: stop the work
+
+    def close(self) -> None:
+        with self._lock:
+            for child in self._idle:
+                child.kill()
+            self._idle.clear()
+            self._count = 0

@@ -1,0 +1,171 @@
+"""A public endpoint survives the public: time limits that stop the work, no SSRF, input limits."""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import http.server
+import json
+import os
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+
+import pytest
+from live import request, serve
+
+HEAVY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+LIGHT = "ASK { ?s a <http://www.w3.org/ns/dcat#Dataset> }"
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory):
+    with serve(tmp_path_factory.mktemp("limits") / "store", KG_QUERY_TIMEOUT="2", KG_UPDATE_TOKEN="t") as s:
+        yield s
+
+
+def query(live, text: str, **params: str):
+    return request(f"{live}sparql?" + urllib.parse.urlencode({"query": text, **params}))
+
+
+def _tree_cpu_seconds(root: int) -> float:
+    """CPU time of a process and all its descendants, from /proc."""
+    children: dict[int, list[int]] = {}
+    stats: dict[int, list[str]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            stats[int(entry)] = fields
+            children.setdefault(int(fields[1]), []).append(int(entry))
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        if pid in stats:
+            total += (int(stats[pid][11]) + int(stats[pid][12])) / os.sysconf("SC_CLK_TCK")
+        todo.extend(children.get(pid, []))
+    return total
+
+
+def test_heavy_query_is_stopped_while_light_queries_answer(live):
+    light_times: list[float] = []
+    heavy_result: dict = {}
+
+    def heavy() -> None:
+        started = time.monotonic()
+        heavy_result["status"], _, heavy_result["body"] = query(live, HEAVY)
+        heavy_result["seconds"] = time.monotonic() - started
+
+    thread = threading.Thread(target=heavy)
+    thread.start()
+    time.sleep(0.3)
+    while thread.is_alive():
+        started = time.monotonic()
+        status, _, body = query(live, LIGHT)
+        light_times.append(time.monotonic() - started)
+        assert status == 200 and json.loads(body)["boolean"] is True
+        time.sleep(0.2)
+    assert heavy_result["status"] == 503 and b"ran out of time" in heavy_result["body"]
+    assert 1.9 <= heavy_result["seconds"] < 6
+    assert light_times and max(light_times) < 2.0
+
+
+def test_the_stopped_query_does_not_keep_running(live):
+    assert query(live, HEAVY)[0] == 503
+    time.sleep(0.5)
+    before = _tree_cpu_seconds(live.pid)
+    time.sleep(2.0)
+    spent = _tree_cpu_seconds(live.pid) - before
+    assert spent < 0.5, f"the server used {spent:.2f} CPU-seconds while idle: the work was not stopped"
+
+
+class _Recorder(http.server.BaseHTTPRequestHandler):
+    connections: list[str] = []
+
+    def do_GET(self):  # noqa: N802 - http.server's naming
+        _Recorder.connections.append(self.path)
+        self.send_response(200)
+        self.send_header("Content-Type", "text/turtle")
+        self.end_headers()
+        self.wfile.write(b"<urn:a> <urn:b> <urn:c> .")
+
+    do_POST = do_GET  # noqa: N815
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture()
+def recorder():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    _Recorder.connections = []
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+
+
+def test_service_and_load_never_connect(live, recorder):
+    attempts = [
+        f"SELECT * WHERE {{ SERVICE <{recorder}sparql> {{ ?s ?p ?o }} }}",
+        f"select * where {{ service silent <{recorder}sparql> {{ ?s ?p ?o }} }}",
+        f"PREFIX r: <{recorder}> SELECT * WHERE {{ SERVICE r:sparql {{ ?s ?p ?o }} }}",
+        "SELECT * WHERE { BIND(<x> AS ?e) SERVICE ?e { ?s ?p ?o } }",
+    ]
+    for text in attempts:
+        status, _, body = query(live, text)
+        assert status == 400 and b"not allowed" in body, text
+    data = urllib.parse.urlencode({"update": f"LOAD <{recorder}data.ttl> INTO GRAPH <urn:g>"}).encode()
+    status, _, body = request(
+        f"{live}sparql",
+        method="POST",
+        data=data,
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Authorization": "Bearer t"},
+    )
+    assert status == 400 and b"not allowed" in body
+    # SERVICE inside a string or a comment is no SERVICE clause
+    assert query(live, 'SELECT * WHERE { BIND("SERVICE <http://x/>" AS ?x) } # SERVICE <http://y/>')[0] == 200
+    time.sleep(0.3)
+    assert _Recorder.connections == []
+
+
+def test_allow_list_lets_the_operator_federate(tmp_path, recorder):
+    with serve(tmp_path / "store", KG_SERVICE_ALLOW=recorder) as allowed:
+        status, _, body = query(allowed, f"SELECT * WHERE {{ SERVICE <{recorder}sparql> {{ ?s ?p ?o }} }}")
+        assert status != 400 or b"not allowed" not in body
+    assert _Recorder.connections, "the allowed endpoint was not contacted"
+
+
+def test_a_64_mb_body_gets_413(live):
+    host, port = urllib.parse.urlsplit(live).netloc.split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=20)
+    conn.putrequest("POST", "/sparql")
+    conn.putheader("Content-Type", "application/sparql-query")
+    conn.putheader("Content-Length", str(64 << 20))
+    conn.endheaders()
+    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+        conn.send(b"SELECT * WHERE { ?s ?p ?o } #" + b"x" * (1 << 20))
+    assert conn.getresponse().status == 413
+    conn.close()
+
+
+def test_long_and_deep_queries_are_refused(live):
+    long_query = "SELECT * WHERE { ?s ?p ?o } #" + "x" * 200_000
+    status, _, _ = request(
+        f"{live}sparql",
+        method="POST",
+        data=long_query.encode(),
+        headers={"Content-Type": "application/sparql-query"},
+    )
+    assert status == 413
+    deep = "SELECT * WHERE " + "{ " * 200 + "?s ?p ?o" + " }" * 200
+    status, _, body = request(
+        f"{live}sparql",
+        method="POST",
+        data=deep.encode(),
+        headers={"Content-Type": "application/sparql-query"},
+    )
+    assert status == 400 and b"nests" in body
