@@ -96,6 +96,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--full", action="store_true", help="dump every graph (needs --format nq or trig)")
     p.set_defaults(run=cmd_export)
 
+    p = sub.add_parser("backup", help="copy the published store into a new folder (Oxigraph backup)")
+    p.add_argument("dir")
+    p.set_defaults(run=cmd_backup)
+
+    p = sub.add_parser("restore", help="publish a backup as the store's new state")
+    p.add_argument("dir")
+    p.set_defaults(run=cmd_restore)
+
     p = sub.add_parser("serve", help="serve the web app under gunicorn")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
@@ -213,6 +221,22 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
             sys.stdout.flush()
     except ValueError as exc:
         raise QueryError(str(exc)) from exc
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
+    from kg.ingest import store_for
+
+    generation = store_for(settings).backup(args.dir)
+    print(f"backed up generation {generation} of {settings.store} into {args.dir}")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
+    from kg.ingest import store_for
+
+    generation = store_for(settings).restore(args.dir)
+    print(f"restored {args.dir} into {settings.store} as generation {generation}")
     return 0
 
 

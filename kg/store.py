@@ -263,6 +263,58 @@ class Store:
                 raise
             self._collect_garbage()
 
+    def backup(self, target: Path | str) -> str:
+        """Copy the published generation to ``target`` (a new folder): Oxigraph's own backup of the
+        RDF (a consistent checkpoint, hard links where the file system allows) plus the derived files.
+
+        :raises StoreError: if there is nothing to back up or ``target`` exists.
+        """
+        target = Path(target)
+        folder = self.folder()
+        if folder is None:
+            raise StoreError(f"the store at {self.path} has nothing to back up yet")
+        if target.exists():
+            raise StoreError(f"{target} exists: back up into a new folder")
+        target.mkdir(parents=True)
+        try:
+            ox.Store.read_only(str(folder / "rdf")).backup(str(target / "rdf"))
+            for extra in folder.iterdir():
+                if extra.name != "rdf" and extra.is_file():
+                    shutil.copy2(extra, target / extra.name)
+        except OSError as exc:
+            shutil.rmtree(target, ignore_errors=True)
+            raise StoreError(f"cannot back up into {target}: {exc}") from exc
+        return folder.name
+
+    def restore(self, source: Path | str, *, wait: float = 0.0) -> str:
+        """Publish a backup made by :meth:`backup` as the next generation (atomically, like a write).
+
+        :raises StoreError: if ``source`` is not a backup.
+        """
+        source = Path(source)
+        try:
+            ox.Store.read_only(str(source / "rdf"))
+        except OSError as exc:
+            raise StoreError(
+                f"{source} is not a backup of this store (no readable rdf/ folder): {exc}"
+            ) from exc
+        self.path.mkdir(parents=True, exist_ok=True)
+        (self.path / "generations").mkdir(exist_ok=True)
+        with _write_lock(self.path / "write.lock", wait):
+            self._remove_unfinished()
+            current = self.version()
+            tmp = self.path / "generations" / f"{int(current or 0) + 1:06d}.tmp"
+            try:
+                shutil.copytree(source, tmp)
+                final = tmp.with_suffix("")
+                tmp.rename(final)
+                self._publish(final.name)
+            except OSError as exc:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise StoreError(f"cannot restore {source}: {exc}") from exc
+            self._collect_garbage()
+            return final.name
+
     def add_builder(self, builder: Callable[[Generation], None]) -> None:
         """Register a function that derives files for every new generation (e.g. the search index)."""
         self._builders.append(builder)
