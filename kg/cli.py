@@ -257,8 +257,6 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         "4",
         "--timeout",
         str(int(settings.query_timeout) + 30),
-        "--access-logfile",
-        "-",
     ]
     if args.reload:
         argv.append("--reload")

@@ -33,6 +33,7 @@ class Live(str):
     store: str
     env: dict[str, str]
     pid: int
+    log: Path
 
     def __new__(cls, base: str, store: str, env: dict[str, str]) -> Live:
         obj = super().__new__(cls, base)
@@ -57,6 +58,8 @@ def serve(store: Path, *, workers: int = 2, sample: bool = True, **settings: str
     live = Live(base, str(store), env)
     if sample:
         live.kg("ingest", ROOT / "kg/sample/csv", "--source", "sample")
+    log = open(Path(store).parent / f"server-{port}.log", "wb")  # noqa: SIM115 - a file, not a pipe that fills
+    live.log = Path(log.name)
     server = subprocess.Popen(
         [
             BIN / "gunicorn",
@@ -74,7 +77,7 @@ def serve(store: Path, *, workers: int = 2, sample: bool = True, **settings: str
         ],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log,
     )
     live.pid = server.pid
     try:
@@ -87,7 +90,7 @@ def serve(store: Path, *, workers: int = 2, sample: bool = True, **settings: str
             except OSError:
                 if server.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(
-                        f"server did not start: {server.stderr.read().decode()[-2000:]}"
+                        f"server did not start: {Path(log.name).read_text(errors='replace')[-2000:]}"
                     ) from None
                 time.sleep(0.1)
         yield live
@@ -97,6 +100,7 @@ def serve(store: Path, *, workers: int = 2, sample: bool = True, **settings: str
             server.wait(10)
         except subprocess.TimeoutExpired:
             server.kill()
+        log.close()
 
 
 def request(

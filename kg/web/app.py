@@ -21,6 +21,7 @@ def build_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         catalog_views,
         errors,
         gsp,
+        logs,
         pages,
         quality_views,
         query,
@@ -46,5 +47,6 @@ def build_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     for view in (pages, sparql, gsp, search_views, catalog_views, query, quality_views, resources):
         app.register_blueprint(view.blueprint)
     register_cors(app)
+    logs.register(app)
     errors.register(app)
     return app
