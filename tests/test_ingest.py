@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import shutil
@@ -181,14 +182,16 @@ def test_strict_refusal_and_input_errors_leave_the_store_as_it_was(seeded, tmp_p
 # ---------------------------------------------------------------- formats agree
 
 
-def test_csv_and_data_json_forms_of_the_sample_agree(settings):
+def test_csv_and_data_json_forms_of_the_sample_agree(settings, tmp_path):
+    # two stores: in one, the second source's datasets would be held back as duplicates
+    other = dataclasses.replace(settings, store=tmp_path / "other-store")
     from_csv = ingest(str(SAMPLE_CSV), settings=settings, source="from-csv")
-    from_json = ingest(str(SAMPLE_DATA_JSON), settings=settings, source="from-json")
+    from_json = ingest(str(SAMPLE_DATA_JSON), settings=other, source="from-json")
     assert (from_csv.fmt, from_json.fmt) == ("csv", "data.json")
     assert from_csv.kinds["dataset"] == from_json.kinds["dataset"] == 44
 
-    def titles(source: str) -> dict[str, str]:
-        graph = graph_of(settings, f"{BASE}graph/{source}")
+    def titles(source: str, where) -> dict[str, str]:
+        graph = graph_of(where, f"{BASE}graph/{source}")
         return {
             str(d): str(t)
             for d in graph.subjects(rdflib.RDF.type, rdflib.URIRef(DATASET))
@@ -196,7 +199,7 @@ def test_csv_and_data_json_forms_of_the_sample_agree(settings):
             if t.language in (None, "en")
         }
 
-    csv_titles, json_titles = titles("from-csv"), titles("from-json")
+    csv_titles, json_titles = titles("from-csv", settings), titles("from-json", other)
     assert len(csv_titles) == 44
     assert csv_titles == json_titles
 

@@ -53,13 +53,19 @@ def overview() -> dict:
     return {"counts": counts(), "agencies": agencies, "themes": themes, "recent": recent}
 
 
-@blueprint.route("/")
 @blueprint.route("/index.json")
+def home_json() -> Response:
+    data = overview()
+    data["title"] = current_app.config["KG_SETTINGS"].catalog_title
+    return jsonify(data)
+
+
+@blueprint.route("/")
 def home() -> Response | str:
     data = overview()
     settings = current_app.config["KG_SETTINGS"]
     data["title"] = settings.catalog_title
-    if request.path.endswith(".json") or request.accept_mimetypes.best == "application/json":
+    if request.accept_mimetypes.best == "application/json":
         return jsonify(data)
     top = max([r["datasets"] for r in data["themes"] + data["agencies"]] or [1]) or 1
     return render_template("home.html", top=top, **data)
