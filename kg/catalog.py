@@ -12,21 +12,36 @@ go one step further than the concepts the data names: a licence's ``dct:type``
 Oxigraph stores the integer types derived from ``xsd:integer`` as
 ``xsd:integer``; the export gives the properties DCAT-AP declares with such a
 type (:data:`DECLARED_DATATYPES`) their datatype back.
+
+Harvesters pull the same catalogue in pages (:func:`write_page`, served at
+``/catalog?page=N``). The paged collection is the catalogue's members: its
+datasets, then its data services, each in IRI order, so a page never moves
+while the store stays the same. A page is the catalogue's own description,
+the ``dcat:dataset`` / ``dcat:service`` links to the page's members, each
+member's full description (:func:`describe`: its triples, its distributions,
+parts and fragments, the agencies it names, contact points, documents,
+standards — every node it reaches that is described in a source graph, but
+not other members, other catalogues or an agency's parents and units), the
+vocabulary concepts those use, and a Hydra ``PartialCollectionView``. The
+union of all pages is the export, less what no member reaches (agencies
+that publish nothing).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import io
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from itertools import chain
 from typing import BinaryIO
 
 from rdflib import Literal, URIRef
 
-from kg.iris import Minter
+from kg.iris import Minter, short_hash
 from kg.mapping import nt_line
 from kg.settings import Settings
-from kg.store import Store, serialize_triples
-from kg.vocab import DCAT, DCT, FOAF, PREFIXES, RDF, SKOS, XSD
+from kg.store import Store, convert, serialize_triples
+from kg.vocab import DCAT, DCT, FOAF, HYDRA, ORG, PREFIXES, PROV, RDF, SKOS, VOID, XSD
 
 EXPORT_FORMATS = ("ttl", "jsonld", "rdf", "nt", "nq", "trig")
 
@@ -88,22 +103,299 @@ def export(
     vocab = Minter(settings.base_uri).vocabulary_graph()
     data = store.query("CONSTRUCT WHERE { ?s ?p ?o }", default_graphs=graphs)
     concepts = store.query(
-        f"""CONSTRUCT {{ ?c ?p ?v . ?scheme ?sp ?sv }} WHERE {{
-        {{ SELECT DISTINCT ?c WHERE {{
-            {{ ?x ?q ?c }}
-            UNION
-            {{ {{ SELECT DISTINCT ?used WHERE {{ ?x ?q ?used FILTER(isIRI(?used)) }} }}
-               GRAPH <{vocab}> {{ ?used ?r ?c }} }}
-            FILTER(isIRI(?c))
-        }} }}
-        GRAPH <{vocab}> {{ ?c ?p ?v OPTIONAL {{ ?c <{SKOS.inScheme}> ?scheme . ?scheme ?sp ?sv }} }}
-    }}""",
-        default_graphs=graphs,
-        named_graphs=[vocab],
+        _concept_query(vocab, lambda var: f"?x ?q {var}"), default_graphs=graphs, named_graphs=[vocab]
     )
     if fmt in ("nq", "trig"):
         fmt = "nt" if fmt == "nq" else "ttl"
     serialize_triples(_declared_datatypes(chain(data, concepts)), output, fmt, prefixes=PREFIXES)
+
+
+def _concept_query(vocab: str, uses: Callable[[str], str]) -> str:
+    """CONSTRUCT the descriptions of the vocabulary concepts the data uses, one step further.
+
+    ``uses(var)`` is a group pattern that binds ``var`` to the terms the data uses (every
+    object of the default graph for the export, a list of IRIs for a page). The concepts
+    those terms name in the vocabulary graph (a licence's ADMS licence type) are described
+    too, and so are the schemes of both.
+    """
+    return f"""CONSTRUCT {{ ?c ?p ?v . ?scheme ?sp ?sv }} WHERE {{
+        {{ SELECT DISTINCT ?c WHERE {{
+            {{ {uses("?c")} }}
+            UNION
+            {{ {{ SELECT DISTINCT ?used WHERE {{ {uses("?used")} FILTER(isIRI(?used)) }} }}
+               GRAPH <{vocab}> {{ ?used ?r ?c }} }}
+            FILTER(isIRI(?c))
+        }} }}
+        GRAPH <{vocab}> {{ ?c ?p ?v OPTIONAL {{ ?c <{SKOS.inScheme}> ?scheme . ?scheme ?sp ?sv }} }}
+    }}"""
+
+
+# ---------------------------------------------------------------- paging for harvesters
+
+# Links that lead from one agency to others: an agency's description stops there.
+NOT_FOLLOWED = {str(p) for p in (ORG.subOrganizationOf, ORG.hasSubOrganization, ORG.unitOf, ORG.hasUnit)}
+DESCRIBE_DEPTH = 6  # steps from a member to the furthest node of its description
+BLANK_DEPTH = 3  # nested blank nodes fetched with their owner
+
+
+@dataclass(frozen=True)
+class Member:
+    """One item of the paged collection: a dataset or a data service of the catalogue."""
+
+    iri: str
+    kind: str  # "dataset" or "service"
+
+
+@dataclass(frozen=True)
+class Page:
+    """Page ``number`` (from 1) of ``total`` members, ``size`` a page."""
+
+    number: int
+    size: int
+    total: int
+    members: tuple[Member, ...]
+
+    @property
+    def last(self) -> int:
+        return max(1, -(-self.total // self.size))
+
+
+def members(store: Store, settings: Settings) -> list[Member]:
+    """The catalogue's datasets, then its data services, each in IRI order: the paged collection."""
+    catalog = Minter(settings.base_uri).catalog()
+    rows = store.query(
+        f"""SELECT DISTINCT ?m ?p WHERE {{
+            <{catalog}> ?p ?m FILTER(?p IN (<{DCAT.dataset}>, <{DCAT.service}>) && isIRI(?m)) }}""",
+        default_graphs=source_graphs(store, settings),
+    )
+    found = {(row["p"].value == str(DCAT.service), row["m"].value) for row in rows}
+    return [Member(iri, "service" if service else "dataset") for service, iri in sorted(found)]
+
+
+def page_of(everything: list[Member], number: int, size: int) -> Page:
+    """Page ``number`` of ``everything``.
+
+    :raises IndexError: if there is no such page (page 1 always exists, if empty).
+    """
+    page = Page(number, size, len(everything), ())
+    if not 1 <= number <= page.last:
+        raise IndexError(f"page {number} is out of range: the catalogue has pages 1 to {page.last}")
+    start = (number - 1) * size
+    return Page(number, size, len(everything), tuple(everything[start : start + size]))
+
+
+def page_iri(settings: Settings, number: int) -> str:
+    return f"{Minter(settings.base_uri).catalog()}?page={number}"
+
+
+def write_page(store: Store, settings: Settings, page: Page, output: BinaryIO, *, fmt: str = "ttl") -> None:
+    """Write one page of the catalogue (see the module docstring) as ``fmt`` (ttl, nt, rdf, jsonld)."""
+    nt = io.BytesIO()
+    serialize_triples(_declared_datatypes(page_triples(store, settings, page.members)), nt, "nt")
+    text = nt.getvalue().decode("utf-8") + hydra_ntriples(settings, page)
+    output.write(convert(_grouped(text), fmt, prefixes=PREFIXES))
+
+
+def page_triples(store: Store, settings: Settings, items: Iterable[Member]) -> list:
+    """The catalogue node, its links to ``items``, their descriptions and the concepts they use."""
+    iris = Minter(settings.base_uri)
+    graphs = source_graphs(store, settings)
+    wanted = [m.iri for m in items]
+    found = dict.fromkeys(
+        store.query("CONSTRUCT WHERE { ?s ?p ?o }", default_graphs=[catalog_graph(settings)])
+    )
+    if wanted:
+        found.update(
+            dict.fromkeys(
+                store.query(
+                    f"""CONSTRUCT {{ <{iris.catalog()}> ?p ?m }} WHERE {{ VALUES ?m {{ {_values(wanted)} }}
+                    <{iris.catalog()}> ?p ?m FILTER(?p IN (<{DCAT.dataset}>, <{DCAT.service}>)) }}""",
+                    default_graphs=graphs,
+                )
+            )
+        )
+        found.update(dict.fromkeys(describe(store, graphs, wanted, catalog=iris.catalog())))
+    used = sorted({t.object.value for t in found if _is_iri(t.object)})
+    if used:
+        vocab = iris.vocabulary_graph()
+        query = _concept_query(vocab, lambda var: f"VALUES {var} {{ {_values(used)} }}")
+        found.update(dict.fromkeys(store.query(query, default_graphs=[], named_graphs=[vocab])))
+    return list(found)
+
+
+def describe(store: Store, graphs: list[str], seeds: list[str], *, catalog: str) -> Iterator:
+    """The triples describing ``seeds``: their own, their blank nodes', and those of the nodes they reach.
+
+    A node reached is described when a source graph has triples about it, unless it is a member
+    of the catalogue (it has a page of its own), a catalogue, or reached from an agency through
+    the organisation hierarchy (a unit's page is not its ministry's).
+    """
+    seen = set(seeds)
+    frontier = list(seeds)
+    for _ in range(DESCRIBE_DEPTH):
+        if not frontier:
+            return
+        triples = list(store.query(_describe_query(frontier), default_graphs=graphs))
+        yield from triples
+        reached = {
+            t.object.value for t in triples if _is_iri(t.object) and t.predicate.value not in NOT_FOLLOWED
+        } - seen
+        seen |= reached
+        frontier = _described(store, graphs, sorted(reached), catalog) if reached else []
+
+
+def _describe_query(nodes: list[str]) -> str:
+    """CONSTRUCT the triples of ``nodes`` and of the blank nodes they lead to (nested up to BLANK_DEPTH)."""
+    values = _values(nodes)
+    branches = [f"{{ VALUES ?s {{ {values} }} ?s ?p ?o }}"]
+    for depth in range(1, BLANK_DEPTH + 1):
+        names = ["?n0", *(f"?n{i}" for i in range(1, depth)), "?s"]
+        path = " ".join(f"{a} ?q{i} {b} ." for i, (a, b) in enumerate(zip(names, names[1:], strict=False)))
+        blank = " && ".join(f"isBlank({name})" for name in names[1:])
+        branches.append(f"{{ VALUES ?n0 {{ {values} }} {path} FILTER({blank}) ?s ?p ?o }}")
+    return "CONSTRUCT { ?s ?p ?o } WHERE { " + " UNION ".join(branches) + " }"
+
+
+def _described(store: Store, graphs: list[str], nodes: list[str], catalog: str) -> list[str]:
+    """Those of ``nodes`` that a source graph describes and that are not members or catalogues."""
+    rows = store.query(
+        f"""SELECT DISTINCT ?n WHERE {{ VALUES ?n {{ {_values(nodes)} }} ?n ?p ?o
+            FILTER NOT EXISTS {{ <{catalog}> ?link ?n }}
+            FILTER NOT EXISTS {{ ?n a <{DCAT.Catalog}> }} }}""",
+        default_graphs=graphs,
+    )
+    return sorted(row["n"].value for row in rows)
+
+
+def hydra_ntriples(settings: Settings, page: Page) -> str:
+    """The Hydra paging of one page: the catalogue as a collection, the page as its partial view."""
+    catalog = URIRef(Minter(settings.base_uri).catalog())
+    view = URIRef(page_iri(settings, page.number))
+    triples = [
+        (catalog, RDF.type, HYDRA.Collection),
+        (catalog, HYDRA.totalItems, Literal(page.total)),
+        (catalog, HYDRA.view, view),
+        (view, RDF.type, HYDRA.PartialCollectionView),
+        (view, HYDRA.first, URIRef(page_iri(settings, 1))),
+        (view, HYDRA.last, URIRef(page_iri(settings, page.last))),
+    ]
+    if page.number > 1:
+        triples.append((view, HYDRA.previous, URIRef(page_iri(settings, page.number - 1))))
+    if page.number < page.last:
+        triples.append((view, HYDRA.next, URIRef(page_iri(settings, page.number + 1))))
+    return "".join(nt_line(t) for t in triples)
+
+
+# ---------------------------------------------------------------- VoID
+
+
+def void_iri(settings: Settings) -> str:
+    return f"{settings.base_uri}.well-known/void#dataset"
+
+
+def void_statistics(store: Store, settings: Settings) -> dict:
+    """What the VoID description counts, over the default graph (the union of the data graphs).
+
+    ``entities`` are the IRIs under the base that have triples (VoID: resources in the
+    ``uriSpace``); ``vocabularies`` the namespaces of the properties and classes in use.
+    """
+    names = ("triples", "subjects", "objects", "properties")
+    row = _first(
+        store,
+        """SELECT (COUNT(*) AS ?triples) (COUNT(DISTINCT ?s) AS ?subjects) (COUNT(DISTINCT ?o) AS ?objects)
+        (COUNT(DISTINCT ?p) AS ?properties) WHERE { ?s ?p ?o }""",
+    )
+    base = settings.base_uri.replace("\\", "\\\\").replace('"', '\\"')
+    entities = _first(
+        store,
+        f'SELECT (COUNT(DISTINCT ?s) AS ?n) {{ ?s ?p ?o FILTER(isIRI(?s) && STRSTARTS(STR(?s), "{base}")) }}',
+    )
+    classes = {
+        r["c"].value: int(r["n"].value)
+        for r in store.query("SELECT ?c (COUNT(DISTINCT ?s) AS ?n) { ?s a ?c FILTER(isIRI(?c)) } GROUP BY ?c")
+    }
+    properties = [r["p"].value for r in store.query("SELECT DISTINCT ?p WHERE { ?s ?p ?o }")]
+    sizes = store.graph_sizes()
+    provenance = Minter(settings.base_uri).provenance_graph()
+    ended = _first(
+        store,
+        f"SELECT (MAX(?end) AS ?m) {{ GRAPH <{provenance}> {{ ?run <{PROV.endedAtTime}> ?end }} }}",
+        default_graphs=[],
+        named_graphs=[provenance],
+    )["m"]
+    return {
+        **{name: int(row[name].value) for name in names},
+        "entities": int(entities["n"].value),
+        "classes": classes,
+        "vocabularies": sorted({_namespace(iri) for iri in [*properties, *classes]}),
+        "subsets": {g: sizes.get(g, 0) for g in store.data_graphs()},
+        "modified": ended.value if ended is not None else None,
+    }
+
+
+def _first(store: Store, query: str, **kwargs: list[str]):
+    """The one row of an aggregate query."""
+    return next(iter(store.query(query, **kwargs)))
+
+
+def void_ntriples(settings: Settings, stats: dict) -> str:
+    """The VoID description of the whole graph, from :func:`void_statistics`, as N-Triples."""
+    base = settings.base_uri
+    dataset = URIRef(void_iri(settings))
+    triples = [
+        (dataset, RDF.type, VOID.Dataset),
+        (dataset, DCT.title, Literal(settings.catalog_title, lang="en")),
+        (dataset, DCT.description, Literal(f"{settings.catalog_title}: the whole graph as VoID", lang="en")),
+        (dataset, FOAF.homepage, URIRef(base)),
+        (dataset, VOID.sparqlEndpoint, URIRef(f"{base}sparql")),
+        (dataset, VOID.dataDump, URIRef(f"{base}dump.nq")),
+        (dataset, VOID.uriSpace, Literal(base)),
+        (dataset, VOID.rootResource, URIRef(Minter(base).catalog())),
+        (dataset, VOID.triples, Literal(stats["triples"])),
+        (dataset, VOID.entities, Literal(stats["entities"])),
+        (dataset, VOID.distinctSubjects, Literal(stats["subjects"])),
+        (dataset, VOID.distinctObjects, Literal(stats["objects"])),
+        (dataset, VOID.properties, Literal(stats["properties"])),
+        (dataset, VOID.classes, Literal(len(stats["classes"]))),
+    ]
+    if stats["modified"]:
+        triples.append((dataset, DCT.modified, Literal(stats["modified"], datatype=XSD.dateTime)))
+    triples += [(dataset, VOID.vocabulary, URIRef(ns)) for ns in stats["vocabularies"]]
+    for cls, n in sorted(stats["classes"].items()):
+        part = URIRef(f"{base}.well-known/void#class-{short_hash(cls)}")
+        triples += [
+            (dataset, VOID.classPartition, part),
+            (part, VOID["class"], URIRef(cls)),
+            (part, VOID.entities, Literal(n)),
+        ]
+    for graph, n in sorted(stats["subsets"].items()):
+        subset = URIRef(graph)
+        triples += [
+            (dataset, VOID.subset, subset),
+            (subset, RDF.type, VOID.Dataset),
+            (subset, VOID.triples, Literal(n)),
+        ]
+    return _grouped("".join(nt_line(t) for t in triples))
+
+
+def _grouped(ntriples: str) -> str:
+    """N-Triples lines in order, so that each subject's triples are together (readable Turtle)."""
+    return "".join(sorted(ntriples.splitlines(keepends=True)))
+
+
+def _namespace(iri: str) -> str:
+    """The namespace of a term: up to its last ``#`` or ``/``."""
+    cut = max(iri.rfind("#"), iri.rfind("/"))
+    return iri[: cut + 1] if cut > 0 else iri
+
+
+def _values(iris: Iterable[str]) -> str:
+    return " ".join(f"<{iri}>" for iri in iris)
+
+
+def _is_iri(term: object) -> bool:
+    """Whether a store term is an IRI (its N-Triples form is ``<…>``), without importing the store library."""
+    return str(term).startswith("<")
 
 
 def _declared_datatypes(triples: Iterable) -> Iterator:

@@ -33,9 +33,10 @@ from kg.iris import Minter, source_name
 from kg.mapping import MappedRecord, Triple, map_agency, map_record, nt_line
 from kg.readers import detect_format, read_source
 from kg.records import AgencyRecord, Record, ServiceRecord
+from kg.search import build_index
 from kg.settings import Settings
 from kg.store import Store
-from kg.validation import Finding, RecordReport, shapes_graph, validate_batch
+from kg.validation import Finding, RecordReport, validate_batch, validator_shapes
 from kg.vocab import DCAT, KGO, PROV, RDF, SH, XSD
 
 Progress = Callable[[int], None]
@@ -79,7 +80,9 @@ class IngestSummary:
 def store_for(settings: Settings) -> Store:
     iris = Minter(settings.base_uri)
     private = (iris.provenance_graph(), f"{settings.base_uri}graph/quarantine/", iris.staging_prefix())
-    return Store(settings.store, private_graphs=private)
+    store = Store(settings.store, private_graphs=private)
+    store.add_builder(build_index)  # the search index (kg.search) is derived with every generation
+    return store
 
 
 def ingest(
@@ -111,18 +114,18 @@ def ingest(
             open(published_nt, "w", encoding="utf-8") as pub,
             open(quarantine_nt, "w", encoding="utf-8") as qua,
         ):
-            records = read_source(location, fmt=fmt, http_timeout=settings.http_timeout)
+            records = _deferred(read_source, location, fmt=fmt, http_timeout=settings.http_timeout)
             taken = published_elsewhere(settings, name) if store_it else {}
-            for mapped, report in process(
+            for mapped, report, lines in process_ntriples(
                 records, iris, batch=settings.validation_batch, workers=settings.workers
             ):
                 if mapped.key in taken and mapped.kind in ("dataset", "service"):
                     report.findings.append(duplicate_finding(mapped.key, taken[mapped.key]))
                 summary.add(report)
                 if report.publishable:
-                    write_ntriples(pub, mapped.triples)
+                    pub.write(lines)
                 else:
-                    write_ntriples(qua, mapped.triples)
+                    qua.write(lines)
                     write_ntriples(qua, report_triples(report, iris, name))
                 if progress:
                     progress(summary.read)
@@ -288,6 +291,25 @@ def process(
     Agencies are mapped here first, because datasets need their publisher's
     description as validation context.
     """
+    for mapped, report, _ in _process(records, iris, batch=batch, workers=workers, ntriples=False):
+        yield mapped, report
+
+
+def process_ntriples(
+    records: Iterable[Record], iris: Minter, *, batch: int, workers: int
+) -> Iterator[tuple[MappedRecord, RecordReport, str]]:
+    """:func:`process`, with each record's triples as N-Triples text (``mapped.triples`` is empty).
+
+    The worker writes them: rdflib terms cost far more to send back to this
+    process (unpickling rebuilds every term) than their text, and this process
+    has the reading and writing to do meanwhile, on the same cores.
+    """
+    return _process(records, iris, batch=batch, workers=workers, ntriples=True)
+
+
+def _process(
+    records: Iterable[Record], iris: Minter, *, batch: int, workers: int, ntriples: bool
+) -> Iterator[tuple[MappedRecord, RecordReport, str]]:
     agencies: dict[str, list[Triple]] = {}
 
     def jobs() -> Iterator[list[tuple[Record, list[Triple]]]]:
@@ -304,16 +326,29 @@ def process(
 
     if workers <= 1:
         for chunk in jobs():
-            yield from _map_and_validate(chunk, iris.base)
+            yield from _map_and_validate(chunk, iris.base, ntriples)
         return
     with ProcessPoolExecutor(max_workers=workers, initializer=_warm_up) as pool:
+        # start the workers before the first record is read: forked later, they would share
+        # the reader's parsed source (an RDF file is parsed whole) and copy what they touch
+        pool.submit(int)
         pending: list[Future] = []
         for chunk in jobs():
-            pending.append(pool.submit(_map_and_validate, chunk, iris.base))
+            pending.append(pool.submit(_map_and_validate, chunk, iris.base, ntriples))
             while len(pending) > workers * 2:
                 yield from pending.pop(0).result()
         for future in pending:
             yield from future.result()
+
+
+def _deferred(read: Callable[..., Iterable[Record]], *args: object, **kwargs: object) -> Iterator[Record]:
+    """``read(*args, **kwargs)``, called when the first record is asked for.
+
+    Readers parse a JSON or RDF file whole when called; deferred, that happens
+    after :func:`process` has started its workers, which then do not inherit
+    the parsed file (their garbage collector would touch, and so copy, it).
+    """
+    yield from read(*args, **kwargs)
 
 
 def _context(record: Record, agencies: dict[str, list[Triple]], iris: Minter) -> list[Triple]:
@@ -328,13 +363,13 @@ def _context(record: Record, agencies: dict[str, list[Triple]], iris: Minter) ->
 
 
 def _warm_up() -> None:
-    shapes_graph()
+    validator_shapes()
     controlled.vocabulary_graph()
 
 
 def _map_and_validate(
-    chunk: list[tuple[Record, list[Triple]]], base: str
-) -> list[tuple[MappedRecord, RecordReport]]:
+    chunk: list[tuple[Record, list[Triple]]], base: str, ntriples: bool = False
+) -> list[tuple[MappedRecord, RecordReport, str]]:
     iris = Minter(base)
     mapped = []
     for record, context in chunk:
@@ -342,9 +377,15 @@ def _map_and_validate(
         m.context.extend(context)
         mapped.append(m)
     reports = validate_batch(mapped)
+    texts = []
     for m in mapped:
         m.context = []  # not needed any more: keep what crosses the process boundary small
-    return list(zip(mapped, reports, strict=True))
+        if ntriples:
+            texts.append("".join(map(nt_line, m.triples)))
+            m.triples = []
+        else:
+            texts.append("")
+    return list(zip(mapped, reports, texts, strict=True))
 
 
 # ---------------------------------------------------------------- RDF out

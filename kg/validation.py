@@ -9,17 +9,31 @@ node (each subject of a record's triples belongs to that record).
 
 A report is data: :class:`RecordReport` with its findings. Only a broken
 validator raises (:class:`kg.errors.ValidatorError`).
+
+Speed (``bench/ingest.py``; pyshacl runs one Python call per focus node and
+property shape, so its own overheads dominate): pyshacl reads the shapes
+graph (:func:`validator_shapes`) on every one of those calls, so it gets a
+read-only copy that remembers the answer to each triple pattern; pyshacl
+looks every predicate of a shape up in a list of constraint parameters, so
+that list gets a set for ``in`` (:func:`_fast_constraint_lookup`); pyshacl
+writes a text description of every result, nested ones included, which we
+never read, so that is skipped while a batch runs (:func:`_no_text_report`);
+a batch's data graph is built from its distinct triples (the agencies in the
+context of many records are added once). None of this changes what is
+validated or in which order: reports are identical.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
 from rdflib import Graph, URIRef
+from rdflib.plugins.stores.memory import SimpleMemory
 from rdflib.term import Node
 
 from kg import controlled
@@ -80,6 +94,108 @@ def shapes_graph() -> Graph:
     return graph
 
 
+class _AnswerCache(SimpleMemory):
+    """A triple store for a graph that is read far more often than written: each
+    pattern's answer is kept (and forgotten on any change)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._answers: dict = {}
+
+    def add(self, triple, context, quoted=False) -> None:
+        self._answers.clear()
+        super().add(triple, context, quoted)
+
+    def remove(self, triple_pattern, context=None) -> None:
+        self._answers.clear()
+        super().remove(triple_pattern, context)
+
+    def triples(self, triple_pattern, context=None):
+        try:
+            found = self._answers.get(triple_pattern)
+        except TypeError:  # an unhashable pattern: just ask
+            return super().triples(triple_pattern, context)
+        if found is None:
+            found = self._answers[triple_pattern] = [t for t, _ in super().triples(triple_pattern, context)]
+        return ((t, iter(())) for t in found)
+
+
+@cache
+def validator_shapes() -> Graph:
+    """The shapes as pyshacl gets them: :func:`shapes_graph`'s triples, parsed in the
+    same order into an :class:`_AnswerCache` (pyshacl never writes to it)."""
+    graph = Graph(store=_AnswerCache())
+    for path in shape_files():
+        try:
+            graph.parse(path, format="turtle")
+        except Exception as exc:
+            raise ValidatorError(f"cannot read shapes file {path}: {exc}") from exc
+    return graph
+
+
+@cache
+def _fast_constraint_lookup() -> None:
+    """pyshacl tests every predicate of a shape, on every call, with ``p in <list of
+    constraint parameters>`` (rdflib's Python ``__eq__`` per element); give the list
+    a set for ``in``. pyshacl keeps the list in ``pyshacl.shape.CONSTRAINT_PARAMS``
+    (filled on first use): same elements, same order, same map."""
+    try:
+        import pyshacl.shape as shape_module
+        from pyshacl.constraints import ALL_CONSTRAINT_PARAMETERS, CONSTRAINT_PARAMETERS_MAP
+    except ImportError:  # another pyshacl layout: stay on the slow path
+        return
+    current = getattr(shape_module, "CONSTRAINT_PARAMS", (None, None))[0]
+    if current is None or list(current) == list(ALL_CONSTRAINT_PARAMETERS):
+        shape_module.CONSTRAINT_PARAMS = (_SetList(ALL_CONSTRAINT_PARAMETERS), CONSTRAINT_PARAMETERS_MAP)
+
+
+@contextmanager
+def _no_text_report() -> Iterator[None]:
+    """pyshacl builds a text description of each result (prefixed names for every node,
+    a Turtle rendering of blank nodes) for the report text, which :func:`validate_batch`
+    drops; the report graph does not use it. Skip it meanwhile (the original is put
+    back afterwards, so direct pyshacl users are not affected)."""
+    try:
+        from pyshacl.constraints.constraint_component import ConstraintComponent
+    except ImportError:
+        yield
+        return
+    original = _original_description(ConstraintComponent)
+    if original is None:
+        yield
+        return
+    ConstraintComponent.make_v_result_description = _empty_description
+    try:
+        yield
+    finally:
+        ConstraintComponent.make_v_result_description = original
+
+
+@cache
+def _original_description(cls: type):
+    """The method as pyshacl defines it (read once: never our stand-in)."""
+    method = cls.__dict__.get("make_v_result_description")
+    return None if method is None or method is _empty_description else method
+
+
+def _empty_description(self, *args, **kwargs) -> str:
+    return ""
+
+
+class _SetList(list):
+    """A list with set-speed ``in`` (it is never changed: pyshacl copies it before appending)."""
+
+    def __init__(self, items: Iterable) -> None:
+        super().__init__(items)
+        self._members = frozenset(self)
+
+    def __contains__(self, item: object) -> bool:
+        try:
+            return item in self._members
+        except TypeError:
+            return super().__contains__(item)
+
+
 @cache
 def _vocabulary_index() -> dict[Node, list[tuple[Node, Node, Node]]]:
     """Concept IRI -> its triples (and those of its scheme), to add to a data graph."""
@@ -112,26 +228,29 @@ def validate_batch(records: Sequence[MappedRecord]) -> list[RecordReport]:
     """
     from pyshacl import validate
 
+    _fast_constraint_lookup()
+    # distinct triples in first-seen order: the graph is the same, with the same
+    # insertion order, as adding every record's triples and context one by one
+    distinct = dict.fromkeys(t for rec in records for part in (rec.triples, rec.context) for t in part)
     data = Graph()
-    for rec in records:
-        for t in rec.triples:
-            data.add(t)
-        for t in rec.context:
-            data.add(t)
+    add = data.add
+    for t in distinct:
+        add(t)
     owner = _owners(records)
-    for t in vocabulary_descriptions(data):
-        data.add(t)
+    for t in vocabulary_descriptions(distinct):
+        add(t)
     try:
-        _, results, _ = validate(
-            data,
-            shacl_graph=shapes_graph(),
-            inference="none",
-            abort_on_first=False,
-            allow_infos=True,
-            allow_warnings=True,
-            advanced=False,
-            meta_shacl=False,
-        )
+        with _no_text_report():
+            _, results, _ = validate(
+                data,
+                shacl_graph=validator_shapes(),
+                inference="none",
+                abort_on_first=False,
+                allow_infos=True,
+                allow_warnings=True,
+                advanced=False,
+                meta_shacl=False,
+            )
     except Exception as exc:
         raise ValidatorError(f"the SHACL validator failed: {exc}") from exc
     reports = [

@@ -134,11 +134,22 @@ SH = _closed(
 )
 DQV = _closed(
     "http://www.w3.org/ns/dqv#",
-    "QualityMeasurement Metric Dimension hasQualityMeasurement isMeasurementOf computedOn value inDimension",
+    """QualityMeasurement Metric Dimension hasQualityMeasurement isMeasurementOf computedOn value inDimension
+    expectedDataType""",
 )
 SCHEMA = _closed("http://schema.org/", "startDate endDate")
 TIME = _closed("http://www.w3.org/2006/time#", "hasBeginning hasEnd Instant inXSDDate inXSDDateTime")
 OWL = _closed("http://www.w3.org/2002/07/owl#", "Ontology sameAs versionInfo imports")
+# Paging of the catalogue for harvesters (kg/catalog.py) and the VoID description (/.well-known/void).
+HYDRA = _closed(
+    "http://www.w3.org/ns/hydra/core#",
+    "Collection PartialCollectionView view first previous next last totalItems",
+)
+VOID = _closed(
+    "http://rdfs.org/ns/void#",
+    """Dataset triples entities distinctSubjects distinctObjects classes properties classPartition
+    class vocabulary sparqlEndpoint dataDump subset uriSpace rootResource""",
+)
 
 # The project's own terms (documented in ontologies/terms.ttl).
 KGO = _closed(
@@ -146,7 +157,21 @@ KGO = _closed(
     """IngestRun QuarantinedRecord source sourceFormat sourceLocation recordKey
     current recordsRead recordsPublished recordsQuarantined violations warnings infos
     unmappedFormat unmappedLicence unmappedFrequency unmappedLanguage unmappedTheme
-    unmappedAccessRights unmappedValue report""",
+    unmappedAccessRights unmappedValue report rule""",
+)
+
+# The quality metrics and dimensions (defined in ontologies/quality.ttl, computed by kg/quality.py).
+QUALITY = _closed(
+    "https://w3id.org/agency-kg/quality#",
+    """findability accessibility interoperability reusability contextuality
+    keywordAvailability categoryAvailability spatialAvailability temporalAvailability
+    accessUrlStatusCode downloadUrlAvailability downloadUrlStatusCode
+    formatAvailability mediaTypeAvailability formatMediaTypeVocabularyAlignment
+    formatMediaTypeNonProprietary formatMediaTypeMachineInterpretable dcatApCompliance
+    licenceAvailability knownLicence accessRightsAvailability accessRightsVocabularyAlignment
+    contactPointAvailability publisherAvailability
+    rightsAvailability byteSizeAvailability dateIssuedAvailability dateModifiedAvailability
+    score percentage rating validationResults points assessed""",
 )
 
 # EU Publications Office authority tables (concept schemes and their members).
@@ -175,11 +200,14 @@ PREFIXES: dict[str, str] = {
     "prov": str(PROV),
     "dqv": str(DQV),
     "kgo": str(KGO),
+    "kgq": str(QUALITY),
     "rdf": str(RDF),
     "rdfs": str(RDFS),
     "xsd": str(XSD),
     "owl": str(OWL),
     "schema": str(SCHEMA),
+    "hydra": str(HYDRA),
+    "void": str(VOID),
 }
 
 __all__ = [
@@ -195,6 +223,7 @@ __all__ = [
     "FILE_TYPE",
     "FOAF",
     "FREQUENCY",
+    "HYDRA",
     "IANA_MEDIA_TYPES",
     "KGO",
     "LANGUAGE",
@@ -204,6 +233,7 @@ __all__ = [
     "OWL",
     "PREFIXES",
     "PROV",
+    "QUALITY",
     "RDF",
     "RDFS",
     "SCHEMA",
@@ -212,6 +242,7 @@ __all__ = [
     "SPDX",
     "TIME",
     "VCARD",
+    "VOID",
     "XSD",
     "COUNTRY",
 ]

@@ -1,7 +1,233 @@
-"""(being written)"""
+"""The catalogue for harvesters (``/catalog``), its VoID description and the data dump.
+
+``/catalog`` serves one page of the DCAT-AP catalogue (:func:`kg.catalog.write_page`)
+with Hydra paging, so that a harvester pulls the whole catalogue page by page:
+Turtle for RDF clients (the default, also for ``*/*`` and no ``Accept``), RDF/XML,
+JSON-LD and N-Triples by ``Accept`` or by suffix (``/catalog.ttl``, ``.rdf``,
+``.jsonld``, ``.nt``), and for people an HTML page (``text/html``) with its JSON
+twin (``/catalog.json``). The page size is ``KG_CATALOG_PAGE_SIZE``; ``?page=``
+out of range is a 404, anything but a whole number a 400.
+
+``/.well-known/void`` describes the whole graph with VoID, and ``/dump.nq`` streams
+the data graphs it counts (the published sources, the vocabularies, the
+catalogue), with their names, as N-Quads: the VoID ``dataDump``. Everything is
+computed once per store generation and carries an ETag built from it.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import io
+import re
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
+
+from kg.catalog import (
+    Page,
+    members,
+    page_iri,
+    page_of,
+    void_ntriples,
+    void_statistics,
+    write_page,
+)
+from kg.store import convert
+from kg.vocab import DCT, FOAF, PREFIXES
+from kg.web import formats
+from kg.web.cache import etag_for, not_modified
+from kg.web.query import iri_link
 
 blueprint = Blueprint("catalog_views", __name__)
+
+RDF_FORMATS = ("ttl", "rdf", "jsonld", "nt")
+SUFFIXES = (*RDF_FORMATS, "json")
+# media type -> representation of /catalog; the first one is the default
+OFFERS = {
+    "text/turtle": "ttl",
+    "text/html": "html",
+    "application/xhtml+xml": "html",
+    "application/json": "json",
+    "application/rdf+xml": "rdf",
+    "application/ld+json": "jsonld",
+    "application/n-triples": "nt",
+    "application/x-turtle": "ttl",
+    "application/xml": "rdf",
+    "text/xml": "rdf",
+}
+VOID_FORMATS = {fmt: formats.GRAPHS[fmt] for fmt in RDF_FORMATS}
+PAGE_NUMBER = re.compile(r"-?[0-9]{1,30}")
+
+
+def _store():
+    return current_app.extensions["kg_store"]
+
+
+def _settings():
+    return current_app.config["KG_SETTINGS"]
+
+
+def _per_generation(name: str, compute: Callable[[], Any]) -> Any:
+    """``compute()`` once per store generation and web worker (the member list, the VoID counts)."""
+    version = _store().version()
+    cache = current_app.extensions.setdefault("kg_catalog_views", {})
+    key = (name, version)
+    if key not in cache:
+        value = compute()
+        for old in [k for k in cache if k[0] == name]:
+            cache.pop(old, None)
+        cache[key] = value
+    return cache[key]
+
+
+def _page_number() -> int:
+    values = request.args.getlist("page")
+    if len(values) > 1:
+        abort(400, "more than one 'page' parameter")
+    if not values:
+        return 1
+    if not PAGE_NUMBER.fullmatch(values[0].strip()):
+        abort(400, f"page must be a whole number, not {values[0][:40]!r}")
+    return int(values[0])
+
+
+@blueprint.route("/catalog")
+@blueprint.route("/catalog.<suffix>")
+def catalog(suffix: str | None = None) -> Response | str:
+    if suffix is not None and suffix not in SUFFIXES:
+        abort(404, f"no catalogue as .{suffix[:20]}: use one of {', '.join('.' + s for s in SUFFIXES)}")
+    best = request.accept_mimetypes.best_match(list(OFFERS))
+    fmt = suffix or (OFFERS[best] if best else "ttl")
+    settings, store = _settings(), _store()
+    number = _page_number()
+    everything = _per_generation("members", lambda: members(store, settings))
+    try:
+        page = page_of(everything, number, settings.catalog_page_size)
+    except IndexError as exc:
+        abort(404, str(exc))
+    etag = etag_for(store.version(), "catalog", fmt, number, settings.catalog_page_size, settings.base_uri)
+    if (cached := not_modified(etag)) is not None:
+        return cached
+    if fmt in RDF_FORMATS:
+        out = io.BytesIO()
+        write_page(store, settings, page, out, fmt=fmt)
+        response = Response(out.getvalue(), content_type=formats.content_type(fmt))
+    elif fmt == "json":
+        response = jsonify(_listing(page, ".json"))
+    else:
+        response = Response(render_template("catalog.html", **_listing(page, "")))
+    response.headers.update(
+        {"ETag": etag, "Vary": "Accept", "Cache-Control": "no-cache", "Link": _link_header(page, suffix)}
+    )
+    return response
+
+
+def _page_url(number: int, suffix: str) -> str:
+    return f"/catalog{suffix}?page={number}"
+
+
+def _link_header(page: Page, suffix: str | None) -> str:
+    """The paging as HTTP ``Link`` headers too, in the representation asked for."""
+    end = f".{suffix}" if suffix else ""
+    links = {"first": 1, "last": page.last}
+    if page.number > 1:
+        links["prev"] = page.number - 1
+    if page.number < page.last:
+        links["next"] = page.number + 1
+    return ", ".join(f'<{_page_url(n, end)}>; rel="{rel}"' for rel, n in links.items())
+
+
+def _listing(page: Page, suffix: str) -> dict:
+    """What the HTML page shows and its JSON twin returns: the page's members and the paging."""
+    settings = _settings()
+    labels = _labels([m.iri for m in page.members])
+    items = [
+        {"iri": m.iri, "kind": m.kind, "link": iri_link(m.iri), **labels.get(m.iri, {})} for m in page.members
+    ]
+    paging = {"first": 1, "previous": page.number - 1 or None, "next": None, "last": page.last}
+    if page.number < page.last:
+        paging["next"] = page.number + 1
+    return {
+        "title": settings.catalog_title,
+        "catalog": page_iri(settings, page.number).split("?")[0],
+        "page": page.number,
+        "pages": page.last,
+        "page_size": page.size,
+        "total_items": page.total,
+        "items": items,
+        "links": {rel: _page_url(n, suffix) if n else None for rel, n in paging.items()},
+        "downloads": {fmt: _page_url(page.number, f".{fmt}") for fmt in RDF_FORMATS},
+        "dump": "/dump.nq",
+        "void": "/.well-known/void",
+    }
+
+
+def _labels(iris: list[str]) -> dict[str, dict[str, str]]:
+    """Title, publisher name and modification date of each member (English or untagged text first)."""
+    if not iris:
+        return {}
+    values = " ".join(f"<{iri}>" for iri in iris)
+    english = 'FILTER(lang({0}) = "" || langMatches(lang({0}), "en"))'
+    rows = _store().query(f"""SELECT ?m (SAMPLE(?t) AS ?title) (SAMPLE(?n) AS ?publisher)
+        (MAX(?d) AS ?modified) WHERE {{ VALUES ?m {{ {values} }}
+          OPTIONAL {{ ?m <{DCT.title}> ?t {english.format("?t")} }}
+          OPTIONAL {{ ?m <{DCT.publisher}> ?p . ?p <{FOAF.name}> ?n {english.format("?n")} }}
+          OPTIONAL {{ ?m <{DCT.modified}> ?d }} }} GROUP BY ?m""")
+    found = {}
+    for row in rows:
+        found[row["m"].value] = {
+            name: row[name].value if row[name] is not None else ""
+            for name in ("title", "publisher", "modified")
+        }
+    return found
+
+
+@blueprint.route("/.well-known/void")
+def void() -> Response:
+    """The VoID description of the whole graph (Turtle unless ``Accept`` asks for another syntax)."""
+    settings, store = _settings(), _store()
+    best = request.accept_mimetypes.best_match(list(VOID_FORMATS.values()))
+    fmt = next((f for f, media in VOID_FORMATS.items() if media == best), "ttl")
+    etag = etag_for(store.version(), "void", fmt, settings.base_uri)
+    if (cached := not_modified(etag)) is not None:
+        return cached
+    stats = _per_generation("void", lambda: void_statistics(store, settings))
+    body = convert(void_ntriples(settings, stats), fmt, prefixes=PREFIXES)
+    response = Response(body, content_type=formats.content_type(fmt))
+    response.headers.update({"ETag": etag, "Vary": "Accept", "Cache-Control": "no-cache"})
+    return response
+
+
+@blueprint.route("/dump.nq")
+def dump() -> Response:
+    """Every data graph, with its name, as N-Quads: what the VoID description counts."""
+    store = _store()
+    etag = etag_for(store.version(), "dump")
+    if (cached := not_modified(etag)) is not None:
+        return cached
+    response = Response(_quads(store, store.data_graphs()), content_type=formats.content_type("nq"))
+    response.headers.update({"ETag": etag, "Cache-Control": "no-cache"})
+    return response
+
+
+def _quads(store, graphs: list[str]) -> Iterator[bytes]:
+    """One graph at a time, dumped as N-Triples to a temporary file and given its name line by line.
+
+    A file rather than memory, so that a graph of millions of triples streams in constant memory.
+    """
+    with tempfile.TemporaryDirectory(prefix="kg-dump-") as folder:
+        path = Path(folder) / "graph.nt"
+        for graph in graphs:
+            store.dump(str(path), fmt="nt", graph=graph)
+            name = f"<{graph}> .\n".encode()
+            chunk: list[bytes] = []
+            with path.open("rb") as lines:
+                for line in lines:
+                    chunk.append(line[:-2] + name if line.endswith(b" .\n") else line)
+                    if len(chunk) >= 2000:
+                        yield b"".join(chunk)
+                        chunk = []
+            if chunk:
+                yield b"".join(chunk)

@@ -1,0 +1,326 @@
+"""Metadata quality per dataset in the manner of data.europa.eu's MQA, published with W3C DQV.
+
+data.europa.eu's Metadata Quality Assessment (MQA) scores each dataset on
+indicators grouped in five dimensions derived from the FAIR principles, 405
+points in all; this module computes the same indicators from the RDF of one
+record (:class:`kg.mapping.MappedRecord`: a dataset with its distributions)
+and its validation report, during ingest, and returns them as Data Quality
+Vocabulary measurements, so that any SPARQL client can query them.
+
+How each indicator is computed (``INDICATORS`` holds the same, and
+``ontologies/quality.ttl`` defines each metric for people and machines):
+
+* *dataset* indicators earn all their points when the dataset has the
+  property (``dcat:keyword``, ``dcat:theme``, ``dct:spatial``, ``dct:temporal``,
+  ``dct:accessRights``, ``dcat:contactPoint``, ``dct:publisher``);
+* *distribution* indicators earn the share of the dataset's distributions
+  that meet them (2 of 3 distributions with a format: 2/3 of 20 points), as
+  the MQA does; a dataset without distributions earns none of them;
+* the two dates count the dataset and its distributions together;
+* "from a vocabulary" means an IRI of the EU authority table (file types,
+  licences, access rights) or an IANA media type IRI; "non-proprietary" and
+  "machine-readable" are the EU file types of ``NON_PROPRIETARY`` and
+  ``MACHINE_READABLE`` below (our lists; a media type counts through the file
+  type it matches);
+* "DCAT-AP compliance" is our SHACL outcome: no violation-level result;
+* the reachability of access and download URLs is **not assessed**: it needs
+  an HTTP request per URL, which an ingest must not make (no network, and a
+  catalogue service should not probe thousands of URLs). These 80 points are
+  scored 0 and left out of the *assessable* maximum (325 points).
+
+The rating uses data.europa.eu's bands (excellent from 351 of 405 points,
+good from 221, sufficient from 121, else bad), applied to the points scaled
+from the assessable maximum to 405, so that a dataset with every assessable
+indicator met is excellent.
+
+Measurement IRIs are fragments of the dataset's IRI (``…/dataset/x#quality-score``),
+so re-ingesting a source gives the same IRIs and they stay with their record.
+
+>>> MAX_POINTS, ASSESSABLE_POINTS, rating(325), rating(120)
+(405, 325, 'excellent', 'sufficient')
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Protocol
+
+from rdflib import Literal, URIRef
+from rdflib.term import Node
+
+from kg import controlled
+from kg.iris import Minter, short_hash
+from kg.mapping import MappedRecord, Triple
+from kg.validation import SEVERITIES, RecordReport
+from kg.vocab import (
+    ACCESS_RIGHT,
+    DCAT,
+    DCT,
+    DQV,
+    FILE_TYPE,
+    IANA_MEDIA_TYPES,
+    KGO,
+    LICENCE,
+    QUALITY,
+    RDF,
+    SH,
+    XSD,
+)
+
+DIMENSIONS = ("findability", "accessibility", "interoperability", "reusability", "contextuality")
+# data.europa.eu's rating bands, lowest points of each (of 405).
+RATINGS = (("excellent", 351), ("good", 221), ("sufficient", 121), ("bad", 0))
+MAX_RULE_TALLIES = 500  # per ingest run: the most frequent rules (mapping notes quote their values)
+
+
+def _codes(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# EU file types (codes) whose specification is open and free to implement.
+NON_PROPRIETARY = _codes(
+    """CSV TSV TXT JSON JSON_LD GEOJSON XML RDF RDF_XML RDF_TURTLE RDF_N_TRIPLES RDF_N_QUADS
+    RDF_TRIG RDFA N3 OWL SPARQLQ SPARQLQRES ODS ODT ODP PDF HTML XHTML ZIP GZIP TAR TAR_GZ BZIP2
+    KML KMZ GML GPKG NETCDF HDF PARQUET YAML ICS ATOM RSS GTFS SDMX PNG JPEG JPEG2000 TIFF GEOTIFF
+    SVG LAS LAZ WMS_SRVC WFS_SRVC WCS_SRVC WMTS_SRVC"""
+)
+# EU file types (codes) that hold structured data a program can read without a person's help.
+MACHINE_READABLE = _codes(
+    """CSV TSV JSON JSON_LD GEOJSON XML RDF RDF_XML RDF_TURTLE RDF_N_TRIPLES RDF_N_QUADS RDF_TRIG
+    RDFA N3 OWL SPARQLQRES XLS XLSX XLSM ODS SHP KML KMZ GML GPKG GDB GEOTIFF NETCDF HDF PARQUET
+    SQL YAML ICS ATOM RSS GTFS SDMX DBF MDB LAS LAZ DXF WFS_SRVC WCS_SRVC"""
+)
+
+Props = dict[Node, list[Node]]
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the indicators look at, read once from a record's triples."""
+
+    dataset: Props
+    distributions: list[Props]
+    compliant: bool
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """One MQA indicator: its metric (``kgq:{name}``), dimension, points and how we compute it."""
+
+    name: str
+    dimension: str
+    points: int
+    label: str
+    how: str
+    share: Callable[[Facts], float] | None  # None: not assessed
+
+    @property
+    def iri(self) -> URIRef:
+        return QUALITY[self.name]
+
+    @property
+    def assessed(self) -> bool:
+        return self.share is not None
+
+
+def _has(prop: Node) -> Callable[[Facts], float]:
+    return lambda f: 1.0 if f.dataset.get(prop) else 0.0
+
+
+def _each(test: Callable[[Props], bool]) -> Callable[[Facts], float]:
+    """The share of the dataset's distributions that pass ``test`` (0 without distributions)."""
+    return lambda f: sum(map(test, f.distributions)) / len(f.distributions) if f.distributions else 0.0
+
+
+def _dated(prop: Node) -> Callable[[Facts], float]:
+    def share(f: Facts) -> float:
+        things = [f.dataset, *f.distributions]
+        return sum(1 for t in things if t.get(prop)) / len(things)
+
+    return share
+
+
+def _in(namespace: object, values: Iterable[Node]) -> bool:
+    return any(isinstance(v, URIRef) and str(v).startswith(str(namespace)) for v in values)
+
+
+def _is_media_type(value: Node) -> bool:
+    text = str(value)
+    return isinstance(value, URIRef) and text.replace("http://", "https://", 1).startswith(IANA_MEDIA_TYPES)
+
+
+def _aligned(d: Props) -> bool:
+    formats, media = d.get(DCT.format, []), d.get(DCAT.mediaType, [])
+    return (
+        bool(formats or media)
+        and all(_in(FILE_TYPE, [f]) for f in formats)
+        and all(map(_is_media_type, media))
+    )
+
+
+def file_types(d: Props) -> set[str]:
+    """EU file-type codes of a distribution, from its formats and media types."""
+    codes = set()
+    for value in d.get(DCT.format, []) + d.get(DCAT.mediaType, []):
+        iri = str(value) if _in(FILE_TYPE, [value]) else controlled.match_format(str(value))
+        if iri:
+            codes.add(iri.rsplit("/", 1)[-1])
+    return codes
+
+
+# fmt: off
+INDICATORS: tuple[Indicator, ...] = (
+    Indicator("keywordAvailability", "findability", 30, "Keywords",
+              "the dataset has at least one dcat:keyword", _has(DCAT.keyword)),
+    Indicator("categoryAvailability", "findability", 30, "Categories",
+              "the dataset has at least one dcat:theme", _has(DCAT.theme)),
+    Indicator("spatialAvailability", "findability", 20, "Geo search",
+              "the dataset has a dct:spatial coverage", _has(DCT.spatial)),
+    Indicator("temporalAvailability", "findability", 20, "Time-based search",
+              "the dataset has a dct:temporal coverage", _has(DCT.temporal)),
+    Indicator("accessUrlStatusCode", "accessibility", 50, "Access URL reachable",
+              "not assessed: needs an HTTP request per dcat:accessURL", None),
+    Indicator("downloadUrlAvailability", "accessibility", 20, "Download URL",
+              "share of distributions with a dcat:downloadURL",
+              _each(lambda d: bool(d.get(DCAT.downloadURL)))),
+    Indicator("downloadUrlStatusCode", "accessibility", 30, "Download URL reachable",
+              "not assessed: needs an HTTP request per dcat:downloadURL", None),
+    Indicator("formatAvailability", "interoperability", 20, "Format",
+              "share of distributions with a dct:format", _each(lambda d: bool(d.get(DCT.format)))),
+    Indicator("mediaTypeAvailability", "interoperability", 10, "Media type",
+              "share of distributions with a dcat:mediaType", _each(lambda d: bool(d.get(DCAT.mediaType)))),
+    Indicator("formatMediaTypeVocabularyAlignment", "interoperability", 10, "Format from a vocabulary",
+              "share of distributions with a format or media type, all of them EU file types or IANA "
+              "media types", _each(_aligned)),
+    Indicator("formatMediaTypeNonProprietary", "interoperability", 20, "Non-proprietary format",
+              "share of distributions with a file type of our non-proprietary list",
+              _each(lambda d: bool(file_types(d) & NON_PROPRIETARY))),
+    Indicator("formatMediaTypeMachineInterpretable", "interoperability", 20, "Machine-readable format",
+              "share of distributions with a file type of our machine-readable list",
+              _each(lambda d: bool(file_types(d) & MACHINE_READABLE))),
+    Indicator("dcatApCompliance", "interoperability", 30, "DCAT-AP compliance",
+              "the record has no violation of our DCAT-AP 3 SHACL shapes", lambda f: float(f.compliant)),
+    Indicator("licenceAvailability", "reusability", 20, "Licence information",
+              "share of distributions with a dct:license", _each(lambda d: bool(d.get(DCT.license)))),
+    Indicator("knownLicence", "reusability", 10, "Licence vocabulary",
+              "share of distributions whose licence is in the EU licence table",
+              _each(lambda d: _in(LICENCE, d.get(DCT.license, [])))),
+    Indicator("accessRightsAvailability", "reusability", 10, "Access restrictions",
+              "the dataset has dct:accessRights", _has(DCT.accessRights)),
+    Indicator("accessRightsVocabularyAlignment", "reusability", 5, "Access restrictions vocabulary",
+              "the dataset's dct:accessRights is in the EU access-right table",
+              lambda f: float(_in(ACCESS_RIGHT, f.dataset.get(DCT.accessRights, [])))),
+    Indicator("contactPointAvailability", "reusability", 20, "Contact point",
+              "the dataset has a dcat:contactPoint", _has(DCAT.contactPoint)),
+    Indicator("publisherAvailability", "reusability", 10, "Publisher",
+              "the dataset has a dct:publisher", _has(DCT.publisher)),
+    Indicator("rightsAvailability", "contextuality", 5, "Rights",
+              "share of distributions with dct:rights", _each(lambda d: bool(d.get(DCT.rights)))),
+    Indicator("byteSizeAvailability", "contextuality", 5, "File size",
+              "share of distributions with dcat:byteSize", _each(lambda d: bool(d.get(DCAT.byteSize)))),
+    Indicator("dateIssuedAvailability", "contextuality", 5, "Date of issue",
+              "share of the dataset and its distributions with dct:issued", _dated(DCT.issued)),
+    Indicator("dateModifiedAvailability", "contextuality", 5, "Modification date",
+              "share of the dataset and its distributions with dct:modified", _dated(DCT.modified)),
+)
+# fmt: on
+BY_NAME = {i.name: i for i in INDICATORS}
+MAX_POINTS = sum(i.points for i in INDICATORS)
+ASSESSABLE_POINTS = sum(i.points for i in INDICATORS if i.assessed)
+
+
+def rating(points: float, assessable: int = ASSESSABLE_POINTS) -> str:
+    """data.europa.eu's rating of ``points`` scored out of ``assessable``, scaled to 405."""
+    return next(name for name, low in RATINGS if points * MAX_POINTS >= low * assessable)
+
+
+def facts(record: MappedRecord, compliant: bool) -> Facts:
+    """The dataset's and its distributions' properties, from the record's triples."""
+    by_subject: dict[Node, Props] = {}
+    for s, p, o in record.triples:
+        by_subject.setdefault(s, {}).setdefault(p, []).append(o)
+    dataset = by_subject.get(URIRef(record.key), {})
+    distributions = [by_subject.get(d, {}) for d in dict.fromkeys(dataset.get(DCAT.distribution, []))]
+    return Facts(dataset, distributions, compliant)
+
+
+def score(found: Facts) -> dict[str, float]:
+    """Points per assessed indicator (rounded to 2 decimals)."""
+    return {i.name: round(i.points * i.share(found), 2) for i in INDICATORS if i.share is not None}
+
+
+def measurement_iri(dataset: str, name: str) -> str:
+    """``{dataset}#quality-{name}``; a dataset IRI that has a fragment gets ``-quality-{name}`` on it."""
+    if "#" in dataset:
+        return f"{dataset}-quality-{name}"
+    return Minter.part(dataset, f"quality-{name}")
+
+
+def _decimal(value: float) -> Literal:
+    return Literal(Decimal(f"{value:.2f}"), datatype=XSD.decimal)
+
+
+def _measurement(dataset: URIRef, metric: str, value: Literal) -> list[Triple]:
+    node = URIRef(measurement_iri(str(dataset), metric))
+    return [
+        (node, RDF.type, DQV.QualityMeasurement),
+        (node, DQV.computedOn, dataset),
+        (node, DQV.isMeasurementOf, QUALITY[metric]),
+        (node, DQV.value, value),
+    ]
+
+
+def measure(record: MappedRecord, report: RecordReport) -> list[Triple]:
+    """The DQV measurements of a dataset record: one per assessed indicator, plus its score,
+    percentage of the assessable maximum and rating. Other records (agencies, services, a
+    dataset whose subject is a blank node) give none."""
+    if record.kind != "dataset" or not record.key.startswith(("http://", "https://", "urn:")):
+        return []
+    dataset = URIRef(record.key)
+    points = score(facts(record, report.publishable))
+    total = sum(points.values())
+    out: list[Triple] = []
+    for name, value in points.items():
+        out += _measurement(dataset, name, _decimal(value))
+    out += _measurement(dataset, "score", _decimal(total))
+    out += _measurement(dataset, "percentage", _decimal(100 * total / ASSESSABLE_POINTS))
+    out += _measurement(dataset, "rating", Literal(rating(total)))
+    return out
+
+
+class HasRules(Protocol):
+    """An ingest summary (:class:`kg.ingest.IngestSummary`): results per (severity, rule, message)."""
+
+    rules: Counter
+
+
+SEVERITY_IRIS = {name: iri for iri, name in SEVERITIES.items()}
+
+
+def rule_counts_triples(summary: HasRules, run_iri: str) -> list[Triple]:
+    """How many results each rule gave in one ingest run, attached to the run (provenance graph).
+
+    One ``dqv:QualityMeasurement`` of ``kgq:validationResults`` per (severity, rule, message),
+    computed on the run, with the rule (``kgo:rule``: the shape's IRI, else a name or path),
+    ``sh:resultSeverity`` and ``sh:resultMessage``. Results of every record are counted,
+    published and quarantined; only the ``MAX_RULE_TALLIES`` most frequent are kept.
+    """
+    run = URIRef(run_iri)
+    ranked = sorted(summary.rules.items(), key=lambda item: (-item[1], item[0]))[:MAX_RULE_TALLIES]
+    out: list[Triple] = []
+    for (severity, rule, message), count in ranked:
+        node = URIRef(Minter.part(run_iri, f"rule-{short_hash(f'{severity} {rule} {message}')}"))
+        is_iri = rule.startswith(("http://", "https://", "urn:"))
+        out += [
+            (node, RDF.type, DQV.QualityMeasurement),
+            (node, DQV.computedOn, run),
+            (node, DQV.isMeasurementOf, QUALITY.validationResults),
+            (node, DQV.value, Literal(count, datatype=XSD.integer)),
+            (node, SH.resultSeverity, SEVERITY_IRIS.get(severity, SH.Info)),
+            (node, SH.resultMessage, Literal(message)),
+            (node, KGO.rule, URIRef(rule) if is_iri else Literal(rule or "unnamed")),
+        ]
+    return out

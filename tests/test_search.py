@@ -1,0 +1,392 @@
+"""The search index (kg.search) and /datasets: built on ingest, queried safely, kept in step with writes."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import BASE, SAMPLE_CSV
+from live import request, serve
+
+from kg.ingest import ingest, store_for
+from kg.search import FACETS, INDEX_FILE, Query, open_index, parse_query
+from kg.settings import Settings
+from kg.store import Store
+from kg.vocab import DCAT, DCT, RDF
+from kg.web.app import build_app
+from kg.web.search_views import page_link
+
+EU = "http://publications.europa.eu/resource/authority/"
+ENVI, TRAN, HEAL = (f"{EU}data-theme/{code}" for code in ("ENVI", "TRAN", "HEAL"))
+CSV_FORMAT = f"{EU}file-type/CSV"
+PATTERNS = {  # the SPARQL meaning of each facet, written independently of kg.search
+    "theme": f"?d <{DCAT.theme}> ?v",
+    "publisher": f"?d <{DCT.publisher}> ?v",
+    "format": f"?d <{DCAT.distribution}>/<{DCT.format}> ?v",
+    "licence": f"{{ ?d <{DCAT.distribution}>/<{DCT.license}> ?v }} UNION {{ ?d <{DCT.license}> ?v }}",
+    "keyword": f"?d <{DCAT.keyword}> ?k BIND(LCASE(STR(?k)) AS ?v)",
+    "language": f"?d <{DCT.language}> ?v",
+}
+
+
+def search(store: Store, facet_limit: int = 1000, **params: str | list[str]):
+    args = {k: v if isinstance(v, list) else [v] for k, v in params.items()}
+    return open_index(store).search(parse_query(args), facet_limit=facet_limit)
+
+
+def iris(result) -> list[str]:
+    return [hit.iri for hit in result.hits]
+
+
+def sparql_count(store: Store, where: str) -> int:
+    query = f"SELECT (COUNT(DISTINCT ?d) AS ?n) WHERE {{ ?d a <{DCAT.Dataset}> . {where} }}"
+    return int(next(iter(store.query(query)))["n"].value)
+
+
+@pytest.fixture
+def store(seeded: Settings) -> Store:
+    return store_for(seeded)
+
+
+@pytest.fixture
+def client(seeded: Settings):
+    return build_app(seeded).test_client()
+
+
+def put_other(store: Store, turtle: str, graph: str = f"{BASE}graph/other") -> None:
+    """Another source, written as the Graph Store Protocol writes it (the index updates incrementally)."""
+    prefixes = f"@prefix dcat: <{DCAT}> . @prefix dct: <{DCT}> .\n"
+    store.put_graph(graph, (prefixes + turtle).encode(), "ttl")
+
+
+# ---------------------------------------------------------------- index contents
+
+
+def test_index_is_built_on_ingest_and_facets_count_like_sparql(store: Store) -> None:
+    assert (store.folder() / INDEX_FILE).is_file()
+    result = search(store)
+    assert result.total == sparql_count(store, "") == 44
+    for facet in FACETS:
+        where = f"?d a <{DCAT.Dataset}> . {PATTERNS[facet]}"
+        rows = store.query(f"SELECT ?v (COUNT(DISTINCT ?d) AS ?n) WHERE {{ {where} }} GROUP BY ?v")
+        expected = {row["v"].value: int(row["n"].value) for row in rows}
+        assert {v.value: v.count for v in result.facets[facet]} == expected, facet
+    labels = {v.value: v.label for v in result.facets["theme"]}
+    assert labels[ENVI] == "Environment"
+    publishers = {v.label for v in result.facets["publisher"]}
+    assert "Air Monitoring Unit" in publishers  # the agency's foaf:name
+
+
+@pytest.mark.parametrize(
+    ("q", "expected"),
+    [
+        ("nitrogen dioxide", "vea-air-no2-hourly"),
+        ("air quality", "vea-air-annual-report"),
+        ("baignade", "vea-water-bathing-quality"),  # only in a French title
+        ("qualite", "vea-water-bathing-quality"),  # "Qualité" without its accent
+        ("QUALITÉ", "vea-water-bathing-quality"),
+        ("énergie", "mei-stats-energy-consumption"),
+        ("energie", "mei-stats-energy-consumption"),
+    ],
+)
+def test_words_from_the_sample_are_found(store: Store, q: str, expected: str) -> None:
+    assert f"{BASE}dataset/{expected}" in iris(search(store, q=q, size="100"))
+
+
+def test_all_words_must_match_and_results_show_what_matched(store: Store) -> None:
+    both = search(store, q="nitrogen dioxide")
+    assert both.total == 2 < search(store, q="nitrogen").total + search(store, q="dioxide").total + 1
+    hit = both.hits[0]
+    assert hit.title == "Hourly nitrogen dioxide concentrations"
+    assert ("nitrogen", True) in hit.snippet and hit.modified.startswith("2026-")
+    assert [p.label for p in hit.publishers] == ["Air Monitoring Unit"]
+    assert {"CSV", "JSON"} <= {f.label for f in hit.formats}
+
+
+def test_a_title_match_beats_a_description_only_match(store: Store) -> None:
+    put_other(
+        store,
+        f"""<{BASE}dataset/z-desc> a dcat:Dataset ; dct:title "Crossing counts"@en ;
+              dct:description "Counts at every zebra crossing, a zebra a day"@en .
+            <{BASE}dataset/z-title> a dcat:Dataset ; dct:title "Zebra crossings"@en ;
+              dct:description "Where people cross roads"@en .""",
+    )
+    assert iris(search(store, q="zebra")) == [f"{BASE}dataset/z-title", f"{BASE}dataset/z-desc"]
+
+
+# ---------------------------------------------------------------- facets, paging, sorting
+
+
+def test_facets_combine_and_across_or_within(store: Store) -> None:
+    envi = search(store, theme=ENVI)
+    assert envi.total == sparql_count(store, f"?d <{DCAT.theme}> <{ENVI}>")
+    both = search(store, theme=ENVI, format=CSV_FORMAT)
+    assert both.total == sparql_count(
+        store, f"?d <{DCAT.theme}> <{ENVI}> ; <{DCAT.distribution}>/<{DCT.format}> <{CSV_FORMAT}>"
+    )
+    assert 0 < both.total < envi.total
+    either = search(store, theme=[ENVI, TRAN])
+    assert either.total == sparql_count(store, f"?d <{DCAT.theme}> ?t FILTER(?t IN (<{ENVI}>, <{TRAN}>))")
+    # counts follow the other facets' selection; a facet's own values stay choosable
+    publishers_all = {v.value: v.count for v in search(store).facets["publisher"]}
+    publishers_envi = {v.value: v.count for v in envi.facets["publisher"]}
+    assert publishers_envi != publishers_all and sum(publishers_envi.values()) == envi.total
+    themes = {v.value: (v.count, v.selected) for v in envi.facets["theme"]}
+    assert themes[ENVI] == (envi.total, True) and themes[TRAN][0] > 0
+
+
+def test_keyword_values_ignore_case_and_unknown_values_match_nothing(store: Store) -> None:
+    keyword = search(store, keyword="AIR QUALITY")
+    assert keyword.total == sparql_count(
+        store, f'?d <{DCAT.keyword}> ?k FILTER(LCASE(STR(?k)) = "air quality")'
+    )
+    with_text = search(store, q="nitrogen", keyword="air quality")
+    assert 0 < with_text.total < keyword.total
+    assert search(store, publisher="http://nowhere.example/x").total == 0
+
+
+def test_values_without_a_bitset_are_counted_too(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    import kg.search
+
+    monkeypatch.setattr(kg.search, "BITSET_TERMS", 3)
+    store.update(f"INSERT DATA {{ GRAPH <{BASE}graph/x> {{ <{BASE}x> <{BASE}y> 1 }} }}")  # a full rebuild
+    index = open_index(store)
+    assert len(index.bits) == 3 < len(index.terms)
+    for facet in ("publisher", "keyword", "format"):
+        result = search(store, theme=TRAN)
+        where = f"?d <{DCAT.theme}> <{TRAN}> . {PATTERNS[facet]}"
+        rows = store.query(
+            f"SELECT ?v (COUNT(DISTINCT ?d) AS ?n) WHERE {{ ?d a <{DCAT.Dataset}> . {where} }} GROUP BY ?v"
+        )
+        assert {v.value: v.count for v in result.facets[facet]} == {
+            r["v"].value: int(r["n"].value) for r in rows
+        }
+    rare = next(v for v in search(store).facets["keyword"] if v.count == 1)
+    assert search(store, keyword=rare.value).total == 1
+    shown = search(store, facet_limit=1, keyword=rare.value).facets["keyword"]
+    assert (rare.value, 1, True) in [(v.value, v.count, v.selected) for v in shown]
+
+
+def test_paging_covers_every_result_once(store: Store) -> None:
+    everything = iris(search(store, size="100"))
+    pages = [iris(search(store, size="7", page=str(p))) for p in range(1, 8)]
+    assert [i for page in pages for i in page] == everything and len(set(everything)) == 44
+    assert search(store, size="7").pages == 7
+
+
+def test_sorting(store: Store) -> None:
+    titles = [h.title for h in search(store, sort="title", size="100").hits]
+    assert titles == sorted(titles, key=str.casefold)
+    modified = [h.modified for h in search(store, size="100").hits]  # the default without words
+    assert modified == sorted(modified, reverse=True)
+    ranked = search(store, q="air quality")
+    assert ranked.query.sort == "relevance"
+    by_title = search(store, q="air quality", sort="title")
+    assert sorted(iris(ranked)) == sorted(iris(by_title)) and iris(ranked) != iris(by_title)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"page": ["-1"]},
+        {"page": ["0"]},
+        {"page": ["1.5"]},
+        {"page": ["٣"]},
+        {"size": ["10000"]},
+        {"sort": ["nonsense"]},
+        {"colour": ["red"]},
+        {"q": ["a", "b"]},
+        {"q": ["x" * 501]},
+        {"q": [" ".join(f"w{i}" for i in range(21))]},
+        {"theme": [f"t{i}" for i in range(21)]},
+    ],
+)
+def test_bad_parameters_are_refused(params: dict) -> None:
+    with pytest.raises(ValueError):
+        parse_query(params)
+
+
+# ---------------------------------------------------------------- the page and its JSON twin
+
+
+def test_page_has_form_facets_and_links(client) -> None:
+    response = client.get(f"/datasets?q=air+quality&theme={ENVI}&size=3")
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    html = response.get_data(as_text=True)
+    assert '<label for="q">' in html and html.count("<h1>") == 1
+    assert f'name="theme" value="{ENVI}" checked' in html
+    assert 'href="/dataset/vea-air-annual-report"' in html
+    assert "<mark>" in html and 'rel="next"' in html
+    assert "AND" in html and "OR" in html  # how facets combine is said on the page
+
+
+def test_json_twin(client) -> None:
+    by_suffix = client.get("/datasets.json?q=air&size=2&page=2")
+    by_accept = client.get("/datasets?q=air&size=2&page=2", headers={"Accept": "application/json"})
+    assert by_suffix.mimetype == by_accept.mimetype == "application/json"
+    data = by_suffix.get_json()
+    assert data == by_accept.get_json()
+    assert data["query"] == {
+        "q": "air",
+        "sort": "relevance",
+        "page": 2,
+        "size": 2,
+        "filters": {},
+        "combining": data["query"]["combining"],
+    }
+    assert data["total"] > 4 and len(data["results"]) == 2
+    first = data["results"][0]
+    assert set(first) == {"iri", "page", "title", "snippet", "publisher", "modified", "formats", "themes"}
+    assert first["publisher"]["label"] and first["formats"][0]["iri"].startswith(EU)
+    assert set(data["facets"]) == set(FACETS) and all("count" in v for v in data["facets"]["theme"])
+    assert data["links"]["next"] == "/datasets.json?q=air&size=2&page=3"
+    assert data["links"]["prev"] == "/datasets.json?q=air&size=2"
+
+
+HOSTILE = [
+    '"',
+    '""',
+    "*",
+    "air*",
+    "NEAR(",
+    "NEAR(air quality, 2)",
+    ")",
+    "(",
+    "air OR",
+    "AND",
+    "NOT air",
+    "title:air",
+    "{title}: air",
+    "^air",
+    "-air",
+    "'; DROP TABLE datasets; --",
+    "<script>alert(1)</script>",
+    "x" * 500,
+    "é" * 400,
+    "日本語のデータ",
+    "💨 air",
+    "\u0000\u0001",
+    "a\u0301ir",
+]
+
+
+@pytest.mark.parametrize("q", HOSTILE)
+def test_hostile_input_is_data(client, q: str) -> None:
+    for path in ("/datasets", "/datasets.json"):
+        response = client.get(path, query_string={"q": q, "theme": q, "keyword": q, "sort": "title"})
+        assert response.status_code in (200, 400), (q, response.status_code)
+    html = client.get("/datasets", query_string={"q": q}).get_data(as_text=True)
+    assert "<script>alert" not in html
+
+
+def test_bad_requests_get_the_shaped_error(client) -> None:
+    for query in ("page=-1", "size=10000", "sort=nonsense", "colour=red", "page=999"):
+        response = client.get(f"/datasets.json?{query}")
+        assert response.status_code in (400, 404), query
+        assert set(response.get_json()) == {"error", "status", "detail"}
+    assert "404" in client.get("/datasets?page=999").get_data(as_text=True)
+    assert client.get("/datasets?q=%ED%A0%80%FF").status_code == 200  # not UTF-8: replaced, not a 500
+
+
+def test_page_link() -> None:
+    base = "http://kg.test/"
+    assert page_link(f"{base}dataset/x", base) == "/dataset/x"
+    assert (
+        page_link("https://elsewhere.example/d?a=1", base)
+        == "/resource?uri=https%3A%2F%2Felsewhere.example%2Fd%3Fa%3D1"
+    )
+    assert page_link("javascript:alert(1)", base) is None
+    assert page_link("", base) is None
+
+
+# ---------------------------------------------------------------- keeping the index in step with writes
+
+
+def test_reingest_of_a_changed_source_updates_the_index(seeded: Settings, tmp_path: Path) -> None:
+    store = store_for(seeded)
+    put_other(store, f'<{BASE}dataset/other-one> a dcat:Dataset ; dct:title "Lighthouse positions"@en .')
+    put_other(  # a sample dataset described by a second source too: still one hit
+        store,
+        f'<{BASE}dataset/vea-noise-maps> a dcat:Dataset ; dcat:keyword "acoustics"@en .',
+        f"{BASE}graph/more",
+    )
+    assert iris(search(store, q="acoustics")) == [f"{BASE}dataset/vea-noise-maps"]
+    assert search(store, q="noise maps").total == 1 and search(store).total == 45
+    before = search(store, q="waste", size="100")
+    changed = tmp_path / "csv"
+    shutil.copytree(SAMPLE_CSV, changed)
+    for name, column in (("datasets.csv", "id"), ("distributions.csv", "dataset")):
+        path = changed / name
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+        with open(path, "w", newline="", encoding="utf-8") as f:
+            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(r for r in rows if r[column] not in ("vea-noise-maps", "vea-waste-statistics"))
+    ingest(str(changed), settings=seeded, source="sample")
+    gone = f"{BASE}dataset/vea-waste-statistics"
+    assert gone in iris(before) and gone not in iris(search(store, q="waste", size="100"))  # its only source
+    assert iris(search(store, q="lighthouse")) == [f"{BASE}dataset/other-one"]  # other sources stay
+    assert iris(search(store, q="acoustics")) == [f"{BASE}dataset/vea-noise-maps"]  # still in graph/more
+    assert search(store, q="noise maps").total == 0  # its sample title went with the sample
+    assert search(store).total == 44
+
+
+def test_sparql_update_rebuilds_the_index(seeded: Settings) -> None:
+    app = build_app(dataclasses.replace(seeded, update_token="secret"))
+    client = app.test_client()
+    update = f"""DELETE WHERE {{ GRAPH <{BASE}graph/sample> {{ <{BASE}dataset/vea-noise-maps> ?p ?o }} }} ;
+        INSERT DATA {{ GRAPH <{BASE}graph/sample> {{
+          <{BASE}dataset/vea-air-stations> <{DCAT.keyword}> "Quokka"@en }} }}"""
+    response = client.post("/sparql", data={"update": update}, headers={"Authorization": "Bearer secret"})
+    assert response.status_code == 204
+    data = client.get("/datasets.json?q=quokka").get_json()
+    assert [r["iri"] for r in data["results"]] == [f"{BASE}dataset/vea-air-stations"]
+    assert client.get("/datasets.json?q=strategic+noise").get_json()["total"] == 0
+    assert client.get("/datasets.json").get_json()["total"] == 43
+
+
+def test_empty_store_and_missing_index(settings: Settings) -> None:
+    client = build_app(settings).test_client()
+    assert client.get("/datasets.json").get_json()["total"] == 0  # nothing published yet
+    with Store(settings.store).write() as writer:  # a generation written without the builder
+        writer.load_text(f"<{BASE}dataset/a> <{RDF.type}> <{DCAT.Dataset}> .\n", graph=f"{BASE}graph/x")
+    response = client.get("/datasets.json")
+    assert response.status_code == 503 and "search index" in response.get_json()["detail"]
+    store = store_for(settings)
+    store.update("INSERT DATA { GRAPH <http://kg.test/graph/x> { <http://kg.test/a> <http://kg.test/b> 1 } }")
+    assert client.get("/datasets.json").get_json()["total"] == 1  # the next write built it
+
+
+def test_query_defaults() -> None:
+    assert parse_query({}) == Query()
+    query = parse_query({"q": [" Air  air AIR quality "], "keyword": ["NO2", "no2"], "theme": [ENVI]})
+    assert query.words() == ["Air", "quality"] and query.sort == "relevance"
+    assert query.filters == (("theme", (ENVI,)), ("keyword", ("no2",)))
+
+
+# ---------------------------------------------------------------- over a real socket
+
+
+def test_http_over_a_real_socket(tmp_path: Path) -> None:
+    with serve(tmp_path / "store") as base:
+        status, headers, body = request(f"{base}datasets?q=nitrogen+dioxide", headers={"Accept": "text/html"})
+        assert status == 200 and headers["Content-Type"].startswith("text/html")
+        assert b"Hourly nitrogen dioxide concentrations" in body
+        status, headers, body = request(
+            f"{base}datasets?q=air&theme={ENVI}", headers={"Accept": "application/json"}
+        )
+        data = json.loads(body)
+        assert status == 200 and data["total"] > 0 and data["query"]["filters"] == {"theme": [ENVI]}
+        assert data["results"][0]["page"].startswith("/dataset/")
+        again_headers = {"Accept": "application/json", "If-None-Match": headers["ETag"]}
+        status, _, again = request(f"{base}datasets?q=air&theme={ENVI}", headers=again_headers)
+        assert status == 304 and again == b""
+        status, headers, body = request(f"{base}datasets.json?sort=nonsense")
+        assert status == 400 and json.loads(body)["status"] == 400
+        status, _, body = request(f"{base}datasets?q=%22NEAR(%20*%20)")
+        assert status == 200
