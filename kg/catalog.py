@@ -81,8 +81,11 @@ def catalog_ntriples(settings: Settings) -> str:
 
 
 def source_graphs(store: Store, settings: Settings) -> list[str]:
+    """The graphs whose union is the catalogue: the data graphs less the vocabularies and the
+    quality measurements (DQV, queryable over SPARQL but not part of the DCAT-AP catalogue)."""
     vocab = Minter(settings.base_uri).vocabulary_graph()
-    return [g for g in store.data_graphs() if g != vocab]
+    quality = f"{settings.base_uri}graph/quality/"
+    return [g for g in store.data_graphs() if g != vocab and not g.startswith(quality)]
 
 
 def export(

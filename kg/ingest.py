@@ -31,6 +31,7 @@ from kg.catalog import catalog_graph, catalog_ntriples
 from kg.errors import StrictRefusal
 from kg.iris import Minter, source_name
 from kg.mapping import MappedRecord, Triple, map_agency, map_record, nt_line
+from kg.quality import measure, rule_counts_triples
 from kg.readers import detect_format, read_source
 from kg.records import AgencyRecord, Record, ServiceRecord
 from kg.search import build_index
@@ -109,14 +110,16 @@ def ingest(
     with tempfile.TemporaryDirectory(prefix="kg-ingest-") as scratch:
         published_nt = Path(scratch) / "published.nt"
         quarantine_nt = Path(scratch) / "quarantine.nt"
+        quality_nt = Path(scratch) / "quality.nt"
         t0 = time.perf_counter()
         with (
             open(published_nt, "w", encoding="utf-8") as pub,
             open(quarantine_nt, "w", encoding="utf-8") as qua,
+            open(quality_nt, "w", encoding="utf-8") as qual,
         ):
             records = _deferred(read_source, location, fmt=fmt, http_timeout=settings.http_timeout)
             taken = published_elsewhere(settings, name) if store_it else {}
-            for mapped, report, lines in process_ntriples(
+            for mapped, report, (lines, quality_lines) in process_ntriples(
                 records, iris, batch=settings.validation_batch, workers=settings.workers
             ):
                 if mapped.key in taken and mapped.kind in ("dataset", "service"):
@@ -124,6 +127,7 @@ def ingest(
                 summary.add(report)
                 if report.publishable:
                     pub.write(lines)
+                    qual.write(quality_lines)
                 else:
                     qua.write(lines)
                     write_ntriples(qua, report_triples(report, iris, name))
@@ -147,12 +151,14 @@ def ingest(
             iris.quarantine_graph(name),
             iris.vocabulary_graph(),
             catalog_graph(settings),
+            iris.quality_graph(name),
         )
         with store_for(settings).write(replace=graphs) as writer:
             writer.load(published_nt, graph=graphs[0])
             writer.load(quarantine_nt, graph=graphs[1])
             writer.load_text(vocabulary_ntriples(), graph=graphs[2])
             writer.load_text(catalog_ntriples(settings), graph=graphs[3])
+            writer.load(quality_nt, graph=graphs[4])
             writer.update(_not_current(name, iris))
             writer.load_text(run_ntriples(summary, started, iris), graph=iris.provenance_graph())
         summary.seconds["store"] = time.perf_counter() - t1
@@ -220,7 +226,7 @@ def remove_source(name: str, *, settings: Settings) -> bool:
     """Drop a source's graphs (and record the removal). Returns False if it was not there."""
     iris = Minter(settings.base_uri)
     store = store_for(settings)
-    graphs = (iris.source_graph(name), iris.quarantine_graph(name))
+    graphs = (iris.source_graph(name), iris.quarantine_graph(name), iris.quality_graph(name))
     if not any(g in store.named_graphs() for g in graphs):
         return False
     with store.write(replace=graphs) as writer:
@@ -297,7 +303,7 @@ def process(
 
 def process_ntriples(
     records: Iterable[Record], iris: Minter, *, batch: int, workers: int
-) -> Iterator[tuple[MappedRecord, RecordReport, str]]:
+) -> Iterator[tuple[MappedRecord, RecordReport, tuple[str, str]]]:
     """:func:`process`, with each record's triples as N-Triples text (``mapped.triples`` is empty).
 
     The worker writes them: rdflib terms cost far more to send back to this
@@ -309,7 +315,7 @@ def process_ntriples(
 
 def _process(
     records: Iterable[Record], iris: Minter, *, batch: int, workers: int, ntriples: bool
-) -> Iterator[tuple[MappedRecord, RecordReport, str]]:
+) -> Iterator[tuple[MappedRecord, RecordReport, tuple[str, str]]]:
     agencies: dict[str, list[Triple]] = {}
 
     def jobs() -> Iterator[list[tuple[Record, list[Triple]]]]:
@@ -369,7 +375,7 @@ def _warm_up() -> None:
 
 def _map_and_validate(
     chunk: list[tuple[Record, list[Triple]]], base: str, ntriples: bool = False
-) -> list[tuple[MappedRecord, RecordReport, str]]:
+) -> list[tuple[MappedRecord, RecordReport, tuple[str, str]]]:
     iris = Minter(base)
     mapped = []
     for record, context in chunk:
@@ -378,13 +384,13 @@ def _map_and_validate(
         mapped.append(m)
     reports = validate_batch(mapped)
     texts = []
-    for m in mapped:
+    for m, report in zip(mapped, reports, strict=True):
         m.context = []  # not needed any more: keep what crosses the process boundary small
-        if ntriples:
-            texts.append("".join(map(nt_line, m.triples)))
+        if ntriples:  # the record's triples and its quality measurements (kg.quality), as N-Triples
+            texts.append(("".join(map(nt_line, m.triples)), "".join(map(nt_line, measure(m, report)))))
             m.triples = []
         else:
-            texts.append("")
+            texts.append(("", ""))
     return list(zip(mapped, reports, texts, strict=True))
 
 
@@ -447,4 +453,5 @@ def run_ntriples(summary: IngestSummary, started: datetime, iris: Minter) -> str
         (run, KGO.infos, Literal(sev["info"])),
     ]
     triples.append((run, KGO.current, Literal(True)))
+    triples += rule_counts_triples(summary, summary.run)
     return "".join(nt_line(t) for t in triples)

@@ -100,6 +100,10 @@ class Minter:
     def quarantine_graph(self, source: str) -> str:
         return f"{self.base}graph/quarantine/{source_name(source)}"
 
+    def quality_graph(self, source: str) -> str:
+        """The DQV quality measurements of a source's datasets (kg.quality), a data graph."""
+        return f"{self.base}graph/quality/{source_name(source)}"
+
     def staging_graph(self, source: str, run: str) -> str:
         return f"{self.base}graph/staging/{source_name(source)}/{run}"
 

@@ -346,3 +346,13 @@ def test_mapping_notes_are_info_findings_and_the_value_is_kept(settings, tmp_pat
     assert graph.value(grid, rdflib.URIRef(str(DCT.license))) == rdflib.URIRef(unknown_licence)
     issued = graph.value(dataset, rdflib.URIRef(str(DCT.issued)))
     assert issued == rdflib.Literal("2019-06-27T12:41:27", datatype=rdflib.XSD.dateTime)
+
+
+def test_ingest_publishes_quality_measurements(seeded):
+    """Every published dataset gets its DQV score in the source's quality graph, queryable over SPARQL."""
+    store = open_store(seeded)
+    query = f"""PREFIX dqv: <http://www.w3.org/ns/dqv#>
+        SELECT (COUNT(DISTINCT ?d) AS ?n) WHERE {{ GRAPH <{BASE}graph/quality/sample> {{
+            ?m a dqv:QualityMeasurement ; dqv:computedOn ?d ;
+               dqv:isMeasurementOf <https://w3id.org/agency-kg/quality#score> ; dqv:value ?v }} }}"""
+    assert int(next(iter(store.query(query, default_graphs=[])))["n"].value) == 44
