@@ -44,7 +44,22 @@ from kg.mapping import MappedRecord
 from kg.records import Origin
 from kg.store import Store, serialize_triples
 from kg.validation import SEVERITIES, Finding, validate_batch
-from kg.vocab import CPOV, DCAT, DCT, FOAF, IANA_MEDIA_TYPES, KGO, ORG, PREFIXES, RDF, RDFS, SH, SKOS, XSD
+from kg.vocab import (
+    CPOV,
+    DCAT,
+    DCT,
+    DQV,
+    FOAF,
+    IANA_MEDIA_TYPES,
+    KGO,
+    ORG,
+    PREFIXES,
+    RDF,
+    RDFS,
+    SH,
+    SKOS,
+    XSD,
+)
 
 CBD_DEPTH = 6
 LABELS = (SKOS.prefLabel, FOAF.name, DCT.title, RDFS.label)
@@ -282,7 +297,9 @@ class Describer:
 
     def inbound(self, loc: Location, *, limit: int = 200) -> tuple[list[tuple[Term, Term]], int]:
         """Who points at the resource (subject, predicate), at most ``limit``, and how many in all."""
-        where = f"?s ?p {_n(loc.iri)} FILTER(?p NOT IN (<{SH.focusNode}>, <{KGO.recordKey}>))"  # not reports
+        # not validation reports, and not quality measurements (shown as the record's score instead)
+        hidden = f"<{SH.focusNode}>, <{KGO.recordKey}>, <{DQV.computedOn}>"
+        where = f"?s ?p {_n(loc.iri)} FILTER(?p NOT IN ({hidden}))"
         total = self.rows(f"SELECT (COUNT(*) AS ?n) WHERE {{ {where} }}", loc.graphs)
         rows = self.rows(f"SELECT ?s ?p WHERE {{ {where} }} ORDER BY ?p ?s LIMIT {int(limit)}", loc.graphs)
         return [(self.track(r["s"]), self.track(r["p"])) for r in rows], int(total[0]["n"].value)
