@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from kg.errors import QueryError, QueryTimeout
+from kg.errors import InputError, QueryError, QueryTimeout
 
 log = logging.getLogger(__name__)
 START_STREAMING = 256 * 1024
@@ -65,7 +65,7 @@ def _child_main(conn: Connection, store_path: str, private: tuple[str, ...]) -> 
                 conn.send_bytes(b"F" + fmt.encode())
                 serialize_results(result, Sink(), fmt)
             conn.send_bytes(b"E")
-        except QueryError as exc:
+        except (QueryError, InputError) as exc:  # the request's fault: a 400
             conn.send_bytes(b"Q" + str(exc).encode())
         except Exception as exc:  # noqa: BLE001 - reported to the parent, which logs it
             conn.send_bytes(b"X" + f"{type(exc).__name__}: {exc}".encode())

@@ -180,7 +180,10 @@ def as_iri(raw: str) -> URIRef | None:
     True
     """
     text = raw.strip()
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+    except ValueError:  # an unbalanced "[" in the host
+        return None
     if parts.scheme.lower() not in {"http", "https", "ftp", "ftps", "mailto", "urn", "tel"}:
         return None
     if parts.scheme.lower() in {"http", "https", "ftp", "ftps"} and not parts.netloc:

@@ -133,7 +133,7 @@ class Store:
         if default_graphs is not None or named_graphs is not None:
             kwargs["default_graph"] = [_graph_node(g) for g in default_graphs or []] or ox.DefaultGraph()
             if named_graphs is not None:
-                kwargs["named_graphs"] = [ox.NamedNode(g) for g in named_graphs]
+                kwargs["named_graphs"] = [_graph_node(g) for g in named_graphs]
         elif not declares_dataset(sparql):  # a query's own FROM clauses win over the union
             kwargs["default_graph"] = [ox.DefaultGraph(), *data]
         try:
@@ -173,14 +173,14 @@ class Store:
         if graph is None:
             return True
         _, store, _ = self._snapshot()
-        return bool(store) and store.contains_named_graph(ox.NamedNode(graph))
+        return bool(store) and store.contains_named_graph(_graph_node(graph))
 
     def graph_triples(self, graph: str | None):
         """The triples of one graph (``None``: the store's own default graph), for serialization."""
         _, store, _ = self._snapshot()
         if store is None:
             return iter(())
-        node = ox.NamedNode(graph) if graph else ox.DefaultGraph()
+        node = _graph_node(graph) if graph else ox.DefaultGraph()
         return (q.triple for q in store.quads_for_pattern(None, None, None, node))
 
     # ---------------------------------------------------------------- writing
@@ -472,8 +472,15 @@ class Writer:
             raise QueryError(str(exc)) from exc
 
 
-def _graph_node(iri: str) -> ox.NamedNode | ox.DefaultGraph:
-    return ox.NamedNode(iri)
+def _graph_node(iri: str) -> ox.NamedNode:
+    """A graph name; a text that is no IRI is the caller's input error, not ours.
+
+    :raises InputError: if ``iri`` is not an absolute IRI.
+    """
+    try:
+        return ox.NamedNode(iri)
+    except ValueError as exc:
+        raise InputError(f"not an IRI: {iri!r} ({exc})") from exc
 
 
 def _size(store: ox.Store, graph: ox.NamedNode | None = None) -> int:

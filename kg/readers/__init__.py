@@ -118,6 +118,8 @@ def parse_json(text: str, file: str) -> Any:
         raise InputError(message, file=file, line=exc.lineno) from exc
     except RecursionError as exc:
         raise InputError("invalid JSON: nested too deeply", file=file) from exc
+    except ValueError as exc:  # e.g. an integer longer than Python's 4,300-digit limit
+        raise InputError(f"invalid JSON: {exc}", file=file) from exc
 
 
 def load_json(path: str | Path) -> Any:

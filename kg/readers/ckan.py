@@ -398,7 +398,10 @@ class Package:
 def distribution(res: dict, origin: Origin) -> DistributionRecord:
     """A CKAN resource. Its ``url`` is the access URL, and also the download URL for uploads and files."""
     url = single(res.get("url"))
-    path = urlsplit(url).path.lower()
+    try:
+        path = urlsplit(url).path.lower()
+    except ValueError:  # "http://[oops]/x": not a URL we can read; the mapper reports it
+        path = ""
     is_file = res.get("url_type") == "upload" or bool(
         _FILE_EXTENSION.search(path) and not path.endswith(_WEB_PAGES)
     )

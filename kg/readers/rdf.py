@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax import SAXParseException
 
-from rdflib import RDF, BNode, Dataset, Graph
+from rdflib import RDF, BNode, Dataset, Graph, Literal
 from rdflib.plugins.parsers.notation3 import BadSyntax
 
 from kg.errors import InputError
@@ -247,4 +247,6 @@ def _key(node: Any) -> str:
 
 
 def _sort_key(triple: Triple) -> tuple[str, str, str]:
-    return _key(triple[0]), str(triple[1]), triple[2].n3()
+    obj = triple[2]
+    text = f'"{obj}"@{obj.language or ""}^^{obj.datatype or ""}' if isinstance(obj, Literal) else _key(obj)
+    return _key(triple[0]), str(triple[1]), text
