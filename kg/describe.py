@@ -30,6 +30,7 @@ store, as the ingest did, and kept per store generation (:func:`record_findings`
 from __future__ import annotations
 
 import io
+import json
 import re
 import threading
 from collections import OrderedDict
@@ -541,6 +542,11 @@ def record_findings(d: Describer, key: str, kind: str) -> list[Finding]:
         if cache_key in _CACHE:
             _CACHE.move_to_end(cache_key)
             return _CACHE[cache_key]
+    stored = _stored_report(d, key)
+    if stored is not None:
+        with _CACHE_LOCK:
+            _CACHE[cache_key] = stored
+        return stored
     triples, context = rebuild_record(d, key, kind)
     triples = [_declared_datatype(t) for t in triples]
     record = MappedRecord(key, kind, Origin("store"), key, triples, context)
@@ -564,6 +570,25 @@ def record_findings(d: Describer, key: str, kind: str) -> list[Finding]:
         while len(_CACHE) > CACHE_SIZE:
             _CACHE.popitem(last=False)
     return found
+
+
+def _stored_report(d: Describer, key: str) -> list[Finding] | None:
+    """The findings the last ingest stored for a published record (kgo:findings), if any.
+
+    A record the ingest found nothing to say about has no entry; one written since by a
+    SPARQL update or the Graph Store is validated again on demand.
+    """
+    report_graphs = [g for g in d.store.named_graphs() if g.startswith(f"{d.iris.base}graph/report/")]
+    if not report_graphs:
+        return None
+    rows = d.rows(f"SELECT ?f WHERE {{ {_n(key)} <{KGO.findings}> ?f }} LIMIT 1", report_graphs)
+    if rows:
+        return [Finding(*row) for row in json.loads(rows[0]["f"].value)]
+    in_source = d.rows(f"SELECT ?g WHERE {{ GRAPH ?g {{ {_n(key)} a ?t }} }} LIMIT 1", [])
+    source = in_source[0]["g"].value.rsplit("/", 1)[-1] if in_source else ""
+    if source and f"{d.iris.base}graph/report/{source}" in report_graphs:
+        return []  # ingested with no findings
+    return None
 
 
 def rebuild_record(d: Describer, key: str, kind: str) -> tuple[list, list]:

@@ -14,6 +14,7 @@ memory stays flat however large the source.
 
 from __future__ import annotations
 
+import json
 import tempfile
 import time
 from collections import Counter
@@ -80,7 +81,12 @@ class IngestSummary:
 
 def store_for(settings: Settings) -> Store:
     iris = Minter(settings.base_uri)
-    private = (iris.provenance_graph(), f"{settings.base_uri}graph/quarantine/", iris.staging_prefix())
+    private = (
+        iris.provenance_graph(),
+        f"{settings.base_uri}graph/quarantine/",
+        f"{settings.base_uri}graph/report/",
+        iris.staging_prefix(),
+    )
     store = Store(settings.store, private_graphs=private)
     store.add_builder(build_index)  # the search index (kg.search) is derived with every generation
     return store
@@ -111,11 +117,13 @@ def ingest(
         published_nt = Path(scratch) / "published.nt"
         quarantine_nt = Path(scratch) / "quarantine.nt"
         quality_nt = Path(scratch) / "quality.nt"
+        report_nt = Path(scratch) / "report.nt"
         t0 = time.perf_counter()
         with (
             open(published_nt, "w", encoding="utf-8") as pub,
             open(quarantine_nt, "w", encoding="utf-8") as qua,
             open(quality_nt, "w", encoding="utf-8") as qual,
+            open(report_nt, "w", encoding="utf-8") as rep,
         ):
             records = _deferred(read_source, location, fmt=fmt, http_timeout=settings.http_timeout)
             taken = published_elsewhere(settings, name) if store_it else {}
@@ -128,6 +136,8 @@ def ingest(
                 if report.publishable:
                     pub.write(lines)
                     qual.write(quality_lines)
+                    if report.findings:
+                        rep.write(nt_line(findings_triple(report)))
                 else:
                     qua.write(lines)
                     write_ntriples(qua, report_triples(report, iris, name))
@@ -152,6 +162,7 @@ def ingest(
             iris.vocabulary_graph(),
             catalog_graph(settings),
             iris.quality_graph(name),
+            iris.report_graph(name),
         )
         with store_for(settings).write(replace=graphs) as writer:
             writer.load(published_nt, graph=graphs[0])
@@ -159,6 +170,7 @@ def ingest(
             writer.load_text(vocabulary_ntriples(), graph=graphs[2])
             writer.load_text(catalog_ntriples(settings), graph=graphs[3])
             writer.load(quality_nt, graph=graphs[4])
+            writer.load(report_nt, graph=graphs[5])
             writer.update(_not_current(name, iris))
             writer.load_text(run_ntriples(summary, started, iris), graph=iris.provenance_graph())
         summary.seconds["store"] = time.perf_counter() - t1
@@ -226,7 +238,12 @@ def remove_source(name: str, *, settings: Settings) -> bool:
     """Drop a source's graphs (and record the removal). Returns False if it was not there."""
     iris = Minter(settings.base_uri)
     store = store_for(settings)
-    graphs = (iris.source_graph(name), iris.quarantine_graph(name), iris.quality_graph(name))
+    graphs = (
+        iris.source_graph(name),
+        iris.quarantine_graph(name),
+        iris.quality_graph(name),
+        iris.report_graph(name),
+    )
     if not any(g in store.named_graphs() for g in graphs):
         return False
     with store.write(replace=graphs) as writer:
@@ -399,6 +416,12 @@ def _map_and_validate(
 
 def write_ntriples(out: IO[str], triples: Iterable[Triple]) -> None:
     out.writelines(nt_line(t) for t in triples)
+
+
+def findings_triple(report: RecordReport) -> Triple:
+    """A published record's findings as one JSON literal, so pages show them without validating again."""
+    rows = [[f.severity, f.focus, f.path, f.message, f.rule, f.value] for f in report.findings]
+    return URIRef(report.key), KGO.findings, Literal(json.dumps(rows, ensure_ascii=False))
 
 
 def report_triples(report: RecordReport, iris: Minter, source: str) -> Iterator[Triple]:

@@ -110,6 +110,10 @@ class Minter:
     def staging_prefix(self) -> str:
         return f"{self.base}graph/staging/"
 
+    def report_graph(self, source: str) -> str:
+        """The validation findings of a source's published records (one JSON literal per record)."""
+        return f"{self.base}graph/report/{source_name(source)}"
+
     def vocabulary_graph(self) -> str:
         return f"{self.base}graph/vocabularies"
 

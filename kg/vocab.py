@@ -157,7 +157,7 @@ KGO = _closed(
     """IngestRun QuarantinedRecord source sourceFormat sourceLocation recordKey
     current recordsRead recordsPublished recordsQuarantined violations warnings infos
     unmappedFormat unmappedLicence unmappedFrequency unmappedLanguage unmappedTheme
-    unmappedAccessRights unmappedValue report rule""",
+    unmappedAccessRights unmappedValue report rule findings""",
 )
 
 # The quality metrics and dimensions (defined in ontologies/quality.ttl, computed by kg/quality.py).
