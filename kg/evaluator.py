@@ -36,7 +36,7 @@ Request = tuple[str, list[str] | None, list[str] | None, tuple[str, str]]
 
 def _child_main(conn: Connection, store_path: str, private: tuple[str, ...]) -> None:
     """The evaluator loop: one request at a time, answers as tagged byte messages."""
-    from kg.store import Store, as_quads, is_boolean, is_graph, serialize_results, serialize_triples
+    from kg.store import Store, as_quads, cap_rows, is_boolean, is_graph, serialize_results, serialize_triples
     from kg.vocab import PREFIXES
 
     store = Store(store_path, private_graphs=private)
@@ -51,7 +51,7 @@ def _child_main(conn: Connection, store_path: str, private: tuple[str, ...]) -> 
 
     while True:
         try:
-            text, default, named, (result_fmt, graph_fmt) = conn.recv()
+            text, default, named, (result_fmt, graph_fmt), max_rows = conn.recv()
         except (EOFError, OSError):
             return
         try:
@@ -62,7 +62,10 @@ def _child_main(conn: Connection, store_path: str, private: tuple[str, ...]) -> 
                 serialize_triples(triples, Sink(), graph_fmt, prefixes=PREFIXES)
             else:
                 fmt = "json" if is_boolean(result) and result_fmt in ("csv", "tsv") else result_fmt
-                conn.send_bytes(b"F" + fmt.encode())
+                truncated = False
+                if not is_boolean(result) and max_rows:
+                    result, truncated = cap_rows(result, max_rows)
+                conn.send_bytes(b"F" + fmt.encode() + (b"|cut" if truncated else b""))
                 serialize_results(result, Sink(), fmt)
             conn.send_bytes(b"E")
         except (QueryError, InputError) as exc:  # the request's fault: a 400
@@ -144,8 +147,10 @@ class Evaluator:
         accept: tuple[str, str],
         *,
         timeout: float | None = None,
+        max_rows: int = 0,
     ) -> tuple[str, Iterator[bytes]]:
-        """Evaluate a query; returns the format and the body's chunks.
+        """Evaluate a query; returns the format (``"json|cut"`` when SELECT rows were cut at
+        ``max_rows``) and the body's chunks.
 
         :raises QueryError: the query does not parse or fails (400).
         :raises QueryTimeout: the time limit passed before the answer began (503).
@@ -153,7 +158,7 @@ class Evaluator:
         deadline = time.monotonic() + (timeout or self.timeout)
         child = self._acquire(deadline)
         try:
-            child.conn.send((text, default, named, accept))
+            child.conn.send((text, default, named, accept, max_rows))
             first = self._receive(child, deadline)
             if first[:1] == b"Q":
                 self._release(child)

@@ -559,3 +559,48 @@ def convert(ntriples: str, fmt: str, *, prefixes: dict[str, str] | None = None) 
     out = io.BytesIO()
     serialize_triples(triples, out, fmt, prefixes=prefixes)
     return out.getvalue()
+
+
+class _RowLimit(Exception):
+    pass
+
+
+class _CountingSink:
+    """Collects TSV result lines and stops the serializer after ``limit`` + 1 of them (header included)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.parts: list[bytes] = []
+        self.lines = 0
+
+    def write(self, data: bytes) -> int:
+        data = bytes(data)
+        self.lines += data.count(b"\n")
+        self.parts.append(data)
+        if self.lines > self.limit + 1:
+            raise _RowLimit
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+
+def cap_rows(result, limit: int):
+    """SELECT results cut to ``limit`` rows: (results, True if rows were cut).
+
+    The results go through SPARQL TSV (lossless: terms in N-Triples syntax, one
+    row a line) so that the cut happens on the row count, and the kept rows are
+    parsed back for pyoxigraph's serializers to write in the wanted format.
+    """
+    sink = _CountingSink(limit)
+    try:
+        result.serialize(sink, format=ox.QueryResultsFormat.TSV)
+        truncated = False
+    except _RowLimit:
+        truncated = True
+    lines = b"".join(sink.parts).split(b"\n")
+    # complete output ends with a newline (drop the empty tail; an empty line is a row with no
+    # bindings); cut output keeps the header and the first ``limit`` rows, all complete
+    lines = lines[: limit + 1] if truncated else lines[:-1]
+    body = b"\n".join(lines) + b"\n"
+    return ox.parse_query_results(body, format=ox.QueryResultsFormat.TSV), truncated

@@ -21,7 +21,12 @@ LIGHT = "ASK { ?s a <http://www.w3.org/ns/dcat#Dataset> }"
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
-    with serve(tmp_path_factory.mktemp("limits") / "store", KG_QUERY_TIMEOUT="2", KG_UPDATE_TOKEN="t") as s:
+    with serve(
+        tmp_path_factory.mktemp("limits") / "store",
+        KG_QUERY_TIMEOUT="2",
+        KG_UPDATE_TOKEN="t",
+        KG_MAX_RESULTS="100",
+    ) as s:
         yield s
 
 
@@ -169,3 +174,20 @@ def test_long_and_deep_queries_are_refused(live):
         headers={"Content-Type": "application/sparql-query"},
     )
     assert status == 400 and b"nests" in body
+
+
+def test_select_results_are_cut_at_the_row_limit_with_a_signal(live):
+    for fmt, rows in (
+        ("csv", lambda b: len(b.decode().splitlines()) - 1),
+        ("tsv", lambda b: len(b.decode().splitlines()) - 1),
+        ("json", lambda b: len(json.loads(b)["results"]["bindings"])),
+    ):
+        status, headers, body = query(live, "SELECT ?s ?p ?o WHERE { ?s ?p ?o }", format=fmt)
+        assert status == 200 and rows(body) == 100, fmt
+        assert headers["KG-Results-Truncated"] == "true" and headers["KG-Result-Limit"] == "100"
+        # the cached repeat carries the signal too
+        assert (
+            query(live, "SELECT ?s ?p ?o WHERE { ?s ?p ?o }", format=fmt)[1]["KG-Results-Truncated"] == "true"
+        )
+    status, headers, body = query(live, "SELECT ?s WHERE { ?s ?p ?o } LIMIT 7", format="csv")
+    assert len(body.decode().splitlines()) == 8 and "KG-Results-Truncated" not in headers

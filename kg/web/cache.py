@@ -35,13 +35,13 @@ class ResultCache:
     def __init__(self, *, max_bytes: int = 64 << 20, max_entry: int = 1 << 20) -> None:
         self.max_bytes = max_bytes
         self.max_entry = max_entry
-        self._entries: OrderedDict[tuple, tuple[bytes, str]] = OrderedDict()
+        self._entries: OrderedDict[tuple, tuple[bytes, object]] = OrderedDict()
         self._size = 0
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
-    def get(self, key: tuple) -> tuple[bytes, str] | None:
+    def get(self, key: tuple) -> tuple[bytes, object] | None:
         with self._lock:
             entry = self._entries.get(key)
             if entry is None:
@@ -51,7 +51,7 @@ class ResultCache:
             self.hits += 1
             return entry
 
-    def put(self, key: tuple, body: bytes, content_type: str) -> None:
+    def put(self, key: tuple, body: bytes, content_type: object) -> None:
         if len(body) > self.max_entry:
             return
         with self._lock:

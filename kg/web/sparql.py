@@ -22,7 +22,7 @@ from flask import Blueprint, Response, abort, current_app, request
 
 from kg.errors import QueryError
 from kg.sparql_text import add_using, declares_using
-from kg.store import as_quads, convert, is_boolean, is_graph, serialize_results, serialize_triples
+from kg.store import as_quads, cap_rows, convert, is_boolean, is_graph, serialize_results, serialize_triples
 from kg.vocab import PREFIXES
 from kg.web import formats, guard
 from kg.web.auth import require_write_token
@@ -91,7 +91,8 @@ def query(text: str) -> Response:
         return cached
     cache = current_app.extensions["kg_cache"]
     if (hit := cache.get(key)) is not None:
-        return _response(hit[0], hit[1], etag)
+        return _limit_headers(_response(hit[0], hit[1][0], etag), hit[1][1])
+    max_rows = current_app.config["KG_SETTINGS"].max_results
 
     def evaluate(pipe: _Pipe) -> None:
         """On the serializer thread: pyoxigraph's results must stay on the thread that made them."""
@@ -105,14 +106,18 @@ def query(text: str) -> Response:
             fmt = accept[0]
             if is_boolean(result) and fmt in ("csv", "tsv"):
                 fmt = "json"  # CSV and TSV have no boolean form
-            pipe.started(fmt)
+            truncated = False
+            if not is_boolean(result) and max_rows:
+                result, truncated = cap_rows(result, max_rows)
+            pipe.started(fmt + ("|cut" if truncated else ""))
             serialize_results(result, pipe, fmt)
 
     evaluator = current_app.extensions.get("kg_evaluator")
     if evaluator is not None:  # in a child process that is killed at the time limit
-        fmt, chunks = evaluator.evaluate(text, default, named, accept)
+        fmt, chunks = evaluator.evaluate(text, default, named, accept, max_rows=max_rows)
     else:
         fmt, chunks = _stream(evaluate)
+    fmt, _, cut = fmt.partition("|")
     ctype = formats.content_type(fmt)
 
     def body() -> Iterator[bytes]:
@@ -124,9 +129,19 @@ def query(text: str) -> Response:
                 kept = kept + [chunk] if size <= cache.max_entry else None
             yield chunk
         if kept is not None:
-            cache.put(key, b"".join(kept), ctype)
+            cache.put(key, b"".join(kept), (ctype, cut))
 
-    return _response(body(), ctype, etag)
+    return _limit_headers(_response(body(), ctype, etag), cut)
+
+
+def _limit_headers(response: Response, cut: str) -> Response:
+    """Say when a SELECT answer was cut at KG_MAX_RESULTS rows."""
+    if cut:
+        limit = current_app.config["KG_SETTINGS"].max_results
+        response.headers["KG-Results-Truncated"] = "true"
+        response.headers["KG-Result-Limit"] = str(limit)
+        response.headers["Warning"] = f'199 kg "results cut at {limit} rows (KG_MAX_RESULTS)"'
+    return response
 
 
 def _response(body, ctype: str, etag: str) -> Response:
