@@ -377,11 +377,16 @@ class Describer:
         iris = sorted({t.value for t in pending if iri_ok(t.value)})
         labels: dict[str, tuple[tuple[int, int], str, str]] = {}
         known: set[str] = set()
-        props = " ".join(_n(str(p)) for p in LABELS)
+        # one branch per label property, each a (subject, property) lookup: with the property in a
+        # second VALUES Oxigraph scanned every triple of each label property, and with a FILTER it
+        # read every triple of each IRI (the catalogue has one per dataset): 2.6 s a page at 100k
         for start in range(0, len(iris), 400):
             values = " ".join(_n(i) for i in iris[start : start + 400])
-            sparql = f"""SELECT ?x ?p ?l WHERE {{
-                {{ VALUES ?x {{ {values} }} VALUES ?p {{ {props} }} ?x ?p ?l FILTER(isLiteral(?l)) }}
+            branches = " UNION ".join(
+                f"{{ VALUES ?x {{ {values} }} ?x {prop} ?l FILTER(isLiteral(?l)) BIND({prop} AS ?p) }}"
+                for prop in (_n(str(p)) for p in LABELS)
+            )
+            sparql = f"""SELECT ?x ?p ?l WHERE {{ {branches}
                 UNION {{ VALUES ?x {{ {values} }} FILTER EXISTS {{ ?x ?any ?thing }} }} }}"""
             for row in self.rows(sparql, self.label_graphs):
                 x = row["x"].value
@@ -613,12 +618,14 @@ def rebuild_record(d: Describer, key: str, kind: str) -> tuple[list, list]:
     subjects = {str(t[0]) for t in own}
     pointed = sorted({str(o) for _, _, o in own if isinstance(o, URIRef) and str(o) not in subjects})
     links = " ".join(_n(str(p)) for p in (DCAT.dataset, DCAT.service, ORG.hasUnit, ORG.hasSubOrganization))
-    own += _construct(d, f"VALUES ?p {{ {links} }} ?s ?p {_n(key)} BIND({_n(key)} AS ?o)", graphs)
+    links = links.replace(" ", ", ")
+    own += _construct(d, f"?s ?p {_n(key)} FILTER(?p IN ({links})) BIND({_n(key)} AS ?o)", graphs)
     if not pointed:
         return own, []
     values = " ".join(_n(i) for i in pointed)
     records = " ".join(_n(c) for c, k in KINDS.items() if k in RECORD_KINDS)
-    typed = f"VALUES ?t {{ {values} }} VALUES ?c {{ {records} }} ?t a ?c"
+    records = records.replace(" ", ", ")
+    typed = f"VALUES ?t {{ {values} }} ?t a ?c FILTER(?c IN ({records}))"
     rows = d.rows(f"SELECT DISTINCT ?t WHERE {{ {typed} }}", graphs)
     are_records = {r["t"].value for r in rows}
     others = [i for i in pointed if i not in are_records]

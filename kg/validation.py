@@ -261,6 +261,8 @@ def validate_batch(records: Sequence[MappedRecord]) -> list[RecordReport]:
         index = owner.get(focus)
         if index is not None:
             reports[index].findings.append(finding)
+    for report in reports:  # a stable order: reports are stored, and re-ingests must give the same graph
+        report.findings.sort(key=lambda f: (f.severity, f.focus, f.path, f.message, f.rule, f.value))
     return reports
 
 
