@@ -519,7 +519,9 @@ seconds much less so). Target: 100,000 datasets end to end in under 300 s with p
 {notes.group(0) if notes else NOTES + chr(10) + NOTES_END}
 
 {MARKER}
-{json.dumps(merged, indent=0)}
+[
+{("," + chr(10)).join(json.dumps(r, ensure_ascii=False) for r in merged)}
+]
 -->
 """
     path.write_text(before + body + (("\n" + after) if after else ""), encoding="utf-8")
