@@ -100,7 +100,7 @@ def export(
     if full:
         if fmt not in ("nq", "trig"):
             raise ValueError("a full dump keeps the named graphs: use --format nq or trig")
-        store.dump(output, fmt=fmt)
+        store.dump(output, fmt=fmt, private=True)
         return
     graphs = source_graphs(store, settings)
     vocab = Minter(settings.base_uri).vocabulary_graph()
@@ -324,7 +324,7 @@ def void_statistics(store: Store, settings: Settings) -> dict:
         store,
         f"SELECT (MAX(?end) AS ?m) {{ GRAPH <{provenance}> {{ ?run <{PROV.endedAtTime}> ?end }} }}",
         default_graphs=[],
-        named_graphs=[provenance],
+        private=True,
     )["m"]
     return {
         **{name: int(row[name].value) for name in names},
@@ -336,7 +336,7 @@ def void_statistics(store: Store, settings: Settings) -> dict:
     }
 
 
-def _first(store: Store, query: str, **kwargs: list[str]):
+def _first(store: Store, query: str, **kwargs):
     """The one row of an aggregate query."""
     return next(iter(store.query(query, **kwargs)))
 

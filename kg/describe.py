@@ -228,8 +228,17 @@ class Describer:
 
     # ------------------------------------------------------------ queries
 
-    def rows(self, sparql: str, graphs: list[str] | None = None) -> list[dict[str, Term | None]]:
-        result = self.store.query(sparql, default_graphs=graphs)
+    def evaluate(self, sparql: str, graphs: list[str] | None = None, *, private: bool | None = None):
+        """Evaluate on the public graphs (``graphs``: these), or the private store when every one
+        of ``graphs`` is private (a quarantined record) or ``private`` says so."""
+        if private is None:
+            private = bool(graphs) and all(self.store.is_private(g) for g in graphs)
+        return self.store.query(sparql, default_graphs=graphs, private=private)
+
+    def rows(
+        self, sparql: str, graphs: list[str] | None = None, *, private: bool | None = None
+    ) -> list[dict[str, Term | None]]:
+        result = self.evaluate(sparql, graphs, private=private)
         names = [v.value for v in result.variables]
         return [{n: (_term(r[n]) if r[n] is not None else None) for n in names} for r in result]
 
@@ -239,13 +248,13 @@ class Describer:
         if self.store.query(f"ASK {{ {known} }}"):
             loc = Location(iri, "published", None)
         else:
-            rows = self.rows(f"SELECT ?g WHERE {{ GRAPH ?g {{ {known} }} }} LIMIT 1", [])
+            rows = self.rows(f"SELECT ?g WHERE {{ GRAPH ?g {{ {known} }} }} LIMIT 1", [], private=True)
             if not rows:
                 return None
             graph = rows[0]["g"].value
             status = "quarantined" if graph.startswith(f"{self.iris.base}graph/quarantine/") else "private"
             loc = Location(iri, status, [graph])
-            self.label_graphs = [*self.store.data_graphs(), graph]
+            self.label_graphs = [graph]  # labels: from the public graphs and from this one
         types = self.rows(f"SELECT DISTINCT ?t WHERE {{ {_n(iri)} a ?t }}", loc.graphs)
         loc.types = sorted(r["t"].value for r in types if r["t"].kind == "iri")
         return loc
@@ -263,9 +272,9 @@ class Describer:
     def cbd(self, loc: Location):
         """The CBD as query triples, for :func:`kg.store.serialize_triples`."""
         where = cbd_pattern(self.roots_pattern(loc))
-        return self.store.query(
+        return self.evaluate(
             f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ {{ SELECT DISTINCT ?s ?p ?o WHERE {{ {where} }} }} }}",
-            default_graphs=loc.graphs,
+            loc.graphs,
         )
 
     def nodes(self, loc: Location, roots: list[str] = ()) -> dict[str, Node]:
@@ -388,7 +397,10 @@ class Describer:
             )
             sparql = f"""SELECT ?x ?p ?l WHERE {{ {branches}
                 UNION {{ VALUES ?x {{ {values} }} FILTER EXISTS {{ ?x ?any ?thing }} }} }}"""
-            for row in self.rows(sparql, self.label_graphs):
+            found = self.rows(sparql)  # one lookup per (IRI, property): the union of the rows is
+            if self.label_graphs:  # the lookup in the union of the graphs
+                found += self.rows(sparql, self.label_graphs)
+            for row in found:
                 x = row["x"].value
                 known.add(x)
                 if row["p"] is not None:
@@ -586,7 +598,7 @@ def _stored_report(d: Describer, key: str) -> list[Finding] | None:
     report_graphs = [g for g in d.store.named_graphs() if g.startswith(f"{d.iris.base}graph/report/")]
     if not report_graphs:
         return None
-    rows = d.rows(f"SELECT ?f WHERE {{ {_n(key)} <{KGO.findings}> ?f }} LIMIT 1", report_graphs)
+    rows = d.rows(f"SELECT ?f WHERE {{ {_n(key)} <{KGO.findings}> ?f }} LIMIT 1", report_graphs, private=True)
     if rows:
         return [Finding(*row) for row in json.loads(rows[0]["f"].value)]
     in_source = d.rows(f"SELECT ?g WHERE {{ GRAPH ?g {{ {_n(key)} a ?t }} }} LIMIT 1", [])
@@ -640,7 +652,7 @@ def rebuild_record(d: Describer, key: str, kind: str) -> tuple[list, list]:
 
 
 def _construct(d: Describer, where: str, graphs: list[str]) -> list:
-    result = d.store.query(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ {where} }}", default_graphs=graphs)
+    result = d.evaluate(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ {where} }}", graphs)
     out = io.BytesIO()
     serialize_triples(result, out, "nt")
     return list(Graph().parse(data=out.getvalue().decode("utf-8"), format="nt"))

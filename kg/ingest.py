@@ -171,7 +171,7 @@ def ingest(
             writer.load_text(catalog_ntriples(settings), graph=graphs[3])
             writer.load(quality_nt, graph=graphs[4])
             writer.load(report_nt, graph=graphs[5])
-            writer.update(_not_current(name, iris))
+            writer.update(_not_current(name, iris), private=True)
             writer.load_text(run_ntriples(summary, started, iris), graph=iris.provenance_graph())
         summary.seconds["store"] = time.perf_counter() - t1
         summary.stored = True
@@ -250,11 +250,14 @@ def remove_source(name: str, *, settings: Settings) -> bool:
         for g in graphs:
             writer.drop(g)
         run = iris.run(name, f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}")
-        writer.update(_not_current(name, iris))
-        writer.update(f"""PREFIX kgo: <{KGO}> PREFIX prov: <{PROV}>
+        writer.update(_not_current(name, iris), private=True)
+        writer.update(
+            f"""PREFIX kgo: <{KGO}> PREFIX prov: <{PROV}>
             INSERT DATA {{ GRAPH <{iris.provenance_graph()}> {{ <{run}> a prov:Activity, kgo:IngestRun ;
                 kgo:source "{name}" ; kgo:recordsPublished 0 ; kgo:recordsQuarantined 0 ;
-                prov:endedAtTime "{datetime.now(UTC).isoformat()}"^^<{XSD.dateTime}> }} }}""")
+                prov:endedAtTime "{datetime.now(UTC).isoformat()}"^^<{XSD.dateTime}> }} }}""",
+            private=True,
+        )
     return True
 
 
@@ -268,7 +271,7 @@ def list_sources(*, settings: Settings) -> list[dict[str, str]]:
                  prov:endedAtTime ?ended ; kgo:recordsRead ?read ; kgo:recordsPublished ?published ;
                  kgo:recordsQuarantined ?quarantined ; kgo:violations ?violations ; kgo:warnings ?warnings }}
         }} ORDER BY ?source"""
-    rows = store_for(settings).query(query, default_graphs=[])
+    rows = store_for(settings).query(query, default_graphs=[], private=True)
     return [
         {
             k: row[k].value

@@ -299,6 +299,7 @@ def test_bad_records_are_quarantined_with_their_report_and_the_rest_published(se
                        <{SH.resultMessage}> ?message .
                     FILTER(?severity = <{SH.Violation}>) }} }}""",
             default_graphs=[],
+            private=True,
         )
     }
     assert set(quarantined) == {f"{BASE}dataset/{key}" for key in BROKEN}
@@ -311,6 +312,10 @@ def test_bad_records_are_quarantined_with_their_report_and_the_rest_published(se
         f"""ASK {{ GRAPH <{BASE}graph/quarantine/broken> {{
             <{BASE}dataset/vea-noise-maps> <http://purl.org/dc/terms/issued> "31/02/2020 maybe" }} }}""",
         default_graphs=[],
+        private=True,
+    )
+    assert not store.query(  # the public endpoint's queries do not reach the quarantine
+        f"ASK {{ GRAPH ?g {{ <{BASE}dataset/vea-noise-maps> ?p ?o }} }}"
     )
 
     published = {

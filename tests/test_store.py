@@ -57,14 +57,21 @@ def test_a_write_publishes_a_new_generation(tmp_path):
     assert store.count(GRAPH) == 3
 
 
-def test_private_graphs_are_left_out_of_the_default_graph(tmp_path):
+def test_private_graphs_are_kept_apart_from_the_public_ones(tmp_path):
     store = Store(tmp_path / "store", private_graphs=("http://kg.test/graph/other",))
     put(store, "public")
     put(store, "private", graph=OTHER)
     assert values(store) == {"public"}
     assert store.data_graphs() == [GRAPH]
-    rows = store.query(f"SELECT ?o WHERE {{ GRAPH <{OTHER}> {{ ?s ?p ?o }} }}")
-    assert {r["o"].value for r in rows} == {"private"}
+    assert store.named_graphs() == [GRAPH, OTHER]
+    in_other = f"SELECT ?o WHERE {{ GRAPH <{OTHER}> {{ ?s ?p ?o }} }}"
+    assert not list(store.query(in_other)), "public queries do not reach a private graph"
+    assert {r["o"].value for r in store.query(in_other, private=True)} == {"private"}
+    assert {r["o"].value for r in store.query("SELECT ?o { ?s ?p ?o }", private=True)} == {"private"}
+    assert store.count(OTHER) == len(list(store.graph_triples(OTHER))) == store.count(GRAPH) > 0
+    assert store.has_graph(OTHER) and "private" in {t.object.value for t in store.graph_triples(OTHER)}
+    folder = store.folder()
+    assert (folder / "rdf").is_dir() and (folder / "private").is_dir()
 
 
 def test_a_bad_query_is_a_query_error(tmp_path):

@@ -42,9 +42,10 @@ _PREFIXES = (
 
 
 def _rows(query: str, *, private: bool = False) -> list[dict[str, str | None]]:
-    """SELECT rows as plain strings; ``private``: the default graph is empty, so GRAPH reaches every graph."""
+    """SELECT rows as plain strings; ``private``: on the private graphs (quarantine, runs), where GRAPH
+    reaches each of them."""
     store = current_app.extensions["kg_store"]
-    result = store.query(_PREFIXES + query, default_graphs=[] if private else None)
+    result = store.query(_PREFIXES + query, default_graphs=[] if private else None, private=private)
     names = [v.value for v in result.variables]
     return [{n: (row[n].value if row[n] is not None else None) for n in names} for row in result]
 
@@ -149,16 +150,18 @@ def agencies() -> list[dict[str, Any]]:
 
 
 def _names(iris: list[str]) -> dict[str, str]:
-    """A name per agency, from any graph (an agency may only be described in quarantine)."""
+    """A name per agency, published or else quarantined (an agency may only be described there)."""
     values = _values(list(iris))
     if not values:
         return {}
-    rows = _rows(
-        f"""SELECT ?a (SAMPLE(?n) AS ?name) WHERE {{ VALUES ?a {{ {values} }}
-          GRAPH ?g {{ ?a foaf:name|skos:prefLabel ?n }} }} GROUP BY ?a""",
-        private=True,
-    )
-    return {row["a"] or "": row["name"] or "" for row in rows}
+    pattern = "?a foaf:name|skos:prefLabel ?n"
+    query = "SELECT ?a (SAMPLE(?n) AS ?name) WHERE {{ VALUES ?a {{ {} }} {} }} GROUP BY ?a"
+    names = {
+        row["a"] or "": row["name"] or ""
+        for row in _rows(query.format(values, f"GRAPH ?g {{ {pattern} }}"), private=True)
+    }
+    names.update({row["a"] or "": row["name"] or "" for row in _rows(query.format(values, pattern))})
+    return names
 
 
 # ---------------------------------------------------------------- scores

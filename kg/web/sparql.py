@@ -279,8 +279,8 @@ def describe_service(endpoint: str, store, *, writable: bool) -> str:
         f"_:dataset <{SD}defaultGraph> _:default .",
         f"_:default <{RDF_TYPE}> <{SD}Graph> .",
     ]
-    sizes = store.graph_sizes()
-    union = sum(sizes.get(g, 0) for g in store.data_graphs())
+    sizes = {g: store.graph_sizes().get(g, 0) for g in store.data_graphs()}  # what queries see
+    union = sum(sizes.values())
     lines.append(f'_:default <http://rdfs.org/ns/void#triples> "{union}"^^<{XSD_INT}> .')
     for i, (graph, size) in enumerate(sorted(sizes.items())):
         lines += [
