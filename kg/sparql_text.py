@@ -71,6 +71,27 @@ def declares_dataset(query: str) -> bool:
     return any(t.kind == "name" and t.text.upper() == "FROM" and t.depth == 0 for t in tokens(query))
 
 
+def describes_constants(query: str) -> bool:
+    """True for ``DESCRIBE`` of IRIs and nothing else: no ``WHERE``, variables, ``FROM`` or modifiers.
+
+    Its work is bounded by the description of the resources named (their triples
+    and the blank nodes reached from them), so it needs no time limit.
+
+    >>> describes_constants("PREFIX ex: <http://ex/> DESCRIBE ex:a <http://ex/b>")
+    True
+    >>> describes_constants("DESCRIBE ?s WHERE { ?s ?p ?o }"), describes_constants("DESCRIBE *")
+    (False, False)
+    """
+    toks = list(tokens(query))
+    i = 0
+    while i < len(toks) and toks[i].kind == "name" and toks[i].text.upper() in ("PREFIX", "BASE"):
+        i += 3 if toks[i].text.upper() == "PREFIX" else 2
+    if i >= len(toks) or toks[i].kind != "name" or toks[i].text.upper() != "DESCRIBE":
+        return False
+    named = toks[i + 1 :]
+    return bool(named) and all(t.kind == "iri" or (t.kind == "name" and ":" in t.text) for t in named)
+
+
 def declares_using(update: str) -> bool:
     """True when an update has ``USING`` or ``WITH`` clauses (the Protocol then forbids using-graph-uri)."""
     return any(

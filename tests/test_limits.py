@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from live import request, serve
 
-HEAVY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+CROSS = "?a ?b ?c . ?d ?e ?f . ?g ?h ?i"  # every triple cubed
+HEAVY = f"SELECT (COUNT(*) AS ?n) WHERE {{ {CROSS} }}"
 LIGHT = "ASK { ?s a <http://www.w3.org/ns/dcat#Dataset> }"
 
 
@@ -76,6 +77,17 @@ def test_heavy_query_is_stopped_while_light_queries_answer(live):
     assert heavy_result["status"] == 503 and b"ran out of time" in heavy_result["body"]
     assert 1.9 <= heavy_result["seconds"] < 6
     assert light_times and max(light_times) < 2.0
+
+
+def test_a_describe_with_a_pattern_is_stopped_too(live):
+    """Only DESCRIBE of named IRIs skips the evaluator processes (its work is bounded)."""
+    started = time.monotonic()
+    heavy = f"DESCRIBE ?a WHERE {{ {{ SELECT ?a (COUNT(*) AS ?n) WHERE {{ {CROSS} }} GROUP BY ?a }} }}"
+    status, _, body = query(live, heavy)
+    assert status == 503 and b"ran out of time" in body
+    assert time.monotonic() - started < 6
+    status, headers, body = query(live, "DESCRIBE <http://nothing.example/x>")
+    assert status == 200 and headers["Content-Type"].startswith("text/turtle")
 
 
 def test_the_stopped_query_does_not_keep_running(live):

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from flask import Blueprint, Response, abort, current_app, request
 
 from kg.errors import QueryError
-from kg.sparql_text import add_using, declares_using
+from kg.sparql_text import add_using, declares_using, describes_constants
 from kg.store import as_quads, cap_rows, convert, is_boolean, is_graph, serialize_results, serialize_triples
 from kg.vocab import PREFIXES
 from kg.web import formats, guard
@@ -113,8 +113,10 @@ def query(text: str) -> Response:
             serialize_results(result, pipe, fmt)
 
     evaluator = current_app.extensions.get("kg_evaluator")
-    if evaluator is not None:  # in a child process that is killed at the time limit
+    if evaluator is not None and not describes_constants(text):  # killed at the time limit
         fmt, chunks = evaluator.evaluate(text, default, named, accept, max_rows=max_rows)
+    elif evaluator is not None:  # bounded work: in this thread, without the trip to a child
+        fmt, chunks = _now(evaluate)
     else:
         fmt, chunks = _stream(evaluate)
     fmt, _, cut = fmt.partition("|")
@@ -176,6 +178,30 @@ class _Pipe:
 
 
 _END = object()
+
+
+class _Buffer(_Pipe):
+    """A sink that keeps the whole answer (for small, bounded answers)."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+        self.fmt = ""
+
+    def started(self, fmt: str) -> None:
+        self.fmt = fmt
+
+    def write(self, data: bytes) -> int:
+        self.parts.append(bytes(data))
+        return len(data)
+
+
+def _now(evaluate: Callable[[_Pipe], None]) -> tuple[str, Iterator[bytes]]:
+    """Evaluate and serialize in the request's thread: for queries whose work is bounded by the
+    resources they name (``DESCRIBE <iri>``), where the trip to an evaluator process would cost
+    more than the query (0.3 ms of work against ~0.7 ms of inter-process messages)."""
+    buffer = _Buffer()
+    evaluate(buffer)
+    return buffer.fmt, iter([b"".join(buffer.parts)])
 
 
 def _stream(evaluate: Callable[[_Pipe], None]) -> tuple[str, Iterator[bytes]]:
