@@ -15,6 +15,10 @@ The answer is held back until the child has finished or sent
 ``START_STREAMING`` bytes, so a query that runs out of time gets a clear 503
 rather than a cut body; longer answers stream, and are cut if their
 deadline passes (logged).
+
+The app's own pages use :meth:`Evaluator.fetch` instead (see :mod:`kg.timed`):
+the whole answer or an error, never a cut one, with no row cap, on the public
+or the private store.
 """
 
 from __future__ import annotations
@@ -51,11 +55,12 @@ def _child_main(conn: Connection, store_path: str, private: tuple[str, ...]) -> 
 
     while True:
         try:
-            text, default, named, (result_fmt, graph_fmt), max_rows = conn.recv()
+            text, default, named, (result_fmt, graph_fmt), max_rows, *private_store = conn.recv()
         except (EOFError, OSError):
             return
         try:
-            result = store.query(text, default_graphs=default, named_graphs=named)
+            on_private = bool(private_store and private_store[0])  # only the app's own pages ask
+            result = store.query(text, default_graphs=default, named_graphs=named, private=on_private)
             if is_graph(result):
                 conn.send_bytes(b"F" + graph_fmt.encode())
                 triples = as_quads(result) if graph_fmt in ("nq", "trig") else result
@@ -219,6 +224,55 @@ class Evaluator:
                 self._release(child)
             else:
                 self._discard(child)  # cut, failed or the client went away: stop the work
+
+    def fetch(
+        self,
+        text: str,
+        *,
+        default_graphs: list[str] | None = None,
+        named_graphs: list[str] | None = None,
+        private: bool = False,
+        timeout: float | None = None,
+    ) -> tuple[str, bytes]:
+        """Evaluate a query of the app's own (a page's), with :meth:`kg.store.Store.query`'s arguments.
+
+        Returns the format and the whole answer: SPARQL TSV for SELECT (lossless: terms in
+        N-Triples syntax), SPARQL JSON for ASK, N-Triples for CONSTRUCT. No row cap, since a
+        page's queries bound themselves, and no streaming: a page cannot use half an answer, so
+        an answer still incomplete at the deadline is a :class:`QueryTimeout`, never a cut body.
+
+        :raises QueryError: the query does not parse or fails.
+        :raises QueryTimeout: the time limit (``timeout``, else the pool's) passed first.
+        """
+        limit = self.timeout if timeout is None else timeout
+        if limit <= 0:
+            raise QueryTimeout(f"the query ran out of time ({self.timeout:g} s limit) before it began")
+        deadline = time.monotonic() + limit
+        child = self._acquire(deadline)
+        try:
+            child.conn.send((text, default_graphs, named_graphs, ("tsv", "nt"), 0, private))
+            message = self._receive(child, deadline)
+            chunks: list[bytes] = []
+            fmt = ""
+            while message != b"E":
+                tag, data = message[:1], message[1:]
+                if tag == b"Q":  # the child reported the query's fault and waits for the next one
+                    self._release(child)
+                    raise QueryError(data.decode())
+                if tag == b"F" and not fmt:
+                    fmt = data.decode()
+                elif tag == b"D" and fmt:
+                    chunks.append(data)
+                else:
+                    raise RuntimeError(data.decode() or f"unexpected message {tag!r} from the evaluator")
+                message = self._receive(child, deadline)
+        except QueryError:
+            raise
+        except BaseException:
+            self._discard(child)  # timed out, died or broke: stop it, a fresh one replaces it
+            raise
+        self._release(child)
+        return fmt, b"".join(chunks)
 
     def close(self) -> None:
         with self._lock:
