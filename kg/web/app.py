@@ -1,14 +1,25 @@
-"""The application factory: settings, store, blueprints, error handlers. Wiring only."""
+"""The application factory: settings, store, blueprints, error handlers. Wiring only.
+
+Two readers of the store are handed to the views: ``kg_store``, the store itself, for
+``/sparql`` and ``/query`` (which send their queries to ``kg_evaluator`` themselves, with
+streaming and a row cap), the Graph Store Protocol, the search index and ``/health``; and
+``kg_pages`` (:class:`kg.timed.TimedStore`), through which every page of the app (home,
+resources, ``/quality``, ``/catalog``, VoID) queries, so that its queries are stopped at
+``KG_QUERY_TIMEOUT`` too.
+"""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
-from flask import Flask
+from flask import Flask, g, has_app_context
 
 from kg.evaluator import Evaluator
 from kg.ingest import store_for
 from kg.settings import Settings, load_settings
+from kg.timed import TimedStore
 
 
 def build_app(settings: Settings | None = None, **overrides: Any) -> Flask:
@@ -37,16 +48,37 @@ def build_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.config.update(
         KG_SETTINGS=settings, MAX_CONTENT_LENGTH=settings.max_body, JSON_SORT_KEYS=False, DEBUG=settings.debug
     )
-    app.extensions["kg_store"] = store_for(settings)
+    store = app.extensions["kg_store"] = store_for(settings)
     app.extensions["kg_cache"] = ResultCache()
+    pages_pool = None
     if settings.evaluators:
-        store = app.extensions["kg_store"]
         app.extensions["kg_evaluator"] = Evaluator(
             store.path, store.private_graphs, size=settings.evaluators, timeout=settings.query_timeout
         )
+        # a pool of its own, so that heavy public queries cannot starve the pages, nor a slow page /sparql
+        pages_pool = Evaluator(
+            store.path, store.private_graphs, size=settings.evaluators, timeout=settings.query_timeout
+        )
+    app.extensions["kg_pages"] = TimedStore(
+        store, pages_pool, timeout=settings.query_timeout, deadline=_page_deadline(settings.query_timeout)
+    )
     for view in (pages, sparql, gsp, search_views, catalog_views, query, quality_views, resources):
         app.register_blueprint(view.blueprint)
     register_cors(app)
     logs.register(app)
     errors.register(app)
     return app
+
+
+def _page_deadline(timeout: float) -> Callable[[], float | None]:
+    """The deadline of the current request's queries: ``timeout`` from its first query (kept on
+    ``flask.g``, which lives as long as the request), so that one page's queries share one limit."""
+
+    def deadline() -> float | None:
+        if not has_app_context():
+            return None
+        if "kg_deadline" not in g:
+            g.kg_deadline = time.monotonic() + timeout
+        return g.kg_deadline
+
+    return deadline
