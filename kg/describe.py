@@ -1,7 +1,9 @@
 """One resource of the store as people and machines see it: its description, labels and findings.
 
 No Flask here (the views are :mod:`kg.web.resources`); everything goes through
-:class:`kg.store.Store` queries.
+``store.query``: in the web app a :class:`kg.timed.TimedStore`, so that every query of a
+page (:meth:`Describer.evaluate` is the one place they pass) runs in an evaluator process
+and is stopped at ``KG_QUERY_TIMEOUT``; a :class:`kg.store.Store` elsewhere.
 
 *Description*: the concise bounded description (CBD) of an IRI — its own
 triples, plus those of its *parts* and of the blank nodes reached from it. A
@@ -44,6 +46,7 @@ from kg.iris import Minter
 from kg.mapping import MappedRecord
 from kg.records import Origin
 from kg.store import Store, serialize_triples
+from kg.timed import TimedStore
 from kg.validation import SEVERITIES, Finding, validate_batch
 from kg.vocab import (
     CPOV,
@@ -216,7 +219,7 @@ class Describer:
     """
 
     def __init__(
-        self, store: Store, base: str, *, langs: list[str] = (), root: str = "", query: str = ""
+        self, store: Store | TimedStore, base: str, *, langs: list[str] = (), root: str = "", query: str = ""
     ) -> None:
         self.store = store
         self.iris = Minter(base)
@@ -245,7 +248,7 @@ class Describer:
     def locate(self, iri: str) -> Location | None:
         """Published (default graph), else quarantined or private (a named graph), else None."""
         known = f"{{ {_n(iri)} ?p ?o }} UNION {{ ?s ?p {_n(iri)} }}"
-        if self.store.query(f"ASK {{ {known} }}"):
+        if self.evaluate(f"ASK {{ {known} }}"):
             loc = Location(iri, "published", None)
         else:
             rows = self.rows(f"SELECT ?g WHERE {{ GRAPH ?g {{ {known} }} }} LIMIT 1", [], private=True)

@@ -62,7 +62,9 @@ PAGE_NUMBER = re.compile(r"-?[0-9]{1,30}")
 
 
 def _store():
-    return current_app.extensions["kg_store"]
+    """The store as pages read it: every query stopped at KG_QUERY_TIMEOUT (:mod:`kg.timed`);
+    ``/dump.nq`` is a download and is dumped in this process (:meth:`kg.timed.TimedStore.dump`)."""
+    return current_app.extensions["kg_pages"]
 
 
 def _settings():

@@ -43,8 +43,8 @@ _PREFIXES = (
 
 def _rows(query: str, *, private: bool = False) -> list[dict[str, str | None]]:
     """SELECT rows as plain strings; ``private``: on the private graphs (quarantine, runs), where GRAPH
-    reaches each of them."""
-    store = current_app.extensions["kg_store"]
+    reaches each of them. In an evaluator process, stopped at KG_QUERY_TIMEOUT (:mod:`kg.timed`)."""
+    store = current_app.extensions["kg_pages"]
     result = store.query(_PREFIXES + query, default_graphs=[] if private else None, private=private)
     names = [v.value for v in result.variables]
     return [{n: (row[n].value if row[n] is not None else None) for n in names} for row in result]
@@ -313,7 +313,7 @@ def _paged(items: list[dict[str, Any]], page: int, total: int, param: str) -> di
 def quality() -> Response | str:
     page, qpage = _page_arg("page"), _page_arg("qpage")
     as_json = wants_json()
-    etag = etag_for(current_app.extensions["kg_store"].version(), "quality", page, qpage, as_json)
+    etag = etag_for(current_app.extensions["kg_pages"].version(), "quality", page, qpage, as_json)
     cached = not_modified(etag)
     if cached is not None:
         return cached

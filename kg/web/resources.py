@@ -97,7 +97,7 @@ def _describer() -> Describer:
     settings = current_app.config["KG_SETTINGS"]
     query = f"lang={quote(lang)}" if lang else ""
     return Describer(
-        current_app.extensions["kg_store"],
+        current_app.extensions["kg_pages"],
         settings.base_uri,
         langs=langs,
         root=request.script_root,
@@ -123,7 +123,7 @@ def _format(fmt: str | None) -> str:
 
 def _respond(d: Describer, loc: Location, fmt: str | None) -> Response:
     fmt = _format(fmt)
-    store = current_app.extensions["kg_store"]
+    store = current_app.extensions["kg_pages"]
     etag = etag_for(store.version(), request.script_root, loc.iri, fmt, d.prefs, d.query)
     if (cached := not_modified(etag)) is not None:
         return cached
