@@ -32,7 +32,7 @@ def not_modified(etag: str) -> Response | None:
 class ResultCache:
     """An LRU of response bodies, bounded in total bytes; entries larger than ``max_entry`` are not kept."""
 
-    def __init__(self, *, max_bytes: int = 64 << 20, max_entry: int = 1 << 20) -> None:
+    def __init__(self, *, max_bytes: int = 64 << 20, max_entry: int = 8 << 20) -> None:
         self.max_bytes = max_bytes
         self.max_entry = max_entry
         self._entries: OrderedDict[tuple, tuple[bytes, object]] = OrderedDict()

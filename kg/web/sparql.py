@@ -121,6 +121,11 @@ def query(text: str) -> Response:
         fmt, chunks = _stream(evaluate)
     fmt, _, cut = fmt.partition("|")
     ctype = formats.content_type(fmt)
+    if isinstance(chunks, list):  # the whole answer is here: one body with its length, one write
+        data = b"".join(chunks)
+        if len(data) <= cache.max_entry:
+            cache.put(key, data, (ctype, cut))
+        return _limit_headers(_response(data, ctype, etag), cut)
 
     def body() -> Iterator[bytes]:
         kept: list[bytes] | None = []
@@ -195,13 +200,13 @@ class _Buffer(_Pipe):
         return len(data)
 
 
-def _now(evaluate: Callable[[_Pipe], None]) -> tuple[str, Iterator[bytes]]:
+def _now(evaluate: Callable[[_Pipe], None]) -> tuple[str, list[bytes]]:
     """Evaluate and serialize in the request's thread: for queries whose work is bounded by the
     resources they name (``DESCRIBE <iri>``), where the trip to an evaluator process would cost
     more than the query (0.3 ms of work against ~0.7 ms of inter-process messages)."""
     buffer = _Buffer()
     evaluate(buffer)
-    return buffer.fmt, iter([b"".join(buffer.parts)])
+    return buffer.fmt, buffer.parts
 
 
 def _stream(evaluate: Callable[[_Pipe], None]) -> tuple[str, Iterator[bytes]]:
