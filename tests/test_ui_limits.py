@@ -1,0 +1,186 @@
+"""The app's own pages get the time limit of /sparql: their queries run in evaluator processes.
+
+The slow page is honest: a record of 16 blank nodes that all point at each other
+(272 triples, written over the Graph Store Protocol) makes the concise bounded
+description the resource page builds (:func:`kg.describe.cbd_pattern`, six hops)
+enumerate 16^6 paths and more, a minute or longer of Oxigraph's time. Measured
+in-process: 8 such nodes 0.7 s, 10 nodes 3.2 s, 12 nodes 11 s. Real gunicorn,
+real on-disk store, no mocks.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pytest
+from live import request, serve
+from test_limits import _tree_cpu_seconds
+
+from kg.settings import load_settings
+from kg.store import Store
+from kg.timed import PageTimeout, TimedStore
+from kg.web.app import build_app
+
+LIGHT = "dataset/vea-air-no2-hourly"
+KNOT_SIZE = 16
+
+
+def knot(base: str, size: int = KNOT_SIZE) -> bytes:
+    """A dataset whose blank nodes all point at each other: a tiny record with an explosive CBD."""
+    me = f"<{base}dataset/knot>"
+    lines = [
+        f'{me} a <http://www.w3.org/ns/dcat#Dataset> ; <http://purl.org/dc/terms/title> "Knot"@en .',
+        *(f"{me} <http://example.org/part> _:b{i} ." for i in range(size)),
+        *(f"_:b{i} <http://example.org/next> _:b{j} ." for i in range(size) for j in range(size)),
+    ]
+    return "\n".join(lines).encode()
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory):
+    # one worker: the light requests are served by the same process as the stopped page
+    with serve(
+        tmp_path_factory.mktemp("ui-limits") / "store", workers=1, KG_QUERY_TIMEOUT="2", KG_UPDATE_TOKEN="t"
+    ) as s:
+        status, _, body = request(
+            f"{s}store?graph={s}graph/knot",
+            method="PUT",
+            data=knot(s),
+            headers={"Content-Type": "text/turtle", "Authorization": "Bearer t"},
+        )
+        assert status == 201, body
+        assert request(f"{s}{LIGHT}")[0] == 200  # the page pool's first evaluator is started
+        yield s
+
+
+def _slow_while_light(live, path: str, headers: dict[str, str]) -> tuple[dict, list[float]]:
+    """Request ``path`` (the knot) and, while it runs, /health and a light page, timed."""
+    slow: dict = {}
+    light_times: list[float] = []
+
+    def run() -> None:
+        started = time.monotonic()
+        slow["status"], slow["headers"], slow["body"] = request(f"{live}{path}", headers=headers)
+        slow["seconds"] = time.monotonic() - started
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    time.sleep(0.3)
+    while thread.is_alive():
+        for light in ("health", LIGHT):
+            started = time.monotonic()
+            status, _, body = request(f"{live}{light}", headers={"Accept": "text/html"})
+            light_times.append(time.monotonic() - started)
+            assert status == 200, (light, body[:300])
+        time.sleep(0.1)
+    thread.join()
+    return slow, light_times
+
+
+def test_a_page_whose_query_runs_out_of_time_is_a_503_while_other_pages_answer(live):
+    slow, light_times = _slow_while_light(live, "dataset/knot", {"Accept": "text/html"})
+    assert slow["status"] == 503
+    assert slow["headers"]["Content-Type"].startswith("text/html")
+    assert b"Page took too long" in slow["body"] and b"ran out of time" in slow["body"]
+    assert slow["headers"]["Retry-After"]
+    assert 1.9 <= slow["seconds"] < 6
+    assert light_times and max(light_times) < 2.0
+
+
+def test_the_503_is_json_when_json_is_asked_for(live):
+    slow, light_times = _slow_while_light(live, "dataset/knot", {"Accept": "application/json"})
+    assert slow["status"] == 503 and slow["headers"]["Content-Type"] == "application/json"
+    body = json.loads(slow["body"])
+    assert body["error"] == "Page took too long" and body["status"] == 503
+    assert "ran out of time (2 s limit)" in body["detail"]
+    assert 1.9 <= slow["seconds"] < 6
+    assert light_times and max(light_times) < 2.0
+
+
+def test_the_description_as_turtle_is_stopped_too(live):
+    started = time.monotonic()
+    status, _, body = request(f"{live}dataset/knot", headers={"Accept": "text/turtle"})
+    assert status == 503 and b"ran out of time" in body
+    assert time.monotonic() - started < 6
+
+
+def test_the_stopped_page_does_not_keep_running(live):
+    assert request(f"{live}dataset/knot")[0] == 503
+    time.sleep(0.5)
+    before = _tree_cpu_seconds(live.pid)
+    time.sleep(2.0)
+    spent = _tree_cpu_seconds(live.pid) - before
+    assert spent < 0.5, f"the server used {spent:.2f} CPU-seconds while idle: the work was not stopped"
+    # and the pool has recovered: the next pages answer
+    for path in (LIGHT, "", "quality", "catalog.json"):
+        assert request(f"{live}{path}", headers={"Accept": "text/html"})[0] == 200, path
+
+
+# ---------------------------------------------------------------- TimedStore, in-process
+
+
+@pytest.fixture
+def timed(seeded):
+    app = build_app(seeded)
+    pages = app.extensions["kg_pages"]
+    assert isinstance(pages, TimedStore) and pages.evaluator is not None
+    yield pages, Store(seeded.store, private_graphs=pages.private_graphs)
+    pages.evaluator.close()
+
+
+def _rows(result) -> list[tuple]:
+    names = [v.value for v in result.variables]
+    return [tuple(str(row[n]) if row[n] is not None else None for n in names) for row in result]
+
+
+def test_the_pages_store_answers_as_the_store_does(timed):
+    pages, store = timed
+    graphs = store.data_graphs()
+    private = [g for g in store.named_graphs() if store.is_private(g)]
+    everything = "SELECT ?s ?p ?o WHERE { ?s ?p ?o } ORDER BY ?s ?p ?o"
+    in_graphs = "SELECT ?g ?s WHERE { GRAPH ?g { ?s ?p ?o } } ORDER BY ?g ?s"
+    cases = [
+        (everything, {}),  # blank nodes, literals with languages and datatypes
+        ("SELECT ?s ?x WHERE { ?s ?p ?o OPTIONAL { ?s <urn:none> ?x } } ORDER BY ?s", {}),  # unbound
+        ("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g ORDER BY ?g", {}),
+        (everything, {"default_graphs": graphs[:1]}),
+        (in_graphs, {"default_graphs": [], "private": True}),
+        (everything, {"default_graphs": private, "private": True}),
+        ("SELECT ?s WHERE { GRAPH ?g { ?s a ?t } }", {"default_graphs": [], "named_graphs": graphs[-1:]}),
+    ]
+    for text, kwargs in cases:
+        assert _rows(pages.query(text, **kwargs)) == _rows(store.query(text, **kwargs)), (text, kwargs)
+    for text in ("ASK { ?s a <http://www.w3.org/ns/dcat#Dataset> }", "ASK { ?s a <urn:nothing> }"):
+        assert bool(pages.query(text)) == bool(store.query(text))
+    construct = "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"
+    assert set(pages.query(construct)) == set(store.query(construct))
+    assert pages.graph_sizes() == store.graph_sizes()
+
+
+def test_the_pages_store_keeps_the_errors_and_the_deadline(timed):
+    from kg.errors import QueryError
+
+    pages, _ = timed
+    with pytest.raises(QueryError):
+        pages.query("SELECT WHERE {")
+    late = TimedStore(pages.store, pages.evaluator, timeout=5, deadline=lambda: time.monotonic() - 1)
+    with pytest.raises(PageTimeout, match="could not be built in time"):
+        late.query("ASK { ?s ?p ?o }")  # the page's budget is spent: no query is started
+
+
+def test_without_evaluators_the_pages_query_in_process(seeded):
+    import dataclasses
+
+    app = build_app(dataclasses.replace(seeded, evaluators=0))
+    pages = app.extensions["kg_pages"]
+    assert pages.evaluator is None and "kg_evaluator" not in app.extensions
+    assert bool(pages.query("ASK { ?s ?p ?o }"))
+    assert app.test_client().get("/").status_code == 200
+
+
+def test_settings_are_read_for_the_pages(tmp_path):
+    app = build_app(load_settings({}, store=tmp_path / "s", query_timeout=3, evaluators=1))
+    pages = app.extensions["kg_pages"]
+    assert pages.timeout == 3 and pages.evaluator.size == 1 and pages.evaluator.timeout == 3
