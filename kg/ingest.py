@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import IO
 
@@ -35,7 +36,7 @@ from kg.mapping import MappedRecord, Triple, map_agency, map_record, nt_line
 from kg.quality import measure, rule_counts_triples
 from kg.readers import detect_format, read_source
 from kg.records import AgencyRecord, Record, ServiceRecord
-from kg.search import build_index
+from kg.search import Summaries, build_index, summarize
 from kg.settings import Settings
 from kg.store import Store
 from kg.validation import Finding, RecordReport, validate_batch, validator_shapes
@@ -79,7 +80,12 @@ class IngestSummary:
                 self.reports.append(report)
 
 
-def store_for(settings: Settings) -> Store:
+def store_for(settings: Settings, summaries: Summaries | None = None) -> Store:
+    """The store of these settings, with the search index builder.
+
+    ``summaries``: the search index's summaries of the datasets of the graph about to be
+    written (an ingest's), so that the index reads those from them, not from the store.
+    """
     iris = Minter(settings.base_uri)
     private = (
         iris.provenance_graph(),
@@ -88,7 +94,8 @@ def store_for(settings: Settings) -> Store:
         iris.staging_prefix(),
     )
     store = Store(settings.store, private_graphs=private)
-    store.add_builder(build_index)  # the search index (kg.search) is derived with every generation
+    # the search index (kg.search) is derived with every generation
+    store.add_builder(build_index if summaries is None else partial(build_index, summaries=summaries))
     return store
 
 
@@ -118,16 +125,18 @@ def ingest(
         quarantine_nt = Path(scratch) / "quarantine.nt"
         quality_nt = Path(scratch) / "quality.nt"
         report_nt = Path(scratch) / "report.nt"
+        search_jsonl = Path(scratch) / "search.jsonl"
         t0 = time.perf_counter()
         with (
             open(published_nt, "w", encoding="utf-8") as pub,
             open(quarantine_nt, "w", encoding="utf-8") as qua,
             open(quality_nt, "w", encoding="utf-8") as qual,
             open(report_nt, "w", encoding="utf-8") as rep,
+            open(search_jsonl, "w", encoding="utf-8") as found,
         ):
             records = _deferred(read_source, location, fmt=fmt, http_timeout=settings.http_timeout)
             taken = published_elsewhere(settings, name) if store_it else {}
-            for mapped, report, (lines, quality_lines) in process_ntriples(
+            for mapped, report, (lines, quality_lines, search_lines) in process_ntriples(
                 records, iris, batch=settings.validation_batch, workers=settings.workers
             ):
                 if mapped.key in taken and mapped.kind in ("dataset", "service"):
@@ -136,6 +145,7 @@ def ingest(
                 if report.publishable:
                     pub.write(lines)
                     qual.write(quality_lines)
+                    found.write(search_lines)
                     if report.findings:
                         rep.write(nt_line(findings_triple(report)))
                 else:
@@ -164,7 +174,9 @@ def ingest(
             iris.quality_graph(name),
             iris.report_graph(name),
         )
-        with store_for(settings).write(replace=graphs) as writer:
+        held = frozenset(r.key for r in summary.quarantined_reports if r.key.startswith("http"))
+        search = Summaries(graphs[0], search_jsonl, held if summary.links_held_back else frozenset())
+        with store_for(settings, search).write(replace=graphs) as writer:
             writer.load(published_nt, graph=graphs[0])
             writer.load(quarantine_nt, graph=graphs[1])
             writer.load_text(vocabulary_ntriples(), graph=graphs[2])
@@ -323,19 +335,22 @@ def process(
 
 def process_ntriples(
     records: Iterable[Record], iris: Minter, *, batch: int, workers: int
-) -> Iterator[tuple[MappedRecord, RecordReport, tuple[str, str]]]:
-    """:func:`process`, with each record's triples as N-Triples text (``mapped.triples`` is empty).
+) -> Iterator[tuple[MappedRecord, RecordReport, tuple[str, str, str]]]:
+    """:func:`process`, with each record's triples as N-Triples text (``mapped.triples`` is empty),
+    its quality measurements as N-Triples and the search index's summary of its datasets
+    (:func:`kg.search.summarize`, JSON lines).
 
     The worker writes them: rdflib terms cost far more to send back to this
     process (unpickling rebuilds every term) than their text, and this process
-    has the reading and writing to do meanwhile, on the same cores.
+    has the reading and writing to do meanwhile, on the same cores; the summaries
+    spare the search index a pass over the store.
     """
     return _process(records, iris, batch=batch, workers=workers, ntriples=True)
 
 
 def _process(
     records: Iterable[Record], iris: Minter, *, batch: int, workers: int, ntriples: bool
-) -> Iterator[tuple[MappedRecord, RecordReport, tuple[str, str]]]:
+) -> Iterator[tuple[MappedRecord, RecordReport, tuple[str, str, str]]]:
     agencies: dict[str, list[Triple]] = {}
 
     def jobs() -> Iterator[list[tuple[Record, list[Triple]]]]:
@@ -395,7 +410,7 @@ def _warm_up() -> None:
 
 def _map_and_validate(
     chunk: list[tuple[Record, list[Triple]]], base: str, ntriples: bool = False
-) -> list[tuple[MappedRecord, RecordReport, tuple[str, str]]]:
+) -> list[tuple[MappedRecord, RecordReport, tuple[str, str, str]]]:
     iris = Minter(base)
     mapped = []
     for record, context in chunk:
@@ -403,14 +418,17 @@ def _map_and_validate(
         m.context.extend(context)
         mapped.append(m)
     reports = validate_batch(mapped)
+    summaries = summarize([m.triples for m in mapped]) if ntriples else [""] * len(mapped)
     texts = []
-    for m, report in zip(mapped, reports, strict=True):
+    for m, report, summary in zip(mapped, reports, summaries, strict=True):
         m.context = []  # not needed any more: keep what crosses the process boundary small
         if ntriples:  # the record's triples and its quality measurements (kg.quality), as N-Triples
-            texts.append(("".join(map(nt_line, m.triples)), "".join(map(nt_line, measure(m, report)))))
+            texts.append(
+                ("".join(map(nt_line, m.triples)), "".join(map(nt_line, measure(m, report))), summary)
+            )
             m.triples = []
         else:
-            texts.append(("", ""))
+            texts.append(("", "", ""))
     return list(zip(mapped, reports, texts, strict=True))
 
 

@@ -6,6 +6,7 @@ import csv
 import dataclasses
 import json
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -13,9 +14,9 @@ from conftest import BASE, SAMPLE_CSV
 from live import request, serve
 
 from kg.ingest import ingest, store_for
-from kg.search import FACETS, INDEX_FILE, Query, open_index, parse_query
+from kg.search import FACETS, INDEX_FILE, Query, build_index, open_index, parse_query
 from kg.settings import Settings
-from kg.store import Store
+from kg.store import Generation, Store
 from kg.vocab import DCAT, DCT, RDF
 from kg.web.app import build_app
 from kg.web.search_views import page_link
@@ -390,3 +391,138 @@ def test_http_over_a_real_socket(tmp_path: Path) -> None:
         assert status == 400 and json.loads(body)["status"] == 400
         status, _, body = request(f"{base}datasets?q=%22NEAR(%20*%20)")
         assert status == 200
+
+
+# ---------------------------------------------------------------- the ingest's summaries
+
+
+def _index_content(path: Path) -> dict[str, object]:
+    """What an index holds, without its row ids (they follow the order datasets were indexed in);
+    the values of one property, joined with line breaks in a text column, as a sorted list."""
+    db = sqlite3.connect(path)
+    try:
+        ids = dict(db.execute("SELECT id, iri FROM datasets"))
+        terms = {
+            row[0]: row[1:] for row in db.execute("SELECT id, facet, value, label, iri, count FROM terms")
+        }
+        facets: dict[str, set] = {}
+        for term, dataset in db.execute("SELECT term, dataset FROM facets"):
+            facets.setdefault(ids[dataset], set()).add(terms[term])
+        rows = db.execute("SELECT rowid, title, keywords, description, tags FROM text")
+        text = {
+            ids[rowid]: (*(sorted(column.split("\n")) for column in columns), sorted(tags.split()) != [])
+            for rowid, *columns, tags in rows
+        }
+        return {
+            "datasets": {
+                r[0]: r[1:] for r in db.execute("SELECT iri, title, description, modified FROM datasets")
+            },
+            "sources": sorted((g, ids[d]) for g, d in db.execute("SELECT graph, dataset FROM sources")),
+            "terms": sorted(terms.values()),
+            "facets": facets,
+            "text": text,
+        }
+    finally:
+        db.close()
+
+
+def _rebuilt_from_the_store(store: Store, folder: Path) -> Path:
+    """The published generation's index built again, every dataset read from the store by SPARQL."""
+    import pyoxigraph as ox
+
+    published = store.folder()
+    folder.mkdir()
+    generation = Generation(
+        folder, None, set(), ox.Store.read_only(str(published / "rdf")), store.private_graphs
+    )
+    try:
+        build_index(generation)
+    finally:
+        generation.close()
+    return folder / INDEX_FILE
+
+
+EDGE_CASES = f"""@prefix dcat: <{DCAT}> . @prefix dct: <{DCT}> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+<{BASE}dataset/e1> a dcat:Dataset ; dct:title "Tide gauges"@EN-GB, "Pegel"@de ;
+  dct:description "Sea level\\u0007 readings\\n every   hour"@en ;
+  dct:modified "2024-05-31T12:00:00+00:00"^^xsd:dateTime ;
+  dcat:keyword "Tide", "tide"@en, "tide"@EN ;
+  dct:license <http://example.org/licence/a> ;
+  dcat:distribution <{BASE}dataset/e1/d1>, [ a dcat:Distribution ; dcat:accessURL <http://example.org/f> ;
+    dct:format <{CSV_FORMAT}> ; dct:license <http://example.org/licence/a> ] .
+<{BASE}dataset/e1/d1> a dcat:Distribution ; dcat:accessURL <http://example.org/g> ;
+  dct:format <{CSV_FORMAT}> ; dct:license "free text" .
+<{BASE}dataset/e2> a dcat:Dataset ; dct:title "Buoys" ; dct:description "Where they float" ;
+  dct:modified "2020-01-01"^^xsd:date ; dct:license [ a dct:LicenseDocument ] .
+<{BASE}dataset/e3> a dcat:Dataset ; dct:title "Shared files" ; dct:description "Files of e1" ;
+  dcat:distribution <{BASE}dataset/e1/d1> .
+<{BASE}dataset/e4> a dcat:Dataset ; dct:title "Typed title"^^xsd:string ; dct:description "Typed" ;
+  dct:modified "2024-01-01T00:00:00.000Z"^^xsd:dateTime .
+"""
+
+
+def test_the_index_from_the_ingest_s_summaries_is_the_index_from_the_store(
+    seeded: Settings, tmp_path: Path
+) -> None:
+    """The ingest hands the index builder the workers' summaries of its datasets; the index must
+    be what reading the store gives: canonical dates, distinct terms, lower-case language tags,
+    blank-node values and distributions shared between records (read from the store), triples
+    about the datasets in other graphs (the union), links held back with a quarantined record."""
+    store = store_for(seeded)
+    source = tmp_path / "edge.ttl"
+    source.write_text(EDGE_CASES, encoding="utf-8")
+    put_other(store, f'<{BASE}dataset/e3> dcat:keyword "from another graph" .', f"{BASE}graph/more")
+    broken = tmp_path / "csv"  # an agency breaks a rule: its datasets' publisher links are held back
+    shutil.copytree(SAMPLE_CSV, broken)
+    agencies = (broken / "agencies.csv").read_text(encoding="utf-8").splitlines()
+    header = agencies[0].split(",")
+    cells = next(csv.reader([agencies[1]]))
+    cells[header.index("homepage")] = "not a url at all"
+    cells[header.index("name")] = ""
+    out = [agencies[0], ",".join(f'"{c}"' for c in cells), *agencies[2:]]
+    (broken / "agencies.csv").write_text("\n".join(out) + "\n", encoding="utf-8")
+    summary = ingest(str(broken), settings=seeded, source="sample")
+    assert summary.quarantined and summary.links_held_back
+    ingest(str(source), settings=seeded, source="edge")  # last: a blank node keeps its name in the store
+    expected = _index_content(_rebuilt_from_the_store(store, tmp_path / "rebuilt"))
+    got = _index_content(store.folder() / INDEX_FILE)
+    assert got == expected
+    e1 = expected["datasets"][f"{BASE}dataset/e1"]
+    assert e1[2] == "2024-05-31T12:00:00Z" and e1[1] == "Sea level readings every hour"
+    assert expected["datasets"][f"{BASE}dataset/e4"][2] == "2024-01-01T00:00:00Z"
+    assert {f"{BASE}dataset/e{i}" for i in range(1, 5)} <= set(expected["datasets"])
+
+
+def test_summaries_of_mapped_records_stand_alone() -> None:
+    """The summaries of mapped records (CSV, data.json, CKAN) never need the store, so the ingest
+    indexes them without a query; a blank-node value or a distribution of another record does."""
+    from kg.iris import Minter
+    from kg.mapping import map_record
+    from kg.readers import read_source
+    from kg.search import summarize
+
+    mapped = [map_record(r, Minter(BASE)) for r in read_source(str(SAMPLE_CSV), fmt="csv")]
+    lines = [
+        json.loads(line) for text in summarize([m.triples for m in mapped]) for line in text.splitlines()
+    ]
+    assert len(lines) == 44 and not any(line.get("u") for line in lines)
+    assert all(line["d"].startswith(f"{BASE}dataset/") for line in lines)
+    rdf = [m.triples for m in map(lambda r: map_record(r, Minter(BASE)), _edge_records())]
+    flagged = {
+        json.loads(line)["d"]: bool(json.loads(line).get("u"))
+        for t in summarize(rdf)
+        for line in t.splitlines()
+    }
+    assert flagged == {f"{BASE}dataset/e{i}": i in (2, 3) for i in range(1, 5)}
+
+
+def _edge_records() -> list:
+    import tempfile
+
+    from kg.readers import read_source
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "edge.ttl"
+        path.write_text(EDGE_CASES, encoding="utf-8")
+        return list(read_source(str(path), fmt="ttl"))
