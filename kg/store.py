@@ -457,6 +457,8 @@ class Generation:
     :ivar changed: graphs this write replaced or touched; empty when unknown (rebuild everything).
     """
 
+    _VALUE = ox.NamedNode("urn:kg:value")  # the predicate of :meth:`stored_literals`' scratch store
+
     def __init__(
         self,
         folder: Path,
@@ -495,6 +497,31 @@ class Generation:
 
     def close(self) -> None:
         self._store = None
+
+    @staticmethod
+    def stored_literals(literals: list[tuple[str, str]]) -> list[str]:
+        """The lexical forms the store keeps for typed literals given as (text, datatype IRI).
+
+        Why: Oxigraph keeps numbers, dates, booleans and durations in canonical form
+        (``"01"^^xsd:integer`` reads back as ``"1"``), so data derived from a source's
+        triples without a query (kg.search) must canonicalise them the same way. A
+        datatype that is not an IRI is kept as given (such a triple does not load anyway).
+        """
+        out = [text for text, _ in literals]
+        if not literals:
+            return out
+        scratch = ox.Store()  # in memory: the store's own encoding, both ways
+        quads = []
+        for i, (text, datatype) in enumerate(literals):
+            try:
+                value = ox.Literal(text, datatype=ox.NamedNode(datatype))
+                quads.append(ox.Quad(ox.NamedNode(f"urn:kg:{i}"), Generation._VALUE, value))
+            except ValueError:
+                continue
+        scratch.extend(quads)
+        for quad in scratch.quads_for_pattern(None, Generation._VALUE, None, ox.DefaultGraph()):
+            out[int(quad.subject.value[7:])] = quad.object.value
+        return out
 
 
 class Writer:
