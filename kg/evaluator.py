@@ -46,12 +46,37 @@ def _child_main(conn: Connection, store_path: str, private: tuple[str, ...]) -> 
     store = Store(store_path, private_graphs=private)
 
     class Sink:
+        """Keeps an answer until it is complete (then one message: ``A<format>\\0<body>``) or
+        ``START_STREAMING`` bytes long (then ``F<format>``, ``D<chunk>``…, ``E``): one message for
+        a small answer instead of three or more, each of which wakes the parent."""
+
+        def __init__(self, header: str) -> None:
+            self.header = header.encode()
+            self.parts: list[bytes] = []
+            self.size = 0
+            self.streaming = False
+
         def write(self, data: bytes) -> int:
-            conn.send_bytes(b"D" + bytes(data))
+            data = bytes(data)
+            if self.streaming:
+                conn.send_bytes(b"D" + data)
+                return len(data)
+            self.parts.append(data)
+            self.size += len(data)
+            if self.size >= START_STREAMING:
+                conn.send_bytes(b"F" + self.header)
+                conn.send_bytes(b"D" + b"".join(self.parts))
+                self.parts, self.streaming = [], True
             return len(data)
 
         def flush(self) -> None:
             pass
+
+        def finish(self) -> None:
+            if self.streaming:
+                conn.send_bytes(b"E")
+            else:
+                conn.send_bytes(b"A" + self.header + b"\0" + b"".join(self.parts))
 
     while True:
         try:
@@ -62,17 +87,17 @@ def _child_main(conn: Connection, store_path: str, private: tuple[str, ...]) -> 
             on_private = bool(private_store and private_store[0])  # only the app's own pages ask
             result = store.query(text, default_graphs=default, named_graphs=named, private=on_private)
             if is_graph(result):
-                conn.send_bytes(b"F" + graph_fmt.encode())
+                sink = Sink(graph_fmt)
                 triples = as_quads(result) if graph_fmt in ("nq", "trig") else result
-                serialize_triples(triples, Sink(), graph_fmt, prefixes=PREFIXES)
+                serialize_triples(triples, sink, graph_fmt, prefixes=PREFIXES)
             else:
                 fmt = "json" if is_boolean(result) and result_fmt in ("csv", "tsv") else result_fmt
                 truncated = False
                 if not is_boolean(result) and max_rows:
                     result, truncated = cap_rows(result, max_rows)
-                conn.send_bytes(b"F" + fmt.encode() + (b"|cut" if truncated else b""))
-                serialize_results(result, Sink(), fmt)
-            conn.send_bytes(b"E")
+                sink = Sink(fmt + ("|cut" if truncated else ""))
+                serialize_results(result, sink, fmt)
+            sink.finish()
         except (QueryError, InputError) as exc:  # the request's fault: a 400
             conn.send_bytes(b"Q" + str(exc).encode())
         except Exception as exc:  # noqa: BLE001 - reported to the parent, which logs it
@@ -153,9 +178,10 @@ class Evaluator:
         *,
         timeout: float | None = None,
         max_rows: int = 0,
-    ) -> tuple[str, Iterator[bytes]]:
+    ) -> tuple[str, list[bytes] | Iterator[bytes]]:
         """Evaluate a query; returns the format (``"json|cut"`` when SELECT rows were cut at
-        ``max_rows``) and the body's chunks.
+        ``max_rows``) and the body's chunks: a list when the answer is complete, else an
+        iterator that streams the rest.
 
         :raises QueryError: the query does not parse or fails (400).
         :raises QueryTimeout: the time limit passed before the answer began (503).
@@ -168,6 +194,10 @@ class Evaluator:
             if first[:1] == b"Q":
                 self._release(child)
                 raise QueryError(first[1:].decode())
+            if first[:1] == b"A":  # the whole answer in one message
+                self._release(child)
+                fmt, _, body = first[1:].partition(b"\0")
+                return fmt.decode(), [body]
             if first[:1] != b"F":
                 raise RuntimeError(first[1:].decode())
             fmt = first[1:].decode()
@@ -179,7 +209,7 @@ class Evaluator:
             raise
         if done:
             self._release(child)
-            return fmt, iter(head)
+            return fmt, head
         return fmt, self._rest(child, head, deadline)
 
     def _receive(self, child: _Child, deadline: float) -> bytes:
@@ -259,6 +289,10 @@ class Evaluator:
                 if tag == b"Q":  # the child reported the query's fault and waits for the next one
                     self._release(child)
                     raise QueryError(data.decode())
+                if tag == b"A" and not fmt:  # the whole answer in one message
+                    self._release(child)
+                    head, _, body = data.partition(b"\0")
+                    return head.decode(), body
                 if tag == b"F" and not fmt:
                     fmt = data.decode()
                 elif tag == b"D" and fmt:
