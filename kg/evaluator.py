@@ -41,7 +41,6 @@ Request = tuple[str, list[str] | None, list[str] | None, tuple[str, str]]
 def _child_main(conn: Connection, store_path: str, private: tuple[str, ...]) -> None:
     """The evaluator loop: one request at a time, answers as tagged byte messages."""
     from kg.store import Store, as_quads, cap_rows, is_boolean, is_graph, serialize_results, serialize_triples
-    from kg.vocab import PREFIXES
 
     store = Store(store_path, private_graphs=private)
 
@@ -89,7 +88,7 @@ def _child_main(conn: Connection, store_path: str, private: tuple[str, ...]) -> 
             if is_graph(result):
                 sink = Sink(graph_fmt)
                 triples = as_quads(result) if graph_fmt in ("nq", "trig") else result
-                serialize_triples(triples, sink, graph_fmt, prefixes=PREFIXES)
+                serialize_triples(triples, sink, graph_fmt)  # no prefix table: see kg.store
             else:
                 fmt = "json" if is_boolean(result) and result_fmt in ("csv", "tsv") else result_fmt
                 truncated = False

@@ -653,7 +653,12 @@ def is_graph(result) -> bool:
 
 
 def serialize_triples(triples, output, fmt: str, *, prefixes: dict[str, str] | None = None) -> None:
-    """Write triples (from CONSTRUCT results) as ``fmt``; prefixes only where the syntax has them."""
+    """Write triples (from CONSTRUCT results) as ``fmt``; prefixes only where the syntax has them.
+
+    The SPARQL endpoint passes none, as the native server does: the 22 prefixes of
+    :data:`kg.vocab.PREFIXES` doubled the cost of a DESCRIBE of one dataset (0.47 against
+    0.26 ms, serialization included); pages' downloads, read by people, keep them.
+    """
     if fmt in ("ttl", "trig", "rdf", "jsonld"):
         ox.serialize(triples, output, format=FORMATS[fmt], prefixes=prefixes)
     else:

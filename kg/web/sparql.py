@@ -23,7 +23,6 @@ from flask import Blueprint, Response, abort, current_app, request
 from kg.errors import QueryError
 from kg.sparql_text import add_using, declares_using, describes_constants
 from kg.store import as_quads, cap_rows, convert, is_boolean, is_graph, serialize_results, serialize_triples
-from kg.vocab import PREFIXES
 from kg.web import formats, guard
 from kg.web.auth import require_write_token
 from kg.web.cache import etag_for, not_modified
@@ -101,7 +100,7 @@ def query(text: str) -> Response:
             fmt = accept[1]
             pipe.started(fmt)
             triples = as_quads(result) if fmt in ("nq", "trig") else result
-            serialize_triples(triples, pipe, fmt, prefixes=PREFIXES)
+            serialize_triples(triples, pipe, fmt)  # no prefix table: see kg.store.serialize_triples
         else:
             fmt = accept[0]
             if is_boolean(result) and fmt in ("csv", "tsv"):
