@@ -21,9 +21,9 @@ and so are bounded by the number of sources, not by the data; and
 :meth:`~TimedStore.dump`, a download whose cost is the size of the data and
 which a time limit would only cut. Every query, even a lookup by a constant
 IRI, goes to an evaluator: measured on the bundled sample, the round trip and
-the TSV written and parsed again cost about 0.12 ms a query (the dataset page's
-9 queries: p50 8.7 ms in-process, 9.8 ms here), too little to be worth a second
-path that would have to be proved bounded query by query. The counts per graph
+the TSV written and parsed again cost about 0.14 ms a query (the dataset page's
+9 queries: p50 8.5–8.7 ms in-process, 9.8–9.9 ms here), too little to be worth
+a second path that would have to be proved bounded query by query. The counts per graph
 (:meth:`~TimedStore.graph_sizes`) scan every quad, so they are evaluated too,
 once per generation.
 
