@@ -458,8 +458,12 @@ def report_triples(report: RecordReport, iris: Minter, source: str) -> Iterator[
         yield result, SH.resultSeverity, SEVERITY_IRIS[f.severity]
         yield result, SH.resultMessage, Literal(f.message)
         yield result, SH.focusNode, URIRef(f.focus) if f.focus.startswith("http") else Literal(f.focus)
-        if f.path:
-            yield result, SH.resultPath, URIRef(f.path)
+        if f.path:  # a complex path is text (kg.validation._path_text): no IRI, so a literal
+            yield (
+                result,
+                SH.resultPath,
+                URIRef(f.path) if ":" in f.path and " " not in f.path else Literal(f.path),
+            )
         if f.rule:
             yield result, SH.sourceShape, URIRef(f.rule) if ":" in f.rule else Literal(f.rule)
         if f.value:

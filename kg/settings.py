@@ -59,7 +59,9 @@ SETTINGS: tuple[Setting, ...] = (
         "Datasets and data services per page of the paged catalogue for harvesters (/catalog).",
     ),
     Setting(
-        "KG_VALIDATION_BATCH", "250", "Records per pyshacl call during ingest (bigger = faster, more memory)."
+        "KG_VALIDATION_BATCH",
+        "1000",
+        "Records per pyshacl call during ingest (bigger = faster, more memory).",
     ),
     Setting("KG_WORKERS", "2", "Processes used to map and validate records during ingest (1 = in-process)."),
     Setting(
@@ -88,7 +90,7 @@ class Settings:
     max_query: int = 100_000
     catalog_title: str = "Agency knowledge graph"
     catalog_page_size: int = 100
-    validation_batch: int = 250
+    validation_batch: int = 1000
     workers: int = 2
     http_timeout: float = 30.0
     debug: bool = False

@@ -32,7 +32,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from rdflib import Graph, URIRef
+from rdflib import BNode, Graph, URIRef
+from rdflib.collection import Collection
 from rdflib.plugins.stores.memory import SimpleMemory
 from rdflib.term import Node
 
@@ -270,15 +271,17 @@ def _owners(records: Sequence[MappedRecord]) -> dict[Node, int]:
     """Which record a focus node belongs to.
 
     A record's key is its own; other subjects of its triples are its parts
-    (distributions, contact points), unless they are only described in some
-    record's context (a parent agency mentioned by an inverse link): findings
-    on those belong to the record that describes them, validated on its own.
+    (distributions, contact points, an agency's address), unless the record's
+    own context describes them (a parent agency mentioned by an inverse link):
+    findings on those belong to the record that describes them, validated on
+    its own. Only the record's own context counts, so that what a record is
+    told does not depend on which other records share its batch.
     """
     owner: dict[Node, int] = {URIRef(r.key): i for i, r in enumerate(records)}
-    described_elsewhere = {t[0] for r in records for t in r.context}
     for i, rec in enumerate(records):
+        context = {t[0] for t in rec.context}
         for s, _, _ in rec.triples:
-            if s not in owner and s not in described_elsewhere:
+            if s not in owner and s not in context:
                 owner[s] = i
     return owner
 
@@ -297,10 +300,43 @@ def _findings(results: Graph) -> Iterable[tuple[Finding, Node]]:
             Finding(
                 severity=severity,
                 focus=str(focus),
-                path=str(path) if path is not None else "",
+                path=_path_text(results, path) if path is not None else "",
                 message=str(message) if message is not None else "constraint not met",
                 rule=str(shape) if isinstance(shape, URIRef) else "",
                 value=str(value) if value is not None else "",
             ),
             focus,
         )
+
+
+_SHACL = "http://www.w3.org/ns/shacl#"
+_PATH_FORMS = {
+    URIRef(_SHACL + name): form
+    for name, form in (
+        ("inversePath", "^{}"),
+        ("zeroOrMorePath", "{}*"),
+        ("oneOrMorePath", "{}+"),
+        ("zeroOrOnePath", "{}?"),
+    )
+}
+
+
+def _path_text(graph: Graph, path: Node) -> str:
+    """A result's path as text: an IRI as it is, a complex path (a blank node in the shapes,
+    e.g. ``sh:alternativePath``) in SPARQL's property path syntax, ``(a | b)``.
+
+    Why: the blank node's own name differs from one process to the next, so reports (which
+    are stored, and sorted by path) would not be the same twice, and it names nothing.
+    """
+    if not isinstance(path, BNode):
+        return str(path)
+    alternatives = graph.value(path, URIRef(f"{_SHACL}alternativePath"))
+    if alternatives is not None:
+        return "(" + " | ".join(_path_text(graph, p) for p in Collection(graph, alternatives)) + ")"
+    for predicate, form in _PATH_FORMS.items():
+        inner = graph.value(path, predicate)
+        if inner is not None:
+            return form.format(_path_text(graph, inner))
+    if graph.value(path, RDF.first) is not None:
+        return "(" + " / ".join(_path_text(graph, p) for p in Collection(graph, path)) + ")"
+    return "(path)"

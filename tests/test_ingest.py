@@ -356,3 +356,19 @@ def test_ingest_publishes_quality_measurements(seeded):
             ?m a dqv:QualityMeasurement ; dqv:computedOn ?d ;
                dqv:isMeasurementOf <https://w3id.org/agency-kg/quality#score> ; dqv:value ?v }} }}"""
     assert int(next(iter(store.query(query, default_graphs=[])))["n"].value) == 44
+
+
+def test_reports_do_not_depend_on_the_batch_size():
+    """A record's findings are its own whatever else shares its pyshacl batch: an agency's address
+    is the agency's part even when a dataset of the same batch has the agency as context."""
+    from kg.ingest import process
+    from kg.iris import Minter
+    from kg.readers import read_source
+
+    def reports(batch: int) -> dict:
+        records = read_source(str(SAMPLE_CSV), fmt="csv")
+        return {r.key: r.findings for _, r in process(records, Minter(BASE), batch=batch, workers=1)}
+
+    one, some, all_ = reports(1), reports(7), reports(1000)
+    assert one == some == all_
+    assert any(f.focus.endswith("#address") for findings in one.values() for f in findings)

@@ -452,7 +452,7 @@ EDGE_CASES = f"""@prefix dcat: <{DCAT}> . @prefix dct: <{DCT}> .
   dcat:distribution <{BASE}dataset/e1/d1>, [ a dcat:Distribution ; dcat:accessURL <http://example.org/f> ;
     dct:format <{CSV_FORMAT}> ; dct:license <http://example.org/licence/a> ] .
 <{BASE}dataset/e1/d1> a dcat:Distribution ; dcat:accessURL <http://example.org/g> ;
-  dct:format <{CSV_FORMAT}> ; dct:license "free text" .
+  dct:format <{CSV_FORMAT}> ; dct:license <http://example.org/licence/b> .
 <{BASE}dataset/e2> a dcat:Dataset ; dct:title "Buoys" ; dct:description "Where they float" ;
   dct:modified "2020-01-01"^^xsd:date ; dct:license [ a dct:LicenseDocument ] .
 <{BASE}dataset/e3> a dcat:Dataset ; dct:title "Shared files" ; dct:description "Files of e1" ;
