@@ -251,3 +251,60 @@ def test_documented_example_folder_reads(tmp_path: Path) -> None:
     records = list(read_csv_folder(folder))
     assert [r.key for r in records] == ["env-agency", "air-unit", "air-quality"]
     assert records[2].distributions[0].download_url == "https://env.example.gov/air/2023.csv"
+
+
+# ---------------------------------------------------------------- streaming
+
+
+def _big_folder(tmp_path: Path, n: int, *, shuffled: bool = False) -> Path:
+    """n datasets with two distributions each (listed in reverse order when ``shuffled``)."""
+    datasets = "id,title,description,publisher\n" + "".join(f"d{i},T{i},D{i},env\n" for i in range(n))
+    rows = [f"d{i},d{i}-{k},https://env.example/{i}/{k}\n" for i in range(n) for k in (0, 1)]
+    distributions = "dataset,id,download_url\n" + "".join(reversed(rows) if shuffled else rows)
+    return write_folder(tmp_path, datasets=datasets, distributions=distributions)
+
+
+@pytest.mark.parametrize("shuffled", [False, True])
+def test_streamed_datasets_get_all_their_distributions(tmp_path: Path, shuffled: bool) -> None:
+    folder = _big_folder(tmp_path, 300, shuffled=shuffled)
+    datasets = [r for r in read_csv_folder(folder) if isinstance(r, DatasetRecord)]
+    assert [d.key for d in datasets] == [f"d{i}" for i in range(300)]
+    for i, d in enumerate(datasets):
+        assert sorted(x.key for x in d.distributions) == [f"d{i}-0", f"d{i}-1"]
+        assert {x.origin.line for x in d.distributions} == (
+            {2 + 2 * i, 3 + 2 * i} if not shuffled else {601 - 2 * i, 600 - 2 * i}
+        )
+
+
+def test_an_error_in_the_last_row_stops_the_folder_before_the_first_record(tmp_path: Path) -> None:
+    """Every file-level error is found before any record leaves the reader, streamed or not."""
+    folder = _big_folder(tmp_path, 500)
+    with open(folder / "datasets.csv", "a", encoding="utf-8") as f:
+        f.write("late,Late,Too late,nobody\n")
+    records = read_csv_folder(folder)
+    with pytest.raises(InputError) as info:
+        next(records)
+    assert (info.value.file, info.value.line, info.value.field) == (
+        str(folder / "datasets.csv"),
+        502,
+        "publisher",
+    )
+    folder = _big_folder(tmp_path / "b", 500)
+    with open(folder / "distributions.csv", "a", encoding="utf-8") as f:
+        f.write("d7,d7-0,https://env.example/again\n")
+    with pytest.raises(InputError) as info:
+        next(read_csv_folder(folder))
+    assert (info.value.line, info.value.field) == (
+        1002,
+        "id",
+    ) and "already used on line 16" in info.value.message
+
+
+def test_not_utf8_far_into_a_file_names_its_line_and_offset(tmp_path: Path) -> None:
+    folder = _big_folder(tmp_path, 2000)
+    text = (folder / "datasets.csv").read_bytes()
+    bad = text + "x,Caf\u00e9,D,env\n".encode("latin-1")
+    (folder / "datasets.csv").write_bytes(bad)
+    error = read_error(folder)
+    assert error.file == str(folder / "datasets.csv") and error.line == 2002
+    assert f"byte 0xE9 at offset {len(text) + 5} " in error.message

@@ -11,14 +11,18 @@ reference to an id that is not there (a distribution's ``dataset``, an agency's
 :class:`~kg.errors.InputError` naming the file, line and column. Everything
 else (an empty title, a bad date) is passed through for the validator.
 
-The folder is read completely before the first record is yielded, so every
-file-level error is raised before any record leaves the reader.
+Every file-level error is raised before the first record leaves the reader:
+a first pass reads every file and checks ids and references, keeping only the
+ids; a second pass then streams the datasets with their distributions, so that
+memory does not grow with the number of datasets (908 MB at 100,000 datasets
+when the rows were held). Distributions are taken from ``distributions.csv``
+as the datasets come; only those listed ahead of their dataset wait in memory
+(none when the file follows the order of ``datasets.csv``).
 """
 
 from __future__ import annotations
 
 import csv
-import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -175,29 +179,78 @@ def read_csv_folder(path: str | Path) -> Iterator[Record]:
 def _records(folder: Path) -> Iterator[Record]:
     agency_rows = _parents_first(_unique_ids(read_rows(folder / AGENCIES.name, AGENCIES), "id"))
     agency_keys = {row.get("id") for row in agency_rows}
-    datasets = _datasets(folder, agency_keys)
+    counts = _check_datasets(folder, agency_keys)
     service_rows = []
     if (folder / SERVICES.name).is_file():
         service_rows = _unique_ids(read_rows(folder / SERVICES.name, SERVICES), "id")
     for row in service_rows:
         _check_publisher(row, agency_keys)
     yield from (_agency(row) for row in agency_rows)
-    yield from datasets
+    yield from _datasets(folder, counts)
     yield from (_service(row) for row in service_rows)
 
 
-def _datasets(folder: Path, agency_keys: set[str]) -> list[DatasetRecord]:
-    dist_rows = _unique_ids(read_rows(folder / DISTRIBUTIONS.name, DISTRIBUTIONS), "id", allow_empty=True)
-    rows = _unique_ids(read_rows(folder / DATASETS.name, DATASETS), "id")
-    dataset_ids = {row.get("id") for row in rows}
-    by_dataset: dict[str, list[DistributionRecord]] = {}
-    for row in dist_rows:
-        if row.get("dataset") not in dataset_ids:
-            raise row.fail(f"dataset {row.get('dataset')!r} is not an id in {DATASETS.name}", "dataset")
-        by_dataset.setdefault(row.get("dataset"), []).append(_distribution(row))
-    for row in rows:
-        _check_publisher(row, agency_keys)
-    return [_dataset(row, by_dataset.get(row.get("id"), [])) for row in rows]
+def _check_datasets(folder: Path, agency_keys: set[str]) -> dict[str, int]:
+    """The first pass over datasets and distributions: every id and reference is checked (in the
+    order the rows were checked when they were held), only ids are kept. Returns the number of
+    distributions of each dataset, in the order of ``datasets.csv``."""
+    dist_file = folder / DISTRIBUTIONS.name
+    links: list[tuple[int, str]] = []  # (line, dataset) of every distribution
+    seen: dict[str, int] = {}
+    for line, value, dataset in _columns(dist_file, DISTRIBUTIONS, "id", "dataset"):
+        _check_id(seen, value, line, dist_file, "id", allow_empty=True)
+        links.append((line, dataset))
+    seen = {}
+    file = folder / DATASETS.name
+    unknown_publisher: tuple[int, str] | None = None
+    for line, value, publisher in _columns(file, DATASETS, "id", "publisher"):
+        _check_id(seen, value, line, file, "id")
+        if unknown_publisher is None and publisher and publisher not in agency_keys:
+            unknown_publisher = (line, publisher)
+    counts = dict.fromkeys(seen, 0)
+    for line, dataset in links:
+        if dataset not in counts:
+            message = f"dataset {dataset!r} is not an id in {DATASETS.name}"
+            raise InputError(message, file=str(dist_file), line=line, field="dataset")
+        counts[dataset] += 1
+    if unknown_publisher:
+        line, publisher = unknown_publisher
+        message = f"publisher {publisher!r} is not an id in {AGENCIES.name}"
+        raise InputError(message, file=str(file), line=line, field="publisher")
+    return counts
+
+
+def _check_id(
+    seen: dict[str, int], value: str, line: int, file: Path, column: str, *, allow_empty: bool = False
+) -> None:
+    """IRIs come from ids: an empty (unless allowed) or repeated id stops the source."""
+    if not value and not allow_empty:
+        message = f"the {column} is empty (ids make the IRIs, every row needs one)"
+        raise InputError(message, file=str(file), line=line, field=column)
+    if value and value in seen:
+        message = f"{column} {value!r} is already used on line {seen[value]}"
+        raise InputError(message, file=str(file), line=line, field=column)
+    seen[value] = line
+
+
+def _datasets(folder: Path, counts: dict[str, int]) -> Iterator[DatasetRecord]:
+    """The second pass: each dataset once its distributions (``counts``) have been read."""
+    waiting: dict[str, list[DistributionRecord]] = {}
+    distributions = read_rows(folder / DISTRIBUTIONS.name, DISTRIBUTIONS)
+    for row in read_rows(folder / DATASETS.name, DATASETS):
+        key = row.get("id")
+        mine = waiting.pop(key, [])
+        while len(mine) < counts[key]:
+            dist = next(distributions, None)
+            if dist is None:  # the first pass counted more: the file changed meanwhile
+                raise InputError(
+                    "the file changed while it was being read", file=str(folder / DISTRIBUTIONS.name)
+                )
+            if dist.get("dataset") == key:
+                mine.append(_distribution(dist))
+            else:
+                waiting.setdefault(dist.get("dataset"), []).append(_distribution(dist))
+        yield _dataset(row, mine)
 
 
 def _check_publisher(row: Row, agency_keys: set[str]) -> None:
@@ -247,27 +300,85 @@ def _parents_first(rows: list[Row]) -> list[Row]:
 
 
 def read_rows(path: Path, spec: Spec) -> Iterator[Row]:
-    """Rows of one CSV file with their physical line number (header = line 1)."""
+    """Rows of one CSV file with their physical line number (header = line 1), read as they come."""
     file = str(path)
-    reader = csv.reader(io.StringIO(read_text(path), newline=""))
+    for line, columns, cells in _cells(path, spec):
+        yield Row(spec, file, line, {c: v.strip() for c, v in zip(columns, cells, strict=False) if c})
+
+
+def _columns(path: Path, spec: Spec, *names: str) -> Iterator[tuple]:
+    """(line, value of each of ``names``) of every row: the checks need no more than that."""
+    where: list[int] = []
+    for line, columns, cells in _cells(path, spec):
+        if not where:
+            where = [columns.index(n) if n in columns else len(columns) + 9 for n in names]
+        yield (line, *(cells[i].strip() if i < len(cells) else "" for i in where))
+
+
+def _cells(path: Path, spec: Spec) -> Iterator[tuple[int, list[str], list[str]]]:
+    """(line, normalised columns, cells) of every data row, streamed from the file.
+
+    The file is decoded as it is read; a byte that is not UTF-8 is reported as
+    :func:`kg.readers.decode_utf8` reports it (line and offset), found by a scan
+    of the file's bytes then.
+    """
+    file = str(path)
+    _check_not_empty(path)
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle)
+        try:
+            columns = _header(next(reader), file, spec)
+            while True:
+                start = reader.line_num + 1
+                cells = next(reader, None)
+                if cells is None:
+                    return
+                if not any(c.strip() for c in cells):
+                    continue
+                if any(c.strip() for c in cells[len(columns) :]):
+                    raise InputError(
+                        f"the row has {len(cells)} values but the header has {len(columns)} columns",
+                        file=file,
+                        line=start,
+                    )
+                yield start, columns, cells
+        except csv.Error as exc:
+            raise InputError(f"not valid CSV: {exc}", file=file, line=reader.line_num) from exc
+        except UnicodeDecodeError:
+            _not_utf8(path)
+            raise
+
+
+def _check_not_empty(path: Path) -> None:
+    """What :func:`kg.readers.read_text` refuses (missing, a folder, unreadable, only blanks)."""
     try:
-        columns = _header(next(reader), file, spec)
-        while True:
-            start = reader.line_num + 1
-            cells = next(reader, None)
-            if cells is None:
-                return
-            if not any(c.strip() for c in cells):
-                continue
-            if any(c.strip() for c in cells[len(columns) :]):
+        with open(path, "rb") as handle:
+            head = handle.read(1 << 16).removeprefix(b"\xef\xbb\xbf")
+            while head and not head.strip():
+                head = handle.read(1 << 16)
+    except OSError:
+        read_text(path)  # raises with read_text's message
+        raise
+    if not head.strip():
+        raise InputError("the file is empty", file=str(path))
+
+
+def _not_utf8(path: Path) -> None:
+    """Raise :func:`kg.readers.decode_utf8`'s error for the first byte of the file that is not UTF-8
+    (scanned line by line: the file is not held whole)."""
+    offset = 0
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):  # a multi-byte character never holds b"\n"
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as exc:  # the message of kg.readers.decode_utf8
                 raise InputError(
-                    f"the row has {len(cells)} values but the header has {len(columns)} columns",
-                    file=file,
-                    line=start,
-                )
-            yield Row(spec, file, start, {c: v.strip() for c, v in zip(columns, cells, strict=False) if c})
-    except csv.Error as exc:
-        raise InputError(f"not valid CSV: {exc}", file=file, line=reader.line_num) from exc
+                    f"not UTF-8 text: byte 0x{raw[exc.start]:02X} at offset {offset + exc.start} cannot "
+                    "be decoded (save the file as UTF-8)",
+                    file=str(path),
+                    line=number,
+                ) from exc
+            offset += len(raw)
 
 
 def _header(cells: list[str], file: str, spec: Spec) -> list[str]:
