@@ -185,3 +185,14 @@ def test_empty_file_and_missing_path(tmp_path: Path) -> None:
     assert "empty" in read_error(tmp_path / "empty.json").message
     error = read_error(tmp_path / "missing.json")
     assert error.file == str(tmp_path / "missing.json") and "no such" in error.message
+
+
+def test_a_parsed_document_given_to_the_reader_is_left_as_it_was(tmp_path: Path) -> None:
+    """The reader drops each dataset item of a document it parsed itself once the record is made
+    (the parsed document is several times the file); a caller's own document stays whole."""
+    from kg.readers.data_json import data_json_records
+
+    doc = {"dataset": [{"identifier": "a", "title": "A"}, {"identifier": "b", "title": "B"}]}
+    own = [r.key for r in read_data_json(write(tmp_path, doc))]
+    assert [r.key for r in data_json_records(doc, "given.json")] == own == ["a", "b"]
+    assert doc["dataset"][1] == {"identifier": "b", "title": "B"}
