@@ -409,9 +409,13 @@ def section(result: dict[str, Any]) -> str:
             f"built in {facts['index_seconds']} s ({facts['index_bytes'] / 1e6:.0f} MB), within a "
             f"{facts['load_and_index_seconds']} s store write"
         )
+    flag = " --ingested" if facts.get("ingested") else ""
     lines += [
         "",
         f"{store}; first request of a fresh worker (opens the index) {result['first_request_ms']} ms.",
+        "",
+        f"Reproduce: `.venv/bin/python bench/ui.py{flag}` (the store is built once and cached under "
+        "`bench/out/`; add `--no-write` to leave this file alone).",
     ]
     if "add_one_dataset_seconds" in facts:
         lines[-1] += (
