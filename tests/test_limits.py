@@ -90,6 +90,41 @@ def test_a_describe_with_a_pattern_is_stopped_too(live):
     assert status == 200 and headers["Content-Type"].startswith("text/turtle")
 
 
+def _evaluators(root: int) -> set[int]:
+    """The evaluator processes (multiprocessing spawn children) under the server ``root``."""
+    parents: dict[int, int] = {}
+    spawned: set[int] = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+                stat = Path(f"/proc/{entry}/stat").read_text()
+                parents[int(entry)] = int(stat.rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError):
+                continue
+            if b"spawn_main" in cmdline:
+                spawned.add(int(entry))
+
+    def under(pid: int) -> bool:
+        while pid > 1:
+            pid = parents.get(pid, 0)
+            if pid == root:
+                return True
+        return False
+
+    return {pid for pid in spawned if under(pid)}
+
+
+def test_a_stopped_evaluator_is_replaced_in_the_background(live):
+    assert query(live, LIGHT)[0] == 200
+    time.sleep(1.0)
+    before = _evaluators(live.pid)
+    assert query(live, HEAVY)[0] == 503
+    time.sleep(2.0)  # no request meanwhile: the pool fills itself again
+    after = _evaluators(live.pid)
+    assert len(after) == len(before) and after != before
+
+
 def test_the_stopped_query_does_not_keep_running(live):
     assert query(live, HEAVY)[0] == 503
     time.sleep(0.5)
