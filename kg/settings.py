@@ -37,8 +37,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "KG_EVALUATORS",
         "2",
-        "Evaluator processes per web worker for /sparql queries (killed at KG_QUERY_TIMEOUT); "
-        "0 = evaluate in the web worker, without a time limit.",
+        "Evaluator processes per web worker for /sparql and /query, and as many again for the "
+        "pages' own queries (killed at KG_QUERY_TIMEOUT); 0 = evaluate in the web worker, "
+        "without a time limit.",
     ),
     Setting(
         "KG_SERVICE_ALLOW",
