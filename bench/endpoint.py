@@ -64,8 +64,6 @@ replaced; ``--no-write`` leaves the file alone) and, in full, to
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
-import importlib.util
 import json
 import os
 import platform
@@ -74,7 +72,6 @@ import re
 import resource
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -91,7 +88,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-BIN = Path(sys.executable).parent
+from bench.common import BIN, cpu_model, free_port, generator, memory, package_version  # noqa: E402
+
 RESULTS = ROOT / "bench" / "RESULTS.md"
 HEADING = "## Endpoint"
 JSON_RESULTS = "application/sparql-results+json"
@@ -99,15 +97,7 @@ TURTLE = "text/turtle"
 PREFIXES = "PREFIX dcat: <http://www.w3.org/ns/dcat#>\nPREFIX dct: <http://purl.org/dc/terms/>\n"
 
 
-def _generator():
-    spec = importlib.util.spec_from_file_location("bench_generate", ROOT / "bench" / "generate.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("bench_generate", module)
-    spec.loader.exec_module(module)
-    return module
-
-
-GEN = _generator()
+GEN = generator()
 BASE = GEN.BASE  # the generator's IRIs; our app runs with KG_BASE_URI = BASE
 
 
@@ -249,12 +239,6 @@ def store_facts(store: Path) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- servers
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -868,25 +852,6 @@ def table(result: dict[str, Any]) -> str:
 
 
 def machine() -> dict[str, str]:
-    def version(name: str) -> str:
-        try:
-            return importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            return "-"
-
-    ram = ""
-    try:
-        with open("/proc/meminfo") as f:
-            kb = int(next(line for line in f if line.startswith("MemTotal")).split()[1])
-        ram = f"{kb / 1024 / 1024:.1f} GiB"
-    except (OSError, StopIteration, ValueError):
-        pass
-    cpu = platform.processor()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
     try:
         wrk = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split()[1]
     except (OSError, IndexError):
@@ -898,15 +863,15 @@ def machine() -> dict[str, str]:
         native_version = "-"
     return {
         "nproc": str(os.cpu_count()),
-        "ram": ram,
-        "cpu": cpu,
+        "ram": memory(),
+        "cpu": cpu_model(),
         "kernel": platform.release(),
         "python": platform.python_version(),
-        "pyoxigraph": version("pyoxigraph"),
+        "pyoxigraph": package_version("pyoxigraph"),
         "oxigraph": native_version,
-        "flask": version("flask"),
-        "werkzeug": version("werkzeug"),
-        "gunicorn": version("gunicorn"),
+        "flask": package_version("flask"),
+        "werkzeug": package_version("werkzeug"),
+        "gunicorn": package_version("gunicorn"),
         "wrk": wrk,
     }
 

@@ -40,8 +40,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import importlib.metadata
-import importlib.util
 import json
 import os
 import platform
@@ -62,6 +60,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.common import cpu_model, generator, memory, package_version  # noqa: E402
+
 FORMATS = ("csv", "data.json", "ckan", "ttl")
 READ_FORMAT = {"csv": "csv", "data.json": "data.json", "ckan": "ckan", "ttl": "ttl"}  # --format for kg
 PHASES = ("read", "map", "process", "ingest")
@@ -73,20 +73,12 @@ BASE_URI = "http://127.0.0.1:8000/"
 MB = 1024 * 1024
 
 
-def _generator():
-    spec = importlib.util.spec_from_file_location("bench_generate", ROOT / "bench" / "generate.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("bench_generate", module)
-    spec.loader.exec_module(module)
-    return module
-
-
 # ---------------------------------------------------------------- inputs
 
 
 def inputs(n: int, seed: int, fmt: str, out: Path) -> Path:
     """The generated input of ``fmt`` for (n, seed), made unless already there."""
-    gen = _generator()
+    gen = generator()
     folder = out / f"n{n}-seed{seed}"
     target = folder / gen.OUTPUT_NAMES[fmt]
     manifest = folder / "manifest.json"
@@ -450,37 +442,16 @@ def table(rows: list[dict[str, Any]]) -> str:
 
 
 def machine() -> dict[str, str]:
-    def version(name: str) -> str:
-        try:
-            return importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            return "-"
-
-    ram = ""
-    try:
-        with open("/proc/meminfo") as f:
-            kb = int(next(line for line in f if line.startswith("MemTotal")).split()[1])
-        ram = f"{kb / 1024 / 1024:.1f} GiB"
-    except (OSError, StopIteration, ValueError):
-        pass
     return {
         "nproc": str(os.cpu_count()),
-        "ram": ram,
-        "cpu": _cpu_model(),
+        "ram": memory(),
+        "cpu": cpu_model(),
         "python": platform.python_version(),
-        "pyoxigraph": version("pyoxigraph"),
-        "pyshacl": version("pyshacl"),
-        "rdflib": version("rdflib"),
+        "pyoxigraph": package_version("pyoxigraph"),
+        "pyshacl": package_version("pyshacl"),
+        "rdflib": package_version("rdflib"),
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),
     }
-
-
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return platform.processor()
 
 
 def write_results(rows: list[dict[str, Any]], path: Path = RESULTS) -> None:

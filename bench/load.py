@@ -51,8 +51,6 @@ from __future__ import annotations
 import argparse
 import csv
 import http.client
-import importlib.metadata
-import importlib.util
 import json
 import os
 import platform
@@ -61,7 +59,6 @@ import re
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -73,7 +70,11 @@ from typing import Any
 from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.common import BIN, cpu_model, free_port, generator, gunicorn_argv, memory, package_version  # noqa: E402
+
 RESULTS = ROOT / "bench" / "RESULTS.md"
 HEADING = "## Load"
 SAMPLE = ROOT / "kg" / "sample" / "csv"
@@ -86,17 +87,7 @@ REQUEST_TIMEOUT = 30.0
 PROBE_EVERY = 0.1
 
 
-def _generator():
-    name = "bench_generate"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, ROOT / "bench" / "generate.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-GEN = _generator()
+GEN = generator()
 
 WEIGHTS = {
     "search-html": 16,
@@ -322,12 +313,6 @@ class Probe:
 # ---------------------------------------------------------------- server and ingest
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def kg_env(store: Path, base: str, query_timeout: float, ingest_workers: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KG_")}
     env.update(
@@ -340,20 +325,7 @@ def kg_env(store: Path, base: str, query_timeout: float, ingest_workers: int) ->
 
 
 def start_server(env: dict[str, str], port: int, workers: int, threads: int, log: Path) -> subprocess.Popen:
-    argv = [
-        str(BIN / "gunicorn"),
-        "--chdir",
-        str(ROOT),
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(workers),
-        "--worker-class",
-        "gthread",
-        "--threads",
-        str(threads),
-        "app:app",
-    ]
+    argv = gunicorn_argv(port, workers, threads)
     with open(log, "ab") as sink:  # a file, not a pipe: a full pipe would stall the server
         server = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=sink)
     deadline = time.monotonic() + 60
@@ -575,29 +547,13 @@ def ingest_figures(text: str) -> dict[str, Any]:
 
 
 def versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for name in ("pyoxigraph", "rdflib", "pyshacl", "flask", "gunicorn"):
-        try:
-            out[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            out[name] = "?"
-    return out
+    names = ("pyoxigraph", "rdflib", "pyshacl", "flask", "gunicorn")
+    return {"python": platform.python_version(), **{n: package_version(n, "?") for n in names}}
 
 
 def machine() -> dict[str, str]:
-    cpu, memory = platform.processor() or "?", "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal"):
-                memory = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
-                break
-    except OSError:
-        pass
-    return {"cores": str(os.cpu_count()), "cpu": cpu, "memory": memory, "system": platform.platform()}
+    cpu, ram = cpu_model() or "?", memory() or "?"
+    return {"cores": str(os.cpu_count()), "cpu": cpu, "memory": ram, "system": platform.platform()}
 
 
 def report(args, clients: Clients, probe: Probe, timeline, elapsed: float, **facts) -> dict[str, Any]:

@@ -44,13 +44,11 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import importlib.util
 import json
 import os
 import platform
 import random
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -63,7 +61,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-BIN = Path(sys.executable).parent
+from bench.common import free_port, generator, gunicorn_argv  # noqa: E402
+
 OUT = ROOT / "bench" / "out"
 RESULTS = ROOT / "bench" / "RESULTS.md"
 HEADING = "## UI"
@@ -71,15 +70,7 @@ TARGET_MS = 100.0
 EU = "http://publications.europa.eu/resource/authority/"
 
 
-def _generator():
-    spec = importlib.util.spec_from_file_location("bench_generate", ROOT / "bench" / "generate.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("bench_generate", module)
-    spec.loader.exec_module(module)
-    return module
-
-
-GEN = _generator()
+GEN = generator()
 BASE = GEN.BASE
 
 
@@ -277,24 +268,9 @@ def _percentile(sorted_values: list[float], p: float) -> float:
 
 
 def serve(store: Path, workers: int, threads: int) -> tuple[subprocess.Popen, int]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     env = {**os.environ, "KG_STORE": str(store), "KG_BASE_URI": BASE}
-    argv = [
-        str(BIN / "gunicorn"),
-        "--chdir",
-        str(ROOT),
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(workers),
-        "--worker-class",
-        "gthread",
-        "--threads",
-        str(threads),
-        "app:app",
-    ]
+    argv = gunicorn_argv(port, workers, threads)
     log = OUT / "ui-server.log"  # a file, not a pipe: a full pipe would stall the server's access log
     with open(log, "ab") as sink:
         server = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=sink)
