@@ -35,8 +35,8 @@ def query(live, text: str, **params: str):
     return request(f"{live}sparql?" + urllib.parse.urlencode({"query": text, **params}))
 
 
-def _tree_cpu_seconds(root: int) -> float:
-    """CPU time of a process and all its descendants, from /proc."""
+def _tree(root: int) -> dict[int, list[str]]:
+    """A process and all its descendants, from /proc: pid -> the fields of its stat line after the name."""
     children: dict[int, list[int]] = {}
     stats: dict[int, list[str]] = {}
     for entry in os.listdir("/proc"):
@@ -47,13 +47,19 @@ def _tree_cpu_seconds(root: int) -> float:
                 continue
             stats[int(entry)] = fields
             children.setdefault(int(fields[1]), []).append(int(entry))
-    total, todo = 0.0, [root]
+    found, todo = {}, [root]
     while todo:
         pid = todo.pop()
         if pid in stats:
-            total += (int(stats[pid][11]) + int(stats[pid][12])) / os.sysconf("SC_CLK_TCK")
+            found[pid] = stats[pid]
         todo.extend(children.get(pid, []))
-    return total
+    return found
+
+
+def _tree_cpu_seconds(root: int) -> float:
+    """CPU time of a process and all its descendants."""
+    ticks = sum(int(fields[11]) + int(fields[12]) for fields in _tree(root).values())
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def test_heavy_query_is_stopped_while_light_queries_answer(live):
@@ -92,27 +98,14 @@ def test_a_describe_with_a_pattern_is_stopped_too(live):
 
 def _evaluators(root: int) -> set[int]:
     """The evaluator processes (multiprocessing spawn children) under the server ``root``."""
-    parents: dict[int, int] = {}
-    spawned: set[int] = set()
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
-                stat = Path(f"/proc/{entry}/stat").read_text()
-                parents[int(entry)] = int(stat.rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError):
-                continue
-            if b"spawn_main" in cmdline:
-                spawned.add(int(entry))
-
-    def under(pid: int) -> bool:
-        while pid > 1:
-            pid = parents.get(pid, 0)
-            if pid == root:
-                return True
-        return False
-
-    return {pid for pid in spawned if under(pid)}
+    found = set()
+    for pid in _tree(root):
+        try:
+            if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                found.add(pid)
+        except OSError:
+            continue
+    return found
 
 
 def test_a_stopped_evaluator_is_replaced_in_the_background(live):
