@@ -458,26 +458,32 @@ def test_reader_random_bytes(fmt, suffix, blob):
         consume(path, fmt, Path(root))
 
 
+def mutated_source(data, root: Path, kind: str, *, structural: bool = False) -> Path:
+    """A seed source of ``kind`` with a few mutations, written under ``root``; ``structural``: JSON
+    sources may instead get their structure mutated (keys, types, nesting)."""
+    if kind == "csv":
+        files = dict(seeds()["csv"])
+        name = data.draw(st.sampled_from(sorted(files)), label="file")
+        files[name] = mutate(data, files[name], CSV_MUTATIONS, most=2)
+        return write_csv_folder(root / "src", files)
+    seed, file_name, _ = READERS[kind]
+    location = root / file_name
+    blob = seeds()[seed]
+    if structural and kind != "ttl" and data.draw(st.booleans(), label="structural"):
+        blob = json.dumps(mutate_json(data, json.loads(blob))).encode("utf-8")
+    else:
+        blob = mutate(data, blob, most=2)
+    location.write_bytes(blob)
+    return location
+
+
 @settings(FUZZ, max_examples=25)
 @given(data=st.data())
 def test_ingest_mutated_inputs_raise_only_kg_errors(data):
     """The whole pipeline (read, map, validate) on mutated inputs: only the project's own errors."""
     kind = data.draw(st.sampled_from(["csv", "data.json", "ckan", "ttl"]), label="kind")
     with tempfile.TemporaryDirectory(prefix="fuzz-ingest-") as root:
-        if kind == "csv":
-            files = dict(seeds()["csv"])
-            name = data.draw(st.sampled_from(sorted(files)), label="file")
-            files[name] = mutate(data, files[name], CSV_MUTATIONS, most=2)
-            location = write_csv_folder(Path(root) / "src", files)
-        else:
-            seed, file_name, _ = READERS[kind]
-            location = Path(root) / file_name
-            blob = seeds()[seed]
-            if kind != "ttl" and data.draw(st.booleans(), label="structural"):
-                blob = json.dumps(mutate_json(data, json.loads(blob))).encode("utf-8")
-            else:
-                blob = mutate(data, blob, most=2)
-            location.write_bytes(blob)
+        location = mutated_source(data, Path(root), kind, structural=True)
         settings_ = make_settings(Path(root) / "store", workers=1)
         try:
             ingest(str(location), settings=settings_, source="fuzz", store_it=False)
@@ -495,15 +501,7 @@ def test_cli_ingest_mutated_inputs_exit_cleanly(data):
     """``kg ingest`` on a mutated source: exit 0, 2 (input) or 3 (strict); a message, never a traceback."""
     kind = data.draw(st.sampled_from(["csv", "data.json", "ttl"]), label="kind")
     with tempfile.TemporaryDirectory(prefix="fuzz-cli-") as root:
-        if kind == "csv":
-            files = dict(seeds()["csv"])
-            name = data.draw(st.sampled_from(sorted(files)), label="file")
-            files[name] = mutate(data, files[name], CSV_MUTATIONS, most=2)
-            location = write_csv_folder(Path(root) / "src", files)
-        else:
-            seed, file_name, _ = READERS[kind]
-            location = Path(root) / file_name
-            location.write_bytes(mutate(data, seeds()[seed], most=2))
+        location = mutated_source(data, Path(root), kind)
         env = {k: v for k, v in os.environ.items() if not k.startswith("KG_")}
         env.update(KG_STORE=str(Path(root) / "store"), KG_BASE_URI="http://kg.test/", KG_WORKERS="1")
         done = run_kg("ingest", location, "--source", "fuzz", "--strict", env=env)
