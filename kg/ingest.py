@@ -81,7 +81,8 @@ class IngestSummary:
 
 
 def store_for(settings: Settings, summaries: Summaries | None = None) -> Store:
-    """The store of these settings, with the search index builder.
+    """The store of these settings (embedded, or remote when ``KG_STORE_QUERY_URL`` is set: same
+    interface, see :mod:`kg.remote`), with the search index builder.
 
     ``summaries``: the search index's summaries of the datasets of the graph about to be
     written (an ingest's), so that the index reads those from them, not from the store.
@@ -93,7 +94,23 @@ def store_for(settings: Settings, summaries: Summaries | None = None) -> Store:
         f"{settings.base_uri}graph/report/",
         iris.staging_prefix(),
     )
-    store = Store(settings.store, private_graphs=private)
+    if settings.remote:
+        from kg.remote import RemoteStore
+
+        store = RemoteStore(
+            settings.store,
+            query_url=settings.store_query_url,
+            update_url=settings.store_update_url,
+            gsp_url=settings.store_gsp_url,
+            user=settings.store_user,
+            password=settings.store_password,
+            private_graphs=private,
+            default_graph=f"{settings.base_uri}graph/default",
+            staging_prefix=iris.staging_prefix(),
+            timeout=max(settings.http_timeout, settings.query_timeout),
+        )
+    else:
+        store = Store(settings.store, private_graphs=private)
     # the search index (kg.search) is derived with every generation
     store.add_builder(build_index if summaries is None else partial(build_index, summaries=summaries))
     return store

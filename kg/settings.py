@@ -21,7 +21,22 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("KG_STORE", "data/store", "Folder of the embedded Oxigraph store (created if missing)."),
+    Setting(
+        "KG_STORE",
+        "data/store",
+        "Folder of the embedded Oxigraph store (created if missing); with a remote store, the folder "
+        "of the files derived from it (the search index).",
+    ),
+    Setting(
+        "KG_STORE_QUERY_URL",
+        "",
+        "SPARQL 1.1 query endpoint of a remote store; set with the next two to use it instead of the "
+        "embedded one (see 'Scaling out').",
+    ),
+    Setting("KG_STORE_UPDATE_URL", "", "SPARQL 1.1 update endpoint of the remote store."),
+    Setting("KG_STORE_GSP_URL", "", "Graph Store HTTP Protocol endpoint of the remote store."),
+    Setting("KG_STORE_USER", "", "User name for the remote store (HTTP basic authentication); empty = none."),
+    Setting("KG_STORE_PASSWORD", "", "Password for the remote store's user."),
     Setting(
         "KG_BASE_URI",
         "http://127.0.0.1:8000/",
@@ -95,7 +110,17 @@ class Settings:
     workers: int = 2
     http_timeout: float = 30.0
     debug: bool = False
+    store_query_url: str = ""
+    store_update_url: str = ""
+    store_gsp_url: str = ""
+    store_user: str = ""
+    store_password: str = ""
     extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def remote(self) -> bool:
+        """Whether the graphs live in a remote SPARQL store rather than the embedded one."""
+        return bool(self.store_query_url)
 
 
 def _count(raw: str, name: str) -> int:
@@ -106,6 +131,24 @@ def _count(raw: str, name: str) -> int:
     if value < 0:
         raise ValueError(f"{name}={raw!r} must be 0 or more")
     return value
+
+
+def _remote_urls(get) -> dict[str, str]:
+    """The three endpoints of a remote store: all or none, each an http(s) URL."""
+    names = {
+        "store_query_url": "KG_STORE_QUERY_URL",
+        "store_update_url": "KG_STORE_UPDATE_URL",
+        "store_gsp_url": "KG_STORE_GSP_URL",
+    }
+    urls = {key: get(name).strip() for key, name in names.items()}
+    given = [names[k] for k, v in urls.items() if v]
+    if given and len(given) < 3:
+        missing = ", ".join(n for k, n in names.items() if not urls[k])
+        raise ValueError(f"a remote store needs all three endpoints: {missing} not set")
+    for key, url in urls.items():
+        if url and not url.startswith(("http://", "https://")):
+            raise ValueError(f"{names[key]}={url!r} is not an http(s) URL")
+    return urls
 
 
 def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -149,6 +192,9 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         "workers": number("KG_WORKERS", int),
         "http_timeout": number("KG_HTTP_TIMEOUT", float),
         "debug": get("KG_DEBUG").strip().lower() in ("1", "true", "yes", "on"),
+        **_remote_urls(get),
+        "store_user": get("KG_STORE_USER"),
+        "store_password": get("KG_STORE_PASSWORD"),
     }
     values.update(overrides)
     if "store" in overrides:

@@ -71,6 +71,48 @@ def declares_dataset(query: str) -> bool:
     return any(t.kind == "name" and t.text.upper() == "FROM" and t.depth == 0 for t in tokens(query))
 
 
+def dataset_clauses(query: str) -> tuple[list[str], list[str]]:
+    """The IRIs of a query's ``FROM`` and ``FROM NAMED`` clauses, prefixed names resolved
+    ("" for one that cannot be resolved).
+
+    >>> dataset_clauses("PREFIX g: <http://ex/> SELECT * FROM g:a FROM NAMED <http://ex/b> {}")
+    (['http://ex/a'], ['http://ex/b'])
+    """
+    toks = list(tokens(query))
+    prefixes = _prefixes(toks)
+    default: list[str] = []
+    named: list[str] = []
+    for i, tok in enumerate(toks):
+        if tok.kind != "name" or tok.text.upper() != "FROM" or tok.depth != 0:
+            continue
+        j, into = i + 1, default
+        if j < len(toks) and toks[j].kind == "name" and toks[j].text.upper() == "NAMED":
+            j, into = j + 1, named
+        if j < len(toks):
+            into.append(_resolve(toks[j], prefixes) or "")
+    return default, named
+
+
+def split_prologue(text: str) -> tuple[str, str]:
+    """(the ``PREFIX``/``BASE`` declarations that open a query or update, the rest).
+
+    Some stores (Oxigraph) accept a prologue only at the very start of an update request,
+    so updates joined into one request need theirs moved to the front.
+
+    >>> split_prologue("PREFIX a: <http://a/> INSERT DATA { a:x a:y a:z }")
+    ('PREFIX a: <http://a/> ', 'INSERT DATA { a:x a:y a:z }')
+    """
+    toks = list(tokens(text))
+    i = 0
+    while i < len(toks) and toks[i].kind == "name" and toks[i].text.upper() in ("PREFIX", "BASE"):
+        i += 3 if toks[i].text.upper() == "PREFIX" else 2
+    if i == 0:
+        return "", text
+    if i >= len(toks):
+        return text, ""
+    return text[: toks[i].start], text[toks[i].start :]
+
+
 def describes_constants(query: str) -> bool:
     """True for ``DESCRIBE`` of IRIs and nothing else: no ``WHERE``, variables, ``FROM`` or modifiers.
 

@@ -95,12 +95,14 @@ class TimedStore:
         :raises QueryError: if the query does not parse or fails.
         :raises PageTimeout: if the page's time ran out; the evaluator was killed.
         """
+        deadline = self._deadline()
+        remaining = self.timeout if deadline is None else min(self.timeout, deadline - time.monotonic())
+        if getattr(self.store, "remote", False):  # the store evaluates; the wait is what is limited
+            return self._remote(sparql, default_graphs, named_graphs, private, remaining)
         if self.evaluator is None:
             return self.store.query(
                 sparql, default_graphs=default_graphs, named_graphs=named_graphs, private=private
             )
-        deadline = self._deadline()
-        remaining = self.timeout if deadline is None else min(self.timeout, deadline - time.monotonic())
         try:
             fmt, body = self.evaluator.fetch(
                 sparql,
@@ -120,10 +122,24 @@ class TimedStore:
             return ox.parse_query_results(body, format=_RESULTS[fmt])
         return (quad.triple for quad in ox.parse(body, format=ox.RdfFormat.N_TRIPLES))
 
+    def _remote(self, sparql, default_graphs, named_graphs, private, remaining: float):
+        if remaining <= 0:
+            raise PageTimeout("this page could not be built in time; try again later")
+        try:
+            return self.store.query(
+                sparql,
+                default_graphs=default_graphs,
+                named_graphs=named_graphs,
+                private=private,
+                timeout=remaining,
+            )
+        except QueryTimeout as exc:
+            raise PageTimeout(f"this page could not be built in time: {exc}; try again later") from exc
+
     def graph_sizes(self) -> dict[str, int]:
         """Triples per named graph, public and private, as :meth:`kg.store.Store.graph_sizes` (once
         per generation; evaluated, since counting reads every quad)."""
-        if self.evaluator is None:
+        if self.evaluator is None:  # in-process, or a remote store (which caches them per version)
             return self.store.graph_sizes()
         version = self.store.version()
         with self._sizes_lock:

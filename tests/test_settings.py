@@ -30,3 +30,16 @@ def test_defaults_and_overrides() -> None:
 def test_bad_values_are_refused_with_the_name(name: str, value: str) -> None:
     with pytest.raises(ValueError, match=name):
         load_settings({name: value})
+
+
+def test_a_remote_store_needs_all_three_endpoints() -> None:
+    urls = {
+        "KG_STORE_QUERY_URL": "http://127.0.0.1:7878/query",
+        "KG_STORE_UPDATE_URL": "http://127.0.0.1:7878/update",
+        "KG_STORE_GSP_URL": "http://127.0.0.1:7878/store",
+    }
+    assert load_settings(urls).remote and not load_settings({}).remote
+    with pytest.raises(ValueError, match="KG_STORE_GSP_URL"):
+        load_settings({k: v for k, v in urls.items() if k != "KG_STORE_GSP_URL"})
+    with pytest.raises(ValueError, match="KG_STORE_UPDATE_URL='ftp://x'"):
+        load_settings({**urls, "KG_STORE_UPDATE_URL": "ftp://x"})

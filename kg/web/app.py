@@ -51,7 +51,11 @@ def build_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     store = app.extensions["kg_store"] = store_for(settings)
     app.extensions["kg_cache"] = ResultCache()
     pages_pool = None
-    if settings.evaluators:
+    if settings.remote:  # the store evaluates: its answers are passed through, no evaluator processes
+        from kg.remote_answers import RemoteAnswers
+
+        app.extensions["kg_evaluator"] = RemoteAnswers(store, timeout=settings.query_timeout)
+    elif settings.evaluators:
         app.extensions["kg_evaluator"] = Evaluator(
             store.path, store.private_graphs, size=settings.evaluators, timeout=settings.query_timeout
         )

@@ -1,0 +1,630 @@
+"""A remote SPARQL 1.1 store behind the interface of :class:`kg.store.Store`, standards only.
+
+Reads use the SPARQL 1.1 Protocol (``KG_STORE_QUERY_URL``), writes the SPARQL 1.1
+Update (``KG_STORE_UPDATE_URL``) and the Graph Store HTTP Protocol (``KG_STORE_GSP_URL``),
+so any store that implements them serves: Oxigraph server, Fuseki, GraphDB, Virtuoso,
+Neptune. Nothing above :func:`kg.ingest.store_for` knows which store it has.
+
+How the embedded store's guarantees carry over:
+
+* **Atomic writes.** A write loads its graphs into private *staging* graphs
+  (``GRAPH/staging/<token>/<n>``, in pieces, over the Graph Store Protocol), then publishes
+  them with ONE update request: drop the replaced graphs, ``ADD`` each staging graph to its
+  target and drop it, the write's own updates in order, and a new *version* in the state
+  graph. A store that runs one update request in one transaction (Oxigraph, Fuseki/TDB2,
+  GraphDB do) shows readers the old graphs or the new ones, never half a source.
+* **Version.** ``<urn:kg:state> <urn:kg:version> "000007-1f2e…"`` in graph ``urn:kg:state``:
+  a counter and a random tag (a wiped and refilled store never reuses a version). Every
+  request reads it (one small query), so ETags and the result cache change with every
+  commit, whichever machine made it.
+* **Private graphs** (quarantine, reports, provenance, staging, state) stay out of public
+  queries: every query names its dataset (``default-graph-uri`` / ``named-graph-uri``) as
+  the public graphs, listed once per version; a query's own ``FROM`` keeps only public ones.
+* **The default graph.** Stores disagree on what it is (Virtuoso: the union of all graphs),
+  so the service's own default graph (Graph Store ``?default``) is the named graph
+  ``<KG_BASE_URI>graph/default``.
+* **Derived files** (the search index) are kept per version in ``KG_STORE/remote/<version>/``:
+  the writer builds them before its write returns; a web machine that finds none for the
+  published version builds them from the store in the background and serves the newest one
+  it has meanwhile (see the README's "Scaling out").
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import shutil
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pyoxigraph as ox
+import urllib3
+
+from kg.errors import InputError, QueryError, QueryTimeout, StoreError
+from kg.sparql_text import dataset_clauses, declares_dataset, split_prologue, tokens
+from kg.store import FORMATS, Generation, Writer, _write_lock
+
+STATE = "urn:kg:state"
+VERSION = "urn:kg:version"
+EMPTY = "urn:kg:empty"  # a graph never written: names an empty default graph or no named graphs
+RESULT_TYPES = {
+    "application/sparql-results+json": "json",
+    "application/sparql-results+xml": "xml",
+    "text/tab-separated-values": "tsv",
+    "text/csv": "csv",
+}
+GRAPH_TYPES = {
+    "application/n-triples": "nt",
+    "text/turtle": "ttl",
+    "application/rdf+xml": "rdf",
+    "application/ld+json": "jsonld",
+    "application/n-quads": "nq",
+    "application/trig": "trig",
+}
+MEDIA = {v: k for k, v in (RESULT_TYPES | GRAPH_TYPES).items()}
+
+
+class RemoteStore:
+    """A remote store; ``state`` is the local folder of derived files (``KG_STORE``).
+
+    :param private_graphs: prefixes of graph IRIs kept out of public queries.
+    :param default_graph: the named graph that stands for the service's default graph.
+    :param timeout: seconds to wait for the store's answer to a request (reads and writes).
+    """
+
+    remote = True
+    CHUNK_BYTES = 16 << 20  # N-Triples sent per Graph Store request when loading a file
+
+    def __init__(
+        self,
+        state: Path | str,
+        *,
+        query_url: str,
+        update_url: str,
+        gsp_url: str,
+        private_graphs: tuple[str, ...],
+        default_graph: str,
+        staging_prefix: str,
+        user: str = "",
+        password: str = "",
+        timeout: float = 30.0,
+    ) -> None:
+        self.path = Path(state)
+        self.query_url, self.update_url, self.gsp_url = query_url, update_url, gsp_url
+        self.private_graphs = (*private_graphs, STATE, EMPTY)
+        self.default_graph = default_graph
+        self.staging_prefix = staging_prefix
+        self.timeout = timeout
+        headers = {"User-Agent": "kg"}
+        if user:
+            token = base64.b64encode(f"{user}:{password}".encode()).decode()
+            headers["Authorization"] = f"Basic {token}"
+        retries = urllib3.Retry(total=3, connect=3, read=0, status=0, other=0, backoff_factor=0.2)
+        self._http = urllib3.PoolManager(maxsize=16, headers=headers, retries=retries)
+        self._graphs: tuple[str, list[str]] = ("", [])
+        self._sizes: tuple[str, dict[str, int]] = ("", {})
+        self._builders: list[Callable[[Generation], None]] = []
+        self._building: set[str] = set()
+        self._lock = threading.Lock()
+
+    # ---------------------------------------------------------------- HTTP
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: float | None = None,
+        stream: bool = False,
+    ) -> urllib3.BaseHTTPResponse:
+        """One request to the store; connection errors are retried with back-off (3 times).
+
+        :raises QueryTimeout: if the store did not answer within ``timeout`` seconds.
+        :raises StoreError: if the store cannot be reached.
+        """
+        limit = urllib3.Timeout(connect=min(5.0, timeout or self.timeout), read=timeout or self.timeout)
+        try:
+            return self._http.request(
+                method, url, body=body, headers=headers, timeout=limit, preload_content=not stream
+            )
+        except urllib3.exceptions.MaxRetryError as exc:
+            if isinstance(exc.reason, urllib3.exceptions.ReadTimeoutError):
+                raise QueryTimeout(
+                    f"the remote store did not answer within {limit.read_timeout:g} s"
+                ) from exc
+            raise StoreError(f"the remote store at {url} cannot be reached: {exc.reason}") from exc
+        except urllib3.exceptions.ReadTimeoutError as exc:
+            raise QueryTimeout(f"the remote store did not answer within {limit.read_timeout:g} s") from exc
+        except urllib3.exceptions.HTTPError as exc:
+            raise StoreError(f"the remote store at {url} failed: {exc}") from exc
+
+    def send_query(
+        self,
+        sparql: str,
+        *,
+        accept: str,
+        default_graphs: list[str] | None = None,
+        named_graphs: list[str] | None = None,
+        private: bool | None = False,
+        timeout: float | None = None,
+        stream: bool = False,
+    ) -> urllib3.BaseHTTPResponse:
+        """POST a query with the dataset it may see; a 4xx answer is the query's fault.
+
+        ``private``: the public graphs (False), the private ones (True), or, for the store's own
+        bookkeeping on ``GRAPH`` patterns, the store's own dataset (None).
+
+        :raises QueryError: if the store refuses the query (it does not parse, …).
+        """
+        default, named = self._dataset(sparql, default_graphs, named_graphs, private)
+        fields = [("query", sparql)]
+        fields += [("default-graph-uri", g) for g in default] + [("named-graph-uri", g) for g in named or ()]
+        response = self.request(
+            "POST",
+            self.query_url,
+            body=urlencode(fields).encode(),
+            headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": accept},
+            timeout=timeout,
+            stream=stream,
+        )
+        _check(response, "query")
+        return response
+
+    # ---------------------------------------------------------------- reading
+
+    def version(self) -> str:
+        """The published version ("" when nothing was ever written through kg)."""
+        query = f"SELECT ?v WHERE {{ GRAPH <{STATE}> {{ <{STATE}> <{VERSION}> ?v }} }}"
+        response = self.request(
+            "POST",
+            self.query_url,
+            body=urlencode({"query": query}).encode(),
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Accept": "application/sparql-results+json",
+            },
+        )
+        _check(response, "query")
+        rows = json.loads(response.data)["results"]["bindings"]
+        return max((r["v"]["value"] for r in rows), default="")
+
+    def is_private(self, graph: str | None) -> bool:
+        return bool(graph) and graph.startswith(self.private_graphs)
+
+    def _all_graphs(self, version: str | None = None) -> list[str]:
+        version = self.version() if version is None else version
+        if self._graphs[0] == version and version:
+            return self._graphs[1]
+        response = self.send_query(
+            "SELECT DISTINCT ?g WHERE { GRAPH ?g { } }",
+            accept="application/sparql-results+json",
+            private=None,
+        )
+        graphs = sorted(r["g"]["value"] for r in json.loads(response.data)["results"]["bindings"])
+        graphs = [g for g in graphs if g != STATE and not g.startswith(self.staging_prefix)]
+        self._graphs = (version, graphs)
+        return graphs
+
+    def data_graphs(self) -> list[str]:
+        """The public named graphs, whose merge is the default graph of public queries."""
+        return [g for g in self._all_graphs() if not self.is_private(g)]
+
+    def named_graphs(self) -> list[str]:
+        """Every named graph, public and private (not the state graph nor staging graphs)."""
+        return list(self._all_graphs())
+
+    def _side(self, private: bool | None) -> list[str]:
+        graphs = self._all_graphs()
+        if private is None:
+            return graphs
+        return [g for g in graphs if self.is_private(g) == private]
+
+    def _dataset(
+        self,
+        sparql: str,
+        default_graphs: list[str] | None,
+        named_graphs: list[str] | None,
+        private: bool | None,
+    ) -> tuple[list[str], list[str] | None]:
+        """The default and named graphs a query may see, as the embedded store would give them."""
+        if private is None:  # internal, on GRAPH patterns only: the store's own dataset
+            return [], None
+        side = self._side(private)
+        if default_graphs is None and named_graphs is None:
+            if declares_dataset(sparql):
+                default_graphs, named_graphs = dataset_clauses(sparql)
+            else:
+                return side or [EMPTY], side or [EMPTY]
+        seen = set(side) | ({self.default_graph} if not private else set())
+        if default_graphs is not None:
+            wanted = [g or self.default_graph for g in default_graphs] or [
+                EMPTY if private else self.default_graph
+            ]
+            default = [g for g in wanted if g in seen] or [EMPTY]
+        else:
+            default = [EMPTY if private else self.default_graph]
+        named = side if named_graphs is None else [g for g in named_graphs if g in seen]
+        return default, named or [EMPTY]
+
+    def query(
+        self,
+        sparql: str,
+        *,
+        default_graphs: list[str] | None = None,
+        named_graphs: list[str] | None = None,
+        private: bool = False,
+        timeout: float | None = None,
+    ) -> ox.QuerySolutions | ox.QueryBoolean | Iterator[ox.Triple]:
+        """Evaluate a query remotely: pyoxigraph's result objects for SELECT and ASK, an iterator
+        of triples for CONSTRUCT and DESCRIBE (as :class:`kg.timed.TimedStore` gives them).
+
+        :raises QueryError: if the store refuses the query.
+        :raises QueryTimeout: if the store did not answer within ``timeout`` seconds.
+        """
+        response = self.send_query(
+            sparql,
+            accept="application/sparql-results+json, application/n-triples;q=0.9",
+            default_graphs=default_graphs,
+            named_graphs=named_graphs,
+            private=private,
+            timeout=timeout,
+        )
+        kind = _media(response)
+        if kind in RESULT_TYPES:
+            fmt = {"json": ox.QueryResultsFormat.JSON, "xml": ox.QueryResultsFormat.XML}.get(
+                RESULT_TYPES[kind], ox.QueryResultsFormat.TSV
+            )
+            return ox.parse_query_results(response.data, format=fmt)
+        if kind in GRAPH_TYPES:
+            return (q.triple for q in ox.parse(response.data, format=FORMATS[GRAPH_TYPES[kind]]))
+        raise StoreError(f"the remote store answered a query with an unexpected type {kind!r}")
+
+    def count(self, graph: str | None = None, *, private: bool = False) -> int:
+        """Triples in one graph, or in every named graph of the public (or private) side."""
+        where = f"GRAPH <{graph}> {{ ?s ?p ?o }}" if graph else "GRAPH ?g { ?s ?p ?o }"
+        private = private or self.is_private(graph)
+        rows = self.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ {where} }}", default_graphs=[], private=private)
+        return int(next(iter(rows))["n"].value)  # type: ignore[index]
+
+    def graph_sizes(self) -> dict[str, int]:
+        """Triples per named graph, public and private (once per version)."""
+        version = self.version()
+        if self._sizes[0] == version and version:
+            return self._sizes[1]
+        query = "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
+        response = self.send_query(query, accept="application/sparql-results+json", private=None)
+        rows = json.loads(response.data)["results"]["bindings"]
+        sizes = {r["g"]["value"]: int(r["n"]["value"]) for r in rows}
+        sizes = {g: n for g, n in sizes.items() if g in self._all_graphs(version)}
+        self._sizes = (version, sizes)
+        return sizes
+
+    def has_graph(self, graph: str | None) -> bool:
+        return graph is None or graph in self._all_graphs()
+
+    def graph_triples(self, graph: str | None) -> Iterator[ox.Triple]:
+        """The triples of one graph (``None``: the service's default graph), over the Graph Store Protocol."""
+        response = self.request(
+            "GET", self._gsp(graph or self.default_graph), headers={"Accept": "application/n-triples"}
+        )
+        if response.status == 404:
+            return iter(())
+        _check(response, "read")
+        return (q.triple for q in ox.parse(response.data, format=FORMATS["nt"]))
+
+    def dump(self, output, *, fmt: str = "nq", graph: str | None = None, private: bool = False) -> None:
+        """Write the public dataset (N-Quads/TriG), the private graphs too if ``private``, or one graph."""
+        if graph:
+            ox.serialize(self.graph_triples(graph), output, format=FORMATS[fmt])
+            return
+        graphs = self._all_graphs() if private else self.data_graphs()
+
+        def quads() -> Iterator[ox.Quad]:
+            for g in graphs:
+                node = ox.NamedNode(g)
+                for t in self.graph_triples(g):
+                    yield ox.Quad(t.subject, t.predicate, t.object, node)
+
+        ox.serialize(quads(), output, format=FORMATS[fmt])
+
+    def folder(self) -> Path | None:
+        """The folder of derived files for the published version, or the newest one built so far
+        while that one is being built (in the background: the first request must not wait)."""
+        version = self.version()
+        if not version:
+            return None
+        folder = self.path / "remote" / version
+        if folder.is_dir():
+            return folder
+        self._build_in_background(version)
+        built = sorted(p for p in (self.path / "remote").glob("*") if p.is_dir() and "." not in p.name)
+        return built[-1] if built else None
+
+    # ---------------------------------------------------------------- writing
+
+    def update(self, sparql: str, *, wait: float = 30.0) -> None:
+        """Apply a SPARQL update and publish a new version in the same request.
+
+        :raises QueryError: if the store refuses the update.
+        """
+        with self.write(wait=wait, changed=()) as writer:
+            writer.update(sparql)
+
+    def put_graph(
+        self, graph: str | None, data: bytes, fmt: str, *, replace: bool = True, wait: float = 30.0
+    ) -> bool:
+        """Graph Store Protocol PUT (``replace``) or POST (merge). Returns True if the graph is new.
+
+        The data is parsed here (a clear 400 whatever the store), then loaded like any write.
+
+        :raises InputError: if ``data`` is not valid ``fmt``.
+        """
+        target = graph or self.default_graph
+        try:
+            triples = [q.triple for q in ox.parse(data, format=FORMATS[fmt])]
+        except SyntaxError as exc:
+            raise InputError(f"the {fmt} data does not parse: {exc}") from exc
+        created = not self.has_graph(target)
+        out = io.BytesIO()
+        ox.serialize(triples, out, format=ox.RdfFormat.N_TRIPLES)
+        with self.write((target,) if replace else (), wait=wait, changed=(target,)) as writer:
+            writer.load_bytes(out.getvalue(), graph=target, fmt="nt")
+        return created
+
+    def delete_graph(self, graph: str | None, *, wait: float = 30.0) -> bool:
+        """Graph Store Protocol DELETE. Returns False if there was no such graph."""
+        target = graph or self.default_graph
+        if graph is not None and not self.has_graph(graph):
+            return False
+        with self.write((target,), wait=wait):
+            pass
+        return True
+
+    @contextmanager
+    def write(
+        self, replace: tuple[str, ...] = (), *, wait: float = 0.0, changed: tuple[str, ...] | None = None
+    ) -> Iterator[RemoteWriter]:
+        """Stage a write; publish it in one update request on success (see the module docstring).
+
+        :raises StoreBusy: if another writer on this machine holds the store for longer than ``wait``.
+        :raises StoreError: if the store cannot be reached or refuses the write (nothing published).
+        """
+        self.path.mkdir(parents=True, exist_ok=True)
+        with _write_lock(self.path / "write.lock", wait):
+            writer = RemoteWriter(self, f"{self.staging_prefix}{uuid.uuid4().hex}/")
+            try:
+                yield writer
+                previous = self.version()
+                counter = int(previous.split("-")[0]) + 1 if previous else 1
+                version = f"{counter:06d}-{uuid.uuid4().hex[:8]}"
+                self._post_update(writer.publication(replace, version))
+            except BaseException:
+                writer.discard()
+                raise
+            self._graphs = ("", [])
+            self._build_derived(version, previous, set(changed if changed is not None else replace))
+
+    def backup(self, target: Path | str) -> str:
+        raise StoreError(
+            "a remote store is backed up with its own tools (kg export --full writes every graph as N-Quads)"
+        )
+
+    def restore(self, source: Path | str, *, wait: float = 0.0) -> str:
+        """Load a backup of the embedded store (``kg backup``) into the remote store, replacing every
+        graph: the way from one machine to a shared store.
+
+        :raises StoreError: if ``source`` is not a backup.
+        """
+        source = Path(source)
+        if not (source / "rdf").is_dir():
+            raise StoreError(f"{source} is not a backup of the embedded store (no rdf/ folder)")
+        parts = [ox.Store.read_only(str(source / p)) for p in ("rdf", "private") if (source / p).is_dir()]
+        graphs = {g.value: part for part in parts for g in part.named_graphs() if isinstance(g, ox.NamedNode)}
+        with self.write(tuple(set(graphs) | set(self._all_graphs())), wait=wait) as writer:
+            for graph, part in sorted(graphs.items()):
+                out = io.BytesIO()
+                part.dump(out, format=ox.RdfFormat.N_TRIPLES, from_graph=ox.NamedNode(graph))
+                writer.load_bytes(out.getvalue(), graph=graph, fmt="nt")
+        return self.version()
+
+    def add_builder(self, builder: Callable[[Generation], None]) -> None:
+        """Register a function that derives files for every new version (e.g. the search index)."""
+        self._builders.append(builder)
+
+    def _post_update(self, sparql: str) -> None:
+        response = self.request(
+            "POST",
+            self.update_url,
+            body=sparql.encode("utf-8"),
+            headers={"Content-Type": "application/sparql-update"},
+        )
+        _check(response, "update")
+
+    def _gsp(self, graph: str) -> str:
+        return f"{self.gsp_url}{'&' if '?' in self.gsp_url else '?'}{urlencode({'graph': graph})}"
+
+    def _build_derived(self, version: str, previous: str, changed: set[str]) -> None:
+        if not self._builders:
+            return
+        root = self.path / "remote"
+        folder = root / version
+        tmp = root / f"{version}.{os.getpid()}.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        before = root / previous if previous and (root / previous).is_dir() else None
+        generation = RemoteGeneration(tmp, before, changed if before else set(), self)
+        try:
+            for builder in self._builders:
+                builder(generation)
+            if not folder.exists():
+                tmp.rename(folder)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        for old in sorted(p for p in root.iterdir() if p.is_dir() and "." not in p.name)[:-3]:
+            shutil.rmtree(old, ignore_errors=True)
+
+    def _build_in_background(self, version: str) -> None:
+        with self._lock:
+            if version in self._building:
+                return
+            self._building.add(version)
+
+        def build() -> None:
+            try:
+                self._build_derived(version, "", set())
+            except Exception:  # noqa: BLE001 - retried by the next request that needs it
+                import logging
+
+                logging.getLogger(__name__).exception("building the derived files of %s failed", version)
+            finally:
+                with self._lock:
+                    self._building.discard(version)
+
+        threading.Thread(target=build, daemon=True, name=f"kg-derive-{version}").start()
+
+
+class RemoteGeneration(Generation):
+    """A published version as builders of derived files see it (:class:`kg.store.Generation`)."""
+
+    def __init__(self, folder: Path, previous: Path | None, changed: set[str], store: RemoteStore) -> None:
+        super().__init__(folder, previous, changed, None, store.private_graphs)  # type: ignore[arg-type]
+        self._remote = store
+
+    def data_graphs(self) -> list[str]:
+        return self._remote.data_graphs()
+
+    def rows(
+        self, sparql: str, *, default_graphs: list[str] | None = None
+    ) -> Iterator[dict[str, str | None]]:
+        response = self._remote.send_query(
+            sparql,
+            accept="application/sparql-results+json",
+            default_graphs=default_graphs,
+            named_graphs=None if default_graphs is None else [],
+        )
+        result = json.loads(response.data)
+        names = result["head"]["vars"]
+        for row in result["results"]["bindings"]:
+            yield {n: row[n]["value"] if n in row else None for n in names}
+
+
+class RemoteWriter:
+    """A write being staged; only valid inside :meth:`RemoteStore.write`.
+
+    Loads go to staging graphs at once (in pieces); drops and updates are kept, in order,
+    for the one update request that publishes the write.
+    """
+
+    def __init__(self, store: RemoteStore, staging: str) -> None:
+        self._store = store
+        self._staging = staging
+        self._steps: list[str] = []
+        self._staged: list[str] = []
+
+    def _stage(self, graph: str) -> str:
+        staged = f"{self._staging}{len(self._staged)}"
+        self._staged.append(staged)
+        self._steps.append(f"ADD SILENT GRAPH <{staged}> TO GRAPH <{graph}> ;\nDROP SILENT GRAPH <{staged}>")
+        return staged
+
+    def _post(self, staged: str, data: bytes) -> None:
+        response = self._store.request(
+            "POST",
+            self._store._gsp(staged),
+            body=data,
+            headers={"Content-Type": "application/n-triples"},
+        )
+        _check(response, "load")
+
+    def load(self, path: Path | str, *, graph: str, fmt: str = "nt") -> None:
+        """Send an N-Triples file to a staging graph in pieces cut at line ends (one piece if it
+        holds blank nodes: a store names them anew in every request)."""
+        if fmt != "nt":
+            self.load_bytes(Path(path).read_bytes(), graph=graph, fmt=fmt)
+            return
+        if os.path.getsize(path) == 0:
+            return
+        staged = self._stage(graph)
+        whole = Writer._mentions(path, b"_:")
+        with open(path, "rb") as source:
+            rest = b""
+            while block := source.read(1 << 62 if whole else self._store.CHUNK_BYTES):
+                block = rest + block
+                cut = block.rfind(b"\n") + 1
+                if cut == 0:
+                    rest = block
+                    continue
+                rest = block[cut:]
+                self._post(staged, block[:cut])
+            if rest.strip():
+                self._post(staged, rest + b"\n")
+
+    def load_text(self, text: str, *, graph: str, fmt: str = "nt") -> None:
+        self.load_bytes(text.encode("utf-8"), graph=graph, fmt=fmt)
+
+    def load_bytes(self, data: bytes, *, graph: str | None, fmt: str) -> None:
+        """Stage data for a graph (``None``: the default graph), as N-Triples.
+
+        :raises InputError: if the data does not parse.
+        """
+        if fmt != "nt":
+            try:
+                triples = [q.triple for q in ox.parse(data, format=FORMATS[fmt])]
+            except SyntaxError as exc:
+                raise InputError(f"the {fmt} data does not parse: {exc}") from exc
+            out = io.BytesIO()
+            ox.serialize(triples, out, format=ox.RdfFormat.N_TRIPLES)
+            data = out.getvalue()
+        if data.strip():
+            self._post(self._stage(graph or self._store.default_graph), data)
+
+    def drop(self, graph: str) -> None:
+        self._steps.append(f"DROP SILENT GRAPH <{graph}>")
+
+    def update(self, sparql: str, *, private: bool = False) -> None:
+        """Apply a SPARQL update with the publication (``private`` is the embedded store's routing)."""
+        toks = list(tokens(sparql))
+        if not toks:
+            raise QueryError("empty update")
+        self._steps.append(sparql.rstrip().removesuffix(";") if toks[-1].text == ";" else sparql)
+
+    def publication(self, replace: tuple[str, ...], version: str) -> str:
+        """The one update request that publishes this write."""
+        steps = [f"DROP SILENT GRAPH <{g}>" for g in replace]
+        prologue: list[str] = []
+        for step in self._steps:  # one prologue, at the start: some stores take no other
+            declared, rest = split_prologue(step)
+            prologue.append(declared)
+            steps.append(rest)
+        steps.append(f"DELETE WHERE {{ GRAPH <{STATE}> {{ <{STATE}> <{VERSION}> ?v }} }}")
+        steps.append(f'INSERT DATA {{ GRAPH <{STATE}> {{ <{STATE}> <{VERSION}> "{version}" }} }}')
+        return "".join(prologue) + " ;\n".join(s for s in steps if s.strip())
+
+    def discard(self) -> None:
+        """Drop what was staged (best effort: a failed write leaves the published graphs as they were)."""
+        if not self._staged:
+            return
+        with suppress(StoreError, QueryError, QueryTimeout):
+            self._store._post_update(" ;\n".join(f"DROP SILENT GRAPH <{g}>" for g in self._staged))
+
+
+def _check(response: urllib3.BaseHTTPResponse, what: str) -> None:
+    """A 4xx is the request's fault (the store's message as a QueryError); anything else a StoreError."""
+    if response.status < 300:
+        return
+    text = response.data.decode("utf-8", "replace").strip()[:2000]
+    if 400 <= response.status < 500 and response.status not in (401, 403, 404, 407, 408, 429):
+        raise QueryError(text or f"the remote store refused the {what} ({response.status})")
+    raise StoreError(f"the remote store answered the {what} with {response.status}: {text[:300]}")
+
+
+def _media(response: urllib3.BaseHTTPResponse) -> str:
+    return response.headers.get("Content-Type", "").split(";")[0].strip().lower()
