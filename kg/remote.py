@@ -47,7 +47,7 @@ import pyoxigraph as ox
 import urllib3
 
 from kg.errors import InputError, QueryError, QueryTimeout, StoreError
-from kg.sparql_text import dataset_clauses, declares_dataset, split_prologue, tokens
+from kg.sparql_text import dataset_clauses, declares_dataset, default_graph_as, split_prologue, tokens
 from kg.store import FORMATS, Generation, Writer, _write_lock
 
 STATE = "urn:kg:state"
@@ -351,10 +351,15 @@ class RemoteStore:
     # ---------------------------------------------------------------- writing
 
     def update(self, sparql: str, *, wait: float = 30.0) -> None:
-        """Apply a SPARQL update and publish a new version in the same request.
+        """Apply a SPARQL update (a client's: its default graph is the service's) and publish a
+        new version in the same request.
 
         :raises QueryError: if the store refuses the update.
         """
+        try:  # the default graph is a named graph here (see the module docstring)
+            sparql = default_graph_as(sparql, self.default_graph)
+        except ValueError as exc:
+            raise QueryError(str(exc)) from exc
         with self.write(wait=wait, changed=()) as writer:
             writer.update(sparql)
 
@@ -556,7 +561,7 @@ class RemoteWriter:
         whole = Writer._mentions(path, b"_:")
         with open(path, "rb") as source:
             rest = b""
-            while block := source.read(1 << 62 if whole else self._store.CHUNK_BYTES):
+            while block := source.read(-1 if whole else self._store.CHUNK_BYTES):
                 block = rest + block
                 cut = block.rfind(b"\n") + 1
                 if cut == 0:

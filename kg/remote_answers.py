@@ -39,6 +39,9 @@ class RemoteAnswers:
         self.store = store
         self.timeout = timeout
 
+    def close(self) -> None:
+        """Nothing to stop: the store evaluates (here for symmetry with the evaluator pool)."""
+
     def evaluate(
         self,
         text: str,

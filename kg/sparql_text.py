@@ -219,3 +219,92 @@ def remote_targets(text: str) -> list[str | None]:
 def max_depth(text: str) -> int:
     """How deeply groups, brackets and parentheses nest (for refusing pathological queries)."""
     return max((t.depth + 1 for t in tokens(text) if t.kind == "open"), default=0)
+
+
+_OPERATIONS = {"INSERT", "DELETE", "WITH", "LOAD", "CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY"}
+
+
+def default_graph_as(update: str, graph: str) -> str:
+    """An update with every use of the default graph turned into named graph ``graph``.
+
+    A remote store keeps the service's default graph as a named graph (stores disagree on
+    what their own default graph is), so updates that write it are rewritten: triples of
+    ``INSERT DATA`` / ``DELETE DATA`` / ``DELETE WHERE`` outside a ``GRAPH`` block are put in
+    one, a modify operation without ``WITH`` gets ``WITH <graph>`` (its WHERE then matches the
+    default graph, as in the embedded store), ``DEFAULT`` becomes ``GRAPH <graph>`` and a
+    ``LOAD`` without ``INTO`` loads into it.
+
+    :raises ValueError: for ``CLEAR``/``DROP`` ``ALL`` or ``NAMED``, which would reach the
+        service's private graphs.
+
+    >>> default_graph_as("INSERT DATA { <a> <b> <c> . GRAPH <g> { <d> <e> <f> } }", "urn:d")
+    'INSERT DATA { GRAPH <urn:d> { <a> <b> <c> . } GRAPH <g> { <d> <e> <f> } }'
+    >>> default_graph_as("DELETE { ?s ?p ?o } WHERE { ?s ?p ?o } ; CLEAR DEFAULT", "urn:d")
+    'WITH <urn:d> DELETE { ?s ?p ?o } WHERE { ?s ?p ?o } ; CLEAR GRAPH <urn:d>'
+    """
+    toks = list(tokens(update))
+    edits: list[tuple[int, int, str]] = []  # (start, end, replacement) in the text
+    at_start, operation, i = True, "", 0
+    while i < len(toks):
+        tok = toks[i]
+        word = tok.text.upper() if tok.kind == "name" else ""
+        if tok.depth == 0 and tok.text == ";":
+            at_start, operation = True, ""
+        elif tok.depth == 0 and word in _OPERATIONS and at_start:
+            at_start, operation = False, word
+            nxt = toks[i + 1].text.upper() if i + 1 < len(toks) else ""
+            if word in ("INSERT", "DELETE") and nxt not in ("DATA", "WHERE"):
+                edits.append((tok.start, tok.start, f"WITH <{graph}> "))
+            elif word in ("INSERT", "DELETE"):
+                i = _wrap_block(toks, i + 2, graph, edits)
+                continue
+            elif word == "LOAD" and not any(
+                t.kind == "name" and t.text.upper() == "INTO" for t in _operation_tokens(toks, i)
+            ):
+                last = _operation_tokens(toks, i)[-1]
+                edits.append(
+                    (last.start + len(last.text), last.start + len(last.text), f" INTO GRAPH <{graph}>")
+                )
+        elif tok.depth == 0 and word in ("ALL", "NAMED") and operation in ("CLEAR", "DROP"):
+            raise ValueError(f"{operation} {word} would reach the service's private graphs: name the graphs")
+        elif tok.depth == 0 and word == "DEFAULT" and operation in ("CLEAR", "DROP", "ADD", "MOVE", "COPY"):
+            edits.append((tok.start, tok.start + len(tok.text), f"GRAPH <{graph}>"))
+        i += 1
+    for start, end, text in sorted(edits, reverse=True):
+        update = update[:start] + text + update[end:]
+    return update
+
+
+def _operation_tokens(toks: list[Token], i: int) -> list[Token]:
+    """The tokens of the operation starting at ``i``, up to its ``;``."""
+    out = []
+    for tok in toks[i:]:
+        if tok.depth == 0 and tok.text == ";":
+            break
+        out.append(tok)
+    return out
+
+
+def _wrap_block(toks: list[Token], i: int, graph: str, edits: list[tuple[int, int, str]]) -> int:
+    """Put the triples of the quad block opening at ``toks[i]`` that are outside ``GRAPH`` blocks
+    into ``GRAPH <graph> { … }``; returns the index after the block."""
+    if i >= len(toks) or toks[i].text != "{":
+        return i
+    depth, i = toks[i].depth, i + 1
+    open_at: int | None = None
+    while i < len(toks) and not (toks[i].text == "}" and toks[i].depth == depth):
+        tok = toks[i]
+        if tok.kind == "name" and tok.text.upper() == "GRAPH" and tok.depth == depth + 1:
+            if open_at is not None:
+                edits.append((tok.start, tok.start, "} "))
+                open_at = None
+            i += 2  # GRAPH and its name
+            while i < len(toks) and not (toks[i].text == "}" and toks[i].depth == depth + 1):
+                i += 1
+        elif open_at is None and tok.text != ".":
+            open_at = tok.start
+            edits.append((tok.start, tok.start, f"GRAPH <{graph}> {{ "))
+        i += 1
+    if open_at is not None and i < len(toks):
+        edits.append((toks[i].start, toks[i].start, "} "))
+    return i + 1

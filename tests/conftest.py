@@ -8,6 +8,10 @@
 * ``run_kg(*args, env=…)``: run the ``kg`` command, text output.
 * ``snapshot(store)``: what a store serves, comparable with ``==``.
 * ``shared``: ``../shared`` (real records from real portals), or a skip.
+
+With ``KG_TEST_STORE=oxigraph`` (or ``virtuoso``; see :mod:`backend`) every store that
+:func:`make_settings` makes is backed by a fresh real server of that kind, stopped after
+the test, and only the store, endpoint and UI tests are collected.
 """
 
 from __future__ import annotations
@@ -17,9 +21,10 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+import backend
 import pytest
 
 from kg.iris import Minter
@@ -49,8 +54,44 @@ def make_settings(store: Path | str, **overrides: object) -> Settings:
         "workers": 1,
         "validation_batch": 50,
     }
+    if "store_query_url" not in overrides:
+        values.update(backend.settings_for(store))
     values.update(overrides)
     return load_settings({}, **values)
+
+
+EMBEDDED = {"store_query_url": "", "store_update_url": "", "store_gsp_url": ""}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On a remote store, run the store, endpoint and UI tests only, and not the embedded store's own."""
+    if not backend.REMOTE:
+        return
+    keep, drop = [], []
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
+        wanted = module in backend.REMOTE_MODULES and item.get_closest_marker("embedded_only") is None
+        (keep if wanted else drop).append(item)
+    items[:] = keep
+    config.hook.pytest_deselected(items=drop)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "embedded_only: tests the embedded store's own machinery")
+
+
+@pytest.fixture(autouse=True)
+def _stop_remote_servers() -> Iterator[None]:
+    """Stop the remote servers a test started for its stores (none on the embedded store)."""
+    mark = backend.started()
+    yield
+    backend.stop_from(mark)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stop_every_remote_server() -> Iterator[None]:
+    yield
+    backend.stop_from(0)
 
 
 @pytest.fixture
@@ -65,16 +106,29 @@ def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from kg.ingest import ingest
 
     store = tmp_path_factory.mktemp("seeded") / "store"
-    summary = ingest(str(SAMPLE_CSV), settings=make_settings(store), source="sample")
+    summary = ingest(str(SAMPLE_CSV), settings=make_settings(store, **EMBEDDED), source="sample")
     assert summary.stored and summary.published == 55 and summary.quarantined == 0
+    if backend.REMOTE:  # a backup, which the remote store restores into each test's server
+        Store(store).backup(store.parent / "backup")
     return store
+
+
+def seed(settings: Settings, template: Path) -> Settings:
+    """Put the seeded template's graphs in the store of ``settings`` (a copy, or a restore into
+    the remote server) and return the settings."""
+    if settings.remote:
+        from kg.ingest import store_for
+
+        store_for(settings).restore(template.parent / "backup")
+    else:
+        shutil.copytree(template, settings.store, symlinks=True)
+    return settings
 
 
 @pytest.fixture
 def seeded(settings: Settings, seeded_template: Path) -> Settings:
     """``settings`` whose store already holds the bundled sample (source ``sample``)."""
-    shutil.copytree(seeded_template, settings.store, symlinks=True)
-    return settings
+    return seed(settings, seeded_template)
 
 
 @pytest.fixture
@@ -89,6 +143,7 @@ def kg_env(settings: Settings) -> dict[str, str]:
         KG_WORKERS="1",
         KG_VALIDATION_BATCH=str(settings.validation_batch),
         NO_PROXY="127.0.0.1,localhost",
+        **backend.env_of(settings),
     )
     return env
 

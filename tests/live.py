@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import backend
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
@@ -54,7 +56,9 @@ class Live(str):
 def serve(store: Path, *, workers: int = 2, sample: bool = True, **settings: str) -> Iterator[Live]:
     port = free_port()
     base = f"http://127.0.0.1:{port}/"
-    env = {**os.environ, "KG_STORE": str(store), "KG_BASE_URI": base, "KG_WORKERS": "1", **settings}
+    mark = backend.started()
+    remote = {} if "KG_STORE_QUERY_URL" in settings else backend.env_for(store)  # {} when embedded
+    env = {**os.environ, "KG_STORE": str(store), "KG_BASE_URI": base, "KG_WORKERS": "1", **remote, **settings}
     live = Live(base, str(store), env)
     if sample:
         live.kg("ingest", ROOT / "kg/sample/csv", "--source", "sample")
@@ -101,6 +105,7 @@ def serve(store: Path, *, workers: int = 2, sample: bool = True, **settings: str
         except subprocess.TimeoutExpired:
             server.kill()
         log.close()
+        backend.stop_from(mark)
 
 
 def request(

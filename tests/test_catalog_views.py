@@ -11,12 +11,11 @@ from __future__ import annotations
 import dataclasses
 import io
 import re
-import shutil
 import urllib.parse
 from pathlib import Path
 
 import pytest
-from conftest import BASE, make_settings
+from conftest import BASE, make_settings, seed
 from live import request as http
 from live import serve
 from pyshacl import validate
@@ -48,8 +47,7 @@ MEDIA = {
 def paged(tmp_path_factory, seeded_template):
     """The sample in a store of this module's own, paged 10 a page, evaluated in-process."""
     store = tmp_path_factory.mktemp("catalog") / "store"
-    shutil.copytree(seeded_template, store, symlinks=True)
-    return make_settings(store, catalog_page_size=SIZE, evaluators=0)
+    return seed(make_settings(store, catalog_page_size=SIZE, evaluators=0), seeded_template)
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
 import json
 import shutil
@@ -11,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import rdflib
-from conftest import BASE, SAMPLE_CSV, SAMPLE_DATA_JSON, open_store, snapshot
+from conftest import BASE, SAMPLE_CSV, SAMPLE_DATA_JSON, make_settings, open_store, snapshot
 from rdflib.compare import isomorphic
 
 from kg.errors import InputError, StrictRefusal
@@ -184,7 +183,7 @@ def test_strict_refusal_and_input_errors_leave_the_store_as_it_was(seeded, tmp_p
 
 def test_csv_and_data_json_forms_of_the_sample_agree(settings, tmp_path):
     # two stores: in one, the second source's datasets would be held back as duplicates
-    other = dataclasses.replace(settings, store=tmp_path / "other-store")
+    other = make_settings(tmp_path / "other-store")  # on a remote store: a server of its own
     from_csv = ingest(str(SAMPLE_CSV), settings=settings, source="from-csv")
     from_json = ingest(str(SAMPLE_DATA_JSON), settings=other, source="from-json")
     assert (from_csv.fmt, from_json.fmt) == ("csv", "data.json")

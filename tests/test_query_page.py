@@ -7,12 +7,11 @@ processes /sparql uses (the default) and once evaluating in the web worker
 
 from __future__ import annotations
 
-import shutil
 import urllib.parse
 from html.parser import HTMLParser
 
 import pytest
-from conftest import BASE, make_settings
+from conftest import BASE, make_settings, seed
 from live import request as http
 from live import serve
 
@@ -31,8 +30,8 @@ SELECT ?text ?iri ?evil WHERE {
 @pytest.fixture(scope="module", params=["evaluators", "in-process"])
 def client(request, tmp_path_factory, seeded_template):
     store = tmp_path_factory.mktemp("query") / "store"
-    shutil.copytree(seeded_template, store, symlinks=True)
-    app = build_app(make_settings(store, evaluators=2 if request.param == "evaluators" else 0))
+    settings = make_settings(store, evaluators=2 if request.param == "evaluators" else 0)
+    app = build_app(seed(settings, seeded_template))
     yield app.test_client()
     evaluator = app.extensions.get("kg_evaluator")
     if evaluator is not None:

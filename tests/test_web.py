@@ -8,7 +8,6 @@ the bundled sample by the real ``kg ingest``.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import urllib.error
 import urllib.parse
@@ -122,7 +121,7 @@ def test_new_generation_is_served_without_restart(live, tmp_path):
         lines = (ROOT / "kg/sample/csv" / name).read_text(encoding="utf-8").splitlines()
         keep = lines[:2] if name != "agencies.csv" else lines
         (folder / name).write_text("\n".join(keep) + "\n", encoding="utf-8")
-    env = {**os.environ, "KG_STORE": live.store, "KG_BASE_URI": live, "KG_WORKERS": "1"}
+    env = dict(live.env)  # the store the server serves (and its remote server, if any)
     done = subprocess.run(
         [BIN / "kg", "ingest", folder, "--source", "extra"], env=env, capture_output=True, text=True
     )
