@@ -22,8 +22,11 @@ sample: $(STAMP)
 run: sample
 	$(BIN)/kg serve --host 127.0.0.1 --port 8000
 
+# the whole suite on the embedded store, then its store, endpoint and UI tests on a real
+# `oxigraph serve` per test store (tests/backend.py)
 test: $(STAMP)
 	$(BIN)/pytest -q
+	KG_TEST_STORE=oxigraph $(BIN)/pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check kg tests bench app.py

@@ -395,7 +395,7 @@ class Describer:
         for start in range(0, len(iris), 400):
             values = " ".join(_n(i) for i in iris[start : start + 400])
             branches = " UNION ".join(
-                f"{{ VALUES ?x {{ {values} }} ?x {prop} ?l FILTER(isLiteral(?l)) BIND({prop} AS ?p) }}"
+                f"{{ VALUES ?x {{ {values} }} VALUES ?p {{ {prop} }} ?x ?p ?l FILTER(isLiteral(?l)) }}"
                 for prop in (_n(str(p)) for p in LABELS)
             )
             sparql = f"""SELECT ?x ?p ?l WHERE {{ {branches}

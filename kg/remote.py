@@ -20,6 +20,9 @@ How the embedded store's guarantees carry over:
 * **Private graphs** (quarantine, reports, provenance, staging, state) stay out of public
   queries: every query names its dataset (``default-graph-uri`` / ``named-graph-uri``) as
   the public graphs, listed once per version; a query's own ``FROM`` keeps only public ones.
+* **The service's graphs** are those under ``<KG_BASE_URI>graph/`` and those it wrote elsewhere
+  (a Graph Store ``?graph=`` or an update's ``GRAPH <…>``, listed in the state graph); a
+  store's own graphs (Virtuoso's system graphs, another application's) stay out of sight.
 * **The default graph.** Stores disagree on what it is (Virtuoso: the union of all graphs),
   so the service's own default graph (Graph Store ``?default``) is the named graph
   ``<KG_BASE_URI>graph/default``.
@@ -47,11 +50,21 @@ import pyoxigraph as ox
 import urllib3
 
 from kg.errors import InputError, QueryError, QueryTimeout, StoreError
-from kg.sparql_text import dataset_clauses, declares_dataset, default_graph_as, split_prologue, tokens
+from kg.sparql_text import (
+    dataset_clauses,
+    declares_dataset,
+    default_graph_as,
+    graphs_named,
+    query_form,
+    split_prologue,
+    tokens,
+    without_dataset,
+)
 from kg.store import FORMATS, Generation, Writer, _write_lock
 
 STATE = "urn:kg:state"
 VERSION = "urn:kg:version"
+GRAPHS = "urn:kg:graph"  # graphs the service wrote outside its own ``<base>graph/`` (by GSP or update)
 EMPTY = "urn:kg:empty"  # a graph never written: names an empty default graph or no named graphs
 RESULT_TYPES = {
     "application/sparql-results+json": "json",
@@ -99,6 +112,7 @@ class RemoteStore:
         self.query_url, self.update_url, self.gsp_url = query_url, update_url, gsp_url
         self.private_graphs = (*private_graphs, STATE, EMPTY)
         self.default_graph = default_graph
+        self.own_graphs = default_graph.rsplit("/", 1)[0] + "/"  # <base>graph/
         self.staging_prefix = staging_prefix
         self.timeout = timeout
         headers = {"User-Agent": "kg"}
@@ -165,6 +179,8 @@ class RemoteStore:
         :raises QueryError: if the store refuses the query (it does not parse, …).
         """
         default, named = self._dataset(sparql, default_graphs, named_graphs, private)
+        if private is not None and declares_dataset(sparql):
+            sparql = without_dataset(sparql)  # in the parameters: Virtuoso lets FROM win over them
         fields = [("query", sparql)]
         fields += [("default-graph-uri", g) for g in default] + [("named-graph-uri", g) for g in named or ()]
         response = self.request(
@@ -203,15 +219,27 @@ class RemoteStore:
         version = self.version() if version is None else version
         if self._graphs[0] == version and version:
             return self._graphs[1]
-        response = self.send_query(
-            "SELECT DISTINCT ?g WHERE { GRAPH ?g { } }",
-            accept="application/sparql-results+json",
-            private=None,
+        names = self._rows("SELECT DISTINCT ?g WHERE { GRAPH ?g { } }")
+        if not names or any("g" not in r for r in names):  # a store that lists no graphs this way
+            names = self._rows("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }")  # (Virtuoso)
+        mine = {
+            r["g"]["value"]
+            for r in self._rows(f"SELECT ?g {{ GRAPH <{STATE}> {{ <{STATE}> <{GRAPHS}> ?g }} }}")
+        }
+        graphs = sorted(
+            g
+            for g in {r["g"]["value"] for r in names if "g" in r}
+            if (g.startswith(self.own_graphs) or g in mine)
+            and g != STATE
+            and not g.startswith(self.staging_prefix)
         )
-        graphs = sorted(r["g"]["value"] for r in json.loads(response.data)["results"]["bindings"])
-        graphs = [g for g in graphs if g != STATE and not g.startswith(self.staging_prefix)]
         self._graphs = (version, graphs)
         return graphs
+
+    def _rows(self, query: str) -> list[dict]:
+        """SPARQL JSON bindings of a bookkeeping query on the store's own dataset."""
+        response = self.send_query(query, accept="application/sparql-results+json", private=None)
+        return json.loads(response.data)["results"]["bindings"]
 
     def data_graphs(self) -> list[str]:
         """The public named graphs, whose merge is the default graph of public queries."""
@@ -269,9 +297,10 @@ class RemoteStore:
         :raises QueryError: if the store refuses the query.
         :raises QueryTimeout: if the store did not answer within ``timeout`` seconds.
         """
-        response = self.send_query(
+        graph = query_form(sparql) in ("CONSTRUCT", "DESCRIBE")  # ask for its form's types only:
+        response = self.send_query(  # Virtuoso would write a CONSTRUCT as (broken) SPARQL JSON
             sparql,
-            accept="application/sparql-results+json, application/n-triples;q=0.9",
+            accept="application/n-triples" if graph else "application/sparql-results+json",
             default_graphs=default_graphs,
             named_graphs=named_graphs,
             private=private,
@@ -533,8 +562,10 @@ class RemoteWriter:
         self._staging = staging
         self._steps: list[str] = []
         self._staged: list[str] = []
+        self._targets: set[str] = set()  # graphs this write may create
 
     def _stage(self, graph: str) -> str:
+        self._targets.add(graph)
         staged = f"{self._staging}{len(self._staged)}"
         self._staged.append(staged)
         self._steps.append(f"ADD SILENT GRAPH <{staged}> TO GRAPH <{graph}> ;\nDROP SILENT GRAPH <{staged}>")
@@ -600,6 +631,7 @@ class RemoteWriter:
         if not toks:
             raise QueryError("empty update")
         self._steps.append(sparql.rstrip().removesuffix(";") if toks[-1].text == ";" else sparql)
+        self._targets.update(graphs_named(sparql))
 
     def publication(self, replace: tuple[str, ...], version: str) -> str:
         """The one update request that publishes this write."""
@@ -609,6 +641,10 @@ class RemoteWriter:
             declared, rest = split_prologue(step)
             prologue.append(declared)
             steps.append(rest)
+        foreign = sorted({g for g in self._targets if not g.startswith(self._store.own_graphs)})
+        if foreign:
+            listed = " ".join(f"<{STATE}> <{GRAPHS}> <{g}> ." for g in foreign)
+            steps.append(f"INSERT DATA {{ GRAPH <{STATE}> {{ {listed} }} }}")
         steps.append(f"DELETE WHERE {{ GRAPH <{STATE}> {{ <{STATE}> <{VERSION}> ?v }} }}")
         steps.append(f'INSERT DATA {{ GRAPH <{STATE}> {{ <{STATE}> <{VERSION}> "{version}" }} }}')
         return "".join(prologue) + " ;\n".join(s for s in steps if s.strip())

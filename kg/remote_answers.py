@@ -4,8 +4,9 @@ In remote mode the web worker does no evaluation: it asks the store for the clie
 format and hands the bytes on. It re-serializes only where it must:
 
 * the store does not write the wanted format (it answered its fallback: SPARQL JSON or
-  N-Triples), or the client wants CSV (which cannot be parsed back to cut it at the row cap,
-  so TSV is asked for and turned into CSV);
+  N-Triples), or the client wants CSV or TSV: SPARQL JSON is asked for and turned into them,
+  since CSV cannot be parsed back to cut it at the row cap and Virtuoso's TSV is not the
+  Recommendation's (IRIs in quotes);
 * a SELECT answer has more rows than ``KG_MAX_RESULTS``: the first rows are re-serialized.
 
 Graph answers (CONSTRUCT, DESCRIBE) have no row cap and stream through as they arrive. The
@@ -21,10 +22,12 @@ from collections.abc import Iterator
 import pyoxigraph as ox
 
 from kg.remote import GRAPH_TYPES, MEDIA, RESULT_TYPES, RemoteStore, _media
+from kg.sparql_text import query_form
 from kg.store import FORMATS, RESULT_FORMATS, as_quads, cap_rows, serialize_results, serialize_triples
 
 START_STREAMING = 256 * 1024  # as kg.evaluator: an answer this long streams instead of being held
-PARSEABLE = {"json", "xml", "tsv"}  # SPARQL CSV is lossy: pyoxigraph does not read it back
+PASSED = {"json", "xml"}  # asked for as such; CSV cannot be read back (lossy), Virtuoso's TSV is not TSV
+PARSEABLE = {"json", "xml", "tsv"}
 
 
 class RemoteAnswers:
@@ -59,10 +62,13 @@ class RemoteAnswers:
         :raises QueryTimeout: the store did not answer in time (503).
         """
         result_fmt, graph_fmt = accept
-        asked = "tsv" if result_fmt == "csv" else result_fmt
-        header = (
-            f"{MEDIA[asked]}, {MEDIA[graph_fmt]}, "
-            "application/sparql-results+json;q=0.5, application/n-triples;q=0.5"
+        form = query_form(text)
+        asked = result_fmt if result_fmt in PASSED else "json"
+        results = f"{MEDIA[asked]}, application/sparql-results+json;q=0.5"
+        graphs = f"{MEDIA[graph_fmt]}, application/n-triples;q=0.5"
+        # only the types of the query's form: Virtuoso writes a CONSTRUCT as SPARQL JSON if let
+        header = {"SELECT": results, "ASK": results, "CONSTRUCT": graphs, "DESCRIBE": graphs}.get(
+            form, f"{results}, {graphs}"
         )
         response = self.store.send_query(
             text,

@@ -308,3 +308,56 @@ def _wrap_block(toks: list[Token], i: int, graph: str, edits: list[tuple[int, in
     if open_at is not None and i < len(toks):
         edits.append((toks[i].start, toks[i].start, "} "))
     return i + 1
+
+
+def graphs_named(update: str) -> list[str]:
+    """The constant graph IRIs an update names as a graph (after ``GRAPH``, ``WITH``, ``TO``,
+    ``INTO``): those it may create.
+
+    >>> graphs_named("PREFIX g: <http://g/> INSERT DATA { GRAPH g:a { <s> <p> <o> } } ; ADD <x> TO <y>")
+    ['http://g/a', 'y']
+    """
+    toks = list(tokens(update))
+    prefixes = _prefixes(toks)
+    found: list[str] = []
+    for i, tok in enumerate(toks[:-1]):
+        if tok.kind == "name" and tok.text.upper() in ("GRAPH", "WITH", "TO", "INTO"):
+            nxt = toks[i + 1]
+            if nxt.kind == "name" and nxt.text.upper() == "GRAPH":
+                continue  # TO GRAPH <g>: the IRI follows GRAPH
+            iri = _resolve(nxt, prefixes)
+            if iri:
+                found.append(iri)
+    return found
+
+
+def query_form(query: str) -> str:
+    """SELECT, ASK, CONSTRUCT or DESCRIBE: the first keyword after the prologue ("" if none).
+
+    >>> query_form("PREFIX a: <http://a/> CONSTRUCT WHERE { ?s ?p ?o }")
+    'CONSTRUCT'
+    """
+    for word in keywords(split_prologue(query)[1]):
+        return word if word in ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE") else ""
+    return ""
+
+
+def without_dataset(query: str) -> str:
+    """The query without its ``FROM`` / ``FROM NAMED`` clauses (sent as protocol parameters instead:
+    not every store lets those win over the query's own, as the Protocol says they must).
+
+    >>> without_dataset("SELECT * FROM <http://a/> FROM NAMED <http://b/> WHERE { ?s ?p ?o }")
+    'SELECT *   WHERE { ?s ?p ?o }'
+    """
+    toks = list(tokens(query))
+    cuts: list[tuple[int, int]] = []
+    for i, tok in enumerate(toks):
+        if tok.kind == "name" and tok.text.upper() == "FROM" and tok.depth == 0:
+            j = i + 1
+            if j < len(toks) and toks[j].kind == "name" and toks[j].text.upper() == "NAMED":
+                j += 1
+            if j < len(toks):
+                cuts.append((tok.start, toks[j].start + len(toks[j].text)))
+    for start, end in reversed(cuts):
+        query = query[:start] + query[end:]
+    return query

@@ -27,7 +27,6 @@ REMOTE_MODULES = {
     "test_search",
     "test_quality",
     "test_ingest",
-    "test_remote_store",
 }
 
 _started: list = []
