@@ -340,7 +340,7 @@ class Describer:
         for row in edges:
             c, p = row["c"].value, row["p"].value
             parents.setdefault(c, []).append(p)
-            children.setdefault(p, []).append((c, row["unit"].value == "true"))
+            children.setdefault(p, []).append((c, row["unit"].value in ("true", "1")))  # Virtuoso: 1
         ancestors, current = [], loc.iri
         while parents.get(current) and len(ancestors) < depth:
             current = sorted(parents[current])[0]

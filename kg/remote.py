@@ -307,7 +307,7 @@ class RemoteStore:
             fmt = {"json": ox.QueryResultsFormat.JSON, "xml": ox.QueryResultsFormat.XML}.get(
                 RESULT_TYPES[kind], ox.QueryResultsFormat.TSV
             )
-            return ox.parse_query_results(response.data, format=fmt)
+            return ox.parse_query_results(canonical_booleans(response.data), format=fmt)
         if kind in GRAPH_TYPES:
             return (q.triple for q in ox.parse(response.data, format=FORMATS[GRAPH_TYPES[kind]]))
         raise StoreError(f"the remote store answered a query with an unexpected type {kind!r}")
@@ -519,6 +519,22 @@ class RemoteStore:
                     self._building.discard(version)
 
         threading.Thread(target=build, daemon=True, name=f"kg-derive-{version}").start()
+
+
+BOOLEAN = b"http://www.w3.org/2001/XMLSchema#boolean"
+
+
+def canonical_booleans(data: bytes) -> bytes:
+    """SPARQL JSON results with xsd:boolean values in canonical form: Virtuoso writes ``1``/``0``
+    where the app's code, like Oxigraph, reads ``true``/``false``."""
+    if BOOLEAN not in data or not data.lstrip().startswith(b"{"):
+        return data
+    doc = json.loads(data)
+    for row in doc.get("results", {}).get("bindings", []):
+        for term in row.values():
+            if term.get("datatype") == BOOLEAN.decode() and term.get("value") in ("1", "0"):
+                term["value"] = "true" if term["value"] == "1" else "false"
+    return json.dumps(doc).encode()
 
 
 def _media(response: urllib3.BaseHTTPResponse) -> str:

@@ -49,7 +49,9 @@ class RemoteGeneration(Generation):
             default_graphs=default_graphs,
             named_graphs=None if default_graphs is None else [],
         )
-        result = json.loads(response.data)
+        from kg.remote import canonical_booleans
+
+        result = json.loads(canonical_booleans(response.data))
         names = result["head"]["vars"]
         for row in result["results"]["bindings"]:
             yield {n: row[n]["value"] if n in row else None for n in names}

@@ -428,7 +428,7 @@ def _read(generation: Generation, iris: Sequence[str]) -> dict[str, Doc]:
         for row in generation.rows(query):
             text = " ".join(_CONTROL.sub("", row["v"] or "").split())
             if text:
-                kind = (row.get("l") or "", row.get("k") == "true")
+                kind = (row.get("l") or "", row.get("k") in ("true", "1"))  # Virtuoso: 1
                 docs.setdefault(row["d"], {}).setdefault(name, []).append((text, *kind))
     return docs
 

@@ -324,3 +324,15 @@ def test_the_app_under_gunicorn_serves_a_remote_store(remote):
         dataset = json.loads(request(f"{live}datasets.json?q=air")[2])["results"][0]["iri"]
         page = dataset.replace(BASE, live) if dataset.startswith(BASE) else dataset
         assert request(page)[0] == 200
+
+
+def test_a_second_web_machine_builds_its_search_index_from_the_store(remote, tmp_path):
+    ingest(str(SAMPLE_CSV), settings=remote, source="sample")
+    elsewhere = dataclasses.replace(remote, store=tmp_path / "second-machine")  # same store, own folder
+    client = build_app(elsewhere).test_client()
+    deadline = time.monotonic() + 60
+    while (total := client.get("/datasets.json").get_json()["total"]) == 0 and time.monotonic() < deadline:
+        time.sleep(0.2)  # built in the background; an empty search meanwhile
+    assert total == 44
+    first = build_app(remote).test_client().get("/datasets.json?q=air").get_json()
+    assert client.get("/datasets.json?q=air").get_json() == first
