@@ -59,6 +59,16 @@ Usage::
 Results go to ``bench/RESULTS.md`` under "Endpoint" (that section only is
 replaced; ``--no-write`` leaves the file alone) and, in full, to
 ``bench/out/endpoint-<time>.json``.
+
+``--remote``: our app on a remote store (:mod:`kg.remote`) against the store's own clients. One
+``oxigraph serve --union-default-graph`` (read-write: it needs the version triple, written once
+before measuring) on a copy of its own; our app under the same gunicorn with ``KG_STORE_QUERY_URL``,
+``KG_STORE_UPDATE_URL`` and ``KG_STORE_GSP_URL`` on that server and ``KG_STORE`` on an empty scratch
+folder; the anchor ("direct") is wrk talking to the same server process. The server's CPU counts in
+ours (app + store), as both share the cores. Results under "Endpoint, remote store (oxigraph serve)",
+in full to ``bench/out/endpoint-remote-<time>.json``::
+
+    .venv/bin/python bench/endpoint.py --remote --n 10000 --duration 3 --no-write
 """
 
 from __future__ import annotations
@@ -92,6 +102,8 @@ from bench.common import BIN, cpu_model, free_port, generator, memory, package_v
 
 RESULTS = ROOT / "bench" / "RESULTS.md"
 HEADING = "## Endpoint"
+REMOTE_HEADING = "## Endpoint, remote store (oxigraph serve)"
+VERSION_TRIPLE = 'INSERT DATA { GRAPH <urn:kg:state> { <urn:kg:state> <urn:kg:version> "000001-bench" } }'
 JSON_RESULTS = "application/sparql-results+json"
 TURTLE = "text/turtle"
 PREFIXES = "PREFIX dcat: <http://www.w3.org/ns/dcat#>\nPREFIX dct: <http://purl.org/dc/terms/>\n"
@@ -214,10 +226,11 @@ def _rocksdb(generation: Path) -> Path:
     return generation / "rdf" if (generation / "rdf").is_dir() else generation
 
 
-def native_copy(store: Path, out: Path) -> Path:
-    """A private copy of the published generation's RDF for the native server (made once per generation)."""
+def native_copy(store: Path, out: Path, kind: str = "native") -> Path:
+    """A private copy of the published generation's RDF for the native server (made once per generation);
+    ``kind`` names the copy (``remote``: the read-write server's, which no other run serves)."""
     generation = (store / "current").resolve()
-    target = out / f"{store.name}-native" / generation.name
+    target = out / f"{store.name}-{kind}" / generation.name
     if (target / "CURRENT").is_file():
         return target
     if target.parent.exists():
@@ -247,6 +260,7 @@ class Server:
     url: str  # the query endpoint
     process: subprocess.Popen
     argv: list[str] = field(default_factory=list)
+    backend: Server | None = None  # --remote: the store our app sends its queries to
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -309,14 +323,19 @@ def wait_quiet(limit: float, threshold: float = 0.15, calm: int = 3) -> float:
             return load
 
 
+def backend_cpu(server: Server) -> float:
+    """CPU seconds of the store behind a server (0 without one)."""
+    return cpu_seconds(server.backend.process.pid) if server.backend else 0.0
+
+
 def wait_idle(server: Server, limit: float = 600.0) -> float:
-    """Wait until the server has finished the work of clients that went away (wrk stops mid-request,
-    and neither server cancels a running query); returns the seconds waited."""
+    """Wait until the server (and its store) has finished the work of clients that went away (wrk stops
+    mid-request, and neither server cancels a running query); returns the seconds waited."""
     started = time.monotonic()
-    before = cpu_seconds(server.process.pid)
+    before = cpu_seconds(server.process.pid) + backend_cpu(server)
     while time.monotonic() - started < limit:
         time.sleep(0.5)
-        now = cpu_seconds(server.process.pid)
+        now = cpu_seconds(server.process.pid) + backend_cpu(server)
         if now - before < 0.03:
             return time.monotonic() - started
         before = now
@@ -387,11 +406,11 @@ def start_ours(
     return server
 
 
-def start_native(copy: Path, log: Path) -> Server:
+def start_native(copy: Path, log: Path, read_only: bool = True) -> Server:
     port = free_port()
     argv = [
         str(native_binary()),
-        "serve-read-only",
+        "serve-read-only" if read_only else "serve",
         "--location",
         str(copy),
         "--bind",
@@ -404,6 +423,30 @@ def start_native(copy: Path, log: Path) -> Server:
     probe = server.url + "?" + urllib.parse.urlencode({"query": "ASK {}"})
     _wait_ready(server, probe, log)
     return server
+
+
+def start_remote(copy: Path, scratch: Path, args: argparse.Namespace, env: dict[str, str], log: Path):
+    """--remote: ``oxigraph serve`` (read-write) on ``copy`` with the version triple, and our app on it
+    with ``KG_STORE`` on an empty ``scratch`` folder; returns (ours, native) as the embedded run's."""
+    native = start_native(copy, log, read_only=False)
+    try:
+        root = native.url.removesuffix("/query")
+        request = urllib.request.Request(
+            root + "/update",
+            data=VERSION_TRIPLE.encode(),
+            headers={"Content-Type": "application/sparql-update"},
+        )
+        urllib.request.urlopen(request, timeout=60).close()
+        shutil.rmtree(scratch, ignore_errors=True)
+        scratch.mkdir(parents=True)
+        urls = {"QUERY": "/query", "UPDATE": "/update", "GSP": "/store"}
+        env = {**env, **{f"KG_STORE_{name}_URL": root + path for name, path in urls.items()}}
+        ours = start_ours(scratch, args.workers, args.threads, args.worker_class, env, log)
+    except BaseException:
+        native.stop()
+        raise
+    ours.backend = native
+    return ours, native
 
 
 def native_binary() -> Path:
@@ -619,18 +662,21 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     print(f"store: {args.n:,} datasets, seed {args.seed}", flush=True)
     store = build_store(args.n, args.seed, out)
-    copy = native_copy(store, out)
+    copy = native_copy(store, out, "remote" if args.remote else "native")
     facts = store_facts(store)
     print(f"  {store} ({facts['triples']:,} triples); native copy {copy}", flush=True)
     chosen = [q for q in queries(args.n, args.seed) if not args.queries or q.name in args.queries]
     log = out / "endpoint-servers.log"
     env = {"KG_QUERY_TIMEOUT": f"{args.query_timeout:g}", **dict(v.split("=", 1) for v in args.env)}
-    ours = start_ours(store, args.workers, args.threads, args.worker_class, env, log)
-    try:
-        native = start_native(copy, log)
-    except BaseException:
-        ours.stop()
-        raise
+    if args.remote:
+        ours, native = start_remote(copy, out / "endpoint-remote-state", args, env, log)
+    else:
+        ours = start_ours(store, args.workers, args.threads, args.worker_class, env, log)
+        try:
+            native = start_native(copy, log)
+        except BaseException:
+            ours.stop()
+            raise
     rows: list[dict[str, Any]] = []
     checks: dict[str, Any] = {}
     run = 0
@@ -674,6 +720,7 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
         native.stop()
     return {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "remote": args.remote,
         "n": args.n,
         "seed": args.seed,
         "duration": args.duration,
@@ -710,13 +757,17 @@ def measure(server: Server, q: Query, mode: str, c: int, seconds: float, run: in
     script = lua_script(q, urllib.parse.urlsplit(server.url).path, mode, run, threads)
     quiet = wait_quiet(args.quiet_wait)
     busy, cpu, mine = system_busy(), cpu_seconds(server.process.pid), _own_cpu()
+    store_cpu = backend_cpu(server)
     started = time.monotonic()
     r = run_wrk(server.url, script, c, seconds, threads)
     elapsed = time.monotonic() - started
-    server_cpu = cpu_seconds(server.process.pid) - cpu
+    store_cpu = backend_cpu(server) - store_cpu  # --remote: the store's share of our requests
+    server_cpu = cpu_seconds(server.process.pid) - cpu + store_cpu
     client_cpu = _own_cpu() - mine
     r["server_cpu"] = server_cpu / elapsed
     r["cpu_ms_per_request"] = server_cpu * 1000 / r["requests"] if r["requests"] else 0.0
+    if server.backend:
+        r["store_cpu_ms_per_request"] = store_cpu * 1000 / r["requests"] if r["requests"] else 0.0
     r["client_cpu"] = client_cpu / elapsed
     r["other_cpu"] = max(0.0, system_busy() - busy - server_cpu - client_cpu) / elapsed
     r["load_before"] = quiet
@@ -785,6 +836,15 @@ def _argv_hint(args: argparse.Namespace) -> list[str]:
     hint += [f"--env {v}" for v in args.env]
     if args.wrk_threads != 1:
         hint.append(f"--wrk-threads {args.wrk_threads}")
+    for flag, value, default in (
+        ("--max-duration", args.max_duration, 120),
+        ("--quiet-wait", args.quiet_wait, 60),
+        ("--retries", args.retries, 1),
+    ):
+        if value != default:
+            hint.append(f"{flag} {value:g}")
+    if args.remote:
+        hint.append("--remote")
     return hint
 
 
@@ -819,12 +879,23 @@ def _errors(r: dict[str, Any]) -> int:
     return r["socket_errors"] + r["non_2xx"]
 
 
+def _cpu_text(o: dict[str, Any], n: dict[str, Any]) -> str:
+    """CPU ms/req of both; --remote: ours as app + store."""
+    ours = f"{o.get('cpu_ms_per_request', 0):.2f}"
+    if "store_cpu_ms_per_request" in o:
+        store = o["store_cpu_ms_per_request"]
+        ours += f" ({o['cpu_ms_per_request'] - store:.2f} + {store:.2f})"
+    return f"{ours} / {n.get('cpu_ms_per_request', 0):.2f}"
+
+
 def table(result: dict[str, Any]) -> str:
     rows = result["rows"]
     cost = single_request_cost(rows)
+    anchor = "direct" if result.get("remote") else "native"  # --remote: wrk on the store ours uses
     lines = [
-        "| query | mode | c | ours req/s | native req/s | ratio | ours p50 / p99 ms | native p50 / p99 ms "
-        "| p99 ratio | CPU ms/req ours / native | errors ours/native | other load | target |",
+        f"| query | mode | c | ours req/s | {anchor} req/s | ratio | ours p50 / p99 ms "
+        f"| {anchor} p50 / p99 ms | p99 ratio | CPU ms/req ours / {anchor} | errors ours/{anchor} "
+        "| other load | target |",
         "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|",
     ]
     for r in rows:
@@ -835,12 +906,12 @@ def table(result: dict[str, Any]) -> str:
             f"| {r['query']} | {r['mode']} | {r['c']} | {_rate_text(o, r['c'])} | {_rate_text(n, r['c'])} "
             f"| {ratio:.2f} "
             f"| {o['p50_ms']:.2f} / {o['p99_ms']:.2f} | {n['p50_ms']:.2f} / {n['p99_ms']:.2f} | {p99:.2f} "
-            f"| {o.get('cpu_ms_per_request', 0):.2f} / {n.get('cpu_ms_per_request', 0):.2f} "
+            f"| {_cpu_text(o, n)} "
             f"| {_errors(o)}/{_errors(n)} | {max(o.get('other_cpu', 0), n.get('other_cpu', 0)):.2f} "
             f"| {verdict(r, cost)} |"
         )
     costs = [
-        "| query | what | native single-request cost (p50, c=1) | answer size (rows / triples) |",
+        f"| query | what | {anchor} single-request cost (p50, c=1) | answer size (rows / triples) |",
         "|---|---|--:|--:|",
     ]
     for name, info in result["queries"].items():
@@ -876,23 +947,31 @@ def machine() -> dict[str, str]:
     }
 
 
+def _shown(argv: list[str]) -> str:
+    return " ".join(a.replace(str(ROOT) + "/", "") for a in argv).replace(".venv/bin/python3 ", "")
+
+
+def _machine_line(m: dict[str, str]) -> str:
+    return f"""Machine: {m["nproc"]} cores ({m["cpu"]}), {m["ram"]} RAM, Linux
+{m["kernel"]}; Python {m["python"]}, pyoxigraph {m["pyoxigraph"]}, oxigraph server {m["oxigraph"]}, Flask
+{m["flask"]}, Werkzeug {m["werkzeug"]}, gunicorn {m["gunicorn"]}, wrk {m["wrk"]}."""
+
+
+def _settings_text(result: dict[str, Any]) -> str:
+    return ", ".join(f"`{k}={v}`" for k, v in result.get("settings", {}).items()) + " (others default)"
+
+
 def section(result: dict[str, Any]) -> str:
     m = result["machine"]
     s = result["store"]
-
-    def shown(argv: list[str]) -> str:
-        return " ".join(a.replace(str(ROOT) + "/", "") for a in argv).replace(".venv/bin/python3 ", "")
-
-    ours, native = shown(result["ours_argv"]), shown(result["native_argv"])
+    ours, native = _shown(result["ours_argv"]), _shown(result["native_argv"])
     how = "`kg serve`'s gunicorn command line" + (
         "; access log to /dev/null" if "--access-logfile" in result["ours_argv"] else ", no access log"
     )
-    settings = ", ".join(f"`{k}={v}`" for k, v in result.get("settings", {}).items()) + " (others default)"
+    settings = _settings_text(result)
     return f"""{HEADING}
 
-`bench/endpoint.py`, {result["date"]}. Machine: {m["nproc"]} cores ({m["cpu"]}), {m["ram"]} RAM, Linux
-{m["kernel"]}; Python {m["python"]}, pyoxigraph {m["pyoxigraph"]}, oxigraph server {m["oxigraph"]}, Flask
-{m["flask"]}, Werkzeug {m["werkzeug"]}, gunicorn {m["gunicorn"]}, wrk {m["wrk"]}.
+`bench/endpoint.py`, {result["date"]}. {_machine_line(m)}
 
 Store: {result["n"]:,} generated datasets (seed {result["seed"]}), {s["triples"]:,} triples,
 {s["bytes"] / 2**20:,.0f} MiB, loaded once (no SHACL pass, so no quarantine or provenance graph). Both
@@ -928,17 +1007,51 @@ Reproduce: `{result["command"]}` (add `--no-write` to leave this file alone).
 """
 
 
+def remote_section(result: dict[str, Any]) -> str:
+    """The section of a --remote run."""
+    s = result["store"]
+    ours, native = _shown(result["ours_argv"]), _shown(result["native_argv"])
+    return f"""{REMOTE_HEADING}
+
+`bench/endpoint.py --remote`, {result["date"]}. {_machine_line(result["machine"])}
+
+Our app on a remote store against the store's own clients. Store: {result["n"]:,} generated datasets
+(seed {result["seed"]}), {s["triples"]:,} triples, {s["bytes"] / 2**20:,.0f} MiB, a copy served by one
+process, `{native}` (read-write: `{VERSION_TRIPLE}` is sent to its `/update` once before measuring, so
+our app has a version and lists the public graphs once). Both on 127.0.0.1, measured in turns with `wrk`
+on the same {result["machine"]["nproc"]} cores; a run lasts {result["duration"]:g} s, or for slow queries
+long enough for {result["rounds"]:g} answers per connection (at most {result["max_duration"]:g} s), after
+waiting up to {result["quiet_wait"]:g} s for a quiet machine (rows measured again up to
+{result.get("retries", 0)} times when other load exceeds {DISTURBED}):
+
+* ours: `{ours}` with `KG_STORE_QUERY_URL`, `KG_STORE_UPDATE_URL`, `KG_STORE_GSP_URL` on that server's
+  `/query`, `/update`, `/store` and `KG_STORE` on an empty scratch folder, settings {_settings_text(result)};
+* direct: the same requests sent by `wrk` to that server's `/query` (the default graph is the union of
+  the graphs, as clients would query it).
+
+Modes, columns and targets as in "Endpoint" above, with *direct* in place of native. *CPU ms/req* of
+ours is app + store (gunicorn master and workers + the `oxigraph serve` process), both sharing the
+cores; direct is the store alone. *Other load* excludes both.
+
+{table(result)}
+
+Reproduce: `{result["command"]}` (add `--no-write` to leave this file alone).
+"""
+
+
 def write_results(result: dict[str, Any], path: Path = RESULTS) -> None:
-    """Replace the "Endpoint" section of RESULTS.md (or append it); other sections are kept."""
+    """Replace the "Endpoint" section of RESULTS.md (--remote: "Endpoint, remote store (oxigraph serve)"),
+    or append it; other sections are kept."""
+    heading = REMOTE_HEADING if result.get("remote") else HEADING
     text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-    start = text.find(HEADING + "\n")
+    start = text.find(heading + "\n")
     if start < 0:
         before, after = text.rstrip("\n") + "\n\n", ""
     else:
-        nxt = re.search(r"^## ", text[start + len(HEADING) :], re.M)
-        end = start + len(HEADING) + nxt.start() if nxt else len(text)
+        nxt = re.search(r"^## ", text[start + len(heading) :], re.M)
+        end = start + len(heading) + nxt.start() if nxt else len(text)
         before, after = text[:start], text[end:]
-    body = section(result)
+    body = remote_section(result) if result.get("remote") else section(result)
     path.write_text(before + body + (("\n" + after) if after else ""), encoding="utf-8")
 
 
@@ -1000,6 +1113,9 @@ def main(argv: list[str] | None = None) -> int:
         help="another setting for our app (repeatable)",
     )
     parser.add_argument("--wrk-threads", type=int, default=1, help="wrk threads (default 1)")
+    parser.add_argument(
+        "--remote", action="store_true", help="our app on oxigraph serve as its store, against direct clients"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out", help="cache folder")
     parser.add_argument("--no-write", action="store_true", help="do not update bench/RESULTS.md")
     parser.add_argument("--results", type=Path, default=RESULTS, help=argparse.SUPPRESS)
@@ -1025,7 +1141,8 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(table(result))
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-    (args.out / f"endpoint-{stamp}.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    name = f"endpoint{'-remote' if args.remote else ''}-{stamp}.json"
+    (args.out / name).write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     if not args.no_write:
         write_results(result, args.results)
         print(f"\nwritten to {args.results}")
