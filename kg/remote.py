@@ -40,6 +40,7 @@ import json
 import os
 import shutil
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -89,6 +90,7 @@ class RemoteStore:
 
     remote = True
     CHUNK_BYTES = 16 << 20  # N-Triples sent per Graph Store request when loading a file
+    PIN_SECONDS = 0.25  # how long a thread's last version read stands for its next queries
 
     def __init__(
         self,
@@ -122,6 +124,7 @@ class RemoteStore:
         self._builders: list[Callable[[Generation], None]] = []
         self._building: set[str] = set()
         self._lock = threading.Lock()
+        self._seen = threading.local()
 
     # ---------------------------------------------------------------- HTTP
 
@@ -206,13 +209,27 @@ class RemoteStore:
         )
         _check(response, "query")
         rows = json.loads(response.data)["results"]["bindings"]
-        return max((r["v"]["value"] for r in rows), default="")
+        version = max((r["v"]["value"] for r in rows), default="")
+        self._seen.last = (version, time.monotonic())
+        return version
+
+    def new_request(self) -> None:
+        """Forget this thread's last version read: a new request must see every commit made before
+        it, on any machine (the app calls this before each request)."""
+        self._seen.last = ("", -1e9)
+
+    def _recent_version(self) -> str:
+        """The version this thread read in the current request less than :attr:`PIN_SECONDS` ago
+        (read at its start for the ETag), else a fresh one: a query then lists the graphs of the
+        version its answer is tagged with, and a request costs one round trip to the store, not two."""
+        version, when = getattr(self._seen, "last", ("", -1e9))
+        return version if time.monotonic() - when < self.PIN_SECONDS else self.version()
 
     def is_private(self, graph: str | None) -> bool:
         return bool(graph) and graph.startswith(self.private_graphs)
 
     def _all_graphs(self, version: str | None = None) -> list[str]:
-        version = self.version() if version is None else version
+        version = self._recent_version() if version is None else version
         if self._graphs[0] == version and version:
             return self._graphs[1]
         names = self._rows("SELECT DISTINCT ?g WHERE { GRAPH ?g { } }")
@@ -440,6 +457,7 @@ class RemoteStore:
                 writer.discard()
                 raise
             self._graphs = ("", [])
+            self._seen.last = (version, time.monotonic())
             self._build_derived(version, previous, set(changed if changed is not None else replace))
 
     def backup(self, target: Path | str) -> str:

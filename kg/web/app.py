@@ -66,6 +66,8 @@ def build_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.extensions["kg_pages"] = TimedStore(
         store, pages_pool, timeout=settings.query_timeout, deadline=_page_deadline(settings.query_timeout)
     )
+    if settings.remote:  # each request reads the remote store's version afresh (kg.remote)
+        app.before_request(store.new_request)
     for view in (pages, sparql, gsp, search_views, catalog_views, query, quality_views, resources):
         app.register_blueprint(view.blueprint)
     register_cors(app)
