@@ -462,7 +462,7 @@ class RemoteStore:
 
     def backup(self, target: Path | str) -> str:
         raise StoreError(
-            "a remote store is backed up with its own tools (kg export --full writes every graph as N-Quads)"
+            "a remote store is backed up with its own tools (or: kg export --full --format nq, every graph)"
         )
 
     def restore(self, source: Path | str, *, wait: float = 0.0) -> str:
