@@ -48,7 +48,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, Protocol, runtime_checkable
 
 import pyoxigraph as ox
 
@@ -79,6 +79,50 @@ class _Snapshot(NamedTuple):
     version: str
     public: ox.Store | None
     private: ox.Store | None
+
+
+@runtime_checkable
+class GraphStore(Protocol):
+    """What the app, the ingest and the commands use of a store; two implementations, chosen by
+    configuration in :func:`kg.ingest.store_for`: :class:`Store` (embedded Oxigraph, the default)
+    and :class:`kg.remote.RemoteStore` (any SPARQL 1.1 store, ``KG_STORE_QUERY_URL``).
+
+    SELECT and ASK answers are pyoxigraph's result objects; a CONSTRUCT answer is an iterable of
+    triples. ``path`` is the local folder of the store (embedded) or of its derived files (remote).
+    """
+
+    path: Path
+    private_graphs: tuple[str, ...]
+
+    def version(self) -> str: ...
+    def is_private(self, graph: str | None) -> bool: ...
+    def data_graphs(self) -> list[str]: ...
+    def named_graphs(self) -> list[str]: ...
+    def query(
+        self,
+        sparql: str,
+        *,
+        default_graphs: list[str] | None = None,
+        named_graphs: list[str] | None = None,
+        private: bool = False,
+    ): ...
+    def count(self, graph: str | None = None, *, private: bool = False) -> int: ...
+    def dump(self, output, *, fmt: str = "nq", graph: str | None = None, private: bool = False) -> None: ...
+    def graph_sizes(self) -> dict[str, int]: ...
+    def has_graph(self, graph: str | None) -> bool: ...
+    def graph_triples(self, graph: str | None): ...
+    def update(self, sparql: str, *, wait: float = 30.0) -> None: ...
+    def put_graph(
+        self, graph: str | None, data: bytes, fmt: str, *, replace: bool = True, wait: float = 30.0
+    ) -> bool: ...
+    def delete_graph(self, graph: str | None, *, wait: float = 30.0) -> bool: ...
+    def folder(self) -> Path | None: ...
+    def write(
+        self, replace: tuple[str, ...] = (), *, wait: float = 0.0, changed: tuple[str, ...] | None = None
+    ): ...
+    def backup(self, target: Path | str) -> str: ...
+    def restore(self, source: Path | str, *, wait: float = 0.0) -> str: ...
+    def add_builder(self, builder: Callable[[Generation], None]) -> None: ...
 
 
 class Store:

@@ -336,3 +336,22 @@ def test_a_second_web_machine_builds_its_search_index_from_the_store(remote, tmp
     assert total == 44
     first = build_app(remote).test_client().get("/datasets.json?q=air").get_json()
     assert client.get("/datasets.json?q=air").get_json() == first
+
+
+def test_both_stores_have_the_whole_interface(remote):
+    import inspect
+
+    from kg.remote import RemoteStore
+    from kg.store import GraphStore, Store
+
+    embedded = Store(remote.store / "embedded")
+    assert isinstance(embedded, GraphStore) and isinstance(store_for(remote), GraphStore)
+    for name, method in inspect.getmembers(GraphStore, inspect.isfunction):
+        if name.startswith("_"):
+            continue
+        wanted = inspect.signature(method)
+        for implementation in (Store, RemoteStore):
+            got = inspect.signature(getattr(implementation, name))
+            assert list(got.parameters)[: len(wanted.parameters)] == list(wanted.parameters), (
+                f"{implementation.__name__}.{name}{got} is not {name}{wanted}"
+            )
