@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import SAMPLE_DATA_JSON
 
 from kg.errors import InputError
 from kg.readers.data_json import read_data_json
@@ -196,3 +197,67 @@ def test_a_parsed_document_given_to_the_reader_is_left_as_it_was(tmp_path: Path)
     own = [r.key for r in read_data_json(write(tmp_path, doc))]
     assert [r.key for r in data_json_records(doc, "given.json")] == own == ["a", "b"]
     assert doc["dataset"][1] == {"identifier": "b", "title": "B"}
+
+
+# ---------------------------------------------------------------- read item by item
+
+
+@pytest.mark.parametrize("chunk", [7, 64, 1 << 20])
+def test_read_in_small_pieces_the_records_are_those_of_the_parsed_file(monkeypatch, chunk):
+    from kg.readers import json_stream
+    from kg.readers.data_json import data_json_records, read_data_json
+
+    monkeypatch.setattr(json_stream, "CHUNK", chunk)  # values cut at every possible place
+    doc = json.loads(SAMPLE_DATA_JSON.read_text(encoding="utf-8"))
+    whole = list(data_json_records(doc, str(SAMPLE_DATA_JSON)))
+    streamed = list(read_data_json(SAMPLE_DATA_JSON))
+    assert len(streamed) == len(whole) > 40
+    assert streamed == whole
+
+
+def test_numbers_and_strings_cut_between_pieces_read_whole(tmp_path, monkeypatch):
+    from kg.readers import json_stream
+    from kg.readers.data_json import read_data_json
+
+    monkeypatch.setattr(json_stream, "CHUNK", 3)
+    path = tmp_path / "data.json"
+    items = [{"identifier": f"d{i}", "title": "é" * i, "extraNumber": 10**i} for i in range(1, 12)]
+    path.write_text(json.dumps({"dataset": items}, ensure_ascii=False), encoding="utf-8")
+    records = [r for r in read_data_json(path) if isinstance(r, DatasetRecord)]
+    assert [r.title[""] for r in records] == ["é" * i for i in range(1, 12)]
+    assert [r.extra["extraNumber"] for r in records] == [str(10**i) for i in range(1, 12)]
+
+
+def test_a_file_broken_after_many_datasets_fails_before_the_first_record(tmp_path):
+    from kg.readers import load_json, read_source
+
+    items = ",\n".join(json.dumps({"identifier": f"d{i}", "title": "t"}) for i in range(2000))
+    path = tmp_path / "data.json"
+    path.write_text('{"dataset": [\n' + items + ',\n{"identifier": "bad", "title": }]}', encoding="utf-8")
+    with pytest.raises(InputError) as parsed_whole:  # the message of the file parsed at once
+        load_json(path)
+    assert parsed_whole.value.line == 2002 and "column" in parsed_whole.value.message
+    with pytest.raises(InputError) as failed:  # checked before the first record is read
+        read_data_json(path)
+    assert (failed.value.line, failed.value.message) == (parsed_whole.value.line, parsed_whole.value.message)
+    with pytest.raises(InputError) as detected:
+        read_source(str(path))
+    assert detected.value.message == parsed_whole.value.message
+    path.write_text('{"dataset": [\n' + items, encoding="utf-8")
+    with pytest.raises(InputError, match="truncated"):
+        read_data_json(path)
+
+
+def test_a_byte_that_is_not_utf8_is_named_with_its_line_in_any_piece(tmp_path, monkeypatch):
+    from kg.readers import json_stream, load_json
+
+    monkeypatch.setattr(json_stream, "CHUNK", 16)
+    items = ",\n".join(json.dumps({"identifier": f"d{i}"}) for i in range(100))
+    path = tmp_path / "data.json"
+    path.write_bytes(('{"dataset": [\n' + items + ',\n{"title": "caf').encode() + b"\xe9\"}]}")
+    with pytest.raises(InputError) as whole:
+        load_json(path)
+    with pytest.raises(InputError) as streamed:
+        read_data_json(path)
+    assert streamed.value.line == whole.value.line == 102
+    assert streamed.value.message == whole.value.message

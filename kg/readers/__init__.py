@@ -184,8 +184,7 @@ def _detect(location: str) -> tuple[str, Any]:
         return "csv", None
     if suffix in RDF_SUFFIXES:
         return "rdf", None
-    text = read_text(path)
-    head = text.lstrip()[:1]
+    head = _head(path)
     if suffix != ".json" and head not in ("{", "["):
         if head in ("<", "@"):  # XML or Turtle ("@prefix")
             return "rdf", None
@@ -194,11 +193,42 @@ def _detect(location: str) -> tuple[str, Any]:
             f"use --format with one of {', '.join(FORMATS)}",
             file=location,
         )
-    doc = parse_json(text, location)
+    if head == "{":  # read item by item: a data.json of 100,000 datasets is 648 MB parsed
+        from kg.readers.json_stream import members
+
+        doc, streamed = members(path), True
+    else:
+        doc, streamed = parse_json(read_text(path), location), False
     fmt = sniff_json(doc)
     if fmt is None:
         raise InputError(f"JSON of no known shape (expected {_SHAPES})", file=location)
-    return fmt, doc
+    return fmt, (CHECKED if streamed else doc)
+
+
+CHECKED = object()  # _detect's document when it was read item by item: checked, not kept
+
+
+def _head(path: Path) -> str:
+    """The first character of a file that is not white space or a BOM ("" for an empty file).
+
+    :raises InputError: if the file cannot be read or is empty.
+    """
+    data = read_bytes_head(path)
+    return data.decode("utf-8", "replace").removeprefix("\ufeff").lstrip()[:1]
+
+
+def read_bytes_head(path: Path, size: int = 4096) -> bytes:
+    """The first bytes of a non-empty file that are not white space (as :func:`read_bytes` checks)."""
+    if path.is_dir():
+        raise InputError("is a folder, expected a file", file=str(path))
+    try:
+        with open(path, "rb") as handle:
+            while block := handle.read(size):
+                if block.strip():
+                    return block.lstrip()
+    except OSError as exc:
+        raise InputError(f"cannot be read: {exc.strerror or exc}", file=str(path)) from exc
+    raise InputError("the file is empty", file=str(path))
 
 
 def detect_format(location: str) -> str:
@@ -227,11 +257,15 @@ def read_source(location: str, *, fmt: str | None = None, http_timeout: float = 
     if fmt == "data.json":
         from kg.readers.data_json import data_json_records, read_data_json
 
-        return read_data_json(location) if doc is None else data_json_records(doc, location)
+        if doc is None or doc is CHECKED:
+            return read_data_json(location, checked=doc is CHECKED)
+        return data_json_records(doc, location)
     if fmt == "ckan":
         from kg.readers.ckan import ckan_records, read_ckan
 
-        return read_ckan(location, timeout=http_timeout) if doc is None else ckan_records(doc, location)
+        if doc is None or doc is CHECKED:
+            return read_ckan(location, timeout=http_timeout)
+        return ckan_records(doc, location)
     from kg.readers.rdf import read_rdf
 
     return read_rdf(location, fmt=rdf_syntax)
