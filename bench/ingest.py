@@ -20,7 +20,9 @@ ingest      :func:`kg.ingest.ingest` into a fresh store: three rows, from the
 =========== ===================================================================
 
 Records are everything the reader yields (datasets, agencies, services), so
-records/s is comparable across formats. Memory: the peak RSS of the phase's
+records/s is comparable across formats. ``--validator`` picks the SHACL engine
+(``KG_VALIDATOR``: pyshacl, or rudof); rows of another engine than pyshacl say so
+in the "workers, batch" column. Memory: the peak RSS of the phase's
 main process (``getrusage(RUSAGE_SELF)``), of its largest worker
 (``RUSAGE_CHILDREN``) and the peak of their sum, sampled from ``/proc`` every
 0.1 s (an upper bound: pages shared after ``fork`` count once per process).
@@ -30,6 +32,7 @@ Usage::
 
     .venv/bin/python bench/ingest.py --n 10000                 # all four formats
     .venv/bin/python bench/ingest.py --n 100000 --formats csv,data.json --json
+    .venv/bin/python bench/ingest.py --n 10000 --formats csv --phases ingest --validator rudof
 
 Results go to ``bench/RESULTS.md`` under "Ingest" (rows of earlier runs with
 another format or N are kept; ``--no-write`` leaves the file alone). Nothing
@@ -174,18 +177,25 @@ def _rss(pid: int) -> int:
 # ---------------------------------------------------------------- phases (run in a subprocess)
 
 
-def run_phase(phase: str, location: str, fmt: str, workers: int, batch: int, cap_mb: float) -> dict[str, Any]:
+def run_phase(
+    phase: str, location: str, fmt: str, workers: int, batch: int, cap_mb: float, validator: str = "pyshacl"
+) -> dict[str, Any]:
     from kg import controlled
-    from kg.validation import validator_shapes
+    from kg.validation import check_engine, validator_shapes
 
     # what every phase needs anyway, outside the timings (workers fork after it)
     validator_shapes()
     controlled.vocabulary_graph()
+    check_engine(validator)
+    if validator == "rudof" and workers <= 1:  # in-process: the session too (workers make their own)
+        from kg.validation_rudof import session
+
+        session()
     result: dict[str, Any] = {"load_before": os.getloadavg()[0]}
     own0 = resource.getrusage(resource.RUSAGE_SELF)
     with Sampler(cap_mb=cap_mb) as sampler:
         started = time.perf_counter()
-        result.update(_PHASES[phase](location, fmt, workers, batch))
+        result.update(_PHASES[phase](location, fmt, workers, batch, validator))
         ended = time.perf_counter()
     own = resource.getrusage(resource.RUSAGE_SELF)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -207,13 +217,13 @@ def run_phase(phase: str, location: str, fmt: str, workers: int, batch: int, cap
     return result
 
 
-def _read(location: str, fmt: str, workers: int, batch: int) -> dict[str, Any]:
+def _read(location: str, fmt: str, workers: int, batch: int, validator: str) -> dict[str, Any]:
     from kg.readers import read_source
 
     return {"records": sum(1 for _ in read_source(location, fmt=fmt))}
 
 
-def _map(location: str, fmt: str, workers: int, batch: int) -> dict[str, Any]:
+def _map(location: str, fmt: str, workers: int, batch: int, validator: str) -> dict[str, Any]:
     from kg.ingest import _context
     from kg.iris import Minter
     from kg.mapping import map_agency, map_record
@@ -234,7 +244,7 @@ def _map(location: str, fmt: str, workers: int, batch: int) -> dict[str, Any]:
     return {"records": records, "triples": triples}
 
 
-def _process(location: str, fmt: str, workers: int, batch: int) -> dict[str, Any]:
+def _process(location: str, fmt: str, workers: int, batch: int, validator: str) -> dict[str, Any]:
     """What ``ingest`` runs before it stores: map + validate on the workers, N-Triples back."""
     from kg.ingest import _deferred, process_ntriples
     from kg.iris import Minter
@@ -242,21 +252,23 @@ def _process(location: str, fmt: str, workers: int, batch: int) -> dict[str, Any
 
     records = published = triples = 0
     source = _deferred(read_source, location, fmt=fmt)
-    for _, report, text in process_ntriples(source, Minter(BASE_URI), batch=batch, workers=workers):
+    for _, report, text in process_ntriples(
+        source, Minter(BASE_URI), batch=batch, workers=workers, validator=validator
+    ):
         records += 1
         published += report.publishable
         triples += (text[0] if isinstance(text, tuple) else text).count("\n")
     return {"records": records, "published": published, "triples": triples}
 
 
-def _ingest(location: str, fmt: str, workers: int, batch: int) -> dict[str, Any]:
+def _ingest(location: str, fmt: str, workers: int, batch: int, validator: str) -> dict[str, Any]:
     from kg.ingest import ingest
     from kg.settings import load_settings
 
     scratch = Path(tempfile.mkdtemp(prefix="kg-bench-store-"))
     try:
         settings = load_settings({}, store=scratch / "store", base_uri=BASE_URI)
-        settings = dataclasses.replace(settings, workers=workers, validation_batch=batch)
+        settings = dataclasses.replace(settings, workers=workers, validation_batch=batch, validator=validator)
         t0 = time.perf_counter()
         summary = ingest(location, settings=settings, fmt=fmt, source="bench")
         t1 = time.perf_counter()
@@ -302,6 +314,8 @@ def spawn_phase(phase: str, location: Path, fmt: str, args: argparse.Namespace) 
         str(args.batch),
         "--max-rss-mb",
         str(args.max_rss_mb),
+        "--validator",
+        args.validator,
     ]
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     try:
@@ -332,7 +346,14 @@ def measure(n: int, fmt: str, location: Path, args: argparse.Namespace) -> list[
             got[phase] = result
             print(f"    {phase}: {result['seconds']:.1f}s", flush=True)
     rows: list[dict[str, Any]] = []
-    base = {"format": fmt, "n": n, "workers": args.workers, "batch": args.batch, "seed": args.seed}
+    base = {
+        "format": fmt,
+        "n": n,
+        "workers": args.workers,
+        "batch": args.batch,
+        "validator": args.validator,
+        "seed": args.seed,
+    }
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
     def row(name: str, phase: str, minus: str | None = None, **extra: Any) -> None:
@@ -423,14 +444,15 @@ def table(rows: list[dict[str, Any]]) -> str:
         "|---|---:|---:|---|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
+        engine = "" if r.get("validator", "pyshacl") == "pyshacl" else f", {r['validator']}"
         if r.get("seconds") is None:
             lines.append(
-                f"| {r['format']} | {r['n']:,} | {r['workers']}, {r['batch']} | {r['phase']} "
+                f"| {r['format']} | {r['n']:,} | {r['workers']}, {r['batch']}{engine} | {r['phase']} "
                 "| failed / timed out | | | | |"
             )
             continue
         lines.append(
-            f"| {r['format']} | {r['n']:,} | {r['workers']}, {r['batch']} | {r['phase']} "
+            f"| {r['format']} | {r['n']:,} | {r['workers']}, {r['batch']}{engine} | {r['phase']} "
             f"| {r['seconds']:.1f} | {r['records_per_s']:,.0f} "
             f"| {r['cpu_main_s']:.1f} + {r['cpu_workers_s']:.1f} "
             f"| {r['rss_main_mb']:,} / {r['rss_worker_mb']:,} / {r['rss_total_mb']:,} | {r['load']:.1f} |"
@@ -449,6 +471,7 @@ def machine() -> dict[str, str]:
         "python": platform.python_version(),
         "pyoxigraph": package_version("pyoxigraph"),
         "pyshacl": package_version("pyshacl"),
+        "pyrudof": package_version("pyrudof"),
         "rdflib": package_version("rdflib"),
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),
     }
@@ -462,17 +485,23 @@ def write_results(rows: list[dict[str, Any]], path: Path = RESULTS) -> None:
     if m := re.search(re.escape(MARKER) + r"\n(.*?)\n-->", section, re.S):
         old = json.loads(m.group(1))
     notes = re.search(re.escape(NOTES) + r".*?" + re.escape(NOTES_END), section, re.S)
-    key = ("format", "n", "phase", "workers", "batch")
-    new_keys = {tuple(r[k] for k in key) for r in rows}
-    merged = [r for r in old if tuple(r[k] for k in key) not in new_keys] + rows
+
+    def key(r: dict[str, Any]) -> tuple:
+        return (r["format"], r["n"], r["phase"], r["workers"], r["batch"], r.get("validator", "pyshacl"))
+
+    new_keys = {key(r) for r in rows}
+    merged = [r for r in old if key(r) not in new_keys] + rows
     order = {f: i for i, f in enumerate(FORMATS)}
-    merged.sort(key=lambda r: (r["n"], order.get(r["format"], 9), r["workers"], r["batch"]))
+    merged.sort(
+        key=lambda r: (r["n"], order.get(r["format"], 9), r["workers"], r["batch"], r.get("validator", ""))
+    )
     m = machine()
     body = f"""{HEADING}
 
 `.venv/bin/python bench/ingest.py --n 10000,100000 --formats …` (seed {merged[0]["seed"]}).
 Machine: {m["nproc"]} cores ({m["cpu"]}), {m["ram"]} RAM,
-Python {m["python"]}, pyoxigraph {m["pyoxigraph"]}, pyshacl {m["pyshacl"]}, rdflib {m["rdflib"]};
+Python {m["python"]}, pyoxigraph {m["pyoxigraph"]}, pyshacl {m["pyshacl"]}, pyrudof {m["pyrudof"]},
+rdflib {m["rdflib"]};
 written {m["date"]}.
 
 Records = everything the reader yields (datasets + 50 agencies + a few services; each dataset has
@@ -526,6 +555,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--phases", default=",".join(PHASES), help="comma list of " + ", ".join(PHASES))
     parser.add_argument("--workers", type=int, help="KG_WORKERS (default: the setting, 2)")
     parser.add_argument("--batch", type=int, help="KG_VALIDATION_BATCH (default: the setting)")
+    parser.add_argument(
+        "--validator", choices=("pyshacl", "rudof"), help="KG_VALIDATOR (default: the setting, pyshacl)"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out", help="generated inputs (reused)")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds allowed per phase")
     parser.add_argument("--max-rss-mb", type=float, default=8192, help="abort a phase above this RSS sum")
@@ -539,7 +571,13 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.phase:  # a child: one phase, one JSON line
         result = run_phase(
-            args.phase, args.location, args.read_format, args.workers, args.batch, args.max_rss_mb
+            args.phase,
+            args.location,
+            args.read_format,
+            args.workers,
+            args.batch,
+            args.max_rss_mb,
+            args.validator or "pyshacl",
         )
         print(json.dumps(result), flush=True)
         return 0
@@ -549,6 +587,7 @@ def main(argv: list[str] | None = None) -> int:
     defaults = load_settings(store=args.out / "unused")
     args.workers = args.workers or defaults.workers
     args.batch = args.batch or defaults.validation_batch
+    args.validator = args.validator or defaults.validator
     ns = _numbers(args.n) or [10000]
     formats = [f.strip() for f in args.formats.split(",") if f.strip()]
     args.phases = [p.strip() for p in args.phases.split(",") if p.strip()]

@@ -39,7 +39,7 @@ from kg.records import AgencyRecord, Record, ServiceRecord
 from kg.search import Summaries, build_index, summarize
 from kg.settings import Settings
 from kg.store import Store
-from kg.validation import Finding, RecordReport, validate_batch, validator_shapes
+from kg.validation import Finding, RecordReport, check_engine, validate_batch, validator_shapes
 from kg.vocab import DCAT, KGO, PROV, RDF, SH, XSD
 
 Progress = Callable[[int], None]
@@ -154,7 +154,11 @@ def ingest(
             records = _deferred(read_source, location, fmt=fmt, http_timeout=settings.http_timeout)
             taken = published_elsewhere(settings, name) if store_it else {}
             for mapped, report, (lines, quality_lines, search_lines) in process_ntriples(
-                records, iris, batch=settings.validation_batch, workers=settings.workers
+                records,
+                iris,
+                batch=settings.validation_batch,
+                workers=settings.workers,
+                validator=settings.validator,
             ):
                 if mapped.key in taken and mapped.kind in ("dataset", "service"):
                     report.findings.append(duplicate_finding(mapped.key, taken[mapped.key]))
@@ -339,19 +343,22 @@ def _default_source(location: str) -> str:
 
 
 def process(
-    records: Iterable[Record], iris: Minter, *, batch: int, workers: int
+    records: Iterable[Record], iris: Minter, *, batch: int, workers: int, validator: str = "pyshacl"
 ) -> Iterator[tuple[MappedRecord, RecordReport]]:
-    """Map and validate records in batches, on ``workers`` processes when above 1.
+    """Map and validate records in batches, on ``workers`` processes when above 1, with the
+    ``validator`` SHACL engine (``KG_VALIDATOR``: :func:`kg.validation.validate_batch`).
 
     Agencies are mapped here first, because datasets need their publisher's
     description as validation context.
     """
-    for mapped, report, _ in _process(records, iris, batch=batch, workers=workers, ntriples=False):
+    for mapped, report, _ in _process(
+        records, iris, batch=batch, workers=workers, ntriples=False, validator=validator
+    ):
         yield mapped, report
 
 
 def process_ntriples(
-    records: Iterable[Record], iris: Minter, *, batch: int, workers: int
+    records: Iterable[Record], iris: Minter, *, batch: int, workers: int, validator: str = "pyshacl"
 ) -> Iterator[tuple[MappedRecord, RecordReport, tuple[str, str, str]]]:
     """:func:`process`, with each record's triples as N-Triples text (``mapped.triples`` is empty),
     its quality measurements as N-Triples and the search index's summary of its datasets
@@ -362,12 +369,13 @@ def process_ntriples(
     has the reading and writing to do meanwhile, on the same cores; the summaries
     spare the search index a pass over the store.
     """
-    return _process(records, iris, batch=batch, workers=workers, ntriples=True)
+    return _process(records, iris, batch=batch, workers=workers, ntriples=True, validator=validator)
 
 
 def _process(
-    records: Iterable[Record], iris: Minter, *, batch: int, workers: int, ntriples: bool
+    records: Iterable[Record], iris: Minter, *, batch: int, workers: int, ntriples: bool, validator: str
 ) -> Iterator[tuple[MappedRecord, RecordReport, tuple[str, str, str]]]:
+    check_engine(validator)  # an unknown engine or a missing package: before any record is read
     agencies: dict[str, list[Triple]] = {}
 
     def jobs() -> Iterator[list[tuple[Record, list[Triple]]]]:
@@ -384,15 +392,15 @@ def _process(
 
     if workers <= 1:
         for chunk in jobs():
-            yield from _map_and_validate(chunk, iris.base, ntriples)
+            yield from _map_and_validate(chunk, iris.base, ntriples, validator)
         return
-    with ProcessPoolExecutor(max_workers=workers, initializer=_warm_up) as pool:
+    with ProcessPoolExecutor(max_workers=workers, initializer=_warm_up, initargs=(validator,)) as pool:
         # start the workers before the first record is read: forked later, they would share
         # the reader's parsed source (an RDF file is parsed whole) and copy what they touch
         pool.submit(int)
         pending: list[Future] = []
         for chunk in jobs():
-            pending.append(pool.submit(_map_and_validate, chunk, iris.base, ntriples))
+            pending.append(pool.submit(_map_and_validate, chunk, iris.base, ntriples, validator))
             while len(pending) > workers * 2:
                 yield from pending.pop(0).result()
         for future in pending:
@@ -420,13 +428,17 @@ def _context(record: Record, agencies: dict[str, list[Triple]], iris: Minter) ->
     return context
 
 
-def _warm_up() -> None:
+def _warm_up(validator: str = "pyshacl") -> None:
     validator_shapes()
     controlled.vocabulary_graph()
+    if validator == "rudof":  # the worker's own rudof session, with the shapes read
+        from kg.validation_rudof import session
+
+        session()
 
 
 def _map_and_validate(
-    chunk: list[tuple[Record, list[Triple]]], base: str, ntriples: bool = False
+    chunk: list[tuple[Record, list[Triple]]], base: str, ntriples: bool = False, validator: str = "pyshacl"
 ) -> list[tuple[MappedRecord, RecordReport, tuple[str, str, str]]]:
     iris = Minter(base)
     mapped = []
@@ -434,7 +446,7 @@ def _map_and_validate(
         m = map_record(record, iris)
         m.context.extend(context)
         mapped.append(m)
-    reports = validate_batch(mapped)
+    reports = validate_batch(mapped, engine=validator)
     summaries = summarize([m.triples for m in mapped]) if ntriples else [""] * len(mapped)
     texts = []
     for m, report, summary in zip(mapped, reports, summaries, strict=True):

@@ -10,6 +10,11 @@ node (each subject of a record's triples belongs to that record).
 A report is data: :class:`RecordReport` with its findings. Only a broken
 validator raises (:class:`kg.errors.ValidatorError`).
 
+Two engines (``KG_VALIDATOR``): pyshacl, the default, and rudof
+(:mod:`kg.validation_rudof`, optional, faster). Both validate the same data
+graph (:func:`batch_triples`) against the same shapes, and their results go
+through the same tracing and sorting (:func:`_reports`): the reports are equal.
+
 Speed (``bench/ingest.py``; pyshacl runs one Python call per focus node and
 property shape, so its own overheads dominate): pyshacl reads the shapes
 graph (:func:`validator_shapes`) on every one of those calls, so it gets a
@@ -40,6 +45,7 @@ from rdflib.term import Node
 from kg import controlled
 from kg.errors import ValidatorError
 from kg.mapping import MappedRecord, Note
+from kg.settings import VALIDATORS
 from kg.vocab import RDF, SH, SKOS
 
 SHAPES = Path(__file__).resolve().parent.parent / "shapes"
@@ -245,24 +251,64 @@ def vocabulary_descriptions(triples: Iterable[tuple[Node, Node, Node]]) -> set[t
     return out
 
 
-def validate_batch(records: Sequence[MappedRecord]) -> list[RecordReport]:
+ENGINES = VALIDATORS  # KG_VALIDATOR: pyshacl (the default), or rudof (kg.validation_rudof)
+
+
+def check_engine(engine: str) -> None:
+    """Refuse an unknown engine, or rudof without its package, before any record is read.
+
+    :raises ValidatorError: with what to do about it.
+    """
+    if engine not in ENGINES:
+        raise ValidatorError(f"unknown SHACL engine {engine!r} (expected one of: {', '.join(ENGINES)})")
+    if engine == "rudof":
+        from kg.validation_rudof import pyrudof_module
+
+        pyrudof_module()
+
+
+def validate_batch(records: Sequence[MappedRecord], *, engine: str = "pyshacl") -> list[RecordReport]:
     """Validate records together; one report per record, in the same order.
 
-    :raises ValidatorError: if pyshacl fails (not if the data has findings).
+    ``engine`` is the SHACL engine (``KG_VALIDATOR``): ``pyshacl``, or ``rudof``
+    (:mod:`kg.validation_rudof`: faster, same reports).
+
+    :raises ValidatorError: if the engine fails (not if the data has findings).
     """
+    check_engine(engine)
+    if not records:
+        return []
+    triples = batch_triples(records)
+    if engine == "rudof":
+        from kg.validation_rudof import NotForRudof, rudof_findings
+
+        try:
+            found = rudof_findings(triples)
+        except NotForRudof:  # data rudof would validate otherwise (see kg.validation_rudof): pyshacl
+            found = _pyshacl_findings(triples)
+    else:
+        found = _pyshacl_findings(triples)
+    return _reports(records, found)
+
+
+def batch_triples(records: Sequence[MappedRecord]) -> list[tuple[Node, Node, Node]]:
+    """The data graph of a batch: the records' distinct triples and context in first-seen order,
+    then the descriptions of the vocabulary concepts they use."""
+    distinct = dict.fromkeys(t for rec in records for part in (rec.triples, rec.context) for t in part)
+    return [*distinct, *vocabulary_descriptions(distinct)]
+
+
+def _pyshacl_findings(triples: Sequence[tuple[Node, Node, Node]]) -> list[tuple[Finding, Node]]:
+    """pyshacl's top-level results on a data graph of these triples (added in this order)."""
     from pyshacl import validate
 
     _fast_constraint_lookup()
     _cached_shape_names()
-    # distinct triples in first-seen order: the graph is the same, with the same
-    # insertion order, as adding every record's triples and context one by one
-    distinct = dict.fromkeys(t for rec in records for part in (rec.triples, rec.context) for t in part)
+    # the graph is the same, with the same insertion order, as adding every record's
+    # triples and context one by one and then the vocabulary descriptions
     data = Graph()
     add = data.add
-    for t in distinct:
-        add(t)
-    owner = _owners(records)
-    for t in vocabulary_descriptions(distinct):
+    for t in triples:
         add(t)
     try:
         with _no_text_report():
@@ -278,11 +324,18 @@ def validate_batch(records: Sequence[MappedRecord]) -> list[RecordReport]:
             )
     except Exception as exc:
         raise ValidatorError(f"the SHACL validator failed: {exc}") from exc
+    return list(_findings(results))
+
+
+def _reports(records: Sequence[MappedRecord], found: Iterable[tuple[Finding, Node]]) -> list[RecordReport]:
+    """Each record's report: its mapping notes and the findings on the focus nodes it owns
+    (:func:`_owners`), in a stable order whatever order the engine gave them in."""
+    owner = _owners(records)
     reports = [
         RecordReport(r.key, r.kind, str(r.origin), r.label, [Finding.from_note(n) for n in r.notes])
         for r in records
     ]
-    for finding, focus in _findings(results):
+    for finding, focus in found:
         index = owner.get(focus)
         if index is not None:
             reports[index].findings.append(finding)

@@ -1,0 +1,307 @@
+"""KG_VALIDATOR: the rudof engine (kg.validation_rudof) gives the same reports as pyshacl.
+
+Every sample (the bundled ones, and the real portal samples in ``../shared``) is
+validated with both engines; the reports must be equal, findings and order.
+rudof skips the property shapes of literals: the shapes it gets say what those
+would say (kg.validation_rudof.literal_plan); a batch it would still judge
+otherwise, or cannot read, goes to pyshacl. Tests pin each case.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import SAMPLE_CSV, SAMPLE_DATA_JSON, SHARED_SAMPLES, run_kg, snapshot
+from rdflib import BNode, Literal, URIRef
+
+from kg import validation
+from kg.errors import ValidatorError
+from kg.ingest import _context
+from kg.iris import Minter
+from kg.mapping import MappedRecord, map_agency, map_record
+from kg.readers import read_source
+from kg.records import AgencyRecord
+from kg.settings import load_settings
+from kg.validation import validate_batch
+from kg.vocab import DCAT, DCT
+
+BASE = "http://kg.test/"
+HAS_RUDOF = importlib.util.find_spec("pyrudof") is not None
+needs_rudof = pytest.mark.skipif(not HAS_RUDOF, reason="pyrudof is not installed (pip install pyrudof)")
+SHARED_FILES = (
+    sorted(p.name for p in SHARED_SAMPLES.iterdir() if p.name != "SOURCES.md")
+    if SHARED_SAMPLES.is_dir()
+    else ["(no shared samples)"]
+)
+
+
+def mapped(location: Path) -> list[MappedRecord]:
+    """The records of a source, mapped with their context as kg.ingest.process does."""
+    iris = Minter(BASE)
+    agencies: dict[str, list] = {}
+    out = []
+    for record in read_source(str(location)):
+        if isinstance(record, AgencyRecord):
+            agencies[record.key] = map_agency(record, iris).triples
+        context = _context(record, agencies, iris)
+        m = map_record(record, iris)
+        m.context.extend(context)
+        out.append(m)
+    return out
+
+
+def has_distribution(record: MappedRecord) -> bool:
+    return any(p == DCAT.distribution for _, p, _ in record.triples)
+
+
+def rudof_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make sure rudof gave the findings: pyshacl may not stand in for it."""
+
+    def refuse(triples):
+        raise AssertionError("the batch went to pyshacl")
+
+    monkeypatch.setattr(validation, "_pyshacl_findings", refuse)
+
+
+def without_sensitive_literals(records: list[MappedRecord]) -> list[MappedRecord]:
+    """The records less the literals that send a batch to pyshacl (so that rudof validates them)."""
+    from kg.validation_rudof import literal_sensitive_predicates
+
+    sensitive = literal_sensitive_predicates()
+
+    def keep(t) -> bool:
+        return not (isinstance(t[2], Literal) and t[1] in sensitive)
+
+    return [
+        MappedRecord(
+            r.key,
+            r.kind,
+            r.origin,
+            r.label,
+            [t for t in r.triples if keep(t)],
+            [t for t in r.context if keep(t)],
+            list(r.notes),
+        )
+        for r in records
+    ]
+
+
+# ---------------------------------------------------------------- same reports
+
+
+@needs_rudof
+@pytest.mark.parametrize("location", [SAMPLE_CSV, SAMPLE_DATA_JSON], ids=["csv", "data.json"])
+def test_the_bundled_samples_get_the_same_reports_from_rudof(location, monkeypatch):
+    records = mapped(location)
+    expected = validate_batch(records)
+    some = validate_batch(records[:7])
+    assert sum(len(r.findings) for r in expected) > 100
+    rudof_alone(monkeypatch)  # the mapped samples hold nothing rudof validates otherwise
+    assert validate_batch(records, engine="rudof") == expected
+    assert validate_batch(records[:7], engine="rudof") == some
+
+
+@needs_rudof
+@pytest.mark.parametrize("name", SHARED_FILES)
+def test_the_real_portal_samples_get_the_same_reports_from_rudof(name, shared, monkeypatch):
+    records = mapped(shared / "data" / "samples" / name)
+    assert validate_batch(records, engine="rudof") == validate_batch(records)
+    # and with rudof doing all the work (the RDF samples have literal formats and languages)
+    plain = without_sensitive_literals(records)
+    expected = validate_batch(plain)
+    rudof_alone(monkeypatch)
+    assert validate_batch(plain, engine="rudof") == expected
+
+
+@needs_rudof
+def test_odd_terms_come_back_as_pyshacl_gives_them(monkeypatch):
+    """Blank nodes (with names N-Triples cannot write), IRIs N-Triples writes escaped and literals
+    with quotes, line breaks and backslashes: focus and value as pyshacl gives them."""
+    records = mapped(SAMPLE_CSV)
+    dataset = next(r for r in records if r.kind == "dataset" and has_distribution(r))
+    distribution = next(o for _, p, o in dataset.triples if p == DCAT.distribution)
+    odd = BNode("odd node-1.x")
+    renamed = {distribution: odd}
+    dataset.triples = [tuple(renamed.get(term, term) for term in t) for t in dataset.triples]
+    dataset.triples += [
+        (odd, DCT.format, URIRef("http://example.org/my format")),
+        (URIRef(dataset.key), DCT.issued, Literal('not a "date"\nat all \\ é')),
+    ]
+    expected = validate_batch([dataset])
+    values = {f.value for f in expected[0].findings}
+    assert {"http://example.org/my format", 'not a "date"\nat all \\ é'} <= values
+    assert any(f.focus == str(odd) for f in expected[0].findings)
+    rudof_alone(monkeypatch)
+    assert validate_batch([dataset], engine="rudof") == expected
+
+
+# ---------------------------------------------------------------- where rudof differs: pyshacl
+
+
+def with_literals(record: MappedRecord) -> MappedRecord:
+    """A dataset with literals where concepts are expected (as RDF sources have them)."""
+    key = URIRef(record.key)
+    distribution = next(o for s, p, o in record.triples if s == key and p == DCAT.distribution)
+    record.triples = [t for t in record.triples if t[1] not in (DCT.language, DCT.spatial, DCT.format)]
+    record.triples += [
+        (key, DCT.language, Literal("es")),
+        (key, DCT.spatial, Literal("Spain")),
+        (key, DCT.spatial, Literal("https://sws.geonames.org/2510769/")),  # meets the GeoNames pattern
+        (distribution, DCT.format, Literal("CSV")),
+    ]
+    return record
+
+
+def a_dataset() -> MappedRecord:
+    records = mapped(SAMPLE_CSV)
+    return next(r for r in records if r.kind == "dataset" and has_distribution(r))
+
+
+@needs_rudof
+def test_literals_where_concepts_are_expected_get_pyshacl_s_findings_from_rudof(monkeypatch):
+    dataset = with_literals(a_dataset())
+    expected = validate_batch([dataset])
+    language = [f for f in expected[0].findings if f.rule.endswith("#Dataset-language-vocabulary")]
+    assert [f.value for f in language] == ["es", "es"]  # sh:nodeKind and sh:node
+    spatial = [f.value for f in expected[0].findings if f.rule.endswith("#Dataset-spatial-vocabulary")]
+    assert sorted(spatial) == ["Spain", "Spain", "https://sws.geonames.org/2510769/"]  # the pattern holds
+    assert any(
+        f.value == "CSV" and f.rule.endswith("#Distribution-format-vocabulary") for f in expected[0].findings
+    )
+    rudof_alone(monkeypatch)
+    assert validate_batch([dataset], engine="rudof") == expected
+
+
+@needs_rudof
+def test_rudof_still_skips_property_shapes_on_literals():
+    """Why kg.validation_rudof adds node kinds to the shapes it gives rudof (:func:`literal_plan`):
+    rudof 0.3.35 does not evaluate the property shapes of a literal focus node, so "es" meets
+    sh:node kgs:InLanguageList there (it has no skos:inScheme: sh:minCount 1 fails, for pyshacl
+    and the SHACL spec)."""
+    import pyrudof
+
+    from kg.mapping import nt_line
+    from kg.validation import batch_triples, validator_shapes
+    from kg.validation_rudof import literal_plan
+
+    data = "".join(map(nt_line, batch_triples([with_literals(a_dataset())])))
+
+    def language_results(shapes) -> int:
+        rudof = pyrudof.Rudof(pyrudof.RudofConfig())
+        rudof.read_shacl("".join(map(nt_line, shapes)), pyrudof.ShaclFormat.NTriples)
+        rudof.read_data(data, pyrudof.RDFFormat.NTriples, merge=False)
+        return sum(
+            v.source_shape.endswith("#Dataset-language-vocabulary") for v in rudof.validate_shacl().violations
+        )
+
+    assert language_results([*validator_shapes(), *literal_plan()[0]]) == 2
+    assert language_results(list(validator_shapes())) == 1, (
+        "rudof now checks the property shapes of literals: literal_plan's node kinds may go"
+    )
+
+
+def test_our_shapes_send_no_literal_to_pyshacl():
+    """The vocabulary-list shapes get sh:nodeKind sh:BlankNodeOrIRI for rudof, and nothing is left
+    that would send a batch with literals to pyshacl (RDF sources stay on rudof)."""
+    from kg.validation_rudof import literal_plan
+
+    added, predicates = literal_plan()
+    names = sorted(str(s).rsplit("#", 1)[-1] for s, _, _ in added)
+    assert "InLanguageList" in names and all(n.startswith("In") and n.endswith("List") for n in names)
+    assert predicates == frozenset()
+
+
+def test_the_literal_plan_of_other_shapes(monkeypatch):
+    """What literal_plan does with shapes it cannot settle by a node kind."""
+    from rdflib import Graph
+
+    from kg import validation_rudof
+
+    shapes = Graph().parse(
+        format="turtle",
+        data="""
+        @prefix sh: <http://www.w3.org/ns/shacl#> . @prefix ex: <http://ex.org/> .
+        ex:Asks sh:property [ sh:path ex:s ; sh:minCount 1 ] .                 # settled by a node kind
+        ex:Iri sh:nodeKind sh:IRI ; sh:property [ sh:path ex:s ; sh:hasValue ex:v ] .  # fails literals
+        ex:Optional sh:property [ sh:path ex:s ; sh:maxCount 1 ] .             # a literal meets it anyway
+        ex:Inverse sh:property [ sh:path [ sh:inversePath ex:s ] ; sh:minCount 1 ] .
+        ex:Top a sh:NodeShape ; sh:targetClass ex:C ;
+            sh:property [ sh:path ex:a ; sh:node ex:Asks ] , [ sh:path ex:b ; sh:node ex:Iri ] ,
+                [ sh:path ex:c ; sh:or ( ex:Optional ex:Asks ) ] , [ sh:path ex:d ; sh:node ex:Inverse ] .
+        ex:Objects sh:targetObjectsOf ex:e ; sh:property [ sh:path ex:s ; sh:minCount 1 ] .
+        """,
+    )
+    monkeypatch.setattr(validation_rudof, "validator_shapes", lambda: shapes)
+    validation_rudof.literal_plan.cache_clear()
+    try:
+        added, predicates = validation_rudof.literal_plan()
+    finally:
+        validation_rudof.literal_plan.cache_clear()
+    ex = "http://ex.org/"
+    assert [str(s) for s, _, _ in added] == [f"{ex}Asks"]
+    assert predicates == {URIRef(f"{ex}d"), URIRef(f"{ex}e")}
+
+
+@needs_rudof
+def test_a_literal_on_a_sensitive_predicate_goes_to_pyshacl(monkeypatch):
+    from kg import validation_rudof
+
+    dataset = with_literals(a_dataset())
+    expected = validate_batch([dataset])
+    monkeypatch.setattr(validation_rudof, "literal_sensitive_predicates", lambda: frozenset({DCT.language}))
+    with pytest.raises(validation_rudof.NotForRudof, match="language"):
+        validation_rudof.rudof_findings(validation.batch_triples([dataset]))
+    assert validate_batch([dataset], engine="rudof") == expected
+
+
+@needs_rudof
+def test_a_batch_rudof_cannot_read_goes_to_pyshacl():
+    from kg.validation_rudof import NotForRudof, rudof_findings
+
+    records = mapped(SAMPLE_CSV)
+    dataset = next(r for r in records if r.kind == "dataset")
+    dataset.triples.append((URIRef(dataset.key), DCAT.landingPage, URIRef("no-scheme/page")))
+    with pytest.raises(NotForRudof):
+        rudof_findings(validation.batch_triples([dataset]))
+    assert validate_batch([dataset], engine="rudof") == validate_batch([dataset])
+
+
+# ---------------------------------------------------------------- the setting, the package, kg ingest
+
+
+def test_the_setting_takes_pyshacl_or_rudof():
+    assert load_settings({}).validator == "pyshacl"
+    assert load_settings({"KG_VALIDATOR": " Rudof "}).validator == "rudof"
+    for bad in ({"KG_VALIDATOR": "fast"}, {"KG_VALIDATOR": ""}):
+        with pytest.raises(ValueError, match="KG_VALIDATOR"):
+            load_settings(bad)
+    with pytest.raises(ValueError, match="KG_VALIDATOR"):
+        load_settings({}, validator="shacl")
+
+
+def test_without_pyrudof_rudof_is_a_validator_error(monkeypatch):
+    from kg.ingest import process
+
+    monkeypatch.setitem(sys.modules, "pyrudof", None)  # import pyrudof raises ImportError
+    records = mapped(SAMPLE_CSV)[:2]
+    with pytest.raises(
+        ValidatorError, match="KG_VALIDATOR=rudof needs the pyrudof package: pip install pyrudof"
+    ):
+        validate_batch(records, engine="rudof")
+    with pytest.raises(ValidatorError, match="pip install pyrudof"):
+        next(process(iter(()), Minter(BASE), batch=10, workers=1, validator="rudof"))
+    with pytest.raises(ValidatorError, match="unknown SHACL engine"):
+        validate_batch(records, engine="topbraid")
+
+
+@needs_rudof
+def test_kg_ingest_with_rudof_stores_what_pyshacl_stores(seeded_template, tmp_path, kg_env):
+    """The CLI on two worker processes with KG_VALIDATOR=rudof: the same graphs, reports included."""
+    store = tmp_path / "rudof-store"
+    env = {**kg_env, "KG_STORE": str(store), "KG_VALIDATOR": "rudof", "KG_WORKERS": "2"}
+    done = run_kg("ingest", SAMPLE_CSV, "--source", "sample", env=env)
+    assert done.returncode == 0, done.stderr
+    assert snapshot(store) == snapshot(seeded_template)
