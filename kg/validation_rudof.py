@@ -3,11 +3,12 @@
 Why: validation is ~75 % of the CPU time of an ingest (430 s for 100,000 CSV
 datasets on 2 cores, against a 300 s target), and pyshacl runs one Python call
 per focus node and property shape. pyrudof (PyPI, the Rust SHACL engine of the
-rudof project) validates a 1,000-record batch (47,147 triples) in ~1.9 s plus
-~0.3 s to read it as N-Triples, against 3.2-3.9 s for the pyshacl call, with
-the same top-level results (see bench/RESULTS.md, "Validation engines", for
-whole ingests). pyshacl stays the default: pyrudof is an optional package
-(``pip install 'agency-kg[fast]'``).
+rudof project) validates a 1,000-record batch (47,147 triples) in 1.95 s all
+told (0.17 s to write it as N-Triples, 0.18 s to read it, 1.54 s to validate),
+against 4.1 s for pyshacl, with the same findings; a 100,000-dataset CSV ingest
+took 301 s instead of 445 (2 workers; bench/RESULTS.md, "Validation engines").
+pyshacl stays the default: pyrudof is an optional package (``pip install
+pyrudof``, or the ``fast`` extra).
 
 Same findings: :func:`kg.validation.validate_batch` builds the same data graph
 (:func:`kg.validation.batch_triples`) and traces the results back to records and
@@ -36,6 +37,11 @@ Where rudof differs from pyshacl (and from the SHACL spec):
   (:class:`NotForRudof`, :func:`literal_sensitive_predicates`).
 * rudof's N-Triples parser refuses some terms rdflib accepts (an IRI without a
   scheme, say): that batch goes to pyshacl too.
+* Memory: rudof takes ~12 KB per data triple while it validates (a 1,000-record
+  CSV batch, 47,000 triples: +550 MB; pyshacl ~3 KB), so ``KG_VALIDATION_BATCH=250``
+  suits it, and a batch above :data:`MAX_TRIPLES` goes to pyshacl (an RDF
+  source's catalogue record, with every dataset as context: 224,000 triples in
+  a 10,000-dataset source, a 3.8 GB worker with rudof).
 
 Any other failure of pyrudof is a :class:`~kg.errors.ValidatorError`.
 """
@@ -64,6 +70,7 @@ SHAPE_PARAMETERS = tuple(URIRef(f"{_SHACL}{n}") for n in ("node", "not", "qualif
 SHAPE_LISTS = tuple(URIRef(f"{_SHACL}{n}") for n in ("or", "and", "xone"))
 NODE_KIND = URIRef(f"{_SHACL}nodeKind")
 NOT_LITERAL = {URIRef(f"{_SHACL}{n}") for n in ("IRI", "BlankNode", "BlankNodeOrIRI")}
+MAX_TRIPLES = 100_000  # larger batches go to pyshacl: ~1.2 GB while rudof validates them
 SEVERITIES = {"Violation": "violation", "Warning": "warning", "Info": "info"}
 
 Triple = tuple[Node, Node, Node]
@@ -297,6 +304,8 @@ def rudof_findings(triples: Sequence[Triple]) -> list[tuple[Finding, Node]]:
         raise NotForRudof(f"a literal rudof would judge otherwise: {literal[1]} {literal[2]!r}")
     if not triples:  # pyrudof refuses empty input
         return []
+    if len(triples) > MAX_TRIPLES:
+        raise NotForRudof(f"{len(triples)} triples: more than rudof validates in reasonable memory")
     text, back = ntriples(triples)
     try:  # merge=False: the batch replaces the previous one (pyrudof merges by default)
         rudof.read_data(text, pyrudof.RDFFormat.NTriples, reader_mode=pyrudof.ReaderMode.Strict, merge=False)

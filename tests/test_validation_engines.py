@@ -258,6 +258,18 @@ def test_a_literal_on_a_sensitive_predicate_goes_to_pyshacl(monkeypatch):
 
 
 @needs_rudof
+def test_a_batch_too_large_for_rudof_goes_to_pyshacl(monkeypatch):
+    from kg import validation_rudof
+
+    records = mapped(SAMPLE_DATA_JSON)
+    expected = validate_batch(records)
+    monkeypatch.setattr(validation_rudof, "MAX_TRIPLES", 100)
+    with pytest.raises(validation_rudof.NotForRudof, match="triples"):
+        validation_rudof.rudof_findings(validation.batch_triples(records))
+    assert validate_batch(records, engine="rudof") == expected
+
+
+@needs_rudof
 def test_a_batch_rudof_cannot_read_goes_to_pyshacl():
     from kg.validation_rudof import NotForRudof, rudof_findings
 
