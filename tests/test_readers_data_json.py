@@ -254,7 +254,7 @@ def test_a_byte_that_is_not_utf8_is_named_with_its_line_in_any_piece(tmp_path, m
     monkeypatch.setattr(json_stream, "CHUNK", 16)
     items = ",\n".join(json.dumps({"identifier": f"d{i}"}) for i in range(100))
     path = tmp_path / "data.json"
-    path.write_bytes(('{"dataset": [\n' + items + ',\n{"title": "caf').encode() + b"\xe9\"}]}")
+    path.write_bytes(('{"dataset": [\n' + items + ',\n{"title": "caf').encode() + b'\xe9"}]}')
     with pytest.raises(InputError) as whole:
         load_json(path)
     with pytest.raises(InputError) as streamed:
