@@ -51,7 +51,7 @@ import pyoxigraph as ox
 import urllib3
 
 from kg.errors import InputError, QueryError, QueryTimeout, StoreError
-from kg.remote_write import GRAPHS, STATE, VERSION, RemoteGeneration, RemoteWriter
+from kg.remote_write import GRAPHS, STATE, VERSION, RemoteGeneration, RemoteWriter, canonical_booleans
 from kg.remote_write import check_answer as _check
 from kg.sparql_text import (
     dataset_clauses,
@@ -197,18 +197,7 @@ class RemoteStore:
 
     def version(self) -> str:
         """The published version ("" when nothing was ever written through kg)."""
-        query = f"SELECT ?v WHERE {{ GRAPH <{STATE}> {{ <{STATE}> <{VERSION}> ?v }} }}"
-        response = self.request(
-            "POST",
-            self.query_url,
-            body=urlencode({"query": query}).encode(),
-            headers={
-                "Content-Type": "application/x-www-form-urlencoded",
-                "Accept": "application/sparql-results+json",
-            },
-        )
-        _check(response, "query")
-        rows = json.loads(response.data)["results"]["bindings"]
+        rows = self._rows(f"SELECT ?v WHERE {{ GRAPH <{STATE}> {{ <{STATE}> <{VERSION}> ?v }} }}")
         version = max((r["v"]["value"] for r in rows), default="")
         self._seen.last = (version, time.monotonic())
         return version
@@ -345,7 +334,8 @@ class RemoteStore:
         response = self.send_query(query, accept="application/sparql-results+json", private=None)
         rows = json.loads(response.data)["results"]["bindings"]
         sizes = {r["g"]["value"]: int(r["n"]["value"]) for r in rows}
-        sizes = {g: n for g, n in sizes.items() if g in self._all_graphs(version)}
+        known = set(self._all_graphs(version))
+        sizes = {g: n for g, n in sizes.items() if g in known}
         self._sizes = (version, sizes)
         return sizes
 
@@ -537,22 +527,6 @@ class RemoteStore:
                     self._building.discard(version)
 
         threading.Thread(target=build, daemon=True, name=f"kg-derive-{version}").start()
-
-
-BOOLEAN = b"http://www.w3.org/2001/XMLSchema#boolean"
-
-
-def canonical_booleans(data: bytes) -> bytes:
-    """SPARQL JSON results with xsd:boolean values in canonical form: Virtuoso writes ``1``/``0``
-    where the app's code, like Oxigraph, reads ``true``/``false``."""
-    if BOOLEAN not in data or not data.lstrip().startswith(b"{"):
-        return data
-    doc = json.loads(data)
-    for row in doc.get("results", {}).get("bindings", []):
-        for term in row.values():
-            if term.get("datatype") == BOOLEAN.decode() and term.get("value") in ("1", "0"):
-                term["value"] = "true" if term["value"] == "1" else "false"
-    return json.dumps(doc).encode()
 
 
 def _media(response: urllib3.BaseHTTPResponse) -> str:

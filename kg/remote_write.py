@@ -49,8 +49,6 @@ class RemoteGeneration(Generation):
             default_graphs=default_graphs,
             named_graphs=None if default_graphs is None else [],
         )
-        from kg.remote import canonical_booleans
-
         result = json.loads(canonical_booleans(response.data))
         names = result["head"]["vars"]
         for row in result["results"]["bindings"]:
@@ -172,3 +170,19 @@ def check_answer(response: urllib3.BaseHTTPResponse, what: str) -> None:
     if 400 <= response.status < 500 and response.status not in (401, 403, 404, 407, 408, 429):
         raise QueryError(text or f"the remote store refused the {what} ({response.status})")
     raise StoreError(f"the remote store answered the {what} with {response.status}: {text[:300]}")
+
+
+BOOLEAN = b"http://www.w3.org/2001/XMLSchema#boolean"
+
+
+def canonical_booleans(data: bytes) -> bytes:
+    """SPARQL JSON results with xsd:boolean values in canonical form: Virtuoso writes ``1``/``0``
+    where the app's code, like Oxigraph, reads ``true``/``false``."""
+    if BOOLEAN not in data or not data.lstrip().startswith(b"{"):
+        return data
+    doc = json.loads(data)
+    for row in doc.get("results", {}).get("bindings", []):
+        for term in row.values():
+            if term.get("datatype") == BOOLEAN.decode() and term.get("value") in ("1", "0"):
+                term["value"] = "true" if term["value"] == "1" else "false"
+    return json.dumps(doc).encode()
