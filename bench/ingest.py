@@ -181,7 +181,8 @@ def run_phase(
     phase: str, location: str, fmt: str, workers: int, batch: int, cap_mb: float, validator: str = "pyshacl"
 ) -> dict[str, Any]:
     from kg import controlled
-    from kg.validation import check_engine, validator_shapes
+    from kg.shapes import validator_shapes
+    from kg.validation import check_engine
 
     # what every phase needs anyway, outside the timings (workers fork after it)
     validator_shapes()

@@ -38,8 +38,9 @@ from kg.readers import detect_format, read_source
 from kg.records import AgencyRecord, Record, ServiceRecord
 from kg.search import Summaries, build_index, summarize
 from kg.settings import Settings
+from kg.shapes import validator_shapes
 from kg.store import Store
-from kg.validation import Finding, RecordReport, check_engine, validate_batch, validator_shapes
+from kg.validation import Finding, RecordReport, check_engine, validate_batch
 from kg.vocab import DCAT, KGO, PROV, RDF, SH, XSD
 
 Progress = Callable[[int], None]

@@ -16,9 +16,9 @@ graph (:func:`batch_triples`) against the same shapes, and their results go
 through the same tracing and sorting (:func:`_reports`): the reports are equal.
 
 Speed (``bench/ingest.py``; pyshacl runs one Python call per focus node and
-property shape, so its own overheads dominate): pyshacl reads the shapes
-graph (:func:`validator_shapes`) on every one of those calls, so it gets a
-read-only copy that remembers the answer to each triple pattern; pyshacl
+property shape, so its own overheads dominate): the engines get the shapes as
+:func:`kg.shapes.validator_shapes` lays them out (class rules with targets of
+their own, in a graph that remembers each triple-pattern answer); pyshacl
 looks every predicate of a shape up in a list of constraint parameters, so
 that list gets a set for ``in`` (:func:`_fast_constraint_lookup`); pyshacl
 writes a text description of every result, nested ones included, which we
@@ -35,20 +35,17 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
 
 from rdflib import BNode, Graph, URIRef
 from rdflib.collection import Collection
-from rdflib.plugins.stores.memory import SimpleMemory
 from rdflib.term import Node
 
 from kg import controlled
 from kg.errors import ValidatorError
 from kg.mapping import MappedRecord, Note
 from kg.settings import VALIDATORS
+from kg.shapes import validator_shapes
 from kg.vocab import RDF, SH, SKOS
-
-SHAPES = Path(__file__).resolve().parent.parent / "shapes"
 
 SEVERITIES = {SH.Violation: "violation", SH.Warning: "warning", SH.Info: "info"}
 
@@ -83,61 +80,6 @@ class RecordReport:
     @property
     def publishable(self) -> bool:
         return self.count("violation") == 0
-
-
-def shape_files() -> list[Path]:
-    return sorted(SHAPES.glob("*.ttl"))
-
-
-@cache
-def shapes_graph() -> Graph:
-    """All of ``shapes/*.ttl``, parsed once per process."""
-    graph = Graph()
-    for path in shape_files():
-        try:
-            graph.parse(path, format="turtle")
-        except Exception as exc:  # a broken shape file is a broken validator
-            raise ValidatorError(f"cannot read shapes file {path}: {exc}") from exc
-    return graph
-
-
-class _AnswerCache(SimpleMemory):
-    """A triple store for a graph that is read far more often than written: each
-    pattern's answer is kept (and forgotten on any change)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._answers: dict = {}
-
-    def add(self, triple, context, quoted=False) -> None:
-        self._answers.clear()
-        super().add(triple, context, quoted)
-
-    def remove(self, triple_pattern, context=None) -> None:
-        self._answers.clear()
-        super().remove(triple_pattern, context)
-
-    def triples(self, triple_pattern, context=None):
-        try:
-            found = self._answers.get(triple_pattern)
-        except TypeError:  # an unhashable pattern: just ask
-            return super().triples(triple_pattern, context)
-        if found is None:
-            found = self._answers[triple_pattern] = [t for t, _ in super().triples(triple_pattern, context)]
-        return ((t, iter(())) for t in found)
-
-
-@cache
-def validator_shapes() -> Graph:
-    """The shapes as pyshacl gets them: :func:`shapes_graph`'s triples, parsed in the
-    same order into an :class:`_AnswerCache` (pyshacl never writes to it)."""
-    graph = Graph(store=_AnswerCache())
-    for path in shape_files():
-        try:
-            graph.parse(path, format="turtle")
-        except Exception as exc:
-            raise ValidatorError(f"cannot read shapes file {path}: {exc}") from exc
-    return graph
 
 
 @cache

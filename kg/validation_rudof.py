@@ -59,7 +59,8 @@ from rdflib.term import Node
 
 from kg.errors import ValidatorError
 from kg.mapping import nt_term
-from kg.validation import _SHACL, Finding, _path_text, validator_shapes
+from kg.shapes import validator_shapes
+from kg.validation import _SHACL, Finding, _path_text
 
 MISSING = "KG_VALIDATOR=rudof needs the pyrudof package: pip install pyrudof"
 MESSAGE, PATH = URIRef(f"{_SHACL}message"), URIRef(f"{_SHACL}path")

@@ -130,7 +130,9 @@ PROV = _closed(
 SH = _closed(
     "http://www.w3.org/ns/shacl#",
     """ValidationReport ValidationResult conforms result focusNode resultPath resultSeverity
-    resultMessage sourceShape sourceConstraintComponent value Violation Warning Info""",
+    resultMessage sourceShape sourceConstraintComponent value Violation Warning Info
+    NodeShape property node targetClass targetNode targetSubjectsOf targetObjectsOf deactivated
+    qualifiedValueShape not and or xone""",
 )
 DQV = _closed(
     "http://www.w3.org/ns/dqv#",

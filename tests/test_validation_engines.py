@@ -184,7 +184,8 @@ def test_rudof_still_skips_property_shapes_on_literals():
     import pyrudof
 
     from kg.mapping import nt_line
-    from kg.validation import batch_triples, validator_shapes
+    from kg.shapes import validator_shapes
+    from kg.validation import batch_triples
     from kg.validation_rudof import literal_plan
 
     data = "".join(map(nt_line, batch_triples([with_literals(a_dataset())])))
