@@ -344,7 +344,7 @@ def _default_source(location: str) -> str:
 
 
 def process(
-    records: Iterable[Record], iris: Minter, *, batch: int, workers: int, validator: str = "pyshacl"
+    records: Iterable[Record], iris: Minter, *, batch: int, workers: int, validator: str = "rudof"
 ) -> Iterator[tuple[MappedRecord, RecordReport]]:
     """Map and validate records in batches, on ``workers`` processes when above 1, with the
     ``validator`` SHACL engine (``KG_VALIDATOR``: :func:`kg.validation.validate_batch`).
@@ -359,7 +359,7 @@ def process(
 
 
 def process_ntriples(
-    records: Iterable[Record], iris: Minter, *, batch: int, workers: int, validator: str = "pyshacl"
+    records: Iterable[Record], iris: Minter, *, batch: int, workers: int, validator: str = "rudof"
 ) -> Iterator[tuple[MappedRecord, RecordReport, tuple[str, str, str]]]:
     """:func:`process`, with each record's triples as N-Triples text (``mapped.triples`` is empty),
     its quality measurements as N-Triples and the search index's summary of its datasets
@@ -429,7 +429,7 @@ def _context(record: Record, agencies: dict[str, list[Triple]], iris: Minter) ->
     return context
 
 
-def _warm_up(validator: str = "pyshacl") -> None:
+def _warm_up(validator: str = "rudof") -> None:
     validator_shapes()
     controlled.vocabulary_graph()
     if validator == "rudof":  # the worker's own rudof session, with the shapes read
@@ -439,7 +439,7 @@ def _warm_up(validator: str = "pyshacl") -> None:
 
 
 def _map_and_validate(
-    chunk: list[tuple[Record, list[Triple]]], base: str, ntriples: bool = False, validator: str = "pyshacl"
+    chunk: list[tuple[Record, list[Triple]]], base: str, ntriples: bool = False, validator: str = "rudof"
 ) -> list[tuple[MappedRecord, RecordReport, tuple[str, str, str]]]:
     iris = Minter(base)
     mapped = []

@@ -285,14 +285,28 @@ def test_a_batch_rudof_cannot_read_goes_to_pyshacl():
 # ---------------------------------------------------------------- the setting, the package, kg ingest
 
 
-def test_the_setting_takes_pyshacl_or_rudof():
-    assert load_settings({}).validator == "pyshacl"
+def test_the_setting_takes_rudof_or_pyshacl():
+    assert load_settings({}).validator == "rudof"
     assert load_settings({"KG_VALIDATOR": " Rudof "}).validator == "rudof"
+    assert load_settings({"KG_VALIDATOR": "PYSHACL"}).validator == "pyshacl"
     for bad in ({"KG_VALIDATOR": "fast"}, {"KG_VALIDATOR": ""}):
         with pytest.raises(ValueError, match="KG_VALIDATOR"):
             load_settings(bad)
     with pytest.raises(ValueError, match="KG_VALIDATOR"):
         load_settings({}, validator="shacl")
+
+
+def test_the_batch_follows_the_engine_unless_set():
+    """rudof's memory grows with the batch (250: a worker under 400 MB), pyshacl's per-call cost
+    wants bigger ones (1,000); a batch that is set is kept whatever the engine."""
+    assert load_settings({}).validation_batch == 250
+    assert load_settings({"KG_VALIDATOR": "pyshacl"}).validation_batch == 1000
+    assert load_settings({"KG_VALIDATOR": "pyshacl", "KG_VALIDATION_BATCH": "40"}).validation_batch == 40
+    assert load_settings({"KG_VALIDATION_BATCH": " "}).validation_batch == 250
+    assert load_settings({}, validator="pyshacl", validation_batch=7).validation_batch == 7
+    for bad in ("0", "-3", "many"):
+        with pytest.raises(ValueError, match="KG_VALIDATION_BATCH"):
+            load_settings({"KG_VALIDATION_BATCH": bad})
 
 
 def test_without_pyrudof_rudof_is_a_validator_error(monkeypatch):
