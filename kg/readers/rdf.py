@@ -1,39 +1,46 @@
-"""Read DCAT / DCAT-AP RDF (Turtle, RDF/XML, JSON-LD, N-Triples, N-Quads, TriG) into records.
+"""Read DCAT / DCAT-AP RDF (Turtle, RDF/XML, JSON-LD, N-Triples, N-Quads, TriG, N3) into records.
 
-RDF needs no field mapping, only cutting into records the validator and the
-store can handle one by one: one per dataset, data service, catalogue and
-agent, plus one ``other`` record, so that every triple of the file lands in
-exactly one record's ``triples`` (nothing is lost, nothing is stored twice).
+RDF input is kept as published; the reader only cuts the graph into records
+(:mod:`kg.readers.rdf_split`: one per dataset, data service, catalogue and agent,
+plus one ``other`` record). Named graphs of N-Quads/TriG/JSON-LD are merged: a
+source is one graph in our store.
 
-The cut is made per subject: a record owns its subject, the blank nodes it
-reaches (they have no name of their own) and, for a dataset, its
-distributions. A blank node two records reach goes to the first (in output
-order) and shows up in the other's ``context``. Named graphs of N-Quads/TriG
-are merged: a source is one graph in our store.
+pyoxigraph parses (a 100,000-dataset Turtle file, 4.6 M triples, in seconds) straight
+into a :class:`~kg.readers.rdf_table.TripleTable` on disk, so the file's triples
+never sit in the Python heap; rdflib parsed it into ~7 GB of objects. The records
+are what rdflib's parsers gave, but for what pyoxigraph cannot tell apart:
 
-JSON-LD is read without the network: a remote ``@context`` is refused, since
-fetching it would make an ingest depend on (and leak to) a third-party site.
+* language tags come in lower case (BCP 47 tags are case-insensitive, and our
+  store lowercases them anyway);
+* ``"a"^^xsd:string`` is the plain literal ``"a"`` (the same literal in RDF 1.1);
+* blank nodes keep the labels the file gives them (rdflib made new ones on every
+  parse); anonymous ones get pyoxigraph's ids.
+
+IRIs are not checked (``lenient``), as rdflib did not refuse them either. JSON-LD is
+read without the network: a remote ``@context`` is refused, since fetching it would
+make an ingest depend on (and leak to) a third-party site. RDF/XML in another
+encoding than UTF-8 is transcoded first (pyoxigraph reads UTF-8 only).
 """
 
 from __future__ import annotations
 
+import codecs
+import io
 import re
-import warnings
-from collections import defaultdict
+import xml.sax
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
-from xml.sax import SAXParseException
+from typing import IO, Any
 
-from rdflib import RDF, BNode, Dataset, Graph, Literal
-from rdflib.plugins.parsers.notation3 import BadSyntax
+import pyoxigraph as ox
 
 from kg.errors import InputError
-from kg.readers import decode_utf8, parse_json, read_bytes
-from kg.records import Origin, RdfKind, RdfRecord
-from kg.vocab import CPOV, DCAT, DCT, FOAF, ORG
+from kg.readers import decode_utf8, parse_json, read_bytes, read_bytes_head
+from kg.readers.rdf_split import Splitter
+from kg.readers.rdf_table import BLANK, IRI, LITERAL, TripleTable
+from kg.records import Origin, RdfRecord
 
-# our names, rdflib's names and file extensions → rdflib parser name
+# our names, rdflib's names and file extensions → parser name
 SYNTAXES = {
     "ttl": "turtle", "turtle": "turtle", "n3": "n3",
     "rdf": "xml", "xml": "xml", "owl": "xml", "rdfxml": "xml", "application/rdf+xml": "xml",
@@ -42,20 +49,21 @@ SYNTAXES = {
     "nq": "nquads", "nquads": "nquads",
     "trig": "trig",
 }  # fmt: skip
-AGENT_CLASSES = frozenset(
-    {FOAF.Agent, FOAF.Organization, FOAF.Person, ORG.Organization, ORG.FormalOrganization,
-     ORG.OrganizationalUnit, CPOV.PublicOrganisation, DCT.Agent}
-)  # fmt: skip
+_FORMATS = {
+    "turtle": ox.RdfFormat.TURTLE, "n3": ox.RdfFormat.N3, "xml": ox.RdfFormat.RDF_XML,
+    "json-ld": ox.RdfFormat.JSON_LD, "nt": ox.RdfFormat.N_TRIPLES, "nquads": ox.RdfFormat.N_QUADS,
+    "trig": ox.RdfFormat.TRIG,
+}  # fmt: skip
 _SYNTAX_NAMES = {
     "turtle": "Turtle", "n3": "N3", "xml": "RDF/XML", "json-ld": "JSON-LD",
     "nt": "N-Triples", "nquads": "N-Quads", "trig": "TriG",
 }  # fmt: skip
 # "<?xml", "<!--", "<rdf:RDF …" — but not an N-Triples/Turtle IRI such as "<http://…>"
 _XML_START = re.compile(rb"<(\?|!|[A-Za-z_][\w.-]*(:[A-Za-z_][\w.-]*)?[\s/>])")
-_GRAPH_SYNTAXES = ("nquads", "trig", "json-ld")  # may hold named graphs: merged
-KIND_ORDER: tuple[RdfKind, ...] = ("agency", "dataset", "service", "catalog")
-
-Triple = tuple[Any, Any, Any]
+_XML_ENCODING = re.compile(rb"""^<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+_LOCATION = re.compile(r"^Parser error [^:]*: ")  # pyoxigraph's "Parser error at line 3 column 11: "
+_BOM = b"\xef\xbb\xbf"
+Row = tuple[str, str, int, str, "str | None"]
 
 
 def read_rdf(path: str | Path, *, fmt: str | None = None) -> Iterator[RdfRecord]:
@@ -63,17 +71,25 @@ def read_rdf(path: str | Path, *, fmt: str | None = None) -> Iterator[RdfRecord]
 
     ``fmt`` is one of our names (ttl, rdf, xml, jsonld, nt, nq, trig) or rdflib's; by default the
     file extension decides, and for an unknown extension the first character of the file.
+    The file is parsed now (syntax errors are raised here); records are made as they are asked for.
     """
     file = str(path)
-    data = read_bytes(path)
-    syntax = _syntax(fmt, Path(path), data)
-    triples = parse(data, syntax, file)
-    if not triples:
+    syntax = _syntax(fmt, Path(path), _head(Path(path)))
+    table = load(Path(path), syntax, file)
+    if not table.count:
+        table.close()
         raise InputError("the file holds no RDF triples", file=file)
-    return _records(triples, file)
+    return _records(table, file)
 
 
-def _syntax(fmt: str | None, path: Path, data: bytes) -> str:
+def _head(path: Path) -> bytes:
+    """The start of a file that exists and is not empty (the errors :func:`read_bytes` gives)."""
+    if not path.exists():
+        raise InputError("no such file or folder", file=str(path))
+    return read_bytes_head(path).lstrip(_BOM + b" \t\r\n")[:200]
+
+
+def _syntax(fmt: str | None, path: Path, head: bytes) -> str:
     if fmt:
         if fmt.lower() not in SYNTAXES:
             raise InputError(
@@ -83,61 +99,145 @@ def _syntax(fmt: str | None, path: Path, data: bytes) -> str:
     suffix = path.suffix.lower().lstrip(".")
     if suffix in SYNTAXES:
         return SYNTAXES[suffix]
-    head = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:200]
     if _XML_START.match(head):
         return "xml"
     return "json-ld" if head[:1] in (b"{", b"[") else "turtle"  # Turtle also reads N-Triples
 
 
-def parse(data: bytes, syntax: str, file: str) -> set[Triple]:
-    """The triples of a file, named graphs merged; syntax errors as InputError with the line."""
-    source: bytes | str = data
-    if syntax != "xml":  # XML declares its own encoding; every other RDF syntax is UTF-8
-        source = decode_utf8(data, file)
-        if syntax == "json-ld":
-            _refuse_remote_context(parse_json(source, file), file)
+def load(path: Path, syntax: str, file: str) -> TripleTable:
+    """The file's triples, named graphs merged, in a table; syntax errors as InputError with the line."""
+    table = TripleTable()
     try:
-        return _parse_with_rdflib(source, syntax, Path(file).resolve().as_uri())
-    except Exception as exc:  # rdflib's parsers raise many unrelated types
-        raise _syntax_error(exc, syntax, source, file) from exc
+        with _source(path, syntax, file) as source:
+            quads = ox.parse(source, _FORMATS[syntax], base_iri=path.resolve().as_uri(), lenient=True)
+            table.load(_rows(quads, syntax, file))
+    except SyntaxError as exc:
+        table.close()
+        raise _syntax_error(exc, syntax, path, file) from exc
+    except OSError as exc:
+        table.close()
+        raise InputError(f"cannot be read: {exc.strerror or exc}", file=file) from exc
+    except BaseException:
+        table.close()
+        raise
+    return table
 
 
-def _parse_with_rdflib(source: bytes | str, syntax: str, base: str) -> set[Triple]:
-    if syntax not in _GRAPH_SYNTAXES:
-        graph = Graph()
-        graph.parse(data=source, format=syntax, publicID=base)
-        return set(graph)
-    dataset = Dataset()
-    with warnings.catch_warnings():  # rdflib's own quad parsers use its deprecated API
-        warnings.simplefilter("ignore", DeprecationWarning)
-        dataset.parse(data=source, format=syntax, publicID=base)
-    return {(s, p, o) for s, p, o, _ in dataset.quads((None, None, None, None))}
+def _source(path: Path, syntax: str, file: str) -> IO[Any]:
+    """The file to parse: checked to be UTF-8 (as rdflib's readers needed), past a byte-order mark."""
+    if syntax == "json-ld":
+        text = decode_utf8(read_bytes(path), file)
+        _refuse_remote_context(parse_json(text, file), file)
+        return io.StringIO(text)
+    if syntax == "xml":
+        text = _transcoded_xml(path, file)
+        if text is not None:
+            return io.StringIO(text)
+    else:
+        _check_utf8(path, file)
+    handle = open(path, "rb")  # noqa: SIM115 - closed by the caller's with
+    if handle.read(len(_BOM)) != _BOM:
+        handle.seek(0)
+    return handle
 
 
-def _syntax_error(exc: Exception, syntax: str, source: bytes | str, file: str) -> InputError:
+def _rows(quads: Iterable[ox.Quad], syntax: str, file: str) -> Iterator[Row]:
+    """Table rows of the quads: every graph merged but for N3, whose other graphs are formulae."""
+    default_only = syntax == "n3"
+    for quad in quads:
+        if default_only and not isinstance(quad.graph_name, ox.DefaultGraph):
+            continue
+        obj = quad.object
+        kind = type(obj)
+        if kind is ox.Literal:
+            yield _node(quad.subject, file), quad.predicate.value, LITERAL, obj.value, _literal_kind(obj)
+        elif kind is ox.NamedNode:
+            yield _node(quad.subject, file), quad.predicate.value, IRI, obj.value, None
+        else:
+            yield _node(quad.subject, file), quad.predicate.value, BLANK, _node(obj, file), None
+
+
+def _node(term: Any, file: str) -> str:
+    """A subject or object key: the IRI, or "_:" and the blank node's id (as record keys are written)."""
+    if type(term) is ox.NamedNode:
+        return term.value
+    if type(term) is ox.BlankNode:
+        return "_:" + term.value
+    raise InputError(f"RDF-star quoted triples are not read: {term}", file=file)
+
+
+def _literal_kind(literal: ox.Literal) -> str:
+    return "@" + literal.language if literal.language else literal.datatype.value
+
+
+def _syntax_error(exc: SyntaxError, syntax: str, path: Path, file: str) -> InputError:
     name = _SYNTAX_NAMES.get(syntax, syntax)
-    if isinstance(exc, BadSyntax):
-        return InputError(f"{name} syntax error: {exc._why}", file=file, line=exc.lines + 1)
-    if isinstance(exc, SAXParseException):
-        return InputError(
-            f"{name} syntax error at column {exc.getColumnNumber()}: {exc.getMessage()}",
-            file=file,
-            line=exc.getLineNumber(),
-        )
-    message = " ".join(str(exc).split())[:300] or type(exc).__name__
-    line = _first_bad_line(source, syntax) if syntax in ("nt", "nquads") and isinstance(source, str) else None
-    return InputError(f"{name} syntax error: {message}", file=file, line=line)
+    if syntax == "xml" and exc.lineno is None and (found := _xml_error(path)) is not None:
+        line, column, message = found
+        return InputError(f"{name} syntax error at column {column}: {message}", file=file, line=line)
+    reason = " ".join(_LOCATION.sub("", exc.msg or str(exc)).split())[:300] or "not readable"
+    if exc.lineno is None:
+        return InputError(f"{name} syntax error: {reason}", file=file)
+    return InputError(f"{name} syntax error at column {exc.offset}: {reason}", file=file, line=exc.lineno)
 
 
-def _first_bad_line(text: str, syntax: str, *, limit: int = 100_000) -> int | None:
-    """rdflib's line-based parsers do not say where they failed: find the line (error path only)."""
-    for number, line in enumerate(text.splitlines()[:limit], start=1):
-        if line.strip() and not line.lstrip().startswith("#"):
-            try:
-                _parse_with_rdflib(line, syntax, "file:///")
-            except Exception:  # any failure marks the line
-                return number
+def _xml_error(path: Path) -> tuple[int, int, str] | None:
+    """Where the XML itself is broken, if it is (pyoxigraph does not say): read it once more."""
+    try:
+        xml.sax.parse(str(path), xml.sax.ContentHandler())
+    except xml.sax.SAXParseException as exc:
+        return exc.getLineNumber(), exc.getColumnNumber(), exc.getMessage()
+    except (OSError, ValueError):
+        return None
     return None
+
+
+def _check_utf8(path: Path, file: str, *, block: int = 1 << 20) -> None:
+    """Raise what :func:`kg.readers.decode_utf8` says about a file that is not UTF-8, reading it in
+    blocks (the whole file would be 247 MB of bytes and as much again of text at 100,000 datasets)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = lines = 0
+    with open(path, "rb") as handle:
+        while True:
+            data = handle.read(block)
+            pending = decoder.getstate()[0]
+            try:
+                decoder.decode(data, final=not data)
+            except UnicodeDecodeError as exc:
+                start = offset - len(pending) + exc.start
+                line = lines + exc.object.count(b"\n", 0, exc.start) + 1
+                raise InputError(
+                    f"not UTF-8 text: byte 0x{exc.object[exc.start]:02X} at offset {start} cannot be "
+                    "decoded (save the file as UTF-8)",
+                    file=file,
+                    line=line,
+                ) from exc
+            if not data:
+                return
+            offset += len(data)
+            lines += data.count(b"\n")
+
+
+def _transcoded_xml(path: Path, file: str) -> str | None:
+    """The text of RDF/XML that declares another encoding than UTF-8 (or has a UTF-16 mark), else None."""
+    with open(path, "rb") as handle:
+        head = handle.read(200)
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding = "utf-16"
+    elif (match := _XML_ENCODING.match(head.lstrip(_BOM))) is not None:
+        encoding = match.group(1).decode("ascii").lower()
+    else:
+        return None
+    try:
+        if codecs.lookup(encoding).name == "utf-8":
+            return None
+    except LookupError as exc:
+        raise InputError(f"RDF/XML syntax error: unknown encoding {encoding!r}", file=file, line=1) from exc
+    try:
+        text = read_bytes(path).decode(encoding).removeprefix("\ufeff")
+    except (LookupError, UnicodeDecodeError) as exc:
+        raise InputError(f"RDF/XML not readable as {encoding}: {exc}", file=file) from exc
+    return re.sub(r"""^(<\?xml[^>]*?encoding\s*=\s*["'])[^"']+""", r"\1UTF-8", text, count=1)
 
 
 def _refuse_remote_context(doc: Any, file: str) -> None:
@@ -160,93 +260,11 @@ def _refuse_remote_context(doc: Any, file: str) -> None:
             stack.extend(node.values())
 
 
-# --- cutting the graph into records -------------------------------------------------
-
-
-def _records(triples: set[Triple], file: str) -> Iterator[RdfRecord]:
-    splitter = Splitter(triples)
-    for index, (kind, key, own, context) in enumerate(splitter.split()):
-        yield RdfRecord(key=key, kind=kind, origin=Origin(file, record=index), triples=own, context=context)
-
-
-class Splitter:
-    """Assigns each subject (with all its triples) to exactly one record."""
-
-    def __init__(self, triples: Iterable[Triple]) -> None:
-        self.by_subject: dict[Any, list[Triple]] = defaultdict(list)
-        for triple in triples:
-            self.by_subject[triple[0]].append(triple)
-        self.referenced = {o for s, p, o in self._all() if isinstance(o, BNode) and o != s}
-        self.agents = {o for _, p, o in self._all() if p in (DCT.publisher, DCT.creator)}
-        self.roots = {node: kind for node in self.by_subject if (kind := self._root_kind(node))}
-        self.owner: dict[Any, Any] = {}
-
-    def _all(self) -> Iterator[Triple]:
-        for triples in self.by_subject.values():
-            yield from triples
-
-    def _root_kind(self, node: Any) -> RdfKind | None:
-        types = {o for _, p, o in self.by_subject[node] if p == RDF.type}
-        kind: RdfKind | None = None
-        if DCAT.Dataset in types:
-            return "dataset"  # a dataset is its own record even as a blank node inside a catalogue
-        if DCAT.DataService in types:
-            kind = "service"
-        elif DCAT.Catalog in types:
-            kind = "catalog"
-        elif types & AGENT_CLASSES or node in self.agents:
-            kind = "agency"
-        if kind and isinstance(node, BNode) and node in self.referenced:
-            return None  # part of the description of whatever refers to it
-        return kind
-
-    def split(self) -> list[tuple[RdfKind, str, list[Triple], list[Triple]]]:
-        """(kind, key, triples, context) in output order: agency, dataset, service, catalog, other."""
-        ordered = sorted(self.roots, key=lambda n: (KIND_ORDER.index(self.roots[n]), _key(n)))
-        claim_order = sorted(ordered, key=lambda n: self.roots[n] != "dataset")  # datasets claim first
-        members = {root: self._claim(root) for root in claim_order}
-        rest = [node for node in self.by_subject if node not in self.owner]
-        out = [(self.roots[root], _key(root), members[root]) for root in ordered]
-        if rest:
-            out.append(("other", "", rest))
-        return [(kind, key, self._triples(nodes), self._context(nodes)) for kind, key, nodes in out]
-
-    def _claim(self, root: Any) -> list[Any]:
-        """The root, the blank nodes it reaches and (for a dataset) its distributions, not yet owned."""
-        nodes, stack = [], [root]
-        is_dataset = self.roots[root] == "dataset"
-        while stack:
-            node = stack.pop()
-            if node in self.owner or node not in self.by_subject:
-                continue
-            self.owner[node] = root
-            nodes.append(node)
-            for _, p, o in self.by_subject[node]:
-                if o in self.roots:
-                    continue
-                if isinstance(o, BNode) or (is_dataset and node == root and p == DCAT.distribution):
-                    stack.append(o)
-        return nodes
-
-    def _triples(self, nodes: list[Any]) -> list[Triple]:
-        return sorted((t for node in nodes for t in self.by_subject[node]), key=_sort_key)
-
-    def _context(self, nodes: list[Any]) -> list[Triple]:
-        """The triples of the resources these triples point at (publisher, frequency, …), one hop.
-
-        One hop is what a shape checks about a referenced resource (its type, mostly); going
-        further would copy the whole file into the context of a catalogue.
-        """
-        own = set(nodes)
-        pointed = {o for node in nodes for _, _, o in self.by_subject[node] if o in self.by_subject}
-        return self._triples(sorted(pointed - own, key=_key))
-
-
-def _key(node: Any) -> str:
-    return f"_:{node}" if isinstance(node, BNode) else str(node)
-
-
-def _sort_key(triple: Triple) -> tuple[str, str, str]:
-    obj = triple[2]
-    text = f'"{obj}"@{obj.language or ""}^^{obj.datatype or ""}' if isinstance(obj, Literal) else _key(obj)
-    return _key(triple[0]), str(triple[1]), text
+def _records(table: TripleTable, file: str) -> Iterator[RdfRecord]:
+    """The records, one at a time; the table is closed (its file removed) at the end."""
+    try:
+        for index, (kind, key, own, context) in enumerate(Splitter(table).split()):
+            origin = Origin(file, record=index)
+            yield RdfRecord(key=key, kind=kind, origin=origin, triples=own, context=context)
+    finally:
+        table.close()

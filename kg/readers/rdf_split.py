@@ -1,0 +1,132 @@
+"""Cutting the triples of an RDF file into records.
+
+RDF needs no field mapping, only cutting into records the validator and the
+store can handle one by one: one per dataset, data service, catalogue and
+agent, plus one ``other`` record, so that every triple of the file lands in
+exactly one record's ``triples`` (nothing is lost, nothing is stored twice).
+
+The cut is made per subject: a record owns its subject, the blank nodes it
+reaches (they have no name of their own) and, for a dataset, its
+distributions. A blank node two records reach goes to the first (in claim
+order: datasets first, then the output order) and shows up in the other's
+``context``, which holds the triples of the resources a record points at (one
+hop: what a shape checks about a referenced resource).
+
+The triples stay in a :class:`~kg.readers.rdf_table.TripleTable` on disk; a
+record's rdflib triples are made when it is yielded.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import Any
+
+from rdflib import BNode, Literal
+
+from kg.readers.rdf_table import BLANK, LITERAL, Row, Triple, TripleTable
+from kg.records import RdfKind
+from kg.vocab import CPOV, DCAT, DCT, FOAF, ORG, RDF, SKOS
+
+AGENT_CLASSES = frozenset(
+    {FOAF.Agent, FOAF.Organization, FOAF.Person, ORG.Organization, ORG.FormalOrganization,
+     ORG.OrganizationalUnit, CPOV.PublicOrganisation, DCT.Agent}
+)  # fmt: skip
+KIND_ORDER: tuple[RdfKind, ...] = ("agency", "dataset", "service", "catalog")
+# What the shapes read of a resource that is not the focus node: its classes (sh:class), what
+# the nested vocabulary shapes check (sh:node → skos:inScheme) and the inverse path of a dataset
+# series' members (^dcat:inSeries); tests/test_readers_rdf_split.py derives it from shapes/.
+LISTED_TERMS = (str(RDF.type), str(SKOS.inScheme), str(DCAT.inSeries))
+Record = tuple[RdfKind, str, list[Triple], list[Triple]]
+
+
+class Splitter:
+    """Assigns each subject (with all its triples) to exactly one record."""
+
+    def __init__(self, table: TripleTable) -> None:
+        self.table = table
+        self.roots = self._roots()
+        self.distribution = table.name(str(DCAT.distribution))
+        self.listed_by = table.name(str(DCAT.dataset))
+
+    def _roots(self) -> dict[str, RdfKind]:
+        """The subjects that are records of their own, with their kind."""
+        classes = [str(c) for c in (DCAT.Dataset, DCAT.DataService, DCAT.Catalog, *AGENT_CLASSES)]
+        types: dict[str, set[str]] = defaultdict(set)
+        for subject, cls in self.table.subjects_typed(classes):
+            types[subject].add(cls)
+        agents = self.table.subjects_among(self.table.objects_of([str(DCT.publisher), str(DCT.creator)]))
+        kinds = {node: _kind(types.get(node, set()), node in agents) for node in types.keys() | agents}
+        # a blank node that something refers to is part of that thing's description, but a dataset
+        # is its own record even as a blank node inside a catalogue
+        parts = self.table.referenced(n for n, kind in kinds.items() if kind != "dataset" and n[:2] == "_:")
+        return {node: kind for node, kind in kinds.items() if kind and node not in parts}
+
+    def split(self) -> Iterator[Record]:
+        """(kind, key, triples, context) in output order: agency, dataset, service, catalog, other."""
+        ordered = sorted(self.roots, key=lambda n: (KIND_ORDER.index(self.roots[n]), n))
+        number = {root: i for i, root in enumerate(ordered)}
+        for root in sorted(ordered, key=lambda n: self.roots[n] != "dataset"):  # datasets claim first
+            self._claim(root, number[root])
+        self.table.claimed()
+        for i, root in enumerate(ordered):
+            yield self.roots[root], root, *self._describe(self.table.record_rows(i))
+        rest = self.table.record_rows(None)
+        if rest:
+            yield "other", "", *self._describe(rest)
+
+    def _claim(self, root: str, number: int) -> None:
+        """The root, the blank nodes it reaches and (for a dataset) its distributions, not yet owned."""
+        is_dataset = self.roots[root] == "dataset"
+        stack = [root]
+        while stack:
+            node = stack.pop()
+            for p, k, o in self.table.claim(node, number):
+                if k == LITERAL or o in self.roots:
+                    continue
+                if k == BLANK or (is_dataset and node == root and p == self.distribution):
+                    stack.append(o)
+
+    def _describe(self, rows: list[Row]) -> tuple[list[Triple], list[Triple]]:
+        """A record's sorted triples, and its context: the triples of the resources it points at.
+
+        A resource it only lists (``dcat:dataset``: a catalogue's datasets) is described by
+        :data:`LISTED_TERMS` alone, which is all the shapes read of it from here; its own
+        record carries the rest. The whole description would put every dataset of the file
+        into the context of its catalogue, and so into one validation batch.
+        """
+        own = {row[0] for row in rows}
+        pointed: set[str] = set()
+        listed: set[str] = set()
+        for _, p, k, o, _ in rows:
+            if k != LITERAL and o not in own:
+                (listed if p == self.listed_by else pointed).add(o)
+        listed -= pointed
+        context = self.table.rows_of(pointed) + self.table.rows_of(listed, LISTED_TERMS)
+        return _sorted(self.table.triples(rows)), _sorted(self.table.triples(context))
+
+
+def _kind(types: set[str], is_agent: bool) -> RdfKind | None:
+    if str(DCAT.Dataset) in types:
+        return "dataset"
+    if str(DCAT.DataService) in types:
+        return "service"
+    if str(DCAT.Catalog) in types:
+        return "catalog"
+    if types or is_agent:  # the other watched classes are the agent classes
+        return "agency"
+    return None
+
+
+def _sorted(triples: list[Triple]) -> list[Triple]:
+    return sorted(triples, key=_sort_key)
+
+
+def _key(node: Any) -> str:
+    return f"_:{node}" if isinstance(node, BNode) else str(node)
+
+
+def _sort_key(triple: Triple) -> tuple[str, str, str]:
+    obj = triple[2]
+    text = f'"{obj}"@{obj.language or ""}^^{obj.datatype or ""}' if isinstance(obj, Literal) else _key(obj)
+    return _key(triple[0]), str(triple[1]), text
