@@ -194,9 +194,9 @@ def _detect(location: str) -> tuple[str, Any]:
             file=location,
         )
     if head == "{":  # read item by item: a data.json of 100,000 datasets is 648 MB parsed
-        from kg.readers.json_stream import members
+        from kg.readers.json_stream import outline
 
-        doc, streamed = members(path), True
+        doc, streamed = outline(path, arrays=_BIG_ARRAYS, keep=_SNIFFED_KEYS), True
     else:
         doc, streamed = parse_json(read_text(path), location), False
     fmt = sniff_json(doc)
@@ -206,6 +206,8 @@ def _detect(location: str) -> tuple[str, Any]:
 
 
 CHECKED = object()  # _detect's document when it was read item by item: checked, not kept
+_BIG_ARRAYS = (("dataset",), ("@graph",))  # data.json's datasets, a JSON-LD graph's nodes
+_SNIFFED_KEYS = ("@id", "@context", "@graph")  # the keys sniff_json looks for in list items
 
 
 def _head(path: Path) -> str:

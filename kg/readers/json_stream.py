@@ -1,18 +1,23 @@
-"""A JSON object read from a file piece by piece: its small members whole, its arrays item by item.
+"""A JSON file read piece by piece: its big arrays item by item, everything else whole.
 
-Why: a parsed ``data.json`` is several times its file (648 MB for the 100,000-dataset file of
-149 MB), which made the reader most of an ingest's memory. Here only one item of an array is
-held at a time; each is parsed by the standard library's own decoder (``raw_decode``), so
-values are exactly what ``json.loads`` gives, and errors name the line as :func:`parse_json`
-does, with the same words.
+Why: a parsed file is several times its size (648 MB for a data.json of 149 MB, ~2 GB for a
+CKAN package_search file of 300 MB), which made the readers most of an ingest's memory. A
+first pass (:func:`outline`) checks the whole file and gives it with the arrays named by key
+paths replaced by a :class:`Streamed` list of small stand-ins of their items (what format
+checks look at: the type, some keys); a second pass (:func:`items`) gives the items of one of
+them, one at a time. Values are parsed by the standard library's own decoder (``raw_decode``),
+so they are exactly what ``json.loads`` gives, and the structure between them is checked as it
+does: an error is the one :func:`kg.readers.parse_json` gives for the file read whole, with the
+same words, line and column (and a byte that is not UTF-8 anywhere comes first, as there).
 
 >>> import tempfile, os
 >>> with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
-...     _ = f.write('{"@type": "dcat:Catalog", "dataset": [{"title": "a"}, {"title": "b"}]}')
->>> members(f.name, stream="dataset")["@type"]
-'dcat:Catalog'
->>> [item["title"] for item in array_items(f.name, "dataset")]
-['a', 'b']
+...     _ = f.write('{"result": {"count": 2, "results": [{"id": "a", "x": 1}, "b"]}}')
+>>> doc = outline(f.name, arrays=[("result", "results")], keep=["id"])
+>>> doc, doc["result"]["results"].route
+({'result': {'count': 2, 'results': [{'id': None}, '']}}, (0, 1))
+>>> list(items(f.name, (0, 1)))
+[{'id': 'a', 'x': 1}, 'b']
 >>> os.unlink(f.name)
 """
 
@@ -21,24 +26,27 @@ from __future__ import annotations
 import codecs
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from kg.errors import InputError
 
 _SPACE = re.compile(r"[ \t\n\r]*")
 _DECODER = json.JSONDecoder()
 CHUNK = 1 << 20
+# the decoder looks at most a few characters past the place it names in an error (a literal,
+# an escape); an error further back than this from the end of the text read so far is final
+_LOOKAHEAD = 64
 
 
 class Streamed(list):
-    """Stands for an array member that was read item by item, not kept (its length is known)."""
+    """An array read item by item: a stand-in per item, and where it is for :func:`items`
+    (``route``: the position of the member at each object on the way, the first one 0)."""
 
-    def __init__(self, count: int, objects: bool) -> None:
+    def __init__(self, route: tuple[int, ...]) -> None:
         super().__init__()
-        self.count = count
-        self.objects = objects  # every item was a JSON object
+        self.route = route
 
 
 class _Reader:
@@ -68,10 +76,10 @@ class _Reader:
         """Drop what was consumed and read more (twice as much after each retry on one value)."""
         if self.eof:
             return
-        dropped = self.buf[: self.pos]
-        newlines = dropped.count("\n")
+        newlines = self.buf.count("\n", 0, self.pos)
         self.line += newlines
-        self.column = len(dropped) - dropped.rfind("\n") - 1 if newlines else self.column + len(dropped)
+        last = self.buf.rfind("\n", 0, self.pos)
+        self.column = self.pos - last - 1 if newlines else self.column + self.pos
         self.buf, self.pos = self.buf[self.pos :], 0
         data = self.handle.read(self.want)
         try:
@@ -88,39 +96,34 @@ class _Reader:
         self.eof = not data
 
     def peek(self) -> str:
-        """The next character that is not white space ("" at the end of the file)."""
+        """The next character that is not JSON white space ("" at the end of the file)."""
         while True:
             self.pos = _SPACE.match(self.buf, self.pos).end()
             if self.pos < len(self.buf) or self.eof:
                 return self.buf[self.pos : self.pos + 1]
             self.fill()
 
-    def expect(self, chars: str) -> str:
-        char = self.peek()
-        if not char or char not in chars:
-            self.fail(
-                f"expected {' or '.join(repr(c) for c in chars)}" if char else "the text ends too early",
-                truncated=not char,
-            )
-        self.pos += 1
-        return char
-
     def value(self) -> Any:
         """The next JSON value, parsed whole (read on until it is complete)."""
         self.peek()
+        tried = ""
         while True:
             try:
                 value, end = _DECODER.raw_decode(self.buf, self.pos)
             except json.JSONDecodeError as exc:
-                if self.eof:
-                    truncated = exc.pos >= len(self.buf.rstrip()) or exc.msg.startswith("Unterminated string")
-                    self.fail(exc.msg, at=exc.pos, truncated=truncated)
+                final = exc.pos < len(self.buf) - _LOOKAHEAD and not exc.msg.startswith("Unterminated")
+                if self.eof or final:
+                    self.fail(exc.msg, at=exc.pos)
                 self.grow()
                 continue
             except RecursionError:
-                self.fail("nested too deeply")
-            except ValueError as exc:
-                self.fail(str(exc))
+                self.fail_plain("nested too deeply")
+            except ValueError as exc:  # an integer over Python's digit limit: its count as in the file
+                if self.eof or str(exc) == tried:
+                    self.fail_plain(str(exc))
+                tried = str(exc)
+                self.grow()
+                continue
             if end == len(self.buf) and not self.eof:  # a number may go on in the next piece
                 self.grow()
                 continue
@@ -132,93 +135,179 @@ class _Reader:
         self.want = min(self.want * 2, 1 << 30)
         self.fill()
 
-    def fail(self, message: str, *, at: int | None = None, truncated: bool = False) -> None:
+    def fail(self, message: str, *, at: int | None = None, empty: bool = False) -> NoReturn:
+        """Raise the error :func:`kg.readers.parse_json` gives at ``at`` (``empty``: or, if
+        nothing but white space follows, the one of an empty file)."""
         at = self.pos if at is None else at
         line = self.line + self.buf.count("\n", 0, at)
         start = self.buf.rfind("\n", 0, at) + 1
         column = at - start + 1 + (self.column if start == 0 else 0)
-        if truncated:
+        blank = self.blank_from(at)
+        if blank and empty:
+            raise InputError("the file is empty", file=self.file)
+        if blank or message.startswith("Unterminated string"):
             text = f"invalid JSON: the text ends in the middle of a value (truncated?): {message}"
         else:
             text = f"invalid JSON at column {column}: {message}"
         raise InputError(text, file=self.file, line=line)
 
+    def fail_plain(self, message: str) -> NoReturn:
+        self.blank_from(self.pos)
+        raise InputError(f"invalid JSON: {message}", file=self.file)
+
+    def blank_from(self, at: int) -> bool:
+        """Whether only white space follows ``at``. Reads the rest of the file: a byte that is
+        not UTF-8 is then the error, as when the file is decoded whole before it is parsed."""
+        blank = not self.buf[at:].strip()
+        self.want = CHUNK
+        while not self.eof:
+            self.pos = len(self.buf)
+            self.fill()
+            blank = blank and not self.buf.strip()
+        return blank
+
+
+class _Outline:
+    """Reads a value: whole, but for the objects on the way to ``arrays`` (key paths), read
+    member by member, and those arrays, read item by item into stand-ins that keep ``keep``."""
+
+    def __init__(self, reader: _Reader, arrays: Collection[tuple[str, ...]], keep: Collection[str]) -> None:
+        self.reader = reader
+        self.arrays = {tuple(a) for a in arrays}
+        self.ways = {a[:i] for a in self.arrays for i in range(len(a))}
+        self.keep = tuple(keep)
+        self.shared: dict[Any, Any] = {}  # equal stand-ins are one object: a pointer per item
+
+    def value(self, path: tuple[str, ...], route: tuple[int, ...]) -> Any:
+        char = self.reader.peek()
+        if char == "[" and path in self.arrays:
+            found = Streamed(route)
+            found.extend(self.stand_in(item) for item in _items(self.reader))
+            return found
+        if char == "{" and path in self.ways:
+            members = {}
+            for position, name in enumerate(_names(self.reader)):
+                members[name] = self.value((*path, name), (*route, position))
+            return members
+        return self.reader.value()
+
+    def stand_in(self, item: Any) -> Any:
+        """An object's keys among ``keep`` (values None); for any other value, an empty one of its type."""
+        key = tuple(k for k in self.keep if k in item) if isinstance(item, dict) else type(item)
+        if key not in self.shared:
+            self.shared[key] = dict.fromkeys(key) if isinstance(key, tuple) else type(item)()
+        return self.shared[key]
+
+
+def outline(path: str | Path, *, arrays: Collection[tuple[str, ...]], keep: Collection[str] = ()) -> Any:
+    """The file's JSON value, with the arrays at ``arrays`` (key paths from the top, ``()`` for a
+    top-level array) read item by item and given as :class:`Streamed` stand-ins of their items.
+
+    :raises InputError: what :func:`kg.readers.parse_json` of the whole file raises, or that it is empty.
+    """
+    return _read(path, arrays, keep)
+
 
 def members(path: str | Path, *, stream: str | None = None) -> dict[str, Any]:
-    """The members of the file's top-level object; array members (``stream``'s, or any array of
-    more than a few items) read item by item and given as :class:`Streamed`, not kept.
+    """The top-level object of the file, its ``stream`` array read item by item (:class:`Streamed`).
 
-    :raises InputError: if the file is not UTF-8 JSON (line named), or its top level is not an object.
+    :raises InputError: as :func:`outline`; or if the top level is not an object (before reading on).
     """
+    return _read(path, [(stream,)] if stream else [], (), objects_only=True)
+
+
+def _read(path: str | Path, arrays: Collection, keep: Collection[str], *, objects_only: bool = False) -> Any:
     reader = _Reader(path)
     try:
-        if not reader.peek():
+        char = reader.peek()
+        if not char:
             raise InputError("the file is empty", file=reader.file)
-        if reader.peek() != "{":
+        if char.isspace():  # white space JSON does not allow (U+00A0, …), as the first thing
+            reader.fail("Expecting value", empty=True)
+        if char == "\ufeff" and (reader.pos, reader.line, reader.column) == (0, 1, 0):
+            reader.fail("Unexpected UTF-8 BOM (decode using utf-8-sig)")  # a second one: json.loads's words
+        if objects_only and char != "{":
             raise InputError("not a JSON object at the top level", file=reader.file)
-        found = dict(_members(reader, skip=lambda key: True if stream is None else key == stream))
+        found = _Outline(reader, arrays, keep).value((), ())
         if reader.peek():
-            reader.fail("extra data after the top-level object")
+            reader.fail("Extra data")
         return found
     finally:
         reader.close()
 
 
-def array_items(path: str | Path, key: str) -> Iterator[Any]:
-    """The items of the top-level object's ``key`` array, one at a time, in file order (the file
-    is expected to have been checked by :func:`members` first: this pass skips the checks).
-
-    :raises InputError: as :func:`members`; or if ``key`` is missing or not an array.
+def items(path: str | Path, route: tuple[int, ...]) -> Iterator[Any]:
+    """The items of the array at ``route`` (a :class:`Streamed`'s), one at a time, in file order.
+    The file is expected to have been checked by :func:`outline`: this pass does not look past the array.
     """
     reader = _Reader(path)
     try:
-        reader.expect("{")
-        first, found = True, False
-        while reader.peek() != "}":
-            if not first:
-                reader.expect(",")
-            first = False
-            name = reader.value()
-            reader.expect(":")
-            if name == key and not found and reader.peek() == "[":
-                found = True
-                yield from _items(reader)
-            else:
+        for position in route:
+            for index, _ in enumerate(_names(reader)):
+                if index == position:
+                    break
                 reader.value()
-        if not found:
-            raise InputError(f'no "{key}" array in the top-level object', file=reader.file)
+        reader.peek()
+        yield from _items(reader)
     finally:
         reader.close()
 
 
-def _members(reader: _Reader, *, skip) -> Iterator[tuple[str, Any]]:
-    reader.expect("{")
-    first = True
-    while reader.peek() != "}":
-        if not first:
-            reader.expect(",")
-        first = False
+def array_items(path: str | Path, key: str) -> Iterator[Any]:
+    """The items of the top-level object's first ``key`` array, one at a time (the file is
+    expected to have been checked by :func:`members` first).
+
+    :raises InputError: if there is no such array.
+    """
+    reader = _Reader(path)
+    try:
+        if reader.peek() == "{":
+            for name in _names(reader):
+                if name == key and reader.peek() == "[":
+                    yield from _items(reader)
+                    return
+                reader.value()
+        raise InputError(f'no "{key}" array in the top-level object', file=reader.file)
+    finally:
+        reader.close()
+
+
+def _names(reader: _Reader) -> Iterator[str]:
+    """The member names of the object at the reader; after each, the caller reads its value."""
+    reader.peek()
+    reader.pos += 1  # "{"
+    char = reader.peek()
+    if char == "}":
+        reader.pos += 1
+        return
+    while True:
+        if char != '"':
+            reader.fail("Expecting property name enclosed in double quotes")
         name = reader.value()
-        if not isinstance(name, str):
-            reader.fail("expected a member name in double quotes")
-        reader.expect(":")
-        if reader.peek() == "[" and skip(name):
-            count, objects = 0, True
-            for item in _items(reader):
-                count += 1
-                objects = objects and isinstance(item, dict)
-            yield name, Streamed(count, objects)
-        else:
-            yield name, reader.value()
-    reader.expect("}")
+        if reader.peek() != ":":
+            reader.fail("Expecting ':' delimiter")
+        reader.pos += 1
+        yield name
+        char = reader.peek()
+        if char not in ("}", ","):
+            reader.fail("Expecting ',' delimiter")
+        reader.pos += 1
+        if char == "}":
+            return
+        char = reader.peek()
 
 
 def _items(reader: _Reader) -> Iterator[Any]:
-    reader.expect("[")
+    """The items of the array at the reader, each parsed whole."""
+    reader.pos += 1  # "[", peeked
     if reader.peek() == "]":
         reader.pos += 1
         return
     while True:
         yield reader.value()
-        if reader.expect(",]") == "]":
+        char = reader.peek()
+        if char not in ("]", ","):
+            reader.fail("Expecting ',' delimiter")
+        reader.pos += 1
+        if char == "]":
             return
