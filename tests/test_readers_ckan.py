@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import socket
+import sys
 import threading
 import time
+import tracemalloc
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from conftest import ROOT, run_kg
 
 from kg.errors import InputError
-from kg.readers.ckan import read_ckan
+from kg.readers import json_stream, load_json, read_source
+from kg.readers.ckan import ckan_records, read_ckan
 from kg.records import AgencyRecord, DatasetRecord, Origin
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "data" / "samples"
@@ -386,3 +391,223 @@ def test_portal_redirect_to_a_local_file_is_not_followed(portal: Portal, tmp_pat
     error = read_error(portal.url)
     assert error.file == f"{portal.url}{SEARCH}?rows=100&start=0"
     assert "302" in error.message and "not allowed" in error.message
+
+
+# --- a file read one package at a time -------------------------------------------------------
+
+LEGACY = {  # test_legacy_extras_and_fallbacks's package
+    "name": "legacy",
+    "title": "Legacy",
+    "extras": [{"key": "publisher_name", "value": "Pub"}, {"key": "theme", "value": '["http://t/1"]'}],
+    "resources": [{"url": "https://x.example/upload/file", "url_type": "upload"}],
+}
+CKAN_DOCS = {  # every shape packages() accepts, with the packages the tests above use
+    "package": package(1),
+    "package-without-organization": {"id": "p", "author": "A. Uthor", "resources": []},
+    "legacy": LEGACY,
+    "list": [package(1), package(2, org="org-2"), LEGACY, package(3)],
+    "empty-list-envelope": {"success": True, "result": []},
+    "package-show": {"help": "…", "success": True, "result": package(7)},
+    "package-search": search_page(4, package(1), package(2, org="org-2"), LEGACY, package(3, org="org-2")),
+    "package-search-empty": search_page(0),
+    "result-list": {"success": True, "result": [package(5), package(6)]},
+    "result-before-success": {"result": {"results": [package(8)], "count": 1}, "success": True},
+    "detect-samples": {"help": "…", "success": True, "result": {"name": "p"}},
+}
+
+
+def write_doc(path: Path, doc: object, indent: int | None = None) -> Path:
+    path.write_text(json.dumps(doc, indent=indent, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def parsed_whole(path: Path) -> list:
+    """What the reader gave when it parsed the file whole."""
+    with open(path, encoding="utf-8") as f:
+        return list(ckan_records(json.load(f), str(path)))
+
+
+def generated(tmp_path: Path, n: int) -> Path:
+    """bench/generate.py's package_search file of ``n`` packages."""
+    spec = importlib.util.spec_from_file_location("bench_generate", ROOT / "bench" / "generate.py")
+    gen = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("bench_generate", gen)
+    spec.loader.exec_module(gen)
+    return gen.generate(n, 1, "ckan", tmp_path)
+
+
+@pytest.mark.parametrize("chunk", [7, 1 << 20], ids=["chunk7", "chunk1M"])
+@pytest.mark.parametrize("name", sorted(CKAN_DOCS))
+def test_streamed_records_are_those_of_the_parsed_file(
+    tmp_path: Path, monkeypatch, name: str, chunk: int
+) -> None:
+    monkeypatch.setattr(json_stream, "CHUNK", chunk)  # values cut at every possible place
+    for indent in (None, 2):
+        path = write_doc(tmp_path / f"{name}.json", CKAN_DOCS[name], indent)
+        whole = parsed_whole(path)
+        assert list(read_ckan(path)) == whole
+        assert list(read_source(str(path))) == whole  # the outline of format detection handed over
+        assert list(read_source(str(path), fmt="ckan")) == whole
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["ckan_full_dataset_dcat_ap.json", "ckan_dataset_multilingual.json", "data.gov.hk.package_show.json"],
+)
+def test_streamed_records_of_the_real_samples(shared: Path, name: str) -> None:
+    path = shared / "data" / "samples" / name
+    assert list(read_ckan(path)) == parsed_whole(path)
+    assert list(read_source(str(path))) == parsed_whole(path)
+
+
+def test_streamed_records_of_a_generated_package_search(tmp_path: Path, monkeypatch) -> None:
+    path = generated(tmp_path, 300)
+    whole = parsed_whole(path)
+    assert sum(isinstance(r, DatasetRecord) for r in whole) >= 300
+    assert list(read_ckan(path)) == whole
+    monkeypatch.setattr(json_stream, "CHUNK", 1000)
+    records = list(read_source(str(path)))
+    assert records == whole and records[-1].origin.record == 299
+
+
+def test_the_packages_are_not_held_parsed(tmp_path: Path, monkeypatch) -> None:
+    """The reader holds one package at a time (and a piece of the file): far less than the parsed file."""
+    monkeypatch.setattr(json_stream, "CHUNK", 1 << 16)
+    path = generated(tmp_path, 2000)
+    tracemalloc.start()
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = json.load(f)
+        parsed = tracemalloc.get_traced_memory()[0]
+        del doc
+        tracemalloc.reset_peak()
+        base = tracemalloc.get_traced_memory()[0]
+        count = sum(1 for _ in read_source(str(path)))
+        held = tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+    assert count > 2000 and held < parsed / 10, (held, parsed)
+
+
+def many(count: int) -> str:
+    return ",\n".join(json.dumps(package(i)) for i in range(count))
+
+
+def streamed_error(path: Path) -> InputError:
+    """The reader's error, raised before any record (the reader checks the file when called)."""
+    with pytest.raises(InputError) as info:
+        read_ckan(path)
+    assert info.value.file == str(path) and str(info.value).startswith(str(path))
+    with pytest.raises(InputError) as detected:
+        read_source(str(path))
+    assert detected.value.message == info.value.message and detected.value.line == info.value.line
+    return info.value
+
+
+def whole_error(path: Path) -> tuple:
+    with pytest.raises(InputError) as info:
+        list(ckan_records(load_json(path), str(path)))
+    return info.value.line, info.value.record, info.value.message
+
+
+def test_truncated_inside_the_results_far_into_the_file(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(json_stream, "CHUNK", 4096)
+    text = '{"help": "…", "success": true, "result": {"count": 3000, "results": [\n' + many(3000) + "]}}"
+    path = tmp_path / "cut.json"
+    path.write_text(text[: text.index('"id-2500"') + 20], encoding="utf-8")
+    error = streamed_error(path)
+    assert error.line == 2502 and "truncated" in error.message
+    assert (error.line, error.record, error.message) == whole_error(path)
+    path.write_text(text[:-1], encoding="utf-8")  # the envelope's end cut
+    error = streamed_error(path)
+    assert error.line == 3001 and "truncated" in error.message and "Expecting ',' delimiter" in error.message
+
+
+def test_invalid_json_far_into_a_list_names_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "list.json"
+    path.write_text("[\n" + many(2000) + ',\n{"id": "x" "title": "X"}\n]', encoding="utf-8")
+    error = streamed_error(path)
+    assert error.line == 2002 and "column 12: Expecting ',' delimiter" in error.message
+    assert (error.line, error.record, error.message) == whole_error(path)
+
+
+def test_a_byte_that_is_not_utf8_far_into_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.json"
+    text = '{"success": true, "result": {"results": [\n' + many(2000) + ',\n{"title": "Caf\u00e9"}]}}'
+    path.write_bytes(text.encode("latin-1"))
+    error = streamed_error(path)
+    assert error.line == 2002 and "not UTF-8" in error.message and "0xE9" in error.message
+    assert (error.line, error.record, error.message) == whole_error(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "record", "message"),
+    [
+        ('{"success": true, "result": [ITEMS, "name-1"]}', 1500, "a list of package names (package_list)"),
+        ('[ITEMS, {"notes": "x"}]', 1500, "not a CKAN package"),
+        ('{"result": {"results": [ITEMS, 42]}, "success": true}', 1500, "not a CKAN package"),
+        (
+            '{"result": {"results": [ITEMS, "n"]}, "success": false, "error": {"message": "No"}}',
+            None,
+            "success=false: No",
+        ),
+        (
+            '{"help": "…", "success": false, "error": {"name": ["Missing value"]}}',
+            None,
+            '{"name":["Missing value"]}',
+        ),
+        ('{"result": 42, "success": true}', None, "JSON of no known shape"),
+    ],
+)
+def test_bad_packages_fail_before_any_record(
+    tmp_path: Path, text: str, record: int | None, message: str
+) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(text.replace("ITEMS", many(1500)), encoding="utf-8")
+    error = streamed_error(path)
+    assert error.record == record and message in error.message and error.line is None
+    assert (error.line, error.record, error.message) == whole_error(path)
+
+
+def test_json_of_no_known_shape_and_an_empty_file(tmp_path: Path) -> None:
+    path = tmp_path / "odd.json"
+    for doc, message in [
+        (42, "no known shape"),
+        ("text", "no known shape"),
+        ({"rows": [1]}, "not a CKAN package"),
+    ]:
+        write_doc(path, doc)
+        assert message in read_error(path).message
+        assert (None, read_error(path).record, read_error(path).message) == whole_error(path)
+        with pytest.raises(InputError, match="JSON of no known shape"):
+            read_source(str(path))
+    path.write_text(" \n", encoding="utf-8")
+    assert streamed_error(path).message == "the file is empty"
+
+
+BAD_FILES = {  # name: (text, words kg ingest says)
+    "truncated": (
+        '{"success": true, "result": {"results": [\nITEMS,\n{"id": "x", "title": "X',
+        ["line 202", "truncated"],
+    ),
+    "not-utf8": ('[ITEMS,\n{"title": "Caf\u00e9"}]', ["line 201", "UTF-8", "0xE9"]),
+    "no-known-shape": ('{"rows": [ITEMS]}', ["no known shape"]),
+    "success-false": ('{"success": false, "error": {"message": "Not found"}}', ["success=false: Not found"]),
+    "package-names": ('{"success": true, "result": [ITEMS, "a-name"]}', ["record 200", "package_list"]),
+    "empty": ("", ["empty"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_FILES))
+def test_bad_files_are_refused_by_kg_ingest(case: str, tmp_path: Path, kg_env: dict, settings) -> None:
+    text, words = BAD_FILES[case]
+    path = tmp_path / f"{case}.json"
+    encoding = "latin-1" if case == "not-utf8" else "utf-8"
+    path.write_bytes(
+        text.replace("ITEMS", ",\n".join(json.dumps(package(i)) for i in range(200))).encode(encoding)
+    )
+    result = run_kg("ingest", path, "--source", "ckan-file", env=kg_env)
+    assert result.returncode != 0 and "Traceback" not in result.stdout + result.stderr
+    for word in [str(path), *words]:
+        assert word in result.stderr, result.stderr
+    assert not settings.store.exists()  # nothing stored

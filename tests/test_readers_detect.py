@@ -173,3 +173,38 @@ def test_bundled_sample_reads(name: str) -> None:
     position = {(type(r), r.key): i for i, r in enumerate(records)}
     for dataset in found:  # every publisher is yielded before the datasets that refer to it
         assert position[(AgencyRecord, dataset.publisher)] < position[(DatasetRecord, dataset.key)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '[{"name": "p", "resources": []}',
+        '[{"name": "p", "resources": []},]',
+        '[{"name": "p", "resources": []}] x',
+        '{"success": true, "result": {"results": [{"name": "p"}\n {"name": "q"}]}}',
+        '{"dataset": [{"identifier": "a"}], "title" "x"}',
+        '{"dataset": [{"identifier": "a"}]',
+        "\u00a0\n",
+        "\ufeff\ufeff[]",
+    ],
+)
+def test_broken_json_is_reported_as_by_the_whole_file_parse(tmp_path: Path, text: str) -> None:
+    """Detection reads JSON piece by piece (never holding a big file parsed), with the same errors."""
+    path = tmp_path / "broken.json"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError) as whole:
+        kg.readers.load_json(path)
+    with pytest.raises(InputError) as detected:
+        detect_format(str(path))
+    assert (detected.value.line, detected.value.message) == (whole.value.line, whole.value.message)
+
+
+def test_detection_hands_its_outline_to_the_ckan_reader(tmp_path: Path, monkeypatch) -> None:
+    """The file is checked once: detection's first pass, then the reader's pass over the packages."""
+    from kg.readers import json_stream
+
+    calls: list[str] = []
+    outline = json_stream.outline
+    monkeypatch.setattr(json_stream, "outline", lambda *a, **k: calls.append("outline") or outline(*a, **k))
+    path = write_json(tmp_path, {"success": True, "result": {"results": [{"id": "a"}, {"id": "b"}]}})
+    assert [r.key for r in read_source(path)] == ["a", "b"] and calls == ["outline"]

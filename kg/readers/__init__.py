@@ -173,7 +173,8 @@ def _inline_jsonld(doc: dict) -> bool:
 
 
 def _detect(location: str) -> tuple[str, Any]:
-    """The format of ``location`` and, for JSON, the parsed document (so it is parsed once)."""
+    """The format of ``location`` and, for JSON, its outline (:func:`kg.readers.json_stream.outline`:
+    checked whole, its big arrays as stand-ins of their items), so that the file is checked once."""
     if location.startswith(("http://", "https://")):
         return "ckan", None
     path = Path(location)
@@ -193,19 +194,18 @@ def _detect(location: str) -> tuple[str, Any]:
             f"use --format with one of {', '.join(FORMATS)}",
             file=location,
         )
-    if head == "{":  # read item by item: a data.json of 100,000 datasets is 648 MB parsed
-        from kg.readers.json_stream import outline
+    # read item by item, so that a big file is never held parsed (a data.json of 100,000 datasets
+    # is 648 MB parsed); the outline is handed to the reader, which then need not check it again
+    from kg.readers.ckan import PACKAGE_ARRAYS, PACKAGE_KEYS
+    from kg.readers.json_stream import outline
 
-        doc, streamed = outline(path, arrays=_BIG_ARRAYS, keep=_SNIFFED_KEYS), True
-    else:
-        doc, streamed = parse_json(read_text(path), location), False
+    doc = outline(path, arrays=(*PACKAGE_ARRAYS, *_BIG_ARRAYS), keep=(*PACKAGE_KEYS, *_SNIFFED_KEYS))
     fmt = sniff_json(doc)
     if fmt is None:
         raise InputError(f"JSON of no known shape (expected {_SHAPES})", file=location)
-    return fmt, (CHECKED if streamed else doc)
+    return fmt, doc
 
 
-CHECKED = object()  # _detect's document when it was read item by item: checked, not kept
 _BIG_ARRAYS = (("dataset",), ("@graph",))  # data.json's datasets, a JSON-LD graph's nodes
 _SNIFFED_KEYS = ("@id", "@context", "@graph")  # the keys sniff_json looks for in list items
 
@@ -257,17 +257,13 @@ def read_source(location: str, *, fmt: str | None = None, http_timeout: float = 
 
         return read_csv_folder(location)
     if fmt == "data.json":
-        from kg.readers.data_json import data_json_records, read_data_json
+        from kg.readers.data_json import read_data_json
 
-        if doc is None or doc is CHECKED:
-            return read_data_json(location, checked=doc is CHECKED)
-        return data_json_records(doc, location)
+        return read_data_json(location, checked=doc is not None)
     if fmt == "ckan":
-        from kg.readers.ckan import ckan_records, read_ckan
+        from kg.readers.ckan import read_ckan
 
-        if doc is None or doc is CHECKED:
-            return read_ckan(location, timeout=http_timeout)
-        return ckan_records(doc, location)
+        return read_ckan(location, timeout=http_timeout, outline=doc)
     from kg.readers.rdf import read_rdf
 
     return read_rdf(location, fmt=rdf_syntax)

@@ -26,7 +26,7 @@ from urllib.error import HTTPError, URLError
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from kg.errors import InputError
-from kg.readers import as_text, as_texts, decode_utf8, load_json, parse_json
+from kg.readers import as_text, as_texts, decode_utf8, json_stream, load_json, parse_json
 from kg.records import (
     AgencyRecord,
     Contact,
@@ -52,14 +52,37 @@ _BOOKKEEPING_FIELDS = """
 _BOOKKEEPING = frozenset(_BOOKKEEPING_FIELDS.split())
 
 
+PACKAGE_KEYS = ("resources", "id", "name", "title")  # a JSON object with one of them is a package
+# where a file's list of packages may be: the file itself, the Action API's "result", or
+# package_search's "result": {"results": [...]} (see packages())
+PACKAGE_ARRAYS = ((), ("result",), ("result", "results"))
+
+
 def read_ckan(
-    path_or_url: str | Path, *, timeout: float = 30.0, rows: int = 100, max_pages: int = MAX_PAGES
+    path_or_url: str | Path,
+    *,
+    timeout: float = 30.0,
+    rows: int = 100,
+    max_pages: int = MAX_PAGES,
+    outline: Any = None,
 ) -> Iterator[Record]:
-    """Agencies (organisations) and datasets of a CKAN file or portal, each agency before its datasets."""
+    """Agencies (organisations) and datasets of a CKAN file or portal, each agency before its datasets.
+
+    A file is read twice, one package at a time (:mod:`kg.readers.json_stream`): a first pass
+    checks all of it (JSON, shape, every package), so that a broken file fails before any
+    record; the second yields the records. ``outline``: that first pass's result, when format
+    detection made it. Why: a parsed package_search file is ~7 times the file (2 GB for 100,000
+    packages). A file of one package is small, and read whole.
+    """
     location = str(path_or_url)
     if location.startswith(("http://", "https://")):
         return _records(_portal_pages(location, timeout=timeout, rows=rows, max_pages=max_pages))
-    return ckan_records(load_json(path_or_url), location)
+    if outline is None:
+        outline = json_stream.outline(location, arrays=PACKAGE_ARRAYS, keep=PACKAGE_KEYS)
+    found = packages(outline, location)  # the checks, on stand-ins of the packages
+    if not isinstance(found, json_stream.Streamed):
+        return ckan_records(load_json(location), location)
+    return _records([(location, enumerate(json_stream.items(location, found.route)))])
 
 
 def ckan_records(doc: Any, source: str) -> Iterator[Record]:
@@ -83,7 +106,7 @@ def packages(doc: Any, source: str) -> list[dict]:
                 raise InputError(
                     "a list of package names (package_list), not packages", file=source, record=index
                 )
-            if not isinstance(item, dict) or not any(k in item for k in ("resources", "id", "name", "title")):
+            if not isinstance(item, dict) or not any(k in item for k in PACKAGE_KEYS):
                 raise InputError(
                     "not a CKAN package (no resources, id, name or title)", file=source, record=index
                 )
@@ -104,7 +127,7 @@ def _api_error(doc: dict) -> str:
 # --- portal -----------------------------------------------------------------------
 
 
-Batch = tuple[str, list[tuple[int, dict]]]  # (file or page URL, [(index in it, package)])
+Batch = tuple[str, Iterable[tuple[int, dict]]]  # (file or page URL, [(index in it, package)])
 
 
 def _portal_pages(url: str, *, timeout: float, rows: int, max_pages: int) -> Iterator[Batch]:
