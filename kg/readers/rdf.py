@@ -28,7 +28,7 @@ import codecs
 import io
 import re
 import xml.sax
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -37,7 +37,7 @@ import pyoxigraph as ox
 from kg.errors import InputError
 from kg.readers import decode_utf8, parse_json, read_bytes, read_bytes_head
 from kg.readers.rdf_split import Splitter
-from kg.readers.rdf_table import BLANK, IRI, LITERAL, TripleTable
+from kg.readers.rdf_table import QuotedTriple, TripleTable
 from kg.records import Origin, RdfRecord
 
 # our names, rdflib's names and file extensions → parser name
@@ -63,7 +63,6 @@ _XML_START = re.compile(rb"<(\?|!|[A-Za-z_][\w.-]*(:[A-Za-z_][\w.-]*)?[\s/>])")
 _XML_ENCODING = re.compile(rb"""^<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 _LOCATION = re.compile(r"^Parser error [^:]*: ")  # pyoxigraph's "Parser error at line 3 column 11: "
 _BOM = b"\xef\xbb\xbf"
-Row = tuple[str, str, int, str, "str | None"]
 
 
 def read_rdf(path: str | Path, *, fmt: str | None = None) -> Iterator[RdfRecord]:
@@ -110,10 +109,13 @@ def load(path: Path, syntax: str, file: str) -> TripleTable:
     try:
         with _source(path, syntax, file) as source:
             quads = ox.parse(source, _FORMATS[syntax], base_iri=path.resolve().as_uri(), lenient=True)
-            table.load(_rows(quads, syntax, file))
+            table.load(quads, default_graph_only=syntax == "n3")  # N3's other graphs are formulae
     except SyntaxError as exc:
         table.close()
         raise _syntax_error(exc, syntax, path, file) from exc
+    except QuotedTriple as exc:
+        table.close()
+        raise InputError(str(exc), file=file) from exc
     except OSError as exc:
         table.close()
         raise InputError(f"cannot be read: {exc.strerror or exc}", file=file) from exc
@@ -139,35 +141,6 @@ def _source(path: Path, syntax: str, file: str) -> IO[Any]:
     if handle.read(len(_BOM)) != _BOM:
         handle.seek(0)
     return handle
-
-
-def _rows(quads: Iterable[ox.Quad], syntax: str, file: str) -> Iterator[Row]:
-    """Table rows of the quads: every graph merged but for N3, whose other graphs are formulae."""
-    default_only = syntax == "n3"
-    for quad in quads:
-        if default_only and not isinstance(quad.graph_name, ox.DefaultGraph):
-            continue
-        obj = quad.object
-        kind = type(obj)
-        if kind is ox.Literal:
-            yield _node(quad.subject, file), quad.predicate.value, LITERAL, obj.value, _literal_kind(obj)
-        elif kind is ox.NamedNode:
-            yield _node(quad.subject, file), quad.predicate.value, IRI, obj.value, None
-        else:
-            yield _node(quad.subject, file), quad.predicate.value, BLANK, _node(obj, file), None
-
-
-def _node(term: Any, file: str) -> str:
-    """A subject or object key: the IRI, or "_:" and the blank node's id (as record keys are written)."""
-    if type(term) is ox.NamedNode:
-        return term.value
-    if type(term) is ox.BlankNode:
-        return "_:" + term.value
-    raise InputError(f"RDF-star quoted triples are not read: {term}", file=file)
-
-
-def _literal_kind(literal: ox.Literal) -> str:
-    return "@" + literal.language if literal.language else literal.datatype.value
 
 
 def _syntax_error(exc: SyntaxError, syntax: str, path: Path, file: str) -> InputError:

@@ -20,9 +20,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
-from typing import Any
-
-from rdflib import BNode, Literal
 
 from kg.readers.rdf_table import BLANK, LITERAL, Row, Triple, TripleTable
 from kg.records import RdfKind
@@ -103,7 +100,7 @@ class Splitter:
                 (listed if p == self.listed_by else pointed).add(o)
         listed -= pointed
         context = self.table.rows_of(pointed) + self.table.rows_of(listed, LISTED_TERMS)
-        return _sorted(self.table.triples(rows)), _sorted(self.table.triples(context))
+        return self.table.triples(rows), self.table.triples(context)
 
 
 def _kind(types: set[str], is_agent: bool) -> RdfKind | None:
@@ -116,17 +113,3 @@ def _kind(types: set[str], is_agent: bool) -> RdfKind | None:
     if types or is_agent:  # the other watched classes are the agent classes
         return "agency"
     return None
-
-
-def _sorted(triples: list[Triple]) -> list[Triple]:
-    return sorted(triples, key=_sort_key)
-
-
-def _key(node: Any) -> str:
-    return f"_:{node}" if isinstance(node, BNode) else str(node)
-
-
-def _sort_key(triple: Triple) -> tuple[str, str, str]:
-    obj = triple[2]
-    text = f'"{obj}"@{obj.language or ""}^^{obj.datatype or ""}' if isinstance(obj, Literal) else _key(obj)
-    return _key(triple[0]), str(triple[1]), text

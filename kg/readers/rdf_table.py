@@ -20,6 +20,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+import pyoxigraph as ox
 from rdflib import BNode, Literal, URIRef
 
 IRI, BLANK, LITERAL = 0, 1, 2
@@ -44,7 +45,9 @@ class TripleTable:
             self.db.execute(f"PRAGMA {pragma}")
         self.db.execute(_SCHEMA)
         self.names: dict[str, int] = {}  # predicate and datatype IRIs, "@" + language tags
+        self._names: list[str] = []  # names by number
         self._terms: list[Any] = []  # names as rdflib terms (language tags as str), by number
+        self._cache = _TermCache()
         self.count = 0
 
     def close(self) -> None:
@@ -54,24 +57,45 @@ class TripleTable:
         """The number of a predicate or datatype IRI, or None if no triple uses it."""
         return self.names.get(value)
 
-    def load(self, rows: Iterable[tuple[str, str, int, str, str | None]]) -> None:
-        """Add ``(subject key, predicate IRI, kind, object, datatype IRI or "@" + language)`` rows."""
-        names = self.names
+    def load(self, quads: Iterable[ox.Quad], *, default_graph_only: bool = False) -> None:
+        """Add the triples of these quads, of every graph (or of the default graph only).
 
-        def numbered() -> Iterator[Row]:
-            for s, p, k, o, x in rows:
-                pid = names.get(p)
-                if pid is None:
-                    pid = names[p] = len(names)
-                xid = None if x is None else names.get(x)
-                if x is not None and xid is None:
-                    xid = names[x] = len(names)
-                yield s, pid, k, o, xid
-
-        self.db.executemany("INSERT INTO t (s, p, k, o, x) VALUES (?, ?, ?, ?, ?)", numbered())
+        :raises QuotedTriple: for an RDF-star triple term, which records cannot hold.
+        """
+        rows = self._rows(quads, default_graph_only)
+        self.db.executemany("INSERT INTO t (s, p, k, o, x) VALUES (?, ?, ?, ?, ?)", rows)
         self.db.execute("CREATE INDEX t_s ON t (s)")
         self.count = self.db.execute("SELECT count(*) FROM t").fetchone()[0]
-        self._terms = [value if value.startswith("@") else URIRef(value) for value in names]
+        self._names = list(self.names)
+        self._terms = [value if value.startswith("@") else URIRef(value) for value in self.names]
+
+    def _rows(self, quads: Iterable[ox.Quad], default_graph_only: bool) -> Iterator[Row]:
+        """One row per quad (one loop, inlined: it runs 4.6 M times for 100,000 datasets)."""
+        names, default = self.names, ox.DefaultGraph
+        named, blank, literal = ox.NamedNode, ox.BlankNode, ox.Literal
+        for quad in quads:
+            if default_graph_only and type(quad.graph_name) is not default:
+                continue
+            s, o = quad.subject, quad.object
+            kind = type(s)
+            s = s.value if kind is named else "_:" + s.value if kind is blank else _quoted(s)
+            p = names.get(quad.predicate.value)
+            if p is None:
+                p = names[quad.predicate.value] = len(names)
+            kind = type(o)
+            if kind is literal:
+                tag = o.language
+                x = "@" + tag if tag else o.datatype.value
+                number = names.get(x)
+                if number is None:
+                    number = names[x] = len(names)
+                yield s, p, LITERAL, o.value, number
+            elif kind is named:
+                yield s, p, IRI, o.value, None
+            elif kind is blank:
+                yield s, p, BLANK, "_:" + o.value, None
+            else:
+                _quoted(o)
 
     # --- questions about the whole file (one pass over the table each)
 
@@ -144,19 +168,44 @@ class TripleTable:
     # --- rdflib terms
 
     def triples(self, rows: Iterable[Row]) -> list[Triple]:
-        """The rows as distinct rdflib triples (two lexical forms rdflib normalises alike are one)."""
-        terms = self._terms
-        out: dict[Triple, None] = {}
+        """The rows as distinct rdflib triples (lexical forms rdflib normalises alike are one), in
+        a stable order: subject, predicate, then the object as text."""
+        names, terms, node, literal = self._names, self._terms, self._cache.node, self._cache.literal
+        keyed: dict[tuple[str, str, str], Triple] = {}  # equal texts, equal terms: one triple
         for s, p, k, o, x in rows:
-            subject = BNode(s[2:]) if s.startswith("_:") else URIRef(s)
-            if k == IRI:
-                obj: Any = URIRef(o)
-            elif k == BLANK:
-                obj = BNode(o[2:])
+            if k == LITERAL:
+                obj = literal(o, terms[x])
+                text = f'"{obj}"@{obj.language or ""}^^{obj.datatype or ""}'
             else:
-                obj = _literal(o, terms[x])
-            out[(subject, terms[p], obj)] = None
-        return list(out)
+                obj, text = node(o), o
+            keyed[(s, names[p], text)] = (node(s), terms[p], obj)
+        return [keyed[key] for key in sorted(keyed)]
+
+
+class _TermCache:
+    """rdflib terms by their text, up to ``size`` of each kind: making a URIRef checks the IRI and a
+    typed Literal parses its value, and the same terms come back (a publisher, a theme, a date)."""
+
+    def __init__(self, size: int = 50_000) -> None:
+        self.size = size
+        self.nodes: dict[str, Any] = {}
+        self.literals: dict[tuple[str, Any], Literal] = {}
+
+    def node(self, key: str) -> Any:
+        term = self.nodes.get(key)
+        if term is None:
+            if len(self.nodes) >= self.size:
+                self.nodes.clear()
+            term = self.nodes[key] = BNode(key[2:]) if key.startswith("_:") else URIRef(key)
+        return term
+
+    def literal(self, lexical: str, kind: Any) -> Literal:
+        term = self.literals.get((lexical, kind))
+        if term is None:
+            if len(self.literals) >= self.size:
+                self.literals.clear()
+            term = self.literals[(lexical, kind)] = _literal(lexical, kind)
+        return term
 
 
 def _literal(lexical: str, kind: Any) -> Literal:
@@ -165,6 +214,14 @@ def _literal(lexical: str, kind: Any) -> Literal:
     if isinstance(kind, URIRef):
         return Literal(lexical) if kind == XSD_STRING else Literal(lexical, datatype=kind)
     return Literal(lexical, lang=kind[1:])
+
+
+class QuotedTriple(ValueError):
+    """An RDF-star triple term: not something a record (rdflib triples) can hold."""
+
+
+def _quoted(term: Any) -> str:
+    raise QuotedTriple(f"RDF-star quoted triples are not read: {term}")
 
 
 def _chunks(keys: list[str]) -> Iterator[list[str]]:
