@@ -21,8 +21,8 @@ ingest      :func:`kg.ingest.ingest` into a fresh store: three rows, from the
 
 Records are everything the reader yields (datasets, agencies, services), so
 records/s is comparable across formats. ``--validator`` picks the SHACL engine
-(``KG_VALIDATOR``: pyshacl, or rudof); rows of another engine than pyshacl say so
-in the "workers, batch" column. Memory: the peak RSS of the phase's
+(``KG_VALIDATOR``: rudof, the default, or pyshacl); rows of another engine than pyshacl
+say so in the "workers, batch" column. Memory: the peak RSS of the phase's
 main process (``getrusage(RUSAGE_SELF)``), of its largest worker
 (``RUSAGE_CHILDREN``) and the peak of their sum, sampled from ``/proc`` every
 0.1 s (an upper bound: pages shared after ``fork`` count once per process).
@@ -178,7 +178,7 @@ def _rss(pid: int) -> int:
 
 
 def run_phase(
-    phase: str, location: str, fmt: str, workers: int, batch: int, cap_mb: float, validator: str = "pyshacl"
+    phase: str, location: str, fmt: str, workers: int, batch: int, cap_mb: float, validator: str = "rudof"
 ) -> dict[str, Any]:
     from kg import controlled
     from kg.shapes import validator_shapes
@@ -557,7 +557,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, help="KG_WORKERS (default: the setting, 2)")
     parser.add_argument("--batch", type=int, help="KG_VALIDATION_BATCH (default: the setting)")
     parser.add_argument(
-        "--validator", choices=("pyshacl", "rudof"), help="KG_VALIDATOR (default: the setting, pyshacl)"
+        "--validator", choices=("pyshacl", "rudof"), help="KG_VALIDATOR (default: the setting, rudof)"
     )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out", help="generated inputs (reused)")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds allowed per phase")
@@ -578,14 +578,16 @@ def main(argv: list[str] | None = None) -> int:
             args.workers,
             args.batch,
             args.max_rss_mb,
-            args.validator or "pyshacl",
+            args.validator or "rudof",
         )
         print(json.dumps(result), flush=True)
         return 0
 
     from kg.settings import load_settings
 
-    defaults = load_settings(store=args.out / "unused")
+    # the engine first: the default batch follows it (kg.settings.BATCH_BY_VALIDATOR)
+    engine = {"validator": args.validator} if args.validator else {}
+    defaults = load_settings(store=args.out / "unused", **engine)
     args.workers = args.workers or defaults.workers
     args.batch = args.batch or defaults.validation_batch
     args.validator = args.validator or defaults.validator
