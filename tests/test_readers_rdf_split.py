@@ -312,3 +312,15 @@ def test_records_come_one_at_a_time_and_the_table_goes_away(
     assert len(closed) == 1
     list(read_rdf(catalogue["ttl"]))
     assert len(closed) == 2
+
+
+def test_an_iri_rdflib_accepted_is_read_as_it_is(tmp_path: Path) -> None:
+    """rdflib read IRIs with excluded characters (warning only); pyoxigraph reads them leniently."""
+    path = tmp_path / "iri.ttl"
+    path.write_text(
+        '<http://example.org/d> <http://purl.org/dc/terms/title> "x" ;\n'
+        "  <http://www.w3.org/ns/dcat#landingPage> <http://example.org/`x> .\n",
+        encoding="utf-8",
+    )
+    (record,) = read_rdf(path)
+    assert URIRef("http://example.org/`x") in {o for _, _, o in record.triples}

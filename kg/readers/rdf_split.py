@@ -45,6 +45,7 @@ class Splitter:
         self.roots = self._roots()
         self.distribution = table.name(str(DCAT.distribution))
         self.listed_by = table.name(str(DCAT.dataset))
+        self.described: dict[str, list[Row]] = {}
 
     def _roots(self) -> dict[str, RdfKind]:
         """The subjects that are records of their own, with their kind."""
@@ -73,16 +74,18 @@ class Splitter:
             yield "other", "", *self._describe(rest)
 
     def _claim(self, root: str, number: int) -> None:
-        """The root, the blank nodes it reaches and (for a dataset) its distributions, not yet owned."""
+        """The root, the blank nodes it reaches and (for a dataset) its distributions, not yet owned
+        (level by level: one query per level, not per node)."""
         is_dataset = self.roots[root] == "dataset"
-        stack = [root]
-        while stack:
-            node = stack.pop()
-            for p, k, o in self.table.claim(node, number):
+        level = {root}
+        while level:
+            reached = set()
+            for s, p, k, o in self.table.claim(level, number):
                 if k == LITERAL or o in self.roots:
                     continue
-                if k == BLANK or (is_dataset and node == root and p == self.distribution):
-                    stack.append(o)
+                if k == BLANK or (is_dataset and s == root and p == self.distribution):
+                    reached.add(o)
+            level = reached
 
     def _describe(self, rows: list[Row]) -> tuple[list[Triple], list[Triple]]:
         """A record's sorted triples, and its context: the triples of the resources it points at.
@@ -99,8 +102,21 @@ class Splitter:
             if k != LITERAL and o not in own:
                 (listed if p == self.listed_by else pointed).add(o)
         listed -= pointed
-        context = self.table.rows_of(pointed) + self.table.rows_of(listed, LISTED_TERMS)
+        context = self._descriptions(pointed) + self.table.rows_of(listed, LISTED_TERMS)
         return self.table.triples(rows), self.table.triples(context)
+
+    def _descriptions(self, nodes: set[str]) -> list[Row]:
+        """The rows of these nodes, remembered (up to 50,000 nodes): the same publisher, theme or
+        licence comes back record after record, and most of them are described nowhere in the file."""
+        if len(self.described) > 50_000:
+            self.described.clear()
+        missing = {node for node in nodes if node not in self.described}
+        if missing:
+            found: dict[str, list[Row]] = {node: [] for node in missing}
+            for row in self.table.rows_of(missing):
+                found[row[0]].append(row)
+            self.described.update(found)
+        return [row for node in nodes for row in self.described.get(node, ())]
 
 
 def _kind(types: set[str], is_agent: bool) -> RdfKind | None:

@@ -135,10 +135,14 @@ class TripleTable:
 
     # --- records
 
-    def claim(self, node: str, record: int) -> list[tuple[int, int, str]]:
-        """Give a subject not yet owned to ``record``: its ``(p, k, o)``, or [] (owned, or no triples)."""
-        query = "UPDATE t SET r = ? WHERE s = ? AND r IS NULL RETURNING p, k, o"
-        return self.db.execute(query, (record, node)).fetchall()
+    def claim(self, nodes: Iterable[str], record: int) -> list[tuple[str, int, int, str]]:
+        """Give the subjects among ``nodes`` that no record owns yet to ``record``: their ``(s, p, k, o)``."""
+        rows: list[tuple[str, int, int, str]] = []
+        for chunk in _chunks(sorted(set(nodes))):
+            marks = ",".join("?" * len(chunk))
+            query = f"UPDATE t SET r = ? WHERE s IN ({marks}) AND r IS NULL RETURNING s, p, k, o"
+            rows.extend(self.db.execute(query, (record, *chunk)))
+        return rows
 
     def claimed(self) -> None:
         """Every claim is made: index the owners, for :meth:`record_rows`."""
