@@ -197,7 +197,12 @@ def ingest(
             iris.report_graph(name),
         )
         held = frozenset(r.key for r in summary.quarantined_reports if r.key.startswith("http"))
-        search = Summaries(graphs[0], search_jsonl, held if summary.links_held_back else frozenset())
+        search = Summaries(
+            graphs[0],
+            search_jsonl,
+            held if summary.links_held_back else frozenset(),
+            about_others=frozenset({graphs[4]}),  # kg.quality: only measurements as subjects
+        )
         with store_for(settings, search).write(replace=graphs) as writer:
             writer.load(published_nt, graph=graphs[0])
             writer.load(quarantine_nt, graph=graphs[1])
