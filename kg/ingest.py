@@ -416,9 +416,10 @@ def _process(
 def _deferred(read: Callable[..., Iterable[Record]], *args: object, **kwargs: object) -> Iterator[Record]:
     """``read(*args, **kwargs)``, called when the first record is asked for.
 
-    Readers parse a JSON or RDF file whole when called; deferred, that happens
-    after :func:`process` has started its workers, which then do not inherit
-    the parsed file (their garbage collector would touch, and so copy, it).
+    Readers check a file (and the RDF reader parses it into a temporary table) when
+    called; deferred, that happens after :func:`process` has started its workers,
+    which then do not inherit what the reader holds (their garbage collector would
+    touch, and so copy, it).
     """
     yield from read(*args, **kwargs)
 

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -225,15 +225,17 @@ def validate_batch(records: Sequence[MappedRecord], *, engine: str = "pyshacl") 
     if not records:
         return []
     triples = batch_triples(records)
-    if engine == "rudof":
+    owned = set(_owners(records))
+    described = {t[0] for rec in records for t in rec.context} - owned
+    if engine == "rudof" and len(described) <= MAX_UNOWNED_CONTEXT:
         from kg.validation_rudof import NotForRudof, rudof_findings
 
         try:
             found = rudof_findings(triples)
         except NotForRudof:  # data rudof would validate otherwise (see kg.validation_rudof): pyshacl
-            found = _pyshacl_findings(triples)
+            found = _pyshacl_findings(triples, owned)
     else:
-        found = _pyshacl_findings(triples)
+        found = _pyshacl_findings(triples, owned)
     return _reports(records, found)
 
 
@@ -244,8 +246,41 @@ def batch_triples(records: Sequence[MappedRecord]) -> list[tuple[Node, Node, Nod
     return [*distinct, *vocabulary_descriptions(distinct)]
 
 
-def _pyshacl_findings(triples: Sequence[tuple[Node, Node, Node]]) -> list[tuple[Finding, Node]]:
-    """pyshacl's top-level results on a data graph of these triples (added in this order)."""
+# rudof validates every node its shapes target, the context's too, holding ~12 KB per triple; a
+# batch whose context describes more nodes than this that no record owns (a catalogue listing its
+# 100,000 datasets by their types) goes to pyshacl, which targets only the owned ones.
+MAX_UNOWNED_CONTEXT = 1000
+
+
+@contextmanager
+def _owned_focus(owned: set[Node]) -> Iterator[None]:
+    """pyshacl targets only the nodes some record of the batch owns (:func:`_owners`).
+
+    Why: findings on other nodes (the context: agencies, datasets a catalogue lists) are dropped
+    by :func:`_reports` anyway, so the reports are the same, but a catalogue's batch made a focus
+    node of each listed dataset, with a result for each missing title: a 6 GB worker at 100,000.
+    pyshacl's own ``focus_nodes=`` option leaves blank-node focus nodes out, so the target
+    search is wrapped instead (put back afterwards).
+    """
+    from pyshacl.shape import Shape
+
+    original = Shape.focus_nodes
+
+    def focus_nodes(self, data_graph, debug=False):
+        return {n for n in original(self, data_graph, debug) if n in owned}
+
+    Shape.focus_nodes = focus_nodes
+    try:
+        yield
+    finally:
+        Shape.focus_nodes = original
+
+
+def _pyshacl_findings(
+    triples: Sequence[tuple[Node, Node, Node]], owned: set[Node] | None = None
+) -> list[tuple[Finding, Node]]:
+    """pyshacl's top-level results on a data graph of these triples (added in this order), on
+    the ``owned`` focus nodes only when given."""
     from pyshacl import validate
 
     _fast_constraint_lookup()
@@ -257,7 +292,7 @@ def _pyshacl_findings(triples: Sequence[tuple[Node, Node, Node]]) -> list[tuple[
     for t in triples:
         add(t)
     try:
-        with _no_text_report():
+        with _no_text_report(), _owned_focus(owned) if owned is not None else nullcontext():
             _, results, _ = validate(
                 data,
                 shacl_graph=validator_shapes(),

@@ -39,9 +39,9 @@ Where rudof differs from pyshacl (and from the SHACL spec):
   scheme, say): that batch goes to pyshacl too.
 * Memory: rudof takes ~12 KB per data triple while it validates (a 1,000-record
   CSV batch, 47,000 triples: +550 MB; pyshacl ~3 KB), so ``KG_VALIDATION_BATCH=250``
-  suits it, and a batch above :data:`MAX_TRIPLES` goes to pyshacl (an RDF
-  source's catalogue record, with every dataset as context: 224,000 triples in
-  a 10,000-dataset source, a 3.8 GB worker with rudof).
+  suits it, and a batch above :data:`MAX_TRIPLES` goes to pyshacl, as does one whose
+  context describes more than :data:`kg.validation.MAX_UNOWNED_CONTEXT` nodes no
+  record owns (an RDF catalogue record naming its datasets: rudof would target each).
 
 Any other failure of pyrudof is a :class:`~kg.errors.ValidatorError`.
 """

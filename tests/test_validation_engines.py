@@ -26,7 +26,7 @@ from kg.readers import read_source
 from kg.records import AgencyRecord
 from kg.settings import load_settings
 from kg.validation import validate_batch
-from kg.vocab import DCAT, DCT
+from kg.vocab import DCAT, DCT, RDF
 
 BASE = "http://kg.test/"
 HAS_RUDOF = importlib.util.find_spec("pyrudof") is not None
@@ -332,3 +332,50 @@ def test_kg_ingest_with_rudof_stores_what_pyshacl_stores(seeded_template, tmp_pa
     done = run_kg("ingest", SAMPLE_CSV, "--source", "sample", env=env)
     assert done.returncode == 0, done.stderr
     assert snapshot(store) == snapshot(seeded_template)
+
+
+# ---------------------------------------------------------------- a catalogue that lists many datasets
+
+
+def catalogue_listing(count: int) -> MappedRecord:
+    """A catalogue record whose context names ``count`` datasets by their type only, as the RDF
+    reader gives a catalogue (kg.readers.rdf_split): none of them is the record's own."""
+    catalogue = URIRef(BASE + "catalogue")
+    datasets = [URIRef(f"{BASE}dataset/{i}") for i in range(count)]
+    return MappedRecord(
+        str(catalogue),
+        "catalog",
+        "test",
+        "a catalogue",
+        [(catalogue, RDF.type, DCAT.Catalog), (catalogue, DCT.title, Literal("Catalogue", lang="en"))]
+        + [(catalogue, DCAT.dataset, d) for d in datasets],
+        [(d, RDF.type, DCAT.Dataset) for d in datasets],
+        [],
+    )
+
+
+def test_pyshacl_targets_only_the_records_own_nodes_and_reports_the_same():
+    record = catalogue_listing(40)
+    triples = validation.batch_triples([record])
+    everything = validation._pyshacl_findings(triples)  # every dataset of the context a focus node
+    owned = validation._pyshacl_findings(triples, set(validation._owners([record])))
+    assert {str(focus) for _, focus in everything} > {record.key}  # the context's datasets were targeted
+    assert {str(focus) for _, focus in owned} == {record.key}
+    assert validation._reports([record], everything) == validation._reports([record], owned)
+    assert validate_batch([record])[0].findings == validation._reports([record], everything)[0].findings
+
+
+@needs_rudof
+def test_a_batch_with_a_big_unowned_context_goes_to_pyshacl(monkeypatch):
+    """rudof would target every listed dataset (~12 KB per triple): over MAX_UNOWNED_CONTEXT, pyshacl."""
+    from kg import validation_rudof
+
+    small, big = catalogue_listing(20), catalogue_listing(validation.MAX_UNOWNED_CONTEXT + 1)
+    expected_small, expected_big = validate_batch([small]), validate_batch([big])
+    assert validate_batch([small], engine="rudof") == expected_small
+
+    def refuse(triples):
+        raise AssertionError("rudof got the batch")
+
+    monkeypatch.setattr(validation_rudof, "rudof_findings", refuse)
+    assert validate_batch([big], engine="rudof") == expected_big
