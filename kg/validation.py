@@ -225,7 +225,8 @@ def validate_batch(records: Sequence[MappedRecord], *, engine: str = "pyshacl") 
     if not records:
         return []
     triples = batch_triples(records)
-    owned = set(_owners(records))
+    owner = _owners(records)
+    owned = set(owner)
     described = {t[0] for rec in records for t in rec.context} - owned
     if engine == "rudof" and len(described) <= MAX_UNOWNED_CONTEXT:
         from kg.validation_rudof import NotForRudof, rudof_findings
@@ -236,7 +237,7 @@ def validate_batch(records: Sequence[MappedRecord], *, engine: str = "pyshacl") 
             found = _pyshacl_findings(triples, owned)
     else:
         found = _pyshacl_findings(triples, owned)
-    return _reports(records, found)
+    return _reports(records, found, owner)
 
 
 def batch_triples(records: Sequence[MappedRecord]) -> list[tuple[Node, Node, Node]]:
@@ -308,10 +309,15 @@ def _pyshacl_findings(
     return list(_findings(results))
 
 
-def _reports(records: Sequence[MappedRecord], found: Iterable[tuple[Finding, Node]]) -> list[RecordReport]:
+def _reports(
+    records: Sequence[MappedRecord],
+    found: Iterable[tuple[Finding, Node]],
+    owner: dict[Node, int] | None = None,
+) -> list[RecordReport]:
     """Each record's report: its mapping notes and the findings on the focus nodes it owns
-    (:func:`_owners`), in a stable order whatever order the engine gave them in."""
-    owner = _owners(records)
+    (:func:`_owners`, or ``owner`` when the caller has it), in a stable order whatever order
+    the engine gave them in."""
+    owner = _owners(records) if owner is None else owner
     reports = [
         RecordReport(r.key, r.kind, str(r.origin), r.label, [Finding.from_note(n) for n in r.notes])
         for r in records

@@ -288,11 +288,7 @@ def _names(reader: _Reader) -> Iterator[str]:
             reader.fail("Expecting ':' delimiter")
         reader.pos += 1
         yield name
-        char = reader.peek()
-        if char not in ("}", ","):
-            reader.fail("Expecting ',' delimiter")
-        reader.pos += 1
-        if char == "}":
+        if not _more(reader, "}"):
             return
         char = reader.peek()
 
@@ -305,9 +301,14 @@ def _items(reader: _Reader) -> Iterator[Any]:
         return
     while True:
         yield reader.value()
-        char = reader.peek()
-        if char not in ("]", ","):
-            reader.fail("Expecting ',' delimiter")
-        reader.pos += 1
-        if char == "]":
+        if not _more(reader, "]"):
             return
+
+
+def _more(reader: _Reader, close: str) -> bool:
+    """After a member or an item: True past a comma, False past the closing ``close``."""
+    char = reader.peek()
+    if char not in (close, ","):
+        reader.fail("Expecting ',' delimiter")
+    reader.pos += 1
+    return char == ","
