@@ -12,6 +12,8 @@ import hmac
 
 from flask import Flask, Response, abort, current_app, request
 
+from kg.web.answers import cors_headers
+
 
 def require_write_token() -> None:
     """Abort with 403 (writes off) or 401 (missing or wrong token) unless the request may write."""
@@ -27,13 +29,10 @@ def require_write_token() -> None:
 
 
 def register_cors(app: Flask) -> None:
+    """CORS headers on the readers' routes (:func:`kg.web.answers.cors_headers` says which)."""
+
     @app.after_request
     def cors(response: Response) -> Response:
-        if request.path in ("/sparql", "/store") or request.path.startswith("/.well-known/"):
-            response.headers["Access-Control-Allow-Origin"] = "*"
-            response.headers["Access-Control-Expose-Headers"] = "ETag, Content-Type"
-            if request.method == "OPTIONS":
-                response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
-                response.headers["Access-Control-Allow-Headers"] = "Content-Type, Accept"
-                response.headers["Access-Control-Max-Age"] = "86400"
+        for name, value in cors_headers(request.path, request.method):
+            response.headers[name] = value
         return response

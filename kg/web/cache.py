@@ -8,21 +8,19 @@ the LRU. Each web worker process has its own cache.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections import OrderedDict
 
 from flask import Response, request
 
+from kg.web.answers import etag_for, matches
 
-def etag_for(version: str, *parts: object) -> str:
-    digest = hashlib.sha1(repr(parts).encode("utf-8")).hexdigest()[:16]
-    return f'W/"{version}-{digest}"'
+__all__ = ["ResultCache", "etag_for", "not_modified"]
 
 
 def not_modified(etag: str) -> Response | None:
     """A 304 when the client already holds this answer (``If-None-Match``)."""
-    if etag.strip('W/"') and etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
+    if matches(etag, request.headers.get("If-None-Match", "")):
         response = Response(status=304)
         response.headers["ETag"] = etag
         return response

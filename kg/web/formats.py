@@ -46,11 +46,21 @@ def content_type(fmt: str) -> str:
 
 
 def negotiate(table: dict[str, str]) -> str:
-    """The short name of the format to answer with, from ``format=`` or ``Accept``."""
-    wanted = request.args.get("format", "").lower() or request.form.get("format", "").lower()
+    """The short name of the format to answer with, from the Flask request's ``format=`` or ``Accept``."""
+    return choose(table, requested(), request.headers.get("Accept", ""))
+
+
+def requested() -> str:
+    """The Flask request's ``format=`` (query string first, then form), lower-cased; "" if none."""
+    return request.args.get("format", "").lower() or request.form.get("format", "").lower()
+
+
+def choose(table: dict[str, str], wanted: str, accept: str) -> str:
+    """The format for ``wanted`` (a ``format=`` short name, which wins when ``table`` has it) and an
+    ``Accept`` value: framework-free, so that the event-loop front negotiates as the views do."""
     if wanted in table:
         return wanted
-    return _from_accept(request.headers.get("Accept", ""), tuple(table.items()))
+    return _from_accept(accept, tuple(table.items()))
 
 
 @lru_cache(maxsize=512)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from flask import abort, current_app
 
+from kg.settings import Settings
 from kg.sparql_text import max_depth, remote_targets
 
 MAX_DEPTH = 64
@@ -22,18 +23,26 @@ MAX_DEPTH = 64
 
 def check(text: str) -> None:
     """Abort the request if this query or update must not be run here."""
-    settings = current_app.config["KG_SETTINGS"]
+    found = problem(text, current_app.config["KG_SETTINGS"])
+    if found is not None:
+        abort(*found)
+
+
+def problem(text: str, settings: Settings) -> tuple[int, str] | None:
+    """(status, reason) when ``text`` must not be run here, else None. Framework-free: the event-loop
+    front asks it too, and leaves a refused query to Flask, which answers the error."""
     if len(text) > settings.max_query:
-        abort(413, f"the query is {len(text):,} characters long; the limit is {settings.max_query:,}")
+        return 413, f"the query is {len(text):,} characters long; the limit is {settings.max_query:,}"
     if max_depth(text) > MAX_DEPTH:
-        abort(400, f"the query nests groups more than {MAX_DEPTH} deep")
+        return 400, f"the query nests groups more than {MAX_DEPTH} deep"
     allowed = settings.service_allow
     for target in remote_targets(text):
         if target is None:
-            abort(400, "SERVICE or LOAD with a variable target is not allowed on this endpoint")
+            return 400, "SERVICE or LOAD with a variable target is not allowed on this endpoint"
         if not any(target.startswith(prefix) for prefix in allowed):
-            abort(
+            return (
                 400,
                 f"SERVICE or LOAD to {target} is not allowed on this endpoint "
                 "(the operator lists allowed endpoints in KG_SERVICE_ALLOW)",
             )
+    return None

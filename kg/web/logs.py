@@ -12,7 +12,8 @@ from flask import Flask, Response, g, request
 log = logging.getLogger("kg.requests")
 
 
-def register(app: Flask) -> None:
+def setup() -> None:
+    """One handler on stderr, once per process."""
     if not log.handlers:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(message)s"))
@@ -20,25 +21,51 @@ def register(app: Flask) -> None:
         log.setLevel(logging.INFO)
         log.propagate = False
 
+
+def register(app: Flask) -> None:
+    """Log every request Flask answers."""
+    setup()
+
     @app.before_request
     def start() -> None:
         g.kg_started = time.perf_counter()
 
     @app.after_request
     def record(response: Response) -> Response:
-        started = g.get("kg_started")
-        log.info(
-            json.dumps(
-                {
-                    "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                    "method": request.method,
-                    "path": request.path,
-                    "query_bytes": len(request.query_string),
-                    "status": response.status_code,
-                    "ms": round((time.perf_counter() - started) * 1000, 2) if started else None,
-                    "bytes": response.calculate_content_length(),
-                    "remote": request.remote_addr,
-                }
-            )
+        write(
+            request.method,
+            request.path,
+            len(request.query_string),
+            response.status_code,
+            g.get("kg_started"),
+            response.calculate_content_length(),
+            request.remote_addr,
         )
         return response
+
+
+def write(
+    method: str,
+    path: str,
+    query_bytes: int,
+    status: int,
+    started: float | None,
+    size: int | None,
+    remote: str | None,
+) -> None:
+    """Log one request: called by Flask's hook and by the event-loop front (:mod:`kg.web.front`) for
+    the answers it gives itself, so that every request has the same line whichever path served it."""
+    log.info(
+        json.dumps(
+            {
+                "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "method": method,
+                "path": path,
+                "query_bytes": query_bytes,
+                "status": status,
+                "ms": round((time.perf_counter() - started) * 1000, 2) if started else None,
+                "bytes": size,
+                "remote": remote,
+            }
+        )
+    )

@@ -22,8 +22,8 @@ from flask import Blueprint, Response, abort, current_app, request
 
 from kg.errors import QueryError
 from kg.sparql_text import add_using, declares_using, describes_constants
-from kg.store import as_quads, cap_rows, convert, is_boolean, is_graph, serialize_results, serialize_triples
-from kg.web import formats, guard
+from kg.store import convert
+from kg.web import answers, formats, guard
 from kg.web.auth import require_write_token
 from kg.web.cache import etag_for, not_modified
 
@@ -44,7 +44,7 @@ def _one(values: list[str], name: str) -> str:
 
 def _operation() -> tuple[str, str]:
     """("query" | "update", text) from the request, per the Protocol's three ways of sending it."""
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):  # HEAD: the GET's headers, without its body
         if "update" in request.args:
             abort(405, "SPARQL updates must be sent with POST")
         return "query", _one(request.args.getlist("query"), "query")
@@ -83,37 +83,21 @@ def query(text: str) -> Response:
     default = request.values.getlist("default-graph-uri") or None
     named = request.values.getlist("named-graph-uri") or None
     version = store.version()
-    accept = (formats.negotiate(formats.RESULTS), formats.negotiate(formats.GRAPHS))
-    key = (text, tuple(default or ()), tuple(named or ()), accept, version)
-    etag = etag_for(version, *key)
+    accept = answers.negotiate(formats.requested(), request.headers.get("Accept", ""))
+    key = answers.cache_key(text, default or (), named or (), accept, version)
+    etag = answers.key_etag(key)
     if (cached := not_modified(etag)) is not None:
         return cached
     cache = current_app.extensions["kg_cache"]
     if (hit := cache.get(key)) is not None:
-        return _limit_headers(_response(hit[0], hit[1][0], etag), hit[1][1])
+        return _response(hit[0], hit[1][0], etag, hit[1][1])
     max_rows = current_app.config["KG_SETTINGS"].max_results
 
     def evaluate(pipe: _Pipe) -> None:
-        """On the serializer thread: pyoxigraph's results must stay on the thread that made them."""
-        result = store.query(text, default_graphs=default, named_graphs=named)
-        if is_graph(result):
-            fmt = accept[1]
-            pipe.started(fmt)
-            triples = as_quads(result) if fmt in ("nq", "trig") else result
-            serialize_triples(triples, pipe, fmt)  # no prefix table: see kg.store.serialize_triples
-        else:
-            fmt = accept[0]
-            if is_boolean(result) and fmt in ("csv", "tsv"):
-                fmt = "json"  # CSV and TSV have no boolean form
-            truncated = False
-            if not is_boolean(result) and max_rows:
-                result, truncated = cap_rows(result, max_rows)
-            pipe.started(fmt + ("|cut" if truncated else ""))
-            serialize_results(result, pipe, fmt)
+        answers.evaluate(pipe, store, text, default, named, accept, max_rows)
 
     evaluator = current_app.extensions.get("kg_evaluator")
-    bounded = describes_constants(text) and not getattr(evaluator, "remote", False)
-    if evaluator is not None and not bounded:  # killed at the time limit (or the store's answer)
+    if evaluator is not None and not bounded(text, evaluator):  # killed at the time limit (or the store's)
         fmt, chunks = evaluator.evaluate(text, default, named, accept, max_rows=max_rows)
     elif evaluator is not None:  # bounded work: in this thread, without the trip to a child
         fmt, chunks = _now(evaluate)
@@ -125,7 +109,7 @@ def query(text: str) -> Response:
         data = b"".join(chunks)
         if len(data) <= cache.max_entry:
             cache.put(key, data, (ctype, cut))
-        return _limit_headers(_response(data, ctype, etag), cut)
+        return _response(data, ctype, etag, cut)
 
     def body() -> Iterator[bytes]:
         kept: list[bytes] | None = []
@@ -138,24 +122,21 @@ def query(text: str) -> Response:
         if kept is not None:
             cache.put(key, b"".join(kept), (ctype, cut))
 
-    return _limit_headers(_response(body(), ctype, etag), cut)
+    return _response(body(), ctype, etag, cut)
 
 
-def _limit_headers(response: Response, cut: str) -> Response:
-    """Say when a SELECT answer was cut at KG_MAX_RESULTS rows."""
-    if cut:
-        limit = current_app.config["KG_SETTINGS"].max_results
-        response.headers["KG-Results-Truncated"] = "true"
-        response.headers["KG-Result-Limit"] = str(limit)
-        response.headers["Warning"] = f'199 kg "results cut at {limit} rows (KG_MAX_RESULTS)"'
-    return response
+def bounded(text: str, evaluator: object) -> bool:
+    """Whether a query's work is bounded by the resources it names (``DESCRIBE <iri>``), so that it
+    is evaluated in the request's own thread (or the event loop) rather than by an evaluator
+    process; never with a remote store, whose answers are passed through."""
+    return describes_constants(text) and not getattr(evaluator, "remote", False)
 
 
-def _response(body, ctype: str, etag: str) -> Response:
+def _response(body, ctype: str, etag: str, cut: str = "") -> Response:
+    """An answer with the headers of :func:`kg.web.answers.answer_headers` (the front sends the same)."""
     response = Response(body, content_type=ctype)
-    response.headers["ETag"] = etag
-    response.headers["Vary"] = "Accept"
-    response.headers["Cache-Control"] = "no-cache"  # revalidate with the ETag: the data may change
+    for name, value in answers.answer_headers(etag, cut, current_app.config["KG_SETTINGS"].max_results):
+        response.headers[name] = value
     return response
 
 
@@ -185,26 +166,11 @@ class _Pipe:
 _END = object()
 
 
-class _Buffer(_Pipe):
-    """A sink that keeps the whole answer (for small, bounded answers)."""
-
-    def __init__(self) -> None:
-        self.parts: list[bytes] = []
-        self.fmt = ""
-
-    def started(self, fmt: str) -> None:
-        self.fmt = fmt
-
-    def write(self, data: bytes) -> int:
-        self.parts.append(bytes(data))
-        return len(data)
-
-
-def _now(evaluate: Callable[[_Pipe], None]) -> tuple[str, list[bytes]]:
+def _now(evaluate: Callable[[answers.Sink], None]) -> tuple[str, list[bytes]]:
     """Evaluate and serialize in the request's thread: for queries whose work is bounded by the
     resources they name (``DESCRIBE <iri>``), where the trip to an evaluator process would cost
     more than the query (0.3 ms of work against ~0.7 ms of inter-process messages)."""
-    buffer = _Buffer()
+    buffer = answers.Buffer()
     evaluate(buffer)
     return buffer.fmt, buffer.parts
 

@@ -1,0 +1,134 @@
+"""What a ``/sparql`` query answer is, without a web framework: negotiated formats, the cache key,
+the ETag, the response headers, and the evaluation of a query into a sink.
+
+Two callers share these functions so that they cannot drift apart: the Flask view
+(:mod:`kg.web.sparql`) and the event-loop front (:mod:`kg.web.front`), which answers repeated
+queries from the result cache and ``DESCRIBE <iri>`` without Flask. Each takes plain values (the
+query text, the ``format=`` value, the ``Accept`` header) rather than a request object.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from kg.store import as_quads, cap_rows, is_boolean, is_graph, serialize_results, serialize_triples
+from kg.web import formats
+
+# the ``format=`` values and Accept headers a query may ask for, as (results format, graph format)
+Accept = tuple[str, str]
+
+
+def negotiate(wanted: str, accept: str) -> Accept:
+    """The (SELECT/ASK format, CONSTRUCT/DESCRIBE format) a request asks for, from ``format=``
+    (``wanted``, a short name, lower-cased here) and its ``Accept`` header."""
+    wanted = wanted.lower()
+    return formats.choose(formats.RESULTS, wanted, accept), formats.choose(formats.GRAPHS, wanted, accept)
+
+
+def cache_key(text: str, default: Sequence[str], named: Sequence[str], accept: Accept, version: str) -> tuple:
+    """The result cache's key of an answer: everything its bytes depend on, the store's version
+    included, so that a new generation can never be answered from an old entry."""
+    return (text, tuple(default), tuple(named), accept, version)
+
+
+def etag_for(version: str, *parts: object) -> str:
+    """A weak ETag that starts with the store's version: it changes with every commit."""
+    digest = hashlib.sha1(repr(parts).encode("utf-8")).hexdigest()[:16]
+    return f'W/"{version}-{digest}"'
+
+
+def key_etag(key: tuple) -> str:
+    """The ETag of the answer cached under ``key`` (:func:`cache_key`; its last part is the version)."""
+    return etag_for(key[-1], *key)
+
+
+def matches(etag: str, if_none_match: str) -> bool:
+    """Whether the client already holds this answer (its ``If-None-Match`` lists ``etag``)."""
+    return bool(etag.strip('W/"')) and etag in [t.strip() for t in if_none_match.split(",")]
+
+
+def answer_headers(etag: str, cut: str, max_rows: int) -> list[tuple[str, str]]:
+    """The headers of every query answer after its Content-Type and Content-Length: the ETag, what
+    it varies on, revalidation, and — when a SELECT was cut at ``max_rows`` — the truncation."""
+    headers = [("ETag", etag), ("Vary", "Accept"), ("Cache-Control", "no-cache")]
+    if cut:
+        headers += [
+            ("KG-Results-Truncated", "true"),
+            ("KG-Result-Limit", str(max_rows)),
+            ("Warning", f'199 kg "results cut at {max_rows} rows (KG_MAX_RESULTS)"'),
+        ]
+    return headers
+
+
+def cors_headers(path: str, method: str) -> list[tuple[str, str]]:
+    """CORS for readers: every origin may read ``/sparql``, ``/store`` and ``/.well-known/``
+    (credentials never); preflight answers also list what may be sent."""
+    if path not in ("/sparql", "/store") and not path.startswith("/.well-known/"):
+        return []
+    headers = [("Access-Control-Allow-Origin", "*"), ("Access-Control-Expose-Headers", "ETag, Content-Type")]
+    if method == "OPTIONS":
+        headers += [
+            ("Access-Control-Allow-Methods", "GET, POST, OPTIONS"),
+            ("Access-Control-Allow-Headers", "Content-Type, Accept"),
+            ("Access-Control-Max-Age", "86400"),
+        ]
+    return headers
+
+
+class Sink(Protocol):
+    """Where :func:`evaluate` writes: the answer's format first, then its bytes."""
+
+    def started(self, fmt: str) -> None: ...
+    def write(self, data: bytes) -> int: ...
+
+
+def evaluate(
+    sink: Sink,
+    store: Any,
+    text: str,
+    default: list[str] | None,
+    named: list[str] | None,
+    accept: Accept,
+    max_rows: int,
+) -> None:
+    """Evaluate a query and serialize its answer into ``sink``; the format is announced first,
+    with ``|cut`` appended when a SELECT was cut at ``max_rows`` rows.
+
+    Run on the thread that reads the results: pyoxigraph's results must stay on the thread that
+    made them.
+    """
+    result = store.query(text, default_graphs=default, named_graphs=named)
+    if is_graph(result):
+        fmt = accept[1]
+        sink.started(fmt)
+        triples = as_quads(result) if fmt in ("nq", "trig") else result
+        serialize_triples(triples, sink, fmt)  # no prefix table: see kg.store.serialize_triples
+        return
+    fmt = accept[0]
+    if is_boolean(result) and fmt in ("csv", "tsv"):
+        fmt = "json"  # CSV and TSV have no boolean form
+    truncated = False
+    if not is_boolean(result) and max_rows:
+        result, truncated = cap_rows(result, max_rows)
+    sink.started(fmt + ("|cut" if truncated else ""))
+    serialize_results(result, sink, fmt)
+
+
+class Buffer:
+    """A sink that keeps the whole answer in memory (bounded answers: ``DESCRIBE <iri>``)."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+        self.fmt = ""
+
+    def started(self, fmt: str) -> None:
+        self.fmt = fmt
+
+    def write(self, data: bytes) -> int:
+        self.parts.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        pass
