@@ -240,8 +240,13 @@ def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+WORKER_CLASS = "kg.web.worker.Worker"  # uvicorn (uvloop, httptools) under gunicorn: kg.web.worker
+APP = "app:front"  # the ASGI front (kg.web.front) before the Flask app
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    """Replace this process with gunicorn running ``app:app`` (the production settings)."""
+    """Replace this process with gunicorn serving ``app:front`` with uvicorn workers (the production
+    settings); tests/live.py starts the same command line."""
     root = Path(__file__).resolve().parent.parent
     argv = [
         "gunicorn",
@@ -252,18 +257,17 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         "--workers",
         str(args.workers),
         "--worker-class",
-        "gthread",
-        "--threads",
-        "4",
+        WORKER_CLASS,
         "--timeout",
         str(int(settings.query_timeout) + 30),
     ]
     if args.reload:
         argv.append("--reload")
-    argv.append("app:app")
+    argv.append(APP)
     gunicorn = Path(sys.executable).with_name("gunicorn")
     print(
-        f"serving {settings.store} on http://{args.host}:{args.port}/ (gunicorn, {args.workers} workers)",
+        f"serving {settings.store} on http://{args.host}:{args.port}/ "
+        f"(gunicorn, {args.workers} uvicorn workers)",
         file=sys.stderr,
     )
     os.execv(str(gunicorn), argv)

@@ -93,6 +93,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Set to 1 to print tracebacks of internal errors (kg command) and run Flask in debug mode.",
     ),
     Setting("KG_HTTP_TIMEOUT", "30", "Seconds to wait for a remote portal (CKAN URL ingest)."),
+    Setting(
+        "KG_FAST_PATHS",
+        "1",
+        "Set to 0 to send every /sparql request through Flask: the HTTP front then answers neither "
+        "repeated queries from the result cache nor DESCRIBE <iri> itself (for comparison and debugging).",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -123,6 +129,7 @@ class Settings:
     validator: str = "rudof"
     http_timeout: float = 30.0
     debug: bool = False
+    fast_paths: bool = True
     store_query_url: str = ""
     store_update_url: str = ""
     store_gsp_url: str = ""
@@ -206,6 +213,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         "validator": get("KG_VALIDATOR").strip().lower(),
         "http_timeout": number("KG_HTTP_TIMEOUT", float),
         "debug": get("KG_DEBUG").strip().lower() in ("1", "true", "yes", "on"),
+        "fast_paths": get("KG_FAST_PATHS").strip().lower() not in ("0", "false", "no", "off"),
         **_remote_urls(get),
         "store_user": get("KG_STORE_USER"),
         "store_password": get("KG_STORE_PASSWORD"),

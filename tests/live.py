@@ -1,6 +1,6 @@
 """A live server for tests: the real app under gunicorn on a free loopback port.
 
-Started as `kg serve` starts it (gunicorn, gthread workers, ``app:app``), on a
+Started as `kg serve` starts it (gunicorn, uvicorn workers, ``app:front``), on a
 real on-disk store, and polled on /health until it answers.
 """
 
@@ -13,11 +13,14 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import backend
+
+from kg.cli import APP, WORKER_CLASS
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -74,10 +77,8 @@ def serve(store: Path, *, workers: int = 2, sample: bool = True, **settings: str
             "--workers",
             str(workers),
             "--worker-class",
-            "gthread",
-            "--threads",
-            "4",
-            "app:app",
+            WORKER_CLASS,
+            APP,
         ],
         env=env,
         stdout=subprocess.DEVNULL,
@@ -108,6 +109,23 @@ def serve(store: Path, *, workers: int = 2, sample: bool = True, **settings: str
         backend.stop_from(mark)
 
 
+class Headers(dict):
+    """Response headers by name in any case: HTTP names are case-insensitive, and uvicorn sends them
+    in lower case (gunicorn's gthread worker sent Flask's capitalised names)."""
+
+    def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
+        super().__init__((name.lower(), value) for name, value in items)
+
+    def __getitem__(self, name: str) -> str:
+        return super().__getitem__(name.lower())
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and super().__contains__(name.lower())
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return super().get(name.lower(), default)
+
+
 def request(
     url: str, *, method: str = "GET", data: bytes | None = None, headers: dict[str, str] | None = None
 ) -> tuple[int, dict[str, str], bytes]:
@@ -115,6 +133,6 @@ def request(
     req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
     try:
         with urllib.request.urlopen(req, timeout=20) as r:
-            return r.status, dict(r.headers), r.read()
+            return r.status, Headers(r.headers.items()), r.read()
     except urllib.error.HTTPError as e:
-        return e.code, dict(e.headers), e.read()
+        return e.code, Headers(e.headers.items()), e.read()

@@ -46,7 +46,7 @@ import rdflib
 from conftest import ROOT, SAMPLE_CSV, SAMPLE_DATA_JSON, make_settings, run_kg
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from live import serve
+from live import Headers, serve
 
 from kg.errors import InputError, KgError
 from kg.ingest import ingest
@@ -609,7 +609,7 @@ def call(
             conn.putheader("Content-Length", str(len(body)))
         conn.endheaders(body)
         response = conn.getresponse()
-        return response.status, dict(response.getheaders()), response.read()
+        return response.status, Headers(response.getheaders()), response.read()
     finally:
         conn.close()
 
