@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
+import time
 import urllib.parse
 
 import pytest
@@ -170,8 +172,13 @@ def call(front: Front, method: str, query: dict, headers: dict | None = None, bo
     }
     sent: list[dict] = []
 
-    async def receive() -> dict:
-        return {"type": "http.request", "body": body, "more_body": False}
+    messages = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def receive() -> dict:  # the body, then nothing until the connection closes (never here)
+        if messages:
+            return messages.pop()
+        await asyncio.Event().wait()
+        return {"type": "http.disconnect"}
 
     async def collect(message: dict) -> None:
         sent.append(message)
@@ -206,3 +213,23 @@ def test_repeats_and_describes_skip_flask(tmp_path):
     assert call(front, "POST", {}, form, urllib.parse.urlencode(update).encode())[0] == 204
     assert b'"two"' in call(front, "GET", select)[2]  # a new version: Flask again, never the old entry
     assert b'"two"' in call(front, "GET", {"query": "DESCRIBE <urn:a>"}, {"Accept": "text/turtle"})[2]
+
+
+def test_a_client_that_goes_away_stops_its_streamed_answer(tmp_path):
+    """uvicorn drops writes to a closed connection without an error, so the front watches the
+    connection: the streamed answer stops and its evaluator is freed, as under gthread."""
+    with serve(tmp_path / "store", workers=1, KG_EVALUATORS="1", KG_QUERY_TIMEOUT="60") as live:
+        endless = urllib.parse.urlencode(
+            {"query": "CONSTRUCT { ?a <urn:x> ?b } WHERE { ?a ?p ?o . ?b ?q ?r }"}
+        )
+        host, port = urllib.parse.urlsplit(live).netloc.split(":")
+        with socket.create_connection((host, int(port))) as conn:
+            conn.sendall(
+                f"GET /sparql?{endless} HTTP/1.1\r\nHost: {host}\r\nAccept: text/plain\r\n\r\n".encode()
+            )
+            received = 0
+            while received < 300_000:  # it streams
+                received += len(conn.recv(65536))
+        began = time.monotonic()
+        assert send(live, "GET", [("query", COUNT)], {})[0] == 200  # the only evaluator is free again
+        assert time.monotonic() - began < 15

@@ -24,8 +24,10 @@ request goes to Flask.
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
@@ -40,6 +42,7 @@ THREADS = 4  # Flask's threads per worker process, as gthread's --threads 4 had
 FORM_LIMIT = 500_000  # Flask's MAX_FORM_MEMORY_SIZE: a larger form is Flask's to refuse
 DIRECT = "application/sparql-query"
 FORM = "application/x-www-form-urlencoded"
+GONE = "kg.gone"  # the scope's key of the event set when the client of a Flask answer went away
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -62,7 +65,7 @@ class Front:
     """The ASGI app gunicorn's uvicorn worker serves (``app:front``)."""
 
     def __init__(self, flask_app: Flask, *, threads: int = THREADS) -> None:
-        self.wsgi = WSGIMiddleware(flask_app, workers=threads)
+        self.wsgi = WSGIMiddleware(_stoppable(flask_app), workers=threads)
         self.settings = flask_app.config["KG_SETTINGS"]
         self.store = flask_app.extensions["kg_store"]
         self.cache = flask_app.extensions["kg_cache"]
@@ -72,21 +75,17 @@ class Front:
         logs.setup()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if not self.on or scope["type"] != "http" or scope["path"] != "/sparql":
+        if scope["type"] != "http" or scope["path"] != "/sparql":
             return await self.wsgi(scope, receive, send)
         started = time.perf_counter()
         headers = _headers(scope)
-        body = b""
-        if scope["method"] == "POST":
-            read = await self._body(headers, receive)
-            if read is None:  # not ours to read (too large, chunked) or the client went away
-                return await self.wsgi(scope, receive, send)
-            body = read
-            receive = _replay(body, receive)
-        ask = _ask(scope, headers, body)
+        body = await self._body(scope["method"], headers, receive)
+        if body is None:  # not ours to read (too large, chunked) or the client went away
+            return await self.wsgi(scope, receive, send)
+        ask = _ask(scope, headers, body) if self.on else None
         reply = self.answer(ask) if ask is not None else None
         if reply is None:
-            return await self.wsgi(scope, receive, send)
+            return await self._flask(scope, body, receive, send)
         status, out, data = reply
         await send({"type": "http.response.start", "status": status, "headers": out})
         await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else data})
@@ -100,6 +99,17 @@ class Front:
             len(data),
             client[0] if client else None,
         )
+
+    async def _flask(self, scope: Scope, body: bytes, receive: Receive, send: Send) -> None:
+        """Flask answers, with the body the front read; a client that goes away stops a streamed
+        answer (and so its evaluator process), as a failed write did under gthread: uvicorn drops
+        writes to a closed connection silently, so the connection is watched here instead."""
+        gone = threading.Event()
+        watcher = asyncio.ensure_future(_watch(receive, gone))
+        try:
+            await self.wsgi({**scope, GONE: gone}, _replay(body), send)
+        finally:
+            watcher.cancel()
 
     def answer(self, ask: Ask) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
         """(status, headers, body) of a cached answer or a ``DESCRIBE <iri>``; None: Flask's to answer."""
@@ -148,13 +158,18 @@ class Front:
             self.cache.put(key, data, (ctype, cut))
         return data, ctype, cut
 
-    async def _body(self, headers: dict[str, str], receive: Receive) -> bytes | None:
-        """The whole request body when it is small and declares its length; None otherwise."""
+    async def _body(self, method: str, headers: dict[str, str], receive: Receive) -> bytes | None:
+        """The whole request body when it is small and declares its length (b"" for a GET or HEAD
+        without one); None when it is Flask's to read."""
+        if "transfer-encoding" in headers:
+            return None
+        if "content-length" not in headers and method in ("GET", "HEAD", "OPTIONS"):
+            return b""
         try:
             length = int(headers.get("content-length", ""))
         except ValueError:
             return None
-        if length > self.max_body or "transfer-encoding" in headers:
+        if length > self.max_body:
             return None
         parts: list[bytes] = []
         more = True
@@ -228,8 +243,8 @@ def _encoded(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
     return [(name.lower().encode("latin1"), value.encode("latin1")) for name, value in headers]
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
-    """A ``receive`` that hands Flask the body the front already read, then the connection's own."""
+def _replay(body: bytes) -> Receive:
+    """A ``receive`` for a2wsgi that hands it the body the front already read."""
     sent = False
 
     async def again() -> dict[str, Any]:
@@ -237,6 +252,36 @@ def _replay(body: bytes, receive: Receive) -> Receive:
         if not sent:
             sent = True
             return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
+        return {"type": "http.disconnect"}
 
     return again
+
+
+async def _watch(receive: Receive, gone: threading.Event) -> None:
+    """Set ``gone`` when uvicorn reports the connection closed (or the response complete)."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
+    gone.set()
+
+
+def _stoppable(app: Flask) -> Callable[..., Iterable[bytes]]:
+    """The Flask app as a WSGI callable whose body stops once the front's watcher saw the client go."""
+
+    def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        body = app(environ, start_response)
+        gone = environ.get("asgi.scope", {}).get(GONE)
+        return body if gone is None else _until(body, gone)
+
+    return wsgi
+
+
+def _until(body: Iterable[bytes], gone: threading.Event) -> Iterator[bytes]:
+    try:
+        for chunk in body:
+            if gone.is_set():
+                return
+            yield chunk
+    finally:
+        close = getattr(body, "close", None)
+        if close is not None:
+            close()  # Flask's close: a streamed answer's generator, and its evaluator, stop

@@ -38,7 +38,9 @@ def register(app: Flask) -> None:
             len(request.query_string),
             response.status_code,
             g.get("kg_started"),
-            response.calculate_content_length(),
+            # a streamed body's length is unknown here: asking werkzeug for it would read the whole
+            # stream into memory before the first byte is sent (it did: 97 MB held for 60 s)
+            response.calculate_content_length() if response.is_sequence else None,
             request.remote_addr,
         )
         return response
