@@ -16,6 +16,11 @@ The answer is held back until the child has finished or sent
 rather than a cut body; longer answers stream, and are cut if their
 deadline passes (logged).
 
+Under ``kg serve`` the public queries go to one pool shared by all the web
+workers instead (:mod:`kg.evaluator_pool`, the same protocol through
+:class:`EvaluatorClient`); this per-worker pool serves the pages, and every
+query when the app runs without a gunicorn master.
+
 The app's own pages use :meth:`Evaluator.fetch` instead (see :mod:`kg.timed`):
 the whole answer or an error, never a cut one, with no row cap, on the public
 or the private store.
