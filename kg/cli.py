@@ -18,6 +18,10 @@ from pathlib import Path
 from kg.errors import KgError, QueryError
 from kg.settings import SETTINGS, Settings, load_settings
 
+# gthread threads per web worker: a thread is held for a whole query while it waits in the shared
+# evaluator pool's queue, so a worker that got more of the keep-alive connections (5 of 8) must
+# not run out of threads before the pool runs out of evaluators
+THREADS = 8
 RESULT_FORMATS = ("table", "json", "xml", "csv", "tsv", "ttl", "nt", "rdf", "jsonld")
 
 
@@ -254,7 +258,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         "--worker-class",
         "gthread",
         "--threads",
-        "4",
+        str(THREADS),
+        "--config",
+        "python:kg.gunicorn_conf",
         "--timeout",
         str(int(settings.query_timeout) + 30),
     ]

@@ -51,10 +51,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("KG_QUERY_TIMEOUT", "10", "Wall-clock limit of one SPARQL query, in seconds."),
     Setting(
         "KG_EVALUATORS",
-        "2",
-        "Evaluator processes per web worker for /sparql and /query, and as many again for the "
-        "pages' own queries (killed at KG_QUERY_TIMEOUT); 0 = evaluate in the web worker, "
-        "without a time limit.",
+        "4",
+        "Evaluator processes for /sparql and /query, one pool shared by every web worker of a "
+        "`kg serve` (first come, first served; killed at KG_QUERY_TIMEOUT); in-process apps get a "
+        "pool of this size each. The pages' own queries have 2 more per web worker. 0 = evaluate "
+        "in the web worker, without a time limit.",
     ),
     Setting(
         "KG_SERVICE_ALLOW",
@@ -112,7 +113,7 @@ class Settings:
     update_token: str = ""
     query_timeout: float = 10.0
     max_results: int = 10000
-    evaluators: int = 2
+    evaluators: int = 4
     service_allow: tuple[str, ...] = ()
     max_body: int = 1 << 20
     max_query: int = 100_000
