@@ -79,7 +79,7 @@ SETTINGS: tuple[Setting, ...] = (
         "KG_VALIDATION_BATCH",
         "",
         "Records per SHACL validation call during ingest (bigger = faster, more memory); "
-        "unset: 250 with rudof (its memory grows ~0.6 MB per record of a batch), 1000 with pyshacl.",
+        "unset: 200 with rudof (its memory grows ~0.6 MB per record of a batch), 1000 with pyshacl.",
     ),
     Setting("KG_WORKERS", "2", "Processes used to map and validate records during ingest (1 = in-process)."),
     Setting(
@@ -101,7 +101,7 @@ _BY_NAME = {s.name: s for s in SETTINGS}
 VALIDATORS = ("rudof", "pyshacl")  # KG_VALIDATOR's values (kg.validation_rudof, kg.validation)
 # KG_VALIDATION_BATCH when unset: rudof holds ~12 KB per triple of a batch while it validates (a
 # 1,000-record batch took a 2.7 GB worker); pyshacl's per-call overhead wants big batches.
-BATCH_BY_VALIDATOR = {"rudof": 250, "pyshacl": 1000}
+BATCH_BY_VALIDATOR = {"rudof": 200, "pyshacl": 1000}
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,7 @@ class Settings:
     max_query: int = 100_000
     catalog_title: str = "Agency knowledge graph"
     catalog_page_size: int = 100
-    validation_batch: int = 250
+    validation_batch: int = 200
     workers: int = 2
     validator: str = "rudof"
     http_timeout: float = 30.0
