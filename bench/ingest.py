@@ -25,8 +25,9 @@ records/s is comparable across formats. ``--validator`` picks the SHACL engine
 say so in the "workers, batch" column. Memory: the peak RSS of the phase's
 main process (``getrusage(RUSAGE_SELF)``), of its largest worker
 (``RUSAGE_CHILDREN``) and the peak of their sum, sampled from ``/proc`` every
-0.1 s (an upper bound: pages shared after ``fork`` count once per process).
-CPU seconds of main and workers are reported too (``--json``).
+0.1 s (an upper bound: pages shared after ``fork`` count once per process),
+and the peak of the sum of their PSS (a shared page split among its sharers: the
+memory the ingest occupies). CPU seconds of main and workers are reported too (``--json``).
 
 Usage::
 
@@ -99,13 +100,15 @@ def inputs(n: int, seed: int, fmt: str, out: Path) -> Path:
 
 
 class Sampler:
-    """Samples, every ``interval`` s, the RSS of this process and of its descendants and
-    this process's CPU time; keeps the series, so that sub-phases get their own peaks."""
+    """Samples, every ``interval`` s, the RSS of this process and of its descendants, the sum
+    of their PSS (proportional set size: a page shared after fork counts once, split among its
+    sharers, where the RSS sum counts it in each) and this process's CPU time; keeps the
+    series, so that sub-phases get their own peaks."""
 
     def __init__(self, interval: float = 0.1, cap_mb: float = 0.0) -> None:
         self.interval = interval
         self.cap = cap_mb * MB
-        self.series: list[tuple[float, int, int, float]] = []  # (t, RSS sum, RSS main, CPU main)
+        self.series: list[tuple[float, int, int, float, int]] = []  # (t, RSS sum, RSS main, CPU, PSS sum)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -130,9 +133,11 @@ class Sampler:
     def sample(self) -> int:
         me = os.getpid()
         main = _rss(me)
-        total = main + sum(_rss(p) for p in _descendants(me))
+        family = [me, *_descendants(me)]
+        total = main + sum(_rss(p) for p in family[1:])
         times = os.times()
-        self.series.append((time.perf_counter(), total, main, times.user + times.system))
+        pss = sum(_pss(p) for p in family)
+        self.series.append((time.perf_counter(), total, main, times.user + times.system, pss))
         return total
 
     def window(self, start: float, end: float) -> dict[str, float]:
@@ -141,6 +146,7 @@ class Sampler:
         before = [s for s in self.series if s[0] <= start] or self.series[:1]
         return {
             "rss_total_mb": max(s[1] for s in inside) / MB,
+            "pss_total_mb": max(s[4] for s in inside) / MB,
             "rss_main_now_mb": max(s[2] for s in inside) / MB,
             "cpu_main_s": inside[-1][3] - before[-1][3],
         }
@@ -164,6 +170,18 @@ def _descendants(pid: int) -> list[int]:
             out.append(child)
             todo.append(child)
     return out
+
+
+def _pss(pid: int) -> int:
+    """The process's proportional set size (``Pss`` of /proc/<pid>/smaps_rollup), 0 if unreadable."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as f:
+            for line in f:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, IndexError, ValueError):
+        pass
+    return 0
 
 
 def _rss(pid: int) -> int:
@@ -206,6 +224,7 @@ def run_phase(
         rss_main_mb=own.ru_maxrss / 1024,
         rss_worker_mb=children.ru_maxrss / 1024,
         rss_total_mb=sampler.window(started, ended)["rss_total_mb"],
+        pss_total_mb=sampler.window(started, ended)["pss_total_mb"],
         cpu_main_s=own.ru_utime + own.ru_stime - own0.ru_utime - own0.ru_stime,
         cpu_workers_s=children.ru_utime + children.ru_stime,
     )
@@ -364,7 +383,7 @@ def measure(n: int, fmt: str, location: Path, args: argparse.Namespace) -> list[
             rows.append({**base, "phase": name, "seconds": None, "date": stamp})
             return
         values = {k: data[k] for k in ("seconds", "cpu_main_s", "cpu_workers_s", "rss_total_mb")}
-        values.update({k: data.get(k, 0.0) for k in ("rss_main_mb", "rss_worker_mb")})
+        values.update({k: data.get(k, 0.0) for k in ("rss_main_mb", "rss_worker_mb", "pss_total_mb")})
         values.update(extra)
         if minus:
             for k in ("seconds", "cpu_main_s", "cpu_workers_s"):
@@ -382,6 +401,7 @@ def measure(n: int, fmt: str, location: Path, args: argparse.Namespace) -> list[
                 "rss_main_mb": round(values["rss_main_mb"]),
                 "rss_worker_mb": round(values["rss_worker_mb"]),
                 "rss_total_mb": round(values["rss_total_mb"]),
+                "pss_total_mb": round(values["pss_total_mb"]),
                 "load": round(max(data["load_before"], data["load_after"]), 1),
                 "date": stamp,
                 **{k: v for k, v in extra.items() if k not in values or k in ("published", "quarantined")},
@@ -405,6 +425,7 @@ def measure(n: int, fmt: str, location: Path, args: argparse.Namespace) -> list[
             cpu_main_s=rmv["cpu_main_s"],
             rss_main_mb=rmv["rss_main_now_mb"],
             rss_total_mb=rmv["rss_total_mb"],
+            pss_total_mb=rmv["pss_total_mb"],
         )
     if "ingest" in args.phases:
         data = got.get("ingest")
@@ -421,6 +442,7 @@ def measure(n: int, fmt: str, location: Path, args: argparse.Namespace) -> list[
                 cpu_main_s=rmv["cpu_main_s"],
                 rss_main_mb=rmv["rss_main_now_mb"],
                 rss_total_mb=rmv["rss_total_mb"],
+                pss_total_mb=rmv["pss_total_mb"],
                 **counts,
             )
             row(
@@ -432,6 +454,7 @@ def measure(n: int, fmt: str, location: Path, args: argparse.Namespace) -> list[
                 rss_main_mb=store["rss_main_now_mb"],
                 rss_worker_mb=0.0,
                 rss_total_mb=store["rss_total_mb"],
+                pss_total_mb=store["pss_total_mb"],
                 store_mb=round(data["store_mb"]),
             )
             row("ingest: total", "ingest", seconds=data["total_s"])
@@ -441,7 +464,7 @@ def measure(n: int, fmt: str, location: Path, args: argparse.Namespace) -> list[
 def table(rows: list[dict[str, Any]]) -> str:
     lines = [
         "| format | N | workers, batch | phase | seconds | records/s | CPU s main + workers "
-        "| peak RSS MB main / worker / sum | load |",
+        "| peak RSS MB main / worker / sum (PSS sum) | load |",
         "|---|---:|---:|---|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
@@ -452,11 +475,13 @@ def table(rows: list[dict[str, Any]]) -> str:
                 "| failed / timed out | | | | |"
             )
             continue
+        pss = f" ({r['pss_total_mb']:,})" if r.get("pss_total_mb") else ""  # rows before PSS: none
         lines.append(
             f"| {r['format']} | {r['n']:,} | {r['workers']}, {r['batch']}{engine} | {r['phase']} "
             f"| {r['seconds']:.1f} | {r['records_per_s']:,.0f} "
             f"| {r['cpu_main_s']:.1f} + {r['cpu_workers_s']:.1f} "
-            f"| {r['rss_main_mb']:,} / {r['rss_worker_mb']:,} / {r['rss_total_mb']:,} | {r['load']:.1f} |"
+            f"| {r['rss_main_mb']:,} / {r['rss_worker_mb']:,} / {r['rss_total_mb']:,}{pss} "
+            f"| {r['load']:.1f} |"
         )
     return "\n".join(lines)
 
@@ -511,7 +536,9 @@ Records = everything the reader yields (datasets + 50 agencies + a few services;
 from one `kg.ingest.ingest` call into a fresh store (the summary's "read, map and validate" and
 "store" seconds, and the wall time of the call). CPU: seconds of the main process + of the worker
 processes. Peak RSS: main process, largest worker, and the peak of their sum (sampled every 0.1 s;
-an upper bound, pages shared after fork count twice). Load: the 1-minute load average around the
+an upper bound, pages shared after fork count twice), and in brackets the peak of the sum of their
+PSS (proportional set size: a page shared by n processes counts 1/n in each; rows measured since
+2026-11-25 19:55 UTC). Load: the 1-minute load average around the
 phase; above ~2 other processes were competing for the 2 cores and wall times are inflated (CPU
 seconds much less so). Target: 100,000 datasets end to end in under 300 s with peak memory under 1 GB.
 

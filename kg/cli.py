@@ -258,6 +258,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         str(args.workers),
         "--worker-class",
         WORKER_CLASS,
+        "--config",
+        "python:kg.gunicorn_conf",
         "--timeout",
         str(int(settings.query_timeout) + 30),
     ]

@@ -16,6 +16,11 @@ The answer is held back until the child has finished or sent
 rather than a cut body; longer answers stream, and are cut if their
 deadline passes (logged).
 
+Under ``kg serve`` the public queries go to one pool shared by all the web
+workers instead (:mod:`kg.evaluator_pool`, the same protocol through
+:class:`EvaluatorClient`); this per-worker pool serves the pages, and every
+query when the app runs without a gunicorn master.
+
 The app's own pages use :meth:`Evaluator.fetch` instead (see :mod:`kg.timed`):
 the whole answer or an error, never a cut one, with no row cap, on the public
 or the private store.
@@ -31,76 +36,23 @@ from collections.abc import Iterator
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from kg.errors import InputError, QueryError, QueryTimeout
+from kg.errors import QueryError, QueryTimeout
+from kg.evaluator_protocol import START_STREAMING, answer
 
 log = logging.getLogger(__name__)
-START_STREAMING = 256 * 1024
 Request = tuple[str, list[str] | None, list[str] | None, tuple[str, str]]
 
 
 def _child_main(conn: Connection, store_path: str, private: tuple[str, ...]) -> None:
-    """The evaluator loop: one request at a time, answers as tagged byte messages."""
-    from kg.store import Store, as_quads, cap_rows, is_boolean, is_graph, serialize_results, serialize_triples
+    """The per-worker evaluator loop: one request at a time, answers as tagged byte messages."""
+    from kg.store import Store
 
     store = Store(store_path, private_graphs=private)
-
-    class Sink:
-        """Keeps an answer until it is complete (then one message: ``A<format>\\0<body>``) or
-        ``START_STREAMING`` bytes long (then ``F<format>``, ``D<chunk>``…, ``E``): one message for
-        a small answer instead of three or more, each of which wakes the parent."""
-
-        def __init__(self, header: str) -> None:
-            self.header = header.encode()
-            self.parts: list[bytes] = []
-            self.size = 0
-            self.streaming = False
-
-        def write(self, data: bytes) -> int:
-            data = bytes(data)
-            if self.streaming:
-                conn.send_bytes(b"D" + data)
-                return len(data)
-            self.parts.append(data)
-            self.size += len(data)
-            if self.size >= START_STREAMING:
-                conn.send_bytes(b"F" + self.header)
-                conn.send_bytes(b"D" + b"".join(self.parts))
-                self.parts, self.streaming = [], True
-            return len(data)
-
-        def flush(self) -> None:
-            pass
-
-        def finish(self) -> None:
-            if self.streaming:
-                conn.send_bytes(b"E")
-            else:
-                conn.send_bytes(b"A" + self.header + b"\0" + b"".join(self.parts))
-
     while True:
         try:
-            text, default, named, (result_fmt, graph_fmt), max_rows, *private_store = conn.recv()
+            answer(conn, store, conn.recv())
         except (EOFError, OSError):
             return
-        try:
-            on_private = bool(private_store and private_store[0])  # only the app's own pages ask
-            result = store.query(text, default_graphs=default, named_graphs=named, private=on_private)
-            if is_graph(result):
-                sink = Sink(graph_fmt)
-                triples = as_quads(result) if graph_fmt in ("nq", "trig") else result
-                serialize_triples(triples, sink, graph_fmt)  # no prefix table: see kg.store
-            else:
-                fmt = "json" if is_boolean(result) and result_fmt in ("csv", "tsv") else result_fmt
-                truncated = False
-                if not is_boolean(result) and max_rows:
-                    result, truncated = cap_rows(result, max_rows)
-                sink = Sink(fmt + ("|cut" if truncated else ""))
-                serialize_results(result, sink, fmt)
-            sink.finish()
-        except (QueryError, InputError) as exc:  # the request's fault: a 400
-            conn.send_bytes(b"Q" + str(exc).encode())
-        except Exception as exc:  # noqa: BLE001 - reported to the parent, which logs it
-            conn.send_bytes(b"X" + f"{type(exc).__name__}: {exc}".encode())
 
 
 class _Child:
@@ -117,7 +69,170 @@ class _Child:
         self.conn.close()
 
 
-class Evaluator:
+class EvaluatorClient:
+    """The web worker's side of the evaluator protocol, over any way of getting an evaluator.
+
+    Subclasses say where an evaluator comes from (``_acquire``: one with a ``conn``, or a
+    :class:`QueryTimeout` at the deadline), how a request reaches it (``_send``), and what
+    happens to it after a complete answer (``_release``) or an incomplete one (``_discard``:
+    it is killed, so that the work really stops).
+    """
+
+    timeout: float
+
+    def _acquire(self, deadline: float):
+        raise NotImplementedError
+
+    def _send(self, child, request: tuple) -> None:
+        child.conn.send(request)
+
+    def _release(self, child) -> None:
+        raise NotImplementedError
+
+    def _discard(self, child) -> None:
+        raise NotImplementedError
+
+    def evaluate(
+        self,
+        text: str,
+        default: list[str] | None,
+        named: list[str] | None,
+        accept: tuple[str, str],
+        *,
+        timeout: float | None = None,
+        max_rows: int = 0,
+    ) -> tuple[str, list[bytes] | Iterator[bytes]]:
+        """Evaluate a query; returns the format (``"json|cut"`` when SELECT rows were cut at
+        ``max_rows``) and the body's chunks: a list when the answer is complete, else an
+        iterator that streams the rest.
+
+        :raises QueryError: the query does not parse or fails (400).
+        :raises QueryTimeout: the time limit passed before the answer began (503).
+        """
+        deadline = time.monotonic() + (timeout or self.timeout)
+        child = self._acquire(deadline)
+        try:
+            self._send(child, (text, default, named, accept, max_rows))
+            first = self._receive(child, deadline)
+            if first[:1] == b"Q":
+                self._release(child)
+                raise QueryError(first[1:].decode())
+            if first[:1] == b"A":  # the whole answer in one message
+                self._release(child)
+                fmt, _, body = first[1:].partition(b"\0")
+                return fmt.decode(), [body]
+            if first[:1] != b"F":
+                raise RuntimeError(first[1:].decode())
+            fmt = first[1:].decode()
+            head, done = self._head(child, deadline)
+        except QueryError:
+            raise
+        except BaseException:
+            self._discard(child)  # timed out, died or broke: stop it, a fresh one replaces it
+            raise
+        if done:
+            self._release(child)
+            return fmt, head
+        return fmt, self._rest(child, head, deadline)
+
+    def _receive(self, child, deadline: float) -> bytes:
+        if not child.conn.poll(max(0.0, deadline - time.monotonic())):
+            raise QueryTimeout(f"the query ran out of time ({self.timeout:g} s limit) and was stopped")
+        try:
+            return child.conn.recv_bytes()
+        except (EOFError, OSError) as exc:
+            raise RuntimeError(f"the evaluator process died: {exc}") from exc
+
+    def _head(self, child, deadline: float) -> tuple[list[bytes], bool]:
+        """Chunks until the answer is complete or big enough to start streaming."""
+        chunks: list[bytes] = []
+        size = 0
+        while size < START_STREAMING:
+            message = self._receive(child, deadline)
+            if message == b"E":
+                return chunks, True
+            if message[:1] != b"D":
+                raise RuntimeError(message[1:].decode())
+            chunks.append(message[1:])
+            size += len(message) - 1
+        return chunks, False
+
+    def _rest(self, child, head: list[bytes], deadline: float) -> Iterator[bytes]:
+        finished = False
+        try:
+            yield from head
+            while True:
+                message = self._receive(child, deadline)
+                if message == b"E":
+                    finished = True
+                    return
+                if message[:1] != b"D":
+                    log.error("query failed while streaming: %s", message[1:].decode())
+                    return
+                yield message[1:]
+        except QueryTimeout:
+            log.warning("a streaming answer was cut at the time limit")
+        finally:
+            if finished:
+                self._release(child)
+            else:
+                self._discard(child)  # cut, failed or the client went away: stop the work
+
+    def fetch(
+        self,
+        text: str,
+        *,
+        default_graphs: list[str] | None = None,
+        named_graphs: list[str] | None = None,
+        private: bool = False,
+        timeout: float | None = None,
+    ) -> tuple[str, bytes]:
+        """Evaluate a query of the app's own (a page's), with :meth:`kg.store.Store.query`'s arguments.
+
+        Returns the format and the whole answer: SPARQL TSV for SELECT (lossless: terms in
+        N-Triples syntax), SPARQL JSON for ASK, N-Triples for CONSTRUCT. No row cap, since a
+        page's queries bound themselves, and no streaming: a page cannot use half an answer, so
+        an answer still incomplete at the deadline is a :class:`QueryTimeout`, never a cut body.
+
+        :raises QueryError: the query does not parse or fails.
+        :raises QueryTimeout: the time limit (``timeout``, else the pool's) passed first.
+        """
+        limit = self.timeout if timeout is None else timeout
+        if limit <= 0:
+            raise QueryTimeout(f"the query ran out of time ({self.timeout:g} s limit) before it began")
+        deadline = time.monotonic() + limit
+        child = self._acquire(deadline)
+        try:
+            self._send(child, (text, default_graphs, named_graphs, ("tsv", "nt"), 0, private))
+            message = self._receive(child, deadline)
+            chunks: list[bytes] = []
+            fmt = ""
+            while message != b"E":
+                tag, data = message[:1], message[1:]
+                if tag == b"Q":  # the child reported the query's fault and waits for the next one
+                    self._release(child)
+                    raise QueryError(data.decode())
+                if tag == b"A" and not fmt:  # the whole answer in one message
+                    self._release(child)
+                    head, _, body = data.partition(b"\0")
+                    return head.decode(), body
+                if tag == b"F" and not fmt:
+                    fmt = data.decode()
+                elif tag == b"D" and fmt:
+                    chunks.append(data)
+                else:
+                    raise RuntimeError(data.decode() or f"unexpected message {tag!r} from the evaluator")
+                message = self._receive(child, deadline)
+        except QueryError:
+            raise
+        except BaseException:
+            self._discard(child)  # timed out, died or broke: stop it, a fresh one replaces it
+            raise
+        self._release(child)
+        return fmt, b"".join(chunks)
+
+
+class Evaluator(EvaluatorClient):
     """A warm pool of ``size`` evaluator processes for one web worker.
 
     :param timeout: default wall-clock limit of one query, in seconds.
@@ -183,145 +298,6 @@ class Evaluator:
                 self._release(child)
 
         threading.Thread(target=start, daemon=True, name="evaluator-warm-up").start()
-
-    def evaluate(
-        self,
-        text: str,
-        default: list[str] | None,
-        named: list[str] | None,
-        accept: tuple[str, str],
-        *,
-        timeout: float | None = None,
-        max_rows: int = 0,
-    ) -> tuple[str, list[bytes] | Iterator[bytes]]:
-        """Evaluate a query; returns the format (``"json|cut"`` when SELECT rows were cut at
-        ``max_rows``) and the body's chunks: a list when the answer is complete, else an
-        iterator that streams the rest.
-
-        :raises QueryError: the query does not parse or fails (400).
-        :raises QueryTimeout: the time limit passed before the answer began (503).
-        """
-        deadline = time.monotonic() + (timeout or self.timeout)
-        child = self._acquire(deadline)
-        try:
-            child.conn.send((text, default, named, accept, max_rows))
-            first = self._receive(child, deadline)
-            if first[:1] == b"Q":
-                self._release(child)
-                raise QueryError(first[1:].decode())
-            if first[:1] == b"A":  # the whole answer in one message
-                self._release(child)
-                fmt, _, body = first[1:].partition(b"\0")
-                return fmt.decode(), [body]
-            if first[:1] != b"F":
-                raise RuntimeError(first[1:].decode())
-            fmt = first[1:].decode()
-            head, done = self._head(child, deadline)
-        except QueryError:
-            raise
-        except BaseException:
-            self._discard(child)  # timed out, died or broke: stop it, a fresh one replaces it
-            raise
-        if done:
-            self._release(child)
-            return fmt, head
-        return fmt, self._rest(child, head, deadline)
-
-    def _receive(self, child: _Child, deadline: float) -> bytes:
-        if not child.conn.poll(max(0.0, deadline - time.monotonic())):
-            raise QueryTimeout(f"the query ran out of time ({self.timeout:g} s limit) and was stopped")
-        try:
-            return child.conn.recv_bytes()
-        except (EOFError, OSError) as exc:
-            raise RuntimeError(f"the evaluator process died: {exc}") from exc
-
-    def _head(self, child: _Child, deadline: float) -> tuple[list[bytes], bool]:
-        """Chunks until the answer is complete or big enough to start streaming."""
-        chunks: list[bytes] = []
-        size = 0
-        while size < START_STREAMING:
-            message = self._receive(child, deadline)
-            if message == b"E":
-                return chunks, True
-            if message[:1] != b"D":
-                raise RuntimeError(message[1:].decode())
-            chunks.append(message[1:])
-            size += len(message) - 1
-        return chunks, False
-
-    def _rest(self, child: _Child, head: list[bytes], deadline: float) -> Iterator[bytes]:
-        finished = False
-        try:
-            yield from head
-            while True:
-                message = self._receive(child, deadline)
-                if message == b"E":
-                    finished = True
-                    return
-                if message[:1] != b"D":
-                    log.error("query failed while streaming: %s", message[1:].decode())
-                    return
-                yield message[1:]
-        except QueryTimeout:
-            log.warning("a streaming answer was cut at the time limit")
-        finally:
-            if finished:
-                self._release(child)
-            else:
-                self._discard(child)  # cut, failed or the client went away: stop the work
-
-    def fetch(
-        self,
-        text: str,
-        *,
-        default_graphs: list[str] | None = None,
-        named_graphs: list[str] | None = None,
-        private: bool = False,
-        timeout: float | None = None,
-    ) -> tuple[str, bytes]:
-        """Evaluate a query of the app's own (a page's), with :meth:`kg.store.Store.query`'s arguments.
-
-        Returns the format and the whole answer: SPARQL TSV for SELECT (lossless: terms in
-        N-Triples syntax), SPARQL JSON for ASK, N-Triples for CONSTRUCT. No row cap, since a
-        page's queries bound themselves, and no streaming: a page cannot use half an answer, so
-        an answer still incomplete at the deadline is a :class:`QueryTimeout`, never a cut body.
-
-        :raises QueryError: the query does not parse or fails.
-        :raises QueryTimeout: the time limit (``timeout``, else the pool's) passed first.
-        """
-        limit = self.timeout if timeout is None else timeout
-        if limit <= 0:
-            raise QueryTimeout(f"the query ran out of time ({self.timeout:g} s limit) before it began")
-        deadline = time.monotonic() + limit
-        child = self._acquire(deadline)
-        try:
-            child.conn.send((text, default_graphs, named_graphs, ("tsv", "nt"), 0, private))
-            message = self._receive(child, deadline)
-            chunks: list[bytes] = []
-            fmt = ""
-            while message != b"E":
-                tag, data = message[:1], message[1:]
-                if tag == b"Q":  # the child reported the query's fault and waits for the next one
-                    self._release(child)
-                    raise QueryError(data.decode())
-                if tag == b"A" and not fmt:  # the whole answer in one message
-                    self._release(child)
-                    head, _, body = data.partition(b"\0")
-                    return head.decode(), body
-                if tag == b"F" and not fmt:
-                    fmt = data.decode()
-                elif tag == b"D" and fmt:
-                    chunks.append(data)
-                else:
-                    raise RuntimeError(data.decode() or f"unexpected message {tag!r} from the evaluator")
-                message = self._receive(child, deadline)
-        except QueryError:
-            raise
-        except BaseException:
-            self._discard(child)  # timed out, died or broke: stop it, a fresh one replaces it
-            raise
-        self._release(child)
-        return fmt, b"".join(chunks)
 
     def close(self) -> None:
         with self._lock:

@@ -667,7 +667,7 @@ def is_blank(node: Node) -> bool:
     return isinstance(node, BNode)
 
 
-_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"})
+_ESCAPES = (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"))  # the backslash first
 _IRI_UNSAFE = re.compile(r'[\x00-\x20<>"{}|^`\\]')
 
 
@@ -680,7 +680,7 @@ def nt_term(term: Node) -> str:
     '<http://ex.org/a%20b>'
     """
     if isinstance(term, Literal):
-        text = f'"{str(term).translate(_ESCAPES)}"'
+        text = nt_literal(str(term))
         if term.language:
             return f"{text}@{term.language}"
         if term.datatype and str(term.datatype) != "http://www.w3.org/2001/XMLSchema#string":
@@ -688,7 +688,24 @@ def nt_term(term: Node) -> str:
         return text
     if isinstance(term, BNode):
         return f"_:{re.sub(r'[^A-Za-z0-9_]', '_', str(term))}"
-    return f"<{_IRI_UNSAFE.sub(lambda m: quote(m.group()), str(term))}>"
+    return nt_iri(str(term))
+
+
+def nt_iri(text: str) -> str:
+    """An IRI in N-Triples syntax, from its text (no rdflib term: for text written in bulk)."""
+    return f"<{_IRI_UNSAFE.sub(lambda m: quote(m.group()), text)}>"
+
+
+def nt_literal(text: str) -> str:
+    """A plain literal in N-Triples syntax, from its text.
+
+    ``str.replace`` per character to escape, not ``str.translate``: a table that maps a
+    character to two cannot use translate's fast path (30 µs for a 5 KB findings literal).
+    """
+    for char, escaped in _ESCAPES:
+        if char in text:
+            text = text.replace(char, escaped)
+    return f'"{text}"'
 
 
 def nt_line(triple: Triple) -> str:

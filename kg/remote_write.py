@@ -17,8 +17,9 @@ import pyoxigraph as ox
 import urllib3
 
 from kg.errors import InputError, QueryError, QueryTimeout, StoreError
+from kg.pieces import cut_points, read_pieces
 from kg.sparql_text import graphs_named, split_prologue, tokens
-from kg.store import FORMATS, Generation, Writer
+from kg.store import FORMATS, Generation
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -86,27 +87,16 @@ class RemoteWriter:
         check_answer(response, "load")
 
     def load(self, path: Path | str, *, graph: str, fmt: str = "nt") -> None:
-        """Send an N-Triples file to a staging graph in pieces cut at line ends (one piece if it
-        holds blank nodes: a store names them anew in every request)."""
+        """Send an N-Triples file to a staging graph in pieces cut at line ends that no blank
+        node spans (:mod:`kg.pieces`: a store names blank nodes anew in every request)."""
         if fmt != "nt":
             self.load_bytes(Path(path).read_bytes(), graph=graph, fmt=fmt)
             return
         if os.path.getsize(path) == 0:
             return
         staged = self._stage(graph)
-        whole = Writer._mentions(path, b"_:")
-        with open(path, "rb") as source:
-            rest = b""
-            while block := source.read(-1 if whole else self._store.CHUNK_BYTES):
-                block = rest + block
-                cut = block.rfind(b"\n") + 1
-                if cut == 0:
-                    rest = block
-                    continue
-                rest = block[cut:]
-                self._post(staged, block[:cut])
-            if rest.strip():
-                self._post(staged, rest + b"\n")
+        for piece in read_pieces(path, cut_points(path, size=self._store.CHUNK_BYTES)):
+            self._post(staged, piece)
 
     def load_text(self, text: str, *, graph: str, fmt: str = "nt") -> None:
         self.load_bytes(text.encode("utf-8"), graph=graph, fmt=fmt)

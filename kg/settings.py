@@ -51,10 +51,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("KG_QUERY_TIMEOUT", "10", "Wall-clock limit of one SPARQL query, in seconds."),
     Setting(
         "KG_EVALUATORS",
-        "2",
-        "Evaluator processes per web worker for /sparql and /query, and as many again for the "
-        "pages' own queries (killed at KG_QUERY_TIMEOUT); 0 = evaluate in the web worker, "
-        "without a time limit.",
+        "4",
+        "Evaluator processes for /sparql and /query, one pool shared by every web worker of a "
+        "`kg serve` (first come, first served; killed at KG_QUERY_TIMEOUT); in-process apps get a "
+        "pool of this size each. The pages' own queries have 2 more per web worker. 0 = evaluate "
+        "in the web worker, without a time limit.",
     ),
     Setting(
         "KG_SERVICE_ALLOW",
@@ -78,7 +79,7 @@ SETTINGS: tuple[Setting, ...] = (
         "KG_VALIDATION_BATCH",
         "",
         "Records per SHACL validation call during ingest (bigger = faster, more memory); "
-        "unset: 250 with rudof (its memory grows ~0.6 MB per record of a batch), 1000 with pyshacl.",
+        "unset: 200 with rudof (its memory grows ~0.6 MB per record of a batch), 1000 with pyshacl.",
     ),
     Setting("KG_WORKERS", "2", "Processes used to map and validate records during ingest (1 = in-process)."),
     Setting(
@@ -106,7 +107,7 @@ _BY_NAME = {s.name: s for s in SETTINGS}
 VALIDATORS = ("rudof", "pyshacl")  # KG_VALIDATOR's values (kg.validation_rudof, kg.validation)
 # KG_VALIDATION_BATCH when unset: rudof holds ~12 KB per triple of a batch while it validates (a
 # 1,000-record batch took a 2.7 GB worker); pyshacl's per-call overhead wants big batches.
-BATCH_BY_VALIDATOR = {"rudof": 250, "pyshacl": 1000}
+BATCH_BY_VALIDATOR = {"rudof": 200, "pyshacl": 1000}
 
 
 @dataclass(frozen=True)
@@ -118,13 +119,13 @@ class Settings:
     update_token: str = ""
     query_timeout: float = 10.0
     max_results: int = 10000
-    evaluators: int = 2
+    evaluators: int = 4
     service_allow: tuple[str, ...] = ()
     max_body: int = 1 << 20
     max_query: int = 100_000
     catalog_title: str = "Agency knowledge graph"
     catalog_page_size: int = 100
-    validation_batch: int = 250
+    validation_batch: int = 200
     workers: int = 2
     validator: str = "rudof"
     http_timeout: float = 30.0

@@ -53,6 +53,7 @@ from typing import NamedTuple, Protocol, runtime_checkable
 import pyoxigraph as ox
 
 from kg.errors import InputError, QueryError, StoreBusy, StoreError
+from kg.pieces import cut_points, read_pieces
 from kg.sparql_text import declares_dataset
 
 FORMATS = {
@@ -593,42 +594,22 @@ class Writer:
     def load(self, path: Path | str, *, graph: str, fmt: str = "nt") -> None:
         """Bulk-load a file into ``graph`` (fast, not transactional: the generation is private).
 
-        N-Triples without blank nodes is loaded in pieces of :attr:`CHUNK_BYTES`, cut at line
-        ends: Oxigraph's bulk loader holds what one call loads, so at 100,000 datasets
-        (4.6 M triples) one call peaked at 1,689 MB and pieces of 500,000 triples at 591 MB.
-        The loader names blank nodes anew on every call, so a file that may hold one
-        (``_:`` anywhere) is loaded in one call.
+        N-Triples is loaded in pieces of about :attr:`CHUNK_BYTES`, cut at line ends that no
+        blank node spans (:mod:`kg.pieces`: the loader names blank nodes anew on every call):
+        Oxigraph's bulk loader holds what one call loads, so at 100,000 datasets (4.6 M
+        triples) one call peaked at 1,689 MB and pieces of 500,000 triples at 591 MB.
         """
         store, target = self._for(graph), ox.NamedNode(graph)
         try:
-            if fmt != "nt" or os.path.getsize(path) <= self.CHUNK_BYTES or self._mentions(path, b"_:"):
+            big = fmt == "nt" and os.path.getsize(path) > self.CHUNK_BYTES
+            cuts = cut_points(path, size=self.CHUNK_BYTES) if big else []
+            if not cuts:
                 store.bulk_load(path=str(path), format=FORMATS[fmt], to_graph=target)
                 return
-            with open(path, "rb") as source:
-                rest = b""
-                while block := source.read(self.CHUNK_BYTES):
-                    block = rest + block
-                    cut = block.rfind(b"\n") + 1
-                    if cut == 0:  # a line longer than a piece: read on
-                        rest = block
-                        continue
-                    rest = block[cut:]
-                    store.bulk_load(input=block[:cut], format=FORMATS[fmt], to_graph=target)
-                if rest.strip():
-                    store.bulk_load(input=rest, format=FORMATS[fmt], to_graph=target)
+            for piece in read_pieces(path, cuts):
+                store.bulk_load(input=piece, format=FORMATS[fmt], to_graph=target)
         except SyntaxError as exc:
             raise StoreError(f"cannot load {path}: {exc}") from exc
-
-    @staticmethod
-    def _mentions(path: Path | str, needle: bytes) -> bool:
-        """Whether a file holds ``needle`` (read in blocks: the file may be large)."""
-        with open(path, "rb") as handle:
-            tail = b""
-            while block := handle.read(1 << 24):
-                if needle in tail + block[: len(needle)] or needle in block:
-                    return True
-                tail = block[-len(needle) + 1 :]
-        return False
 
     def load_text(self, text: str, *, graph: str, fmt: str = "nt") -> None:
         try:

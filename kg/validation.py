@@ -224,6 +224,20 @@ def validate_batch(records: Sequence[MappedRecord], *, engine: str = "pyshacl") 
     check_engine(engine)
     if not records:
         return []
+    from kg.validation_split import merged_findings, split_record, validator_splittable
+
+    views = {i: v for i, r in enumerate(records) if (v := split_record(r, validator_splittable()))}
+    if views:  # a catalogue with its long list of links: validated in parts (kg.validation_split)
+        whole = iter(validate_batch([r for i, r in enumerate(records) if i not in views], engine=engine))
+        reports = []
+        for i, record in enumerate(records):
+            if i not in views:
+                reports.append(next(whole))
+                continue
+            parts = [validate_batch([view], engine=engine)[0].findings for view in views[i]]
+            findings = sorted(merged_findings(parts), key=finding_order)
+            reports.append(RecordReport(record.key, record.kind, str(record.origin), record.label, findings))
+        return reports
     triples = batch_triples(records)
     owner = _owners(records)
     owned = set(owner)
@@ -327,8 +341,12 @@ def _reports(
         if index is not None:
             reports[index].findings.append(finding)
     for report in reports:  # a stable order: reports are stored, and re-ingests must give the same graph
-        report.findings.sort(key=lambda f: (f.severity, f.focus, f.path, f.message, f.rule, f.value))
+        report.findings.sort(key=finding_order)
     return reports
+
+
+def finding_order(f: Finding) -> tuple[str, ...]:
+    return (f.severity, f.focus, f.path, f.message, f.rule, f.value)
 
 
 def _owners(records: Sequence[MappedRecord]) -> dict[Node, int]:

@@ -38,7 +38,7 @@ Where rudof differs from pyshacl (and from the SHACL spec):
 * rudof's N-Triples parser refuses some terms rdflib accepts (an IRI without a
   scheme, say): that batch goes to pyshacl too.
 * Memory: rudof takes ~12 KB per data triple while it validates (a 1,000-record
-  CSV batch, 47,000 triples: +550 MB; pyshacl ~3 KB), so ``KG_VALIDATION_BATCH=250``
+  CSV batch, 47,000 triples: +550 MB; pyshacl ~3 KB), so ``KG_VALIDATION_BATCH=200``
   suits it, and a batch above :data:`MAX_TRIPLES` goes to pyshacl, as does one whose
   context describes more than :data:`kg.validation.MAX_UNOWNED_CONTEXT` nodes no
   record owns (an RDF catalogue record naming its datasets: rudof would target each).

@@ -132,7 +132,7 @@ SH = _closed(
     """ValidationReport ValidationResult conforms result focusNode resultPath resultSeverity
     resultMessage sourceShape sourceConstraintComponent value Violation Warning Info
     NodeShape property node targetClass targetNode targetSubjectsOf targetObjectsOf deactivated
-    qualifiedValueShape not and or xone""",
+    qualifiedValueShape not and or xone path""",
 )
 DQV = _closed(
     "http://www.w3.org/ns/dqv#",

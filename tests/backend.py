@@ -27,6 +27,7 @@ REMOTE_MODULES = {
     "test_search",
     "test_quality",
     "test_ingest",
+    "test_pieces",
 }
 
 _started: list = []

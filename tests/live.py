@@ -78,6 +78,8 @@ def serve(store: Path, *, workers: int = 2, sample: bool = True, **settings: str
             str(workers),
             "--worker-class",
             WORKER_CLASS,
+            "--config",
+            "python:kg.gunicorn_conf",
             APP,
         ],
         env=env,

@@ -371,3 +371,50 @@ def test_reports_do_not_depend_on_the_batch_size():
     one, some, all_ = reports(1), reports(7), reports(1000)
     assert one == some == all_
     assert any(f.focus.endswith("#address") for findings in one.values() for f in findings)
+
+
+def test_a_quarantine_report_is_the_shacl_results_as_n_triples():
+    """report_ntriples writes text directly (no rdflib terms, for speed): the same graph as the terms."""
+    from rdflib import Literal, URIRef
+
+    from kg.ingest import SEVERITY_IRIS, report_ntriples
+    from kg.iris import Minter, short_hash
+    from kg.validation import Finding, RecordReport
+    from kg.vocab import RDF, SH
+
+    findings = [
+        Finding("violation", f"{BASE}dataset/a", str(DCT.title), 'A "title"\nis needed', f"{BASE}shapes#T"),
+        Finding("warning", "_:b0", "dct:spatial / skos:prefLabel", "tab\there", "kgo:mapping", "x\\y"),
+        Finding("info", "row 7", "", "a note", "", ""),
+        Finding("violation", f"{BASE}dataset/a b", "http://x.test/p", "é ünïcode", "rule", "ʺvalueʺ"),
+    ]
+    for key in (f"{BASE}dataset/a", "agencies.csv:7"):
+        report = RecordReport(key, "dataset", "datasets.csv:3", "A", findings)
+        iris = Minter(BASE)
+        got = rdflib.Graph().parse(data=report_ntriples(report, iris, "src"), format="nt")
+        node = URIRef(f"{iris.quarantine_graph('src')}#{short_hash(key)}")
+        want = rdflib.Graph()
+        want.add((node, RDF.type, KGO.QuarantinedRecord))
+        want.add((node, KGO.recordKey, URIRef(key) if key.startswith("http") else Literal(key)))
+        want.add((node, KGO.sourceLocation, Literal("datasets.csv:3")))
+        for i, f in enumerate(findings):
+            r = URIRef(f"{node}-{i}")
+            want.add((node, KGO.report, r))
+            want.add((r, RDF.type, SH.ValidationResult))
+            want.add((r, SH.resultSeverity, SEVERITY_IRIS[f.severity]))
+            want.add((r, SH.resultMessage, Literal(f.message)))
+            want.add(
+                (
+                    r,
+                    SH.focusNode,
+                    URIRef(f.focus.replace(" ", "%20")) if f.focus[:4] == "http" else Literal(f.focus),
+                )
+            )
+            if f.path:
+                path = URIRef(f.path) if ":" in f.path and " " not in f.path else Literal(f.path)
+                want.add((r, SH.resultPath, path))
+            if f.rule:
+                want.add((r, SH.sourceShape, URIRef(f.rule) if ":" in f.rule else Literal(f.rule)))
+            if f.value:
+                want.add((r, SH.value, Literal(f.value)))
+        assert set(got) == set(want), set(got) ^ set(want)

@@ -97,12 +97,17 @@ def test_a_describe_with_a_pattern_is_stopped_too(live):
 
 
 def _evaluators(root: int) -> dict[int, int]:
-    """The evaluator processes (multiprocessing spawn children) under the server ``root``: pid -> its
-    web worker's pid."""
+    """The evaluator processes under the server ``root``: the shared pool's (children of the keeper,
+    kg.evaluator_keeper) and any per-worker ones (multiprocessing spawn children): pid -> its
+    parent's pid (the keeper, or a web worker)."""
     found = {}
-    for pid, fields in _tree(root).items():
+    tree = _tree(root)
+    for pid, fields in tree.items():
         try:
-            if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes():
+            if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes() or (
+                int(fields[1]) in tree
+                and b"kg.evaluator_keeper" in Path(f"/proc/{fields[1]}/cmdline").read_bytes()
+            ):
                 found[pid] = int(fields[1])
         except OSError:
             continue

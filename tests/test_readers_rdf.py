@@ -97,10 +97,10 @@ def test_turtle_is_cut_into_records_by_kind(tmp_path: Path) -> None:
     records = list(read_rdf(path))
     assert [(r.kind, r.key) for r in records if not r.key.startswith("_:")] == [
         ("agency", EX + "agency"),
+        ("catalog", EX + "catalog"),
         ("dataset", EX + "ds1"),
         ("dataset", EX + "ds2"),
         ("service", EX + "api"),
-        ("catalog", EX + "catalog"),
         ("other", ""),
     ]
     assert [r.origin.record for r in records] == list(range(len(records)))
@@ -154,8 +154,8 @@ def test_swedish_rdf_xml_sample() -> None:
     path = sample("dataset_sweden.rdf")
     records = list(read_rdf(path))
     assert [(r.kind, r.key) for r in records] == [
-        ("dataset", "http://nobelprize.org/datasets/dcat#ds1"),
         ("catalog", "http://nobelprize.org/datasets/dcat#catalog"),
+        ("dataset", "http://nobelprize.org/datasets/dcat#ds1"),
         ("other", ""),
     ]
     assert sum(len(r.triples) for r in records) == 59

@@ -105,7 +105,7 @@ def test_every_syntax_gives_the_triples_rdflib_parses(catalogue: dict[str, Path]
     assert len(owned) == len(set(owned)), "a triple is in two records"
     assert isomorphic(graph_of(owned), graph_of(rdflib_triples(catalogue[ext], syntax)))
     kinds = [r.kind for r in records]
-    assert kinds == sorted(kinds, key=["agency", "dataset", "service", "catalog", "other"].index)
+    assert kinds == sorted(kinds, key=["agency", "catalog", "dataset", "service", "other"].index)
     assert kinds.count("dataset") == 12 and kinds.count("catalog") == 1
 
 

@@ -29,7 +29,10 @@ AGENT_CLASSES = frozenset(
     {FOAF.Agent, FOAF.Organization, FOAF.Person, ORG.Organization, ORG.FormalOrganization,
      ORG.OrganizationalUnit, CPOV.PublicOrganisation, DCT.Agent}
 )  # fmt: skip
-KIND_ORDER: tuple[RdfKind, ...] = ("agency", "dataset", "service", "catalog")
+# agencies first (the ingest keeps them as its records' context), then catalogues: a catalogue
+# listing 100,000 datasets is the biggest record by far, and validated last it kept one worker
+# busy after the other had finished
+KIND_ORDER: tuple[RdfKind, ...] = ("agency", "catalog", "dataset", "service")
 # What the shapes read of a resource that is not the focus node: its classes (sh:class), what
 # the nested vocabulary shapes check (sh:node → skos:inScheme) and the inverse path of a dataset
 # series' members (^dcat:inSeries); tests/test_readers_rdf_split.py derives it from shapes/.
@@ -61,7 +64,7 @@ class Splitter:
         return {node: kind for node, kind in kinds.items() if kind and node not in parts}
 
     def split(self) -> Iterator[Record]:
-        """(kind, key, triples, context) in output order: agency, dataset, service, catalog, other."""
+        """(kind, key, triples, context) in output order: agency, catalog, dataset, service, other."""
         ordered = sorted(self.roots, key=lambda n: (KIND_ORDER.index(self.roots[n]), n))
         number = {root: i for i, root in enumerate(ordered)}
         for root in sorted(ordered, key=lambda n: self.roots[n] != "dataset"):  # datasets claim first

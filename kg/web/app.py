@@ -5,21 +5,29 @@ Two readers of the store are handed to the views: ``kg_store``, the store itself
 streaming and a row cap), the Graph Store Protocol, the search index and ``/health``; and
 ``kg_pages`` (:class:`kg.timed.TimedStore`), through which every page of the app (home,
 resources, ``/quality``, ``/catalog``, VoID) queries, so that its queries are stopped at
-``KG_QUERY_TIMEOUT`` too.
+``KG_QUERY_TIMEOUT`` too. Under ``kg serve``, ``kg_evaluator`` is the server's shared pool
+(:mod:`kg.evaluator_pool`); ``kg_pages`` keeps a small pool per worker.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, g, has_app_context
 
-from kg.evaluator import Evaluator
+from kg.evaluator import Evaluator, EvaluatorClient
+from kg.evaluator_pool import SOCKET_ENV, SharedEvaluator
 from kg.ingest import store_for
 from kg.settings import Settings, load_settings
 from kg.timed import TimedStore
+
+# the pages' own evaluators, per web worker: their queries take milliseconds, so two are enough
+# to keep a page from waiting behind another, and per worker they are never queued behind the
+# public queries of the shared pool (nor pay its connection per query)
+PAGE_EVALUATORS = 2
 
 
 def build_app(settings: Settings | None = None, **overrides: Any) -> Flask:
@@ -56,12 +64,13 @@ def build_app(settings: Settings | None = None, **overrides: Any) -> Flask:
 
         app.extensions["kg_evaluator"] = RemoteAnswers(store, timeout=settings.query_timeout)
     elif settings.evaluators:
-        app.extensions["kg_evaluator"] = Evaluator(
-            store.path, store.private_graphs, size=settings.evaluators, timeout=settings.query_timeout
-        )
+        app.extensions["kg_evaluator"] = _public_pool(store, settings)
         # a pool of its own, so that heavy public queries cannot starve the pages, nor a slow page /sparql
         pages_pool = Evaluator(
-            store.path, store.private_graphs, size=settings.evaluators, timeout=settings.query_timeout
+            store.path,
+            store.private_graphs,
+            size=min(settings.evaluators, PAGE_EVALUATORS),
+            timeout=settings.query_timeout,
         )
     app.extensions["kg_pages"] = TimedStore(
         store, pages_pool, timeout=settings.query_timeout, deadline=_page_deadline(settings.query_timeout)
@@ -74,6 +83,17 @@ def build_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     logs.register(app)
     errors.register(app)
     return app
+
+
+def _public_pool(store: Any, settings: Settings) -> EvaluatorClient:
+    """The pool for ``/sparql`` and ``/query``: the server's shared one when a gunicorn master
+    started it (:mod:`kg.gunicorn_conf`), else a pool of this process's own."""
+    shared = os.environ.get(SOCKET_ENV)
+    if shared:
+        return SharedEvaluator(shared, store.path, store.private_graphs, timeout=settings.query_timeout)
+    return Evaluator(
+        store.path, store.private_graphs, size=settings.evaluators, timeout=settings.query_timeout
+    )
 
 
 def _page_deadline(timeout: float) -> Callable[[], float | None]:

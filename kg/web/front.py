@@ -38,7 +38,10 @@ from flask import Flask
 
 from kg.web import answers, formats, guard, logs, sparql
 
-THREADS = 4  # Flask's threads per worker process, as gthread's --threads 4 had
+# Flask's threads per worker process: a thread is held for a whole query while it waits in the
+# shared evaluator pool's queue (kg.evaluator_pool), so a worker that got more of the keep-alive
+# connections (5 of 8) must not run out of threads before the pool runs out of evaluators
+THREADS = 8
 FORM_LIMIT = 500_000  # Flask's MAX_FORM_MEMORY_SIZE: a larger form is Flask's to refuse
 DIRECT = "application/sparql-query"
 FORM = "application/x-www-form-urlencoded"

@@ -1,0 +1,248 @@
+"""The shared evaluator pool (kg.evaluator_pool): one FIFO queue for every gunicorn worker.
+
+Real processes throughout: gunicorn servers from tests/live.py (which passes
+``--config python:kg.gunicorn_conf`` as ``kg serve`` does), and a pool started
+in this process (:class:`MasterPool`, as the master starts it) for what only a
+worker can see, such as its count of killed evaluators.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+
+import pytest
+from live import ROOT, request, serve
+
+from kg.errors import QueryTimeout
+from kg.evaluator_pool import MasterPool, SharedEvaluator
+from kg.store import Store
+
+KEEPER = b"kg.evaluator_keeper"
+HEAVY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"  # every triple cubed
+
+
+def slow(n: int, tag: object) -> str:
+    """A query whose work grows as ``n``² (a count over a cross product), distinct per ``tag``."""
+    a, b = (f"{{ SELECT ?{v} WHERE {{ ?{v} ?p{v} ?o{v} }} LIMIT {n} }}" for v in "ab")
+    return f"# {tag}\nSELECT (COUNT(*) AS ?n) WHERE {{ {a} {b} }}"
+
+
+def _stats() -> dict[int, tuple[int, bytes]]:
+    """Every live process (zombies left out): pid -> (parent pid, command line)."""
+    found = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                state, parent = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[:2]
+                if state != "Z":
+                    found[int(entry)] = (int(parent), Path(f"/proc/{entry}/cmdline").read_bytes())
+            except (OSError, IndexError):
+                continue
+    return found
+
+
+def pool_processes(master: int) -> tuple[set[int], set[int]]:
+    """The keepers started by ``master`` and the evaluators they keep."""
+    stats = _stats()
+    keepers = {pid for pid, (parent, cmd) in stats.items() if parent == master and KEEPER in cmd}
+    return keepers, {pid for pid, (parent, _) in stats.items() if parent in keepers}
+
+
+def wait_for(check, limit: float = 10.0):
+    deadline = time.monotonic() + limit
+    while not (found := check()):
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.05)
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+# ---------------------------------------------------------------- one pool for two gunicorn workers
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory):
+    with serve(tmp_path_factory.mktemp("pool") / "store", workers=2, KG_EVALUATORS="1") as server:
+        yield server
+
+
+def _worker_of(live, conn: http.client.HTTPConnection) -> int:
+    """The gunicorn worker holding ``conn``'s server side (from the kernel's socket tables)."""
+    port = conn.sock.getsockname()[1]
+    inodes = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[2].split(":")[1], 16) == port:  # the server's end: remote is our port
+            inodes.add(fields[9])
+    for pid, (parent, _) in _stats().items():
+        if parent != live.pid:
+            continue
+        with os.scandir(f"/proc/{pid}/fd") as fds:
+            if any(os.readlink(fd.path) in {f"socket:[{i}]" for i in inodes} for fd in fds):
+                return pid
+    raise AssertionError("no worker holds the connection")
+
+
+def _post(conn: http.client.HTTPConnection, text: str) -> tuple[int, bytes]:
+    body = urllib.parse.urlencode({"query": text})
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Accept": "application/sparql-results+json",
+    }
+    conn.request("POST", "/sparql", body, headers)
+    response = conn.getresponse()
+    return response.status, response.read()
+
+
+def test_both_workers_share_one_pool_in_arrival_order(live):
+    """Pool size 1, two workers: the queries of both are served one at a time, first come first
+    served (per-worker pools would run one query per worker at once, out of order)."""
+    host = urllib.parse.urlparse(live).netloc
+    by_worker: dict[int, list[http.client.HTTPConnection]] = {}
+    for _ in range(40):  # keep-alive connections until both workers hold two
+        conn = http.client.HTTPConnection(host, timeout=60)
+        assert _post(conn, "ASK {}")[0] == 200
+        by_worker.setdefault(_worker_of(live, conn), []).append(conn)
+        if len(by_worker) == 2 and all(len(c) >= 2 for c in by_worker.values()):
+            break
+    assert len(by_worker) == 2, "every connection went to one worker"
+    (a1, a2, *_), (b1, b2, *_) = by_worker.values()
+    started = time.monotonic()
+    assert _post(a1, slow(3500, "calibrate"))[0] == 200
+    single = time.monotonic() - started
+    order = [a2, b1, a1, b2]  # alternating workers
+    done: dict[int, float] = {}
+    statuses: list[int] = []
+
+    def send(i: int, conn) -> None:
+        status, _ = _post(conn, slow(3500, f"q{i}"))
+        statuses.append(status)
+        done[i] = time.monotonic()
+
+    blocker = threading.Thread(target=send, args=(-1, b2))  # b2 reused last: it waits for its answer
+    blocker.start()
+    time.sleep(0.1)
+    threads = []
+    for i, conn in enumerate(order[:3]):
+        threads.append(threading.Thread(target=send, args=(i, conn)))
+        threads[-1].start()
+        time.sleep(min(0.1, single / 4))  # in this order into the pool's queue
+    for thread in [blocker, *threads]:
+        thread.join(120)
+    assert statuses == [200] * 4
+    finished = [i for i, _ in sorted(done.items(), key=lambda item: item[1])]
+    assert finished == [-1, 0, 1, 2], f"not first come first served: {finished}"
+    gaps = [done[i] - done[i - 1] for i in (0, 1, 2)]
+    assert min(gaps) > single * 0.5, (
+        f"queries overlapped (one evaluator): gaps {gaps}, one query {single:.2f} s"
+    )
+
+
+def test_a_new_generation_is_seen_by_the_next_query(live, tmp_path):
+    count = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH <%sgraph/extra> { ?s ?p ?o } } # %s"
+
+    def extra(tag: str) -> int:
+        url = f"{live}sparql?" + urllib.parse.urlencode({"query": count % (live, tag)})
+        status, _, body = request(url, headers={"Accept": "application/sparql-results+json"})
+        assert status == 200, body
+        return int(json.loads(body)["results"]["bindings"][0]["n"]["value"])
+
+    assert extra("before") == 0  # the evaluator has the store open now
+    folder = tmp_path / "extra"
+    folder.mkdir()
+    for name in ("agencies.csv", "datasets.csv", "distributions.csv"):
+        lines = (ROOT / "kg/sample/csv" / name).read_text(encoding="utf-8").splitlines()
+        (folder / name).write_text("\n".join(lines if name == "agencies.csv" else lines[:2]) + "\n")
+    live.kg("ingest", folder, "--source", "extra")
+    assert extra("after") > 0
+
+
+def test_sighup_renews_the_pool_and_keeps_answering(live):
+    keepers, evaluators = pool_processes(live.pid)
+    os.kill(live.pid, signal.SIGHUP)
+    wait_for(lambda: pool_processes(live.pid)[0] - keepers and not (evaluators & pool_processes(live.pid)[1]))
+    url = f"{live}sparql?" + urllib.parse.urlencode({"query": "ASK { ?s ?p ?o } # after HUP"})
+    assert request(url)[0] == 200
+    assert not any(alive(pid) for pid in keepers | evaluators)
+
+
+def test_no_evaluator_outlives_the_master(tmp_path):
+    for stop in (signal.SIGTERM, signal.SIGKILL):
+        with serve(tmp_path / stop.name / "store", workers=1, KG_EVALUATORS="2") as server:
+            keepers, evaluators = wait_for(lambda: (found := pool_processes(server.pid))[1] and found)
+            assert len(keepers) == 1 and len(evaluators) == 2
+            os.kill(server.pid, stop)  # SIGKILL: the keeper learns it from the kernel (PDEATHSIG)
+            pool = keepers | evaluators
+            wait_for(lambda pool=pool: not any(alive(pid) for pid in pool), limit=15)
+
+
+# ---------------------------------------------------------------- a pool in this process, as a master runs it
+
+
+@pytest.fixture(scope="module")
+def pool(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("pool-store")
+    store = Store(folder / "store")
+    with store.write(replace=("urn:g",)) as writer:
+        writer.load_text(
+            "".join(f"<urn:s{i}> <urn:p> <urn:o{i % 7}> .\n" for i in range(4000)), graph="urn:g"
+        )
+    master = MasterPool(2)
+    try:
+        yield master, SharedEvaluator(master.path, store.path, (), timeout=10)
+    finally:
+        master.stop()
+        assert not alive(master.keeper.pid)
+
+
+def _evaluators(master: MasterPool, count: int) -> set[int]:
+    return wait_for(lambda: len(found := pool_processes(os.getpid())[1]) == count and found)
+
+
+def test_a_query_past_its_deadline_is_killed_and_the_pool_recovers(pool):
+    master, client = pool
+    before, killed = _evaluators(master, 2), client.killed
+    started = time.monotonic()
+    with pytest.raises(QueryTimeout, match="ran out of time"):
+        client.evaluate(HEAVY, None, None, ("json", "nt"), timeout=0.5)
+    assert time.monotonic() - started < 3
+    assert client.killed == killed + 1
+    wait_for(lambda: len(before - _evaluators(master, 2)) == 1)  # the killed one replaced
+    fmt, body = client.evaluate("ASK { ?s ?p ?o }", None, None, ("json", "nt"))
+    assert fmt == "json" and json.loads(b"".join(body))["boolean"] is True
+
+
+def test_a_client_gone_mid_stream_discards_its_evaluator(pool):
+    master, client = pool
+    before, killed = _evaluators(master, 2), client.killed
+    fmt, chunks = client.evaluate("SELECT * WHERE { ?s ?p ?o }", None, None, ("json", "nt"))
+    assert not isinstance(chunks, list), "the answer should be long enough to stream"
+    next(chunks)
+    chunks.close()  # what the WSGI server does when its client goes away
+    assert client.killed == killed + 1
+    wait_for(lambda: len(before - _evaluators(master, 2)) == 1)  # killed, and replaced
+
+
+def test_an_evaluator_killed_from_outside_is_replaced(pool):
+    master, client = pool
+    before = _evaluators(master, 2)
+    victim = min(before)
+    os.kill(victim, signal.SIGKILL)
+    after = wait_for(lambda: victim not in (found := _evaluators(master, 2)) and found)
+    assert len(after) == 2 and victim not in after
+    for i in range(4):  # every evaluator answers (more queries than evaluators)
+        _, body = client.evaluate(f"ASK {{ <urn:s{i}> ?p ?o }}", None, None, ("json", "nt"))
+        assert json.loads(b"".join(body))["boolean"] is True
