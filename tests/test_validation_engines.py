@@ -297,12 +297,12 @@ def test_the_setting_takes_rudof_or_pyshacl():
 
 
 def test_the_batch_follows_the_engine_unless_set():
-    """rudof's memory grows with the batch (250: a worker under 400 MB), pyshacl's per-call cost
+    """rudof's memory grows with the batch (200: a worker under ~350 MB), pyshacl's per-call cost
     wants bigger ones (1,000); a batch that is set is kept whatever the engine."""
-    assert load_settings({}).validation_batch == 250
+    assert load_settings({}).validation_batch == 200
     assert load_settings({"KG_VALIDATOR": "pyshacl"}).validation_batch == 1000
     assert load_settings({"KG_VALIDATOR": "pyshacl", "KG_VALIDATION_BATCH": "40"}).validation_batch == 40
-    assert load_settings({"KG_VALIDATION_BATCH": " "}).validation_batch == 250
+    assert load_settings({"KG_VALIDATION_BATCH": " "}).validation_batch == 200
     assert load_settings({}, validator="pyshacl", validation_batch=7).validation_batch == 7
     for bad in ("0", "-3", "many"):
         with pytest.raises(ValueError, match="KG_VALIDATION_BATCH"):
