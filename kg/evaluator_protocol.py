@@ -21,12 +21,15 @@ class _Sink:
     ``START_STREAMING`` bytes long (then ``F<format>``, ``D<chunk>``…, ``E``): one message for
     a small answer instead of three or more, each of which wakes the parent."""
 
-    def __init__(self, conn: Connection, header: str) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
-        self.header = header.encode()
+        self.header = b""
         self.parts: list[bytes] = []
         self.size = 0
         self.streaming = False
+
+    def started(self, fmt: str) -> None:
+        self.header = fmt.encode()
 
     def write(self, data: bytes) -> int:
         data = bytes(data)
@@ -57,25 +60,48 @@ def answer(conn: Connection, store, request: tuple) -> None:
 
     :raises OSError: the parent went away (its end of ``conn`` is closed): nobody to tell.
     """
-    from kg.store import as_quads, cap_rows, is_boolean, is_graph, serialize_results, serialize_triples
-
-    text, default, named, (result_fmt, graph_fmt), max_rows, *private_store = request
+    text, default, named, accept, max_rows, *private_store = request
     try:
+        sink = _Sink(conn)
         on_private = bool(private_store and private_store[0])  # only the app's own pages ask
-        result = store.query(text, default_graphs=default, named_graphs=named, private=on_private)
-        if is_graph(result):
-            sink = _Sink(conn, graph_fmt)
-            triples = as_quads(result) if graph_fmt in ("nq", "trig") else result
-            serialize_triples(triples, sink, graph_fmt)  # no prefix table: see kg.store
-        else:
-            fmt = "json" if is_boolean(result) and result_fmt in ("csv", "tsv") else result_fmt
-            truncated = False
-            if not is_boolean(result) and max_rows:
-                result, truncated = cap_rows(result, max_rows)
-            sink = _Sink(conn, fmt + ("|cut" if truncated else ""))
-            serialize_results(result, sink, fmt)
+        evaluate(sink, store, text, default, named, accept, max_rows, private=on_private)
         sink.finish()
     except (QueryError, InputError) as exc:  # the request's fault: a 400
         conn.send_bytes(b"Q" + str(exc).encode())
     except Exception as exc:  # noqa: BLE001 - reported to the parent, which logs it
         conn.send_bytes(b"X" + f"{type(exc).__name__}: {exc}".encode())
+
+
+def evaluate(
+    sink,
+    store,
+    text: str,
+    default: list[str] | None,
+    named: list[str] | None,
+    accept: tuple[str, str],
+    max_rows: int,
+    *,
+    private: bool = False,
+) -> None:
+    """Evaluate a query and serialize its answer into ``sink`` (``started(fmt)``, then ``write``):
+    ``accept`` is the (SELECT/ASK format, CONSTRUCT/DESCRIBE format); the format is announced
+    first, with ``|cut`` appended when a SELECT was cut at ``max_rows`` rows (0: no cap).
+
+    Shared by the evaluators and the web worker's own evaluations (:mod:`kg.web.answers`). Run on
+    the thread that reads the results: pyoxigraph's results must stay on the thread that made them.
+    """
+    from kg.store import as_quads, cap_rows, is_boolean, is_graph, serialize_results, serialize_triples
+
+    result = store.query(text, default_graphs=default, named_graphs=named, private=private)
+    if is_graph(result):
+        fmt = accept[1]
+        sink.started(fmt)
+        triples = as_quads(result) if fmt in ("nq", "trig") else result
+        serialize_triples(triples, sink, fmt)  # no prefix table: see kg.store.serialize_triples
+        return
+    fmt = "json" if is_boolean(result) and accept[0] in ("csv", "tsv") else accept[0]  # no boolean CSV
+    truncated = False
+    if not is_boolean(result) and max_rows:
+        result, truncated = cap_rows(result, max_rows)
+    sink.started(fmt + ("|cut" if truncated else ""))
+    serialize_results(result, sink, fmt)

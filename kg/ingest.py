@@ -25,7 +25,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 
 from rdflib import Literal, URIRef
@@ -491,7 +491,12 @@ def _trim(above: int = 0) -> None:
             with open("/proc/self/statm", "rb") as statm:
                 if int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") <= above:
                     return
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
+        _libc().malloc_trim(0)
+
+
+@cache
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL("libc.so.6")
 
 
 TRIM_ABOVE = 352 << 20  # a worker's usual high-water mark is ~310 MB (rudof, batch 200)

@@ -224,20 +224,12 @@ def validate_batch(records: Sequence[MappedRecord], *, engine: str = "pyshacl") 
     check_engine(engine)
     if not records:
         return []
-    from kg.validation_split import merged_findings, split_record, validator_splittable
+    from kg.validation_split import split_record, validator_splittable
 
     views = {i: v for i, r in enumerate(records) if (v := split_record(r, validator_splittable()))}
     if views:  # a catalogue with its long list of links: validated in parts (kg.validation_split)
         whole = iter(validate_batch([r for i, r in enumerate(records) if i not in views], engine=engine))
-        reports = []
-        for i, record in enumerate(records):
-            if i not in views:
-                reports.append(next(whole))
-                continue
-            parts = [validate_batch([view], engine=engine)[0].findings for view in views[i]]
-            findings = sorted(merged_findings(parts), key=finding_order)
-            reports.append(RecordReport(record.key, record.kind, str(record.origin), record.label, findings))
-        return reports
+        return [_in_views(r, views[i], engine) if i in views else next(whole) for i, r in enumerate(records)]
     triples = batch_triples(records)
     owner = _owners(records)
     owned = set(owner)
@@ -252,6 +244,15 @@ def validate_batch(records: Sequence[MappedRecord], *, engine: str = "pyshacl") 
     else:
         found = _pyshacl_findings(triples, owned)
     return _reports(records, found, owner)
+
+
+def _in_views(record: MappedRecord, views: list[MappedRecord], engine: str) -> RecordReport:
+    """A record's report from its views' (:mod:`kg.validation_split`), each view validated alone."""
+    from kg.validation_split import merged_findings
+
+    parts = [validate_batch([view], engine=engine)[0].findings for view in views]
+    findings = sorted(merged_findings(parts), key=finding_order)
+    return RecordReport(record.key, record.kind, str(record.origin), record.label, findings)
 
 
 def batch_triples(records: Sequence[MappedRecord]) -> list[tuple[Node, Node, Node]]:

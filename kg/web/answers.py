@@ -11,10 +11,24 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
-from kg.store import as_quads, cap_rows, is_boolean, is_graph, serialize_results, serialize_triples
+from kg.evaluator_protocol import evaluate  # the evaluator processes' own: answers cannot differ
 from kg.web import formats
+
+__all__ = [
+    "Accept",
+    "Buffer",
+    "Sink",
+    "answer_headers",
+    "cache_key",
+    "cors_headers",
+    "etag_for",
+    "evaluate",
+    "key_etag",
+    "matches",
+    "negotiate",
+]
 
 # the ``format=`` values and Accept headers a query may ask for, as (results format, graph format)
 Accept = tuple[str, str]
@@ -82,38 +96,6 @@ class Sink(Protocol):
 
     def started(self, fmt: str) -> None: ...
     def write(self, data: bytes) -> int: ...
-
-
-def evaluate(
-    sink: Sink,
-    store: Any,
-    text: str,
-    default: list[str] | None,
-    named: list[str] | None,
-    accept: Accept,
-    max_rows: int,
-) -> None:
-    """Evaluate a query and serialize its answer into ``sink``; the format is announced first,
-    with ``|cut`` appended when a SELECT was cut at ``max_rows`` rows.
-
-    Run on the thread that reads the results: pyoxigraph's results must stay on the thread that
-    made them.
-    """
-    result = store.query(text, default_graphs=default, named_graphs=named)
-    if is_graph(result):
-        fmt = accept[1]
-        sink.started(fmt)
-        triples = as_quads(result) if fmt in ("nq", "trig") else result
-        serialize_triples(triples, sink, fmt)  # no prefix table: see kg.store.serialize_triples
-        return
-    fmt = accept[0]
-    if is_boolean(result) and fmt in ("csv", "tsv"):
-        fmt = "json"  # CSV and TSV have no boolean form
-    truncated = False
-    if not is_boolean(result) and max_rows:
-        result, truncated = cap_rows(result, max_rows)
-    sink.started(fmt + ("|cut" if truncated else ""))
-    serialize_results(result, sink, fmt)
 
 
 class Buffer:
