@@ -104,10 +104,14 @@ class SharedEvaluator(EvaluatorClient):
         child.conn.close()  # one query per connection: the evaluator goes back to accept()
 
     def _discard(self, child: _Lease) -> None:
-        """Kill the evaluator (its answer is not wanted, or it broke); the keeper replaces it."""
-        with contextlib.suppress(ProcessLookupError):  # else it died by itself
-            os.kill(child.pid, signal.SIGKILL)
+        self.kill(child.pid)
         child.conn.close()
+
+    def kill(self, pid: int) -> None:
+        """Kill an evaluator (its answer is not wanted, or it broke); the keeper replaces it. Also
+        used by the event-loop front's client of the pool (:mod:`kg.web.pooled`)."""
+        with contextlib.suppress(ProcessLookupError):  # else it died by itself
+            os.kill(pid, signal.SIGKILL)
         with self._lock:
             self.killed += 1
 

@@ -23,12 +23,18 @@ __all__ = [
     "answer_headers",
     "cache_key",
     "cors_headers",
+    "encoded",
     "etag_for",
     "evaluate",
+    "FAILED",
     "key_etag",
     "matches",
     "negotiate",
 ]
+
+# the ASGI scope's key of a failure the event-loop front met evaluating a query (kg.web.pooled):
+# the Flask view answers it as its own, rather than evaluating the query again
+FAILED = "kg.failed"
 
 # the ``format=`` values and Accept headers a query may ask for, as (results format, graph format)
 Accept = tuple[str, str]
@@ -89,6 +95,11 @@ def cors_headers(path: str, method: str) -> list[tuple[str, str]]:
             ("Access-Control-Max-Age", "86400"),
         ]
     return headers
+
+
+def encoded(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
+    """Headers as an ASGI server takes them."""
+    return [(name.lower().encode("latin1"), value.encode("latin1")) for name, value in headers]
 
 
 class Sink(Protocol):

@@ -36,7 +36,9 @@ import werkzeug.urls  # noqa: F401 - registers the "werkzeug.url_quote" decoding
 from a2wsgi import WSGIMiddleware
 from flask import Flask
 
+from kg.evaluator_pool import SharedEvaluator
 from kg.web import answers, formats, guard, logs, sparql
+from kg.web.pooled import PooledAnswers
 
 # Flask's threads per worker process: a thread is held for a whole query while it waits in the
 # shared evaluator pool's queue (kg.evaluator_pool), so a worker that got more of the keep-alive
@@ -46,6 +48,7 @@ FORM_LIMIT = 500_000  # Flask's MAX_FORM_MEMORY_SIZE: a larger form is Flask's t
 DIRECT = "application/sparql-query"
 FORM = "application/x-www-form-urlencoded"
 GONE = "kg.gone"  # the scope's key of the event set when the client of a Flask answer went away
+POOL = object()  # Front.answer: "the shared pool evaluates it, from the loop" (kg.web.pooled)
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -73,6 +76,11 @@ class Front:
         self.store = flask_app.extensions["kg_store"]
         self.cache = flask_app.extensions["kg_cache"]
         self.evaluator = flask_app.extensions.get("kg_evaluator")
+        self.pooled = (
+            PooledAnswers(self.evaluator, self.cache, self.settings.max_results)
+            if isinstance(self.evaluator, SharedEvaluator)
+            else None
+        )
         self.on = self.settings.fast_paths and not self.settings.remote
         self.max_body = min(self.settings.max_body, FORM_LIMIT)
         logs.setup()
@@ -86,22 +94,36 @@ class Front:
         if body is None:  # not ours to read (too large, chunked) or the client went away
             return await self.wsgi(scope, receive, send)
         ask = _ask(scope, headers, body) if self.on else None
-        reply = self.answer(ask) if ask is not None else None
-        if reply is None:
+        if ask is None:
             return await self._flask(scope, body, receive, send)
-        status, out, data = reply
-        await send({"type": "http.response.start", "status": status, "headers": out})
-        await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else data})
+        accept = answers.negotiate(ask.fmt, ask.accept)
+        key = answers.cache_key(ask.text, ask.default, ask.named, accept, self.store.version())
+        reply = self.answer(ask, key)
+        if isinstance(reply, tuple):
+            status, out, data = reply
+            await send({"type": "http.response.start", "status": status, "headers": out})
+            await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else data})
+            return self._log(scope, status, started, len(data))
+        if reply is not POOL or scope["method"] == "HEAD":
+            return await self._flask(scope, body, receive, send)
+        request = (ask.text, ask.default or None, ask.named or None, accept, self.settings.max_results)
+        gone = asyncio.Event()
+        watcher = asyncio.ensure_future(_watch(receive, gone))
+        try:
+            got = await self.pooled.answer(request, key, answers.key_etag(key), send, gone)
+        finally:
+            watcher.cancel()
+        if isinstance(got, tuple):
+            status, size = got
+            return self._log(scope, status, started, size)
+        failed = scope if got is None else {**scope, answers.FAILED: got}  # Flask answers the failure
+        return await self._flask(failed, body, receive, send)
+
+    @staticmethod
+    def _log(scope: Scope, status: int, started: float, size: int) -> None:
         client = scope.get("client")
-        logs.write(
-            scope["method"],
-            scope["path"],
-            len(scope["query_string"]),
-            status,
-            started,
-            len(data),
-            client[0] if client else None,
-        )
+        path, query = scope["path"], len(scope["query_string"])
+        logs.write(scope["method"], path, query, status, started, size, client[0] if client else None)
 
     async def _flask(self, scope: Scope, body: bytes, receive: Receive, send: Send) -> None:
         """Flask answers, with the body the front read; a client that goes away stops a streamed
@@ -114,18 +136,22 @@ class Front:
         finally:
             watcher.cancel()
 
-    def answer(self, ask: Ask) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
-        """(status, headers, body) of a cached answer or a ``DESCRIBE <iri>``; None: Flask's to answer."""
-        key = answers.cache_key(
-            ask.text, ask.default, ask.named, answers.negotiate(ask.fmt, ask.accept), self.store.version()
-        )
+    def answer(self, ask: Ask, key: tuple) -> tuple[int, list[tuple[bytes, bytes]], bytes] | object | None:
+        """(status, headers, body) of a cached answer (``key``: :func:`kg.web.answers.cache_key`), a
+        ``DESCRIBE <iri>`` or a 304; :data:`POOL` when the shared pool is to evaluate it here; None
+        when Flask is to answer it (a query the guard refuses, or any query without the pool)."""
         etag = answers.key_etag(key)
         hit = self.cache.get(key)  # in the cache: it passed the guard and evaluated without error
         if hit is None:
-            if not self._describes(ask.text):
+            if guard.problem(ask.text, self.settings) is not None:
+                return None
+            describe = self._describes(ask.text)
+            if not describe and self.pooled is None:
                 return None
             if answers.matches(etag, ask.if_none_match):
                 return _not_modified(etag)
+            if not describe:
+                return POOL
             try:
                 data, ctype, cut = self._describe(ask, key)
             except Exception:  # noqa: BLE001 - Flask evaluates it again and answers the error
@@ -137,16 +163,12 @@ class Front:
         out = [("Content-Type", ctype), ("Content-Length", str(len(data)))]
         out += answers.answer_headers(etag, cut, self.settings.max_results)
         out += answers.cors_headers("/sparql", "GET")
-        return 200, _encoded(out), data
+        return 200, answers.encoded(out), data
 
     def _describes(self, text: str) -> bool:
         """A ``DESCRIBE <iri>`` the Flask view would evaluate in its own thread, and may run here."""
-        return (
-            self.evaluator is not None
-            and "DESCRIBE" in text.upper()
-            and sparql.bounded(text, self.evaluator)
-            and guard.problem(text, self.settings) is None
-        )
+        found = self.evaluator is not None and "DESCRIBE" in text.upper()
+        return found and sparql.bounded(text, self.evaluator)
 
     def _describe(self, ask: Ask, key: tuple) -> tuple[bytes, str, str]:
         """Evaluate on the loop (bounded work) as the view does, and cache the answer as it would."""
@@ -239,11 +261,7 @@ def _ask(scope: Scope, headers: dict[str, str], body: bytes) -> Ask | None:
 
 def _not_modified(etag: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
     """The 304 Flask sends (werkzeug drops its entity headers): the ETag and CORS headers."""
-    return 304, _encoded([("ETag", etag), *answers.cors_headers("/sparql", "GET")]), b""
-
-
-def _encoded(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
-    return [(name.lower().encode("latin1"), value.encode("latin1")) for name, value in headers]
+    return 304, answers.encoded([("ETag", etag), *answers.cors_headers("/sparql", "GET")]), b""
 
 
 def _replay(body: bytes) -> Receive:
@@ -260,7 +278,7 @@ def _replay(body: bytes) -> Receive:
     return again
 
 
-async def _watch(receive: Receive, gone: threading.Event) -> None:
+async def _watch(receive: Receive, gone: threading.Event | asyncio.Event) -> None:
     """Set ``gone`` when uvicorn reports the connection closed (or the response complete)."""
     while (await receive())["type"] != "http.disconnect":
         pass

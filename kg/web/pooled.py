@@ -1,0 +1,209 @@
+"""Uncached ``/sparql`` queries answered on the event loop, by the shared evaluator pool.
+
+Through Flask, a query the cache cannot answer paid, besides its evaluation: a hand-off to one of
+a2wsgi's threads, Flask parsing the request a second time, a thread blocked for the whole
+evaluation, and every chunk of a streamed answer handed back across threads to the loop. Measured
+on the 100,000-dataset benchmark store, a LIMIT 20 title search took ~13 ms in an evaluator and
+~17 ms over HTTP. Here the worker's event loop speaks the pool's protocol
+(:mod:`kg.evaluator_pool`, :mod:`kg.evaluator_protocol`) itself, over the pool's Unix socket:
+connect (the kernel's accept queue is the pool's FIFO queue), read the evaluator's pid, send the
+request, and relay the tagged answer to the client as it comes.
+
+It answers exactly as the Flask view would (the same functions make status, headers and body:
+:mod:`kg.web.answers`), and leaves to Flask everything it does not do itself:
+
+* a failure — the query's fault (400), the time limit (503), a broken evaluator (500) — is handed
+  to the Flask view already decided (:data:`kg.web.answers.FAILED` in the ASGI scope), so that
+  the one error function of the app shapes its body and the query is not evaluated twice;
+* a pool it cannot reach gives ``None``: Flask then tries with its own client and reports.
+
+Multiprocessing's framing, which :class:`multiprocessing.connection.Connection` uses on the
+evaluator's side: a message is its length as a 4-byte big-endian signed integer, then its bytes
+(a length of -1 is followed by an 8-byte one); the request is pickled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import pickle
+import struct
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from kg.errors import QueryError, QueryTimeout
+from kg.evaluator_pool import SharedEvaluator
+from kg.evaluator_protocol import START_STREAMING
+from kg.web import answers, formats
+
+log = logging.getLogger(__name__)
+BUSY = "the service is busy: no evaluator was free before the time limit"
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+def frame(payload: bytes) -> bytes:
+    """One message as :class:`multiprocessing.connection.Connection` frames it."""
+    if len(payload) > 0x7FFFFFFF:
+        return struct.pack("!iQ", -1, len(payload)) + payload
+    return struct.pack("!i", len(payload)) + payload
+
+
+async def read_message(reader: asyncio.StreamReader) -> bytes:
+    """One framed message. :raises asyncio.IncompleteReadError: the evaluator went away."""
+    (size,) = struct.unpack("!i", await reader.readexactly(4))
+    if size == -1:
+        (size,) = struct.unpack("!Q", await reader.readexactly(8))
+    return await reader.readexactly(size)
+
+
+class _Lease:
+    """One evaluator's connection, taken from the pool's queue, and its pid (killed when its answer
+    is not wanted: the time limit passed, or the client went away mid-stream)."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, pid: int) -> None:
+        self.reader, self.writer, self.pid = reader, writer, pid
+
+    def release(self) -> None:
+        self.writer.close()  # one query per connection: the evaluator goes back to accept()
+
+
+class PooledAnswers:
+    """The front's client of the shared pool (:class:`kg.evaluator_pool.SharedEvaluator`)."""
+
+    def __init__(self, pool: SharedEvaluator, cache, max_rows: int) -> None:
+        self.pool = pool
+        self.cache = cache
+        self.max_rows = max_rows
+
+    async def answer(
+        self, request: tuple, key: tuple, etag: str, send: Send, gone: asyncio.Event
+    ) -> tuple[int, int] | BaseException | None:
+        """Evaluate ``request`` (the evaluator's request tuple) and send the answer: (status, bytes
+        sent); or the failure for Flask to answer; or None when the pool is out of reach."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.pool.timeout
+        try:
+            lease = await self._acquire(deadline)
+        except OSError:
+            return None
+        except QueryTimeout as exc:
+            return exc
+        try:
+            lease.writer.write(frame(pickle.dumps((self.pool.store_path, self.pool.private, request))))
+            first = await self._receive(lease, deadline)
+            if first[:1] == b"Q":  # the query's fault: the evaluator is fine
+                lease.release()
+                return QueryError(first[1:].decode())
+            if first[:1] == b"A":  # the whole answer in one message
+                lease.release()
+                fmt, _, body = first[1:].partition(b"\0")
+                return await self._whole(fmt.decode(), [body], key, etag, send)
+            if first[:1] != b"F":
+                raise RuntimeError(first[1:].decode() or "unexpected message from the evaluator")
+            fmt, head, done = first[1:].decode(), [], False
+            while not done and sum(map(len, head)) < START_STREAMING:
+                message = await self._receive(lease, deadline)
+                done = message == b"E"
+                if not done and message[:1] != b"D":
+                    raise RuntimeError(message[1:].decode())
+                head += [] if done else [message[1:]]
+        except BaseException as exc:
+            self._kill(lease)  # timed out, died or broke (or the server stops): a fresh one replaces it
+            if isinstance(exc, (QueryTimeout, RuntimeError)):
+                return exc
+            raise
+        if done:
+            lease.release()
+            return await self._whole(fmt, head, key, etag, send)
+        return await self._stream(lease, fmt, head, key, etag, send, gone, deadline)
+
+    async def _acquire(self, deadline: float) -> _Lease:
+        """Connect and wait in the pool's queue until an evaluator sends its pid."""
+        while True:
+            try:
+                async with asyncio.timeout_at(deadline):
+                    reader, writer = await asyncio.open_unix_connection(self.pool.socket_path)
+                    try:
+                        return _Lease(reader, writer, int(await read_message(reader)))
+                    except (asyncio.IncompleteReadError, OSError, ValueError):
+                        writer.close()  # dropped before it took the request (it retires): queue again
+            except TimeoutError:
+                raise QueryTimeout(BUSY) from None
+
+    async def _receive(self, lease: _Lease, deadline: float) -> bytes:
+        try:
+            async with asyncio.timeout_at(deadline):
+                return await read_message(lease.reader)
+        except TimeoutError:
+            raise QueryTimeout(
+                f"the query ran out of time ({self.pool.timeout:g} s limit) and was stopped"
+            ) from None
+        except (asyncio.IncompleteReadError, OSError) as exc:
+            raise RuntimeError(f"the evaluator process died: {exc}") from exc
+
+    def _kill(self, lease: _Lease) -> None:
+        self.pool.kill(lease.pid)
+        lease.writer.close()
+
+    def _headers(self, fmt: str, etag: str, length: int | None) -> tuple[list[tuple[bytes, bytes]], str, str]:
+        fmt, _, cut = fmt.partition("|")
+        ctype = formats.content_type(fmt)
+        out = [("Content-Type", ctype)] + ([("Content-Length", str(length))] if length is not None else [])
+        out += answers.answer_headers(etag, cut, self.max_rows) + answers.cors_headers("/sparql", "GET")
+        return answers.encoded(out), ctype, cut
+
+    async def _whole(
+        self, fmt: str, parts: list[bytes], key: tuple, etag: str, send: Send
+    ) -> tuple[int, int]:
+        """A complete answer: one body with its length, one write, and into the cache."""
+        data = b"".join(parts)
+        headers, ctype, cut = self._headers(fmt, etag, len(data))
+        if len(data) <= self.cache.max_entry:
+            self.cache.put(key, data, (ctype, cut))
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": data})
+        return 200, len(data)
+
+    async def _stream(
+        self, lease: _Lease, fmt: str, head: list[bytes], key: tuple, etag: str, send: Send,
+        gone: asyncio.Event, deadline: float,
+    ) -> tuple[int, int]:  # fmt: skip
+        """A big answer, relayed as it comes (no length: chunked); cached when it ends up small enough.
+        At the time limit the body is cut, as the Flask view cuts it; a client that goes away stops
+        the evaluator."""
+        headers, ctype, cut = self._headers(fmt, etag, None)
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        kept: list[bytes] | None = []
+        size, finished = 0, False
+        try:
+            chunk = b"".join(head)
+            while not gone.is_set():
+                size += len(chunk)
+                if kept is not None and size <= self.cache.max_entry:
+                    kept.append(chunk)
+                else:
+                    kept = None  # too big for the cache: stop keeping it
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                message = await self._receive(lease, deadline)
+                if message == b"E":
+                    finished = True
+                    break
+                if message[:1] != b"D":
+                    log.error("query failed while streaming: %s", message[1:].decode())
+                    break
+                chunk = message[1:]
+        except QueryTimeout:
+            log.warning("a streaming answer was cut at the time limit")
+        except RuntimeError as exc:
+            log.error("query failed while streaming: %s", exc)
+        finally:
+            if finished:
+                lease.release()
+            else:
+                self._kill(lease)
+        if finished and kept is not None:
+            self.cache.put(key, b"".join(kept), (ctype, cut))
+        with contextlib.suppress(OSError):
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        return 200, size

@@ -1,0 +1,156 @@
+"""Uncached queries answered on the event loop by the shared pool (kg/web/pooled.py).
+
+In process: the ASGI front of an app that has a real shared pool (a :class:`MasterPool`, as the
+gunicorn master starts it, with real evaluator processes), against the same app's Flask view.
+The live servers of tests/test_front.py compare both paths over HTTP as well.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import urllib.parse
+
+import pytest
+from conftest import EMBEDDED, make_settings
+from test_evaluator_pool import HEAVY
+from test_front import call
+
+from kg import create_app
+from kg.evaluator_pool import SOCKET_ENV, MasterPool, SharedEvaluator
+from kg.store import Store
+from kg.web.answers import FAILED
+from kg.web.front import Front
+
+pytestmark = pytest.mark.embedded_only
+ROWS = 3000  # long enough to stream (kg.evaluator_protocol.START_STREAMING) as N-Triples
+ALL = "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"
+COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+
+
+@pytest.fixture(scope="module")
+def master():
+    pool = MasterPool(2)
+    try:
+        yield pool
+    finally:
+        pool.stop()
+
+
+@pytest.fixture
+def fronts(tmp_path, master, monkeypatch):
+    """(pooled, flask, calls): one app behind the front with the pool, and the same app's Flask
+    path alone (the front's fast paths off); ``calls`` lists the scopes Flask got from the first."""
+    folder = tmp_path / "store"
+    store = Store(folder)
+    with store.write(replace=("urn:g",)) as writer:
+        text = "".join(f'<urn:s{i}> <urn:p> "value {i} {"x" * 80}" .\n' for i in range(ROWS))
+        writer.load_text(text, graph="urn:g")
+    monkeypatch.setenv(SOCKET_ENV, master.path)
+    settings = make_settings(folder, max_results=10, query_timeout=1.0, **EMBEDDED)
+    pooled, flask = Front(create_app(settings)), Front(create_app(settings))  # a result cache each
+    assert isinstance(pooled.evaluator, SharedEvaluator) and pooled.pooled is not None
+    flask.on = False
+    real, calls = pooled.wsgi, []
+
+    async def spy(scope, receive, send) -> None:
+        calls.append(scope)
+        await real(scope, receive, send)
+
+    pooled.wsgi = spy
+    return pooled, flask, calls
+
+
+def _without_date(answer: tuple) -> tuple:
+    status, headers, body = answer
+    return status, {k: v for k, v in headers.items() if k not in (b"date", b"server")}, body
+
+
+def test_a_miss_is_answered_by_the_pool_as_flask_answers_it(fronts):
+    pooled, flask, calls = fronts
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    requests = [
+        ("GET", {"query": COUNT}, {}, b""),
+        ("GET", {"query": COUNT + " #csv"}, {"Accept": "text/csv"}, b""),
+        ("GET", {"query": "SELECT ?s WHERE { ?s ?p ?o } ORDER BY ?s"}, {}, b""),  # cut at 10 rows
+        ("GET", {"query": "ASK { ?s ?p ?o }", "format": "xml"}, {}, b""),
+        ("GET", {"query": ALL}, {"Accept": "application/n-triples"}, b""),  # streamed
+        ("POST", {}, form, urllib.parse.urlencode({"query": COUNT + " #form"}).encode()),
+        ("POST", {}, {"Content-Type": "application/sparql-query"}, (COUNT + " #direct").encode()),
+    ]
+    for method, query, headers, body in requests:
+        got = call(pooled, method, query, headers, body)
+        assert not calls, f"Flask answered {query or body!r}"
+        assert _without_date(got) == _without_date(call(flask, method, query, headers, body))
+        again = call(pooled, method, query, headers, body)  # from the cache, with its length
+        assert (
+            again[::2] == got[::2] and {**got[1], b"content-length": again[1][b"content-length"]} == again[1]
+        )
+    streamed = call(pooled, "GET", {"query": ALL + " #new"}, {"Accept": "application/n-triples"})
+    assert streamed[0] == 200 and streamed[2].count(b"\n") == ROWS and b"content-length" not in streamed[1]
+    cut = call(pooled, "GET", {"query": "SELECT ?s WHERE { ?s ?p ?o } ORDER BY ?s"})
+    assert cut[1][b"kg-results-truncated"] == b"true"
+    etag = cut[1][b"etag"].decode()
+    fresh = "SELECT ?s WHERE { ?s ?p ?o } ORDER BY DESC(?s)"
+    assert call(pooled, "GET", {"query": fresh}, {"If-None-Match": etag})[0] == 200
+    assert (
+        call(pooled, "GET", {"query": "SELECT ?s WHERE { ?s ?p ?o } ORDER BY ?s"}, {"If-None-Match": etag})[0]
+        == 304
+    )
+    assert not calls
+
+
+def test_a_failure_goes_to_flask_once_already_decided(fronts):
+    pooled, flask, calls = fronts
+    bad = "SELECT ?s WHERE { ?s ?p"  # the front does not parse queries: the evaluator finds it
+    got = call(pooled, "GET", {"query": bad}, {"Accept": "application/json"})
+    assert got[0] == 400 and b"Bad query" in got[2]
+    assert _without_date(got) == _without_date(
+        call(flask, "GET", {"query": bad}, {"Accept": "application/json"})
+    )
+    assert len(calls) == 1 and type(calls[0][FAILED]).__name__ == "QueryError"
+
+
+def test_the_time_limit_kills_the_evaluator_and_answers_503_once(fronts):
+    pooled, _, calls = fronts
+    killed = pooled.pooled.pool.killed
+    began = time.monotonic()
+    status, headers, body = call(pooled, "GET", {"query": HEAVY})
+    assert status == 503 and headers[b"retry-after"] == b"5" and b"ran out of time" in body
+    assert time.monotonic() - began < 3  # not evaluated a second time by Flask
+    assert pooled.pooled.pool.killed == killed + 1
+    assert len(calls) == 1 and type(calls[0][FAILED]).__name__ == "QueryTimeout"
+    assert call(pooled, "GET", {"query": COUNT + " #after"})[0] == 200  # the pool recovered
+
+
+def test_a_client_gone_mid_stream_stops_its_evaluator(fronts):
+    pooled, _, calls = fronts
+    killed = pooled.pooled.pool.killed
+    scope = {
+        "type": "http", "method": "GET", "path": "/sparql", "root_path": "", "scheme": "http",
+        "query_string": urllib.parse.urlencode({"query": ALL + " #gone"}).encode(),
+        "headers": [(b"accept", b"application/n-triples")], "client": ("127.0.0.1", 5000),
+        "server": ("127.0.0.1", 80), "http_version": "1.1",
+    }  # fmt: skip
+    sent: list[dict] = []
+
+    async def run() -> None:
+        first_chunk = asyncio.Event()
+
+        async def receive() -> dict:
+            await first_chunk.wait()  # the client leaves once the answer has begun
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict) -> None:
+            sent.append(message)
+            if message.get("more_body"):
+                first_chunk.set()
+                await asyncio.sleep(0.05)  # the server notices before the next chunk
+
+        await pooled(scope, receive, send)
+
+    asyncio.run(run())
+    assert sent[0]["status"] == 200 and not calls
+    body = b"".join(m.get("body", b"") for m in sent[1:])
+    assert 0 < body.count(b"\n") < ROWS  # cut short
+    assert pooled.pooled.pool.killed == killed + 1
