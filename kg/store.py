@@ -719,7 +719,9 @@ def serialize_triples(triples, output, fmt: str, *, prefixes: dict[str, str] | N
     :data:`kg.vocab.PREFIXES` doubled the cost of a DESCRIBE of one dataset (0.47 against
     0.26 ms, serialization included); pages' downloads, read by people, keep them.
     """
-    if fmt in ("ttl", "trig", "rdf", "jsonld"):
+    if isinstance(triples, ox.QueryTriples) and not prefixes:  # in Rust: no Python object per triple
+        triples.serialize(output, format=FORMATS[fmt])
+    elif fmt in ("ttl", "trig", "rdf", "jsonld"):
         ox.serialize(triples, output, format=FORMATS[fmt], prefixes=prefixes)
     else:
         ox.serialize(triples, output, format=FORMATS[fmt])

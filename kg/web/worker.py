@@ -7,6 +7,7 @@ that parses HTTP in C and serves :class:`kg.web.front.Front`. uvicorn's own acce
 
 from __future__ import annotations
 
+import gc
 from typing import Any, ClassVar
 
 from uvicorn_worker import UvicornWorker
@@ -17,3 +18,15 @@ class Worker(UvicornWorker):
     so that a missing one is an error at start rather than a silent fall-back to pure Python."""
 
     CONFIG_KWARGS: ClassVar[dict[str, Any]] = {"loop": "uvloop", "http": "httptools", "access_log": False}
+
+    def run(self) -> None:
+        """Serve, with the app's start-up objects out of the garbage collector's sight.
+
+        The loaded app holds ~45,000 objects (Flask, the templates, the vocabularies) that live as
+        long as the worker; every full collection walked them all, a pause of several ms that a
+        request arriving then waited out, in the p99 of sub-millisecond answers. ``gc.freeze``
+        moves them to a generation that is never collected (they are never garbage).
+        """
+        gc.collect()
+        gc.freeze()
+        super().run()
