@@ -98,7 +98,8 @@ SETTINGS: tuple[Setting, ...] = (
         "KG_FAST_PATHS",
         "1",
         "Set to 0 to send every /sparql request through Flask: the HTTP front then answers neither "
-        "repeated queries from the result cache nor DESCRIBE <iri> itself (for comparison and debugging).",
+        "repeated queries from the result cache, nor DESCRIBE <iri>, nor sends other queries to the "
+        "evaluator pool itself (for comparison and debugging).",
     ),
 )
 
