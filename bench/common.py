@@ -36,22 +36,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def gunicorn_argv(port: int, workers: int, threads: int) -> list[str]:
-    """The app under gunicorn with gthread workers on a loopback port, as ``kg serve`` runs it."""
-    return [
-        str(BIN / "gunicorn"),
-        "--chdir",
-        str(ROOT),
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(workers),
-        "--worker-class",
-        "gthread",
-        "--threads",
-        str(threads),
-        "app:app",
-    ]
+def gunicorn_argv(port: int, workers: int, threads: int | None = None) -> list[str]:
+    """The app under gunicorn on a loopback port, as ``kg serve`` runs it (uvicorn workers serving
+    ``app:front``, the shared evaluator pool's hooks); ``threads`` turns it into the former
+    gthread server of ``app:app``, for comparison."""
+    from kg.cli import APP, WORKER_CLASS
+
+    argv = [str(BIN / "gunicorn"), "--chdir", str(ROOT), "--bind", f"127.0.0.1:{port}"]
+    argv += ["--workers", str(workers)]
+    if threads:
+        return [*argv, "--worker-class", "gthread", "--threads", str(threads), "app:app"]
+    return [*argv, "--worker-class", WORKER_CLASS, "--config", "python:kg.gunicorn_conf", APP]
 
 
 def package_version(name: str, missing: str = "-") -> str:

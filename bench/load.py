@@ -1,7 +1,8 @@
 """Load benchmark: a mixed read workload from concurrent clients while a 10,000-record ingest runs.
 
-The app runs as ``tests/live.py`` runs it (gunicorn, ``--workers 2`` gthread
-workers x 4 threads, ``app:app``) on loopback, on a fresh store holding the
+The app runs as ``tests/live.py`` and ``kg serve`` run it (gunicorn, ``--workers 2``
+uvicorn workers serving ``app:front``; ``--threads N``: the former gthread workers of ``app:app``) on
+loopback, on a fresh store holding the
 bundled sample, with ``KG_QUERY_TIMEOUT=2`` so that heavy queries are cut.
 ``--clients`` threads (keep-alive ``http.client`` connections, nothing but
 127.0.0.1) send a weighted mix of requests:
@@ -440,7 +441,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         warm(port, workload, 4 * args.workers)
         print(
-            f"load: {args.clients} clients on 127.0.0.1:{port} (gunicorn {args.workers} x {args.threads}); "
+            f"load: {args.clients} clients on 127.0.0.1:{port} (gunicorn, {args.workers} workers); "
             f"ingest at +{args.ingest_at:.0f} s",
             flush=True,
         )
@@ -692,7 +693,12 @@ def section(result: dict[str, Any]) -> str:
         f"Python {v['python']}, pyoxigraph {v['pyoxigraph']}, rdflib {v['rdflib']}, pyshacl {v['pyshacl']}, "
         f"Flask {v['flask']}, gunicorn {v['gunicorn']}.",
         "",
-        f"gunicorn gthread, {s['workers']} workers x {s['threads']} threads, on loopback, store = "
+        (
+            f"gunicorn gthread, {s['workers']} workers x {s['threads']} threads"
+            if s["threads"]
+            else f"`kg serve`'s gunicorn, {s['workers']} uvicorn workers"
+        )
+        + ", on loopback, store = "
         f"the bundled sample; `KG_QUERY_TIMEOUT={s['query_timeout']:g}`. {s['clients']} client "
         f"threads (kept-alive connections, no think time) for {result['elapsed_s']:,.1f} s, the "
         f"weighted mix of the docstring of `bench/load.py`; the ingest started at +{s['ingest_at']:g} s. "
@@ -735,7 +741,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", default=str(ROOT / "bench" / "out" / "load"), help="working folder")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
-    parser.add_argument("--threads", type=int, default=4, help="threads per worker (default 4)")
+    parser.add_argument(
+        "--threads", type=int, default=0, help="gthread threads per worker (0, default: kg serve's workers)"
+    )
     parser.add_argument("--query-timeout", type=float, default=2.0, help="KG_QUERY_TIMEOUT (default 2)")
     parser.add_argument("--ingest-workers", type=int, default=2, help="KG_WORKERS of the ingest (default 2)")
     parser.add_argument(

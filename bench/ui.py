@@ -16,7 +16,8 @@ quality, the per-record findings in the report graph), cached under
 a dataset page shows the findings the ingest stored. Without it, the store has
 no stored findings and every dataset page validates its record on demand.
 
-The app runs as ``tests/live.py`` runs it: gunicorn, gthread workers, on
+The app runs as ``tests/live.py`` and ``kg serve`` run it: gunicorn, uvicorn workers
+serving ``app:front`` (``--threads N``: the former gthread workers of ``app:app``), on
 loopback, ``KG_BASE_URI`` = the generator's base so dataset IRIs are served
 by this app. One client sends the requests one after another over a kept-alive
 connection (latency, not throughput), after a warm-up that lets every worker
@@ -333,7 +334,9 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "n": args.n,
         "seed": args.seed,
-        "server": f"gunicorn gthread, {args.workers} workers x {args.threads} threads",
+        "server": f"gunicorn gthread, {args.workers} workers x {args.threads} threads"
+        if args.threads
+        else f"kg serve: gunicorn, {args.workers} uvicorn workers",
         "first_request_ms": round(first_ms, 1),
         "index": facts,
         "rows": rows,
@@ -417,7 +420,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--requests", type=int, default=300, help="requests per kind")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
-    parser.add_argument("--threads", type=int, default=4, help="threads per worker")
+    parser.add_argument(
+        "--threads", type=int, default=0, help="gthread threads per worker (0, default: kg serve's workers)"
+    )
     parser.add_argument("--incremental", action="store_true", help="also time an incremental index update")
     parser.add_argument("--no-write", action="store_true", help="leave bench/RESULTS.md alone")
     parser.add_argument(
