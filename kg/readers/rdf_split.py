@@ -65,13 +65,26 @@ class Splitter:
         return {node: kind for node, kind in kinds.items() if kind and node not in parts}
 
     def split(self) -> Iterator[Record]:
-        """(kind, key, rows) in output order: agency, catalog, dataset, service, other."""
+        """(kind, key, rows) in output order: agency, catalog, dataset, service, other.
+
+        The leading records that reach no blank node own their subject's triples whatever the
+        claim order (:meth:`TripleTable.claim_alone`), so they leave before the datasets are
+        claimed (~9 s for 100,000): the ingest's workers start on them, the catalogue among them,
+        meanwhile.
+        """
         ordered = sorted(self.roots, key=lambda n: (KIND_ORDER.index(self.roots[n]), n))
         number = {root: i for i, root in enumerate(ordered)}
-        for root in sorted(ordered, key=lambda n: self.roots[n] != "dataset"):  # datasets claim first
+        early = 0
+        for root in ordered:
+            rows = None if self.roots[root] == "dataset" else self.table.claim_alone(root, early)
+            if rows is None:
+                break
+            yield self.roots[root], root, self._describe(rows)
+            early += 1
+        for root in sorted(ordered[early:], key=lambda n: self.roots[n] != "dataset"):  # datasets first
             self._claim(root, number[root])
         self.table.claimed()
-        for i, root in enumerate(ordered):
+        for i, root in enumerate(ordered[early:], start=early):
             yield self.roots[root], root, self._describe(self.table.record_rows(i))
         rest = self.table.record_rows(None)
         if rest:

@@ -143,6 +143,15 @@ class TripleTable:
             rows.extend(self.db.execute(query, (record, *chunk)))
         return rows
 
+    def claim_alone(self, root: str, record: int) -> list[Row] | None:
+        """Give a record's root subject to it if no blank node is an object of its triples: then
+        they are all it reaches, and no other record can claim them (a root is nobody's part), so
+        the claim is final in any order. Its rows, or None (nothing claimed)."""
+        if self.db.execute(f"SELECT 1 FROM t WHERE s = ? AND k = {BLANK} LIMIT 1", (root,)).fetchone():
+            return None
+        query = "UPDATE t SET r = ? WHERE s = ? AND r IS NULL RETURNING s, p, k, o, x"
+        return self.db.execute(query, (record, root)).fetchall()
+
     def claimed(self) -> None:
         """Every claim is made: index the owners, for :meth:`record_rows`."""
         self.db.execute("CREATE INDEX t_r ON t (r)")
