@@ -37,7 +37,7 @@ from kg.iris import Minter, source_name
 from kg.mapping import MappedRecord, Triple, map_agency, map_record, nt_iri, nt_line, nt_literal
 from kg.quality import measure, rule_counts_triples
 from kg.readers import detect_format, read_source
-from kg.records import AgencyRecord, Record, ServiceRecord
+from kg.records import AgencyRecord, RdfRecord, Record, ServiceRecord
 from kg.search import Summaries, build_index, summarize
 from kg.settings import Settings
 from kg.shapes import validator_shapes
@@ -355,6 +355,10 @@ def _default_source(location: str) -> str:
 # ---------------------------------------------------------------- map + validate
 
 
+Job = tuple[Record, list[Triple]]  # a record and the context the ingest gives it
+Result = tuple[MappedRecord, RecordReport, tuple[str, str, str]]
+
+
 def process(
     records: Iterable[Record], iris: Minter, *, batch: int, workers: int, validator: str = "rudof"
 ) -> Iterator[tuple[MappedRecord, RecordReport]]:
@@ -391,33 +395,69 @@ def _process(
     check_engine(validator)  # an unknown engine or a missing package: before any record is read
     agencies: dict[str, list[Triple]] = {}
 
-    def jobs() -> Iterator[list[tuple[Record, list[Triple]]]]:
-        chunk: list[tuple[Record, list[Triple]]] = []
+    def jobs() -> Iterator[tuple[list[Job], list[int] | None]]:
+        """Batches with the indices of their RDF catalogues; and each catalogue as soon as it is
+        read, alone (``None``: see :func:`_catalogue`)."""
+        chunk: list[Job] = []
+        aside: list[int] = []
         for record in records:
             if isinstance(record, AgencyRecord):
                 agencies[record.key] = map_agency(record, iris).triples
             chunk.append((record, _context(record, agencies, iris)))
+            if _catalogue(record):
+                aside.append(len(chunk) - 1)
+                yield [chunk[-1]], None
             if len(chunk) >= batch:
-                yield chunk
-                chunk = []
+                yield chunk, aside
+                chunk, aside = [], []
         if chunk:
-            yield chunk
+            yield chunk, aside
 
     if workers <= 1:
-        for chunk in jobs():
-            yield from _map_and_validate(chunk, iris.base, ntriples, validator)
+        for chunk, aside in jobs():
+            if aside is not None:  # a catalogue is validated with its batch here
+                yield from _map_and_validate(chunk, iris.base, ntriples, validator)
         return
     with ProcessPoolExecutor(max_workers=workers, initializer=_warm_up, initargs=(validator,)) as pool:
         # start the workers before the first record is read: forked later, they would share
         # the reader's parsed source (an RDF file is parsed whole) and copy what they touch
         pool.submit(int)
-        pending: list[Future] = []
-        for chunk in jobs():
-            pending.append(pool.submit(_map_and_validate, chunk, iris.base, ntriples, validator))
+        pending: list[tuple[Future, dict[int, Future]]] = []
+        ahead: list[Future] = []  # catalogues submitted alone, for the batch they belong to
+        for chunk, aside in jobs():
+            if aside is None:
+                ahead.append(pool.submit(_map_and_validate, chunk, iris.base, ntriples, validator, {0}, True))
+                continue
+            future = pool.submit(_map_and_validate, chunk, iris.base, ntriples, validator, set(aside))
+            pending.append((future, dict(zip(aside, ahead, strict=True))))
+            ahead = []
             while len(pending) > workers * 2:
-                yield from pending.pop(0).result()
-        for future in pending:
-            yield from future.result()
+                yield from _merged(*pending.pop(0))
+        for future, alone in pending:
+            yield from _merged(future, alone)
+
+
+def _merged(batch: Future, alone: dict[int, Future]) -> Iterator[Result]:
+    """A batch's results, a catalogue's from the job that took it alone when that job did."""
+    for index, result in enumerate(batch.result()):
+        if index in alone:
+            (other,) = alone[index].result()
+            result = result if other is None else other
+        if result is None:
+            raise RuntimeError("a catalogue was validated neither alone nor with its batch")
+        yield result
+
+
+def _catalogue(record: Record) -> bool:
+    """An RDF catalogue: sent to a worker alone as soon as it is read, besides in its batch.
+
+    Why: its links are validated in views (:mod:`kg.validation_split`), as long as ~30 other
+    batches at 100,000 datasets, and it leaves the RDF reader before the reader claims the
+    datasets (:meth:`kg.readers.rdf_split.Splitter.split`, ~9 s): alone, it is validated
+    meanwhile, not once its batch is full. Its batch is made as before (reports may depend on
+    a batch's other records) and leaves it to that job when it is cut into views.
+    """
+    return isinstance(record, RdfRecord) and record.kind == "catalog"
 
 
 def _deferred(read: Callable[..., Iterable[Record]], *args: object, **kwargs: object) -> Iterator[Record]:
@@ -452,14 +492,40 @@ def _warm_up(validator: str = "rudof") -> None:
 
 
 def _map_and_validate(
-    chunk: list[tuple[Record, list[Triple]]], base: str, ntriples: bool = False, validator: str = "rudof"
-) -> list[tuple[MappedRecord, RecordReport, tuple[str, str, str]]]:
+    chunk: list[Job],
+    base: str,
+    ntriples: bool = False,
+    validator: str = "rudof",
+    aside: set[int] | frozenset[int] = frozenset(),
+    alone: bool = False,
+) -> list[Result | None]:
+    """Map, validate and write a batch's records (None for those left to another job).
+
+    ``aside``: records (catalogues) that a job of their own validates in views when they are
+    cut into views (:func:`kg.validation_split.split_record`); that job (``alone``) does only
+    those, the batch's job all the others. Either way each report is what validating the whole
+    batch gives, since a record cut into views is validated on its own there too.
+    """
     iris = Minter(base)
     mapped = []
     for record, context in chunk:
         m = map_record(record, iris)
         m.context.extend(context)
         mapped.append(m)
+    if aside:
+        from kg.validation_split import split_record, validator_splittable
+
+        cut = {i for i in aside if split_record(mapped[i], validator_splittable()) is not None}
+        done = [(i in cut) == alone for i in range(len(mapped))]
+        results = iter(_written([m for m, d in zip(mapped, done, strict=True) if d], ntriples, validator))
+        return [next(results) if d else None for d in done]
+    return _written(mapped, ntriples, validator)
+
+
+def _written(mapped: list[MappedRecord], ntriples: bool, validator: str) -> list[Result | None]:
+    """Validate mapped records, and (``ntriples``) write their triples, measurements and summaries."""
+    if not mapped:
+        return []
     reports = validate_batch(mapped, engine=validator)
     summaries = summarize([m.triples for m in mapped]) if ntriples else [""] * len(mapped)
     texts = []

@@ -46,6 +46,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache, lru_cache
 from typing import Protocol
 
 from rdflib import Literal, URIRef
@@ -260,17 +261,33 @@ def measurement_iri(dataset: str, name: str) -> str:
 
 
 def _decimal(value: float) -> Literal:
-    return Literal(Decimal(f"{value:.2f}"), datatype=XSD.decimal)
+    return _decimal_literal(f"{value:.2f}")
+
+
+@lru_cache(maxsize=4096)
+def _decimal_literal(text: str) -> Literal:
+    """Made once per value (a Literal parses its value): 24 measurements a dataset, few values."""
+    return Literal(Decimal(text), datatype=XSD.decimal)
 
 
 def _measurement(dataset: URIRef, metric: str, value: Literal) -> list[Triple]:
     node = URIRef(measurement_iri(str(dataset), metric))
+    rdf_type, measurement, computed_on, measure_of, has_value = _DQV_TERMS
     return [
-        (node, RDF.type, DQV.QualityMeasurement),
-        (node, DQV.computedOn, dataset),
-        (node, DQV.isMeasurementOf, QUALITY[metric]),
-        (node, DQV.value, value),
+        (node, rdf_type, measurement),
+        (node, computed_on, dataset),
+        (node, measure_of, _metric(metric)),
+        (node, has_value, value),
     ]
+
+
+# looked up once: a namespace's attribute costs a Python call, 240,000 times per 10,000 datasets
+_DQV_TERMS = (RDF.type, DQV.QualityMeasurement, DQV.computedOn, DQV.isMeasurementOf, DQV.value)
+
+
+@cache
+def _metric(name: str) -> URIRef:
+    return QUALITY[name]
 
 
 def measure(record: MappedRecord, report: RecordReport) -> list[Triple]:

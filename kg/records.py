@@ -20,7 +20,7 @@ Conventions every reader follows:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Protocol
 
 Text = dict[str, str]
 
@@ -180,7 +180,12 @@ class ServiceRecord:
 RdfKind = Literal["catalog", "dataset", "service", "agency", "other"]
 
 
-@dataclass
+class Terms(Protocol):
+    """A record's triples and context not made rdflib terms yet (:class:`kg.readers.rdf_table.TableRows`)."""
+
+    def terms(self) -> tuple[list[tuple], list[tuple]]: ...
+
+
 class RdfRecord:
     """A resource from an RDF source, kept exactly as published.
 
@@ -189,13 +194,74 @@ class RdfRecord:
     ``context`` holds the descriptions of other resources it refers to that
     the same file describes (its publisher, say): used to validate the record,
     stored with their own record.
+
+    A reader may give ``rows`` instead (:class:`Terms`): the triples and context are then
+    made when first asked for. The RDF reader does, so that the ingest sends rows, not
+    rdflib terms, to its worker processes, which make the terms (see
+    :class:`kg.readers.rdf_table.TableRows`). Pickled, a record holds one form or the other.
     """
 
-    key: str  # the subject IRI (or "_:label" for a blank-node subject)
-    kind: RdfKind
-    origin: Origin
-    triples: list[tuple] = field(default_factory=list)
-    context: list[tuple] = field(default_factory=list)
+    __slots__ = ("key", "kind", "origin", "_triples", "_context", "_rows")
+
+    def __init__(
+        self,
+        key: str,  # the subject IRI (or "_:label" for a blank-node subject)
+        kind: RdfKind,
+        origin: Origin,
+        triples: list[tuple] | None = None,
+        context: list[tuple] | None = None,
+        *,
+        rows: Terms | None = None,
+    ) -> None:
+        self.key, self.kind, self.origin = key, kind, origin
+        self._triples = [] if triples is None else triples
+        self._context = [] if context is None else context
+        self._rows = rows
+
+    @property
+    def triples(self) -> list[tuple]:
+        self._resolve()
+        return self._triples
+
+    @triples.setter
+    def triples(self, value: list[tuple]) -> None:
+        self._resolve()
+        self._triples = value
+
+    @property
+    def context(self) -> list[tuple]:
+        self._resolve()
+        return self._context
+
+    @context.setter
+    def context(self, value: list[tuple]) -> None:
+        self._resolve()
+        self._context = value
+
+    def _resolve(self) -> None:
+        if self._rows is not None:
+            self._triples, self._context = self._rows.terms()
+            self._rows = None
+
+    def __getstate__(self) -> tuple:
+        return self.key, self.kind, self.origin, self._triples, self._context, self._rows
+
+    def __setstate__(self, state: tuple) -> None:
+        self.key, self.kind, self.origin, self._triples, self._context, self._rows = state
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RdfRecord):
+            return NotImplemented
+        mine = (self.key, self.kind, self.origin, self.triples, self.context)
+        return mine == (other.key, other.kind, other.origin, other.triples, other.context)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as the dataclass it was
+
+    def __repr__(self) -> str:
+        return (
+            f"RdfRecord(key={self.key!r}, kind={self.kind!r}, origin={self.origin!r}, "
+            f"triples={self.triples!r}, context={self.context!r})"
+        )
 
 
 Record = AgencyRecord | DatasetRecord | ServiceRecord | RdfRecord

@@ -124,6 +124,8 @@ _DIRECT = {  # PROPERTIES that are one triple of the dataset
     "language": DCT.language,
     "licence": DCT.license,
 }
+_DIRECT_NAMES = {prop: name for name, prop in _DIRECT.items()}  # one lookup a triple, not eight tests
+_PARTS = (DCT.format, DCT.license)
 _XSD, _XSD_STRING = "http://www.w3.org/2001/XMLSchema#", "http://www.w3.org/2001/XMLSchema#string"
 
 
@@ -161,33 +163,36 @@ def summarize(records: Sequence[Sequence[tuple]]) -> list[str]:
         return None  # a blank node: the store renames it, so its text is unknown here
 
     out = []
+    rdf_type, dataset_class, distribution = RDF.type, DCAT.Dataset, DCAT.distribution  # looked up once
     for triples in records:
         by_subject: dict = {}
         for s, p, o in triples:
             by_subject.setdefault(s, []).append((p, o))
         lines = []
-        datasets = [s for s, p, o in triples if isinstance(s, URIRef) and p == RDF.type and o == DCAT.Dataset]
+        datasets = [
+            s for s, p, o in triples if p == rdf_type and o == dataset_class and isinstance(s, URIRef)
+        ]
         for d in dict.fromkeys(datasets):
             unsafe = False
             props: dict[str, list] = {}
             for p, o in by_subject[d]:
-                for name, prop in _DIRECT.items():
-                    if p == prop:
-                        found = term(o)
-                        if found is None:
-                            unsafe = True
-                        else:
-                            props.setdefault(name, []).append(found)
+                name = _DIRECT_NAMES.get(p)
+                if name is not None:
+                    found = term(o)
+                    if found is None:
+                        unsafe = True
+                    else:
+                        props.setdefault(name, []).append(found)
             parts = []
             for p, x in by_subject[d]:
-                if p != DCAT.distribution or isinstance(x, Literal):
+                if p != distribution or isinstance(x, Literal):
                     continue
                 if x not in by_subject:  # described by another record, or nowhere: ask the store
                     unsafe = True
                     continue
                 formats, licences = [], []
                 for q, o in by_subject[x]:
-                    if q in (DCT.format, DCT.license):
+                    if q in _PARTS:
                         found = term(o)
                         if found is None:
                             unsafe = True

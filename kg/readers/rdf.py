@@ -236,8 +236,7 @@ def _refuse_remote_context(doc: Any, file: str) -> None:
 def _records(table: TripleTable, file: str) -> Iterator[RdfRecord]:
     """The records, one at a time; the table is closed (its file removed) at the end."""
     try:
-        for index, (kind, key, own, context) in enumerate(Splitter(table).split()):
-            origin = Origin(file, record=index)
-            yield RdfRecord(key=key, kind=kind, origin=origin, triples=own, context=context)
+        for index, (kind, key, rows) in enumerate(Splitter(table).split()):
+            yield RdfRecord(key=key, kind=kind, origin=Origin(file, record=index), rows=rows)
     finally:
         table.close()

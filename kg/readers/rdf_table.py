@@ -4,7 +4,8 @@ Why not in Python: rdflib holds ~1.6 KB per triple (a 100,000-dataset Turtle fil
 4.6 M triples, would need ~7 GB), and even bare strings for every term would be
 several hundred MB. Here the triples live in a private temporary database
 (SQLite's ``""`` file name: on disk, deleted when the connection closes, with a
-small page cache), and only the records being yielded become rdflib terms.
+small page cache), and a record leaves it as rows (:class:`TableRows`), which
+become rdflib terms only where they are used: in the ingest's worker processes.
 
 A row is ``(s, p, k, o, x, r)``: the subject's key (the IRI, or ``_:`` and the
 blank node's id, as record keys are written), the predicate's number in
@@ -17,14 +18,15 @@ the subject, once :meth:`TripleTable.claim` has given it one.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pyoxigraph as ox
 from rdflib import BNode, Literal, URIRef
 
 IRI, BLANK, LITERAL = 0, 1, 2
-XSD_STRING = URIRef("http://www.w3.org/2001/XMLSchema#string")
+XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 Row = tuple[str, int, int, str, Any]  # s, p, k, o, x
 Triple = tuple[Any, Any, Any]
 _CHUNK = 500  # keys per "IN (...)" query: well under SQLite's 32,766 variables
@@ -35,7 +37,7 @@ _SCHEMA = (
 
 
 class TripleTable:
-    """Triples by subject on disk; which record owns which subject; rdflib terms on the way out."""
+    """Triples by subject on disk; which record owns which subject; records' rows on the way out."""
 
     def __init__(self) -> None:
         # private, temporary, on disk (removed when closed); used by one generator at a time, which
@@ -45,9 +47,7 @@ class TripleTable:
             self.db.execute(f"PRAGMA {pragma}")
         self.db.execute(_SCHEMA)
         self.names: dict[str, int] = {}  # predicate and datatype IRIs, "@" + language tags
-        self._names: list[str] = []  # names by number
-        self._terms: list[Any] = []  # names as rdflib terms (language tags as str), by number
-        self._cache = _TermCache()
+        self._names: tuple[str, ...] = ()  # names by number
         self.count = 0
 
     def close(self) -> None:
@@ -66,8 +66,7 @@ class TripleTable:
         self.db.executemany("INSERT INTO t (s, p, k, o, x) VALUES (?, ?, ?, ?, ?)", rows)
         self.db.execute("CREATE INDEX t_s ON t (s)")
         self.count = self.db.execute("SELECT count(*) FROM t").fetchone()[0]
-        self._names = list(self.names)
-        self._terms = [value if value.startswith("@") else URIRef(value) for value in self.names]
+        self._names = tuple(self.names)
 
     def _rows(self, quads: Iterable[ox.Quad], default_graph_only: bool) -> Iterator[Row]:
         """One row per quad (one loop, inlined: it runs 4.6 M times for 100,000 datasets)."""
@@ -144,6 +143,15 @@ class TripleTable:
             rows.extend(self.db.execute(query, (record, *chunk)))
         return rows
 
+    def claim_alone(self, root: str, record: int) -> list[Row] | None:
+        """Give a record's root subject to it if no blank node is an object of its triples: then
+        they are all it reaches, and no other record can claim them (a root is nobody's part), so
+        the claim is final in any order. Its rows, or None (nothing claimed)."""
+        if self.db.execute(f"SELECT 1 FROM t WHERE s = ? AND k = {BLANK} LIMIT 1", (root,)).fetchone():
+            return None
+        query = "UPDATE t SET r = ? WHERE s = ? AND r IS NULL RETURNING s, p, k, o, x"
+        return self.db.execute(query, (record, root)).fetchall()
+
     def claimed(self) -> None:
         """Every claim is made: index the owners, for :meth:`record_rows`."""
         self.db.execute("CREATE INDEX t_r ON t (r)")
@@ -169,31 +177,58 @@ class TripleTable:
             rows.extend(self.db.execute(query, (*chunk, *ids)))
         return rows
 
-    # --- rdflib terms
+    # --- records' rows
 
-    def triples(self, rows: Iterable[Row]) -> list[Triple]:
-        """The rows as distinct rdflib triples (lexical forms rdflib normalises alike are one), in
-        a stable order: subject, predicate, then the object as text."""
-        names, terms, node, literal = self._names, self._terms, self._cache.node, self._cache.literal
-        keyed: dict[tuple[str, str, str], Triple] = {}  # equal texts, equal terms: one triple
-        for s, p, k, o, x in rows:
-            if k == LITERAL:
-                obj = literal(o, terms[x])
-                text = f'"{obj}"@{obj.language or ""}^^{obj.datatype or ""}'
-            else:
-                obj, text = node(o), o
-            keyed[(s, names[p], text)] = (node(s), terms[p], obj)
-        return [keyed[key] for key in sorted(keyed)]
+    def rows(self, own: list[Row], context: list[Row]) -> TableRows:
+        """A record's rows (its triples and its context), as they leave the table."""
+        return TableRows(self._names, own, context)
+
+
+@dataclass(frozen=True)
+class TableRows:
+    """A record's triples and context as table rows, with the names their numbers stand for.
+
+    Why not rdflib terms: making them cost the reading process ~45 s for 100,000 datasets, and
+    pickling them to a worker cost both sides again (unpickling a URIRef checks the IRI anew, a
+    Literal parses its value anew). Rows are strings and numbers; the worker makes the terms
+    (:meth:`terms`, with a cache of its own). ``names`` is the table's one tuple: pickled once
+    per batch, not once per record.
+    """
+
+    names: tuple[str, ...]
+    own: list[Row]
+    context: list[Row]
+
+    def terms(self) -> tuple[list[Triple], list[Triple]]:
+        """The record's triples and context as rdflib triples (:func:`triples`)."""
+        return triples(self.own, self.names), triples(self.context, self.names)
+
+
+def triples(rows: Iterable[Row], names: Sequence[str]) -> list[Triple]:
+    """The rows as distinct rdflib triples (lexical forms rdflib normalises alike are one), in
+    a stable order: subject, predicate, then the object as text."""
+    node, literal, name = _TERMS.node, _TERMS.literal, _TERMS.name
+    keyed: dict[tuple[str, str, str], Triple] = {}  # equal texts, equal terms: one triple
+    for s, p, k, o, x in rows:
+        if k == LITERAL:
+            obj = literal(o, names[x])
+            text = f'"{obj}"@{obj.language or ""}^^{obj.datatype or ""}'
+        else:
+            obj, text = node(o), o
+        keyed[(s, names[p], text)] = (node(s), name(names[p]), obj)
+    return [keyed[key] for key in sorted(keyed)]
 
 
 class _TermCache:
     """rdflib terms by their text, up to ``size`` of each kind: making a URIRef checks the IRI and a
-    typed Literal parses its value, and the same terms come back (a publisher, a theme, a date)."""
+    typed Literal parses its value, and the same terms come back (a publisher, a theme, a date).
+    One per process (a worker keeps its own from batch to batch)."""
 
     def __init__(self, size: int = 50_000) -> None:
         self.size = size
         self.nodes: dict[str, Any] = {}
-        self.literals: dict[tuple[str, Any], Literal] = {}
+        self.literals: dict[tuple[str, str], Literal] = {}
+        self.names: dict[str, URIRef] = {}  # predicates and datatypes: few, never dropped
 
     def node(self, key: str) -> Any:
         term = self.nodes.get(key)
@@ -203,21 +238,30 @@ class _TermCache:
             term = self.nodes[key] = BNode(key[2:]) if key.startswith("_:") else URIRef(key)
         return term
 
-    def literal(self, lexical: str, kind: Any) -> Literal:
+    def name(self, iri: str) -> URIRef:
+        term = self.names.get(iri)
+        if term is None:
+            term = self.names[iri] = URIRef(iri)
+        return term
+
+    def literal(self, lexical: str, kind: str) -> Literal:
+        """``kind``: the datatype IRI, or ``@`` and the language tag."""
         term = self.literals.get((lexical, kind))
         if term is None:
             if len(self.literals) >= self.size:
                 self.literals.clear()
-            term = self.literals[(lexical, kind)] = _literal(lexical, kind)
+            term = self.literals[(lexical, kind)] = self._literal(lexical, kind)
         return term
 
+    def _literal(self, lexical: str, kind: str) -> Literal:
+        """A literal as rdflib's own parsers make it: a language tag, else the datatype but for
+        xsd:string, which is a plain literal (pyoxigraph does not tell ``"a"`` from ``"a"^^xsd:string``)."""
+        if kind.startswith("@"):
+            return Literal(lexical, lang=kind[1:])
+        return Literal(lexical) if kind == XSD_STRING else Literal(lexical, datatype=self.name(kind))
 
-def _literal(lexical: str, kind: Any) -> Literal:
-    """A literal as rdflib's own parsers make it: a language tag, else the datatype but for
-    xsd:string, which is a plain literal (pyoxigraph does not tell ``"a"`` from ``"a"^^xsd:string``)."""
-    if isinstance(kind, URIRef):
-        return Literal(lexical) if kind == XSD_STRING else Literal(lexical, datatype=kind)
-    return Literal(lexical, lang=kind[1:])
+
+_TERMS = _TermCache()
 
 
 class QuotedTriple(ValueError):
