@@ -172,8 +172,12 @@ def test_a_new_generation_is_seen_by_the_next_query(live, tmp_path):
 
 def test_sighup_renews_the_pool_and_keeps_answering(live):
     keepers, evaluators = pool_processes(live.pid)
+    workers = {pid for pid, (parent, _) in _stats().items() if parent == live.pid} - keepers
     os.kill(live.pid, signal.SIGHUP)
     wait_for(lambda: pool_processes(live.pid)[0] - keepers and not (evaluators & pool_processes(live.pid)[1]))
+    # the old web workers stop too; one that is stopping may close a connection it has just accepted
+    # (uvicorn's graceful shutdown), so the request waits for them to be gone
+    wait_for(lambda: not any(alive(pid) for pid in workers), limit=30)
     url = f"{live}sparql?" + urllib.parse.urlencode({"query": "ASK { ?s ?p ?o } # after HUP"})
     assert request(url)[0] == 200
     assert not any(alive(pid) for pid in keepers | evaluators)
