@@ -188,8 +188,10 @@ def test_no_evaluator_outlives_the_master(tmp_path):
         with serve(tmp_path / stop.name / "store", workers=1, KG_EVALUATORS="2") as server:
             keepers, evaluators = wait_for(lambda: (found := pool_processes(server.pid))[1] and found)
             assert len(keepers) == 1 and len(evaluators) == 2
-            os.kill(server.pid, stop)  # SIGKILL: the keeper learns it from the kernel (PDEATHSIG)
-            pool = keepers | evaluators
+            workers = {pid for pid, (parent, _) in _stats().items() if parent == server.pid} - keepers
+            assert len(workers) == 1
+            os.kill(server.pid, stop)  # SIGKILL: keeper and web worker learn it from the kernel (PDEATHSIG)
+            pool = keepers | evaluators | workers
             wait_for(lambda pool=pool: not any(alive(pid) for pid in pool), limit=15)
 
 

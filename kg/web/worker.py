@@ -8,6 +8,7 @@ that parses HTTP in C and serves :class:`kg.web.front.Front`. uvicorn's own acce
 from __future__ import annotations
 
 import gc
+import signal
 from typing import Any, ClassVar
 
 from uvicorn_worker import UvicornWorker
@@ -27,6 +28,9 @@ class Worker(UvicornWorker):
         request arriving then waited out, in the p99 of sub-millisecond answers. ``gc.freeze``
         moves them to a generation that is never collected (they are never garbage).
         """
+        from kg.evaluator_keeper import _die_with_parent
+
+        _die_with_parent(signal.SIGTERM, self.ppid)  # a SIGKILLed master must not leave us serving
         gc.collect()
         gc.freeze()
         super().run()
