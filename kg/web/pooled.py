@@ -96,12 +96,12 @@ class PooledAnswers:
                 lease.release()
                 return QueryError(first[1:].decode())
             if first[:1] == b"A":  # the whole answer in one message
-                lease.release()
-                fmt, _, body = first[1:].partition(b"\0")
-                return await self._whole(fmt.decode(), [body], key, etag, send)
-            if first[:1] != b"F":
+                text, _, body = first[1:].partition(b"\0")
+                fmt, head, done = text.decode(), [body], True
+            elif first[:1] == b"F":
+                fmt, head, done = first[1:].decode(), [], False
+            else:
                 raise RuntimeError(first[1:].decode() or "unexpected message from the evaluator")
-            fmt, head, done = first[1:].decode(), [], False
             while not done and sum(map(len, head)) < START_STREAMING:
                 message = await self._receive(lease, deadline)
                 done = message == b"E"
@@ -113,7 +113,7 @@ class PooledAnswers:
             if isinstance(exc, (QueryTimeout, RuntimeError)):
                 return exc
             raise
-        if done:
+        if done:  # released before sending: a client gone now must not kill an evaluator serving another
             lease.release()
             return await self._whole(fmt, head, key, etag, send)
         return await self._stream(lease, fmt, head, key, etag, send, gone, deadline)
