@@ -123,8 +123,14 @@ def test_the_log_records_fast_answers(pair):
     for _ in range(2):  # a miss (Flask) then a hit (the front)
         assert send(fast, "GET", [("query", marker)], {})[0] == 200
     size = len(urllib.parse.urlencode({"query": marker}))
-    lines = [json.loads(line) for line in fast.log.read_text().splitlines() if line.startswith("{")]
-    ours = [line for line in lines if line["path"] == "/sparql" and line["query_bytes"] == size]
+
+    def logged() -> list[dict]:  # the front writes its line after the answer: it may come a moment later
+        lines = [json.loads(line) for line in fast.log.read_text().splitlines() if line.startswith("{")]
+        return [line for line in lines if line["path"] == "/sparql" and line["query_bytes"] == size]
+
+    deadline = time.monotonic() + 5
+    while len(ours := logged()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert len(ours) == 2 and ours[0].keys() == ours[1].keys()
     assert [(line["method"], line["status"], line["bytes"]) for line in ours] == [
         ("GET", 200, ours[0]["bytes"])
