@@ -252,3 +252,28 @@ def test_an_evaluator_killed_from_outside_is_replaced(pool):
     for i in range(4):  # every evaluator answers (more queries than evaluators)
         _, body = client.evaluate(f"ASK {{ <urn:s{i}> ?p ?o }}", None, None, ("json", "nt"))
         assert json.loads(b"".join(body))["boolean"] is True
+
+
+def test_a_light_load_stays_on_the_evaluator_whose_cache_is_warm(pool):
+    """One query at a time goes to the same evaluator (first started, first chosen), not round
+    all of them as a first-come-first-served ``accept()`` would; a second query at once goes to
+    the other one."""
+    master, client = pool
+    _evaluators(master, 2)
+    time.sleep(0.2)  # both idle in their wait
+    chosen = []
+    for i in range(8):
+        lease = client._acquire(time.monotonic() + 10)
+        chosen.append(lease.pid)
+        client._send(lease, (f"ASK {{ <urn:s{i}> ?p ?o }}", None, None, ("json", "nt"), 0))
+        assert lease.conn.recv_bytes()[:1] in (b"A", b"F")  # the answer has begun
+        client._release(lease)
+        time.sleep(0.1)  # back in its wait
+    assert len(set(chosen)) == 1, f"consecutive queries went round the evaluators: {chosen}"
+    held = client._acquire(time.monotonic() + 10)
+    other = client._acquire(time.monotonic() + 10)
+    try:
+        assert held.pid == chosen[0] and other.pid != held.pid
+    finally:
+        client._release(held)
+        client._release(other)
