@@ -167,11 +167,22 @@ def keep(listener: socket.socket, size: int, master: int) -> None:
             _kill(children, signal.SIGKILL)
             for pid in children:
                 os.waitpid(pid, 0)
+            if not retiring:  # the master is stopping, or gone: a SIGKILLed one cannot tidy up
+                _remove_socket(listener)
             return
         if sig == signal.SIGHUP and not retiring:
             retiring = True
             listener.close()  # new connections go to the new keeper's evaluators only
             _kill(children, signal.SIGTERM)
+
+
+def _remove_socket(listener: socket.socket) -> None:
+    """Remove the pool's socket and its private folder (:class:`kg.evaluator_pool.MasterPool`
+    made both; it removes them too when it stops, whichever comes first)."""
+    with contextlib.suppress(OSError):
+        path = listener.getsockname()
+        os.unlink(path)
+        os.rmdir(os.path.dirname(path))
 
 
 def main(argv: list[str]) -> int:

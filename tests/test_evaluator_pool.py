@@ -8,6 +8,7 @@ worker can see, such as its count of killed evaluators.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -183,6 +184,18 @@ def test_sighup_renews_the_pool_and_keeps_answering(live):
     assert not any(alive(pid) for pid in keepers | evaluators)
 
 
+def _pool_socket(keeper: int) -> str:
+    """The path of the pool's socket, found from the keeper's open sockets (/proc/net/unix)."""
+    inodes = set()
+    for fd in Path(f"/proc/{keeper}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            inodes.add(os.readlink(fd).removeprefix("socket:[").removesuffix("]"))
+    lines = Path("/proc/net/unix").read_text().splitlines()[1:]
+    found = {f[7] for f in map(str.split, lines) if len(f) > 7 and f[6] in inodes}
+    (path,) = {p for p in found if "kg-evaluators-" in p}
+    return path
+
+
 def test_no_evaluator_outlives_the_master(tmp_path):
     for stop in (signal.SIGTERM, signal.SIGKILL):
         with serve(tmp_path / stop.name / "store", workers=1, KG_EVALUATORS="2") as server:
@@ -190,9 +203,12 @@ def test_no_evaluator_outlives_the_master(tmp_path):
             assert len(keepers) == 1 and len(evaluators) == 2
             workers = {pid for pid, (parent, _) in _stats().items() if parent == server.pid} - keepers
             assert len(workers) == 1
+            sock = _pool_socket(min(keepers))
+            assert Path(sock).is_socket()
             os.kill(server.pid, stop)  # SIGKILL: keeper and web worker learn it from the kernel (PDEATHSIG)
             pool = keepers | evaluators | workers
             wait_for(lambda pool=pool: not any(alive(pid) for pid in pool), limit=15)
+            assert not Path(sock).parent.exists(), "the pool's socket folder was left behind"
 
 
 # ---------------------------------------------------------------- a pool in this process, as a master runs it
