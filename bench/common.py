@@ -49,6 +49,14 @@ def gunicorn_argv(port: int, workers: int, threads: int | None = None) -> list[s
     return [*argv, "--worker-class", WORKER_CLASS, "--config", "python:kg.gunicorn_conf", APP]
 
 
+def serve_env(env: dict[str, str]) -> dict[str, str]:
+    """``env`` for a gunicorn started as ``kg serve`` starts it: with the allocator of ``KG_MALLOC``
+    preloaded (:mod:`kg.malloc`)."""
+    from kg.malloc import serve_environment
+
+    return serve_environment(env.get("KG_MALLOC", "auto"), env)
+
+
 def package_version(name: str, missing: str = "-") -> str:
     try:
         return importlib.metadata.version(name)

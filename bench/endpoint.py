@@ -98,7 +98,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import BIN, cpu_model, free_port, generator, memory, package_version  # noqa: E402
+from bench.common import BIN, cpu_model, free_port, generator, memory, package_version, serve_env  # noqa: E402
+from kg.malloc import allocator  # noqa: E402
 
 RESULTS = ROOT / "bench" / "RESULTS.md"
 HEADING = "## Endpoint"
@@ -400,7 +401,7 @@ def start_ours(
             else:
                 argv[-1:-1] = [flag, str(value)]
     with open(log, "ab") as sink:
-        process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=sink)
+        process = subprocess.Popen(argv, env=serve_env(env), stdout=subprocess.DEVNULL, stderr=sink)
     server = Server("ours", f"http://127.0.0.1:{port}/sparql", process)
     _wait_ready(server, f"http://127.0.0.1:{port}/health", log)
     return server
@@ -944,6 +945,7 @@ def machine() -> dict[str, str]:
         "werkzeug": package_version("werkzeug"),
         "gunicorn": package_version("gunicorn"),
         "wrk": wrk,
+        "allocator": allocator(os.environ.get("KG_MALLOC", "auto")) or "glibc malloc",
     }
 
 
@@ -954,7 +956,8 @@ def _shown(argv: list[str]) -> str:
 def _machine_line(m: dict[str, str]) -> str:
     return f"""Machine: {m["nproc"]} cores ({m["cpu"]}), {m["ram"]} RAM, Linux
 {m["kernel"]}; Python {m["python"]}, pyoxigraph {m["pyoxigraph"]}, oxigraph server {m["oxigraph"]}, Flask
-{m["flask"]}, Werkzeug {m["werkzeug"]}, gunicorn {m["gunicorn"]}, wrk {m["wrk"]}."""
+{m["flask"]}, Werkzeug {m["werkzeug"]}, gunicorn {m["gunicorn"]}, wrk {m["wrk"]}; our processes'
+allocator {m.get("allocator", "glibc malloc")} (`KG_MALLOC`)."""
 
 
 def _settings_text(result: dict[str, Any]) -> str:

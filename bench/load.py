@@ -74,7 +74,16 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import BIN, cpu_model, free_port, generator, gunicorn_argv, memory, package_version  # noqa: E402
+from bench.common import (  # noqa: E402
+    BIN,
+    cpu_model,
+    free_port,
+    generator,
+    gunicorn_argv,
+    memory,
+    package_version,
+    serve_env,
+)
 
 RESULTS = ROOT / "bench" / "RESULTS.md"
 HEADING = "## Load"
@@ -328,7 +337,7 @@ def kg_env(store: Path, base: str, query_timeout: float, ingest_workers: int) ->
 def start_server(env: dict[str, str], port: int, workers: int, threads: int, log: Path) -> subprocess.Popen:
     argv = gunicorn_argv(port, workers, threads)
     with open(log, "ab") as sink:  # a file, not a pipe: a full pipe would stall the server
-        server = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=sink)
+        server = subprocess.Popen(argv, env=serve_env(env), stdout=subprocess.DEVNULL, stderr=sink)
     deadline = time.monotonic() + 60
     while True:
         try:

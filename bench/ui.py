@@ -62,7 +62,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import free_port, generator, gunicorn_argv  # noqa: E402
+from bench.common import free_port, generator, gunicorn_argv, serve_env  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
 RESULTS = ROOT / "bench" / "RESULTS.md"
@@ -274,7 +274,7 @@ def serve(store: Path, workers: int, threads: int) -> tuple[subprocess.Popen, in
     argv = gunicorn_argv(port, workers, threads)
     log = OUT / "ui-server.log"  # a file, not a pipe: a full pipe would stall the server's access log
     with open(log, "ab") as sink:
-        server = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=sink)
+        server = subprocess.Popen(argv, env=serve_env(env), stdout=subprocess.DEVNULL, stderr=sink)
     deadline = time.monotonic() + 60
     while True:
         try:

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from kg.errors import KgError, QueryError
+from kg.malloc import allocator, serve_environment
 from kg.settings import SETTINGS, Settings, load_settings
 
 RESULT_FORMATS = ("table", "json", "xml", "csv", "tsv", "ttl", "nt", "rdf", "jsonld")
@@ -267,12 +268,14 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         argv.append("--reload")
     argv.append(APP)
     gunicorn = Path(sys.executable).with_name("gunicorn")
+    env = serve_environment(settings.malloc, os.environ)
+    library = allocator(settings.malloc)
     print(
         f"serving {settings.store} on http://{args.host}:{args.port}/ "
-        f"(gunicorn, {args.workers} uvicorn workers)",
+        f"(gunicorn, {args.workers} uvicorn workers, allocator: {library or 'the C library'})",
         file=sys.stderr,
     )
-    os.execv(str(gunicorn), argv)
+    os.execve(str(gunicorn), argv, env)
     return 0  # not reached
 
 

@@ -21,6 +21,7 @@ from typing import Any
 import backend
 
 from kg.cli import APP, WORKER_CLASS
+from kg.malloc import serve_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -82,7 +83,7 @@ def serve(store: Path, *, workers: int = 2, sample: bool = True, **settings: str
             "python:kg.gunicorn_conf",
             APP,
         ],
-        env=env,
+        env=serve_environment(env.get("KG_MALLOC", "auto"), env),  # as kg serve
         stdout=subprocess.DEVNULL,
         stderr=log,
     )
