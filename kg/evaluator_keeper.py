@@ -4,7 +4,7 @@ Started by the gunicorn master (:class:`kg.evaluator_pool.MasterPool`) with the 
 listening Unix socket as file descriptor ``FD``. It forks ``SIZE`` evaluators, which all
 ``accept()`` on that one socket — so the kernel's accept queue is the pool's queue, first come
 first served across every web worker; of the idle evaluators, the first started takes it, so
-its caches stay warm (:func:`_most_recent_first`) — and forks a replacement whenever one exits
+its caches stay warm (:func:`_warm_first`) — and forks a replacement whenever one exits
 (killed by a web worker at a query's deadline, or died).
 
 Why a process of its own rather than a thread in the master: gunicorn's master reaps every
@@ -63,7 +63,7 @@ def _evaluate_forever(listener: socket.socket, keeper: int) -> None:
     signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)
     _die_with_parent(signal.SIGKILL, keeper)
     store: Store | None = None
-    ready = _most_recent_first(listener)
+    ready = _warm_first(listener)
     while not state["retire"]:
         client = ready()
         if client is None:
@@ -84,7 +84,7 @@ def _evaluate_forever(listener: socket.socket, keeper: int) -> None:
     os._exit(0)
 
 
-def _most_recent_first(listener: socket.socket):
+def _warm_first(listener: socket.socket):
     """A function that waits for the next connection and accepts it (``None`` when another
     evaluator was quicker), preferring evaluators in the order they started.
 

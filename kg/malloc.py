@@ -21,6 +21,7 @@ True
 from __future__ import annotations
 
 import ctypes.util
+import functools
 import os
 from collections.abc import Mapping
 
@@ -54,12 +55,15 @@ def allocator(setting: str) -> str | None:
     if value == "off":
         return None
     if value == "auto":
-        for name in CANDIDATES:
-            found = ctypes.util.find_library(name)
-            if found:
-                return found
-        return None
+        return _installed()
     return value
+
+
+@functools.cache
+def _installed() -> str | None:
+    """The first of :data:`CANDIDATES` the dynamic linker finds; asked once a process (``find_library``
+    runs ``ldconfig``, and ``kg serve`` both preloads the library and names it)."""
+    return next(filter(None, map(ctypes.util.find_library, CANDIDATES)), None)
 
 
 def serve_environment(setting: str, environ: Mapping[str, str]) -> dict[str, str]:
