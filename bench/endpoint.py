@@ -876,7 +876,7 @@ def _argv_hint(args: argparse.Namespace) -> list[str]:
         ("--max-duration", args.max_duration, 120),
         ("--quiet-wait", args.quiet_wait, 60),
         ("--retries", args.retries, 1),
-        ("--pairs", args.pairs, 3),
+        ("--pairs", args.pairs, 5),
     ):
         if value != default:
             hint.append(f"{flag} {value:g}")
@@ -1150,9 +1150,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--pairs",
         type=int,
-        default=3,
+        default=5,
         help="distinct rows whose runs last --duration: this many pairs of runs (ours and native, in "
-        "alternating order), the pair with the median ratio reported (default 3)",
+        "alternating order), the pair with the median ratio reported (default 5)",
     )
     parser.add_argument(
         "--env",

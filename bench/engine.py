@@ -1,0 +1,165 @@
+"""Where a distinct query's time goes at concurrency: the native server, pyoxigraph alone, our app.
+
+    .venv/bin/python bench/engine.py --queries title-search --concurrency 8 --rounds 4
+
+``bench/endpoint.py`` compares our app with ``oxigraph serve-read-only``. When a row falls short,
+the gap has two parts, which this script separates by measuring, in turns within one run:
+
+* **native**: the native server under wrk, as in the endpoint benchmark;
+* **engine**: pyoxigraph with no HTTP and no pool: ``--procs`` processes (default: as many as our
+  evaluators) each open the published generation read-only and evaluate and serialize distinct
+  queries back to back, under the allocator ``kg serve`` preloads. Its ratio to native is the
+  engine's part, which our code cannot change (same Oxigraph version, a different build);
+* **ours**: our app under gunicorn, as ``kg serve`` runs it. Its ratio to the engine is the part of
+  our HTTP front, evaluator pool and protocol.
+
+Each prints requests a second and CPU milliseconds a request (every process of the server, or of
+the engine run). The store is ``bench/endpoint.py``'s (``--n``, ``--seed``), built there first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+
+
+def engine_run(folder: str, n: int, seed: int, name: str, procs: int, seconds: float) -> None:
+    """In this process: ``procs`` forked evaluators, each on its own read-only store, for ``seconds``;
+    prints ``requests cpu_seconds``."""
+    import pyoxigraph as ox
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    import endpoint
+
+    q = {x.name: x for x in endpoint.queries(n, seed)}[name]
+    read, write = os.pipe()
+    children = []
+    for k in range(procs):
+        pid = os.fork()
+        if pid == 0:
+            os.close(read)
+            db = ox.Store.read_only(folder)
+            rng = random.Random(k)
+            for value in q.pool[:8]:  # warm the caches as the servers' warm-up does
+                list(db.query(q.text(value), use_default_graph_as_union=True))
+            started, done = time.process_time(), 0
+            stop = time.monotonic() + seconds
+            while time.monotonic() < stop:
+                result = db.query(
+                    f"# {k}.{done}\n" + q.text(rng.choice(q.pool)), use_default_graph_as_union=True
+                )
+                if isinstance(result, ox.QueryTriples):
+                    result.serialize(io.BytesIO(), ox.RdfFormat.TURTLE)
+                else:
+                    result.serialize(io.BytesIO(), ox.QueryResultsFormat.JSON)
+                done += 1
+            os.write(write, f"{done} {time.process_time() - started}\n".encode())
+            os._exit(0)
+        children.append(pid)
+    os.close(write)
+    for pid in children:
+        os.waitpid(pid, 0)
+    with os.fdopen(read) as lines:
+        rows = [line.split() for line in lines]
+    print(sum(int(r[0]) for r in rows), sum(float(r[1]) for r in rows))
+
+
+def engine(args: argparse.Namespace, folder: Path, name: str, procs: int) -> dict[str, float]:
+    """One engine run in a fresh process started as ``kg serve`` starts gunicorn (the allocator)."""
+    from bench.common import serve_env
+
+    argv = [
+        sys.executable,
+        __file__,
+        "--engine-run",
+        str(folder),
+        "--n",
+        str(args.n),
+        "--seed",
+        str(args.seed),
+    ]
+    argv += ["--queries", name, "--procs", str(procs), "--duration", str(args.duration)]
+    done = subprocess.run(argv, env=serve_env(dict(os.environ)), capture_output=True, text=True, check=True)
+    requests, cpu = done.stdout.split()
+    return {"rps": int(requests) / args.duration, "cpu_ms_per_request": float(cpu) * 1000 / int(requests)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=100000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--queries", default="title-search")
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--procs", type=int, default=0, help="engine processes (default: KG_EVALUATORS's)")
+    parser.add_argument("--duration", type=float, default=8.0, help="seconds per run")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--engine-run", help=argparse.SUPPRESS)  # the child: the RocksDB folder
+    args = parser.parse_args()
+    if args.engine_run:
+        engine_run(args.engine_run, args.n, args.seed, args.queries, args.procs, args.duration)
+        return 0
+    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(ROOT / "bench"))
+    import endpoint
+
+    from kg.settings import load_settings
+
+    store = endpoint.build_store(args.n, args.seed, OUT)
+    folder = (store / "current").resolve() / "rdf"
+    procs = args.procs or min(args.concurrency, load_settings({}).evaluators)
+    timeout = {"KG_QUERY_TIMEOUT": "120"}
+    log = OUT / "engine-servers.log"
+    native = endpoint.start_native(endpoint.native_copy(store, OUT), log)
+    ours = endpoint.start_ours(store, 2, None, None, timeout, log)
+    wrk = argparse.Namespace(wrk_threads=1, quiet_wait=30)
+    print(f"{args.n:,} datasets; c={args.concurrency}; engine: {procs} processes; {args.duration:g} s runs")
+    try:
+        for name in args.queries.split(","):
+            q = {x.name: x for x in endpoint.queries(args.n, args.seed)}[name]
+            for server in (native, ours):
+                endpoint.prime(server, q)
+            ratios: dict[str, list[float]] = {"engine/native": [], "ours/engine": [], "ours/native": []}
+            for r in range(args.rounds):
+                got = {}
+                for what in ("native", "engine", "ours") if r % 2 == 0 else ("ours", "engine", "native"):
+                    if what == "engine":
+                        endpoint.wait_quiet(30)
+                        got[what] = engine(args, folder, name, procs)
+                    else:
+                        server = native if what == "native" else ours
+                        got[what] = endpoint.measure(
+                            server, q, "distinct", args.concurrency, args.duration, r, wrk
+                        )
+                for pair in ratios:
+                    top, bottom = pair.split("/")
+                    ratios[pair].append(got[top]["rps"] / got[bottom]["rps"])
+                print(
+                    f"{name} round {r + 1}: "
+                    + "; ".join(
+                        f"{k} {v['rps']:.1f}/s {v['cpu_ms_per_request']:.2f} ms" for k, v in got.items()
+                    )
+                    + " | "
+                    + ", ".join(f"{k} {v[-1]:.2f}" for k, v in ratios.items()),
+                    flush=True,
+                )
+            print(
+                f"{name} medians: " + ", ".join(f"{k} {statistics.median(v):.2f}" for k, v in ratios.items())
+            )
+    finally:
+        native.stop()
+        ours.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
