@@ -6,16 +6,27 @@ any worker, and its socket's path put in the environment the workers inherit; ``
 (``HUP``) renews it with fresh code; ``on_exit`` stops it after the workers have finished their
 requests, so no evaluator outlives the server. No pool when ``KG_EVALUATORS=0`` (queries run in
 the workers) or with a remote store (it evaluates): the app then works as without gunicorn.
+
+Nor under ``kg serve --reload``: gunicorn's reloader restarts the workers when a source file
+changes, but not the master, so a pool started by the master would go on evaluating with the old
+code. There each worker keeps its own evaluators (:class:`kg.evaluator.Evaluator`, still killed at
+``KG_QUERY_TIMEOUT``), which restart with it.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 
 from kg.evaluator_pool import SOCKET_ENV, MasterPool
 from kg.settings import load_settings
 
 _pool: MasterPool | None = None
+
+# gunicorn 27's control interface listens on one path per user (~/.gunicorn/gunicorn.ctl), so a
+# second server on the machine took the first's; nothing of ours uses it (older gunicorns ignore
+# a setting they do not know)
+control_socket_disable = True
 
 
 def on_starting(server) -> None:
@@ -23,6 +34,9 @@ def on_starting(server) -> None:
     global _pool
     settings = load_settings()
     if settings.remote or not settings.evaluators or _pool is not None:
+        return
+    if server.cfg.reload:
+        server.log.info("--reload: each worker evaluates queries in its own processes, renewed with it")
         return
     _pool = MasterPool(settings.evaluators)
     os.environ[SOCKET_ENV] = _pool.path
@@ -42,3 +56,12 @@ def on_exit(server) -> None:
         _pool.stop()
         _pool = None
         os.environ.pop(SOCKET_ENV, None)
+
+
+def worker_int(worker) -> None:
+    """Called by gunicorn's reloader (``--reload``) from its own thread when a source file changed,
+    which then ends only that thread: uvicorn's loop never looks at ``worker.alive``, so the worker
+    went on serving the old code. A ``SIGTERM`` to the worker makes uvicorn finish the requests in
+    hand and exit, and the master starts a worker with the new code. (uvicorn handles the worker's
+    own signals, so gunicorn calls this hook for nothing else.)"""
+    os.kill(worker.pid, signal.SIGTERM)

@@ -57,7 +57,10 @@ class Live(str):
 
 
 @contextmanager
-def serve(store: Path, *, workers: int = 2, sample: bool = True, **settings: str) -> Iterator[Live]:
+def serve(
+    store: Path, *, workers: int = 2, sample: bool = True, gunicorn: tuple[str, ...] = (), **settings: str
+) -> Iterator[Live]:
+    """The app under gunicorn as ``kg serve`` starts it (``gunicorn``: more options, e.g. ``--reload``)."""
     port = free_port()
     base = f"http://127.0.0.1:{port}/"
     mark = backend.started()
@@ -81,6 +84,7 @@ def serve(store: Path, *, workers: int = 2, sample: bool = True, **settings: str
             WORKER_CLASS,
             "--config",
             "python:kg.gunicorn_conf",
+            *gunicorn,
             APP,
         ],
         env=serve_environment(env.get("KG_MALLOC", "auto"), env),  # as kg serve

@@ -184,16 +184,28 @@ def test_sighup_renews_the_pool_and_keeps_answering(live):
     assert not any(alive(pid) for pid in keepers | evaluators)
 
 
-def _pool_socket(keeper: int) -> str:
-    """The path of the pool's socket, found from the keeper's open sockets (/proc/net/unix)."""
+def _unix_sockets(pid: int) -> set[str]:
+    """The paths of the Unix sockets a process has open (/proc/net/unix)."""
     inodes = set()
-    for fd in Path(f"/proc/{keeper}/fd").iterdir():
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
         with contextlib.suppress(OSError):
             inodes.add(os.readlink(fd).removeprefix("socket:[").removesuffix("]"))
     lines = Path("/proc/net/unix").read_text().splitlines()[1:]
-    found = {f[7] for f in map(str.split, lines) if len(f) > 7 and f[6] in inodes}
-    (path,) = {p for p in found if "kg-evaluators-" in p}
+    return {f[7] for f in map(str.split, lines) if len(f) > 7 and f[6] in inodes}
+
+
+def _pool_socket(keeper: int) -> str:
+    """The path of the pool's socket, found from the keeper's open sockets."""
+    (path,) = {p for p in _unix_sockets(keeper) if "kg-evaluators-" in p}
     return path
+
+
+def test_the_master_listens_on_no_control_socket(live):
+    """gunicorn 27 listens on ``~/.gunicorn/gunicorn.ctl`` for its control interface, one path for
+    every server of the user: a second ``kg serve`` took the first's. We do not use it."""
+    master = live.pid
+    assert _unix_sockets(master), "found no socket of the master: the check would see nothing"
+    assert not {p for p in _unix_sockets(master) if p.endswith(".ctl")}
 
 
 def test_no_evaluator_outlives_the_master(tmp_path):
@@ -209,6 +221,33 @@ def test_no_evaluator_outlives_the_master(tmp_path):
             pool = keepers | evaluators | workers
             wait_for(lambda pool=pool: not any(alive(pid) for pid in pool), limit=15)
             assert not Path(sock).parent.exists(), "the pool's socket folder was left behind"
+
+
+def test_under_reload_a_changed_file_renews_the_processes_that_evaluate(tmp_path):
+    """``kg serve --reload`` restarts the workers on a change, not the master: a pool the master
+    started would go on evaluating with the old code, so each worker evaluates in its own processes."""
+    changed = tmp_path / "watched.py"
+    changed.write_text("")
+    reload = ("--reload", "--reload-extra-file", str(changed))
+    query = "sparql?query=" + urllib.parse.quote("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")
+
+    def worker_and_evaluators() -> tuple[int, set[int]] | None:
+        stats = _stats()
+        (worker, *more) = [pid for pid, (parent, _) in stats.items() if parent == server.pid] or [0]
+        children = {pid for pid, (parent, _) in stats.items() if parent == worker}
+        return (worker, children) if worker and not more and children else None
+
+    with serve(tmp_path / "store", workers=1, gunicorn=reload) as server:
+        assert request(server + query)[0] == 200
+        assert pool_processes(server.pid) == (set(), set()), "the master started a pool"
+        worker, evaluators = wait_for(worker_and_evaluators)
+        later = time.time() + 5
+        os.utime(changed, (later, later))  # a change gunicorn's reloader sees (it polls mtimes)
+        wait_for(lambda: not alive(worker), limit=20)
+        wait_for(lambda: request(server + query)[0] == 200, limit=20)
+        new_worker, new_evaluators = wait_for(worker_and_evaluators)
+        assert new_worker != worker and not new_evaluators & evaluators
+        wait_for(lambda: not any(alive(pid) for pid in evaluators), limit=15)
 
 
 # ---------------------------------------------------------------- a pool in this process, as a master runs it
