@@ -366,7 +366,8 @@ def process(
     ``validator`` SHACL engine (``KG_VALIDATOR``: :func:`kg.validation.validate_batch`).
 
     Agencies are mapped here first, because datasets need their publisher's
-    description as validation context.
+    description as validation context. Each record comes back as it was validated: its
+    triples and its ``context`` (what else its validation graph held but the vocabularies).
     """
     for mapped, report, _ in _process(
         records, iris, batch=batch, workers=workers, ntriples=False, validator=validator
@@ -530,8 +531,8 @@ def _written(mapped: list[MappedRecord], ntriples: bool, validator: str) -> list
     summaries = summarize([m.triples for m in mapped]) if ntriples else [""] * len(mapped)
     texts = []
     for m, report, summary in zip(mapped, reports, summaries, strict=True):
-        m.context = []  # not needed any more: keep what crosses the process boundary small
         if ntriples:  # the record's triples and its quality measurements (kg.quality), as N-Triples
+            m.context = []  # not needed any more: keep what crosses the process boundary small
             texts.append(
                 ("".join(map(nt_line, m.triples)), "".join(map(nt_line, measure(m, report))), summary)
             )
