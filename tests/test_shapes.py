@@ -28,7 +28,8 @@ from pathlib import Path
 import pytest
 from pyshacl import validate
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
-from rdflib.namespace import RDF, SH
+from rdflib.collection import Collection
+from rdflib.namespace import RDF, RDFS, SH
 from rdflib.term import Node
 
 from kg.vocab import ADMS, CPOV, DCAT, DCATAP, DCT, FOAF, LOCN, ORG, SKOS, SPDX, VCARD
@@ -49,6 +50,7 @@ DATASET = EX["dataset/air-quality"]
 CSV_DIST = EX["distribution/aq-csv"]
 JSON_DIST = EX["distribution/aq-json"]
 AGENCY = EX["agency/env"]
+CONTACT = EX["dataset/air-quality#contact"]
 PARENT = EX["agency/ministry"]
 
 PREFIXES = """\
@@ -214,7 +216,7 @@ ex:agency\\/env a foaf:Agent, foaf:Organization, org:Organization, cpov:PublicOr
     org:classification cbc:AGENCY_EXEC ;
     dct:type <http://purl.org/adms/publishertype/NationalAuthority> .
 
-ex:agency\\/ministry a org:Organization .
+ex:agency\\/ministry a org:Organization ; foaf:name "Ministry of the Environment"@en .
 
 ex:agency\\/env\\#identifier a adms:Identifier ;
     skos:notation "0123.456.789" ;
@@ -341,8 +343,15 @@ def official_violations(data: Graph, shapes: Graph) -> list[Finding]:
     return [f for f in violations(run(data, shapes)) if not is_corporate_body_rule(shapes, f)]
 
 
+HIERARCHY = ROOT / "ontologies" / "hierarchy.ttl"
+
+
 def record(text: str = RECORD) -> Graph:
-    return Graph().parse(data=text, format="turtle")
+    """The record, with the class hierarchy of the vocabularies in its graph, as every validation
+    graph has it (kg.validation) and as the EU validator merges the imported ontologies."""
+    graph = Graph().parse(data=text, format="turtle")
+    graph.parse(HIERARCHY, format="turtle")
+    return graph
 
 
 def edited(
@@ -492,6 +501,76 @@ def test_every_official_violation_rule_has_a_counterpart_in_ours() -> None:
     assert not missing, "\n".join(sorted(missing))
 
 
+def _superclasses(cls: Node) -> set[Node]:
+    """The class and its superclasses, as ontologies/hierarchy.ttl states them (closed under
+    transitivity, so one step is all)."""
+    return {cls, *Graph().parse(HIERARCHY, format="turtle").objects(cls, RDFS.subClassOf)}
+
+
+def _paths(shapes: Graph, path: Node) -> list[Node]:
+    """A path's predicates: itself, or each branch of an ``sh:alternativePath`` (for per-value rules)."""
+    alternatives = shapes.value(path, SH.alternativePath)
+    return list(Collection(shapes, alternatives)) if alternatives is not None else [path]
+
+
+# kinds of nodes each sh:nodeKind admits
+_KINDS = {
+    SH.IRI: {"iri"},
+    SH.BlankNode: {"blank"},
+    SH.Literal: {"literal"},
+    SH.BlankNodeOrIRI: {"iri", "blank"},
+    SH.BlankNodeOrLiteral: {"blank", "literal"},
+    SH.IRIOrLiteral: {"iri", "literal"},
+}
+
+
+def _at_least_as_strict(theirs: Graph, rule: Node, constraint: Node, value: Node) -> bool:
+    """Does the official ``rule`` report what our ``constraint`` with ``value`` reports (or more)?"""
+    found = list(theirs.objects(rule, constraint))
+    if constraint == SH.minCount:
+        return any(v.toPython() >= value.toPython() for v in found)
+    if constraint == SH.maxCount:
+        return any(v.toPython() <= value.toPython() for v in found)
+    if constraint == SH.nodeKind:
+        admitted = [_KINDS[v] for v in found]
+        if (rule, SH.datatype, None) in theirs:
+            admitted.append({"literal"})
+        return any(kinds <= _KINDS[value] for kinds in admitted)
+    if constraint == SH["class"]:
+        return any(value in _superclasses(v) for v in found)
+    if constraint == SH.node:
+        counterparts = {their for their, mine in NODE_COUNTERPARTS.items() if KGS[mine] == value}
+        return any(_local(v) in counterparts for v in found)
+    return value in found
+
+
+def test_every_violation_rule_of_ours_is_one_of_the_official_shapes() -> None:
+    """The converse of the test above, so that ours are never stricter: each constraint of each of
+    our violation rules is reported as a violation by an official rule (DCAT-AP shapes.ttl +
+    range.ttl + mdr, or CPOV) on the same path, for the same class or one of its superclasses, with
+    the same or a stricter value. A rule on ``(a | b)`` is covered path by path."""
+    ours, theirs = our_shapes(), official_all() + official_cpov()
+    official = _violation_rules(theirs)
+    constraints = {SH.minCount, SH.maxCount, SH.nodeKind, SH.datatype, SH["class"], SH.node, SH.hasValue}
+    constraints |= {SH.uniqueLang, SH.pattern, SH["in"]}
+    checked, stricter = 0, []
+    for (target, path), rules in _violation_rules(ours).items():
+        for rule in rules:
+            for constraint, value in ours.predicate_objects(rule):
+                if constraint not in constraints:
+                    continue
+                checked += 1
+                for predicate in _paths(ours, path):
+                    candidates = [
+                        r for cls in _superclasses(target) for r in official.get((cls, predicate), [])
+                    ]
+                    if not any(_at_least_as_strict(theirs, r, constraint, value) for r in candidates):
+                        where = f"{target.n3()} {predicate}"
+                        stricter.append(f"{_local(rule)}: {where} {constraint.n3()} {value.n3()}")
+    assert checked > 150
+    assert not stricter, "violations of ours that no official rule reports:\n" + "\n".join(sorted(stricter))
+
+
 def test_our_vocabulary_blocks_ask_for_the_official_schemes() -> None:
     official, ours = official_all(), our_shapes()
     for theirs_name, mine_name in NODE_COUNTERPARTS.items():
@@ -577,17 +656,19 @@ NEGATIVE_CASES = {
         "Distribution-downloadURL",
         SH.Violation,
     ),
+    # the official shapes attach their date check to a dataset's dates with sh:shape, which is not
+    # SHACL and never runs: a date that is not one only warns (kg.repairs leaves it out)
     "issued is not a date": (
         ((DATASET, DCT.issued, None),),
         'ex:dataset\\/air-quality dct:issued "not a date" .',
-        "Dataset-issued",
-        SH.Violation,
+        "Dataset-issued-date",
+        SH.Warning,
     ),
     "issued is an impossible date": (
         ((DATASET, DCT.issued, None),),
         'ex:dataset\\/air-quality dct:issued "2024-13-45"^^xsd:date .',
-        "Dataset-issued",
-        SH.Violation,
+        "Dataset-issued-date",
+        SH.Warning,
     ),
     "two modification dates": (
         (),
@@ -662,7 +743,7 @@ NEGATIVE_CASES = {
         SH.Violation,
     ),
     "publisher not typed as an agent": (
-        ((AGENCY, RDF.type, FOAF.Agent),),
+        ((AGENCY, RDF.type, None),),
         "",
         "Dataset-publisher",
         SH.Violation,
@@ -676,7 +757,7 @@ NEGATIVE_CASES = {
     ),
     "publisher without name": (((AGENCY, FOAF.name, None),), "", "Agent-name", SH.Violation),
     "contact point not a vCard": (
-        ((None, RDF.type, VCARD.Kind),),
+        ((CONTACT, RDF.type, None),),
         "",
         "Dataset-contactPoint",
         SH.Violation,
@@ -693,12 +774,48 @@ NEGATIVE_CASES = {
         "Concept-prefLabel",
         SH.Violation,
     ),
-    "identifier without notation": (((None, SKOS.notation, None),), "", "Identifier-notation", SH.Violation),
+    "identifier without notation": (
+        ((None, SKOS.notation, None),),
+        "",
+        "Identifier-notation-recommended",
+        SH.Warning,
+    ),
+    "two notations": (
+        (),
+        'ex:dataset\\/air-quality\\#identifier skos:notation "AQ-2024-bis" .',
+        "Identifier-notation",
+        SH.Violation,
+    ),
     "period with a text start date": (
         ((None, DCAT.startDate, None),),
         'ex:dataset\\/air-quality\\#period dcat:startDate "early 2020" .',
-        "PeriodOfTime-startDate",
-        SH.Violation,
+        "PeriodOfTime-startDate-date",
+        SH.Warning,
+    ),
+    "access URL as a described blank node": (
+        ((JSON_DIST, DCAT.accessURL, None),),
+        "ex:distribution\\/aq-json dcat:accessURL [ a foaf:Document ] .",
+        "Distribution-accessURL-link",
+        SH.Warning,
+    ),
+    # subclasses of the classes the rules ask for (ontologies/hierarchy.ttl is in the graph)
+    "contact point typed vcard:Organization only": (
+        ((None, RDF.type, VCARD.Kind),),
+        "",
+        None,
+        None,
+    ),
+    "publisher typed foaf:Organization only": (
+        ((AGENCY, RDF.type, FOAF.Agent),),
+        "ex:agency\\/env a foaf:Organization .",
+        None,
+        None,
+    ),
+    "publisher typed org:Organization only": (
+        ((AGENCY, RDF.type, FOAF.Agent),),
+        "ex:agency\\/env a org:Organization .",
+        None,
+        None,
     ),
     # Recommended properties and vocabularies the official shapes only warn about: never a violation.
     "missing contact point": (
@@ -957,7 +1074,9 @@ def test_ours_reject_every_dataset_variant_the_official_shapes_reject() -> None:
 
 
 def test_conforming_agency_has_no_violations_and_no_warnings() -> None:
-    findings = run(record(AGENCY_RECORD), our_shapes())
+    # the parent ministry is the record's context (described by its own record, where its findings
+    # belong): an org:Organization, so a foaf:Agent, which warns here that it has no dct:type
+    findings = [f for f in run(record(AGENCY_RECORD), our_shapes()) if f.focus != PARENT]
     assert not [f for f in findings if f.severity != SH.Info], _fmt(findings)
 
 
@@ -968,7 +1087,13 @@ def test_conforming_agency_passes_the_official_shapes() -> None:
 
 
 AGENCY_CASES = {
-    "no preferred name": (((AGENCY, SKOS.prefLabel, None),), "", "Agency-prefLabel", SH.Violation),
+    "no preferred name": (((AGENCY, SKOS.prefLabel, None),), "", "Agency-prefLabel-recommended", SH.Warning),
+    "preferred name as a link": (
+        ((AGENCY, SKOS.prefLabel, None),),
+        "ex:agency\\/env skos:prefLabel <https://names.example.org/env> .",
+        "Agency-prefLabel",
+        SH.Violation,
+    ),
     "two names in one language": (
         (),
         'ex:agency\\/env skos:prefLabel "The Environment Agency"@en .',
@@ -982,12 +1107,12 @@ AGENCY_CASES = {
         SH.Warning,
     ),
     "no foaf:name": (((AGENCY, FOAF.name, None),), "", "Agent-name", SH.Violation),
-    "not typed foaf:Agent": (((AGENCY, RDF.type, FOAF.Agent),), "", "PublicOrganisation-types", SH.Violation),
     "two parents": (
         (),
-        "ex:agency\\/env org:unitOf ex:agency\\/other .\nex:agency\\/other a org:Organization .",
+        "ex:agency\\/env org:unitOf ex:agency\\/other .\n"
+        'ex:agency\\/other a org:Organization ; foaf:name "Other ministry"@en .',
         "Agency-parent",
-        SH.Violation,
+        SH.Warning,
     ),
     "parent not an organisation": (
         ((PARENT, RDF.type, ORG.Organization),),
@@ -996,7 +1121,12 @@ AGENCY_CASES = {
         SH.Violation,
     ),
     "identifier not typed": (((None, RDF.type, ADMS.Identifier),), "", "Agency-identifier", SH.Violation),
-    "identifier without notation": (((None, SKOS.notation, None),), "", "Identifier-notation", SH.Violation),
+    "identifier without notation": (
+        ((None, SKOS.notation, None),),
+        "",
+        "Identifier-notation-recommended",
+        SH.Warning,
+    ),
     "contact point only a vCard": (
         ((None, RDF.type, CPOV.ContactPoint),),
         "",
@@ -1027,13 +1157,15 @@ AGENCY_CASES = {
     "unit of something that is not an organisation": (
         (),
         'ex:agency\\/unit a org:OrganizationalUnit, org:Organization ; skos:prefLabel "Air unit"@en ;\n'
+        '    foaf:name "Air unit"@en ;\n'
         "    org:unitOf <https://elsewhere.example.org/thing> .",
         "Unit-unitOf",
         SH.Violation,
     ),
     "unit without its organisation": (
         (),
-        'ex:agency\\/unit a org:OrganizationalUnit, org:Organization ; skos:prefLabel "Air unit"@en .',
+        'ex:agency\\/unit a org:OrganizationalUnit, org:Organization ; skos:prefLabel "Air unit"@en ;\n'
+        '    foaf:name "Air unit"@en .',
         "Unit-parent-recommended",
         SH.Warning,
     ),

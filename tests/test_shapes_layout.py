@@ -62,10 +62,11 @@ def test_the_class_rules_get_the_class_shapes_targets():
 @pytest.mark.parametrize("location", [SAMPLE_CSV, SAMPLE_DATA_JSON], ids=["csv", "data.json"])
 def test_the_bundled_samples_get_the_same_reports(location, monkeypatch):
     records = mapped(location)
-    for record in records[10:15]:  # and a few broken ones: no title, a date that is not a date
+    for record in records[10:15]:  # and a few broken ones: no title, a date that is not a date, two dates
         record.triples = [
             (s, p, Literal("soon") if p == DCT.issued else o) for s, p, o in record.triples if p != DCT.title
         ]
+        record.triples.append((URIRef(record.key), DCT.issued, Literal("2020")))
     lifted = validate_batch(records)
     assert sum(len(r.findings) for r in lifted) > 100
     assert sum(r.count("violation") for r in lifted) >= 5
