@@ -42,8 +42,20 @@ ONTOLOGIES = Path(__file__).resolve().parent.parent / "ontologies"
 
 SCHEMES: dict[str, str] = {
     name: EU_AUTHORITY + name
-    for name in ("data-theme", "file-type", "licence", "frequency", "language", "access-right", "country")
-} | {"licence-type": "http://purl.org/adms/licencetype/1.0"}
+    for name in (
+        "data-theme",
+        "file-type",
+        "licence",
+        "frequency",
+        "language",
+        "access-right",
+        "country",
+        "distribution-status",
+    )
+} | {
+    "licence-type": "http://purl.org/adms/licencetype/1.0",
+    "publisher-type": "http://purl.org/adms/publishertype/1.0",
+}
 
 # Deprecated version-less Creative Commons concepts of the licence table -> their 4.0 successors.
 _LICENCE_SUCCESSORS = {f"CC_{k}": f"CC_{k}_4_0" for k in ("BY", "BYSA", "BYNC", "BYND", "BYNCSA", "BYNCND")}
@@ -268,6 +280,35 @@ def match_access_right(text: str) -> str | None:
     ['PUBLIC', 'RESTRICTED', 'NON_PUBLIC']
     """
     return _match("access-right", text)
+
+
+def match_distribution_status(text: str) -> str | None:
+    """A status word, an ADMS status IRI (DCAT-AP 2) or a table IRI -> distribution-status IRI.
+
+    >>> match_distribution_status("http://purl.org/adms/status/Completed").rsplit("/", 1)[1]
+    'COMPLETED'
+    >>> match_distribution_status("under development").rsplit("/", 1)[1]
+    'DEVELOP'
+    """
+    return _match("distribution-status", text)
+
+
+def retired_code(scheme: str, iri: str) -> str | None:
+    """An IRI in a table's namespace that the table does not list (a retired, bibliographic or
+    misspelt code: ``language/GER``, ``file-type/WFS``) -> the member its code names, if one does.
+
+    >>> retired_code("language", "http://publications.europa.eu/resource/authority/language/GER")
+    'http://publications.europa.eu/resource/authority/language/DEU'
+    >>> retired_code("file-type", "http://publications.europa.eu/resource/authority/file-type/WFS")
+    'http://publications.europa.eu/resource/authority/file-type/WFS_SRVC'
+    >>> retired_code("language", "http://publications.europa.eu/resource/authority/language/ENG") is None
+    True
+    """
+    text = re.sub(r"^https://", "http://", (iri or "").strip()).rstrip("/")
+    prefix = SCHEMES[scheme] + "/"
+    if not text.startswith(prefix) or text in _index(scheme).members:
+        return None
+    return _index(scheme).keys.get(normalise(text.removeprefix(prefix)))
 
 
 def match_country(text: str) -> str | None:

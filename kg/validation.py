@@ -67,7 +67,7 @@ class Finding:
 
     @classmethod
     def from_note(cls, note: Note) -> Finding:
-        return cls("info", note.focus, note.path, note.message, "kgo:mapping", note.value)
+        return cls("info", note.focus, note.path, note.message, note.rule, note.value)
 
 
 @dataclass
@@ -174,17 +174,35 @@ class _SetList(list):
 
 @cache
 def _vocabulary_index() -> dict[Node, list[tuple[Node, Node, Node]]]:
-    """Concept IRI -> its triples (and those of its scheme), to add to a data graph."""
+    """Vocabulary IRI -> its triples and those of every vocabulary IRI they reach, to add to a
+    data graph.
+
+    Why the closure: what a record's verdict depends on must be in its validation graph, and
+    the EU validator has the whole of every imported table and ontology. A licence concept's
+    ``dct:type`` is an ADMS licence-type concept whose ``skos:inScheme`` the official
+    LicenseDocument rule checks; a class names its superclasses (ontologies/hierarchy.ttl), the
+    scheme of a concept is itself described. Sorted, so a batch's graph is the same every time.
+    """
     graph = controlled.vocabulary_graph()
-    index: dict[Node, list] = defaultdict(list)
+    own: dict[Node, list] = defaultdict(list)
     for s, p, o in graph:
         if isinstance(s, URIRef):
-            index[s].append((s, p, o))
-    for _concept, triples in list(index.items()):
-        for _, p, o in list(triples):
-            if p == SKOS.inScheme and o in index:
-                triples.extend(t for t in index[o] if t[1] == RDF.type)
-    return dict(index)
+            own[s].append((s, p, o))
+    index: dict[Node, list] = {}
+    for subject in own:
+        reached, todo = {subject}, [subject]
+        while todo:
+            for _, p, o in own[todo.pop()]:
+                if p not in _DOWNWARD and isinstance(o, URIRef) and o in own and o not in reached:
+                    reached.add(o)
+                    todo.append(o)
+        index[subject] = sorted(t for node in reached for t in own[node])
+    return index
+
+
+# links from a scheme or concept down to its members: followed, they would put the whole table
+# into every graph that uses one of its concepts
+_DOWNWARD = frozenset({SKOS.hasTopConcept, SKOS.narrower})
 
 
 def vocabulary_descriptions(triples: Iterable[tuple[Node, Node, Node]]) -> set[tuple[Node, Node, Node]]:

@@ -33,6 +33,7 @@ OFFICIAL_FILES = {
     "language": ["language.rdf", "language.membership-2026.rdf"],
     "licence": ["licence.rdf"],
     "country": ["country.rdf"],
+    "distribution-status": ["distribution-status.rdf"],
 }
 # The DCAT-AP range class of the property each scheme's concepts are values of.
 RANGE_CLASS = {
@@ -44,6 +45,8 @@ RANGE_CLASS = {
     "licence": DCT.LicenseDocument,
     "country": DCT.Location,
     "licence-type": SKOS.Concept,
+    "distribution-status": SKOS.Concept,
+    "publisher-type": SKOS.Concept,
 }
 # Members of the current tables whose English label the label files available here lack.
 _FREQUENCY_SINCE_2019 = "1MIN 5MIN 10MIN 15MIN 30MIN 12HRS WEEKLY_5 SEXENNIAL AS_NEEDED NOT_PLANNED"
@@ -181,3 +184,29 @@ def test_terms_ttl_lists_every_term_of_the_closed_namespaces() -> None:
         prefix = prefixes.get(str(namespace), name.lower())
         for term in dir(namespace):
             assert re.search(rf"(?<![\w:]){prefix}:{re.escape(term)}(?![\w-])", text), f"{prefix}:{term}"
+
+
+def test_the_class_hierarchy_is_closed_and_names_known_classes() -> None:
+    """ontologies/hierarchy.ttl lists every superclass of a class on the class itself, so that one
+    lookup (kg.validation adds a class's own triples to a validation graph) gives them all; and it
+    states the axioms real catalogues depend on."""
+    graph = Graph().parse(ONTOLOGIES / "hierarchy.ttl", format="turtle")
+    pairs = set(graph.subject_objects(RDFS.subClassOf))
+    for sub, sup in pairs:
+        missing = {(sub, above) for above in graph.objects(sup, RDFS.subClassOf)} - pairs
+        assert not missing, f"{sub} is a subclass of {sup}, but the file does not say {sorted(missing)}"
+    assert set(graph.predicates()) == {RDFS.subClassOf}
+    vcard = Namespace("http://www.w3.org/2006/vcard/ns#")
+    foaf = Namespace("http://xmlns.com/foaf/0.1/")
+    org = Namespace("http://www.w3.org/ns/org#")
+    for axiom in (
+        (vcard.Organization, vcard.Kind),
+        (vcard.Individual, vcard.Kind),
+        (foaf.Organization, foaf.Agent),
+        (org.Organization, foaf.Agent),
+        (vocab.CPOV.PublicOrganisation, org.Organization),
+        (vocab.CPOV.PublicOrganisation, foaf.Agent),
+        (vocab.DCT.LicenseDocument, vocab.DCT.RightsStatement),
+        (vocab.DCT.MediaType, vocab.DCT.MediaTypeOrExtent),
+    ):
+        assert axiom in pairs, axiom
