@@ -9,9 +9,11 @@ never a traceback.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -30,6 +32,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(f"kg: bad setting: {exc}", file=sys.stderr)
         return 2
+    if not settings.debug:
+        _quiet_libraries()
     try:
         return args.run(args, settings)
     except KgError as exc:
@@ -52,6 +56,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 70
 
 
+def _quiet_libraries() -> None:
+    """Nothing but our own report reaches the terminal: the libraries' warnings and log records
+    (rdflib's "does not look like a valid URI", its traceback for a date it cannot read, pyshacl's
+    notes) say what the report already says, in their words. Worker processes inherit this.
+    ``KG_DEBUG=1`` lets them through."""
+    logging.captureWarnings(True)
+    for name in ("rdflib", "pyshacl", "py.warnings", "urllib3", "owlrl"):
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.CRITICAL)
+        logger.propagate = False
+    warnings.filterwarnings("ignore", module=r"(rdflib|pyshacl|owlrl|pyrudof)(\.|$)")
+
+
 def _parser() -> argparse.ArgumentParser:
     settings_help = "\n".join(f"  {s.name} (default {s.default!r}): {s.help}" for s in SETTINGS)
     parser = argparse.ArgumentParser(
@@ -67,6 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--source", help="source name (default: from the file name)")
     p.add_argument("--format", dest="fmt", help="csv, data.json, ckan, rdf (or ttl, nt, nq, jsonld, xml)")
     p.add_argument("--strict", action="store_true", help="refuse the whole source if any record is invalid")
+    p.add_argument("-v", "--verbose", action="store_true", help="list every quarantined record's findings")
     p.set_defaults(run=cmd_ingest)
 
     p = sub.add_parser(
@@ -125,7 +143,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         args.path, settings=settings, source=args.source, fmt=args.fmt, strict=args.strict, progress=progress
     )
     progress.done()
-    _print_summary(summary)
+    _print_summary(summary, verbose=args.verbose)
     return 0
 
 
@@ -332,15 +350,19 @@ def _print_summary(summary, *, verbose: bool = False) -> None:
                 for sev, rule, msg, n in sorted(rules, key=lambda r: (r[0] != "violation", -r[3]))[:15]
             ],
         )
+    _print_repairs(summary)
     if summary.quarantined_reports:
         print(f"\nquarantined ({summary.quarantined}): kept in the quarantine graph with their report")
-        for report in summary.quarantined_reports[: None if verbose else 20]:
-            for f in report.findings:
-                if f.severity == "violation":
-                    print(
-                        f"  {report.origin}: {report.label[:60]!r}: {f.message}"
-                        + (f" (value {f.value!r})" if f.value else "")
-                    )
+        _print_lines(
+            (
+                f"  {report.origin}: {report.label[:60]!r}: {f.message}"
+                + (f" (value {f.value[:200]!r})" if f.value else "")
+                for report in summary.quarantined_reports
+                for f in report.findings
+                if f.severity == "violation"
+            ),
+            verbose=verbose,
+        )
     if verbose:
         for report in summary.reports:
             for f in report.findings:
@@ -350,6 +372,31 @@ def _print_summary(summary, *, verbose: bool = False) -> None:
     timing = ", ".join(f"{k} {v:.1f} s" for k, v in summary.seconds.items())
     if timing:
         print(f"\n{timing}")
+
+
+LISTED = 20  # lines of a long list printed unless --verbose
+
+
+def _print_lines(lines, *, verbose: bool) -> None:
+    """The lines, or the first :data:`LISTED` and how many more there are and where they are."""
+    shown = 0
+    for line in lines:
+        if verbose or shown < LISTED:
+            print(line)
+        shown += 1
+    if shown > LISTED and not verbose:
+        print(f"  … and {shown - LISTED:,} more (kg sources, the quality page, or --verbose)")
+
+
+def _print_repairs(summary) -> None:
+    """What was repaired and left out before validation, by kind: the values are in the reports."""
+    from kg.repairs import LEFT_OUT, repair_kind
+
+    if not summary.repairs:
+        return
+    print("\nrepaired before validation (each value in its record's report):")
+    for rule, n in sorted(summary.repairs.items(), key=lambda item: (item[0].startswith(LEFT_OUT), -item[1])):
+        print(f"  {n:>7,} × {repair_kind(rule)}")
 
 
 def _term(term) -> str:

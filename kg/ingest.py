@@ -32,18 +32,19 @@ from rdflib import Literal, URIRef
 
 from kg import controlled
 from kg.catalog import catalog_graph, catalog_ntriples
-from kg.errors import StrictRefusal
+from kg.errors import StrictRefusal, ValidatorError
 from kg.iris import Minter, source_name
 from kg.mapping import MappedRecord, Triple, map_agency, map_record, nt_iri, nt_line, nt_literal
 from kg.quality import measure, rule_counts_triples
 from kg.readers import detect_format, read_source
 from kg.records import AgencyRecord, RdfRecord, Record, ServiceRecord
+from kg.repairs import LEFT_OUT, REPAIR, repair_kind, repair_record, without_invalid_values
 from kg.search import Summaries, build_index, summarize
 from kg.settings import Settings
 from kg.shapes import validator_shapes
 from kg.store import Store
 from kg.validation import Finding, RecordReport, check_engine, validate_batch
-from kg.vocab import DCAT, KGO, PROV, RDF, SH, XSD
+from kg.vocab import DCAT, DCT, KGO, PROV, RDF, SH, XSD
 
 Progress = Callable[[int], None]
 SEVERITY_IRIS = {"violation": SH.Violation, "warning": SH.Warning, "info": SH.Info}
@@ -69,12 +70,20 @@ class IngestSummary:
     seconds: dict[str, float] = field(default_factory=dict)
     stored: bool = False
     links_held_back: int = 0
+    repairs: Counter = field(default_factory=Counter)  # kgo:repair/… and kgo:left-out/… rule -> values
+    validator_failures: int = 0  # records the SHACL engine could not check (quarantined)
 
     def add(self, report: RecordReport) -> None:
         self.read += 1
         self.kinds[report.kind] += 1
         for finding in report.findings:
             self.severities[finding.severity] += 1
+            if finding.rule.startswith((REPAIR, LEFT_OUT)):
+                self.repairs[finding.rule] += 1
+                self.rules[(finding.severity, finding.rule, repair_kind(finding.rule))] += 1
+                continue
+            if finding.rule == VALIDATOR_FAILED:
+                self.validator_failures += 1
             self.rules[(finding.severity, finding.rule or finding.path, finding.message)] += 1
         if not report.publishable:
             self.quarantined += 1
@@ -159,6 +168,7 @@ def ingest(
         ):
             records = _deferred(read_source, location, fmt=fmt, http_timeout=settings.http_timeout)
             taken = published_elsewhere(settings, name) if store_it else {}
+            held: set[str] = set()  # keys of the records quarantined so far
             for mapped, report, (lines, quality_lines, search_lines) in process_ntriples(
                 records,
                 iris,
@@ -168,7 +178,11 @@ def ingest(
             ):
                 if mapped.key in taken and mapped.kind in ("dataset", "service"):
                     report.findings.append(duplicate_finding(mapped.key, taken[mapped.key]))
+                if mapped.kind == "catalog" and report.publishable:
+                    report.findings += publisher_held_back(mapped.key, lines, held)
                 summary.add(report)
+                if not report.publishable:
+                    held.add(mapped.key)
                 if report.publishable:
                     pub.write(lines)
                     qual.write(quality_lines)
@@ -182,6 +196,11 @@ def ingest(
                     progress(summary.read)
                 if summary.read % TRIM_EVERY == 0:
                     _trim()
+        if summary.read and summary.validator_failures == summary.read:
+            raise ValidatorError(
+                f"the SHACL validator ({settings.validator}) could not check any of the {summary.read} "
+                "records (nothing was stored); see kg validate --verbose for its message"
+            )
         if summary.quarantined:
             summary.links_held_back = hold_back_links(published_nt, quarantine_nt, summary)
         summary.seconds["read, map and validate"] = time.perf_counter() - t0
@@ -240,6 +259,34 @@ def published_elsewhere(settings: Settings, source: str) -> dict[str, str]:
         VALUES ?type {{ <{DCAT.Dataset}> <{DCAT.DataService}> }} }}"""
     rows = store.query(query, default_graphs=[], named_graphs=graphs)
     return {row["s"].value: row["g"].value.rsplit("/", 1)[-1] for row in rows}
+
+
+def publisher_held_back(key: str, lines: str, held: set[str]) -> list[Finding]:
+    """A violation for a catalogue whose publisher is quarantined, so that it waits with it.
+
+    Why: ``dct:publisher`` is mandatory for a catalogue, and the link to a quarantined agency is
+    held back with it (:func:`hold_back_links`): published, the catalogue would break DCAT-AP in
+    the export. Agents come before catalogues in every reader's order, so their verdict is known.
+    """
+    prefix = f"{nt_iri(key)} {nt_iri(str(DCT.publisher))} <"
+    found = []
+    for line in lines.splitlines():
+        if line.startswith(prefix) and (publisher := line[len(prefix) : line.rindex(">")]) in held:
+            found.append(
+                Finding(
+                    "violation",
+                    key,
+                    str(DCT.publisher),
+                    f"the catalogue's publisher {publisher} is quarantined (see its report); the catalogue "
+                    "waits with it, since a catalogue without its publisher breaks DCAT-AP",
+                    PUBLISHER_HELD,
+                    publisher,
+                )
+            )
+    return found
+
+
+PUBLISHER_HELD = "kgo:publisher-quarantined"
 
 
 def duplicate_finding(key: str, other: str) -> Finding:
@@ -512,6 +559,7 @@ def _map_and_validate(
     for record, context in chunk:
         m = map_record(record, iris)
         m.context.extend(context)
+        repair_record(m)
         mapped.append(m)
     if aside:
         from kg.validation_split import split_record, validator_splittable
@@ -527,7 +575,8 @@ def _written(mapped: list[MappedRecord], ntriples: bool, validator: str) -> list
     """Validate mapped records, and (``ntriples``) write their triples, measurements and summaries."""
     if not mapped:
         return []
-    reports = validate_batch(mapped, engine=validator)
+    reports = _validated(mapped, validator)
+    _leave_out_invalid_values(mapped, reports, validator)
     summaries = summarize([m.triples for m in mapped]) if ntriples else [""] * len(mapped)
     texts = []
     for m, report, summary in zip(mapped, reports, summaries, strict=True):
@@ -541,6 +590,43 @@ def _written(mapped: list[MappedRecord], ntriples: bool, validator: str) -> list
             texts.append(("", "", ""))
     _trim(TRIM_ABOVE)
     return list(zip(mapped, reports, texts, strict=True))
+
+
+VALIDATOR_FAILED = "kgo:validator-failed"
+
+
+def _validated(mapped: list[MappedRecord], validator: str) -> list[RecordReport]:
+    """The records' reports; when the validator fails on the batch, each record alone, so that a
+    record it cannot check is quarantined with the reason and the others are judged as usual.
+
+    Why: one record with a term the engine cannot read (rudof refuses some that rdflib accepts)
+    must not refuse a file. The ingest stops (exit 5) only if the validator fails on every record.
+    """
+    try:
+        return validate_batch(mapped, engine=validator)
+    except ValidatorError as exc:
+        if len(mapped) > 1:
+            return [report for m in mapped for report in _validated([m], validator)]
+        m = mapped[0]
+        failed = Finding("violation", m.key, "", f"the SHACL validator could not check this record: {exc}")
+        return [RecordReport(m.key, m.kind, str(m.origin), m.label, [replace(failed, rule=VALIDATOR_FAILED)])]
+
+
+def _leave_out_invalid_values(
+    mapped: list[MappedRecord], reports: list[RecordReport], validator: str
+) -> None:
+    """Records whose violations name values they hold are validated again without them
+    (:func:`kg.repairs.without_invalid_values`); where nothing mandatory fails then, they are
+    published so, the values kept in their reports. Each record is judged alone here too."""
+    trimmed = {}
+    for i, (m, report) in enumerate(zip(mapped, reports, strict=True)):
+        if not report.publishable and (less := without_invalid_values(m, report.findings)) is not None:
+            trimmed[i] = less
+    if not trimmed:
+        return
+    for (i, less), report in zip(trimmed.items(), _validated(list(trimmed.values()), validator), strict=True):
+        if report.publishable:
+            mapped[i], reports[i] = less, report
 
 
 def _trim(above: int = 0) -> None:

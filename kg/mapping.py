@@ -18,9 +18,9 @@ themes              dcat:theme                 IRI: kept as a skos:Concept; text
 spatial             dct:spatial (country)      IRI: kept as dct:Location; text: a Location with its label
 checksum            spdx:checksum (SPDX IRI)   unknown algorithm or value not hex:
                                                kgo:unmappedValue "checksum: …"
-issued / modified   xsd:date / xsd:dateTime    kept as a plain literal: the record is then
-                                               quarantined by the shapes (a date is mandatory
-                                               to get right, a guess is worse)
+issued / modified   xsd:date / xsd:dateTime    kept as text for :mod:`kg.repairs`, which reads
+                                               the forms that read one way and leaves the
+                                               others out with a note (a guess is worse)
 ==================  =========================  =========================================
 
 Nothing is dropped: unmapped text stays in the graph on a ``kgo:`` property
@@ -61,12 +61,14 @@ Triple = tuple[Node, Node, Node]
 
 @dataclass(frozen=True)
 class Note:
-    """Something the mapper could not map and kept as text."""
+    """Something the mapper could not map and kept as text, or a repair (:mod:`kg.repairs`):
+    an info finding of the record's report, with the original value."""
 
     focus: str
     path: str
     value: str
     message: str
+    rule: str = "kgo:mapping"  # kgo:repair/<kind> and kgo:left-out/<kind> for repairs
 
 
 @dataclass
@@ -104,8 +106,8 @@ class _Builder:
         if value:
             self.add(s, p, Literal(value))
 
-    def note(self, focus: Node, path: Node, value: str, message: str) -> None:
-        self.record.notes.append(Note(str(focus), str(path), value, message))
+    def note(self, focus: Node, path: Node, value: str, message: str, rule: str = "kgo:mapping") -> None:
+        self.record.notes.append(Note(str(focus), str(path), value, message, rule))
 
     def unmapped(self, s: Node, p: Node, value: str, what: str) -> None:
         self.add(s, p, Literal(value))
@@ -192,14 +194,12 @@ def as_iri(raw: str) -> URIRef | None:
 
 
 def _date(b: _Builder, s: Node, p: Node, raw: str) -> None:
+    """A date as an xsd literal; other text as it is, which :mod:`kg.repairs` reads if it reads one
+    way, or leaves out with a note (as it does for every reader's dates)."""
     if not raw:
         return
     value = parse_date(raw)
-    if value is not None:
-        b.add(s, p, value)
-    else:
-        b.add(s, p, Literal(raw))
-        b.note(s, p, raw, f"{raw!r} is not a date (expected YYYY-MM-DD or an ISO 8601 date-time)")
+    b.add(s, p, value if value is not None else Literal(raw))
 
 
 def _url(b: _Builder, s: Node, p: Node, raw: str, cls: Node | None = None) -> None:
@@ -443,8 +443,9 @@ def map_dataset(rec: DatasetRecord, iris: Minter) -> MappedRecord:
         b.add(node, RDFS.label, Literal(rec.provenance))
     for name, value in rec.extra.items():
         b.add(s, KGO.unmappedValue, Literal(f"{name}: {value}"))
+    taken: set[URIRef] = set()
     for i, dist in enumerate(rec.distributions):
-        map_distribution(b, s, rec, dist, i, iris)
+        taken.add(map_distribution(b, s, rec, dist, i, iris, taken))
     if rec.licence and not rec.distributions:
         _licence(b, s, rec.licence, str(s))
     return out
@@ -461,14 +462,33 @@ def _period(b: _Builder, s: URIRef, start: str, end: str) -> None:
 
 
 def map_distribution(
-    b: _Builder, dataset: URIRef, rec: DatasetRecord, dist: DistributionRecord, position: int, iris: Minter
+    b: _Builder,
+    dataset: URIRef,
+    rec: DatasetRecord,
+    dist: DistributionRecord,
+    position: int,
+    iris: Minter,
+    taken: set[URIRef] = frozenset(),  # type: ignore[assignment]
 ) -> URIRef:
-    """A dcat:Distribution; the dataset's licence applies when the distribution has none."""
-    if dist.key:
-        s = URIRef(iris.distribution(dist.key))
-    else:
-        key = dist.download_url or dist.access_url or first_text(dist.title) or str(position)
-        s = URIRef(iris.distribution_fallback(rec.key, key))
+    """A dcat:Distribution; the dataset's licence applies when the distribution has none.
+
+    Two distributions of the dataset that would get one IRI (no identifiers and the same URL: an
+    API and a file download of one address) are kept apart: the later one's IRI also takes its
+    position, and a note says so; merged, they would be one distribution with two formats.
+    """
+    key = dist.key or dist.download_url or dist.access_url or first_text(dist.title) or str(position)
+    s = URIRef(iris.distribution(dist.key) if dist.key else iris.distribution_fallback(rec.key, key))
+    if s in taken:
+        shared = s
+        s = URIRef(iris.distribution_fallback(rec.key, f"{key} #{position + 1}"))
+        b.note(
+            s,
+            DCAT.distribution,
+            str(shared),
+            f"distribution {position + 1} would share the IRI {shared} with an earlier distribution of "
+            f"the dataset (the same {'identifier' if dist.key else 'URL'}); kept apart as {s}",
+            "kgo:repair/identity",
+        )
     b.add(dataset, DCAT.distribution, s)
     b.add(s, RDF.type, DCAT.Distribution)
     b.text(s, DCT.title, dist.title)
@@ -637,10 +657,11 @@ def map_rdf(rec: RdfRecord, iris: Minter) -> MappedRecord:
     triples = list(rec.triples)
     triples += entailed_types(triples, {t[0] for t in rec.context})
     out = MappedRecord(rec.key, rec.kind, rec.origin, label, triples, list(rec.context))
+    node = BNode(rec.key[2:]) if rec.key.startswith("_:") else URIRef(rec.key)  # the reader's form
     if rec.kind == "dataset":
-        out.triples.append((URIRef(iris.catalog()), DCAT.dataset, URIRef(rec.key)))
+        out.triples.append((URIRef(iris.catalog()), DCAT.dataset, node))
     elif rec.kind == "service":
-        out.triples.append((URIRef(iris.catalog()), DCAT.service, URIRef(rec.key)))
+        out.triples.append((URIRef(iris.catalog()), DCAT.service, node))
     return out
 
 
@@ -697,7 +718,7 @@ def nt_term(term: Node) -> str:
         if term.language:
             return f"{text}@{term.language}"
         if term.datatype and str(term.datatype) != "http://www.w3.org/2001/XMLSchema#string":
-            return f"{text}^^<{term.datatype}>"
+            return f"{text}^^{nt_iri(str(term.datatype))}"
         return text
     if isinstance(term, BNode):
         return f"_:{_LABEL_UNSAFE.sub('_', str(term))}"

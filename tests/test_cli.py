@@ -248,7 +248,7 @@ def test_ckan_url_that_fails_is_refused(where, expected, portal, seeded, kg_env)
 # ---------------------------------------------------------------- record-level bad input
 
 BROKEN = {  # dataset id -> what was broken
-    "vea-noise-maps": "issued",
+    "vea-noise-maps": "description",
     "mei-budget": "title",
     "nta-driving-licences": "distribution",
 }
@@ -256,12 +256,14 @@ BROKEN = {  # dataset id -> what was broken
 
 @pytest.fixture
 def broken_csv(tmp_path: Path) -> Path:
-    """The bundled sample with three bad records: a bad date, no title, a distribution without a URL."""
+    """The bundled sample with three bad records (no description, no title, a distribution without a
+    URL) and one whose release date is no date, which is published without it."""
     folder = tmp_path / "broken"
     shutil.copytree(SAMPLE_CSV, folder)
 
     def datasets(rows: list[dict[str, str]]) -> None:
-        row(rows, id="vea-noise-maps")["issued"] = "31/02/2020 maybe"
+        row(rows, id="vea-noise-maps")["description"] = ""
+        row(rows, id="vea-air-stations")["issued"] = "31/02/2020 maybe"
         row(rows, id="mei-budget")["title"] = ""
 
     def distributions(rows: list[dict[str, str]]) -> None:
@@ -282,7 +284,7 @@ def test_bad_records_are_quarantined_with_their_report_and_the_rest_published(se
     header, _, counts = out.splitlines()[1:4]
     assert header.split()[:3] == ["records", "published", "quarantined"]
     assert counts.split()[-5:-2] == ["52", "3", "3"]  # published, quarantined, violations
-    assert "31/02/2020 maybe" in out
+    assert "1 × left out: values of date properties that are no date" in out
     with open(broken_csv / "datasets.csv", newline="", encoding="utf-8") as f:
         lines = {r["id"]: n for n, r in enumerate(csv.DictReader(f), start=2)}
     for key in BROKEN:  # each quarantined record is named by its file and line
@@ -305,15 +307,25 @@ def test_bad_records_are_quarantined_with_their_report_and_the_rest_published(se
     assert set(quarantined) == {f"{BASE}dataset/{key}" for key in BROKEN}
     assert all(message for _, message in quarantined.values())
     assert "title" in quarantined[f"{BASE}dataset/mei-budget"][1]
-    assert "release date" in quarantined[f"{BASE}dataset/vea-noise-maps"][1]
+    assert "description" in quarantined[f"{BASE}dataset/vea-noise-maps"][1]
     assert "access URL" in quarantined[f"{BASE}dataset/nta-driving-licences"][1]
     # the quarantined records themselves are kept, next to their report
     assert store.query(
         f"""ASK {{ GRAPH <{BASE}graph/quarantine/broken> {{
-            <{BASE}dataset/vea-noise-maps> <http://purl.org/dc/terms/issued> "31/02/2020 maybe" }} }}""",
+            <{BASE}dataset/vea-noise-maps> <http://purl.org/dc/terms/title> ?title }} }}""",
         default_graphs=[],
         private=True,
     )
+    # the date that is no date is left out of the published record, and kept in its report
+    air = f"{BASE}dataset/vea-air-stations"
+    assert not store.query(f"ASK {{ <{air}> <http://purl.org/dc/terms/issued> ?date }}")
+    report = store.query(
+        f"SELECT ?f WHERE {{ GRAPH <{BASE}graph/report/broken> {{ <{air}> <{KGO.findings}> ?f }} }}",
+        default_graphs=[],
+        private=True,
+    )
+    (findings,) = [row["f"].value for row in report]
+    assert "31/02/2020 maybe" in findings and "kgo:left-out/date" in findings
     assert not store.query(  # the public endpoint's queries do not reach the quarantine
         f"ASK {{ GRAPH ?g {{ <{BASE}dataset/vea-noise-maps> ?p ?o }} }}"
     )
@@ -369,7 +381,7 @@ def test_sources_lists_each_source_with_its_last_run(seeded, kg_env):
     assert header[:4] == ["source", "format", "published", "quarantined"]
     by_name = {r[0]: r for r in rows}
     assert set(by_name) == {"sample", "usa-style"}
-    assert by_name["sample"][1:6] == ["csv", "55", "0", "0", "123"]
+    assert by_name["sample"][1:6] == ["csv", "55", "0", "0", "119"]  # units: CPOV warnings no more
     # its 44 datasets are the sample's, already published by "sample": held back as duplicates
     assert by_name["usa-style"][1:6] == ["data.json", "7", "44", "44", "138"]
     assert by_name["usa-style"][-1].endswith("data.json")

@@ -294,7 +294,8 @@ def scored(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     shutil.copytree(SAMPLE_CSV, folder / "sample")
     with open(folder / "sample" / "datasets.csv", "a", encoding="utf-8") as out:
         title = BROKEN.replace('"', '""')
-        out.write(f'broken-dates,"{title}",Impossible date,vea-air,,,2021-13-45' + "," * 23 + "\n")
+        # no description (mandatory): quarantined; its keyword must not show on the quality page
+        out.write(f'broken-dates,"{title}",,vea-air,Impossible date,,2021-13-45' + "," * 23 + "\n")
     settings = make_settings(folder / "store")
     _ingest_with_quality(folder / "sample", settings, "sample")
     return settings
@@ -332,7 +333,7 @@ def test_page_shows_sources_agencies_scores_and_quarantine(client) -> None:
     assert html.count("<h1") == 1 and "Results by rule: sample" in html
     assert '<a href="/dataset/vea-inspection-reports">' in html
     assert "Impossible date" not in html and "&lt;script&gt;" in html and "<script>alert" not in html
-    assert "at most one release date" in html and "not assessed" in html
+    assert "A dataset needs a description" in html and "not assessed" in html
     assert response.headers["ETag"] and "Accept" in response.headers["Vary"]
     again = client.get("/quality", headers={"If-None-Match": response.headers["ETag"]})
     assert again.status_code == 304

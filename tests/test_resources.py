@@ -63,7 +63,7 @@ def hostile_folder(folder: Path) -> Path:
     (folder / "datasets.csv").write_text(
         "id,title,description,publisher,landing_page,issued\n"
         'xss,<script>alert(1)</script>,"<img src=x onerror=alert(1)>",evil,javascript:alert(1),2024-01-01\n'
-        "bad-date,A dataset with a bad date,Its release date is impossible.,evil,,2024-13-45\n",
+        "bad-date,A dataset without a description,,evil,,2024-13-45\n",
         encoding="utf-8",
     )
     (folder / "distributions.csv").write_text("dataset,id,download_url\n", encoding="utf-8")
@@ -285,9 +285,13 @@ def test_quarantined_record_is_shown_with_its_report(live):
     assert status == 200 and "Quarantined: not published." in body.decode()
     data = page_json(iri)
     assert data["status"] == "quarantined"
-    assert any(f["severity"] == "violation" and f["path"]["label"] == "dct:issued" for f in data["findings"])
+    violations = [f for f in data["findings"] if f["severity"] == "violation"]
+    assert any(f["path"]["label"] == "dct:description" for f in violations), violations
+    left_out = [f for f in data["findings"] if f["value"] == "2024-13-45"]  # the date that is none
+    assert left_out and left_out[0]["severity"] == "info", data["findings"]
     graph = rdflib.Graph().parse(data=get(iri, "text/turtle")[2], format="turtle")
-    assert (rdflib.URIRef(iri), DCT.issued, rdflib.Literal("2024-13-45")) in graph
+    title = rdflib.Literal("A dataset without a description")
+    assert (rdflib.URIRef(iri), DCT.title, title) in graph
     assert any("ValidationResult" in str(o) for o in graph.objects())  # its report travels with it
 
 
@@ -302,7 +306,9 @@ def test_hostile_values_are_escaped_and_never_links(live):
     assert "<h1>&lt;script&gt;alert(1)&lt;/script&gt;</h1>" in html
     data = page_json(f"{live}dataset/xss")
     assert data["title"]["value"] == "<script>alert(1)</script>"
-    assert data["landing_pages"] == [{"value": "javascript:alert(1)"}]  # text, not an IRI
+    # text where a link belongs: left out of the published record, kept in its report (escaped)
+    assert data["landing_pages"] == []
+    assert any(f["value"] == "javascript:alert(1)" for f in data["findings"]), data["findings"]
     assert data["publisher"][0]["label"] == "<b>Evil</b> agency"
     lakes = page_json(resource_url(live, LAKES))
     assert lakes["landing_pages"] == [
