@@ -167,8 +167,13 @@ def sniff_json(doc: Any) -> str | None:
 
 
 def _inline_jsonld(doc: dict) -> bool:
-    """A JSON-LD DCAT catalogue may also have a "dataset" array; data.json's context is a URL."""
+    """A JSON-LD DCAT catalogue may also have a "dataset" array; data.json's context is a URL, but not
+    one of the JSON-LD contexts the RDF reader bundles (DCAT-AP's ``Catalogue`` has ``dataset``)."""
     context, conforms = doc.get("@context"), str(doc.get("conformsTo", ""))
+    if isinstance(context, str):
+        from kg.readers.jsonld_contexts import bundled
+
+        return bundled(context) is not None
     return isinstance(context, dict | list) and "project-open-data" not in conforms
 
 
