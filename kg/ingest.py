@@ -166,7 +166,13 @@ def ingest(
             open(report_nt, "w", encoding="utf-8") as rep,
             open(search_jsonl, "w", encoding="utf-8") as found,
         ):
-            records = _deferred(read_source, location, fmt=fmt, http_timeout=settings.http_timeout)
+            records = _deferred(
+                read_source,
+                location,
+                fmt=fmt,
+                http_timeout=settings.http_timeout,
+                jsonld_fetch=settings.jsonld_fetch,
+            )
             taken = published_elsewhere(settings, name) if store_it else {}
             held: set[str] = set()  # keys of the records quarantined so far
             for mapped, report, (lines, quality_lines, search_lines) in process_ntriples(

@@ -8,6 +8,7 @@ so tests can build apps with different settings side by side.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,6 +98,14 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("KG_HTTP_TIMEOUT", "30", "Seconds to wait for a remote portal (CKAN URL ingest)."),
     Setting(
+        "KG_JSONLD_FETCH",
+        "",
+        "Comma- or space-separated URL prefixes (http(s)://host/…) from which ingest may fetch a JSON-LD "
+        "remote context that is not bundled (DCAT-AP 3.0.1, the Czech OFN catalogue contexts and "
+        "schema.org are), waiting at most KG_HTTP_TIMEOUT; empty = none: a file naming any other "
+        "context by URL is refused.",
+    ),
+    Setting(
         "KG_FAST_PATHS",
         "1",
         "Set to 0 to send every /sparql request through Flask: the HTTP front then answers neither "
@@ -139,6 +148,7 @@ class Settings:
     workers: int = 2
     validator: str = "rudof"
     http_timeout: float = 30.0
+    jsonld_fetch: tuple[str, ...] = ()
     debug: bool = False
     fast_paths: bool = True
     malloc: str = "auto"
@@ -183,6 +193,22 @@ def _remote_urls(get) -> dict[str, str]:
     return urls
 
 
+_URL_PREFIX = re.compile(r"https?://[^/\s]+/", re.IGNORECASE)
+
+
+def _fetch_prefixes(raw: str) -> tuple[str, ...]:
+    """KG_JSONLD_FETCH: http(s) URL prefixes that name a host and end it with "/" (so that
+    ``https://a.example`` cannot also allow ``https://a.example.evil.org/``)."""
+    prefixes = tuple(raw.replace(",", " ").split())
+    for prefix in prefixes:
+        if not prefix.lower().startswith(("http://", "https://")):
+            raise ValueError(f"KG_JSONLD_FETCH: {prefix!r} is not an http(s) URL prefix")
+        if not _URL_PREFIX.match(prefix):
+            example = f" (e.g. {prefix + '/'!r})" if _URL_PREFIX.match(prefix + "/") else ""
+            raise ValueError(f"KG_JSONLD_FETCH: {prefix!r} must name a host and end it with '/'{example}")
+    return prefixes
+
+
 def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
     """Read every ``KG_*`` setting from ``env`` (default: the process environment).
 
@@ -224,6 +250,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         "workers": number("KG_WORKERS", int),
         "validator": get("KG_VALIDATOR").strip().lower(),
         "http_timeout": number("KG_HTTP_TIMEOUT", float),
+        "jsonld_fetch": _fetch_prefixes(get("KG_JSONLD_FETCH")),
         "debug": get("KG_DEBUG").strip().lower() in ("1", "true", "yes", "on"),
         "fast_paths": get("KG_FAST_PATHS").strip().lower() not in ("0", "false", "no", "off"),
         "malloc": malloc.check(get("KG_MALLOC")),

@@ -58,6 +58,17 @@ def test_rdf_extensions(tmp_path: Path, name: str) -> None:
         ({"@context": {"dcat": "http://www.w3.org/ns/dcat#"}, "@graph": []}, "rdf"),
         ({"@context": {"dcat": "http://www.w3.org/ns/dcat#"}, "dataset": [{"@id": "x"}]}, "rdf"),
         ([{"@id": "http://x", "@type": ["http://www.w3.org/ns/dcat#Dataset"]}], "rdf"),
+        (
+            {
+                "@context": "https://semiceu.github.io/DCAT-AP/releases/3.0.1/context/dcat-ap.jsonld",
+                "dataset": [],
+            },
+            "rdf",
+        ),
+        (
+            {"@context": "https://project-open-data.cio.gov/v1.1/schema/catalog.jsonld", "dataset": []},
+            "data.json",
+        ),
     ],
 )
 def test_json_is_sniffed(tmp_path: Path, doc: object, fmt: str) -> None:

@@ -181,7 +181,7 @@ def test_json_ld_with_inline_context(tmp_path: Path) -> None:
     assert record.kind == "dataset" and (URIRef(EX + "ds"), DCT.title, Literal("JSON-LD")) in record.triples
 
 
-def test_json_ld_remote_context_is_refused_without_touching_the_network(
+def test_json_ld_unknown_remote_context_is_refused_without_touching_the_network(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def no_network(*args: object, **kwargs: object) -> None:
@@ -193,7 +193,30 @@ def test_json_ld_remote_context_is_refused_without_touching_the_network(
         tmp_path, "ds.jsonld", '{"@context": "https://example.org/context.jsonld", "@id": "http://x"}'
     )
     error = error_of(path)
-    assert error.file == str(path) and "remote @context" in error.message
+    assert error.file == str(path) and "remote @context https://example.org/context.jsonld" in error.message
+    assert "KG_JSONLD_FETCH" in error.message
+
+
+def test_json_ld_with_a_bundled_remote_context_reads_offline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_network(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the reader tried to open a connection")
+
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    monkeypatch.setattr(socket, "getaddrinfo", no_network)
+    doc = (
+        '{"@context": "https://semiceu.github.io/DCAT-AP/releases/3.0.1/context/dcat-ap.jsonld",\n'
+        ' "@id": "http://example.org/ds", "@type": "Dataset", "title": "JSON-LD"}'
+    )
+    (record,) = list(read_rdf(write(tmp_path, "ds.jsonld", doc)))
+    assert record.kind == "dataset" and (URIRef(EX + "ds"), DCT.title, Literal("JSON-LD")) in record.triples
+
+
+def test_json_ld_errors_still_name_the_line_when_contexts_are_inlined(tmp_path: Path) -> None:
+    doc = '{"@context": "https://schema.org/",\n "@id": "http://example.org/ds",\n "name": "x",,\n}'
+    error = error_of(write(tmp_path, "bad.jsonld", doc))
+    assert error.line == 3 and "invalid JSON" in error.message
 
 
 def test_format_option_overrides_the_extension(tmp_path: Path) -> None:

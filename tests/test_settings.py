@@ -43,3 +43,28 @@ def test_a_remote_store_needs_all_three_endpoints() -> None:
         load_settings({k: v for k, v in urls.items() if k != "KG_STORE_GSP_URL"})
     with pytest.raises(ValueError, match="KG_STORE_UPDATE_URL='ftp://x'"):
         load_settings({**urls, "KG_STORE_UPDATE_URL": "ftp://x"})
+
+
+def test_jsonld_fetch_prefixes() -> None:
+    assert load_settings({}).jsonld_fetch == ()
+    raw = "https://contexts.example.org/ld/, http://127.0.0.1:8080/  https://b.example/"
+    assert load_settings({"KG_JSONLD_FETCH": raw}).jsonld_fetch == (
+        "https://contexts.example.org/ld/",
+        "http://127.0.0.1:8080/",
+        "https://b.example/",
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("ftp://contexts.example.org/", "not an http(s) URL prefix"),
+        ("contexts.example.org/", "not an http(s) URL prefix"),
+        ("https://contexts.example.org", "end it with '/' (e.g. 'https://contexts.example.org/')"),
+        ("https:///ld/", "must name a host"),
+    ],
+)
+def test_jsonld_fetch_refuses_what_is_not_an_http_prefix_of_a_host(value: str, expected: str) -> None:
+    with pytest.raises(ValueError, match="KG_JSONLD_FETCH") as caught:
+        load_settings({"KG_JSONLD_FETCH": f"https://ok.example/ {value}"})
+    assert expected in str(caught.value) and repr(value) in str(caught.value)

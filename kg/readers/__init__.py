@@ -167,8 +167,13 @@ def sniff_json(doc: Any) -> str | None:
 
 
 def _inline_jsonld(doc: dict) -> bool:
-    """A JSON-LD DCAT catalogue may also have a "dataset" array; data.json's context is a URL."""
+    """A JSON-LD DCAT catalogue may also have a "dataset" array; data.json's context is a URL, but not
+    one of the JSON-LD contexts the RDF reader bundles (DCAT-AP's ``Catalogue`` has ``dataset``)."""
     context, conforms = doc.get("@context"), str(doc.get("conformsTo", ""))
+    if isinstance(context, str):
+        from kg.readers.jsonld_contexts import bundled
+
+        return bundled(context) is not None
     return isinstance(context, dict | list) and "project-open-data" not in conforms
 
 
@@ -238,8 +243,18 @@ def detect_format(location: str) -> str:
     return _detect(location)[0]
 
 
-def read_source(location: str, *, fmt: str | None = None, http_timeout: float = 30.0) -> Iterator[Record]:
-    """The records of any source; ``fmt`` is one of :data:`FORMATS` (or an RDF syntax), else detected."""
+def read_source(
+    location: str,
+    *,
+    fmt: str | None = None,
+    http_timeout: float = 30.0,
+    jsonld_fetch: tuple[str, ...] = (),
+) -> Iterator[Record]:
+    """The records of any source; ``fmt`` is one of :data:`FORMATS` (or an RDF syntax), else detected.
+
+    ``http_timeout`` is for a CKAN portal and JSON-LD remote contexts; ``jsonld_fetch`` the URL
+    prefixes such contexts may be fetched from when they are not bundled (``KG_JSONLD_FETCH``).
+    """
     doc = None
     rdf_syntax = None
     if fmt is None:
@@ -264,6 +279,7 @@ def read_source(location: str, *, fmt: str | None = None, http_timeout: float = 
         from kg.readers.ckan import read_ckan
 
         return read_ckan(location, timeout=http_timeout, outline=doc)
+    from kg.readers.jsonld_contexts import ContextLoader
     from kg.readers.rdf import read_rdf
 
-    return read_rdf(location, fmt=rdf_syntax)
+    return read_rdf(location, fmt=rdf_syntax, contexts=ContextLoader(jsonld_fetch, http_timeout))

@@ -16,10 +16,12 @@ are what rdflib's parsers gave, but for what pyoxigraph cannot tell apart:
 * blank nodes keep the labels the file gives them (rdflib made new ones on every
   parse); anonymous ones get pyoxigraph's ids.
 
-IRIs are not checked (``lenient``), as rdflib did not refuse them either. JSON-LD is
-read without the network: a remote ``@context`` is refused, since fetching it would
-make an ingest depend on (and leak to) a third-party site. RDF/XML in another
-encoding than UTF-8 is transcoded first (pyoxigraph reads UTF-8 only).
+IRIs are not checked (``lenient``), as rdflib did not refuse them either. A JSON-LD
+context named by URL is inlined before the parse (:mod:`kg.readers.jsonld_contexts`):
+the well-known ones are bundled, others are fetched only from the prefixes
+``KG_JSONLD_FETCH`` allows, and any other is refused, since fetching it would make an
+ingest depend on (and leak to) a third-party site. RDF/XML in another encoding than
+UTF-8 is transcoded first (pyoxigraph reads UTF-8 only).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ import pyoxigraph as ox
 
 from kg.errors import InputError
 from kg.readers import decode_utf8, parse_json, read_bytes, read_bytes_head
+from kg.readers.jsonld_contexts import ContextLoader, inline_contexts
 from kg.readers.rdf_split import Splitter
 from kg.readers.rdf_table import QuotedTriple, TripleTable
 from kg.records import Origin, RdfRecord
@@ -65,16 +68,19 @@ _LOCATION = re.compile(r"^Parser error [^:]*: ")  # pyoxigraph's "Parser error a
 _BOM = b"\xef\xbb\xbf"
 
 
-def read_rdf(path: str | Path, *, fmt: str | None = None) -> Iterator[RdfRecord]:
+def read_rdf(
+    path: str | Path, *, fmt: str | None = None, contexts: ContextLoader | None = None
+) -> Iterator[RdfRecord]:
     """Agency, dataset, service and catalogue records, then one ``other`` record with the rest.
 
     ``fmt`` is one of our names (ttl, rdf, xml, jsonld, nt, nq, trig) or rdflib's; by default the
     file extension decides, and for an unknown extension the first character of the file.
+    ``contexts`` says where JSON-LD remote contexts may come from (default: the bundled ones only).
     The file is parsed now (syntax errors are raised here); records are made as they are asked for.
     """
     file = str(path)
     syntax = _syntax(fmt, Path(path), _head(Path(path)))
-    table = load(Path(path), syntax, file)
+    table = load(Path(path), syntax, file, contexts=contexts or ContextLoader())
     if not table.count:
         table.close()
         raise InputError("the file holds no RDF triples", file=file)
@@ -103,11 +109,11 @@ def _syntax(fmt: str | None, path: Path, head: bytes) -> str:
     return "json-ld" if head[:1] in (b"{", b"[") else "turtle"  # Turtle also reads N-Triples
 
 
-def load(path: Path, syntax: str, file: str) -> TripleTable:
+def load(path: Path, syntax: str, file: str, *, contexts: ContextLoader | None = None) -> TripleTable:
     """The file's triples, named graphs merged, in a table; syntax errors as InputError with the line."""
     table = TripleTable()
     try:
-        with _source(path, syntax, file) as source:
+        with _source(path, syntax, file, contexts or ContextLoader()) as source:
             quads = ox.parse(source, _FORMATS[syntax], base_iri=path.resolve().as_uri(), lenient=True)
             table.load(quads, default_graph_only=syntax == "n3")  # N3's other graphs are formulae
     except SyntaxError as exc:
@@ -125,12 +131,14 @@ def load(path: Path, syntax: str, file: str) -> TripleTable:
     return table
 
 
-def _source(path: Path, syntax: str, file: str) -> IO[Any]:
-    """The file to parse: checked to be UTF-8 (as rdflib's readers needed), past a byte-order mark."""
+def _source(path: Path, syntax: str, file: str, contexts: ContextLoader) -> IO[Any]:
+    """The file to parse: checked to be UTF-8 (as rdflib's readers needed), past a byte-order mark;
+    JSON-LD with its remote contexts inlined (JSON syntax errors are found in the file's own text)."""
     if syntax == "json-ld":
         text = decode_utf8(read_bytes(path), file)
-        _refuse_remote_context(parse_json(text, file), file)
-        return io.StringIO(text)
+        doc = parse_json(text, file)
+        inlined = inline_contexts(doc, base=path.resolve().as_uri(), file=file, loader=contexts)
+        return io.StringIO(text if inlined is None else inlined)
     if syntax == "xml":
         text = _transcoded_xml(path, file)
         if text is not None:
@@ -211,26 +219,6 @@ def _transcoded_xml(path: Path, file: str) -> str | None:
     except (LookupError, UnicodeDecodeError) as exc:
         raise InputError(f"RDF/XML not readable as {encoding}: {exc}", file=file) from exc
     return re.sub(r"""^(<\?xml[^>]*?encoding\s*=\s*["'])[^"']+""", r"\1UTF-8", text, count=1)
-
-
-def _refuse_remote_context(doc: Any, file: str) -> None:
-    """Raise if any ``@context``/``@import`` names a document instead of being inline."""
-    stack = [doc]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, list):
-            stack.extend(node)
-        elif isinstance(node, dict):
-            for key in ("@context", "@import"):
-                refs = node.get(key)
-                for ref in refs if isinstance(refs, list) else [refs]:
-                    if isinstance(ref, str):
-                        raise InputError(
-                            f"JSON-LD with a remote {key} ({ref}) is not read: the reader does not use the "
-                            "network; put the context inline",
-                            file=file,
-                        )
-            stack.extend(node.values())
 
 
 def _records(table: TripleTable, file: str) -> Iterator[RdfRecord]:
