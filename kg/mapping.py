@@ -611,6 +611,10 @@ def map_service(rec: ServiceRecord, iris: Minter) -> MappedRecord:
 
 # DCAT-AP ranges: the class a value of each property has by definition. RDF sources often
 # leave these types implicit; stating them adds nothing the vocabulary does not already entail.
+# Not the publisher (foaf:Agent) nor a distribution (dcat:Distribution): their shapes ask for
+# properties (a name, an access URL) a bare link cannot have, so typed they would break a
+# mandatory rule; untyped, the link breaks a class rule and is left out (kg.repairs), as the
+# EU validator, which infers no types, sees it too.
 RANGES = {
     DCAT.landingPage: FOAF.Document,
     FOAF.page: FOAF.Document,
@@ -627,8 +631,6 @@ RANGES = {
     DCT.language: DCT.LinguisticSystem,
     DCT.provenance: DCT.ProvenanceStatement,
     DCAT.contactPoint: VCARD.Kind,
-    DCT.publisher: FOAF.Agent,
-    DCAT.distribution: DCAT.Distribution,
 }
 
 
