@@ -1,9 +1,13 @@
-"""Read a US Project Open Data ``data.json`` catalogue (metadata schema 1.1, "DCAT-US").
+"""Read a US Project Open Data ``data.json``: metadata schema 1.1 ("DCAT-US") and 1.0.
 
-Every US federal agency publishes one. Files in the wild stray from the
-schema (a keyword given as a string, a single distribution object, identifiers
-with leading spaces), so every field is read by shape, not by type, and
-anything without a DCAT-AP home is kept as text in ``DatasetRecord.extra``.
+Every US federal agency publishes one. Three shapes are found in the wild, told apart by
+:func:`kg.readers.data_json_shape` (format detection asks the same function): the 1.1 catalogue
+object with a ``dataset`` array; the bare array of dataset objects of schema 1.0 (2013); one
+dataset object with no catalogue around it, read as a catalogue of one dataset (record 0).
+
+Files stray from the schema (a keyword given as a string, a single distribution object,
+identifiers with leading spaces), so every field is read by shape, not by type, and anything
+without a DCAT-AP home is kept as text in ``DatasetRecord.extra``.
 
 Publishers are nested objects (``subOrganizationOf``) with no identifier, so an
 agency's key is its name; each level is yielded once per file, the outermost
@@ -17,8 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from kg.errors import InputError
-from kg.readers import as_text, as_texts, load_json
-from kg.readers.json_stream import array_items, members
+from kg.readers import (
+    SNIFFED_KEYS,
+    DataJsonShape,
+    as_text,
+    as_texts,
+    data_json_shape,
+    json_stream,
+)
 from kg.records import AgencyRecord, Contact, DatasetRecord, DistributionRecord, Origin, Record
 
 # dataset fields read into the record (everything else goes to ``extra``)
@@ -29,39 +39,73 @@ _KNOWN_FIELDS = """
 """
 _KNOWN = frozenset(_KNOWN_FIELDS.split())
 _MAX_PUBLISHER_DEPTH = 20  # a guard against pathological nesting, far above real hierarchies
+_ARRAYS = (("dataset",), ())  # where the datasets are: a catalogue's "dataset", or the file itself
+_EXPECTED = (
+    'expected an object with a "dataset" array (a catalogue), an array of dataset objects '
+    '(schema 1.0) or one dataset object (with "title" and "identifier", "distribution" or "accessLevel")'
+)
 
 
-def read_data_json(path: str | Path, *, checked: bool = False) -> Iterator[Record]:
+def read_data_json(path: str | Path, *, outline: Any = None) -> Iterator[Record]:
     """Agencies (publisher chains) and datasets of a data.json file, in file order.
 
     The file is read twice, one dataset at a time (:mod:`kg.readers.json_stream`): a first pass
-    checks that it is JSON of the right shape (``checked``: format detection already did), so
-    that a broken file fails before any record; the second yields the records. Why: the
-    parsed document is several times the file (648 MB for the 100,000-dataset file of 149 MB).
+    checks that it is JSON of a data.json shape, so that a broken file fails before any record
+    (``outline``: that pass's result, when format detection made it); the second yields the
+    records. Why: the parsed document is several times the file (648 MB for the 100,000-dataset
+    file of 149 MB). A file of one dataset object is small: the first pass gives it whole.
     """
-    if not checked:
-        try:
-            top = members(path, stream="dataset")
-        except InputError as exc:
-            if "top level" not in str(exc):
-                raise
-            top = load_json(path)  # an array or a scalar: parsed whole, for the message below
-        _check_shape(top, str(path))
-    return _records(array_items(path, "dataset"), str(path))
+    file = str(path)
+    if outline is None:
+        outline = json_stream.outline(path, arrays=_ARRAYS, keep=SNIFFED_KEYS)
+    found = _datasets(outline, _check_shape(outline, file))
+    if isinstance(found, json_stream.Streamed):
+        return _records(json_stream.items(path, found.route), file)
+    return _records(found, file)
 
 
 def data_json_records(doc: Any, file: str) -> Iterator[Record]:
     """The records of an already parsed data.json document (``file`` names it in errors)."""
-    _check_shape(doc, file)
-    return _records(doc["dataset"], file)
+    return _records(_datasets(doc, _check_shape(doc, file)), file)
 
 
-def _check_shape(doc: Any, file: str) -> None:
-    if not isinstance(doc, dict) or not isinstance(doc.get("dataset"), list):
-        found = type(doc).__name__ if not isinstance(doc, dict) else f"an object with keys {sorted(doc)[:8]}"
+def _datasets(doc: Any, shape: DataJsonShape) -> list:
+    """The dataset items of a document of that shape (stand-ins, in an outline's arrays)."""
+    if shape == "dataset":
+        return [doc]
+    return doc["dataset"] if shape == "catalogue" else doc
+
+
+def _check_shape(doc: Any, file: str) -> DataJsonShape:
+    """The document's shape; every dataset item an object (checked on the outline's stand-ins)."""
+    shape = data_json_shape(doc)
+    if shape is None:
+        record = 0 if isinstance(doc, dict) else None  # a single object: the record it would be
         raise InputError(
-            f'not a data.json catalogue: expected an object with a "dataset" array, found {found}', file=file
+            f"not a data.json catalogue: {_EXPECTED}, found {_found(doc)}", file=file, record=record
         )
+    for index, item in enumerate(_datasets(doc, shape)):
+        if not isinstance(item, dict):
+            raise InputError(_not_an_object(item), file=file, record=index)
+    return shape
+
+
+def _found(doc: Any) -> str:
+    if isinstance(doc, dict):
+        return f"an object with keys {sorted(doc)[:8]}"
+    if not isinstance(doc, list):
+        return type(doc).__name__
+    if not doc:
+        return "an empty array"
+    if any(isinstance(x, dict) and "resources" in x for x in doc):
+        return "an array of CKAN packages (--format ckan)"
+    if any(isinstance(x, dict) and any(k.startswith("@") for k in x) for x in doc):
+        return "an array of JSON-LD nodes (--format jsonld)"
+    return "an array with no dataset object in it"
+
+
+def _not_an_object(item: Any) -> str:
+    return f"a dataset must be a JSON object, found {type(item).__name__}"
 
 
 def _records(datasets: Iterable[Any], file: str) -> Iterator[Record]:
@@ -70,8 +114,7 @@ def _records(datasets: Iterable[Any], file: str) -> Iterator[Record]:
     for index, item in enumerate(datasets):
         origin = Origin(file, record=index)
         if not isinstance(item, dict):
-            found = type(item).__name__
-            raise InputError(f"a dataset must be a JSON object, found {found}", file=file, record=index)
+            raise InputError(_not_an_object(item), file=file, record=index)
         agencies = publisher_chain(item.get("publisher"), Origin(file, record=index, field="publisher"))
         for agency in agencies:
             if agency.key not in seen_agencies:
