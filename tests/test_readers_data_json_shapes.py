@@ -175,7 +175,17 @@ def test_the_real_bare_array_of_schema_1_0() -> None:
     assert [r.key for r in records if isinstance(r, AgencyRecord)] == ["Millennium Challenge Corporation"]
     first = found[0]
     assert first.key == "performance-projects" and first.publisher == "Millennium Challenge Corporation"
-    assert first.distributions[0].access_url == "http://data.mcc.gov/raw/performance/projects.csv"
+    assert first.keywords[:3] == [("countries", ""), ("performance", ""), ("tracking", "")]
+    assert len(first.keywords) == 8
+    assert (first.contact.name, first.contact.email) == ("Open Data Initiative", "opendata@mcc.gov")
+    assert first.documentation == ["http://data.mcc.gov/performance/projects.html"]  # dataDictionary
+    assert (first.access_rights, first.frequency) == ("Public", "Quaterly")
+    assert first.distributions[0].format == "csv"
+    assert first.extra == {
+        "systemOfRecords": "ITTs Spreadsheets (Excel)",
+        "dataQuality": "TRUE",
+        "format": "csv",
+    }
 
 
 def test_the_real_single_dataset_object() -> None:

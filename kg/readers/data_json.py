@@ -7,7 +7,12 @@ dataset object with no catalogue around it, read as a catalogue of one dataset (
 
 Files stray from the schema (a keyword given as a string, a single distribution object,
 identifiers with leading spaces), so every field is read by shape, not by type, and anything
-without a DCAT-AP home is kept as text in ``DatasetRecord.extra``.
+without a DCAT-AP home is kept as text in ``DatasetRecord.extra``. Schema 1.0 fields are read
+into the record fields of their 1.1 successors: ``person`` or a plain-string ``contactPoint``
+and ``mbox`` are the contact point, ``dataDictionary`` is ``describedBy``, ``keyword`` is one
+comma-separated string, and ``accessURL``/``webService`` on the dataset itself are
+distributions of their own; a dataset-level ``format`` is the format of the distributions that
+give none. Values are interpreted by the mapper, as for 1.1 ("Public", "Quaterly", "5/1/13").
 
 Publishers are nested objects (``subOrganizationOf``) with no identifier, so an
 agency's key is its name; each level is yielded once per file, the outermost
@@ -31,11 +36,13 @@ from kg.readers import (
 )
 from kg.records import AgencyRecord, Contact, DatasetRecord, DistributionRecord, Origin, Record
 
-# dataset fields read into the record (everything else goes to ``extra``)
+# dataset fields read into the record (everything else goes to ``extra``); schema 1.0 fields
+# that may go unused (``person`` beside a contactPoint, a ``format`` no distribution takes) are
+# added per dataset when they are read
 _KNOWN_FIELDS = """
     @type identifier title description keyword modified issued publisher contactPoint distribution
     accessLevel license spatial temporal accrualPeriodicity theme language landingPage isPartOf
-    references conformsTo describedBy
+    references conformsTo describedBy dataDictionary accessURL downloadURL webService
 """
 _KNOWN = frozenset(_KNOWN_FIELDS.split())
 _MAX_PUBLISHER_DEPTH = 20  # a guard against pathological nesting, far above real hierarchies
@@ -146,14 +153,15 @@ def dataset(item: dict, origin: Origin, *, publisher: str) -> DatasetRecord:
     """One data.json dataset object as a record (no checks: the validator judges the values)."""
     identifier = as_text(item.get("identifier"))
     start, end = split_interval(as_text(item.get("temporal")))
-    return DatasetRecord(
+    used: set[str] = set()  # schema 1.0 fields read only in some datasets (see _KNOWN_FIELDS)
+    record = DatasetRecord(
         key=identifier,
         origin=origin,
         identifier=identifier,
         title=_text(item.get("title")),
         description=_text(item.get("description")),
         publisher=publisher,
-        keywords=[(k, "") for k in as_texts(item.get("keyword"))],
+        keywords=[(k, "") for k in keywords(item.get("keyword"))],
         themes=as_texts(item.get("theme")),
         issued=as_text(item.get("issued")),
         modified=as_text(item.get("modified")),
@@ -162,20 +170,71 @@ def dataset(item: dict, origin: Origin, *, publisher: str) -> DatasetRecord:
         licence=as_text(item.get("license")),
         access_rights=as_text(item.get("accessLevel")),
         landing_page=as_text(item.get("landingPage")),
-        contact=contact(item.get("contactPoint")),
+        contact=_contact(item, used),
         temporal_start=start,
         temporal_end=end,
         spatial=as_texts(item.get("spatial")),
         conforms_to=as_texts(item.get("conformsTo")),
-        documentation=as_texts(item.get("describedBy")),
+        documentation=[*as_texts(item.get("describedBy")), *as_texts(item.get("dataDictionary"))],
         related=as_texts(item.get("references")),
         is_part_of=as_text(item.get("isPartOf")),
-        distributions=[
-            distribution(d, Origin(origin.file, record=origin.record, field=f"distribution[{i}]"))
-            for i, d in enumerate(_objects(item.get("distribution")))
-        ],
-        extra={k: as_text(v) for k, v in item.items() if k not in _KNOWN and as_text(v)},
+        distributions=_distributions(item, origin, used),
     )
+    known = _KNOWN | used
+    record.extra = {k: as_text(v) for k, v in item.items() if k not in known and as_text(v)}
+    return record
+
+
+def keywords(value: Any) -> list[str]:
+    """``keyword``: a list; or, as schema 1.0 had it (and strays of 1.1), one comma-separated string.
+
+    >>> keywords("countries, aid,,"), keywords(["a, b"])
+    (['countries', 'aid'], ['a, b'])
+    """
+    if isinstance(value, str):
+        return as_texts(value.split(","))
+    return as_texts(value)
+
+
+def _contact(item: dict, used: set[str]) -> Contact:
+    """``contactPoint`` (1.1: a vCard; 1.0: the name, as is ``person``), with 1.0's ``mbox`` as e-mail."""
+    name_field = "contactPoint" if item.get("contactPoint") not in (None, "") else "person"
+    found = contact(item.get(name_field))
+    if name_field == "person" and found:
+        used.add("person")
+    mbox = as_text(item.get("mbox"))
+    if mbox and not found.email:
+        found.email = _without_mailto(mbox)
+        used.add("mbox")
+    return found
+
+
+def _distributions(item: dict, origin: Origin, used: set[str]) -> list[DistributionRecord]:
+    """The ``distribution`` objects, after those schema 1.0 gave on the dataset itself; the
+    dataset-level ``format`` goes to each that has no format or media type (not to a web service)."""
+    listed = [
+        distribution(d, Origin(origin.file, record=origin.record, field=f"distribution[{i}]"))
+        for i, d in enumerate(_objects(item.get("distribution")))
+    ]
+    urls = {url for d in listed for url in (d.access_url, d.download_url) if url}
+    access, download = as_text(item.get("accessURL")), as_text(item.get("downloadURL"))
+    service = as_text(item.get("webService"))
+    own: list[DistributionRecord] = []
+    if (access or download) and not {access, download} & urls:
+        field = "accessURL" if access else "downloadURL"
+        own.append(DistributionRecord(_at(origin, field), access_url=access, download_url=download))
+    formats = as_texts(item.get("format"))
+    for dist in (*own, *listed):
+        if len(formats) == 1 and not (dist.format or dist.media_type):
+            dist.format = formats[0]
+            used.add("format")
+    if service and service not in urls:
+        own.append(DistributionRecord(_at(origin, "webService"), access_url=service))
+    return [*own, *listed]
+
+
+def _at(origin: Origin, field: str) -> Origin:
+    return Origin(origin.file, record=origin.record, field=field)
 
 
 def distribution(item: dict, origin: Origin) -> DistributionRecord:
@@ -203,10 +262,12 @@ def contact(point: Any) -> Contact:
         point = next((p for p in point if isinstance(p, dict)), None)
     if not isinstance(point, dict):
         return Contact(name=as_text(point))
-    email = as_text(point.get("hasEmail"))
-    if email.lower().startswith("mailto:"):
-        email = email[len("mailto:") :].strip()
+    email = _without_mailto(as_text(point.get("hasEmail")))
     return Contact(name=as_text(point.get("fn")), email=email, phone=as_text(point.get("hasTelephone")))
+
+
+def _without_mailto(email: str) -> str:
+    return email[len("mailto:") :].strip() if email.lower().startswith("mailto:") else email
 
 
 def split_interval(temporal: str) -> tuple[str, str]:
