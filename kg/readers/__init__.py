@@ -12,6 +12,8 @@ lazily, so that importing this package does not pull in rdflib.
 
 >>> as_text(3), as_text(None), as_text({"a": [1, 2]}), as_texts(" x ")
 ('3', '', '{"a":[1,2]}', ['x'])
+>>> as_text("caf\\udc92\\x07")  # characters RDF cannot hold (see text_repairs)
+'caf\\ufffd\\ufffd'
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from kg.errors import InputError
+from kg.readers.repairs import clean_text, compact_json
 from kg.records import Record
 
 FORMATS = ("csv", "data.json", "ckan", "rdf")
@@ -131,14 +134,15 @@ def load_json(path: str | Path) -> Any:
 
 
 def as_text(value: Any) -> str:
-    """A JSON value as record text: strings stripped, None → "", other values as compact JSON."""
+    """A JSON value as record text: strings stripped, None → "", other values as compact JSON;
+    characters RDF cannot hold replaced (:mod:`kg.readers.repairs`, whose text_repairs reports them)."""
     if value is None:
         return ""
     if isinstance(value, str):
-        return value.strip()
+        return clean_text(value).strip()
     if isinstance(value, bool | int | float):
         return json.dumps(value)
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return compact_json(value)
 
 
 def as_texts(value: Any) -> list[str]:

@@ -34,6 +34,7 @@ from kg.readers import (
     data_json_shape,
     json_stream,
 )
+from kg.readers.repairs import clean_text, repairs_since, replaced_count, text_repairs
 from kg.records import AgencyRecord, Contact, DatasetRecord, DistributionRecord, Origin, Record
 
 # dataset fields read into the record (everything else goes to ``extra``); schema 1.0 fields
@@ -122,35 +123,44 @@ def _records(datasets: Iterable[Any], file: str) -> Iterator[Record]:
         origin = Origin(file, record=index)
         if not isinstance(item, dict):
             raise InputError(_not_an_object(item), file=file, record=index)
+        mark = replaced_count()
         agencies = publisher_chain(item.get("publisher"), Origin(file, record=index, field="publisher"))
         for agency in agencies:
             if agency.key not in seen_agencies:
                 seen_agencies.add(agency.key)
                 yield agency
-        yield dataset(item, origin, publisher=agencies[-1].key if agencies else "")
+        yield dataset(item, origin, publisher=agencies[-1].key if agencies else "", since=mark)
 
 
 def publisher_chain(publisher: Any, origin: Origin) -> list[AgencyRecord]:
     """The publisher and the organisations above it, outermost first (parents before units)."""
     chain: list[AgencyRecord] = []
-    node = publisher
+    node, where = publisher, "publisher"
     while node and len(chain) < _MAX_PUBLISHER_DEPTH:
         if isinstance(node, str):  # schema 1.0 and some generators: the name alone
-            node = {"name": node}
+            node, at = {"name": node}, where
+        else:
+            at = f"{where}.name"
         if not isinstance(node, dict):
             break
         name = as_text(node.get("name"))
         if name:
-            chain.append(AgencyRecord(key=name, name={"": name}, origin=origin))
-        node = node.get("subOrganizationOf")
+            repairs = text_repairs(node.get("name"), at)
+            chain.append(AgencyRecord(key=name, name={"": name}, origin=origin, repairs=repairs))
+        node, where = node.get("subOrganizationOf"), f"{where}.subOrganizationOf"
     chain.reverse()
     for parent, child in zip(chain, chain[1:], strict=False):
         child.parent = parent.key
     return chain
 
 
-def dataset(item: dict, origin: Origin, *, publisher: str) -> DatasetRecord:
-    """One data.json dataset object as a record (no checks: the validator judges the values)."""
+def dataset(item: dict, origin: Origin, *, publisher: str, since: int | None = None) -> DatasetRecord:
+    """One data.json dataset object as a record (no checks: the validator judges the values).
+
+    ``since``: :func:`kg.readers.repairs.replaced_count` before the caller read the item's publisher, so
+    that a repair there is among the dataset's (see :func:`kg.readers.repairs.repairs_since`).
+    """
+    mark = replaced_count() if since is None else since
     identifier = as_text(item.get("identifier"))
     start, end = split_interval(as_text(item.get("temporal")))
     used: set[str] = set()  # schema 1.0 fields read only in some datasets (see _KNOWN_FIELDS)
@@ -181,7 +191,8 @@ def dataset(item: dict, origin: Origin, *, publisher: str) -> DatasetRecord:
         distributions=_distributions(item, origin, used),
     )
     known = _KNOWN | used
-    record.extra = {k: as_text(v) for k, v in item.items() if k not in known and as_text(v)}
+    record.extra = {clean_text(k): as_text(v) for k, v in item.items() if k not in known and as_text(v)}
+    record.repairs = repairs_since(mark, item)
     return record
 
 
