@@ -12,7 +12,7 @@ lazily, so that importing this package does not pull in rdflib.
 
 >>> as_text(3), as_text(None), as_text({"a": [1, 2]}), as_texts(" x ")
 ('3', '', '{"a":[1,2]}', ['x'])
->>> as_text("caf\\udc92\\x07")  # characters RDF cannot hold (see text_repairs)
+>>> as_text("caf\\udc92\\x07")  # characters RDF cannot hold: see kg.readers.repairs
 'caf\\ufffd\\ufffd'
 """
 

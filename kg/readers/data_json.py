@@ -157,8 +157,8 @@ def publisher_chain(publisher: Any, origin: Origin) -> list[AgencyRecord]:
 def dataset(item: dict, origin: Origin, *, publisher: str, since: int | None = None) -> DatasetRecord:
     """One data.json dataset object as a record (no checks: the validator judges the values).
 
-    ``since``: :func:`kg.readers.repairs.replaced_count` before the caller read the item's publisher, so
-    that a repair there is among the dataset's (see :func:`kg.readers.repairs.repairs_since`).
+    ``since``: :func:`kg.readers.repairs.replaced_count` before the caller read the item's
+    publisher, so that a repair there is among the dataset's (:func:`~kg.readers.repairs.repairs_since`).
     """
     mark = replaced_count() if since is None else since
     identifier = as_text(item.get("identifier"))
