@@ -15,6 +15,9 @@ Conventions every reader follows:
 * Every record carries an :class:`Origin` so that findings point at the file
   and the line (CSV) or the record index (JSON, 0-based as in the array) where
   it came from.
+* A value a reader had to change to keep it at all (a character RDF cannot
+  hold) is a :class:`Repair` in the record's ``repairs``, so that the change is
+  reported, never silent.
 """
 
 from __future__ import annotations
@@ -49,6 +52,21 @@ class Origin:
         if self.field:
             parts.append(self.field)
         return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class Repair:
+    """A value a reader changed because it cannot be kept as it was, for the mapper to report.
+
+    Readers copy text as it is; the one exception is text that no RDF serialisation can hold
+    (a lone surrogate from a JSON escape such as ``"\\udc92"``, a control character), which would
+    otherwise fail the whole ingest when the record is written. What was there is kept here.
+    """
+
+    field: str  # where in the source record: "description", "distribution[0].title", "publisher.name"
+    original: str  # the value as the source gave it, each offending character as an escape ("\\udc92")
+    rule: str  # short id of the rule applied: "invalid-character"
+    value: str  # the value the record holds instead
 
 
 @dataclass
@@ -93,6 +111,7 @@ class AgencyRecord:
     contact: Contact = field(default_factory=Contact)
     address: Address = field(default_factory=Address)
     jurisdiction: str = ""  # spatial jurisdiction: country code, name or IRI
+    repairs: list[Repair] = field(default_factory=list)  # values the reader had to change
 
 
 @dataclass
@@ -153,6 +172,7 @@ class DatasetRecord:
     provenance: str = ""
     distributions: list[DistributionRecord] = field(default_factory=list)
     extra: dict[str, str] = field(default_factory=dict)  # source fields with no DCAT home, kept as text
+    repairs: list[Repair] = field(default_factory=list)  # values the reader had to change
 
 
 @dataclass
@@ -175,6 +195,7 @@ class ServiceRecord:
     contact: Contact = field(default_factory=Contact)
     landing_page: str = ""
     conforms_to: list[str] = field(default_factory=list)
+    repairs: list[Repair] = field(default_factory=list)  # values the reader had to change
 
 
 RdfKind = Literal["catalog", "dataset", "service", "agency", "other"]

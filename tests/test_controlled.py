@@ -231,6 +231,7 @@ def test_match_licence_not_in_the_table(text: str) -> None:
         ("r/p1m ", "MONTHLY"), ("irregular", "IRREG"), ("continuous", "CONT"), ("annual", "ANNUAL"),
         ("Yearly", "ANNUAL"), ("monthly", "MONTHLY"), ("WEEKLY", "WEEKLY"), ("daily", "DAILY"),
         ("quarterly", "QUARTERLY"), ("never", "NEVER"), ("as needed", "AS_NEEDED"), ("mensuel", "MONTHLY"),
+        ("Annually", "ANNUAL"), ("Quarterly", "QUARTERLY"), ("Quaterly", "QUARTERLY"),  # data.json 1.0 (sic)
         ("http://purl.org/cld/freq/daily", "DAILY"), ("http://purl.org/cld/freq/threeTimesAYear", "ANNUAL_3"),
         ("http://publications.europa.eu/resource/authority/frequency/12HRS", "12HRS"),
     ],
@@ -293,8 +294,9 @@ def test_match_theme(text: str, expected: str) -> None:
     ("text", "expected"),
     [
         ("public", "PUBLIC"), ("Public ", "PUBLIC"), ("restricted public", "RESTRICTED"),
-        ("restricted", "RESTRICTED"),
-        ("non-public", "NON_PUBLIC"), ("Non Public", "NON_PUBLIC"), ("confidential", "CONFIDENTIAL"),
+        ("restricted", "RESTRICTED"), ("Restricted Public", "RESTRICTED"), ("PUBLIC", "PUBLIC"),
+        ("non-public", "NON_PUBLIC"), ("Non-Public", "NON_PUBLIC"), ("Non Public", "NON_PUBLIC"),
+        ("confidential", "CONFIDENTIAL"),
         ("http://publications.europa.eu/resource/authority/access-right/PUBLIC", "PUBLIC"),
     ],
 )  # fmt: skip

@@ -12,6 +12,8 @@ lazily, so that importing this package does not pull in rdflib.
 
 >>> as_text(3), as_text(None), as_text({"a": [1, 2]}), as_texts(" x ")
 ('3', '', '{"a":[1,2]}', ['x'])
+>>> as_text("caf\\udc92\\x07")  # characters RDF cannot hold: see kg.readers.repairs
+'caf\\ufffd\\ufffd'
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ import importlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from kg.errors import InputError
+from kg.readers.repairs import clean_text, compact_json
 from kg.records import Record
 
 FORMATS = ("csv", "data.json", "ckan", "rdf")
@@ -51,7 +54,8 @@ _READERS = {
 }
 
 _SHAPES = (
-    'a data.json catalogue: an object with a "dataset" array; '
+    'data.json: a catalogue object with a "dataset" array, an array of dataset objects (schema 1.0) '
+    'or one dataset object (with "title" and "identifier", "distribution" or "accessLevel"); '
     'CKAN: a package with "resources", a list of packages or an Action API answer with "result"; '
     'JSON-LD: an object with "@context" or "@graph"'
 )
@@ -130,14 +134,15 @@ def load_json(path: str | Path) -> Any:
 
 
 def as_text(value: Any) -> str:
-    """A JSON value as record text: strings stripped, None → "", other values as compact JSON."""
+    """A JSON value as record text: strings stripped, None → "", other values as compact JSON;
+    characters RDF cannot hold replaced (:mod:`kg.readers.repairs`, whose text_repairs reports them)."""
     if value is None:
         return ""
     if isinstance(value, str):
-        return value.strip()
+        return clean_text(value).strip()
     if isinstance(value, bool | int | float):
         return json.dumps(value)
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return compact_json(value)
 
 
 def as_texts(value: Any) -> list[str]:
@@ -150,9 +155,9 @@ def as_texts(value: Any) -> list[str]:
 
 
 def sniff_json(doc: Any) -> str | None:
-    """Which of our formats a parsed JSON document is, or None."""
+    """Which of our formats a parsed JSON document is, or None (the one place that decides)."""
     if isinstance(doc, dict):
-        if isinstance(doc.get("dataset"), list) and not _inline_jsonld(doc):
+        if data_json_shape(doc) == "catalogue":
             return "data.json"
         if "@context" in doc or "@graph" in doc:
             return "rdf"
@@ -163,7 +168,55 @@ def sniff_json(doc: Any) -> str | None:
             return "ckan"
         if any("@id" in x or "@context" in x or "@graph" in x for x in doc):
             return "rdf"
+    return "data.json" if data_json_shape(doc) else None
+
+
+DataJsonShape = Literal["catalogue", "datasets", "dataset"]
+# keys that only a Project Open Data dataset has (any version): with a "title", they make an object
+# a dataset; keys of a CKAN package, an Action API answer or JSON-LD make it something else
+DATASET_KEYS = (
+    "identifier",
+    "distribution",
+    "accessLevel",
+    "accessURL",
+    "webService",
+    "contactPoint",
+    "mbox",
+)
+_NOT_DATASET_KEYS = ("resources", "id", "name", "result", "success", "@context", "@graph", "dataset")
+
+
+def data_json_shape(doc: Any) -> DataJsonShape | None:
+    """Which shape of data.json a parsed document (or its outline) has, or None.
+
+    ``catalogue``: the schema 1.1 object with a "dataset" array (with or without "@context",
+    "@type", "conformsTo"); ``datasets``: a bare array of dataset objects, as schema 1.0 had it
+    (CKAN or JSON-LD items win); ``dataset``: one dataset object with no catalogue around it.
+
+    >>> [data_json_shape(d) for d in ({"dataset": []}, [{"title": "T", "identifier": "x"}, 3])]
+    ['catalogue', 'datasets']
+    >>> [data_json_shape(d) for d in ({"title": "T", "accessLevel": "public"}, {"title": "T"}, [])]
+    ['dataset', None, None]
+    """
+    if isinstance(doc, dict):
+        if isinstance(doc.get("dataset"), list):
+            return None if _inline_jsonld(doc) else "catalogue"
+        return "dataset" if is_dataset(doc) else None
+    if isinstance(doc, list) and any(is_dataset(x) for x in doc):
+        others = (x for x in doc if isinstance(x, dict))
+        if not any(k in x for x in others for k in ("resources", "@id", "@context", "@graph")):
+            return "datasets"
     return None
+
+
+def is_dataset(item: Any) -> bool:
+    """Whether a JSON value looks like a data.json dataset object (see :data:`DATASET_KEYS`)."""
+    return (
+        isinstance(item, dict)
+        and "title" in item
+        and any(k in item for k in DATASET_KEYS)
+        and not any(k in item for k in _NOT_DATASET_KEYS)
+    )
 
 
 def _inline_jsonld(doc: dict) -> bool:
@@ -204,7 +257,8 @@ def _detect(location: str) -> tuple[str, Any]:
     from kg.readers.ckan import PACKAGE_ARRAYS, PACKAGE_KEYS
     from kg.readers.json_stream import outline
 
-    doc = outline(path, arrays=(*PACKAGE_ARRAYS, *_BIG_ARRAYS), keep=(*PACKAGE_KEYS, *_SNIFFED_KEYS))
+    keep = dict.fromkeys((*PACKAGE_KEYS, *SNIFFED_KEYS))
+    doc = outline(path, arrays=(*PACKAGE_ARRAYS, *_BIG_ARRAYS), keep=keep)
     fmt = sniff_json(doc)
     if fmt is None:
         raise InputError(f"JSON of no known shape (expected {_SHAPES})", file=location)
@@ -212,7 +266,8 @@ def _detect(location: str) -> tuple[str, Any]:
 
 
 _BIG_ARRAYS = (("dataset",), ("@graph",))  # data.json's datasets, a JSON-LD graph's nodes
-_SNIFFED_KEYS = ("@id", "@context", "@graph")  # the keys sniff_json looks for in list items
+# the keys sniff_json looks for in list items (the outline's stand-ins of items keep only these)
+SNIFFED_KEYS = ("@id", "@context", "@graph", "title", *DATASET_KEYS, *_NOT_DATASET_KEYS)
 
 
 def _head(path: Path) -> str:
@@ -274,7 +329,7 @@ def read_source(
     if fmt == "data.json":
         from kg.readers.data_json import read_data_json
 
-        return read_data_json(location, checked=doc is not None)
+        return read_data_json(location, outline=doc)
     if fmt == "ckan":
         from kg.readers.ckan import read_ckan
 

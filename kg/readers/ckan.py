@@ -26,7 +26,15 @@ from urllib.error import HTTPError, URLError
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from kg.errors import InputError
-from kg.readers import as_text, as_texts, decode_utf8, json_stream, load_json, parse_json
+from kg.readers import (
+    as_text,
+    as_texts,
+    decode_utf8,
+    json_stream,
+    load_json,
+    parse_json,
+)
+from kg.readers.repairs import clean_text, repairs_since, replaced_count, text_repairs
 from kg.records import (
     AgencyRecord,
     Contact,
@@ -34,6 +42,7 @@ from kg.records import (
     DistributionRecord,
     Origin,
     Record,
+    Repair,
     Text,
     first_text,
 )
@@ -50,6 +59,7 @@ _BOOKKEEPING_FIELDS = """
     organization resources tags groups extras
 """
 _BOOKKEEPING = frozenset(_BOOKKEEPING_FIELDS.split())
+_PUBLISHER_FIELDS = ("name", "email", "url", "type", "uri")  # publisher_name, … of older sites
 
 
 PACKAGE_KEYS = ("resources", "id", "name", "title")  # a JSON object with one of them is a package
@@ -222,12 +232,14 @@ def _records(batches: Iterable[Batch]) -> Iterator[Record]:
     seen_agencies: set[str] = set()
     for source, items in batches:
         for index, item in items:
+            mark = replaced_count()  # the repairs of the package's organisation are the dataset's too
             package = Package(item)
             agency = package.publisher(Origin(source, record=index))
             if agency and agency.key not in seen_agencies:
                 seen_agencies.add(agency.key)
                 yield agency
-            yield package.dataset(Origin(source, record=index), publisher=agency.key if agency else "")
+            publisher = agency.key if agency else ""
+            yield package.dataset(Origin(source, record=index), publisher=publisher, since=mark)
 
 
 class Package:
@@ -275,12 +287,14 @@ class Package:
     def publisher(self, origin: Origin) -> AgencyRecord | None:
         """The organisation, else a ckanext-dcat publisher, else the author or maintainer."""
         org = self.item.get("organization")
+        mark = replaced_count()
         if isinstance(org, dict) and (org.get("id") or org.get("name")):
             return AgencyRecord(
                 key=as_text(org.get("id")) or as_text(org.get("name")),
                 name=translated(org.get("title") or org.get("name"), org.get("title_translated")),
                 description=translated(org.get("description"), org.get("description_translated")),
                 origin=replace(origin, field="organization"),
+                repairs=repairs_since(mark, org, "organization"),
             )
         pub = self._publisher_fields()
         if not pub.get("name"):
@@ -293,7 +307,17 @@ class Package:
             classification=pub.get("type", ""),
             homepage=pub.get("url", ""),
             contact=Contact(email=pub.get("email", "").removeprefix("mailto:")),
+            repairs=self._repairs_of(pub["field"]),
         )
+
+    def _repairs_of(self, field: str) -> list[Repair]:
+        """The repairs of the fields a publisher of ``_publisher_fields`` was read from."""
+        if field == "publisher_name":
+            names = tuple(f"publisher_{k}" for k in _PUBLISHER_FIELDS)
+        else:
+            names = (field,) if field == "publisher" else (field, f"{field}_email")
+        found = ((n, self.item.get(n) if n in self.item else self.extras.get(n)) for n in names)
+        return [repair for name, value in found for repair in text_repairs(value, name)]
 
     def _publisher_fields(self) -> dict[str, str]:
         pub = self.first("publisher")
@@ -302,8 +326,8 @@ class Package:
                 k: single(pub.get(k)) for k in ("name", "email", "url", "identifier", "type")
             }
         if isinstance(pub, str):
-            return {"field": "publisher", "name": pub.strip()}
-        legacy = {k: self.text(f"publisher_{k}") for k in ("name", "email", "url", "type")}
+            return {"field": "publisher", "name": as_text(pub)}
+        legacy = {k: self.text(f"publisher_{k}") for k in _PUBLISHER_FIELDS[:-1]}
         if legacy["name"]:
             return {**legacy, "identifier": self.text("publisher_uri"), "field": "publisher_name"}
         for who in ("author", "maintainer"):
@@ -331,8 +355,10 @@ class Package:
                 return contact
         return Contact()
 
-    def dataset(self, origin: Origin, *, publisher: str) -> DatasetRecord:
+    def dataset(self, origin: Origin, *, publisher: str, since: int | None = None) -> DatasetRecord:
+        """The package as a record; ``since``: as for :func:`kg.readers.data_json.dataset`."""
         item = self.item
+        mark = replaced_count() if since is None else since
         key = as_text(item.get("id")) or as_text(item.get("name"))
         period = self.first("temporal_coverage")
         period = period if isinstance(period, dict) else {}
@@ -370,13 +396,14 @@ class Package:
             ],
         )
         record.extra = self.leftovers()
+        record.repairs = repairs_since(mark, item)
         return record
 
     def keywords(self) -> list[tuple[str, str]]:
         """``tags`` (language ""), plus ``tags_translated`` (lang → list) without repeating them."""
         tagged = self.raw("tags_translated")
         found = (
-            [(kw, lang) for lang, kws in tagged.items() for kw in many(kws)]
+            [(kw, clean_text(lang)) for lang, kws in tagged.items() for kw in many(kws)]
             if isinstance(tagged, dict)
             else []
         )
@@ -410,7 +437,7 @@ class Package:
     def leftovers(self) -> dict[str, str]:
         """Fields and extras nobody read, as text, so that nothing the portal sent is lost."""
         skip = self.used | _BOOKKEEPING | {"id"}
-        extra = {k: as_text(v) for k, v in self.item.items() if k not in skip}
+        extra = {clean_text(k): as_text(v) for k, v in self.item.items() if k not in skip}
         extra.update({k: as_text(v) for k, v in self.extras.items() if k not in self.used})
         if not self.item.get("id"):
             extra.pop("name", None)  # it is the key; with an id, "name" (the URL slug) is kept here
@@ -457,7 +484,7 @@ def distribution(res: dict, origin: Origin) -> DistributionRecord:
 def single(value: Any) -> str:
     """Text from a value that may be a translation dict (→ its English or first text)."""
     if isinstance(value, dict) and value and all(isinstance(v, str) for v in value.values()):
-        return first_text({k: v.strip() for k, v in value.items()})
+        return first_text({k: as_text(v) for k, v in value.items()})
     return as_text(value)
 
 
@@ -483,7 +510,7 @@ def translated(plain: Any, translations: Any) -> Text:
     text: Text = {}
     for source in (plain, translations):
         if isinstance(source, dict):
-            text.update({lang: as_text(v) for lang, v in source.items() if as_text(v)})
+            text.update({clean_text(lang): as_text(v) for lang, v in source.items() if as_text(v)})
     value = "" if isinstance(plain, dict) else as_text(plain)
     if value and value not in text.values():
         text[""] = value

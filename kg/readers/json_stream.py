@@ -205,18 +205,6 @@ def outline(path: str | Path, *, arrays: Collection[tuple[str, ...]], keep: Coll
 
     :raises InputError: what :func:`kg.readers.parse_json` of the whole file raises, or that it is empty.
     """
-    return _read(path, arrays, keep)
-
-
-def members(path: str | Path, *, stream: str | None = None) -> dict[str, Any]:
-    """The top-level object of the file, its ``stream`` array read item by item (:class:`Streamed`).
-
-    :raises InputError: as :func:`outline`; or if the top level is not an object (before reading on).
-    """
-    return _read(path, [(stream,)] if stream else [], (), objects_only=True)
-
-
-def _read(path: str | Path, arrays: Collection, keep: Collection[str], *, objects_only: bool = False) -> Any:
     reader = _Reader(path)
     try:
         char = reader.peek()
@@ -226,8 +214,6 @@ def _read(path: str | Path, arrays: Collection, keep: Collection[str], *, object
             reader.fail("Expecting value", empty=True)
         if char == "\ufeff" and (reader.pos, reader.line, reader.column) == (0, 1, 0):
             reader.fail("Unexpected UTF-8 BOM (decode using utf-8-sig)")  # a second one: json.loads's words
-        if objects_only and char != "{":
-            raise InputError("not a JSON object at the top level", file=reader.file)
         found = _Outline(reader, arrays, keep).value((), ())
         if reader.peek():
             reader.fail("Extra data")
@@ -249,25 +235,6 @@ def items(path: str | Path, route: tuple[int, ...]) -> Iterator[Any]:
                 reader.value()
         reader.peek()
         yield from _items(reader)
-    finally:
-        reader.close()
-
-
-def array_items(path: str | Path, key: str) -> Iterator[Any]:
-    """The items of the top-level object's first ``key`` array, one at a time (the file is
-    expected to have been checked by :func:`members` first).
-
-    :raises InputError: if there is no such array.
-    """
-    reader = _Reader(path)
-    try:
-        if reader.peek() == "{":
-            for name in _names(reader):
-                if name == key and reader.peek() == "[":
-                    yield from _items(reader)
-                    return
-                reader.value()
-        raise InputError(f'no "{key}" array in the top-level object', file=reader.file)
     finally:
         reader.close()
 
