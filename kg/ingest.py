@@ -37,8 +37,15 @@ from kg.iris import Minter, source_name
 from kg.mapping import MappedRecord, Triple, map_agency, map_record, nt_iri, nt_line, nt_literal
 from kg.quality import measure, rule_counts_triples
 from kg.readers import detect_format, read_source
-from kg.records import AgencyRecord, RdfRecord, Record, ServiceRecord
-from kg.repairs import LEFT_OUT, REPAIR, repair_kind, repair_record, without_invalid_values
+from kg.records import AgencyRecord, DatasetRecord, RdfRecord, Record, Repair, ServiceRecord
+from kg.repairs import (
+    LEFT_OUT,
+    REPAIR,
+    reader_notes,
+    repair_kind,
+    repair_record,
+    without_invalid_values,
+)
 from kg.search import Summaries, build_index, summarize
 from kg.settings import Settings
 from kg.shapes import validator_shapes
@@ -454,7 +461,10 @@ def _process(
         read, alone (``None``: see :func:`_catalogue`)."""
         chunk: list[Job] = []
         aside: list[int] = []
+        minted: dict[tuple[str, str], str] = {}  # (kind, key) -> where the record that has it is
         for record in records:
+            if isinstance(record, DatasetRecord | ServiceRecord):
+                keep_apart(record, minted)
             if isinstance(record, AgencyRecord):
                 agencies[record.key] = map_agency(record, iris).triples
             chunk.append((record, _context(record, agencies, iris)))
@@ -489,6 +499,31 @@ def _process(
                 yield from _merged(*pending.pop(0))
         for future, alone in pending:
             yield from _merged(future, alone)
+
+
+def keep_apart(record: DatasetRecord | ServiceRecord, minted: dict[tuple[str, str], str]) -> None:
+    """Give a record whose identifier an earlier record of the source used an identifier of its own
+    (``key-2``, ``key-3`` …: the IRI is minted from it), and say so in a repair, so that two
+    records never merge silently into one resource (a data.json that reuses identifiers).
+
+    The record keeps its ``dct:identifier`` as the source gave it; only its IRI differs. Records
+    come in file order, so a re-ingest gives the same IRIs.
+    """
+    kind = "dataset" if isinstance(record, DatasetRecord) else "service"
+    key = record.key
+    if (kind, key) not in minted:
+        minted[(kind, key)] = str(record.origin)
+        return
+    n = 2
+    while (kind, f"{key}-{n}") in minted:
+        n += 1
+    new = f"{key}-{n}"
+    minted[(kind, new)] = str(record.origin)
+    where = minted[(kind, key)]
+    if isinstance(record, DatasetRecord) and not record.identifier:
+        record.identifier = key  # dct:identifier: as the source gave it
+    record.key = new
+    record.repairs.append(Repair(f"identifier (also that of {where})", key, "identity", new))
 
 
 def _merged(batch: Future, alone: dict[int, Future]) -> Iterator[Result]:
@@ -565,6 +600,7 @@ def _map_and_validate(
     for record, context in chunk:
         m = map_record(record, iris)
         m.context.extend(context)
+        m.notes.extend(reader_notes(record, m.key))
         repair_record(m)
         mapped.append(m)
     if aside:

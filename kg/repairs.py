@@ -71,6 +71,25 @@ LEFT_OUT_KINDS = {
 }
 
 
+# the readers' rule ids (kg.records.Repair) -> our kinds
+_READER_RULES = {"invalid-character": "character", "identity": "identity"}
+
+
+def reader_notes(record: object, key: str) -> list[Note]:
+    """The notes of the repairs a reader made on a record (:class:`kg.records.Repair`: a character
+    no RDF text may hold, an identifier an earlier record of the source used), on its IRI."""
+    return [
+        Note(
+            key,
+            repair.field,
+            repair.original,
+            f"repaired: {repair.field} {repair.original!r} → {repair.value!r}",
+            REPAIR + _READER_RULES.get(repair.rule, repair.rule),
+        )
+        for repair in getattr(record, "repairs", ())
+    ]
+
+
 def repair_kind(rule: str) -> str:
     """What a repair rule does, in words (``kgo:repair/language`` → the :data:`KINDS` text).
 
