@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from functools import cache, partial
 from pathlib import Path
 
-from rdflib import Literal, URIRef
+from rdflib import BNode, Literal, URIRef
 
 from kg import controlled
 from kg.catalog import catalog_graph, catalog_ntriples
@@ -704,7 +704,8 @@ TRIM_EVERY = 10_000
 def findings_triple(report: RecordReport) -> Triple:
     """A published record's findings as one JSON literal, so pages show them without validating again."""
     rows = [[f.severity, f.focus, f.path, f.message, f.rule, f.value] for f in report.findings]
-    return URIRef(report.key), KGO.findings, Literal(json.dumps(rows, ensure_ascii=False))
+    key = BNode(report.key[2:]) if report.key.startswith("_:") else URIRef(report.key)  # the reader's form
+    return key, KGO.findings, Literal(json.dumps(rows, ensure_ascii=False))
 
 
 def report_ntriples(report: RecordReport, iris: Minter, source: str) -> str:
