@@ -185,5 +185,5 @@ def test_kg_ingest_of_the_real_1_0_array(tmp_path: Path, monkeypatch, capsys) ->
     assert code == 0, output
     assert "69 (1 agency, 68 dataset)" in output
     counts = next(line for line in output.splitlines() if line.startswith("69 ("))
-    assert counts.split()[4:7] == ["69", "0", "0"], output  # published, quarantined, violations
+    assert counts.split()[5:8] == ["69", "0", "0"], output  # published, quarantined, violations
     assert "136 × left out: values of date properties that are no date" in output
