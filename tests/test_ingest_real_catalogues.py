@@ -201,3 +201,23 @@ def test_a_long_list_of_findings_ends_with_how_many_more(kg_env, tmp_path):
 
 def test_kg_command_exists():
     assert subprocess.run([str(kg_command()), "--help"], capture_output=True).returncode == 0
+
+
+def test_repairs_show_on_the_record_page_and_on_the_quality_page(settings, tmp_path):
+    from kg.web.app import build_app
+
+    ingest(str(write(tmp_path, "accepted.ttl", ACCEPTED)), settings=settings, source="harvest")
+    client = build_app(settings).test_client()
+    quality = client.get("/quality.json").get_json()
+    (source,) = quality["sources"]
+    repairs = {r["rule"]: r for r in source["rules"] if r["rule"].startswith("kgo:")}
+    assert repairs["kgo:repair/language"]["severity"] == "info"
+    assert repairs["kgo:repair/language"]["message"].startswith("language literals")
+    assert repairs["kgo:left-out/date"]["count"] == 2
+    html = client.get("/quality").get_data(as_text=True)
+    assert "kgo:repair/language" in html and "language literals, codes and retired" in html
+    page = client.get("/resource?uri=https://h.example/ds/1", headers={"Accept": "application/json"})
+    findings = page.get_json()["findings"]
+    repaired = [f for f in findings if f["severity"] == "info" and "→" in f["message"]]
+    assert any(f["value"] == "http://publications.europa.eu/resource/authority/language/DEU" for f in repaired)
+    assert any(f["value"] == "R/P1D" and "left out" in f["message"] for f in findings)
