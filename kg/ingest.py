@@ -29,6 +29,7 @@ from functools import cache, partial
 from pathlib import Path
 
 from rdflib import BNode, Literal, URIRef
+from rdflib.term import Node
 
 from kg import controlled
 from kg.catalog import catalog_graph, catalog_ntriples
@@ -201,7 +202,7 @@ def ingest(
                     qual.write(quality_lines)
                     found.write(search_lines)
                     if report.findings:
-                        rep.write(nt_line(findings_triple(report)))
+                        rep.write(nt_line(findings_triple(report, iris.report_graph(name))))
                 else:
                     qua.write(lines)
                     qua.write(report_ntriples(report, iris, name))
@@ -701,10 +702,20 @@ TRIM_EVERY = 10_000
 # ---------------------------------------------------------------- RDF out
 
 
-def findings_triple(report: RecordReport) -> Triple:
-    """A published record's findings as one JSON literal, so pages show them without validating again."""
+def findings_triple(report: RecordReport, graph: str) -> Triple:
+    """A published record's findings as one JSON literal, so pages show them without validating again.
+
+    On the record's IRI, or the reader's blank node; the ``other`` record of an RDF file (what no
+    dataset, service, catalogue or agent owns) has neither, so its findings go on a node of the
+    report ``graph`` named after its origin.
+    """
     rows = [[f.severity, f.focus, f.path, f.message, f.rule, f.value] for f in report.findings]
-    key = BNode(report.key[2:]) if report.key.startswith("_:") else URIRef(report.key)  # the reader's form
+    if report.key.startswith("_:"):
+        key: Node = BNode(report.key[2:])
+    elif report.key:
+        key = URIRef(report.key)
+    else:
+        key = URIRef(f"{graph}#record-{_fragment(report.origin)}")
     return key, KGO.findings, Literal(json.dumps(rows, ensure_ascii=False))
 
 

@@ -7,8 +7,8 @@ rudof project) validates a 1,000-record batch (47,147 triples) in 1.95 s all
 told (0.17 s to write it as N-Triples, 0.18 s to read it, 1.54 s to validate),
 against 4.1 s for pyshacl, with the same findings; a 100,000-dataset CSV ingest
 took 301 s instead of 445 (2 workers; bench/RESULTS.md, "Validation engines").
-pyshacl stays the default: pyrudof is an optional package (``pip install
-pyrudof``, or the ``fast`` extra).
+It is the ingest's default engine (``KG_VALIDATOR=rudof``, a dependency of the
+project); pyshacl is the reference, and validates what rudof cannot read.
 
 Same findings: :func:`kg.validation.validate_batch` builds the same data graph
 (:func:`kg.validation.batch_triples`) and traces the results back to records and

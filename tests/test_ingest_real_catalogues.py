@@ -219,5 +219,6 @@ def test_repairs_show_on_the_record_page_and_on_the_quality_page(settings, tmp_p
     page = client.get("/resource?uri=https://h.example/ds/1", headers={"Accept": "application/json"})
     findings = page.get_json()["findings"]
     repaired = [f for f in findings if f["severity"] == "info" and "→" in f["message"]]
-    assert any(f["value"] == "http://publications.europa.eu/resource/authority/language/DEU" for f in repaired)
+    deu = "http://publications.europa.eu/resource/authority/language/DEU"
+    assert any(f["value"] == deu for f in repaired)
     assert any(f["value"] == "R/P1D" and "left out" in f["message"] for f in findings)
