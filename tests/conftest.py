@@ -80,6 +80,18 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "embedded_only: tests the embedded store's own machinery")
 
 
+# Sections a test leaves for the end of the run, title -> lines (tests/test_official_agreement.py:
+# its per-file table against the official shapes), printed by pytest_terminal_summary.
+SUMMARY_SECTIONS = pytest.StashKey[dict[str, list[str]]]()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    for title, lines in config.stash.get(SUMMARY_SECTIONS, {}).items():
+        terminalreporter.section(title)
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
 @pytest.fixture(autouse=True)
 def _stop_remote_servers() -> Iterator[None]:
     """Stop the remote servers a test started for its stores (none on the embedded store)."""
