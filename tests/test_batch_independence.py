@@ -30,6 +30,7 @@ from kg.ingest import process
 from kg.iris import Minter
 from kg.mapping import MappedRecord
 from kg.readers import read_source
+from kg.records import Record
 from kg.settings import BATCH_BY_VALIDATOR, VALIDATORS
 from kg.validation import RecordReport, validate_batch
 
@@ -103,10 +104,17 @@ def changes(
 
 
 @cache
+def read(name: str) -> list[Record]:
+    """One of these files, read once: a second reading would name its blank nodes anew."""
+    return list(read_source(str(SHARED / name)))
+
+
+@cache
 def processed(name: str, engine: str) -> list[tuple[MappedRecord, RecordReport]]:
     """One of these files as the ingest validates it with ``engine`` (kept: tests share it)."""
-    records = read_source(str(SHARED / name))
-    return list(process(records, Minter(BASE), batch=BATCH_BY_VALIDATOR[engine], workers=1, validator=engine))
+    return list(
+        process(read(name), Minter(BASE), batch=BATCH_BY_VALIDATOR[engine], workers=1, validator=engine)
+    )
 
 
 @pytest.mark.parametrize("engine", VALIDATORS)
