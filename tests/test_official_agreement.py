@@ -159,15 +159,18 @@ class Table:
         rows = sorted(self.rows, key=lambda r: (r.engine, r.file))
         out = ["| " + " | ".join(Row.CELLS) + " |", "|" + "---|" * len(Row.CELLS)]
         out += ["| " + " | ".join(row.cells()) + " |" for row in rows]
-        by_rule: dict[tuple[str, str], list[tuple[str, Judged]]] = defaultdict(list)
-        for file, engine, j in self.false:
-            for rule in sorted({f.rule or f.path for f in j.ours.findings if f.severity == "violation"}):
-                by_rule[(engine, rule)].append((file, j))
+        by_rule: dict[tuple[str, str], list[tuple[Judged, str]]] = defaultdict(list)
+        for _, engine, j in self.false:
+            for f in j.ours.findings:
+                if f.severity == "violation":
+                    by_rule[(engine, f.rule or f.path)].append((j, f.value))
         if by_rule:
             out += ["", "False quarantines by our rule (engine, rule: records; one example):", ""]
         for (engine, rule), found in sorted(by_rule.items()):
-            file, j = found[0]
-            out.append(f"- {engine}, {rule}: {len(found)}; e.g. {j.record.key} ({j.ours.origin}; {file})")
+            (j, value), records = found[0], len({id(j) for j, _ in found})
+            out.append(
+                f"- {engine}, {rule}: {records}; e.g. {j.record.key}, value {value!r} ({j.ours.origin})"
+            )
         return out
 
 
@@ -224,7 +227,8 @@ def test_we_never_quarantine_what_the_official_shapes_accept(
     try:
         results = readings.processed(name, engine)
     except InputError as exc:
-        table.rows.append(Row(name, engine, note=f"refused: {str(exc).removeprefix(str(FILES[name]))[:70]}"))
+        reason = str(exc).removeprefix(str(FILES[name])).lstrip(":, ")
+        table.rows.append(Row(name, engine, note=f"refused: {reason[:70]}"))
         pytest.fail(f"{name}: the reader refused the file: {exc}")
     judged = judge(official, results)
     false = [j for j in judged if j.false_quarantine]
