@@ -3,10 +3,11 @@
 Per file, with one SHACL engine (``--validator``, ``KG_VALIDATOR``: rudof, the ingest's default,
 or pyshacl): the datasets read, published and quarantined (:func:`kg.ingest.process`, nothing
 stored), the repairs made (report findings whose rule starts with ``kgo:repair``, by rule), the
-false quarantines against the official DCAT-AP 3.0.1 / CPOV shapes (records we quarantine that
-they accept, evaluated as the EU validator does: ``tests/official.py``; must be 0) and the records
-whose verdict or violations change with the batch (``tests/test_batch_independence.py``, on a
-sample of each file: datasets, what they point at and records sharing an IRI; must be 0).
+invalid optional values left out (``kgo:left-out``), the false quarantines against the official
+DCAT-AP 3.0.1 / CPOV shapes (records we quarantine that they accept, evaluated as the EU validator
+does: ``tests/official.py``; must be 0) and the records whose verdict or violations change with
+the batch (``tests/test_batch_independence.py``, on a sample of each file: datasets, what they
+point at and records sharing an IRI; must be 0).
 
 Usage::
 
@@ -46,7 +47,7 @@ from kg.settings import BATCH_BY_VALIDATOR, VALIDATORS  # noqa: E402
 
 BASE = "http://kg.test/"
 FOLDERS = ("real-portals", "samples")
-REPAIR = "kgo:repair"
+REPAIR, LEFT_OUT = "kgo:repair", "kgo:left-out"  # a value mended; an invalid optional value left out
 
 
 @dataclass
@@ -57,6 +58,7 @@ class Row:
     published: int = 0
     quarantined: int = 0
     repairs: Counter = field(default_factory=Counter)
+    left_out: Counter = field(default_factory=Counter)
     false_quarantines: int = 0
     batch_changes: int = 0
     seconds: float = 0.0
@@ -64,14 +66,24 @@ class Row:
     failed: bool = False
 
     def cells(self) -> list[str]:
-        repairs = ", ".join(f"{rule} {n}" for rule, n in sorted(self.repairs.items()))
+        repairs, left_out = (
+            ", ".join(f"{r} {n}" for r, n in sorted(c.items())) for c in (self.repairs, self.left_out)
+        )
         counts = (self.records, self.datasets, self.published, self.quarantined)
         rest = (self.false_quarantines, self.batch_changes)
-        return [self.file, *map(str, counts), repairs, *map(str, rest), f"{self.seconds:.1f}", self.note]
+        return [
+            self.file,
+            *map(str, counts),
+            repairs,
+            left_out,
+            *map(str, rest),
+            f"{self.seconds:.1f}",
+            self.note,
+        ]
 
 
 HEADER = (
-    "file", "records", "datasets", "published", "quarantined", "repairs", "false quarantines",
+    "file", "records", "datasets", "published", "quarantined", "repairs", "left out", "false quarantines",
     "batch changes", "s", "note",
 )  # fmt: skip
 
@@ -112,6 +124,7 @@ def measure(path: Path, validator: OfficialValidator, engine: str, sample: int |
         published=sum(j.ours.publishable for j in datasets),
         quarantined=sum(not j.ours.publishable for j in datasets),
         repairs=Counter(f.rule for j in judged for f in j.ours.findings if f.rule.startswith(REPAIR)),
+        left_out=Counter(f.rule for j in judged for f in j.ours.findings if f.rule.startswith(LEFT_OUT)),
         false_quarantines=sum(j.false_quarantine for j in judged),
         batch_changes=len({id(record) for record, _ in changes(results, sample, engine)}),
     )

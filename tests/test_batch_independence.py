@@ -52,19 +52,25 @@ def _key(node: object) -> str:
 
 
 def at_risk(records: Sequence[MappedRecord], size: int | None) -> list[MappedRecord]:
-    """Datasets with the records they point at (publishers, agents), in reading order, up to about
-    ``size`` (``None``: all records), and every record whose IRI another record has too."""
+    """Datasets with the records they point at (publishers, agents) and those that point at them
+    (a catalogue, a service whose context describes them), in reading order, up to about ``size``
+    (``None``: all records), and every record whose IRI another record has too."""
     if size is None:
         return list(records)
     index = {r.key: i for i, r in enumerate(records)}
+    mentions = [{_key(o) for *_, o in r.triples} | {_key(t[0]) for t in r.context} for r in records]
+    mentioned_by: dict[str, list[int]] = {}
+    for i, keys in enumerate(mentions):
+        for k in keys:
+            mentioned_by.setdefault(k, []).append(i)
     twice = Counter(r.key for r in records)
     chosen = dict.fromkeys(i for i, r in enumerate(records) if twice[r.key] > 1)
     for i, record in enumerate(records):
         if len(chosen) >= size:
             break
         if record.kind == "dataset":
-            linked = {_key(o) for *_, o in record.triples} | {_key(t[0]) for t in record.context}
-            chosen.update(dict.fromkeys([i, *sorted(index[k] for k in linked if k in index)]))
+            linked = [index[k] for k in mentions[i] if k in index] + mentioned_by.get(record.key, [])
+            chosen.update(dict.fromkeys([i, *sorted(set(linked))]))
     return [records[i] for i in sorted(chosen)]
 
 
