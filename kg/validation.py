@@ -248,8 +248,8 @@ def validate_batch(records: Sequence[MappedRecord], *, engine: str = "pyshacl") 
     if views:  # a catalogue with its long list of links: validated in parts (kg.validation_split)
         whole = iter(validate_batch([r for i, r in enumerate(records) if i not in views], engine=engine))
         return [_in_views(r, views[i], engine) if i in views else next(whole) for i, r in enumerate(records)]
-    triples = batch_triples(records)
     owner = _owners(records)
+    triples = batch_triples(records, owner)
     owned = set(owner)
     described = {t[0] for rec in records for t in rec.context} - owned
     if engine == "rudof" and len(described) <= MAX_UNOWNED_CONTEXT:
@@ -273,10 +273,23 @@ def _in_views(record: MappedRecord, views: list[MappedRecord], engine: str) -> R
     return RecordReport(record.key, record.kind, str(record.origin), record.label, findings)
 
 
-def batch_triples(records: Sequence[MappedRecord]) -> list[tuple[Node, Node, Node]]:
+def batch_triples(
+    records: Sequence[MappedRecord], owner: dict[Node, int] | None = None
+) -> list[tuple[Node, Node, Node]]:
     """The data graph of a batch: the records' distinct triples and context in first-seen order,
-    then the descriptions of the vocabulary concepts they use."""
-    distinct = dict.fromkeys(t for rec in records for part in (rec.triples, rec.context) for t in part)
+    then the descriptions of the vocabulary concepts they use.
+
+    A record's context says nothing about a node a record of the batch owns (:func:`_owners`):
+    the owner's own triples describe it. Why: the context is what a neighbour looked like in
+    the source, and the owner may have had a value left out since (:mod:`kg.repairs`); brought
+    back by another record's context, that value made the owner's verdict depend on its batch.
+    """
+    owned = _owners(records) if owner is None else owner
+    distinct = dict.fromkeys(
+        t
+        for rec in records
+        for t in (*rec.triples, *(c for c in rec.context if c[0] not in owned))
+    )
     return [*distinct, *vocabulary_descriptions(distinct)]
 
 
