@@ -350,6 +350,8 @@ def _print_summary(summary, *, verbose: bool = False) -> None:
                 for sev, rule, msg, n in sorted(rules, key=lambda r: (r[0] != "violation", -r[3]))[:15]
             ],
         )
+    for reason, n in sorted(summary.skipped.items()):
+        print(f"\npassed over: {n:,} {reason}")
     _print_repairs(summary)
     if summary.quarantined_reports:
         print(f"\nquarantined ({summary.quarantined}): kept in the quarantine graph with their report")

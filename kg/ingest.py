@@ -80,6 +80,7 @@ class IngestSummary:
     links_held_back: int = 0
     repairs: Counter = field(default_factory=Counter)  # kgo:repair/… and kgo:left-out/… rule -> values
     validator_failures: int = 0  # records the SHACL engine could not check (quarantined)
+    skipped: Counter = field(default_factory=Counter)  # entries that are no record of ours, by reason
 
     def add(self, report: RecordReport) -> None:
         self.read += 1
@@ -180,6 +181,7 @@ def ingest(
                 fmt=fmt,
                 http_timeout=settings.http_timeout,
                 jsonld_fetch=settings.jsonld_fetch,
+                skipped=summary.skipped,
             )
             taken = published_elsewhere(settings, name) if store_it else {}
             held: set[str] = set()  # keys of the records quarantined so far

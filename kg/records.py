@@ -285,6 +285,16 @@ class RdfRecord:
         )
 
 
+@dataclass(frozen=True)
+class Skipped:
+    """An entry of a source that is not a record of ours, and why: a reader yields it instead of a
+    record so that the ingest can say how many it passed over (a CKAN list of harvest sources,
+    packages of ``type: "harvest"``, holds no dataset)."""
+
+    origin: Origin
+    reason: str  # as the summary says it: "CKAN packages of type 'harvest' (not datasets)"
+
+
 Record = AgencyRecord | DatasetRecord | ServiceRecord | RdfRecord
 
 

@@ -286,9 +286,7 @@ def batch_triples(
     """
     owned = _owners(records) if owner is None else owner
     distinct = dict.fromkeys(
-        t
-        for rec in records
-        for t in (*rec.triples, *(c for c in rec.context if c[0] not in owned))
+        t for rec in records for t in (*rec.triples, *(c for c in rec.context if c[0] not in owned))
     )
     return [*distinct, *vocabulary_descriptions(distinct)]
 

@@ -611,3 +611,26 @@ def test_bad_files_are_refused_by_kg_ingest(case: str, tmp_path: Path, kg_env: d
     for word in [str(path), *words]:
         assert word in result.stderr, result.stderr
     assert not settings.store.exists()  # nothing stored
+
+
+def test_packages_that_are_not_datasets_are_passed_over_and_counted(tmp_path):
+    """catalog.data.gov's list of harvest sources: packages of type "harvest" hold no dataset."""
+    from collections import Counter
+
+    from kg.readers import read_source
+
+    packages = [
+        {"name": "dod-json", "title": "DOD JSON", "type": "harvest", "resources": []},
+        {"name": "air", "title": "Air", "notes": "Air quality", "type": "dataset", "resources": []},
+        {"name": "Map", "title": "Map", "notes": "A map", "type": "Dataset", "resources": []},  # DKAN's case
+        {"name": "idea", "title": "Idea", "type": "showcase", "resources": []},
+    ]
+    path = tmp_path / "packages.json"
+    path.write_text(json.dumps(packages), encoding="utf-8")
+    skipped: Counter = Counter()
+    records = list(read_source(str(path), fmt="ckan", skipped=skipped))
+    assert [r.title for r in records] == [{"": "Air"}, {"": "Map"}]
+    assert skipped == {
+        "CKAN packages of type 'harvest' (not datasets)": 1,
+        "CKAN packages of type 'showcase' (not datasets)": 1,
+    }

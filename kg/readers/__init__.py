@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import importlib
 import json
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
 from kg.errors import InputError
 from kg.readers.repairs import clean_text, compact_json
-from kg.records import Record
+from kg.records import Record, Skipped
 
 FORMATS = ("csv", "data.json", "ckan", "rdf")
 
@@ -293,6 +294,16 @@ def read_bytes_head(path: Path, size: int = 4096) -> bytes:
     raise InputError("the file is empty", file=str(path))
 
 
+def _passed_over(entries: Iterator[Record | Skipped], skipped: Counter | None) -> Iterator[Record]:
+    """The records among ``entries``; the others counted by reason."""
+    for entry in entries:
+        if isinstance(entry, Skipped):
+            if skipped is not None:
+                skipped[entry.reason] += 1
+            continue
+        yield entry
+
+
 def detect_format(location: str) -> str:
     """One of :data:`FORMATS` for a path or URL: folder/.csv, URL, RDF extension, or JSON by content."""
     return _detect(location)[0]
@@ -304,11 +315,14 @@ def read_source(
     fmt: str | None = None,
     http_timeout: float = 30.0,
     jsonld_fetch: tuple[str, ...] = (),
+    skipped: Counter | None = None,
 ) -> Iterator[Record]:
     """The records of any source; ``fmt`` is one of :data:`FORMATS` (or an RDF syntax), else detected.
 
     ``http_timeout`` is for a CKAN portal and JSON-LD remote contexts; ``jsonld_fetch`` the URL
     prefixes such contexts may be fetched from when they are not bundled (``KG_JSONLD_FETCH``).
+    Entries that are not records of ours (:class:`kg.records.Skipped`: a CKAN harvest source) are
+    passed over and counted by reason in ``skipped``, when given.
     """
     doc = None
     rdf_syntax = None
@@ -333,7 +347,7 @@ def read_source(
     if fmt == "ckan":
         from kg.readers.ckan import read_ckan
 
-        return read_ckan(location, timeout=http_timeout, outline=doc)
+        return _passed_over(read_ckan(location, timeout=http_timeout, outline=doc), skipped)
     from kg.readers.jsonld_contexts import ContextLoader
     from kg.readers.rdf import read_rdf
 

@@ -43,6 +43,7 @@ from kg.records import (
     Origin,
     Record,
     Repair,
+    Skipped,
     Text,
     first_text,
 )
@@ -228,10 +229,14 @@ def _error_body(exc: HTTPError) -> str:
 # --- packages to records -----------------------------------------------------------
 
 
-def _records(batches: Iterable[Batch]) -> Iterator[Record]:
+def _records(batches: Iterable[Batch]) -> Iterator[Record | Skipped]:
     seen_agencies: set[str] = set()
     for source, items in batches:
         for index, item in items:
+            kind = as_text(item.get("type")) if isinstance(item, dict) else ""
+            if kind and kind.lower() != "dataset":  # a harvest source, a showcase …: no dataset
+                yield Skipped(Origin(source, record=index), f"CKAN packages of type {kind!r} (not datasets)")
+                continue
             mark = replaced_count()  # the repairs of the package's organisation are the dataset's too
             package = Package(item)
             agency = package.publisher(Origin(source, record=index))
