@@ -29,7 +29,7 @@ How the embedded store's guarantees carry over:
 * **Derived files** (the search index) are kept per version in ``KG_STORE/remote/<version>/``:
   the writer builds them before its write returns; a web machine that finds none for the
   published version builds them from the store in the background and serves the newest one
-  it has meanwhile (see the README's "Scaling out").
+  it has meanwhile (see docs/production.md, "Scaling out").
 """
 
 from __future__ import annotations

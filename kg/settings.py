@@ -266,3 +266,38 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
     if not values["validation_batch"]:
         values["validation_batch"] = BATCH_BY_VALIDATOR[str(values["validator"])]
     return Settings(**values)  # type: ignore[arg-type]
+
+
+TABLE_START = "<!-- settings: generated from kg/settings.py (python -m kg.settings README.md) -->"
+TABLE_END = "<!-- /settings -->"
+
+
+def settings_table() -> str:
+    """The README's settings table, from :data:`SETTINGS` (one place for names, defaults and help).
+
+    >>> settings_table().splitlines()[2].startswith("| `KG_STORE` | `data/store` |")
+    True
+    """
+    rows = ["| variable | default | what it does |", "|---|---|---|"]
+    for s in SETTINGS:
+        default = f"`{s.default}`" if s.default else "(empty)"
+        rows.append(f"| `{s.name}` | {default} | {s.help.replace('|', '&#124;')} |")
+    return "\n".join(rows) + "\n"
+
+
+def with_settings_table(text: str) -> str:
+    """``text`` (a README) with the block between :data:`TABLE_START` and :data:`TABLE_END` generated
+    again. :raises ValueError: the markers are missing."""
+    head, found, rest = text.partition(TABLE_START + "\n")
+    body, end, tail = rest.partition(TABLE_END)
+    if not found or not end:
+        raise ValueError(f"the settings table markers are missing: {TABLE_START} … {TABLE_END}")
+    return head + found + settings_table() + end + tail
+
+
+if __name__ == "__main__":  # python -m kg.settings README.md: write the table into the file
+    import sys
+
+    for name in sys.argv[1:]:
+        readme = Path(name)
+        readme.write_text(with_settings_table(readme.read_text(encoding="utf-8")), encoding="utf-8")

@@ -220,16 +220,16 @@ def test_trailing_empty_columns_from_spreadsheets_are_ignored(tmp_path: Path) ->
     assert [r.key for r in read_csv_folder(folder)] == ["a"]
 
 
-DOCS = Path(__file__).resolve().parents[1] / "README.md"
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "csv.md"
 
 
 def test_documented_columns_are_the_columns_read() -> None:
-    """The README lists exactly the columns the reader knows."""
+    """docs/csv.md lists exactly the columns the reader knows."""
     from kg.readers.csv_folder import AGENCIES, DATASETS, DISTRIBUTIONS, SERVICES
 
     text = DOCS.read_text(encoding="utf-8")
     for spec in (AGENCIES, DATASETS, DISTRIBUTIONS, SERVICES):
-        section = text.split(f"### {spec.name}\n", 1)[1].split("\n### ", 1)[0]
+        section = text.split(f"## {spec.name}\n", 1)[1].split("\n## ", 1)[0]
         rows = [line.split("|")[1:3] for line in section.splitlines() if line.startswith("| `")]
         documented = [cell.strip().split("`")[1] for cell, _ in rows]
         assert documented == list(spec.columns), spec.name
@@ -245,7 +245,7 @@ def test_documented_columns_are_the_columns_read() -> None:
 
 
 def test_documented_example_folder_reads(tmp_path: Path) -> None:
-    blocks = DOCS.read_text(encoding="utf-8").split("### A minimal folder", 1)[1].split("```csv\n")[1:]
+    blocks = DOCS.read_text(encoding="utf-8").split("## A minimal folder", 1)[1].split("```csv\n")[1:]
     names = ["agencies", "datasets", "distributions"]
     folder = write_folder(tmp_path, **{n: b.split("```", 1)[0] for n, b in zip(names, blocks, strict=True)})
     records = list(read_csv_folder(folder))

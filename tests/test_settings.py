@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
-from kg.settings import SETTINGS, load_settings
+from kg.settings import SETTINGS, load_settings, settings_table, with_settings_table
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -15,6 +16,22 @@ def test_every_setting_is_documented_in_the_readme() -> None:
     text = README.read_text(encoding="utf-8")
     missing = [s.name for s in SETTINGS if f"`{s.name}`" not in text]
     assert not missing, f"settings not documented in README.md: {missing}"
+
+
+def test_the_readme_s_settings_table_is_the_one_kg_settings_generates() -> None:
+    """Run ``python -m kg.settings README.md`` after changing a setting."""
+    text = README.read_text(encoding="utf-8")
+    assert with_settings_table(text) == text
+    assert settings_table() in text
+
+
+def test_the_readme_is_a_front_door() -> None:
+    """The README stays short (what it is, the two commands, a tour, the commands and settings);
+    the reference lives in docs/, every figure in bench/RESULTS.md."""
+    text = README.read_text(encoding="utf-8")
+    assert len(text.encode("utf-8")) <= 12 * 1024
+    for link in re.findall(r"\]\((docs/[^)#]+|bench/[^)#]+)\)", text):
+        assert (README.parent / link).is_file(), link
 
 
 def test_defaults_and_overrides() -> None:
