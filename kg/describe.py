@@ -39,7 +39,7 @@ from kg.timed import TimedStore
 from kg.vocab import CPOV, DCAT, DQV, FOAF, KGO, ORG, RDF, SH
 
 CBD_DEPTH = 6
-INBOUND_LIMIT = 200  # links to a resource listed on its page
+INBOUND_LIMIT = 50  # links to a resource listed on its page (each one is labelled: 4 lookups)
 INBOUND_COUNT_LIMIT = 1000  # and counted: beyond it, the page says "more than 1,000"
 KINDS = {
     str(DCAT.Dataset): "dataset",

@@ -150,6 +150,12 @@ class Labels:
         primary = lang.split("-", 1)[0]
         return self.prefs.index(primary) if primary in self.prefs else len(self.prefs)
 
+    @property
+    def english_first(self) -> bool:
+        """Whether the reader's first language is English or none: then an English-first title
+        kept elsewhere (the search index's) is the label the store would give."""
+        return self.prefs[0].split("-", 1)[0] in ("en", "")
+
     def best(self, terms: list[Term]) -> Term | None:
         return min(terms, key=lambda t: self.rank(t.lang)) if terms else None
 

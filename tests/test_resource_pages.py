@@ -18,7 +18,7 @@ import pytest
 import rdflib
 from conftest import ROOT, make_settings
 
-from kg.describe import Describer, cbd_pattern
+from kg.describe import INBOUND_COUNT_LIMIT, INBOUND_LIMIT, Describer, cbd_pattern
 from kg.ingest import ingest, store_for
 from kg.web import agency_view
 from kg.web.app import build_app
@@ -268,11 +268,14 @@ def test_links_beyond_the_limits_are_counted_to_a_bound(seeded):
     store_for(seeded).put_graph("http://kg.test/graph/citations", links.encode(), "nt")
     client = build_app(seeded).test_client()
     page = client.get("/dataset/vea-air-no2-hourly", headers=JSON).json
-    assert len(page["inbound"]) == 200 and page["inbound_total"] == 1000
+    assert len(page["inbound"]) == INBOUND_LIMIT and page["inbound_total"] == INBOUND_COUNT_LIMIT == 1000
     assert page["inbound_total_exact"] is False
     keys = [(i["predicate"]["iri"], i["subject"]["iri"]) for i in page["inbound"]]
     assert keys == sorted(keys)
-    assert "200 of more than 1,000 shown." in client.get("/dataset/vea-air-no2-hourly", headers=HTML).text
+    assert (
+        f"{INBOUND_LIMIT} of more than 1,000 shown."
+        in client.get("/dataset/vea-air-no2-hourly", headers=HTML).text
+    )
     small_page = client.get("/agency/vea-air", headers=JSON).json
     assert small_page["inbound_total_exact"] is True
     assert small_page["inbound_total"] == len(small_page["inbound"])

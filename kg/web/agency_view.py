@@ -95,7 +95,7 @@ def agency_parts(d: Describer, loc: Location, page: int) -> dict:
     summary = agency_summary(index, family)
     _count(tree["children"], summary.by_agency)
     total, pages = (own.total, own.pages) if own else (0, 1)
-    datasets = [d.iri(hit.iri, label=hit.title) for hit in own.hits] if own else []
+    datasets = [_dataset(d, hit.iri, hit.title) for hit in own.hits] if own else []
     more = search_url(Query(filters=(("publisher", (loc.iri,)),))) if total > len(datasets) else None
     return {
         "tree": tree,
@@ -176,6 +176,15 @@ def services(d: Describer, loc: Location) -> list[Term]:
         loc.graphs,
     )
     return [d.track(r["s"]) for r in rows]
+
+
+def _dataset(d: Describer, iri: str, title: str) -> Term:
+    """A listed dataset with the search index's title (English first, as /datasets shows it):
+    50 fewer IRIs to look labels up for, 4 lookups each. A reader of another language gets
+    the store's label in that language."""
+    if d.english_first and title and d.path(iri) is not None:
+        return Term("iri", iri, label=title, href=d.href(iri, True))
+    return d.iri(iri, label=title)
 
 
 def _index() -> Index | None:
