@@ -277,14 +277,15 @@ class Describer(Labels):
     def _predicate_order(p: str) -> tuple[bool, str]:
         return p != _TYPE, curie(p)
 
-    def inbound(self, loc: Location) -> Inbound:
+    def inbound(self, loc: Location, hidden: tuple = ()) -> Inbound:
         """Who points at the resource: the first :data:`INBOUND_LIMIT` links, sorted by predicate
-        and subject, and how many there are, counted up to :data:`INBOUND_COUNT_LIMIT`.
+        and subject, and how many there are, counted up to :data:`INBOUND_COUNT_LIMIT`; not by
+        :data:`HIDDEN_INBOUND` nor by the predicates ``hidden`` (what the page shows otherwise).
 
         One query, both parts with a LIMIT: a theme or a file type has a link from every
         dataset that uses it, and ORDER BY over all of them took 5 s at 100,000 datasets.
         """
-        hidden = ", ".join(_n(str(p)) for p in HIDDEN_INBOUND)
+        hidden = ", ".join(_n(str(p)) for p in (*HIDDEN_INBOUND, *hidden))
         where = f"?s ?p {_n(loc.iri)} FILTER(?p NOT IN ({hidden}))"
         listed = f"SELECT ?s ?p WHERE {{ {where} }} LIMIT {INBOUND_LIMIT}"
         counted = f"SELECT ?s WHERE {{ {where} }} LIMIT {INBOUND_COUNT_LIMIT + 1}"

@@ -215,6 +215,17 @@ def test_agency_datasets_come_a_page_at_a_time(large, monkeypatch):
     assert 'rel="prev" href="/agency/fin-tax-stat?lang=fr"' in html
 
 
+def test_agency_links_by_publisher_are_its_datasets_not_its_inbound_links(large):
+    client = build_app(large).test_client()
+    page = client.get("/agency/fin-tax-stat", headers=JSON).json
+    assert page["datasets"] and page["inbound_hidden"][0]["label"] == "dct:publisher"
+    assert all(i["predicate"]["iri"] != "http://purl.org/dc/terms/publisher" for i in page["inbound"])
+    assert any(i["predicate"]["label"] == "org:hasUnit" for i in page["inbound"])  # its agency's link
+    assert "are listed above, not here" in client.get("/agency/fin-tax-stat", headers=HTML).text
+    dataset = client.get("/dataset/ds-0000003", headers=JSON).json
+    assert dataset["inbound_hidden"] == []
+
+
 def test_agency_services_and_identifiers(large):
     client = build_app(large).test_client()
     service = rows(large, "SELECT ?s ?a WHERE { ?s a dcat:DataService ; dct:publisher ?a }")[0]

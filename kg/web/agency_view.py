@@ -32,6 +32,7 @@ from kg.web.search_views import search_url
 
 LIST_SIZE = 50  # datasets a page
 SERVICES_LIMIT = 50
+SCAN_LIMIT = 10_000_000  # a LIMIT that cuts nothing: it makes a subquery be read on its own
 TREE_EDGES = 2000  # org: links read for the hierarchy; a family larger than this is cut
 TREE_DEPTH = 12  # levels shown above and below the agency
 SUMMARY_FACETS = ("theme", "format", "licence")
@@ -165,14 +166,17 @@ def hierarchy(d: Describer, loc: Location) -> tuple[dict, list[str]]:
 def services(d: Describer, loc: Location) -> list[Term]:
     """The data services the agency publishes (at most :data:`SERVICES_LIMIT`).
 
-    Read from the services, each checked for this publisher: the other way round, from
-    the agency's publisher links, read every dataset it publishes (2,000 an agency at
-    100,000 datasets). Its cost grows with the number of data services in the store
-    (200 at 100,000 datasets); the derived data may hold them per agency one day.
+    The services and the agency's publisher links are read apart and joined: each is a
+    range of one index, read in order (the LIMITs keep Oxigraph from looking each service's
+    publisher up, or each dataset's type: 200 or 2,000 lookups, 3-9 ms at 100,000 datasets;
+    this is 1.5 ms). It still reads every publisher link of the agency; the per-generation
+    derived data may keep the services per agency one day.
     """
     rows = d.rows(
-        f"""SELECT ?s WHERE {{ ?s a <{DCAT.DataService}>
-          FILTER EXISTS {{ ?s <{DCT.publisher}> <{loc.iri}> }} }} LIMIT {SERVICES_LIMIT}""",
+        f"""SELECT ?s WHERE {{
+          {{ SELECT ?s WHERE {{ ?s a <{DCAT.DataService}> }} LIMIT {SCAN_LIMIT} }}
+          {{ SELECT ?s WHERE {{ ?s <{DCT.publisher}> <{loc.iri}> }} LIMIT {SCAN_LIMIT} }}
+        }} LIMIT {SERVICES_LIMIT}""",
         loc.graphs,
     )
     return [d.track(r["s"]) for r in rows]
@@ -211,9 +215,12 @@ def _summary(d: Describer, summary: AgencySummary, family: list[str]) -> dict:
         return search_url(Query(filters=((facet, (value,)), ("publisher", tuple(family)))))
 
     def term(value: Value) -> Term:
-        if value.value.startswith(("http://", "https://")):
-            return d.iri(value.value, label=value.label)
-        return Term("literal", value.value)
+        """The index's label (English first) unless the reader asked for another language."""
+        if not value.value.startswith(("http://", "https://")):
+            return Term("literal", value.value)
+        if d.english_first and value.label and value.label != value.value:
+            return Term("iri", value.value, label=value.label, href=d.href(value.value, True))
+        return d.iri(value.value, label=value.label)
 
     return {
         "agencies": len(family),

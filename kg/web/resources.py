@@ -45,6 +45,9 @@ RDF_FORMATS = ("ttl", "jsonld", "rdf", "nt")
 KINDS = ("agency", "dataset", "distribution", "service")
 TEMPLATES = {k: f"{k}.html" for k in KINDS} | {"resource": "resource.html"}
 LIST_LIMIT = 50
+# links to a resource that its page lists in a section of their own, so not among the links to
+# it: an agency's datasets and services (dct:publisher), thousands of them, each to be labelled
+INBOUND_SHOWN_ELSEWHERE = {"agency": (DCT.publisher,)}
 
 
 @blueprint.record
@@ -190,8 +193,9 @@ def page(d: Describer, loc: Location, number: int = 1) -> dict:
     an agency's datasets."""
     nodes = d.nodes(loc)
     me = nodes.get(loc.iri) or Node(d.iri(loc.iri), d)
-    inbound = d.inbound(loc)
     kind = loc.kind if loc.kind in KINDS else "resource"
+    hidden = INBOUND_SHOWN_ELSEWHERE.get(kind, ())
+    inbound = d.inbound(loc, hidden)
     view = {
         "iri": loc.iri,
         "kind": kind,
@@ -204,6 +208,7 @@ def page(d: Describer, loc: Location, number: int = 1) -> dict:
         "inbound": inbound.links,
         "inbound_total": inbound.total,
         "inbound_total_exact": inbound.exact,
+        "inbound_hidden": [d.iri(str(p)) for p in hidden],
         "formats": {f: _url_for(d, loc.iri, f) for f in ("json", *RDF_FORMATS)},
     }
     if kind != "resource":
