@@ -141,6 +141,25 @@ def serve(store: Path, root: Path, workers: int) -> tuple[subprocess.Popen, int]
             time.sleep(0.2)
 
 
+def tree_cpu(root: int) -> float:
+    """CPU seconds of a process and its descendants (the server: master, workers, evaluators), so
+    that a row says what its pages cost whatever else the machine was running."""
+    parents: dict[int, int] = {}
+    ticks: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(stat.parent.name)
+        parents[pid], ticks[pid] = int(fields[1]), int(fields[11]) + int(fields[12])
+    tree, grew = {root}, True
+    while grew:
+        more = {pid for pid, parent in parents.items() if parent in tree} - tree
+        grew, tree = bool(more), tree | more
+    return sum(ticks.get(pid, 0) for pid in tree) / os.sysconf("SC_CLK_TCK")
+
+
 def new_generation(store: Path) -> None:
     """Publish a generation with one more one-triple graph (the search index is updated with it)."""
     from kg.ingest import store_for
@@ -169,7 +188,11 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
         rows["first-request"] = measure(port, ["/dataset/" + GEN.dataset_id(args.n - 1)], HTML)
         rows["first-request"]["seconds_after_start"] = round(time.perf_counter() - t0, 2)
         for name, (paths, accept) in requests.items():
+            cpu = tree_cpu(server.pid)
             rows[name] = measure(port, paths, accept)
+            rows[name]["server_cpu_ms_per_request"] = round(
+                (tree_cpu(server.pid) - cpu) * 1000 / len(paths), 2
+            )
             print(f"  {name}: {rows[name]}", flush=True)
         if args.new_generation:
             new_generation(store)
@@ -207,13 +230,14 @@ def table(result: dict[str, Any]) -> str:
         f"{result['when']} {result['commit']} ({result['root']}): {result['n']:,} datasets, "
         f"{result['workers']} workers, load {', '.join(f'{x:.1f}' for x in result['load'])}",
         "",
-        "| page | requests | p50 ms | p95 ms | max ms | statuses |",
-        "|---|--:|--:|--:|--:|---|",
+        "| page | requests | p50 ms | p95 ms | max ms | server CPU ms/request | statuses |",
+        "|---|--:|--:|--:|--:|--:|---|",
     ]
     for name, row in result["rows"].items():
+        cpu = row.get("server_cpu_ms_per_request")
         lines.append(
             f"| {name} | {row['requests']} | {row['p50_ms']:.1f} | {row['p95_ms']:.1f} | {row['max_ms']:.1f} "
-            f"| {row['statuses']} |"
+            f"| {'-' if cpu is None else f'{cpu:.1f}'} | {row['statuses']} |"
         )
     return "\n".join(lines)
 
