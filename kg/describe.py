@@ -177,7 +177,7 @@ class Describer(Labels):
         me = _n(iri)
         sources = f"{{ GRAPH ?g {{ {me} a ?any }} }}"
         pointed = f"{{ SELECT ?in WHERE {{ ?in ?q {me} }} LIMIT 1 }}"
-        described = cbd_pattern(self._roots(iri, parts))
+        described = self._described(f"{{ VALUES ?root {{ {me} }} }}", iri, parts)
         result = self.evaluate(
             f"SELECT DISTINCT ?root ?s ?p ?o ?g ?in WHERE {{ {described} UNION {sources} UNION {pointed} }}"
         )
@@ -198,12 +198,12 @@ class Describer(Labels):
     def _locate_private(self, iri: str, parts: bool) -> Location | None:
         """Quarantined (its quarantine graph, with its report) or private (the provenance graph)."""
         me = _n(iri)
-        with_report = self._roots(iri, parts) + (
-            f" UNION {{ ?root <{KGO.recordKey}> {me} }}"
+        with_report = (
+            f"{{ VALUES ?root {{ {me} }} }} UNION {{ ?root <{KGO.recordKey}> {me} }}"
             f" UNION {{ ?n <{KGO.recordKey}> {me} ; <{KGO.report}> ?root }}"
         )
         pointed = f"{{ SELECT ?g ?in WHERE {{ GRAPH ?g {{ ?in ?q {me} }} }} LIMIT 1 }}"
-        described = f"{{ GRAPH ?g {cbd_pattern(with_report)} }}"
+        described = f"{{ GRAPH ?g {self._described(with_report, iri, parts)} }}"
         result = self.evaluate(
             f"SELECT DISTINCT ?g ?root ?s ?p ?o ?in WHERE {{ {described} UNION {pointed} }}", [], private=True
         )
@@ -218,11 +218,14 @@ class Describer(Labels):
         return self._location(iri, status, [graph], rows, parts)
 
     @staticmethod
-    def _roots(iri: str, parts: bool) -> str:
-        roots = f"{{ VALUES ?root {{ {_n(iri)} }} }}"
-        if parts:
-            roots += f" UNION {{ {_n(iri)} <{DCAT.distribution}> ?root FILTER(isIRI(?root)) }}"
-        return roots
+    def _described(roots: str, iri: str, parts: bool) -> str:
+        """The CBD of every ?root that ``roots`` binds; ``parts``: and the distributions' own
+        triples, which is all a page shows of them (their CBDs cost as much again)."""
+        pattern = cbd_pattern(roots)
+        if not parts:
+            return pattern
+        own = f"<{iri}> <{DCAT.distribution}> ?root FILTER(isIRI(?root)) ?root ?p ?o BIND(?root AS ?s)"
+        return f"{{ {pattern} UNION {{ {own} }} }}"
 
     @staticmethod
     def _location(
@@ -257,7 +260,7 @@ class Describer(Labels):
         for s, p, o in triples:
             node = index.get(s.value) or index.setdefault(s.value, Node(self.track(s), self))
             if p.value not in node.preds:
-                node.preds[p.value] = self.track(p)
+                node.preds[p.value] = self.predicate(p)
             node.props.setdefault(p.value, []).append(self.track(o))
         for node in index.values():  # blank nodes have no IRI to look a label up for
             for objects in node.props.values():
@@ -297,7 +300,7 @@ class Describer(Labels):
             key=lambda sp: (sp[1].value, sp[0].kind != "bnode", sp[0].value),
         )
         return Inbound(
-            [(self.track(s), self.track(p)) for s, p in links],
+            [(self.track(s), self.predicate(p)) for s, p in links],
             min(total, INBOUND_COUNT_LIMIT),
             total <= INBOUND_COUNT_LIMIT,
         )

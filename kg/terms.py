@@ -25,6 +25,7 @@ LABELS = (SKOS.prefLabel, FOAF.name, DCT.title, RDFS.label)
 LABEL_ORDER = [str(p) for p in LABELS]
 LABEL_CHUNK = 400  # IRIs per label query: a page shows fewer, so it is one query
 SAFE_SCHEMES = {"http", "https", "mailto", "tel"}
+RECORD_PATHS = ("dataset/", "distribution/", "service/", "agency/")  # minted records, parts included
 _LANG_TAG = re.compile(r"^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$")
 _LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
 
@@ -105,23 +106,39 @@ def curie(iri: str) -> str:
     return iri
 
 
-def label_query(iris: list[str], unlinked: list[str]) -> str:
-    """Labels of ``iris``, and which of ``unlinked`` the store describes, as one query of lookups.
+def label_query(looked: list[str], unlinked: list[str], records: list[str], predicates: list[str]) -> str:
+    """One query for the labels of a page's IRIs, and for whether the store describes them.
 
-    One branch per label property, each with the property written in its triple
-    pattern, so that each is a lookup of a (subject, property) pair. With the property
-    in a second VALUES block, Oxigraph 0.5 joined the IRIs to every triple of the
-    property in the union of the graphs (dct:title: every dataset's and distribution's,
-    400,000 at 100,000 datasets), 4-8 s a page; here 43 IRIs take about 4 ms.
+    * ``looked``: one lookup per (IRI, label property), the property written in the triple
+      pattern. With the properties in a second VALUES block instead, Oxigraph 0.5 joined the
+      IRIs to every triple of each property (dct:title: 400,000 at 100,000 datasets): 4-8 s a
+      page. ``unlinked``, those of them whose link depends on it: one existence lookup each;
+    * ``records`` (minted records and their parts, whose descriptions are bounded by the
+      record) and ``predicates`` (which seldom have a description): one read of all their
+      triples, which costs less than four lookups (the catalogue, one triple per dataset,
+      is neither, and is looked up).
+
+    Each lookup is ~40 us on the 100,000-dataset store: a dataset page's 54 IRIs cost ~270
+    lookups one per label property, ~130 so.
     """
-    values = " ".join(f"<{i}>" for i in iris)
-    branches = [
-        f"{{ VALUES ?x {{ {values} }} ?x <{p}> ?l FILTER(isLiteral(?l)) BIND(<{p}> AS ?p) }}" for p in LABELS
-    ]
+    branches = []
+    if looked:
+        values = " ".join(f"<{i}>" for i in looked)
+        branches += [
+            f"{{ VALUES ?x {{ {values} }} ?x <{p}> ?l FILTER(isLiteral(?l)) BIND(<{p}> AS ?p) }}"
+            for p in LABELS
+        ]
     if unlinked:
-        others = " ".join(f"<{i}>" for i in unlinked)
-        branches.append(f"{{ VALUES ?x {{ {others} }} FILTER EXISTS {{ ?x ?any ?thing }} }}")
-    return f"SELECT ?x ?p ?l WHERE {{ {' UNION '.join(branches)} }}"
+        values = " ".join(f"<{i}>" for i in unlinked)
+        branches.append(f"{{ VALUES ?x {{ {values} }} FILTER EXISTS {{ ?x ?any ?thing }} }}")
+    if records:
+        values = " ".join(f"<{i}>" for i in records)
+        wanted = ", ".join(f"<{p}>" for p in LABELS)
+        branches.append(f"{{ VALUES ?x {{ {values} }} ?x ?p ?l FILTER(?p IN ({wanted}) && isLiteral(?l)) }}")
+    if predicates:
+        values = " ".join(f"<{i}>" for i in predicates)
+        branches.append(f"{{ VALUES ?x {{ {values} }} ?x ?p ?l }}")
+    return f"SELECT ?x ?p ?l WHERE {{ {' UNION '.join(branches)} }}" if branches else ""
 
 
 class Labels:
@@ -139,6 +156,7 @@ class Labels:
         self.query = query  # kept on links to pages here (``lang=fr``)
         self.label_graphs: list[str] | None = None
         self._pending: list[Term] = []
+        self._predicates: set[str] = set()
 
     def rows(self, sparql: str, graphs: list[str] | None = None) -> list[dict[str, Term | None]]:
         raise NotImplementedError
@@ -165,6 +183,12 @@ class Labels:
             self._pending.append(term)
         return term
 
+    def predicate(self, term: Term) -> Term:
+        """A predicate term: tracked as :meth:`track` does, its labels read with one lookup."""
+        if term.kind == "iri":
+            self._predicates.add(term.value)
+        return self.track(term)
+
     def iri(self, iri: str, label: str = "") -> Term:
         return self.track(Term("iri", iri, label=label))
 
@@ -175,26 +199,35 @@ class Labels:
         labels: dict[str, tuple[tuple[int, int], str, str]] = {}
         known: set[str] = set()
         for start in range(0, len(iris), LABEL_CHUNK):
-            chunk = iris[start : start + LABEL_CHUNK]
-            # whether the store describes an IRI decides its link, unless it has a page here
-            unlinked = [
-                i for i in chunk if self.path(i) is None and i.split(":", 1)[0].lower() in SAFE_SCHEMES
-            ]
-            sparql = label_query(chunk, unlinked)
-            found = self.rows(sparql)
-            if self.label_graphs:  # a quarantined record: its own graph has labels too
+            sparql = label_query(*self._groups(iris[start : start + LABEL_CHUNK]))
+            found = self.rows(sparql) if sparql else []
+            if self.label_graphs and sparql:  # a quarantined record: its own graph has labels too
                 found += self.rows(sparql, self.label_graphs)
             for row in found:
-                x = row["x"].value
+                x, p, label = row["x"].value, row["p"], row["l"]
                 known.add(x)
-                if row["p"] is not None:
-                    key = (self.rank(row["l"].lang), LABEL_ORDER.index(row["p"].value))
+                if p is not None and p.value in LABEL_ORDER and label is not None and label.kind == "literal":
+                    key = (self.rank(label.lang), LABEL_ORDER.index(p.value))
                     if x not in labels or key < labels[x][0]:
-                        labels[x] = (key, row["l"].value, row["l"].lang)
+                        labels[x] = (key, label.value, label.lang)
         for term in pending:
             fallback = term.label or self.fallback(term.value)
             _, term.label, term.label_lang = labels.get(term.value, (None, fallback, ""))
             term.href = self.href(term.value, term.value in known)
+
+    def _groups(self, iris: list[str]) -> tuple[list[str], list[str], list[str], list[str]]:
+        """The IRIs of :func:`label_query`'s four kinds of lookup."""
+        looked, unlinked, records, predicates = [], [], [], []
+        for iri in iris:
+            if self.path(iri) is not None and iri[len(self.iris.base) :].startswith(RECORD_PATHS):
+                records.append(iri)  # a page here: no need to know whether the store describes it
+            elif iri in self._predicates:
+                predicates.append(iri)
+            else:
+                looked.append(iri)
+                if self.path(iri) is None and iri.split(":", 1)[0].lower() in SAFE_SCHEMES:
+                    unlinked.append(iri)  # whether the store describes it decides its link
+        return looked, unlinked, records, predicates
 
     def fallback(self, iri: str) -> str:
         """What an IRI without a label shows: a curie, a minted IRI's path, or the IRI."""
