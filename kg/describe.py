@@ -20,8 +20,8 @@ periods, identifiers), which the mapper mints where others use blank nodes,
 so a record's description is the same whichever way its source wrote it.
 SPARQL property paths cannot stop at non-blank nodes, so the closure is
 written out to :data:`CBD_DEPTH` hops (a contact's address is three).
-:meth:`Describer.locate` reads it with the resource's existence and types in one
-query — for a page, with its distributions' descriptions too.
+:meth:`Describer.locate` reads it with the resource's existence, types and sources in
+one query — for a page, with its distributions' own triples too.
 
 *Where*: published resources are described from the default graph (the union
 of the published graphs); a quarantined record from its quarantine graph
@@ -39,7 +39,7 @@ from kg.timed import TimedStore
 from kg.vocab import CPOV, DCAT, DQV, FOAF, KGO, ORG, RDF, SH
 
 CBD_DEPTH = 6
-INBOUND_LIMIT = 50  # links to a resource listed on its page (each one is labelled: 4 lookups)
+INBOUND_LIMIT = 50  # links to a resource listed on its page (each one is to be labelled)
 INBOUND_COUNT_LIMIT = 1000  # and counted: beyond it, the page says "more than 1,000"
 KINDS = {
     str(DCAT.Dataset): "dataset",
