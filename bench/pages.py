@@ -190,9 +190,9 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
         for name, (paths, accept) in requests.items():
             cpu = tree_cpu(server.pid)
             rows[name] = measure(port, paths, accept)
-            rows[name]["server_cpu_ms_per_request"] = round(
-                (tree_cpu(server.pid) - cpu) * 1000 / len(paths), 2
-            )
+            spent = (tree_cpu(server.pid) - cpu) * 1000 / len(paths)
+            killed = set(rows[name]["statuses"]) - {"200"}  # a 503's evaluator was killed, its CPU lost
+            rows[name]["server_cpu_ms_per_request"] = None if killed else round(spent, 2)
             print(f"  {name}: {rows[name]}", flush=True)
         if args.new_generation:
             new_generation(store)
