@@ -732,6 +732,11 @@ def as_quads(triples):
     return (ox.Quad(t.subject, t.predicate, t.object) for t in triples)
 
 
+def as_triples(rows):
+    """(subject, predicate, object) query terms, e.g. a SELECT's rows, as triples to serialize."""
+    return (ox.Triple(s, p, o) for s, p, o in rows)
+
+
 def convert(ntriples: str, fmt: str, *, prefixes: dict[str, str] | None = None) -> bytes:
     """Re-serialize N-Triples text in another syntax (for small generated descriptions)."""
     triples = ox.parse(ntriples.encode("utf-8"), format=ox.RdfFormat.N_TRIPLES)

@@ -3,8 +3,8 @@
 Over a real socket (gunicorn, tests/live.py): content negotiation on minted IRIs,
 ``/resource?uri=`` for vocabulary concepts and harvested IRIs, labels by language,
 the agency tree, validation findings, quarantined records and hostile values.
-With the Flask test client: a base IRI with a path, on-demand findings against the
-ingest's own, and the link rules.
+With the Flask test client: a base IRI with a path, the pages' findings against the
+ingest's own, and the link rules (more in tests/test_resource_pages.py).
 """
 
 from __future__ import annotations
@@ -349,12 +349,9 @@ def test_base_with_a_path(tmp_path):
     assert concept.status_code == 200 and concept.json["self"]["label"] == "Environment"
 
 
-def test_on_demand_findings_match_the_ingest(seeded):
-    """Rebuilt from the store, a record gets the SHACL findings the ingest gave it.
-
-    Oxigraph stores xsd:nonNegativeInteger as xsd:integer; the rebuild gives dcat:byteSize its
-    declared datatype back, as the export does, so sizes raise no false violation.
-    """
+def test_page_findings_match_the_ingest(seeded):
+    """A published record's page shows the SHACL findings its ingest gave it (kept in the
+    source's report graph: pages never validate a record again, see kg/findings.py)."""
     summary = ingest(str(SAMPLE_CSV), settings=seeded, source="sample", store_it=False)
     reports = {r.key: r for r in summary.reports}
     describer = Describer(store_for(seeded), seeded.base_uri)

@@ -18,15 +18,19 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from urllib.parse import quote, urlsplit
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask.blueprints import BlueprintSetupState
 
-from kg.describe import Describer, Location, Node, Term, iri_ok, valid_lang
+from kg.describe import Describer, Location, Node
 from kg.errors import QueryError
+from kg.findings import findings_of
 from kg.store import serialize_triples
+from kg.terms import Term, iri_ok, valid_lang
 from kg.vocab import ADMS, CPOV, DCAT, DCT, FOAF, LOCN, ORG, PREFIXES, RDF, SCHEMA, SKOS, SPDX, VCARD
+from kg.web.agency_view import agency_parts
 from kg.web.cache import etag_for, not_modified
 from kg.web.formats import GRAPHS, content_type, negotiate
 
@@ -41,6 +45,9 @@ RDF_FORMATS = ("ttl", "jsonld", "rdf", "nt")
 KINDS = ("agency", "dataset", "distribution", "service")
 TEMPLATES = {k: f"{k}.html" for k in KINDS} | {"resource": "resource.html"}
 LIST_LIMIT = 50
+# links to a resource that its page lists in a section of their own, so not among the links to
+# it: an agency's datasets and services (dct:publisher), thousands of them, each to be labelled
+INBOUND_SHOWN_ELSEWHERE = {"agency": (DCT.publisher,)}
 
 
 @blueprint.record
@@ -58,18 +65,15 @@ def _vary(response: Response) -> Response:
 
 
 def minted(kind: str, slug: str) -> Response:
-    """A minted IRI: ``{base}{kind}/{slug}``; a ``.json``/``.ttl``/… suffix picks the format."""
+    """A minted IRI: ``{base}{kind}/{slug}``; a ``.json``/``.ttl``/… suffix picks the format,
+    unless the store knows the IRI with the suffix itself."""
     base = current_app.config["KG_SETTINGS"].base_uri
     d = _describer()
-    candidates = [(f"{base}{kind}/{slug}", None)]
+    iri, fmt = f"{base}{kind}/{slug}", None
     stem, dot, ext = slug.rpartition(".")
-    if dot and ext in FORMATS and ext != "html":
-        candidates.append((f"{base}{kind}/{stem}", ext))
-    for iri, fmt in candidates:
-        loc = _locate(d, iri, bad=404)
-        if loc is not None:
-            return _respond(d, loc, fmt)
-    abort(404, f"nothing is known about <{candidates[0][0]}>")
+    if dot and ext in FORMATS and ext != "html" and not _known(d, iri):
+        iri, fmt = f"{base}{kind}/{stem}", ext
+    return _respond(d, iri, fmt, bad=404)
 
 
 @blueprint.route("/resource")
@@ -81,11 +85,8 @@ def resource() -> Response:
         abort(400, "give the IRI to describe: /resource?uri=…")
     if not iri_ok(iri):
         abort(400, f"not an absolute IRI: {iri[:200]!r}")
-    d = _describer()
-    loc = _locate(d, iri, bad=400)
-    if loc is None:
-        abort(404, f"nothing is known about <{iri}>")
-    return _respond(d, loc, "json" if request.path.endswith(".json") else None)
+    fmt = "json" if request.path.endswith(".json") else None
+    return _respond(_describer(), iri, fmt, bad=400)
 
 
 def _describer() -> Describer:
@@ -105,13 +106,24 @@ def _describer() -> Describer:
     )
 
 
-def _locate(d: Describer, iri: str, *, bad: int) -> Location | None:
-    if not iri_ok(iri):
-        return None
+def _known(d: Describer, iri: str) -> bool:
     try:
-        return d.locate(iri)
+        return iri_ok(iri) and d.known(iri)
+    except QueryError:  # an IRI the query parser refuses (bad percent-encoding, …)
+        return False
+
+
+def _locate(d: Describer, iri: str, fmt: str, *, bad: int) -> Location:
+    """Where the store knows ``iri`` from (404 if nowhere); a page reads its description with it."""
+    if not iri_ok(iri):
+        abort(404, f"nothing is known about <{iri[:200]}>")
+    try:
+        loc = d.locate(iri, parts=fmt not in RDF_FORMATS)
     except QueryError:  # an IRI the query parser refuses (bad percent-encoding, …)
         abort(bad, f"not a valid IRI: {iri[:200]!r}")
+    if loc is None:
+        abort(404, f"nothing is known about <{iri}>")
+    return loc
 
 
 def _format(fmt: str | None) -> str:
@@ -121,33 +133,43 @@ def _format(fmt: str | None) -> str:
     return fmt or wanted or negotiate(FORMATS)
 
 
-def _respond(d: Describer, loc: Location, fmt: str | None) -> Response:
-    fmt = _format(fmt)
+def _page_number() -> int:
+    """``?page=`` (the agency page's list of datasets): a whole number from 1, else a 400."""
+    raw = request.args.get("page", "1").strip()
+    if not re.fullmatch(r"[1-9][0-9]{0,5}", raw):
+        abort(400, f"page must be a whole number from 1 to 999999, not {raw[:40]!r}")
+    return int(raw)
+
+
+def _respond(d: Describer, iri: str, fmt: str | None, *, bad: int) -> Response:
+    """The answer in the negotiated format: from the client's copy (304) or this worker's cache
+    when the generation has not changed, else built (the resource is located first: 404)."""
+    fmt, number = _format(fmt), _page_number()
     store = current_app.extensions["kg_pages"]
-    etag = etag_for(store.version(), request.script_root, loc.iri, fmt, d.prefs, d.query)
+    etag = etag_for(store.version(), request.script_root, iri, fmt, d.prefs, d.query, number)
     if (cached := not_modified(etag)) is not None:
         return cached
     cache = current_app.extensions["kg_cache"]
     entry = cache.get(("resources", etag))
     if entry is None:
-        body, ctype = _body(d, loc, fmt)
+        body, ctype = _body(d, _locate(d, iri, fmt, bad=bad), fmt, number)
         cache.put(("resources", etag), body, ctype)
     else:
         body, ctype = entry
     response = Response(body, content_type=ctype)
     response.headers["ETag"] = etag
     response.headers["Link"] = ", ".join(
-        f'<{_url_for(d, loc, f)}>; rel="alternate"; type="{FORMATS[f]}"' for f in RDF_FORMATS
+        f'<{_url_for(d, iri, f)}>; rel="alternate"; type="{FORMATS[f]}"' for f in RDF_FORMATS
     )
     return response
 
 
-def _body(d: Describer, loc: Location, fmt: str) -> tuple[bytes, str]:
+def _body(d: Describer, loc: Location, fmt: str, number: int) -> tuple[bytes, str]:
     if fmt in RDF_FORMATS:
         out = io.BytesIO()
-        serialize_triples(d.cbd(loc), out, fmt, prefixes=PREFIXES)
+        serialize_triples(d.triples(loc), out, fmt, prefixes=PREFIXES)
         return out.getvalue(), content_type(fmt)
-    view = page(d, loc)
+    view = page(d, loc, number)
     if fmt == "json":
         return json.dumps(jsonable(view), ensure_ascii=False).encode("utf-8"), "application/json"
     template = TEMPLATES.get(view["kind"], "resource.html")
@@ -155,43 +177,50 @@ def _body(d: Describer, loc: Location, fmt: str) -> tuple[bytes, str]:
     return html.encode("utf-8"), "text/html; charset=utf-8"
 
 
-def _url_for(d: Describer, loc: Location, fmt: str) -> str:
+def _url_for(d: Describer, iri: str, fmt: str) -> str:
     """This resource's address here in format ``fmt``."""
-    path = d.path(loc.iri) if "#" not in loc.iri else None
+    path = d.path(iri) if "#" not in iri else None
     if path is not None:
         return f"{path}?format={fmt}"
-    return f"{request.script_root}/resource?uri={quote(loc.iri, safe='')}&format={fmt}"
+    return f"{request.script_root}/resource?uri={quote(iri, safe='')}&format={fmt}"
 
 
 # ---------------------------------------------------------------- page contents
 
 
-def page(d: Describer, loc: Location) -> dict:
-    """Everything a page shows (the same for its HTML and its JSON twin)."""
+def page(d: Describer, loc: Location, number: int = 1) -> dict:
+    """Everything a page shows (the same for its HTML and its JSON twin); ``number``: the page of
+    an agency's datasets."""
     nodes = d.nodes(loc)
     me = nodes.get(loc.iri) or Node(d.iri(loc.iri), d)
-    inbound, inbound_total = d.inbound(loc)
+    kind = loc.kind if loc.kind in KINDS else "resource"
+    hidden = INBOUND_SHOWN_ELSEWHERE.get(kind, ())
+    inbound = d.inbound(loc, hidden)
     view = {
         "iri": loc.iri,
-        "kind": loc.kind if loc.kind in KINDS else "resource",
+        "kind": kind,
         "status": loc.status,
         "graph": loc.graphs[0] if loc.graphs else None,
         "self": d.iri(loc.iri),
         "types": me.all(RDF.type),
         "root": me,
         "nodes": nodes,
-        "inbound": inbound,
-        "inbound_total": inbound_total,
-        "findings": d.findings(loc),
-        "formats": {f: _url_for(d, loc, f) for f in ("json", *RDF_FORMATS)},
+        "inbound": inbound.links,
+        "inbound_total": inbound.total,
+        "inbound_total_exact": inbound.exact,
+        "inbound_hidden": [d.iri(str(p)) for p in hidden],
+        "formats": {f: _url_for(d, loc.iri, f) for f in ("json", *RDF_FORMATS)},
     }
-    builder = {"dataset": _dataset, "distribution": _distribution, "service": _service, "agency": _agency}
-    if view["kind"] != "resource":
-        view.update(builder[view["kind"]](d, loc, me, nodes))
+    if kind != "resource":
+        view.update(BUILDERS[kind](d, loc, me, nodes, number))
+    record = view.pop("record", None)
+    found = findings_of(d, loc, record)
+    view["findings"], view["findings_status"] = found.shown, found.status
     d.resolve()
     for key in ("datasets", "services", "distributions"):
-        if isinstance(view.get(key), list):
-            view[key].sort(key=lambda item: _label(item).lower())
+        listed = view.get(key)
+        if isinstance(listed, list) and not (kind == "agency" and key == "datasets"):  # the index's order
+            listed.sort(key=lambda item: _label(item).lower())
     return view
 
 
@@ -240,10 +269,9 @@ def _common(d: Describer, me: Node, nodes: dict[str, Node]) -> dict:
     }
 
 
-def _dataset(d: Describer, loc: Location, me: Node, nodes: dict[str, Node]) -> dict:
+def _dataset(d: Describer, loc: Location, me: Node, nodes: dict[str, Node], number: int) -> dict:
     dists = [t.value for t in me.all(DCAT.distribution) if t.kind == "iri"]
-    parts = d.nodes(loc, dists) if dists else {}
-    services, _ = d.subjects(loc, DCAT.servesDataset)
+    parts = d.nodes(loc, dists) if dists else {}  # read with the dataset (Describer.locate)
     periods = [nodes[t.value] for t in me.all(DCT.temporal) if t.value in nodes]
     return {
         **_common(d, me, nodes),
@@ -261,7 +289,7 @@ def _dataset(d: Describer, loc: Location, me: Node, nodes: dict[str, Node]) -> d
         "spatial": me.all(DCT.spatial),
         "version": me.best(DCAT.version),
         "distributions": [_distribution_summary(d, parts[i]) for i in dists if i in parts],
-        "services": services,
+        "services": d.linked(loc, DCAT.servesDataset, limit=LIST_LIMIT),
     }
 
 
@@ -277,8 +305,8 @@ def _distribution_summary(d: Describer, n: Node) -> dict:
     }
 
 
-def _distribution(d: Describer, loc: Location, me: Node, nodes: dict[str, Node]) -> dict:
-    datasets, _ = d.subjects(loc, DCAT.distribution, limit=5)
+def _distribution(d: Describer, loc: Location, me: Node, nodes: dict[str, Node], number: int) -> dict:
+    datasets = d.linked(loc, DCAT.distribution, limit=5)
     checksums = [nodes[t.value] for t in me.all(SPDX.checksum) if t.value in nodes]
     return {
         **_distribution_summary(d, me),
@@ -290,10 +318,12 @@ def _distribution(d: Describer, loc: Location, me: Node, nodes: dict[str, Node])
             {"algorithm": c.all(SPDX.algorithm), "value": c.best(SPDX.checksumValue)} for c in checksums
         ],
         "access_services": me.all(DCAT.accessService),
+        # its findings are its dataset's record's (the first, if several datasets list it)
+        "record": min((t.value for t in datasets), default="") if loc.status == "published" else None,
     }
 
 
-def _service(d: Describer, loc: Location, me: Node, nodes: dict[str, Node]) -> dict:
+def _service(d: Describer, loc: Location, me: Node, nodes: dict[str, Node], number: int) -> dict:
     return {
         **_common(d, me, nodes),
         "endpoint_urls": _ext(d, me.all(DCAT.endpointURL)),
@@ -303,9 +333,7 @@ def _service(d: Describer, loc: Location, me: Node, nodes: dict[str, Node]) -> d
     }
 
 
-def _agency(d: Describer, loc: Location, me: Node, nodes: dict[str, Node]) -> dict:
-    datasets, total = d.subjects(loc, DCT.publisher, cls=DCAT.Dataset, limit=LIST_LIMIT)
-    services, _ = d.subjects(loc, DCT.publisher, cls=DCAT.DataService, limit=LIST_LIMIT)
+def _agency(d: Describer, loc: Location, me: Node, nodes: dict[str, Node], number: int) -> dict:
     identifiers = [
         nodes[t.value].best(SKOS.notation) if t.value in nodes else t for t in me.all(ADMS.identifier)
     ]
@@ -320,14 +348,11 @@ def _agency(d: Describer, loc: Location, me: Node, nodes: dict[str, Node]) -> di
         "contact": _contact(d, nodes, me.all(CPOV.contactPoint) + me.all(DCAT.contactPoint)),
         "addresses": [a.best(LOCN.fullAddress) for a in addresses if a.best(LOCN.fullAddress)],
         "jurisdiction": me.all(CPOV.spatial),
-        "tree": d.hierarchy(loc),
-        "datasets": datasets,
-        "datasets_total": total,
-        "more_datasets": f"{request.script_root}/datasets?publisher={quote(loc.iri, safe='')}"
-        if total > len(datasets)
-        else None,
-        "services": services,
+        **agency_parts(d, loc, number),
     }
+
+
+BUILDERS = {"dataset": _dataset, "distribution": _distribution, "service": _service, "agency": _agency}
 
 
 # ---------------------------------------------------------------- JSON twin
