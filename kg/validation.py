@@ -13,8 +13,8 @@ validator raises (:class:`kg.errors.ValidatorError`).
 Two engines (``KG_VALIDATOR``): rudof (:mod:`kg.validation_rudof`), the
 ingest's default since it takes about half pyshacl's CPU (a 100,000-dataset
 ingest fits in 5 minutes on 2 cores with it, not with pyshacl), and pyshacl,
-the reference: :func:`validate_batch`'s default, the engine of on-demand
-validation and of the tests against the official shapes. Both validate the same
+the reference: :func:`validate_batch`'s default, the engine of the tests
+against the official shapes and of a batch rudof cannot read. Both validate the same
 data graph (:func:`batch_triples`) against the same shapes, and their results go
 through the same tracing and sorting (:func:`_reports`): the reports are equal
 (tests compare them on every sample).
