@@ -203,21 +203,35 @@ def test_format_lists_name_file_types_of_our_vocabulary() -> None:
 # ---------------------------------------------------------------- DQV triples
 
 
-def test_measure_gives_parseable_dqv_measurements() -> None:
-    triples = measure(dataset_record(drop=(DCAT.keyword,)), report())
+def test_measure_gives_a_lean_dqv_graph() -> None:
+    """Six measurements of three triples: the score and the points in each dimension; the points per
+    indicator go to the derived data (summary_line), not into the graph."""
+    record = dataset_record(drop=(DCAT.keyword,))
+    triples = measure(record, report())
     graph = Graph().parse(data="".join(map(nt_line, triples)), format="nt")
-    nodes = set(graph.subjects(RDF.type, DQV.QualityMeasurement))
-    assert len(nodes) == 21 + 3 and len(graph) == 4 * len(nodes)
+    nodes = set(graph.subjects(DQV.computedOn, DS))
+    assert len(nodes) == 6 and len(graph) == 3 * 6 == len(triples)
+    assert not list(graph.subjects(RDF.type, DQV.QualityMeasurement))  # implied by the properties' domains
     for node in nodes:
         assert str(node).startswith(f"{DS}#quality-")
-        assert graph.value(node, DQV.computedOn) == DS
     by_metric = {graph.value(n, DQV.isMeasurementOf): graph.value(n, DQV.value) for n in nodes}
-    assert by_metric[QUALITY.keywordAvailability].toPython() == 0
     assert by_metric[QUALITY.score].toPython() == 295 and by_metric[QUALITY.score].datatype == URIRef(
         XSD_NS + "decimal"
     )
-    assert str(by_metric[QUALITY.rating]) == "excellent"
-    assert QUALITY.accessUrlStatusCode not in by_metric  # not assessed: no measurement
+    assert {m: v.toPython() for m, v in by_metric.items() if m != QUALITY.score} == {
+        QUALITY.findabilityScore: 70,
+        QUALITY.accessibilityScore: 20,
+        QUALITY.interoperabilityScore: 110,
+        QUALITY.reusabilityScore: 75,
+        QUALITY.contextualityScore: 20,
+    }
+    assert sum(v.toPython() for m, v in by_metric.items() if m != QUALITY.score) == 295
+    measurements, line = quality.quality_texts(record, report())
+    assert measurements == "".join(map(nt_line, triples))
+    found = json.loads(line)
+    assert found["d"] == str(DS) and len(found["p"]) == 21 and sum(found["p"]) == 295
+    points = dict(zip((i.name for i in quality.ASSESSED), found["p"], strict=True))
+    assert points["keywordAvailability"] == 0 and points["categoryAvailability"] == 30
 
 
 def test_measure_skips_other_records_and_blank_nodes() -> None:
@@ -230,7 +244,11 @@ def test_measure_skips_other_records_and_blank_nodes() -> None:
     )
     assert measure(MappedRecord("_:b0", "dataset", record.origin, "B", []), report()) == []
     hashed = MappedRecord("http://ex.org/doc#it", "dataset", record.origin, "H", [])
-    assert str(measure(hashed, report())[0][0]) == "http://ex.org/doc#it-quality-keywordAvailability"
+    assert str(measure(hashed, report())[0][0]) == "http://ex.org/doc#it-quality-score"
+    assert quality.quality_texts(MappedRecord("_:b0", "dataset", record.origin, "B", []), report()) == (
+        "",
+        "",
+    )
 
 
 def test_rule_counts_become_measurements_of_the_run() -> None:
