@@ -517,6 +517,7 @@ class Generation:
         self.changed = changed
         self._store: ox.Store | None = store
         self._private = private_graphs
+        self._private_store: ox.Store | None = None  # opened when a builder first asks for it
 
     def data_graphs(self) -> list[str]:
         """The public named graphs (the private ones are in another store)."""
@@ -524,16 +525,23 @@ class Generation:
         return sorted(g.value for g in self._store.named_graphs() if isinstance(g, ox.NamedNode))
 
     def rows(
-        self, sparql: str, *, default_graphs: list[str] | None = None
+        self, sparql: str, *, default_graphs: list[str] | None = None, private: bool = False
     ) -> Iterator[dict[str, str | None]]:
-        """SELECT results as dicts of plain strings (None for unbound), default graph = the public graphs."""
+        """SELECT results as dicts of plain strings (None for unbound), default graph = the public graphs;
+        ``private``: on the private graphs (quarantine, reports, runs), which GRAPH patterns reach."""
         assert self._store is not None
+        store = self._store
+        if private:
+            if self._private_store is None:
+                folder = self.folder / "private"
+                self._private_store = ox.Store.read_only(str(folder)) if folder.is_dir() else ox.Store()
+            store = self._private_store
         if default_graphs is None:
             kwargs: dict = {"use_default_graph_as_union": True}
         else:
             kwargs = {"default_graph": [ox.NamedNode(g) for g in default_graphs] or ox.DefaultGraph()}
         try:
-            result = self._store.query(sparql, **kwargs)
+            result = store.query(sparql, **kwargs)
         except SyntaxError as exc:
             raise QueryError(str(exc)) from exc
         names = [v.value for v in result.variables]
@@ -542,6 +550,7 @@ class Generation:
 
     def close(self) -> None:
         self._store = None
+        self._private_store = None
 
     @staticmethod
     def stored_literals(literals: list[tuple[str, str]]) -> list[str]:
@@ -730,6 +739,11 @@ def serialize_triples(triples, output, fmt: str, *, prefixes: dict[str, str] | N
 def as_quads(triples):
     """Triples as quads in the default graph, for the quad syntaxes (N-Quads, TriG)."""
     return (ox.Quad(t.subject, t.predicate, t.object) for t in triples)
+
+
+def parse_ntriples(text: str) -> Iterator[ox.Triple]:
+    """The triples of N-Triples text as store terms, to go with a query's answers."""
+    return (quad.triple for quad in ox.parse(text.encode("utf-8"), format=ox.RdfFormat.N_TRIPLES))
 
 
 def convert(ntriples: str, fmt: str, *, prefixes: dict[str, str] | None = None) -> bytes:
