@@ -15,8 +15,9 @@ and immutable by every worker), and several answers are already there: the datas
 theme and per publisher are the search index's facet counts, the titles and modification
 dates its ``datasets`` table. So this builder runs after :func:`kg.search.build_index`
 (:func:`kg.ingest.store_for` registers it second) and adds its tables to the file:
-:mod:`kg.derived_catalog` (counts, home, VoID, catalogue members, agency directory) and
-:mod:`kg.derived_quality` (scores, quality totals, quarantine, ingest runs).
+:mod:`kg.derived_catalog` (counts, home, catalogue members, agency directory, vocabulary
+descriptions), :mod:`kg.derived_void` (VoID statistics) and :mod:`kg.derived_quality` (scores,
+quality totals, quarantine, ingest runs).
 
 *How it is kept up to date*: what belongs to one graph (a source's catalogue members, a
 quality graph's scores, a quarantine graph's records, a graph's size) is stored per graph;
@@ -47,7 +48,7 @@ from kg.search import INDEX_FILE
 from kg.settings import Settings
 from kg.store import Generation, Store
 
-VERSION = "1"  # of the derived tables (meta key 'derived'); another value: rebuilt from the store
+VERSION = "2"  # of the derived tables (meta key 'derived'); another value: rebuilt from the store
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,7 @@ SCHEMA = "CREATE TABLE derived(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
 
 def build_derived(generation: Generation, *, settings: Settings, scores: Scores | None = None) -> None:
     """The derived tables of a new generation, in its ``search.sqlite`` (a store builder)."""
-    from kg import derived_catalog, derived_quality
+    from kg import derived_catalog, derived_quality, derived_void
 
     target = generation.folder / INDEX_FILE
     if not target.is_file():
@@ -125,7 +126,7 @@ def build_derived(generation: Generation, *, settings: Settings, scores: Scores 
         )
     db = sqlite3.connect(target)
     db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA temp_store=MEMORY;")
-    modules = (derived_catalog, derived_quality)
+    modules = (derived_catalog, derived_quality, derived_void)
     for module in modules:
         for table in module.TABLES:
             db.execute(f"DROP TABLE IF EXISTS {table}")  # the search index copied the previous file
@@ -137,6 +138,7 @@ def build_derived(generation: Generation, *, settings: Settings, scores: Scores 
         db.execute("ATTACH DATABASE ? AS old", (f"file:{previous}?mode=ro",))
     build = Build(db, generation, Layout(settings.base_uri), settings, incremental)
     derived_catalog.build(build)
+    derived_void.build(build)
     derived_quality.build(build, scores)
     derived_catalog.build_home(build)
     db.execute("INSERT OR REPLACE INTO meta VALUES ('derived', ?)", (VERSION,))

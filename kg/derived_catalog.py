@@ -1,13 +1,10 @@
-"""The derived data of the catalogue pages: counts, the home page, VoID, members, agencies.
+"""The derived data of the catalogue pages: counts, the home page, members, agencies, vocabularies.
 
 Built by :func:`kg.derived.build_derived` (see there for where and when); read by the
 views of ``/``, ``/catalog``, ``/.well-known/void`` and ``/agencies``.
 
 Tables:
 
-* ``graph_sizes(graph, triples)``: every public named graph's size (VoID subsets; their sum
-  with the store's own default graph is the union's triple count, since Oxigraph's union
-  default graph keeps a triple once per graph that holds it, as ``COUNT(*)`` does);
 * ``members(graph, kind, iri)``: the catalogue's ``dcat:dataset`` / ``dcat:service`` links
   per graph, and ``member_order(position, kind, iri)`` their union in page order (datasets,
   then services, each in IRI order): a catalogue page is a range of positions;
@@ -20,7 +17,7 @@ Tables:
   descriptions a catalogue page that uses it carries (:func:`kg.catalog.page_triples`: the term,
   the concepts it names, the schemes of both), and ``descriptions(iri, ntriples)`` those
   descriptions: a page looks its terms up here instead of asking the store;
-* values of the ``derived`` table: ``counts``, ``home``, ``void``, ``agency_facets``.
+* values of the ``derived`` table: ``counts``, ``home``, ``agency_facets``.
 """
 
 from __future__ import annotations
@@ -33,12 +30,11 @@ from typing import Any
 from kg.derived import Build
 from kg.mapping import nt_iri, nt_literal
 from kg.search import best_text
-from kg.vocab import CPOV, DCAT, FOAF, ORG, PROV, RDF, SKOS
+from kg.vocab import CPOV, DCAT, FOAF, ORG, SKOS
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 
 TABLES = (
-    "graph_sizes",
     "members",
     "member_order",
     "agencies",
@@ -47,7 +43,6 @@ TABLES = (
     "descriptions",
 )
 SCHEMA = """
-CREATE TABLE graph_sizes(graph TEXT PRIMARY KEY, triples INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE members(graph TEXT NOT NULL, kind TEXT NOT NULL, iri TEXT NOT NULL,
   PRIMARY KEY(graph, kind, iri)) WITHOUT ROWID;
 CREATE TABLE member_order(position INTEGER PRIMARY KEY, kind TEXT NOT NULL, iri TEXT NOT NULL);
@@ -70,7 +65,6 @@ CHUNK = 1000  # IRIs per VALUES block
 
 def build(b: Build) -> None:
     """Every table of this module but the home page (:func:`build_home`, which needs them all)."""
-    _graph_sizes(b)
     _members(b)
     _agencies(b)
     _vocabulary(b)
@@ -79,24 +73,9 @@ def build(b: Build) -> None:
         (row,) = b.rows(f"SELECT (COUNT(DISTINCT ?x) AS ?n) WHERE {{ ?x a <{cls}> }}")
         counts[name] = int(row["n"] or 0)
     b.put("counts", counts)
-    b.put("void", void_statistics(b))
 
 
 # ---------------------------------------------------------------- graphs and members
-
-
-def _graph_sizes(b: Build) -> None:
-    graphs = b.generation.data_graphs()
-    if b.incremental:
-        b.db.executemany(
-            "INSERT INTO graph_sizes SELECT graph, triples FROM old.graph_sizes WHERE graph = ?",
-            [(g,) for g in graphs if not b.changed(g)],
-        )
-    done = {g for (g,) in b.db.execute("SELECT graph FROM graph_sizes")}
-    for graph in graphs:
-        if graph not in done:
-            (row,) = b.rows(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")
-            b.db.execute("INSERT INTO graph_sizes VALUES (?, ?)", (graph, int(row["n"] or 0)))
 
 
 def _members(b: Build) -> None:
@@ -129,6 +108,22 @@ def member_page(db, start: int, size: int) -> list[tuple[str, str]]:
         (start, start + size),
     )
     return rows.fetchall()
+
+
+def dataset_labels(db, iris: Sequence[str]) -> dict[str, dict[str, str]]:
+    """Title, first publisher's name and modification date of those of ``iris`` that are datasets
+    (the search index's ``datasets``, the directory's names), as a catalogue page lists them."""
+    found = {}
+    for part in _chunks(list(iris), 500):
+        marks = ",".join("?" * len(part))
+        query = (
+            "SELECT d.iri, d.title, d.modified, (SELECT a.name FROM facets f JOIN terms t ON t.id = f.term "
+            "JOIN agencies a ON a.iri = t.value WHERE f.dataset = d.id AND t.facet = 'publisher' "
+            f"ORDER BY t.value LIMIT 1) FROM datasets d WHERE d.iri IN ({marks})"
+        )
+        for iri, title, modified, publisher in db.execute(query, part):
+            found[iri] = {"title": title, "publisher": publisher or "", "modified": modified}
+    return found
 
 
 def member_count(db) -> int:
@@ -393,47 +388,3 @@ def build_home(b: Build) -> None:
     ]
     counts = json.loads(db.execute("SELECT value FROM derived WHERE key = 'counts'").fetchone()[0])
     b.put("home", {"counts": counts, "agencies": agencies, "themes": themes, "recent": recent})
-
-
-# ---------------------------------------------------------------- VoID
-
-
-def void_statistics(b: Build) -> dict[str, Any]:
-    """What the VoID description counts, over the union of the public graphs (see
-    :func:`kg.catalog.void_ntriples`): one pass over the store per write."""
-    (row,) = b.rows(
-        "SELECT (COUNT(DISTINCT ?s) AS ?subjects) (COUNT(DISTINCT ?o) AS ?objects) "
-        "(COUNT(DISTINCT ?p) AS ?properties) WHERE { ?s ?p ?o }"
-    )
-    base = b.layout.base.replace("\\", "\\\\").replace('"', '\\"')
-    (entities,) = b.rows(
-        f'SELECT (COUNT(DISTINCT ?s) AS ?n) {{ ?s ?p ?o FILTER(isIRI(?s) && STRSTARTS(STR(?s), "{base}")) }}'
-    )
-    classes = {
-        r["c"] or "": int(r["n"] or 0)
-        for r in b.rows(
-            f"SELECT ?c (COUNT(DISTINCT ?s) AS ?n) {{ ?s <{RDF.type}> ?c FILTER(isIRI(?c)) }} GROUP BY ?c"
-        )
-    }
-    properties = [r["p"] or "" for r in b.rows("SELECT DISTINCT ?p WHERE { ?s ?p ?o }")]
-    sizes = dict(b.db.execute("SELECT graph, triples FROM graph_sizes"))
-    (own,) = b.rows("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", default_graphs=[])
-    (ended,) = b.rows(
-        f"SELECT (MAX(?end) AS ?m) {{ GRAPH <{b.layout.provenance}> {{ ?run <{PROV.endedAtTime}> ?end }} }}",
-        default_graphs=[],
-        private=True,
-    )
-    return {
-        "triples": sum(sizes.values()) + int(own["n"] or 0),
-        **{name: int(row[name] or 0) for name in ("subjects", "objects", "properties")},
-        "entities": int(entities["n"] or 0),
-        "classes": classes,
-        "vocabularies": sorted({_namespace(iri) for iri in [*properties, *classes]}),
-        "subsets": sizes,
-        "modified": ended["m"],
-    }
-
-
-def _namespace(iri: str) -> str:
-    cut = max(iri.rfind("#"), iri.rfind("/"))
-    return iri[: cut + 1] if cut > 0 else iri

@@ -518,6 +518,7 @@ class Generation:
         self._store: ox.Store | None = store
         self._private = private_graphs
         self._private_store: ox.Store | None = None  # opened when a builder first asks for it
+        self._previous_store: ox.Store | None = None
 
     def data_graphs(self) -> list[str]:
         """The public named graphs (the private ones are in another store)."""
@@ -536,6 +537,12 @@ class Generation:
                 folder = self.folder / "private"
                 self._private_store = ox.Store.read_only(str(folder)) if folder.is_dir() else ox.Store()
             store = self._private_store
+        return self._rows(store, sparql, default_graphs)
+
+    @staticmethod
+    def _rows(
+        store: ox.Store, sparql: str, default_graphs: list[str] | None
+    ) -> Iterator[dict[str, str | None]]:
         if default_graphs is None:
             kwargs: dict = {"use_default_graph_as_union": True}
         else:
@@ -548,9 +555,24 @@ class Generation:
         for row in result:
             yield {n: (row[n].value if row[n] is not None else None) for n in names}
 
+    def previous_rows(
+        self, sparql: str, *, default_graphs: list[str] | None = None
+    ) -> Iterator[dict[str, str | None]]:
+        """:meth:`rows` on the public graphs of the *previous* generation (published, so opened
+        read-only like any reader's), for builders that update figures by difference (VoID).
+
+        :raises StoreError: if there is no previous generation.
+        """
+        if self._previous_store is None:
+            if self.previous is None or not (self.previous / "rdf").is_dir():
+                raise StoreError("there is no previous generation to compare with")
+            self._previous_store = ox.Store.read_only(str(self.previous / "rdf"))
+        return self._rows(self._previous_store, sparql, default_graphs)
+
     def close(self) -> None:
         self._store = None
         self._private_store = None
+        self._previous_store = None
 
     @staticmethod
     def stored_literals(literals: list[tuple[str, str]]) -> list[str]:

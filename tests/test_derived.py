@@ -207,10 +207,10 @@ def expected_points(location: Path, fmt: str, settings: Settings) -> dict[str, d
 
 def derived_tables(settings: Settings) -> dict[str, list[tuple]]:
     """Every row of every derived table of the published generation, sorted."""
-    from kg import derived_catalog, derived_quality
+    from kg import derived_catalog, derived_quality, derived_void
 
     db = sqlite3.connect(store_for(settings).folder() / INDEX_FILE)
-    tables = ("derived", *derived_catalog.TABLES, *derived_quality.TABLES)
+    tables = ("derived", *derived_catalog.TABLES, *derived_void.TABLES, *derived_quality.TABLES)
     out = {t: sorted(db.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in tables}
     db.close()
     return out
@@ -388,6 +388,31 @@ def test_removing_and_reingesting_a_source(mixed: Settings, inputs: dict[str, Pa
     fresh = derived_tables(settings)
     store_for(settings).update("DELETE DATA { <urn:kg:nothing> <urn:kg:nothing> <urn:kg:nothing> }")
     assert derived_tables(settings) == fresh
+
+
+def test_void_of_a_small_write_is_updated_by_difference(
+    mixed: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A small source's ingest and removal never pass over the whole store for VoID, and the counts
+    stay those of the old scan (the sample's agencies again, under another source: shared terms)."""
+    from kg import derived_void
+
+    settings = _copy(mixed, tmp_path)
+
+    def no_full_pass(b):
+        raise AssertionError("a pass over the whole store")
+
+    monkeypatch.setattr(derived_void, "_full", no_full_pass)
+    small = tmp_path / "small"
+    small.mkdir()
+    for name in ("agencies.csv", "datasets.csv", "distributions.csv"):
+        lines = (SAMPLE_CSV / name).read_text(encoding="utf-8").splitlines(keepends=True)
+        (small / name).write_text("".join(lines if name == "agencies.csv" else lines[:1]), encoding="utf-8")
+    ingest(str(small), settings=settings, source="small")
+    store = store_for(settings)
+    assert open_derived(store).value("void") == old_void(store, settings)
+    assert remove_source("small", settings=settings)
+    assert open_derived(store).value("void") == old_void(store, settings)
 
 
 def test_an_empty_store_and_a_store_without_derived_data(settings: Settings, tmp_path: Path) -> None:
