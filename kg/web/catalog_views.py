@@ -26,7 +26,7 @@ from pathlib import Path
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
 
 from kg.catalog import Member, Page, page_iri, void_ntriples, write_page
-from kg.derived_catalog import concept_ntriples, member_count, member_page
+from kg.derived_catalog import concept_ntriples, dataset_labels, member_count, member_page
 from kg.store import convert, parse_ntriples
 from kg.vocab import DCT, FOAF, PREFIXES
 from kg.web import formats
@@ -166,9 +166,16 @@ def _listing(page: Page, suffix: str) -> dict:
 
 
 def _labels(iris: list[str]) -> dict[str, dict[str, str]]:
-    """Title, publisher name and modification date of each member (English or untagged text first)."""
-    if not iris:
-        return {}
+    """Title, publisher name and modification date of each member (English or untagged text first):
+    a dataset's from the search index and the agency directory, anything else (data services) by a
+    query of the store."""
+    tables = derived()
+    found = dataset_labels(tables.db(), iris) if tables else {}
+    rest = [iri for iri in iris if iri not in found]
+    return found | _queried_labels(rest) if rest else found
+
+
+def _queried_labels(iris: list[str]) -> dict[str, dict[str, str]]:
     values = " ".join(f"<{iri}>" for iri in iris)
     english = 'FILTER(lang({0}) = "" || langMatches(lang({0}), "en"))'
     rows = _store().query(f"""SELECT ?m (SAMPLE(?t) AS ?title) (SAMPLE(?n) AS ?publisher)
