@@ -56,15 +56,21 @@ ACCEPT = {
 
 
 def plans(
-    rng: random.Random, count: int, datasets: int, catalog_size: int
+    rng: random.Random, count: int, datasets: int, catalog_size: int, page_size: int = 100
 ) -> dict[str, list[tuple[str, str]]]:
     """For each page kind, ``count`` distinct (path, Accept) requests."""
     quality_pages = max(1, datasets // 50)
-    catalog_pages = max(1, -(-catalog_size // 100))
+    catalog_pages = max(1, -(-catalog_size // page_size))
     agencies = [f"{BASE}agency/{a['id']}" for a in GEN.AGENCIES]
     words = sorted(
         {w.lower() for a in GEN.AGENCIES for w in a["name"].replace(",", " ").split() if len(w) > 3}
     )
+    # the directory refuses unknown parameters, so its requests differ by their filters: a word of the
+    # names alone, with a type or with a kind of body, a type, a source, the whole tree
+    filters: list[dict[str, str]] = [{}, {"type": "unit"}, {"type": "organisation"}, {"source": "bench"}]
+    for word in words:
+        filters += [{"q": word}, {"q": word, "type": "unit"}, {"q": word, "kind": "agency"}]
+    rng.shuffle(filters)
 
     def pages(most: int, n: int) -> list[int]:
         chosen = {1, most, max(1, most // 2)}  # first, middle and last are always asked
@@ -72,6 +78,9 @@ def plans(
         rng.shuffle(picks)
         chosen.update(picks[: max(0, n - len(chosen))])
         return sorted(chosen)[:n] if n >= 3 else [1, most][:n]
+
+    def agency(i: int) -> str:
+        return urllib.parse.urlencode({"agency": agencies[i % len(agencies)], "page": 1 + i // len(agencies)})
 
     out: dict[str, list[tuple[str, str]]] = {
         "home": [(f"/?r={i}", ACCEPT["html"]) for i in range(count)],
@@ -81,40 +90,15 @@ def plans(
         "quality-source": [
             (f"/quality?source=bench&page={p}", ACCEPT["html"]) for p in pages(quality_pages, count)
         ],
-        "quality-agency": [
-            (
-                "/quality.json?"
-                + urllib.parse.urlencode(
-                    {"agency": agencies[i % len(agencies)], "page": 1 + i // len(agencies)}
-                ),
-                ACCEPT["json"],
-            )
-            for i in range(count)
-        ],  # fmt: skip
+        "quality-agency": [(f"/quality.json?{agency(i)}", ACCEPT["json"]) for i in range(count)],
         "void": [
             (f"/.well-known/void?r={i}", ACCEPT[("ttl", "rdf", "jsonld", "nt")[i % 4]]) for i in range(count)
         ],
-        "agencies": [
-            ("/agencies?" + urllib.parse.urlencode({"q": words[i % len(words)], "page": 1}), ACCEPT["html"])
-            if i % 2
-            else (f"/agencies?type={('unit', 'organisation')[i // 2 % 2]}&r={i}", ACCEPT["html"])
-            for i in range(count)
-        ],  # fmt: skip
+        "agencies": [("/agencies?" + urllib.parse.urlencode(f), ACCEPT["html"]) for f in filters[:count]],
         "agencies-json": [
-            (
-                f"/agencies.json?r={i}"
-                if i % 3 == 0
-                else "/agencies.json?"
-                + urllib.parse.urlencode(
-                    {"q": words[i % len(words)]}
-                    if i % 3 == 1
-                    else {"kind": ("ministry", "agency", "unit")[i % 3]}
-                )
-                + f"&r={i}",
-                ACCEPT["json"],
-            )
-            for i in range(count)
-        ],  # fmt: skip
+            ("/agencies.json?" + urllib.parse.urlencode(f), ACCEPT["json"])
+            for f in filters[count : 2 * count]
+        ],
     }
     for fmt in ("ttl", "rdf", "jsonld", "nt", "json"):
         out[f"catalog-{fmt}"] = [
@@ -127,7 +111,7 @@ def plans(
 def serve(store: Path, workers: int, log: Path) -> tuple[subprocess.Popen, int]:
     """The app as ``kg serve`` starts it, on a free loopback port; waits for /health."""
     port = free_port()
-    env = {**os.environ, "KG_STORE": str(store), "KG_BASE_URI": BASE}
+    env = {**os.environ, "KG_STORE": str(store), "KG_BASE_URI": BASE}  # other KG_* settings pass through
     with open(log, "ab") as sink:
         server = subprocess.Popen(
             gunicorn_argv(port, workers), env=serve_env(env), stdout=subprocess.DEVNULL, stderr=sink
@@ -202,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--catalog", type=int, default=0, help="catalogue members (default: datasets + 1 %%)")
     parser.add_argument("--requests", type=int, default=40, help="distinct requests per page kind")
+    parser.add_argument("--page-size", type=int, default=100, help="the server's KG_CATALOG_PAGE_SIZE")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=60.0, help="client timeout per request, seconds")
     parser.add_argument("--only", default="", help="comma-separated page kinds to run (default: all)")
@@ -209,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write the figures here too")
     args = parser.parse_args(argv)
     rng = random.Random(args.seed)
-    todo = plans(rng, args.requests, args.datasets, args.catalog or int(args.datasets * 1.01))
+    todo = plans(rng, args.requests, args.datasets, args.catalog or int(args.datasets * 1.01), args.page_size)
     if args.only:
         todo = {k: v for k, v in todo.items() if k in args.only.split(",")}
     log = args.store.parent / "pages-server.log"
