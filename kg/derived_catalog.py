@@ -137,12 +137,14 @@ def _vocabulary(b: Build) -> None:
     """The descriptions of the vocabulary graph's terms, and which ones a use of each term brings
     (as :func:`kg.catalog._concept_query` picks them: the term, the concepts it names, their schemes)."""
     graph = b.layout.vocabularies
-    query = f"""SELECT ?s ?p ?o (isIRI(?o) AS ?i) (isBlank(?o) AS ?k) (LANG(?o) AS ?l) (DATATYPE(?o) AS ?d)
-        WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} FILTER(isIRI(?s)) }}"""
+    query = """SELECT ?s ?p ?o (isIRI(?o) AS ?i) (isBlank(?o) AS ?k) (LANG(?o) AS ?l) (DATATYPE(?o) AS ?d)
+        WHERE { ?s ?p ?o FILTER(isIRI(?s)) }"""
     lines: dict[str, list[str]] = {}
     links: dict[str, set[str]] = {}
     schemes: dict[str, set[str]] = {}
-    for row in b.rows(query, default_graphs=[]):
+    for row in b.rows(
+        query, default_graphs=[graph]
+    ):  # as the default graph: a remote store has no GRAPH then
         s, p, o = row["s"] or "", row["p"] or "", row["o"] or ""
         if row["i"] in ("true", "1"):
             term = nt_iri(o)
