@@ -117,8 +117,9 @@ def dataset_labels(db, iris: Sequence[str]) -> dict[str, dict[str, str]]:
     for part in _chunks(list(iris), 500):
         marks = ",".join("?" * len(part))
         query = (
-            "SELECT d.iri, d.title, d.modified, (SELECT a.name FROM facets f JOIN terms t ON t.id = f.term "
-            "JOIN agencies a ON a.iri = t.value WHERE f.dataset = d.id AND t.facet = 'publisher' "
+            "SELECT d.iri, d.title, d.modified, (SELECT a.name FROM facets f "
+            "CROSS JOIN terms t ON t.id = f.term JOIN agencies a ON a.iri = t.value "
+            "WHERE f.dataset = d.id AND t.facet = 'publisher' "
             f"ORDER BY t.value LIMIT 1) FROM datasets d WHERE d.iri IN ({marks})"
         )
         for iri, title, modified, publisher in db.execute(query, part):

@@ -192,21 +192,21 @@ def datasets(tables: Derived | None, scope: Scope, page: int) -> dict[str, Any]:
     if tables is None:
         rows, total = [], 0
     elif scope.source:
-        total = tables.rows("SELECT count(*) FROM scores WHERE graph = ?", (scope.quality_graph,))[0][0]
+        total = _last("SELECT max(source_rank) FROM scores WHERE graph = ?", (scope.quality_graph,), tables)
         rows = tables.rows(
             f"SELECT {names} FROM scores s WHERE graph = ? AND source_rank > ? AND source_rank <= ? "
             "ORDER BY source_rank",
             (scope.quality_graph, start, start + PAGE_SIZE),
         )
     elif scope.agency:
-        total = tables.rows("SELECT count(*) FROM agency_scores WHERE agency = ?", (scope.agency,))[0][0]
+        total = _last("SELECT max(rank) FROM agency_scores WHERE agency = ?", (scope.agency,), tables)
         rows = tables.rows(
             f"SELECT {names} FROM agency_scores a JOIN scores s ON s.graph = a.graph AND s.iri = a.iri "
             "WHERE a.agency = ? AND a.rank > ? AND a.rank <= ? ORDER BY a.rank",
             (scope.agency, start, start + PAGE_SIZE),
         )
     else:
-        total = tables.rows("SELECT count(*) FROM scores")[0][0]
+        total = _last("SELECT max(rank) FROM scores", (), tables)
         rows = tables.rows(
             f"SELECT {names} FROM scores s WHERE rank > ? AND rank <= ? ORDER BY rank",
             (start, start + PAGE_SIZE),
@@ -225,11 +225,17 @@ def datasets(tables: Derived | None, scope: Scope, page: int) -> dict[str, Any]:
     return _paged(items, page, total, "page")
 
 
+def _last(query: str, params: tuple, tables: Derived) -> int:
+    """How many items a list has: its last rank or position, read from an index (a count would
+    read every row: its cost would grow with the catalogue)."""
+    return tables.rows(query, params)[0][0] or 0
+
+
 def _about(tables: Derived, iris: list[str]) -> dict[str, tuple[str, str | None]]:
     """Title and (first) publisher of each dataset, from the search index's tables."""
     marks = ",".join("?" * len(iris))
     rows = tables.rows(
-        "SELECT d.iri, d.title, (SELECT min(t.value) FROM facets f JOIN terms t ON t.id = f.term "
+        "SELECT d.iri, d.title, (SELECT min(t.value) FROM facets f CROSS JOIN terms t ON t.id = f.term "
         f"WHERE f.dataset = d.id AND t.facet = 'publisher') FROM datasets d WHERE d.iri IN ({marks})",
         iris,
     )
@@ -249,7 +255,7 @@ def quarantined(tables: Derived | None, scope: Scope, page: int) -> dict[str, An
             column, where, params = "source_position", "graph = ?", (scope.quarantine_graph,)
         elif scope.agency:
             column, where, params = "agency_position", "publisher = ?", (scope.agency,)
-        total = tables.rows(f"SELECT count(*) FROM quarantine WHERE {where}", params)[0][0]
+        total = _last(f"SELECT max({column}) FROM quarantine WHERE {where}", params, tables)
         rows = tables.rows(
             f"SELECT {columns} FROM quarantine WHERE {where} AND {column} > ? AND {column} <= ? "
             f"ORDER BY {column}",
