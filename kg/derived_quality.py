@@ -274,7 +274,11 @@ def _quarantine(b: Build) -> None:
     prefix = b.layout.quarantine_prefix
     graphs = {
         row["g"] or ""
-        for row in b.rows("SELECT DISTINCT ?g WHERE { GRAPH ?g { } }", default_graphs=[], private=True)
+        for row in b.rows(  # an empty group pattern would do on Oxigraph; not every store answers it
+            f"SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?r a <{KGO.QuarantinedRecord}> }} }}",
+            default_graphs=[],
+            private=True,
+        )
         if (row["g"] or "").startswith(prefix)
     }
     columns = "graph, node, record, title, origin, publisher, publisher_name, violations, warnings"
