@@ -16,7 +16,8 @@ type (:data:`DECLARED_DATATYPES`) their datatype back.
 Harvesters pull the same catalogue in pages (:func:`write_page`, served at
 ``/catalog?page=N``). The paged collection is the catalogue's members: its
 datasets, then its data services, each in IRI order, so a page never moves
-while the store stays the same. A page is the catalogue's own description,
+while the store stays the same; the list is derived with each store generation
+(:mod:`kg.derived_catalog`), so a page is a slice of it. A page is the catalogue's own description,
 the ``dcat:dataset`` / ``dcat:service`` links to the page's members, each
 member's full description (:func:`describe`: its triples, its distributions,
 parts and fragments, the agencies it names, contact points, documents,
@@ -40,8 +41,8 @@ from rdflib import Literal, URIRef
 from kg.iris import Minter, short_hash
 from kg.mapping import nt_line
 from kg.settings import Settings
-from kg.store import Store, convert, serialize_triples
-from kg.vocab import DCAT, DCT, FOAF, HYDRA, ORG, PREFIXES, PROV, RDF, SKOS, VOID, XSD
+from kg.store import Store, convert, parse_ntriples, serialize_triples
+from kg.vocab import DCAT, DCT, FOAF, HYDRA, ORG, PREFIXES, RDF, SKOS, VOID, XSD
 
 EXPORT_FORMATS = ("ttl", "jsonld", "rdf", "nt", "nq", "trig")
 
@@ -119,17 +120,21 @@ def _concept_query(vocab: str, uses: Callable[[str], str]) -> str:
     ``uses(var)`` is a group pattern that binds ``var`` to the terms the data uses (every
     object of the default graph for the export, a list of IRIs for a page). The concepts
     those terms name in the vocabulary graph (a licence's ADMS licence type) are described
-    too, and so are the schemes of both.
+    too, and so are the schemes of both. Each concept and scheme is described once: as an
+    OPTIONAL, a scheme's ~80 triples came again with each triple of each of its concepts.
     """
-    return f"""CONSTRUCT {{ ?c ?p ?v . ?scheme ?sp ?sv }} WHERE {{
-        {{ SELECT DISTINCT ?c WHERE {{
-            {{ {uses("?c")} }}
-            UNION
-            {{ {{ SELECT DISTINCT ?used WHERE {{ {uses("?used")} FILTER(isIRI(?used)) }} }}
-               GRAPH <{vocab}> {{ ?used ?r ?c }} }}
-            FILTER(isIRI(?c))
+    return f"""CONSTRUCT {{ ?x ?p ?v }} WHERE {{
+        {{ SELECT DISTINCT ?x WHERE {{
+            {{ SELECT DISTINCT ?c WHERE {{
+                {{ {uses("?c")} }}
+                UNION
+                {{ {{ SELECT DISTINCT ?used WHERE {{ {uses("?used")} FILTER(isIRI(?used)) }} }}
+                   GRAPH <{vocab}> {{ ?used ?r ?c }} }}
+                FILTER(isIRI(?c))
+            }} }}
+            GRAPH <{vocab}> {{ ?c <{SKOS.inScheme}>? ?x }}
         }} }}
-        GRAPH <{vocab}> {{ ?c ?p ?v OPTIONAL {{ ?c <{SKOS.inScheme}> ?scheme . ?scheme ?sp ?sv }} }}
+        GRAPH <{vocab}> {{ ?x ?p ?v }}
     }}"""
 
 
@@ -139,6 +144,9 @@ def _concept_query(vocab: str, uses: Callable[[str], str]) -> str:
 NOT_FOLLOWED = {str(p) for p in (ORG.subOrganizationOf, ORG.hasSubOrganization, ORG.unitOf, ORG.hasUnit)}
 DESCRIBE_DEPTH = 6  # steps from a member to the furthest node of its description
 BLANK_DEPTH = 3  # nested blank nodes fetched with their owner
+
+
+LINKS = {"dataset": DCAT.dataset, "service": DCAT.service}  # how the catalogue links a member of a kind
 
 
 @dataclass(frozen=True)
@@ -163,63 +171,55 @@ class Page:
         return max(1, -(-self.total // self.size))
 
 
-def members(store: Store, settings: Settings) -> list[Member]:
-    """The catalogue's datasets, then its data services, each in IRI order: the paged collection."""
-    catalog = Minter(settings.base_uri).catalog()
-    rows = store.query(
-        f"""SELECT DISTINCT ?m ?p WHERE {{
-            <{catalog}> ?p ?m FILTER(?p IN (<{DCAT.dataset}>, <{DCAT.service}>) && isIRI(?m)) }}""",
-        default_graphs=source_graphs(store, settings),
-    )
-    found = {(row["p"].value == str(DCAT.service), row["m"].value) for row in rows}
-    return [Member(iri, "service" if service else "dataset") for service, iri in sorted(found)]
-
-
-def page_of(everything: list[Member], number: int, size: int) -> Page:
-    """Page ``number`` of ``everything``.
-
-    :raises IndexError: if there is no such page (page 1 always exists, if empty).
-    """
-    page = Page(number, size, len(everything), ())
-    if not 1 <= number <= page.last:
-        raise IndexError(f"page {number} is out of range: the catalogue has pages 1 to {page.last}")
-    start = (number - 1) * size
-    return Page(number, size, len(everything), tuple(everything[start : start + size]))
-
-
 def page_iri(settings: Settings, number: int) -> str:
     return f"{Minter(settings.base_uri).catalog()}?page={number}"
 
 
-def write_page(store: Store, settings: Settings, page: Page, output: BinaryIO, *, fmt: str = "ttl") -> None:
-    """Write one page of the catalogue (see the module docstring) as ``fmt`` (ttl, nt, rdf, jsonld)."""
+Concepts = Callable[
+    [list[str]], Iterable
+]  # IRIs used -> the triples of the vocabulary descriptions they bring
+
+
+def write_page(
+    store: Store,
+    settings: Settings,
+    page: Page,
+    output: BinaryIO,
+    *,
+    fmt: str = "ttl",
+    concepts: Concepts | None = None,
+) -> None:
+    """Write one page of the catalogue (see the module docstring) as ``fmt`` (ttl, nt, rdf, jsonld).
+
+    ``concepts``: where the descriptions of the vocabulary terms come from (the pages: the data
+    derived with the generation, :func:`kg.derived_catalog.concept_ntriples`); default: a query.
+    """
     nt = io.BytesIO()
-    serialize_triples(_declared_datatypes(page_triples(store, settings, page.members)), nt, "nt")
+    triples = page_triples(store, settings, page.members, concepts=concepts)
+    serialize_triples(_declared_datatypes(triples), nt, "nt")
     text = nt.getvalue().decode("utf-8") + hydra_ntriples(settings, page)
     output.write(convert(_grouped(text), fmt, prefixes=PREFIXES))
 
 
-def page_triples(store: Store, settings: Settings, items: Iterable[Member]) -> list:
+def page_triples(
+    store: Store, settings: Settings, items: Iterable[Member], *, concepts: Concepts | None = None
+) -> list:
     """The catalogue node, its links to ``items``, their descriptions and the concepts they use."""
     iris = Minter(settings.base_uri)
     graphs = source_graphs(store, settings)
+    items = list(items)
     wanted = [m.iri for m in items]
     found = dict.fromkeys(
         store.query("CONSTRUCT WHERE { ?s ?p ?o }", default_graphs=[catalog_graph(settings)])
     )
     if wanted:
-        found.update(
-            dict.fromkeys(
-                store.query(
-                    f"""CONSTRUCT {{ <{iris.catalog()}> ?p ?m }} WHERE {{ VALUES ?m {{ {_values(wanted)} }}
-                    <{iris.catalog()}> ?p ?m FILTER(?p IN (<{DCAT.dataset}>, <{DCAT.service}>)) }}""",
-                    default_graphs=graphs,
-                )
-            )
-        )
+        links = "".join(f"<{iris.catalog()}> <{LINKS[m.kind]}> <{m.iri}> .\n" for m in items)
+        found.update(dict.fromkeys(parse_ntriples(links)))  # the member list says they are there
         found.update(dict.fromkeys(describe(store, graphs, wanted, catalog=iris.catalog())))
     used = sorted({t.object.value for t in found if _is_iri(t.object)})
-    if used:
+    if used and concepts is not None:
+        found.update(dict.fromkeys(concepts(used)))
+    elif used:
         vocab = iris.vocabulary_graph()
         query = _concept_query(vocab, lambda var: f"VALUES {var} {{ {_values(used)} }}")
         found.update(dict.fromkeys(store.query(query, default_graphs=[], named_graphs=[vocab])))
@@ -232,42 +232,54 @@ def describe(store: Store, graphs: list[str], seeds: list[str], *, catalog: str)
     A node reached is described when a source graph has triples about it, unless it is a member
     of the catalogue (it has a page of its own), a catalogue, or reached from an agency through
     the organisation hierarchy (a unit's page is not its ministry's).
+
+    Each step is one query for the nodes' own triples (the test for members and catalogues in
+    it, once per node) and, only for the nodes that have blank nodes, one for those: a page of
+    a CSV source's datasets, whose parts are IRIs, asks no blank-node query at all. Asked in one
+    query with a branch per blank-node depth, as before, every object of every node was looked up
+    as a subject three times over, blank or not.
     """
     seen = set(seeds)
     frontier = list(seeds)
-    for _ in range(DESCRIBE_DEPTH):
+    for step in range(DESCRIBE_DEPTH):
         if not frontier:
             return
-        triples = list(store.query(_describe_query(frontier), default_graphs=graphs))
+        triples = list(
+            store.query(_own_query(frontier, None if step == 0 else catalog), default_graphs=graphs)
+        )
+        owners = sorted({t.subject.value for t in triples if _is_blank(t.object) and _is_iri(t.subject)})
+        if owners:
+            triples += store.query(_blank_query(owners), default_graphs=graphs)
         yield from triples
         reached = {
             t.object.value for t in triples if _is_iri(t.object) and t.predicate.value not in NOT_FOLLOWED
         } - seen
         seen |= reached
-        frontier = _described(store, graphs, sorted(reached), catalog) if reached else []
+        frontier = sorted(reached)
 
 
-def _describe_query(nodes: list[str]) -> str:
-    """CONSTRUCT the triples of ``nodes`` and of the blank nodes they lead to (nested up to BLANK_DEPTH)."""
+def _own_query(nodes: list[str], catalog: str | None) -> str:
+    """CONSTRUCT the triples of ``nodes``; with ``catalog``, of those that are neither the catalogue's
+    members nor catalogues."""
+    values = f"VALUES ?s {{ {_values(nodes)} }}"
+    if catalog is not None:
+        values = f"""{{ SELECT ?s WHERE {{ {values} FILTER NOT EXISTS {{ <{catalog}> ?link ?s }}
+            FILTER NOT EXISTS {{ ?s a <{DCAT.Catalog}> }} }} }}"""
+    return f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ {values} ?s ?p ?o }}"
+
+
+def _blank_query(nodes: list[str]) -> str:
+    """CONSTRUCT the triples of the blank nodes ``nodes`` lead to, nested up to BLANK_DEPTH."""
     values = _values(nodes)
-    branches = [f"{{ VALUES ?s {{ {values} }} ?s ?p ?o }}"]
+    branches = []
     for depth in range(1, BLANK_DEPTH + 1):
-        names = ["?n0", *(f"?n{i}" for i in range(1, depth)), "?s"]
-        path = " ".join(f"{a} ?q{i} {b} ." for i, (a, b) in enumerate(zip(names, names[1:], strict=False)))
-        blank = " && ".join(f"isBlank({name})" for name in names[1:])
-        branches.append(f"{{ VALUES ?n0 {{ {values} }} {path} FILTER({blank}) ?s ?p ?o }}")
-    return "CONSTRUCT { ?s ?p ?o } WHERE { " + " UNION ".join(branches) + " }"
-
-
-def _described(store: Store, graphs: list[str], nodes: list[str], catalog: str) -> list[str]:
-    """Those of ``nodes`` that a source graph describes and that are not members or catalogues."""
-    rows = store.query(
-        f"""SELECT DISTINCT ?n WHERE {{ VALUES ?n {{ {_values(nodes)} }} ?n ?p ?o
-            FILTER NOT EXISTS {{ <{catalog}> ?link ?n }}
-            FILTER NOT EXISTS {{ ?n a <{DCAT.Catalog}> }} }}""",
-        default_graphs=graphs,
-    )
-    return sorted(row["n"].value for row in rows)
+        names = ["?n0", *(f"?b{i}" for i in range(1, depth)), "?s"]
+        steps = " ".join(
+            f"{a} ?q{i} {b} FILTER(isBlank({b}))"
+            for i, (a, b) in enumerate(zip(names, names[1:], strict=False))
+        )
+        branches.append(f"{{ SELECT DISTINCT ?s WHERE {{ VALUES ?n0 {{ {values} }} {steps} }} }}")
+    return "CONSTRUCT { ?s ?p ?o } WHERE { { " + " UNION ".join(branches) + " } ?s ?p ?o }"
 
 
 def hydra_ntriples(settings: Settings, page: Page) -> str:
@@ -294,51 +306,6 @@ def hydra_ntriples(settings: Settings, page: Page) -> str:
 
 def void_iri(settings: Settings) -> str:
     return f"{settings.base_uri}.well-known/void#dataset"
-
-
-def void_statistics(store: Store, settings: Settings) -> dict:
-    """What the VoID description counts, over the default graph (the union of the data graphs).
-
-    ``entities`` are the IRIs under the base that have triples (VoID: resources in the
-    ``uriSpace``); ``vocabularies`` the namespaces of the properties and classes in use.
-    """
-    names = ("triples", "subjects", "objects", "properties")
-    row = _first(
-        store,
-        """SELECT (COUNT(*) AS ?triples) (COUNT(DISTINCT ?s) AS ?subjects) (COUNT(DISTINCT ?o) AS ?objects)
-        (COUNT(DISTINCT ?p) AS ?properties) WHERE { ?s ?p ?o }""",
-    )
-    base = settings.base_uri.replace("\\", "\\\\").replace('"', '\\"')
-    entities = _first(
-        store,
-        f'SELECT (COUNT(DISTINCT ?s) AS ?n) {{ ?s ?p ?o FILTER(isIRI(?s) && STRSTARTS(STR(?s), "{base}")) }}',
-    )
-    classes = {
-        r["c"].value: int(r["n"].value)
-        for r in store.query("SELECT ?c (COUNT(DISTINCT ?s) AS ?n) { ?s a ?c FILTER(isIRI(?c)) } GROUP BY ?c")
-    }
-    properties = [r["p"].value for r in store.query("SELECT DISTINCT ?p WHERE { ?s ?p ?o }")]
-    sizes = store.graph_sizes()
-    provenance = Minter(settings.base_uri).provenance_graph()
-    ended = _first(
-        store,
-        f"SELECT (MAX(?end) AS ?m) {{ GRAPH <{provenance}> {{ ?run <{PROV.endedAtTime}> ?end }} }}",
-        default_graphs=[],
-        private=True,
-    )["m"]
-    return {
-        **{name: int(row[name].value) for name in names},
-        "entities": int(entities["n"].value),
-        "classes": classes,
-        "vocabularies": sorted({_namespace(iri) for iri in [*properties, *classes]}),
-        "subsets": {g: sizes.get(g, 0) for g in store.data_graphs()},
-        "modified": ended.value if ended is not None else None,
-    }
-
-
-def _first(store: Store, query: str, **kwargs):
-    """The one row of an aggregate query."""
-    return next(iter(store.query(query, **kwargs)))
 
 
 def void_ntriples(settings: Settings, stats: dict) -> str:
@@ -394,6 +361,11 @@ def _namespace(iri: str) -> str:
 
 def _values(iris: Iterable[str]) -> str:
     return " ".join(f"<{iri}>" for iri in iris)
+
+
+def _is_blank(term: object) -> bool:
+    """Whether a store term is a blank node (``_:…``)."""
+    return str(term).startswith("_:")
 
 
 def _is_iri(term: object) -> bool:

@@ -33,10 +33,11 @@ from rdflib.term import Node
 
 from kg import controlled
 from kg.catalog import catalog_graph, catalog_ntriples
+from kg.derived import Scores, build_derived
 from kg.errors import StrictRefusal, ValidatorError
 from kg.iris import Minter, source_name
 from kg.mapping import MappedRecord, Triple, map_agency, map_record, nt_iri, nt_line, nt_literal
-from kg.quality import measure, rule_counts_triples
+from kg.quality import quality_texts, rule_counts_triples
 from kg.readers import detect_format, read_source
 from kg.records import AgencyRecord, DatasetRecord, RdfRecord, Record, Repair, ServiceRecord
 from kg.repairs import (
@@ -104,12 +105,14 @@ class IngestSummary:
                 self.reports.append(report)
 
 
-def store_for(settings: Settings, summaries: Summaries | None = None) -> Store:
+def store_for(settings: Settings, summaries: Summaries | None = None, scores: Scores | None = None) -> Store:
     """The store of these settings (embedded, or remote when ``KG_STORE_QUERY_URL`` is set: same
-    interface, see :mod:`kg.remote`), with the search index builder.
+    interface, see :mod:`kg.remote`), with the builders of the search index and of the pages'
+    derived data (:mod:`kg.derived`, which reads the index's tables, so it comes second).
 
     ``summaries``: the search index's summaries of the datasets of the graph about to be
-    written (an ingest's), so that the index reads those from them, not from the store.
+    written (an ingest's), so that the index reads those from them, not from the store;
+    ``scores``: the points per quality indicator of that write's datasets, likewise.
     """
     iris = Minter(settings.base_uri)
     private = (
@@ -137,6 +140,7 @@ def store_for(settings: Settings, summaries: Summaries | None = None) -> Store:
         store = Store(settings.store, private_graphs=private)
     # the search index (kg.search) is derived with every generation
     store.add_builder(build_index if summaries is None else partial(build_index, summaries=summaries))
+    store.add_builder(partial(build_derived, settings=settings, scores=scores))
     return store
 
 
@@ -167,6 +171,7 @@ def ingest(
         quality_nt = Path(scratch) / "quality.nt"
         report_nt = Path(scratch) / "report.nt"
         search_jsonl = Path(scratch) / "search.jsonl"
+        scores_jsonl = Path(scratch) / "scores.jsonl"
         t0 = time.perf_counter()
         with (
             open(published_nt, "w", encoding="utf-8") as pub,
@@ -174,6 +179,7 @@ def ingest(
             open(quality_nt, "w", encoding="utf-8") as qual,
             open(report_nt, "w", encoding="utf-8") as rep,
             open(search_jsonl, "w", encoding="utf-8") as found,
+            open(scores_jsonl, "w", encoding="utf-8") as scored,
         ):
             records = _deferred(
                 read_source,
@@ -185,7 +191,7 @@ def ingest(
             )
             taken = published_elsewhere(settings, name) if store_it else {}
             held: set[str] = set()  # keys of the records quarantined so far
-            for mapped, report, (lines, quality_lines, search_lines) in process_ntriples(
+            for mapped, report, (lines, quality_lines, search_lines, score_lines) in process_ntriples(
                 records,
                 iris,
                 batch=settings.validation_batch,
@@ -203,6 +209,7 @@ def ingest(
                     pub.write(lines)
                     qual.write(quality_lines)
                     found.write(search_lines)
+                    scored.write(score_lines)
                     if report.findings:
                         rep.write(nt_line(findings_triple(report, iris.report_graph(name))))
                 else:
@@ -245,7 +252,8 @@ def ingest(
             held if summary.links_held_back else frozenset(),
             about_others=frozenset({graphs[4]}),  # kg.quality: only measurements as subjects
         )
-        with store_for(settings, search).write(replace=graphs) as writer:
+        scores = Scores(graphs[4], scores_jsonl)  # the points per indicator, for kg.derived_quality
+        with store_for(settings, search, scores).write(replace=graphs) as writer:
             writer.load(published_nt, graph=graphs[0])
             writer.load(quarantine_nt, graph=graphs[1])
             writer.load_text(vocabulary_ntriples(), graph=graphs[2])
@@ -419,7 +427,7 @@ def _default_source(location: str) -> str:
 
 
 Job = tuple[Record, list[Triple]]  # a record and the context the ingest gives it
-Result = tuple[MappedRecord, RecordReport, tuple[str, str, str]]
+Result = tuple[MappedRecord, RecordReport, tuple[str, str, str, str]]
 
 
 def process(
@@ -440,10 +448,11 @@ def process(
 
 def process_ntriples(
     records: Iterable[Record], iris: Minter, *, batch: int, workers: int, validator: str = "rudof"
-) -> Iterator[tuple[MappedRecord, RecordReport, tuple[str, str, str]]]:
+) -> Iterator[tuple[MappedRecord, RecordReport, tuple[str, str, str, str]]]:
     """:func:`process`, with each record's triples as N-Triples text (``mapped.triples`` is empty),
-    its quality measurements as N-Triples and the search index's summary of its datasets
-    (:func:`kg.search.summarize`, JSON lines).
+    its quality measurements as N-Triples, the search index's summary of its datasets
+    (:func:`kg.search.summarize`, JSON lines) and its points per quality indicator
+    (:func:`kg.quality.quality_texts`, a JSON line).
 
     The worker writes them: rdflib terms cost far more to send back to this
     process (unpickling rebuilds every term) than their text, and this process
@@ -455,7 +464,7 @@ def process_ntriples(
 
 def _process(
     records: Iterable[Record], iris: Minter, *, batch: int, workers: int, ntriples: bool, validator: str
-) -> Iterator[tuple[MappedRecord, RecordReport, tuple[str, str, str]]]:
+) -> Iterator[tuple[MappedRecord, RecordReport, tuple[str, str, str, str]]]:
     check_engine(validator)  # an unknown engine or a missing package: before any record is read
     agencies: dict[str, list[Triple]] = {}
 
@@ -627,12 +636,11 @@ def _written(mapped: list[MappedRecord], ntriples: bool, validator: str) -> list
     for m, report, summary in zip(mapped, reports, summaries, strict=True):
         if ntriples:  # the record's triples and its quality measurements (kg.quality), as N-Triples
             m.context = []  # not needed any more: keep what crosses the process boundary small
-            texts.append(
-                ("".join(map(nt_line, m.triples)), "".join(map(nt_line, measure(m, report))), summary)
-            )
+            measurements, scores = quality_texts(m, report)
+            texts.append(("".join(map(nt_line, m.triples)), measurements, summary, scores))
             m.triples = []
         else:
-            texts.append(("", "", ""))
+            texts.append(("", "", "", ""))
     _trim(TRIM_ABOVE)
     return list(zip(mapped, reports, texts, strict=True))
 

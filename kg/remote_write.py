@@ -42,13 +42,14 @@ class RemoteGeneration(Generation):
         return self._remote.data_graphs()
 
     def rows(
-        self, sparql: str, *, default_graphs: list[str] | None = None
+        self, sparql: str, *, default_graphs: list[str] | None = None, private: bool = False
     ) -> Iterator[dict[str, str | None]]:
         response = self._remote.send_query(
             sparql,
             accept="application/sparql-results+json",
             default_graphs=default_graphs,
-            named_graphs=None if default_graphs is None else [],
+            named_graphs=None if default_graphs is None or private else [],
+            private=private,
         )
         result = json.loads(canonical_booleans(response.data))
         names = result["head"]["vars"]

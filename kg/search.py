@@ -413,7 +413,7 @@ def _insert(
 
 def _add(db: sqlite3.Connection, terms: dict, iri: str, doc: Doc, graphs: Iterable[str]) -> None:
     """One dataset's rows: datasets, facets, sources and the text index."""
-    title, description = _best(doc.get("title", [])), _best(doc.get("description", []))
+    title, description = best_text(doc.get("title", [])), best_text(doc.get("description", []))
     modified = max((v for v, _, _ in doc.get("modified", [])), default="")
     ident = db.execute(
         "INSERT INTO datasets(iri, title, description, modified, sort_title) VALUES (?, ?, ?, ?, ?)",
@@ -444,7 +444,7 @@ def _read(generation: Generation, iris: Sequence[str]) -> dict[str, Doc]:
     return docs
 
 
-def _best(texts: Sequence[tuple]) -> str:
+def best_text(texts: Sequence[tuple]) -> str:
     """The text to show: English first, then untagged, then the other languages by tag."""
     ranked = sorted(texts, key=lambda t: (not t[1].lower().startswith("en"), t[1] != "", t[1], t[0]))
     return ranked[0][0] if ranked else ""
@@ -492,7 +492,7 @@ def _labels(generation: Generation, terms: Sequence[tuple[int, str]]) -> list[tu
     query = f"{PREFIXES} SELECT ?x ?l (LANG(?l) AS ?g) WHERE {{ {values} ?x skos:prefLabel|foaf:name ?l }}"
     for row in generation.rows(query):
         found.setdefault(row["x"], []).append((row["l"], row["g"] or ""))
-    return [(_best(found.get(iri, [])) or iri, ident) for ident, iri in terms]
+    return [(best_text(found.get(iri, [])) or iri, ident) for ident, iri in terms]
 
 
 def _chunks(items: Sequence, size: int) -> Iterator[Sequence]:

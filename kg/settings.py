@@ -96,6 +96,12 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         "Set to 1 to print tracebacks of internal errors (kg command) and run Flask in debug mode.",
     ),
+    Setting(
+        "KG_LOG_LEVEL",
+        "info",
+        "Level of the request log on stderr: info (one JSON line per request) or debug (also a line per "
+        "page with its store queries: how many, their total time, the slowest one's time and first line).",
+    ),
     Setting("KG_HTTP_TIMEOUT", "30", "Seconds to wait for a remote portal (CKAN URL ingest)."),
     Setting(
         "KG_JSONLD_FETCH",
@@ -123,6 +129,7 @@ SETTINGS: tuple[Setting, ...] = (
 
 _BY_NAME = {s.name: s for s in SETTINGS}
 
+LOG_LEVELS = ("info", "debug")  # KG_LOG_LEVEL's values (kg.web.logs)
 VALIDATORS = ("rudof", "pyshacl")  # KG_VALIDATOR's values (kg.validation_rudof, kg.validation)
 # KG_VALIDATION_BATCH when unset: rudof holds ~12 KB per triple of a batch while it validates (a
 # 1,000-record batch took a 2.7 GB worker); pyshacl's per-call overhead wants big batches.
@@ -150,6 +157,7 @@ class Settings:
     http_timeout: float = 30.0
     jsonld_fetch: tuple[str, ...] = ()
     debug: bool = False
+    log_level: str = "info"
     fast_paths: bool = True
     malloc: str = "auto"
     store_query_url: str = ""
@@ -252,6 +260,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         "http_timeout": number("KG_HTTP_TIMEOUT", float),
         "jsonld_fetch": _fetch_prefixes(get("KG_JSONLD_FETCH")),
         "debug": get("KG_DEBUG").strip().lower() in ("1", "true", "yes", "on"),
+        "log_level": get("KG_LOG_LEVEL").strip().lower() or "info",
         "fast_paths": get("KG_FAST_PATHS").strip().lower() not in ("0", "false", "no", "off"),
         "malloc": malloc.check(get("KG_MALLOC")),
         **_remote_urls(get),
@@ -261,6 +270,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
     values.update(overrides)
     if "store" in overrides:
         values["store"] = Path(str(values["store"]))
+    if values["log_level"] not in LOG_LEVELS:
+        raise ValueError(f"KG_LOG_LEVEL={values['log_level']!r} is not one of: {', '.join(LOG_LEVELS)}")
     if values["validator"] not in VALIDATORS:
         raise ValueError(f"KG_VALIDATOR={values['validator']!r} is not one of: {', '.join(VALIDATORS)}")
     if not values["validation_batch"]:

@@ -517,6 +517,8 @@ class Generation:
         self.changed = changed
         self._store: ox.Store | None = store
         self._private = private_graphs
+        self._private_store: ox.Store | None = None  # opened when a builder first asks for it
+        self._previous_store: ox.Store | None = None
 
     def data_graphs(self) -> list[str]:
         """The public named graphs (the private ones are in another store)."""
@@ -524,24 +526,53 @@ class Generation:
         return sorted(g.value for g in self._store.named_graphs() if isinstance(g, ox.NamedNode))
 
     def rows(
-        self, sparql: str, *, default_graphs: list[str] | None = None
+        self, sparql: str, *, default_graphs: list[str] | None = None, private: bool = False
     ) -> Iterator[dict[str, str | None]]:
-        """SELECT results as dicts of plain strings (None for unbound), default graph = the public graphs."""
+        """SELECT results as dicts of plain strings (None for unbound), default graph = the public graphs;
+        ``private``: on the private graphs (quarantine, reports, runs), which GRAPH patterns reach."""
         assert self._store is not None
+        store = self._store
+        if private:
+            if self._private_store is None:
+                folder = self.folder / "private"
+                self._private_store = ox.Store.read_only(str(folder)) if folder.is_dir() else ox.Store()
+            store = self._private_store
+        return self._rows(store, sparql, default_graphs)
+
+    @staticmethod
+    def _rows(
+        store: ox.Store, sparql: str, default_graphs: list[str] | None
+    ) -> Iterator[dict[str, str | None]]:
         if default_graphs is None:
             kwargs: dict = {"use_default_graph_as_union": True}
         else:
             kwargs = {"default_graph": [ox.NamedNode(g) for g in default_graphs] or ox.DefaultGraph()}
         try:
-            result = self._store.query(sparql, **kwargs)
+            result = store.query(sparql, **kwargs)
         except SyntaxError as exc:
             raise QueryError(str(exc)) from exc
         names = [v.value for v in result.variables]
         for row in result:
             yield {n: (row[n].value if row[n] is not None else None) for n in names}
 
+    def previous_rows(
+        self, sparql: str, *, default_graphs: list[str] | None = None
+    ) -> Iterator[dict[str, str | None]]:
+        """:meth:`rows` on the public graphs of the *previous* generation (published, so opened
+        read-only like any reader's), for builders that update figures by difference (VoID).
+
+        :raises StoreError: if there is no previous generation.
+        """
+        if self._previous_store is None:
+            if self.previous is None or not (self.previous / "rdf").is_dir():
+                raise StoreError("there is no previous generation to compare with")
+            self._previous_store = ox.Store.read_only(str(self.previous / "rdf"))
+        return self._rows(self._previous_store, sparql, default_graphs)
+
     def close(self) -> None:
         self._store = None
+        self._private_store = None
+        self._previous_store = None
 
     @staticmethod
     def stored_literals(literals: list[tuple[str, str]]) -> list[str]:
@@ -735,6 +766,11 @@ def as_quads(triples):
 def as_triples(rows):
     """(subject, predicate, object) query terms, e.g. a SELECT's rows, as triples to serialize."""
     return (ox.Triple(s, p, o) for s, p, o in rows)
+
+
+def parse_ntriples(text: str) -> Iterator[ox.Triple]:
+    """The triples of N-Triples text as store terms, to go with a query's answers."""
+    return (quad.triple for quad in ox.parse(text.encode("utf-8"), format=ox.RdfFormat.N_TRIPLES))
 
 
 def convert(ntriples: str, fmt: str, *, prefixes: dict[str, str] | None = None) -> bytes:

@@ -60,6 +60,9 @@ class TimedStore:
     :param timeout: the limit of one page's queries, in seconds (``KG_QUERY_TIMEOUT``).
     :param deadline: returns the ``time.monotonic()`` deadline of the current page (the app
         keeps one per request), or ``None`` outside a request: then each query gets ``timeout``.
+    :param observe: called with each query's text and seconds once it has been answered (or has
+        failed), so that the app can log a page's queries (:mod:`kg.web.logs`); evaluated in this
+        process (no evaluator), a query's seconds are those until its first answer.
     """
 
     def __init__(
@@ -69,11 +72,13 @@ class TimedStore:
         *,
         timeout: float,
         deadline: Callable[[], float | None] = lambda: None,
+        observe: Callable[[str, float], None] | None = None,
     ) -> None:
         self.store = store
         self.evaluator = evaluator
         self.timeout = timeout
         self._deadline = deadline
+        self._observe = observe
         self._sizes: tuple[str, dict[str, int]] = ("", {})
         self._sizes_lock = threading.Lock()
 
@@ -95,6 +100,14 @@ class TimedStore:
         :raises QueryError: if the query does not parse or fails.
         :raises PageTimeout: if the page's time ran out; the evaluator was killed.
         """
+        started = time.perf_counter()
+        try:
+            return self._query(sparql, default_graphs, named_graphs, private)
+        finally:
+            if self._observe is not None:
+                self._observe(sparql, time.perf_counter() - started)
+
+    def _query(self, sparql, default_graphs, named_graphs, private):
         deadline = self._deadline()
         remaining = self.timeout if deadline is None else min(self.timeout, deadline - time.monotonic())
         if getattr(self.store, "remote", False):  # the store evaluates; the wait is what is limited

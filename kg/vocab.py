@@ -173,7 +173,8 @@ QUALITY = _closed(
     licenceAvailability knownLicence accessRightsAvailability accessRightsVocabularyAlignment
     contactPointAvailability publisherAvailability
     rightsAvailability byteSizeAvailability dateIssuedAvailability dateModifiedAvailability
-    score percentage rating validationResults points assessed""",
+    score findabilityScore accessibilityScore interoperabilityScore reusabilityScore contextualityScore
+    validationResults points assessed""",
 )
 
 # EU Publications Office authority tables (concept schemes and their members).

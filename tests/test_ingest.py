@@ -353,13 +353,15 @@ def test_mapping_notes_are_info_findings_and_the_value_is_kept(settings, tmp_pat
 
 
 def test_ingest_publishes_quality_measurements(seeded):
-    """Every published dataset gets its DQV score in the source's quality graph, queryable over SPARQL."""
+    """Every published dataset gets its DQV score in the source's quality graph, queryable over SPARQL:
+    six measurements of three triples (kg.quality keeps the graph lean)."""
     store = open_store(seeded)
     query = f"""PREFIX dqv: <http://www.w3.org/ns/dqv#>
         SELECT (COUNT(DISTINCT ?d) AS ?n) WHERE {{ GRAPH <{BASE}graph/quality/sample> {{
-            ?m a dqv:QualityMeasurement ; dqv:computedOn ?d ;
+            ?m dqv:computedOn ?d ;
                dqv:isMeasurementOf <https://w3id.org/agency-kg/quality#score> ; dqv:value ?v }} }}"""
     assert int(next(iter(store.query(query, default_graphs=[])))["n"].value) == 44
+    assert store.count(f"{BASE}graph/quality/sample") == 44 * 6 * 3
 
 
 def test_reports_do_not_depend_on_the_batch_size():

@@ -1,8 +1,8 @@
 """kg/quality.py (MQA-style indicators as DQV) and /quality (kg/web/quality_views.py).
 
 The store for the page tests holds the bundled sample plus one record that breaks a
-mandatory rule, ingested for real, with the DQV measurements and rule counts added the
-way the ingest is to add them (``_ingest_with_quality``).
+mandatory rule, ingested for real: the DQV measurements in the graph, the points per
+indicator and the rule counts in the derived data the page reads (kg/derived_quality.py).
 """
 
 from __future__ import annotations
@@ -19,11 +19,9 @@ from rdflib import Graph, Literal, URIRef
 
 from kg import quality
 from kg.controlled import vocabulary_graph
-from kg.ingest import ingest, process, store_for
-from kg.iris import Minter
+from kg.ingest import ingest, store_for
 from kg.mapping import MappedRecord, nt_line
 from kg.quality import INDICATORS, measure, rule_counts_triples
-from kg.readers import read_source
 from kg.records import Origin
 from kg.settings import Settings
 from kg.validation import Finding, RecordReport
@@ -203,21 +201,35 @@ def test_format_lists_name_file_types_of_our_vocabulary() -> None:
 # ---------------------------------------------------------------- DQV triples
 
 
-def test_measure_gives_parseable_dqv_measurements() -> None:
-    triples = measure(dataset_record(drop=(DCAT.keyword,)), report())
+def test_measure_gives_a_lean_dqv_graph() -> None:
+    """Six measurements of three triples: the score and the points in each dimension; the points per
+    indicator go to the derived data (summary_line), not into the graph."""
+    record = dataset_record(drop=(DCAT.keyword,))
+    triples = measure(record, report())
     graph = Graph().parse(data="".join(map(nt_line, triples)), format="nt")
-    nodes = set(graph.subjects(RDF.type, DQV.QualityMeasurement))
-    assert len(nodes) == 21 + 3 and len(graph) == 4 * len(nodes)
+    nodes = set(graph.subjects(DQV.computedOn, DS))
+    assert len(nodes) == 6 and len(graph) == 3 * 6 == len(triples)
+    assert not list(graph.subjects(RDF.type, DQV.QualityMeasurement))  # implied by the properties' domains
     for node in nodes:
         assert str(node).startswith(f"{DS}#quality-")
-        assert graph.value(node, DQV.computedOn) == DS
     by_metric = {graph.value(n, DQV.isMeasurementOf): graph.value(n, DQV.value) for n in nodes}
-    assert by_metric[QUALITY.keywordAvailability].toPython() == 0
     assert by_metric[QUALITY.score].toPython() == 295 and by_metric[QUALITY.score].datatype == URIRef(
         XSD_NS + "decimal"
     )
-    assert str(by_metric[QUALITY.rating]) == "excellent"
-    assert QUALITY.accessUrlStatusCode not in by_metric  # not assessed: no measurement
+    assert {m: v.toPython() for m, v in by_metric.items() if m != QUALITY.score} == {
+        QUALITY.findabilityScore: 70,
+        QUALITY.accessibilityScore: 20,
+        QUALITY.interoperabilityScore: 110,
+        QUALITY.reusabilityScore: 75,
+        QUALITY.contextualityScore: 20,
+    }
+    assert sum(v.toPython() for m, v in by_metric.items() if m != QUALITY.score) == 295
+    measurements, line = quality.quality_texts(record, report())
+    assert measurements == "".join(map(nt_line, triples))
+    found = json.loads(line)
+    assert found["d"] == str(DS) and len(found["p"]) == 21 and sum(found["p"]) == 295
+    points = dict(zip((i.name for i in quality.ASSESSED), found["p"], strict=True))
+    assert points["keywordAvailability"] == 0 and points["categoryAvailability"] == 30
 
 
 def test_measure_skips_other_records_and_blank_nodes() -> None:
@@ -230,7 +242,11 @@ def test_measure_skips_other_records_and_blank_nodes() -> None:
     )
     assert measure(MappedRecord("_:b0", "dataset", record.origin, "B", []), report()) == []
     hashed = MappedRecord("http://ex.org/doc#it", "dataset", record.origin, "H", [])
-    assert str(measure(hashed, report())[0][0]) == "http://ex.org/doc#it-quality-keywordAvailability"
+    assert str(measure(hashed, report())[0][0]) == "http://ex.org/doc#it-quality-score"
+    assert quality.quality_texts(MappedRecord("_:b0", "dataset", record.origin, "B", []), report()) == (
+        "",
+        "",
+    )
 
 
 def test_rule_counts_become_measurements_of_the_run() -> None:
@@ -271,22 +287,6 @@ def test_quality_ttl_defines_every_metric_and_dimension() -> None:
 # ---------------------------------------------------------------- the store and the page
 
 
-def _ingest_with_quality(location: Path, settings: Settings, source: str) -> None:
-    """Ingest, then add what the ingest is to write: DQV measurements and rule counts."""
-    summary = ingest(str(location), settings=settings, source=source)
-    iris = Minter(settings.base_uri)
-    lines = [
-        nt_line(t)
-        for mapped, rep in process(read_source(str(location), fmt="csv"), iris, batch=50, workers=1)
-        if rep.publishable
-        for t in measure(mapped, rep)
-    ]
-    with store_for(settings).write() as writer:
-        writer.load_text("".join(lines), graph=f"{settings.base_uri}graph/quality/{source}")
-        rules = "".join(map(nt_line, rule_counts_triples(summary, summary.run)))
-        writer.load_text(rules, graph=iris.provenance_graph())
-
-
 @pytest.fixture(scope="module")
 def scored(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """The bundled sample plus one quarantined dataset, with its quality measurements."""
@@ -297,7 +297,7 @@ def scored(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         # no description (mandatory): quarantined; its keyword must not show on the quality page
         out.write(f'broken-dates,"{title}",,vea-air,Impossible date,,2021-13-45' + "," * 23 + "\n")
     settings = make_settings(folder / "store")
-    _ingest_with_quality(folder / "sample", settings, "sample")
+    ingest(str(folder / "sample"), settings=settings, source="sample")
     return settings
 
 
@@ -424,3 +424,47 @@ def test_served_over_http(tmp_path: Path) -> None:
         assert status == 200 and json.loads(body)["sources"][0]["source"] == "sample"
         status, _, body = request(base + "quality?page=x", headers={"Accept": "application/json"})
         assert status == 400 and json.loads(body)["status"] == 400
+
+
+def test_one_datasets_points_per_indicator_for_its_page(scored: Settings) -> None:
+    """The points per indicator are not in the graph; a dataset page reads them from the derived data."""
+    from kg.derived import open_derived
+    from kg.derived_quality import dataset_quality
+
+    db = open_derived(store_for(scored)).db()
+    found = dataset_quality(db, "http://kg.test/dataset/vea-inspection-reports")
+    assert found is not None and len(found["indicators"]) == 21
+    assert round(sum(i["points"] for i in found["indicators"]), 2) == found["score"]
+    assert found["dimensions"] == quality.dimension_points(
+        {i["name"]: i["points"] for i in found["indicators"]}
+    )
+    assert found["rating"] == quality.rating(found["score"])
+    by_name = {i["name"]: i for i in found["indicators"]}
+    assert (
+        by_name["downloadUrlAvailability"]["points"] == 0 and by_name["downloadUrlAvailability"]["of"] == 20
+    )
+    assert dataset_quality(db, "http://kg.test/dataset/broken-dates") is None  # quarantined: not measured
+
+
+def test_views_of_one_source_and_one_agency(client) -> None:
+    whole = client.get("/quality.json").get_json()
+    source = client.get("/quality.json?source=sample").get_json()
+    assert source["scope"] == {"source": "sample", "agency": None}
+    assert source["summary"] == whole["summary"] and source["datasets"]["total"] == 44
+    assert [s["source"] for s in source["sources"]] == ["sample"] and source["sources"][0][
+        "view"
+    ] == "/quality?source=sample"
+    air = client.get("/quality.json?agency=http://kg.test/agency/vea-air").get_json()
+    (row,) = air["agencies"]
+    assert row["agency"] == "http://kg.test/agency/vea-air" and row["quarantined"] == 1
+    assert air["summary"]["datasets_scored"] == row["scored"] == air["datasets"]["total"] == 7
+    assert air["summary"]["average_score"] == row["average_score"]
+    assert [q["record"] for q in air["quarantined"]["items"]] == ["http://kg.test/dataset/broken-dates"]
+    scores = [d["score"] for d in air["datasets"]["items"]]
+    assert scores == sorted(scores)
+    pages = client.get("/quality?agency=http://kg.test/agency/vea-air").get_data(as_text=True)
+    assert "Air Monitoring Unit" in pages and 'href="/quality"' in pages
+    assert client.get("/quality.json?source=nope").status_code == 404
+    assert client.get("/quality.json?agency=http://kg.test/agency/nope").status_code == 404
+    assert client.get("/quality.json?agency=not-an-iri").status_code == 400
+    assert client.get("/quality.json?source=sample&agency=http://kg.test/agency/vea").status_code == 400

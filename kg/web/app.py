@@ -37,6 +37,7 @@ def build_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     apps on different stores side by side.
     """
     from kg.web import (
+        agency_views,
         catalog_views,
         errors,
         gsp,
@@ -73,14 +74,28 @@ def build_app(settings: Settings | None = None, **overrides: Any) -> Flask:
             timeout=settings.query_timeout,
         )
     app.extensions["kg_pages"] = TimedStore(
-        store, pages_pool, timeout=settings.query_timeout, deadline=_page_deadline(settings.query_timeout)
+        store,
+        pages_pool,
+        timeout=settings.query_timeout,
+        deadline=_page_deadline(settings.query_timeout),
+        observe=logs.observe_query,
     )
     if settings.remote:  # each request reads the remote store's version afresh (kg.remote)
         app.before_request(store.new_request)
-    for view in (pages, sparql, gsp, search_views, catalog_views, query, quality_views, resources):
+    for view in (
+        pages,
+        sparql,
+        gsp,
+        search_views,
+        catalog_views,
+        query,
+        quality_views,
+        agency_views,
+        resources,
+    ):
         app.register_blueprint(view.blueprint)
     register_cors(app)
-    logs.register(app)
+    logs.register(app, settings.log_level)
     errors.register(app)
     return app
 

@@ -11,7 +11,8 @@ out of range is a 404, anything but a whole number a 400.
 ``/.well-known/void`` describes the whole graph with VoID, and ``/dump.nq`` streams
 the data graphs it counts (the published sources, the vocabularies, the
 catalogue), with their names, as N-Quads: the VoID ``dataDump``. Everything is
-computed once per store generation and carries an ETag built from it.
+read from the data derived with the store generation (:mod:`kg.derived_catalog`: the
+member list in page order, the VoID statistics) and carries an ETag built from it.
 """
 
 from __future__ import annotations
@@ -19,26 +20,19 @@ from __future__ import annotations
 import io
 import re
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
 
-from kg.catalog import (
-    Page,
-    members,
-    page_iri,
-    page_of,
-    void_ntriples,
-    void_statistics,
-    write_page,
-)
-from kg.store import convert
+from kg.catalog import Member, Page, page_iri, void_ntriples, write_page
+from kg.derived_catalog import concept_ntriples, dataset_labels, member_count, member_page
+from kg.store import convert, parse_ntriples
 from kg.vocab import DCT, FOAF, PREFIXES
 from kg.web import formats
 from kg.web.cache import etag_for, not_modified
 from kg.web.query import iri_link
+from kg.web.tables import derived
 
 blueprint = Blueprint("catalog_views", __name__)
 
@@ -59,6 +53,8 @@ OFFERS = {
 }
 VOID_FORMATS = {fmt: formats.GRAPHS[fmt] for fmt in RDF_FORMATS}
 PAGE_NUMBER = re.compile(r"-?[0-9]{1,30}")
+EMPTY_VOID = {"triples": 0, "subjects": 0, "objects": 0, "properties": 0, "entities": 0, "classes": {},
+              "vocabularies": [], "subsets": {}, "modified": None}  # fmt: skip
 
 
 def _store():
@@ -71,17 +67,19 @@ def _settings():
     return current_app.config["KG_SETTINGS"]
 
 
-def _per_generation(name: str, compute: Callable[[], Any]) -> Any:
-    """``compute()`` once per store generation and web worker (the member list, the VoID counts)."""
-    version = _store().version()
-    cache = current_app.extensions.setdefault("kg_catalog_views", {})
-    key = (name, version)
-    if key not in cache:
-        value = compute()
-        for old in [k for k in cache if k[0] == name]:
-            cache.pop(old, None)
-        cache[key] = value
-    return cache[key]
+def _page(number: int, size: int) -> Page:
+    """Page ``number`` of the catalogue: a range of the member list derived with the generation
+    (:mod:`kg.derived_catalog`), so that any page costs the same.
+
+    :raises IndexError: if there is no such page (page 1 always exists, if empty).
+    """
+    tables = derived()
+    total = member_count(tables.db()) if tables else 0
+    page = Page(number, size, total, ())
+    if not 1 <= number <= page.last:
+        raise IndexError(f"page {number} is out of range: the catalogue has pages 1 to {page.last}")
+    rows = member_page(tables.db(), (number - 1) * size, size) if tables else []
+    return Page(number, size, total, tuple(Member(iri, kind) for iri, kind in rows))
 
 
 def _page_number() -> int:
@@ -104,9 +102,8 @@ def catalog(suffix: str | None = None) -> Response | str:
     fmt = suffix or (OFFERS[best] if best else "ttl")
     settings, store = _settings(), _store()
     number = _page_number()
-    everything = _per_generation("members", lambda: members(store, settings))
     try:
-        page = page_of(everything, number, settings.catalog_page_size)
+        page = _page(number, settings.catalog_page_size)
     except IndexError as exc:
         abort(404, str(exc))
     etag = etag_for(store.version(), "catalog", fmt, number, settings.catalog_page_size, settings.base_uri)
@@ -114,7 +111,9 @@ def catalog(suffix: str | None = None) -> Response | str:
         return cached
     if fmt in RDF_FORMATS:
         out = io.BytesIO()
-        write_page(store, settings, page, out, fmt=fmt)
+        tables = derived()
+        concepts = (lambda used: parse_ntriples(concept_ntriples(tables.db(), used))) if tables else None
+        write_page(store, settings, page, out, fmt=fmt, concepts=concepts)
         response = Response(out.getvalue(), content_type=formats.content_type(fmt))
     elif fmt == "json":
         response = jsonify(_listing(page, ".json"))
@@ -167,9 +166,16 @@ def _listing(page: Page, suffix: str) -> dict:
 
 
 def _labels(iris: list[str]) -> dict[str, dict[str, str]]:
-    """Title, publisher name and modification date of each member (English or untagged text first)."""
-    if not iris:
-        return {}
+    """Title, publisher name and modification date of each member (English or untagged text first):
+    a dataset's from the search index and the agency directory, anything else (data services) by a
+    query of the store."""
+    tables = derived()
+    found = dataset_labels(tables.db(), iris) if tables else {}
+    rest = [iri for iri in iris if iri not in found]
+    return found | _queried_labels(rest) if rest else found
+
+
+def _queried_labels(iris: list[str]) -> dict[str, dict[str, str]]:
     values = " ".join(f"<{iri}>" for iri in iris)
     english = 'FILTER(lang({0}) = "" || langMatches(lang({0}), "en"))'
     rows = _store().query(f"""SELECT ?m (SAMPLE(?t) AS ?title) (SAMPLE(?n) AS ?publisher)
@@ -195,7 +201,8 @@ def void() -> Response:
     etag = etag_for(store.version(), "void", fmt, settings.base_uri)
     if (cached := not_modified(etag)) is not None:
         return cached
-    stats = _per_generation("void", lambda: void_statistics(store, settings))
+    tables = derived()
+    stats = tables.value("void") if tables else EMPTY_VOID
     body = convert(void_ntriples(settings, stats), fmt, prefixes=PREFIXES)
     response = Response(body, content_type=formats.content_type(fmt))
     response.headers.update({"ETag": etag, "Vary": "Accept", "Cache-Control": "no-cache"})

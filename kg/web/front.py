@@ -83,7 +83,7 @@ class Front:
         )
         self.on = self.settings.fast_paths and not self.settings.remote
         self.max_body = min(self.settings.max_body, FORM_LIMIT)
-        logs.setup()
+        logs.setup(self.settings.log_level)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != "/sparql":

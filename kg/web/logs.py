@@ -1,4 +1,10 @@
-"""Structured request logs: one JSON line per request, with its duration and status."""
+"""Structured request logs: one JSON line per request, with its duration and status.
+
+At debug level (``KG_LOG_LEVEL=debug``) every request Flask answers adds a second line with
+its store queries (those of :class:`kg.timed.TimedStore`, through which every page queries):
+how many, their total time, and the slowest one's time and first line, so that a slow page
+names its slow query.
+"""
 
 from __future__ import annotations
 
@@ -7,28 +13,30 @@ import logging
 import sys
 import time
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, g, has_app_context, request
 
 log = logging.getLogger("kg.requests")
+LEVELS = {"info": logging.INFO, "debug": logging.DEBUG}
 
 
-def setup() -> None:
-    """One handler on stderr, once per process."""
+def setup(level: str = "info") -> None:
+    """One handler on stderr, once per process; the level of ``KG_LOG_LEVEL``."""
     if not log.handlers:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(message)s"))
         log.addHandler(handler)
-        log.setLevel(logging.INFO)
         log.propagate = False
+    log.setLevel(LEVELS.get(level, logging.INFO))
 
 
-def register(app: Flask) -> None:
+def register(app: Flask, level: str = "info") -> None:
     """Log every request Flask answers."""
-    setup()
+    setup(level)
 
     @app.before_request
     def start() -> None:
         g.kg_started = time.perf_counter()
+        g.kg_queries = Queries()
 
     @app.after_request
     def record(response: Response) -> Response:
@@ -43,7 +51,43 @@ def register(app: Flask) -> None:
             response.calculate_content_length() if response.is_sequence else None,
             request.remote_addr,
         )
+        queries = g.get("kg_queries")
+        if queries is not None and log.isEnabledFor(logging.DEBUG):
+            log.debug(json.dumps({"path": request.path, "status": response.status_code, **queries.summary()}))
         return response
+
+
+class Queries:
+    """The store queries of one request: how many, how long in all, and the slowest."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.seconds = 0.0
+        self.slowest = (0.0, "")
+
+    def add(self, sparql: str, seconds: float) -> None:
+        self.count += 1
+        self.seconds += seconds
+        if seconds >= self.slowest[0]:
+            self.slowest = (seconds, sparql)
+
+    def summary(self) -> dict:
+        seconds, sparql = self.slowest
+        first = next((line.strip() for line in sparql.splitlines() if line.strip()), "")
+        return {
+            "queries": self.count,
+            "query_ms": round(self.seconds * 1000, 2),
+            "slowest_ms": round(seconds * 1000, 2),
+            "slowest": first[:300],
+        }
+
+
+def observe_query(sparql: str, seconds: float) -> None:
+    """:class:`kg.timed.TimedStore`'s observer: count the query on the current request."""
+    if has_app_context():
+        queries = g.get("kg_queries")
+        if queries is not None:
+            queries.add(sparql, seconds)
 
 
 def write(

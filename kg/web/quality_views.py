@@ -1,66 +1,61 @@
 """/quality: validation outcomes per source and agency, and the MQA-style score of every dataset.
 
-Every number is read back from the store with SPARQL (so the page works the
-same on a remote store): ingest runs, rule counts (``kgq:validationResults``)
-and quarantined records from the provenance and quarantine graphs, the
-datasets' DQV measurements (:mod:`kg.quality`) from the data graphs. The
-page has a JSON twin, ``/quality.json`` (or ``Accept: application/json``).
+Everything is read from the data derived with the store generation (:mod:`kg.derived_quality`):
+the current ingest run of each source with its rule tallies, the quarantined records, every
+measured dataset's score and points per indicator, and their sums per source and publisher.
+Each read is bounded (a range of ranks, a few rows by key); none is a store query, so the page
+costs the same on a catalogue of any size. The whole store, one source (``?source=name``) or one
+agency (``?agency=IRI``: the datasets it publishes) is shown; the JSON twin is ``/quality.json``
+(or ``Accept: application/json``).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
-from rdflib import Literal
 
-from kg.iris import Minter
-from kg.quality import ASSESSABLE_POINTS, DIMENSIONS, INDICATORS, MAX_POINTS, RATINGS
-from kg.validation import SEVERITIES
-from kg.vocab import DCAT, DCT, DQV, FOAF, KGO, PROV, QUALITY, SH, SKOS
+from kg.derived import Derived, Layout
+from kg.derived_quality import COLUMNS, RATING_NAMES, agency_rows
+from kg.quality import (
+    ASSESSABLE_POINTS,
+    ASSESSED,
+    DIMENSIONS,
+    INDICATORS,
+    MAX_POINTS,
+    percentage,
+    rating,
+)
+from kg.vocab import QUALITY
 from kg.web.cache import etag_for, not_modified
 from kg.web.errors import wants_json
 from kg.web.search_views import page_link
+from kg.web.tables import derived
 
 blueprint = Blueprint("quality_views", __name__)
 
 PAGE_SIZE = 50
 RULES_SHOWN = 30  # per source, most frequent first
-AGENCIES_SHOWN = 200  # worst average first
-_COUNTS = ("read", "published", "quarantined", "violations", "warnings")
-_SEVERITY = {str(iri): name for iri, name in SEVERITIES.items()}
-_BY_IRI = {str(i.iri): i.label for i in INDICATORS}
 _PAGE = re.compile(r"^[1-9][0-9]{0,5}$")
-_IRI = re.compile(r'^(https?|urn):[^\s<>"{}|^`\\]*$')
-_PREFIXES = (
-    f"PREFIX dqv: <{DQV}> PREFIX kgq: <{QUALITY}> PREFIX kgo: <{KGO}> PREFIX prov: <{PROV}> "
-    f"PREFIX sh: <{SH}> PREFIX dct: <{DCT}> PREFIX dcat: <{DCAT}> PREFIX foaf: <{FOAF}> "
-    f"PREFIX skos: <{SKOS}>\n"
-)
+_SOURCE = re.compile(r"^[^\x00-\x1f\x7f]{1,200}$")
+_IRI = re.compile(r'^(https?|urn):[^\s<>"{}|^`\\]{1,2000}$')
 
 
-def _rows(query: str, *, private: bool = False) -> list[dict[str, str | None]]:
-    """SELECT rows as plain strings; ``private``: on the private graphs (quarantine, runs), where GRAPH
-    reaches each of them. In an evaluator process, stopped at KG_QUERY_TIMEOUT (:mod:`kg.timed`)."""
-    store = current_app.extensions["kg_pages"]
-    result = store.query(_PREFIXES + query, default_graphs=[] if private else None, private=private)
-    names = [v.value for v in result.variables]
-    return [{n: (row[n].value if row[n] is not None else None) for n in names} for row in result]
+class Scope:
+    """What the page is about: the whole store, one source or one agency."""
 
+    def __init__(self, source: str | None = None, agency: str | None = None) -> None:
+        self.source = source
+        self.agency = agency
+        layout = Layout(current_app.config["KG_SETTINGS"].base_uri)
+        self.quality_graph = f"{layout.quality_prefix}{source}" if source else None
+        self.quarantine_graph = f"{layout.quarantine_prefix}{source}" if source else None
 
-def _number(value: str | None) -> float | None:
-    return round(float(value), 2) if value not in (None, "") else None
-
-
-def _count(value: str | None) -> int:
-    return int(float(value)) if value else 0
-
-
-def _values(iris: list[str | None]) -> str:
-    """IRIs for a VALUES clause; anything that is not a plain absolute IRI is left out."""
-    return " ".join(f"<{iri}>" for iri in iris if iri and _IRI.match(iri))
+    def as_json(self) -> dict[str, str | None]:
+        return {"source": self.source, "agency": self.agency}
 
 
 def _page_arg(name: str) -> int:
@@ -70,119 +65,43 @@ def _page_arg(name: str) -> int:
     return int(raw)
 
 
-def _graphs() -> tuple[str, str]:
-    iris = Minter(current_app.config["KG_SETTINGS"].base_uri)
-    return iris.provenance_graph(), iris.quarantine_graph("x").removesuffix("x")
+def _scope(tables: Derived | None) -> Scope:
+    """The ``source`` or ``agency`` asked for (400 when malformed or both, 404 when unknown)."""
+    source, agency = request.args.get("source", "").strip(), request.args.get("agency", "").strip()
+    if source and agency:
+        abort(400, description="give source or agency, not both")
+    if source and not _SOURCE.match(source):
+        abort(400, description=f"source must be a source name of at most 200 characters, not {source[:40]!r}")
+    if agency and not _IRI.match(agency):
+        abort(400, description=f"agency must be an agency's IRI, not {agency[:40]!r}")
+    known = "SELECT 1 FROM quality_totals WHERE source = ? UNION ALL SELECT 1 FROM runs WHERE source = ?"
+    if source and not (tables and tables.rows(known, (source, source))):
+        abort(404, description=f"there is no source named {source!r}")
+    if agency and not (
+        tables and tables.rows("SELECT 1 FROM quality_totals WHERE agency = ? LIMIT 1", (agency,))
+    ):
+        abort(404, description=f"no dataset or quarantined record names {agency} as its publisher")
+    return Scope(source or None, agency or None)
 
 
-# ---------------------------------------------------------------- sources
+# ---------------------------------------------------------------- the summary
 
 
-def sources() -> list[dict[str, Any]]:
-    """The current run of every source, with its counts and its most frequent rules."""
-    provenance, _ = _graphs()
-    runs = _rows(
-        f"""SELECT ?run ?source ?ended ?read ?published ?quarantined ?violations ?warnings WHERE {{
-          GRAPH <{provenance}> {{ ?run kgo:current true ; kgo:source ?source .
-            OPTIONAL {{ ?run prov:endedAtTime ?ended }} OPTIONAL {{ ?run kgo:recordsRead ?read }}
-            OPTIONAL {{ ?run kgo:recordsPublished ?published }}
-            OPTIONAL {{ ?run kgo:recordsQuarantined ?quarantined }}
-            OPTIONAL {{ ?run kgo:violations ?violations }} OPTIONAL {{ ?run kgo:warnings ?warnings }} }}
-        }} ORDER BY ?source""",
-        private=True,
-    )
-    rules = _rows(
-        f"""SELECT ?run ?severity ?rule ?message ?count WHERE {{ GRAPH <{provenance}> {{
-            ?run kgo:current true . ?m dqv:computedOn ?run ; dqv:isMeasurementOf kgq:validationResults ;
-               dqv:value ?count ; sh:resultSeverity ?severity ; sh:resultMessage ?message .
-            OPTIONAL {{ ?m kgo:rule ?rule }} }} }} ORDER BY ?run DESC(?count) ?message""",
-        private=True,
-    )
-    by_run: dict[str | None, list[dict[str, Any]]] = {}
-    for r in rules:
-        by_run.setdefault(r["run"], []).append(
-            {"severity": _SEVERITY.get(r["severity"] or "", "info"), "rule": r["rule"],
-             "message": r["message"], "count": _count(r["count"])}
-        )  # fmt: skip
-    return [
-        {"source": run["source"], "run": run["run"], "ended": run["ended"],
-         **{k: _count(run[k]) for k in _COUNTS}, "rules_total": len(by_run.get(run["run"], [])),
-         "rules": by_run.get(run["run"], [])[:RULES_SHOWN]}
-        for run in runs
-    ]  # fmt: skip
+def indicators(tables: Derived | None, scope: Scope) -> tuple[dict[str, Any], list[dict], list[dict]]:
+    """The summary, the average points per dimension and per indicator over the scope's scored datasets."""
+    sums = ", ".join(f"round(sum({c}), 2)" for c in ("scored", "score", *COLUMNS, *RATING_NAMES))
+    where, params = _totals_where(scope)
+    row = tables.rows(f"SELECT {sums} FROM quality_totals WHERE {where}", params)[0] if tables else None
+    row = [value or 0 for value in row] if row else [0] * (2 + len(COLUMNS) + len(RATING_NAMES))
+    scored, total = int(row[0]), float(row[1])
+    points = dict(zip((i.name for i in ASSESSED), row[2 : 2 + len(COLUMNS)], strict=True))
 
-
-# ---------------------------------------------------------------- agencies
-
-
-def agencies() -> list[dict[str, Any]]:
-    """Datasets published, average score and quarantined records per publisher, worst average first."""
-    _, quarantine = _graphs()
-    published = _rows("""SELECT ?agency (COUNT(DISTINCT ?d) AS ?datasets) (COUNT(?score) AS ?scored)
-        (AVG(?score) AS ?average) WHERE { ?d a dcat:Dataset ; dct:publisher ?agency .
-          OPTIONAL { ?m dqv:computedOn ?d ; dqv:isMeasurementOf kgq:score ; dqv:value ?score } }
-        GROUP BY ?agency""")
-    held = _rows(
-        f"""SELECT ?agency (COUNT(DISTINCT ?key) AS ?quarantined) WHERE {{ GRAPH ?g {{
-            ?r a kgo:QuarantinedRecord ; kgo:recordKey ?key . ?key dct:publisher ?agency }}
-          FILTER(STRSTARTS(STR(?g), {Literal(quarantine).n3()})) }} GROUP BY ?agency""",
-        private=True,
-    )
-    table: dict[str, dict[str, Any]] = {}
-    for row in published:
-        table[row["agency"] or ""] = {
-            "datasets": _count(row["datasets"]),
-            "scored": _count(row["scored"]),
-            "average_score": _number(row["average"]) if _count(row["scored"]) else None,
-            "quarantined": 0,
-        }
-    for row in held:
-        entry = table.setdefault(
-            row["agency"] or "", {"datasets": 0, "scored": 0, "average_score": None, "quarantined": 0}
-        )
-        entry["quarantined"] = _count(row["quarantined"])
-    worst = sorted(
-        table.items(), key=lambda kv: (kv[1]["average_score"] is None, kv[1]["average_score"] or 0, kv[0])
-    )
-    shown = worst[:AGENCIES_SHOWN]
-    names = _names([iri for iri, _ in shown])
-    return [{"agency": iri, "name": names.get(iri) or iri, "page": page_link(iri), **v} for iri, v in shown]
-
-
-def _names(iris: list[str]) -> dict[str, str]:
-    """A name per agency, published or else quarantined (an agency may only be described there)."""
-    values = _values(list(iris))
-    if not values:
-        return {}
-    pattern = "?a foaf:name|skos:prefLabel ?n"
-    query = "SELECT ?a (SAMPLE(?n) AS ?name) WHERE {{ VALUES ?a {{ {} }} {} }} GROUP BY ?a"
-    names = {
-        row["a"] or "": row["name"] or ""
-        for row in _rows(query.format(values, f"GRAPH ?g {{ {pattern} }}"), private=True)
-    }
-    names.update({row["a"] or "": row["name"] or "" for row in _rows(query.format(values, pattern))})
-    return names
-
-
-# ---------------------------------------------------------------- scores
-
-
-def indicators() -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
-    """The summary, the average points per dimension and per indicator over every scored dataset."""
-    rows = _rows("""SELECT ?metric (SUM(?v) AS ?total) (COUNT(?v) AS ?n) WHERE {
-        ?m a dqv:QualityMeasurement ; dqv:isMeasurementOf ?metric ; dqv:value ?v
-        FILTER(isNumeric(?v)) } GROUP BY ?metric""")
-    totals = {row["metric"]: (float(row["total"] or 0), _count(row["n"])) for row in rows}
-    scored = totals.get(str(QUALITY.score), (0.0, 0))[1]
-    ratings = _rows("""SELECT ?rating (COUNT(*) AS ?n) WHERE {
-        ?m dqv:isMeasurementOf kgq:rating ; dqv:value ?rating } GROUP BY ?rating""")
-
-    def average(iri: object) -> float | None:
-        return round(totals.get(str(iri), (0.0, 0))[0] / scored, 2) if scored else None
+    def average(value: float) -> float | None:
+        return round(value / scored, 2) if scored else None
 
     per_indicator = [
         {"metric": str(i.iri), "name": i.name, "label": i.label, "dimension": i.dimension, "points": i.points,
-         "assessed": i.assessed, "how": i.how, "average": average(i.iri) if i.assessed else None}
+         "assessed": i.assessed, "how": i.how, "average": average(points[i.name]) if i.assessed else None}
         for i in INDICATORS
     ]  # fmt: skip
     per_dimension = [
@@ -190,14 +109,21 @@ def indicators() -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, A
     ]
     summary = {
         "datasets_scored": scored,
-        "average_score": average(QUALITY.score),
-        "average_percentage": average(QUALITY.percentage),
+        "average_score": average(total),
+        "average_percentage": percentage(total / scored) if scored else None,
         "max_points": MAX_POINTS,
         "assessable_points": ASSESSABLE_POINTS,
-        "ratings": {name: 0 for name, _ in RATINGS}
-        | {r["rating"]: _count(r["n"]) for r in ratings if _rating(r["rating"])},
+        "ratings": dict(zip(RATING_NAMES, (int(n) for n in row[2 + len(COLUMNS) :]), strict=True)),
     }
     return summary, per_dimension, per_indicator
+
+
+def _totals_where(scope: Scope) -> tuple[str, tuple]:
+    if scope.source:
+        return "source = ? AND agency = ''", (scope.source,)
+    if scope.agency:
+        return "agency = ?", (scope.agency,)
+    return "agency = ''", ()
 
 
 def _dimension(dim: str, own: list[dict[str, Any]], scored: int) -> dict[str, Any]:
@@ -207,83 +133,140 @@ def _dimension(dim: str, own: list[dict[str, Any]], scored: int) -> dict[str, An
             "average": round(sum(i["average"] for i in assessed), 2) if scored else None}  # fmt: skip
 
 
-def datasets(page: int) -> dict[str, Any]:
+# ---------------------------------------------------------------- sources and agencies
+
+
+def sources(tables: Derived | None, scope: Scope) -> list[dict[str, Any]]:
+    """The current run of every source in scope, with its counts and its most frequent rules."""
+    if tables is None:
+        return []
+    query = "SELECT source, run, ended, read, published, quarantined, violations, warnings, rules FROM runs"
+    if scope.source:
+        rows = tables.rows(f"{query} WHERE source = ?", (scope.source,))
+    elif scope.agency:
+        rows = tables.rows(
+            f"{query} WHERE source IN (SELECT source FROM quality_totals WHERE agency = ?) ORDER BY source",
+            (scope.agency,),
+        )
+    else:
+        rows = tables.rows(f"{query} ORDER BY source")
+    out = []
+    for source, run, ended, *counts, rules in rows:
+        every = json.loads(rules)
+        out.append(
+            {"source": source, "run": run, "ended": ended,
+             **dict(zip(("read", "published", "quarantined", "violations", "warnings"), counts, strict=True)),
+             "rules_total": len(every), "rules": every[:RULES_SHOWN], "view": _view(source=source)}
+        )  # fmt: skip
+    return out
+
+
+def agencies(tables: Derived | None, scope: Scope) -> list[dict[str, Any]]:
+    """Datasets published, average score and quarantined records per publisher, worst average first."""
+    if tables is None:
+        return []
+    if scope.source or scope.agency:
+        where = "source = ? AND agency != ''" if scope.source else "agency = ?"
+        rows = tables.rows(
+            "SELECT agency, sum(published), sum(scored), round(sum(score), 2), sum(quarantined) "
+            "FROM quality_totals "
+            f"WHERE {where} GROUP BY agency",
+            (scope.source or scope.agency,),
+        )
+        table = agency_rows(tables.db(), rows)
+    else:
+        table = tables.value("quality_agencies", [])
+    return [{**row, "page": page_link(row["agency"]), "view": _view(agency=row["agency"])} for row in table]
+
+
+def _view(**scope: str) -> str:
+    return f"{request.script_root}/quality?{urlencode(scope)}"
+
+
+# ---------------------------------------------------------------- datasets and quarantine
+
+
+def datasets(tables: Derived | None, scope: Scope, page: int) -> dict[str, Any]:
     """One page of scored datasets, worst score first, each with the indicators it earned nothing on."""
-    total = _count(_rows("SELECT (COUNT(*) AS ?n) WHERE { ?m dqv:isMeasurementOf kgq:score }")[0]["n"])
+    start, names = (page - 1) * PAGE_SIZE, ", ".join(("s.iri", "s.score", *(f"s.{c}" for c in COLUMNS)))
+    if tables is None:
+        rows, total = [], 0
+    elif scope.source:
+        total = _last("SELECT max(source_rank) FROM scores WHERE graph = ?", (scope.quality_graph,), tables)
+        rows = tables.rows(
+            f"SELECT {names} FROM scores s WHERE graph = ? AND source_rank > ? AND source_rank <= ? "
+            "ORDER BY source_rank",
+            (scope.quality_graph, start, start + PAGE_SIZE),
+        )
+    elif scope.agency:
+        total = _last("SELECT max(rank) FROM agency_scores WHERE agency = ?", (scope.agency,), tables)
+        rows = tables.rows(
+            f"SELECT {names} FROM agency_scores a JOIN scores s ON s.graph = a.graph AND s.iri = a.iri "
+            "WHERE a.agency = ? AND a.rank > ? AND a.rank <= ? ORDER BY a.rank",
+            (scope.agency, start, start + PAGE_SIZE),
+        )
+    else:
+        total = _last("SELECT max(rank) FROM scores", (), tables)
+        rows = tables.rows(
+            f"SELECT {names} FROM scores s WHERE rank > ? AND rank <= ? ORDER BY rank",
+            (start, start + PAGE_SIZE),
+        )
     _check_page(page, total)
-    rows = _rows(f"""SELECT ?d ?score (SAMPLE(?p) AS ?percentage) (SAMPLE(?r) AS ?rating)
-        (SAMPLE(?t) AS ?title) (SAMPLE(?a) AS ?publisher) WHERE {{
-          {{ SELECT ?d ?score WHERE {{
-               ?m dqv:isMeasurementOf kgq:score ; dqv:computedOn ?d ; dqv:value ?score }}
-             ORDER BY ?score STR(?d) LIMIT {PAGE_SIZE} OFFSET {(page - 1) * PAGE_SIZE} }}
-          OPTIONAL {{ ?mp dqv:isMeasurementOf kgq:percentage ; dqv:computedOn ?d ; dqv:value ?p }}
-          OPTIONAL {{ ?mr dqv:isMeasurementOf kgq:rating ; dqv:computedOn ?d ; dqv:value ?r }}
-          OPTIONAL {{ ?d dct:title ?t }} OPTIONAL {{ ?d dct:publisher ?a }}
-        }} GROUP BY ?d ?score ORDER BY ?score STR(?d)""")
-    gaps = _gaps([row["d"] or "" for row in rows])
-    items = [
-        {"dataset": row["d"], "page": page_link(row["d"]), "title": row["title"] or row["d"],
-         "publisher": row["publisher"], "score": _number(row["score"]),
-         "percentage": _number(row["percentage"]), "rating": _rating(row["rating"]),
-         "gaps": gaps.get(row["d"] or "", [])}
-        for row in rows
-    ]  # fmt: skip
+    about = _about(tables, [row[0] for row in rows]) if rows else {}
+    items = []
+    for iri, score, *points in rows:
+        title, publisher = about.get(iri, ("", None))
+        by_name = dict(zip((i.name for i in ASSESSED), points, strict=True))
+        items.append(
+            {"dataset": iri, "page": page_link(iri), "title": title or iri, "publisher": publisher,
+             "score": round(score, 2), "percentage": percentage(score), "rating": rating(score),
+             "gaps": sorted(i.label for i in ASSESSED if by_name[i.name] == 0)}
+        )  # fmt: skip
     return _paged(items, page, total, "page")
 
 
-def _rating(value: str | None) -> str | None:
-    return value if value in dict(RATINGS) else None
+def _last(query: str, params: tuple, tables: Derived) -> int:
+    """How many items a list has: its last rank or position, read from an index (a count would
+    read every row: its cost would grow with the catalogue)."""
+    return tables.rows(query, params)[0][0] or 0
 
 
-def _gaps(iris: list[str]) -> dict[str, list[str]]:
-    values = _values(list(iris))
-    if not values:
-        return {}
-    rows = _rows(f"""SELECT ?d ?metric WHERE {{ VALUES ?d {{ {values} }}
-        ?m dqv:computedOn ?d ; dqv:isMeasurementOf ?metric ; dqv:value ?v
-        FILTER(isNumeric(?v) && ?v = 0) }}""")
-    out: dict[str, list[str]] = {}
-    for row in rows:
-        indicator = _BY_IRI.get(row["metric"] or "")
-        if indicator:
-            out.setdefault(row["d"] or "", []).append(indicator)
-    return {k: sorted(v) for k, v in out.items()}
-
-
-def quarantined(page: int) -> dict[str, Any]:
-    """One page of quarantined records (every source), with their violation messages."""
-    _, prefix = _graphs()
-    where = f"""GRAPH ?g {{ ?r a kgo:QuarantinedRecord ; kgo:recordKey ?key }}
-        FILTER(STRSTARTS(STR(?g), {Literal(prefix).n3()}))"""
-    total = _count(_rows(f"SELECT (COUNT(*) AS ?n) WHERE {{ {where} }}", private=True)[0]["n"])
-    _check_page(page, total)
-    rows = _rows(
-        f"""SELECT ?g ?r ?key (SAMPLE(?o) AS ?origin) (SAMPLE(?t) AS ?title) WHERE {{ {where}
-          OPTIONAL {{ GRAPH ?g {{ ?r kgo:sourceLocation ?o }} }}
-          OPTIONAL {{ GRAPH ?g {{ ?key dct:title ?t }} }}
-        }} GROUP BY ?g ?r ?key ORDER BY ?g STR(?key) LIMIT {PAGE_SIZE} OFFSET {(page - 1) * PAGE_SIZE}""",
-        private=True,
+def _about(tables: Derived, iris: list[str]) -> dict[str, tuple[str, str | None]]:
+    """Title and (first) publisher of each dataset, from the search index's tables."""
+    marks = ",".join("?" * len(iris))
+    rows = tables.rows(
+        "SELECT d.iri, d.title, (SELECT min(t.value) FROM facets f CROSS JOIN terms t ON t.id = f.term "
+        f"WHERE f.dataset = d.id AND t.facet = 'publisher') FROM datasets d WHERE d.iri IN ({marks})",
+        iris,
     )
-    values = _values([row["r"] for row in rows])
-    results = _rows(
-        f"""SELECT ?r ?severity ?message WHERE {{ VALUES ?r {{ {values} }} GRAPH ?g {{
-            ?r kgo:report ?x . ?x sh:resultSeverity ?severity ; sh:resultMessage ?message }} }}
-          ORDER BY ?r ?message""",
-        private=True,
-    ) if values else []  # fmt: skip
-    items = []
-    for row in rows:
-        own = [r for r in results if r["r"] == row["r"]]
-        items.append(
-            {
-                "source": (row["g"] or "").removeprefix(prefix),
-                "record": row["key"],
-                "title": row["title"],
-                "origin": row["origin"],
-                "violations": [r["message"] for r in own if r["severity"] == str(SH.Violation)],
-                "warnings": sum(1 for r in own if r["severity"] == str(SH.Warning)),
-            }
+    return {iri: (title, publisher) for iri, title, publisher in rows}
+
+
+def quarantined(tables: Derived | None, scope: Scope, page: int) -> dict[str, Any]:
+    """One page of quarantined records, with their violation messages."""
+    layout = Layout(current_app.config["KG_SETTINGS"].base_uri)
+    start = (page - 1) * PAGE_SIZE
+    columns = "graph, record, title, origin, violations, warnings"
+    if tables is None:
+        rows, total = [], 0
+    else:
+        column, where, params = "position", "1", ()
+        if scope.source:
+            column, where, params = "source_position", "graph = ?", (scope.quarantine_graph,)
+        elif scope.agency:
+            column, where, params = "agency_position", "publisher = ?", (scope.agency,)
+        total = _last(f"SELECT max({column}) FROM quarantine WHERE {where}", params, tables)
+        rows = tables.rows(
+            f"SELECT {columns} FROM quarantine WHERE {where} AND {column} > ? AND {column} <= ? "
+            f"ORDER BY {column}",
+            (*params, start, start + PAGE_SIZE),
         )
+    _check_page(page, total)
+    items = [
+        {"source": layout.source_of(graph), "record": record, "title": title, "origin": origin,
+         "violations": json.loads(violations), "warnings": warnings}
+        for graph, record, title, origin, violations, warnings in rows
+    ]  # fmt: skip
     return _paged(items, page, total, "qpage")
 
 
@@ -298,7 +281,8 @@ def _paged(items: list[dict[str, Any]], page: int, total: int, param: str) -> di
     def link(number: int) -> str | None:
         if not 1 <= number <= pages:
             return None
-        args = {k: v for k, v in request.args.items() if k in ("page", "qpage")} | {param: str(number)}
+        kept = ("page", "qpage", "source", "agency")
+        args = {k: v for k, v in request.args.items() if k in kept} | {param: str(number)}
         return f"{request.path}?{urlencode(sorted(args.items()))}"
 
     return {"page": page, "pages": pages, "page_size": PAGE_SIZE, "total": total, "items": items,
@@ -312,21 +296,25 @@ def _paged(items: list[dict[str, Any]], page: int, total: int, param: str) -> di
 @blueprint.route("/quality.json")
 def quality() -> Response | str:
     page, qpage = _page_arg("page"), _page_arg("qpage")
+    tables = derived()
+    scope = _scope(tables)
     as_json = wants_json()
-    etag = etag_for(current_app.extensions["kg_pages"].version(), "quality", page, qpage, as_json)
+    version = tables.version if tables else ""
+    etag = etag_for(version, "quality", page, qpage, scope.source, scope.agency, as_json)
     cached = not_modified(etag)
     if cached is not None:
         return cached
-    summary, dimensions, per_indicator = indicators()
+    summary, dimensions, per_indicator = indicators(tables, scope)
     data = {
         "title": "Metadata quality",
+        "scope": scope.as_json(),
         "summary": summary,
         "dimensions": dimensions,
         "indicators": per_indicator,
-        "sources": sources(),
-        "agencies": agencies(),
-        "datasets": datasets(page),
-        "quarantined": quarantined(qpage),
+        "sources": sources(tables, scope),
+        "agencies": agencies(tables, scope),
+        "datasets": datasets(tables, scope, page),
+        "quarantined": quarantined(tables, scope, qpage),
     }
     response = jsonify(data) if as_json else Response(render_template("quality.html", **data))
     response.headers["ETag"] = etag

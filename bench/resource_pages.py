@@ -24,9 +24,9 @@ every store query it makes with its time (wall and the page's CPU).
 
 Usage::
 
-    .venv/bin/python bench/pages.py --n 100000 --seed 3                # this checkout
-    .venv/bin/python bench/pages.py --n 100000 --seed 3 --root ../base  # another one
-    .venv/bin/python bench/pages.py --n 100000 --seed 3 --profile
+    .venv/bin/python bench/resource_pages.py --n 100000 --seed 3                # this checkout
+    .venv/bin/python bench/resource_pages.py --n 100000 --seed 3 --root ../base  # another one
+    .venv/bin/python bench/resource_pages.py --n 100000 --seed 3 --profile
 
 Prints a table and writes ``bench/out/pages-<time>.json``; never edits RESULTS.md.
 Targets: p95 < 100 ms and p50 < 30 ms at 100,000 datasets.
