@@ -1,4 +1,4 @@
-"""/agencies: the directory of who holds what (kg/web/agency_views.py), as a page and as JSON.
+"""/agencies: the directory of who holds what (kg/web/agencies_views.py), as a page and as JSON.
 
 A real store: the bundled sample (a ministry, two agencies, four units, 44 datasets) and a small
 CSV source of two more top-level bodies (one with a hostile name and a unit), ingested for real;
@@ -15,7 +15,7 @@ from conftest import SAMPLE_CSV, make_settings
 
 from kg.ingest import ingest
 from kg.settings import Settings
-from kg.web import agency_views
+from kg.web import agencies_views
 from kg.web.app import build_app
 
 HOSTILE = '<script>alert("x")</script> Office'
@@ -153,7 +153,7 @@ def test_filters_keep_the_ancestors_of_what_matches(client, query: str, matched:
 
 
 def test_paging_by_top_level_body(client, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(agency_views, "ROOTS_PER_PAGE", 2)
+    monkeypatch.setattr(agencies_views, "ROOTS_PER_PAGE", 2)
     first = client.get("/agencies.json?type=organisation").get_json()
     assert (first["pages"], len(first["agencies"]), first["links"]["prev"]) == (2, 2, None)
     assert first["links"]["next"] == "/agencies.json?type=organisation&page=2"

@@ -20,7 +20,7 @@ from conftest import ROOT, make_settings
 
 from kg.describe import INBOUND_COUNT_LIMIT, INBOUND_LIMIT, Describer, cbd_pattern
 from kg.ingest import ingest, store_for
-from kg.web import agency_view
+from kg.web import agency_page
 from kg.web.app import build_app
 
 BASE = "http://kg.test/"
@@ -164,7 +164,15 @@ def test_agency_tree_counts_and_summary_match_the_store(large):
     assert {f.rsplit("/", 1)[1] for f in family} >= {"fin", "fin-tax", "fin-tax-stat", "fin-tax-data"}
     summary = page["summary"]
     assert summary["agencies"] == len(family) and summary["datasets"] == sum(own.get(a, 0) for a in family)
-    assert summary["quality"] is None
+    quality = summary["quality"]  # as /quality?agency= counts it, for the agency and its units
+    scored = rows(
+        large,
+        f"""PREFIX dqv: <http://www.w3.org/ns/dqv#> SELECT (COUNT(DISTINCT ?d) AS ?n) WHERE {{
+          VALUES ?a {{ {" ".join(f"<{a}>" for a in family)} }} ?d dct:publisher ?a .
+          ?m dqv:computedOn ?d ; dqv:isMeasurementOf <https://w3id.org/agency-kg/quality#score> }}""",
+    )
+    assert quality["datasets_scored"] == int(scored[0]["n"]) > 0 and quality["average_score"] > 0
+    assert quality["page"] == "/quality?agency=http%3A%2F%2Fkg.test%2Fagency%2Ffin"
     themes = summary["facets"]["theme"]
     values = " ".join(f"<{a}>" for a in family)
     truth = rows(
@@ -180,14 +188,17 @@ def test_agency_tree_counts_and_summary_match_the_store(large):
     search = client.get(themes[0]["href"], headers=JSON).json  # the facet's link: those datasets
     assert search["total"] == themes[0]["count"]
     html = client.get("/agency/fin", headers=HTML).text
-    assert 'href="/quality"' in html and "Published by it and the" in html
+    assert (
+        'href="/quality?agency=http%3A%2F%2Fkg.test%2Fagency%2Ffin"' in html
+        and "Published by it and the" in html
+    )
     assert re.search(
         r'fin-tax-stat".*?</a> <small class="tag">unit</small> <small class="count">\d+ dataset', html
     )
 
 
 def test_agency_datasets_come_a_page_at_a_time(large, monkeypatch):
-    monkeypatch.setattr(agency_view, "LIST_SIZE", 3)
+    monkeypatch.setattr(agency_page, "LIST_SIZE", 3)
     client = build_app(large).test_client()
     agency = "http://kg.test/agency/fin-tax-stat"
     truth = rows(
@@ -340,3 +351,20 @@ def test_the_description_read_while_locating_is_the_cbd(small, iri):
 
 def _ntriples(triples) -> str:
     return "".join(f"{t.subject} {t.predicate} {t.object} .\n" for t in triples)
+
+
+def test_a_dataset_page_shows_its_quality_from_the_derived_data(large):
+    """The store keeps a dataset's score and its five dimensions; the points per indicator come
+    from the generation's derived data, one lookup by IRI."""
+    client = build_app(large).test_client()
+    iri = rows(large, "SELECT ?d WHERE { ?d a dcat:Dataset } ORDER BY ?d LIMIT 1")[0]["d"]
+    quality = client.get(iri.replace("http://kg.test", ""), headers=JSON).json["quality"]
+    stored = rows(
+        large,
+        f"""PREFIX dqv: <http://www.w3.org/ns/dqv#> SELECT ?v WHERE {{ ?m dqv:computedOn <{iri}> ;
+          dqv:isMeasurementOf <https://w3id.org/agency-kg/quality#score> ; dqv:value ?v }}""",
+    )
+    assert float(stored[0]["v"]) == quality["score"]
+    assert round(sum(i["points"] for i in quality["indicators"]), 2) == quality["score"]
+    html = client.get(iri.replace("http://kg.test", ""), headers=HTML).text
+    assert f"{quality['score']} points" in html and "Points per indicator" in html

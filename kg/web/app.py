@@ -37,7 +37,7 @@ def build_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     apps on different stores side by side.
     """
     from kg.web import (
-        agency_views,
+        agencies_views,
         catalog_views,
         errors,
         gsp,
@@ -90,7 +90,7 @@ def build_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         catalog_views,
         query,
         quality_views,
-        agency_views,
+        agencies_views,
         resources,
     ):
         app.register_blueprint(view.blueprint)

@@ -24,15 +24,17 @@ from urllib.parse import quote, urlsplit
 from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask.blueprints import BlueprintSetupState
 
+from kg.derived_quality import dataset_quality
 from kg.describe import Describer, Location, Node
 from kg.errors import QueryError
 from kg.findings import findings_of
 from kg.store import serialize_triples
 from kg.terms import Term, iri_ok, valid_lang
 from kg.vocab import ADMS, CPOV, DCAT, DCT, FOAF, LOCN, ORG, PREFIXES, RDF, SCHEMA, SKOS, SPDX, VCARD
-from kg.web.agency_view import agency_parts
+from kg.web.agency_page import agency_parts
 from kg.web.cache import etag_for, not_modified
 from kg.web.formats import GRAPHS, content_type, negotiate
+from kg.web.tables import derived
 
 blueprint = Blueprint("resources", __name__)
 
@@ -290,7 +292,15 @@ def _dataset(d: Describer, loc: Location, me: Node, nodes: dict[str, Node], numb
         "version": me.best(DCAT.version),
         "distributions": [_distribution_summary(d, parts[i]) for i in dists if i in parts],
         "services": d.linked(loc, DCAT.servesDataset, limit=LIST_LIMIT),
+        "quality": _quality(loc.iri),
     }
+
+
+def _quality(iri: str) -> dict | None:
+    """The dataset's score, rating and points per dimension and indicator, from the derived data
+    (one lookup by IRI; the store keeps only the score and the dimensions: :mod:`kg.quality`)."""
+    tables = derived()
+    return dataset_quality(tables.db(), iri) if tables is not None else None
 
 
 def _distribution_summary(d: Describer, n: Node) -> dict:

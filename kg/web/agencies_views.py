@@ -26,7 +26,7 @@ from kg.web.errors import wants_json
 from kg.web.search_views import page_link
 from kg.web.tables import derived
 
-blueprint = Blueprint("agency_views", __name__)
+blueprint = Blueprint("agencies_views", __name__)
 
 ROOTS_PER_PAGE = 50
 MAX_Q, MAX_VALUE, MAX_PAGE = 200, 200, 100_000
