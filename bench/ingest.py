@@ -29,6 +29,13 @@ main process (``getrusage(RUSAGE_SELF)``), of its largest worker
 and the peak of the sum of their PSS (a shared page split among its sharers: the
 memory the ingest occupies). CPU seconds of main and workers are reported too (``--json``).
 
+The ``ingest`` phase also prints a ledger (and ``--json`` adds it): wall seconds, CPU seconds of
+the whole process tree, peak PSS, bytes written to storage (``/proc/<pid>/io``, those cancelled
+before write-back left out), the store's size per part and triples per graph; then each step's
+CPU, bytes and peak memory: the main process's (read, the loads per graph, the builders, the
+RocksDB background work they leave), the workers' (map, repair, validate, quality, summaries,
+N-Triples), from :mod:`bench.ingest_probe`.
+
 Usage::
 
     .venv/bin/python bench/ingest.py --n 10000                 # all four formats
