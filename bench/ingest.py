@@ -29,6 +29,13 @@ main process (``getrusage(RUSAGE_SELF)``), of its largest worker
 and the peak of the sum of their PSS (a shared page split among its sharers: the
 memory the ingest occupies). CPU seconds of main and workers are reported too (``--json``).
 
+The ``ingest`` phase also prints a ledger (and ``--json`` adds it): wall seconds, CPU seconds of
+the whole process tree, peak PSS, bytes written to storage (``/proc/<pid>/io``, those cancelled
+before write-back left out), the store's size per part and triples per graph; then each step's
+CPU, bytes and peak memory: the main process's (read, the loads per graph, the builders, the
+RocksDB background work they leave), the workers' (map, repair, validate, quality, summaries,
+N-Triples), from :mod:`bench.ingest_probe`.
+
 Usage::
 
     .venv/bin/python bench/ingest.py --n 10000                 # all four formats
@@ -64,6 +71,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench import ingest_probe as probe  # noqa: E402
 from bench.common import cpu_model, generator, memory, package_version  # noqa: E402
 
 FORMATS = ("csv", "data.json", "ckan", "ttl")
@@ -102,13 +110,24 @@ def inputs(n: int, seed: int, fmt: str, out: Path) -> Path:
 class Sampler:
     """Samples, every ``interval`` s, the RSS of this process and of its descendants, the sum
     of their PSS (proportional set size: a page shared after fork counts once, split among its
-    sharers, where the RSS sum counts it in each) and this process's CPU time; keeps the
-    series, so that sub-phases get their own peaks."""
+    sharers, where the RSS sum counts it in each), this process's CPU time and the process
+    tree's CPU time and bytes written (:func:`bench.ingest_probe.tree`); keeps the series, so
+    that sub-phases get their own peaks.
 
-    def __init__(self, interval: float = 0.1, cap_mb: float = 0.0) -> None:
+    The sampler's own CPU (reading ``/proc``, ``smaps_rollup`` above all) is charged to this
+    process by the kernel: it is measured (:attr:`own_cpu`) and taken off every CPU figure.
+    Sampling every 0.1 s with a scan of ``/proc`` each time cost ~7 % of a core, 100 CPU s of a
+    100,000-dataset ingest; the family is now listed every 2 s and sampled every 0.25 s.
+    """
+
+    def __init__(self, interval: float = 0.25, cap_mb: float = 0.0) -> None:
         self.interval = interval
         self.cap = cap_mb * MB
-        self.series: list[tuple[float, int, int, float, int]] = []  # (t, RSS sum, RSS main, CPU, PSS sum)
+        # (t, RSS sum, RSS main, CPU main, PSS sum, CPU tree, bytes written by the tree)
+        self.series: list[tuple[float, int, int, float, int, float, int]] = []
+        self.own_cpu = 0.0  # seconds of the sampling thread
+        self._family: list[int] = []
+        self._listed = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -125,6 +144,7 @@ class Sampler:
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
             total = self.sample()
+            self.own_cpu = time.thread_time()
             if self.cap and total > self.cap:
                 print(f"memory cap exceeded ({total / MB:.0f} MB): aborting", file=sys.stderr, flush=True)
                 os.kill(os.getpid(), signal.SIGTERM)
@@ -132,16 +152,24 @@ class Sampler:
 
     def sample(self) -> int:
         me = os.getpid()
+        now = time.perf_counter()
+        if now - self._listed > 2.0 or not all(os.path.exists(f"/proc/{p}") for p in self._family):
+            self._family, self._listed = _descendants(me), now
+        family = [me, *self._family]
         main = _rss(me)
-        family = [me, *_descendants(me)]
         total = main + sum(_rss(p) for p in family[1:])
         times = os.times()
         pss = sum(_pss(p) for p in family)
-        self.series.append((time.perf_counter(), total, main, times.user + times.system, pss))
+        tree = probe.tree(me, memory=False, family=family)
+        mine = self.own_cpu
+        self.series.append(
+            (now, total, main, times.user + times.system - mine, pss, tree["cpu_s"] - mine, tree["written"])
+        )
         return total
 
     def window(self, start: float, end: float) -> dict[str, float]:
-        """Peak RSS (sum and main) and main CPU seconds between two ``perf_counter`` times."""
+        """Peak RSS (sum and main), CPU seconds (main, tree) and bytes written between two
+        ``perf_counter`` times."""
         inside = [s for s in self.series if start <= s[0] <= end] or self.series[-1:]
         before = [s for s in self.series if s[0] <= start] or self.series[:1]
         return {
@@ -149,7 +177,12 @@ class Sampler:
             "pss_total_mb": max(s[4] for s in inside) / MB,
             "rss_main_now_mb": max(s[2] for s in inside) / MB,
             "cpu_main_s": inside[-1][3] - before[-1][3],
+            "cpu_tree_s": inside[-1][5] - before[-1][5],
+            "written_mb": (inside[-1][6] - before[-1][6]) / MB,
         }
+
+
+SAMPLER: Sampler | None = None  # the phase's, so that its own CPU can be taken off
 
 
 def _descendants(pid: int) -> list[int]:
@@ -212,7 +245,9 @@ def run_phase(
         session()
     result: dict[str, Any] = {"load_before": os.getloadavg()[0]}
     own0 = resource.getrusage(resource.RUSAGE_SELF)
+    global SAMPLER
     with Sampler(cap_mb=cap_mb) as sampler:
+        SAMPLER = sampler
         started = time.perf_counter()
         result.update(_PHASES[phase](location, fmt, workers, batch, validator))
         ended = time.perf_counter()
@@ -225,7 +260,8 @@ def run_phase(
         rss_worker_mb=children.ru_maxrss / 1024,
         rss_total_mb=sampler.window(started, ended)["rss_total_mb"],
         pss_total_mb=sampler.window(started, ended)["pss_total_mb"],
-        cpu_main_s=own.ru_utime + own.ru_stime - own0.ru_utime - own0.ru_stime,
+        cpu_main_s=own.ru_utime + own.ru_stime - own0.ru_utime - own0.ru_stime - sampler.own_cpu,
+        sampler_cpu_s=sampler.own_cpu,
         cpu_workers_s=children.ru_utime + children.ru_stime,
     )
     if phase == "ingest":  # the summary's two phases, each with its own peaks
@@ -234,6 +270,10 @@ def run_phase(
             "rmv": sampler.window(t0, t0 + result["rmv_s"]),
             "store": sampler.window(t1 - result["store_s"], t1),
         }
+        peaks: dict[str, float] = {}
+        for name, start, end in result.pop("marks"):
+            peaks[name] = max(peaks.get(name, 0.0), sampler.window(start, end)["pss_total_mb"])
+        result["step_pss_mb"] = peaks
     return result
 
 
@@ -286,12 +326,19 @@ def _ingest(location: str, fmt: str, workers: int, batch: int, validator: str) -
     from kg.settings import load_settings
 
     scratch = Path(tempfile.mkdtemp(prefix="kg-bench-store-"))
+    steps = probe.Steps(Path(tempfile.mkdtemp(prefix="kg-bench-steps-")))
+    steps.noise = lambda: SAMPLER.own_cpu if SAMPLER else 0.0
+    probe.instrument(steps)
     try:
         settings = load_settings({}, store=scratch / "store", base_uri=BASE_URI)
         settings = dataclasses.replace(settings, workers=workers, validation_batch=batch, validator=validator)
+        mine = SAMPLER.own_cpu if SAMPLER else 0.0
+        before = probe.tree()
         t0 = time.perf_counter()
         summary = ingest(location, settings=settings, fmt=fmt, source="bench")
         t1 = time.perf_counter()
+        after = probe.tree()
+        after["cpu_s"] -= (SAMPLER.own_cpu if SAMPLER else 0.0) - mine
         return {
             "t0": t0,
             "t1": t1,
@@ -305,9 +352,33 @@ def _ingest(location: str, fmt: str, workers: int, batch: int, validator: str) -
             "store_s": summary.seconds.get("store", 0.0),
             "total_s": t1 - t0,
             "store_mb": _disk(scratch) / MB,
+            "parts_mb": _parts(scratch / "store"),
+            "graphs": _graph_sizes(settings),
+            "cpu_tree_s": after["cpu_s"] - before["cpu_s"],
+            "written_mb": (after["written"] - before["written"]) / MB,
+            "cancelled_mb": (after["cancelled"] - before["cancelled"]) / MB,
+            "steps_main": {k: v for k, v in steps.totals.items() if not k.startswith("worker")},
+            "steps_workers": steps.workers(),
+            "marks": steps.marks,
         }
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+        shutil.rmtree(steps.folder, ignore_errors=True)
+
+
+def _parts(store: Path) -> dict[str, float]:
+    """MB on disk of each part of the published generation (the two Oxigraph stores, derived files)."""
+    current = (store / "current").resolve()
+    out = {}
+    for part in sorted(current.iterdir()):
+        out[part.name] = (_disk(part) if part.is_dir() else part.stat().st_size) / MB
+    return out
+
+
+def _graph_sizes(settings: Any) -> dict[str, int]:
+    from kg.ingest import store_for
+
+    return {g.split("/graph/", 1)[-1]: n for g, n in store_for(settings).graph_sizes().items()}
 
 
 def _disk(path: Path) -> int:
@@ -429,6 +500,9 @@ def measure(n: int, fmt: str, location: Path, args: argparse.Namespace) -> list[
         )
     if "ingest" in args.phases:
         data = got.get("ingest")
+        if data is not None:
+            LEDGERS.append(ledger(fmt, n, data))
+            print(ledger_text(LEDGERS[-1]), flush=True)
         if data is None:
             for name in ("read, map and validate", "store", "total"):
                 rows.append({**base, "phase": f"ingest: {name}", "seconds": None, "date": stamp})
@@ -459,6 +533,91 @@ def measure(n: int, fmt: str, location: Path, args: argparse.Namespace) -> list[
             )
             row("ingest: total", "ingest", seconds=data["total_s"])
     return rows
+
+
+LEDGERS: list[dict[str, Any]] = []  # one per ingest measured: totals and steps
+
+
+def ledger(fmt: str, n: int, data: dict[str, Any]) -> dict[str, Any]:
+    """An ingest's totals (wall, CPU of the process tree, peak PSS, bytes written, store size) and
+    its steps (CPU, bytes, peak memory), from the ``ingest`` phase's result."""
+    rmv, store = data["windows"]["rmv"], data["windows"]["store"]
+    steps = []
+    for name, (wall, cpu, written, calls) in sorted(data["steps_main"].items()):
+        pss = data["step_pss_mb"].get(name)
+        steps.append([name, round(wall, 1), round(cpu, 1), round(written / MB), pss and round(pss), calls])
+    main = data["steps_main"]
+    rest = rmv["cpu_main_s"] - sum(main[k][1] for k in main if k.startswith("main"))
+    steps.append(
+        ["main: the rest (batches out, results in, temporary files)", None, round(rest, 1), None, None, 0]
+    )
+    stored = sum(v[1] for k, v in main.items() if k.startswith("store"))
+    stored_wall = sum(v[0] for k, v in main.items() if k.startswith("store"))
+    steps.append(
+        [
+            "store: the rest (flush, close, compaction)",
+            round(data["store_s"] - stored_wall, 1),
+            round(store["cpu_tree_s"] - stored, 1),
+            None,
+            None,
+            0,
+        ]
+    )
+    for name, (wall, cpu, _, calls) in sorted(data["steps_workers"].items()):
+        steps.append([name, round(wall, 1), round(cpu, 1), None, None, calls])
+    return {
+        "format": fmt,
+        "n": n,
+        "wall_s": round(data["total_s"], 1),
+        "cpu_s": round(data["cpu_tree_s"], 1),
+        "pss_peak_mb": round(max(rmv["pss_total_mb"], store["pss_total_mb"])),
+        "written_mb": round(data["written_mb"]),
+        "cancelled_mb": round(data["cancelled_mb"]),
+        "store_mb": round(data["store_mb"]),
+        "parts_mb": {k: round(v, 1) for k, v in data["parts_mb"].items()},
+        "graphs": data["graphs"],
+        "phases": {
+            "read, map and validate": [
+                round(data["rmv_s"], 1),
+                round(rmv["cpu_tree_s"], 1),
+                round(rmv["written_mb"]),
+                round(rmv["pss_total_mb"]),
+            ],
+            "store": [
+                round(data["store_s"], 1),
+                round(store["cpu_tree_s"], 1),
+                round(store["written_mb"]),
+                round(store["pss_total_mb"]),
+            ],
+        },
+        "steps": steps,
+        "load": round(max(data["load_before"], data["load_after"]), 1),
+    }
+
+
+def ledger_text(led: dict[str, Any]) -> str:
+    """The ledger as Markdown: one line of totals, the two phases, then the steps."""
+    lines = [
+        f"{led['format']} n={led['n']:,}: wall {led['wall_s']} s (load {led['load']}), CPU {led['cpu_s']} s, "
+        f"peak PSS {led['pss_peak_mb']:,} MB, written {led['written_mb']:,} MB "
+        f"(+{led['cancelled_mb']:,} MB cancelled), store {led['store_mb']:,} MB {led['parts_mb']}",
+        f"  triples per graph: {led['graphs']}",
+        "",
+        "| phase or step | wall s | CPU s | MB written | peak PSS MB | calls |",
+        "|---|--:|--:|--:|--:|--:|",
+    ]
+    for name, (wall, cpu, written, pss) in led["phases"].items():
+        lines.append(f"| **{name}** | {wall} | {cpu} | {written:,} | {pss:,} | |")
+    for name, wall, cpu, written, pss, calls in led["steps"]:
+        cells = [
+            f"{written:,}" if written is not None else "",
+            f"{pss:,}" if pss else "",
+            f"{calls:,}" if calls else "",
+        ]
+        lines.append(
+            f"| {name} | {'' if wall is None else wall} | {cpu} | {cells[0]} | {cells[1]} | {cells[2]} |"
+        )
+    return "\n".join(lines)
 
 
 def table(rows: list[dict[str, Any]]) -> str:
@@ -632,6 +791,7 @@ def main(argv: list[str] | None = None) -> int:
     print(table(rows))
     if args.json:
         print(json.dumps(rows, indent=1))
+        print(json.dumps(LEDGERS, indent=1))
     if not args.no_write:
         write_results(rows, args.results)
         print(f"\nwritten to {args.results}")

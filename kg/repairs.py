@@ -161,15 +161,38 @@ STATEMENTS = {
 }
 
 Fix = tuple[list[Triple], str, str]  # the triples instead of one, the kind, "repair" or "left out"
+# the predicates on which _fix_literal / _fix_iri may repair a value (see _untouched)
+_LITERAL_PREDICATES = frozenset(
+    {
+        *DATE_PROPERTIES,
+        DCAT.byteSize,
+        DCAT.spatialResolutionInMeters,
+        DCAT.temporalResolution,
+        VCARD.hasEmail,
+        *VOCABULARIES,
+        *MEDIA_TYPES,
+        *LINKS,
+        *STATEMENTS,
+        ADMS.status,
+    }
+)
+_IRI_PREDICATES = frozenset({DCT.identifier, VCARD.hasEmail, *VOCABULARIES, *MEDIA_TYPES, ADMS.status})
+_TYPE, _DISTRIBUTION = str(RDF.type), str(DCAT.Distribution)
 
 
 def repair_record(record: MappedRecord) -> None:
     """Repair the record's triples in place and add a note per repaired value; its context is
     repaired alike, without notes (what the record sees of its neighbours is what will be
     published of them)."""
-    distributions = {s for s, p, o in record.triples if p == RDF.type and o == DCAT.Distribution}
+    distributions = {s for s, p, o in record.triples if _is(p, _TYPE) and _is(o, _DISTRIBUTION)}
     record.triples = _repaired(record.triples, record.key, distributions, record.notes)
     record.context = _repaired(record.context, record.key, distributions, None)
+
+
+def _is(term: Node, iri: str) -> bool:
+    """``term == URIRef(iri)`` as rdflib decides it (same type, same text), without its Python
+    ``__eq__`` (two calls per triple were ~5 % of a worker's repairs)."""
+    return type(term) is URIRef and str.__eq__(term, iri)
 
 
 def _repaired(
@@ -178,7 +201,7 @@ def _repaired(
     out: dict[Triple, None] = {}
     replaced: set[Node] = set()
     for triple in triples:
-        fix = _fix(triple, key, distributions)
+        fix = None if _untouched(triple) else _fix(triple, key, distributions)
         if fix is None:
             out[triple] = None
             continue
@@ -216,6 +239,47 @@ def _text(term: Node) -> str:
     if isinstance(term, URIRef):
         return str(term)
     return nt_term(term) if isinstance(term, Literal) else f"_:{term}"
+
+
+def _untouched(triple: Triple) -> bool:
+    """Whether :func:`_fix` leaves the triple as it is, told from its terms' types, a cached IRI
+    check and its predicate; False when that does not settle it (then ``_fix`` decides).
+
+    Why: nearly every triple needs no repair, and asking ``_fix`` cost ~55 µs a record (a
+    dataset and its context: ~80 triples), 55 CPU s of a 100,000-dataset ingest; rdflib's
+    ``__eq__`` (Python) on every comparison of a predicate was a third of it. What ``_fix``
+    repairs: a subject IRI the store cannot hold; a literal with a character no RDF text may
+    hold, or on one of :data:`_LITERAL_PREDICATES`; an IRI object the store cannot hold, or on
+    one of :data:`_IRI_PREDICATES`. Any other type of term (a subclass) goes to ``_fix``.
+    """
+    s, p, o = triple
+    kind = type(s)
+    if kind is URIRef:
+        if not _iri_ok(s):
+            return False
+    elif kind is not BNode:
+        return False
+    kind = type(o)
+    if kind is Literal:
+        return p not in _LITERAL_PREDICATES and not _BAD_CHARACTERS.search(o)
+    if kind is URIRef:
+        return p not in _IRI_PREDICATES and _iri_ok(o)
+    return kind is BNode
+
+
+def _iri_ok(iri: URIRef) -> bool:
+    """:func:`_valid_iri`, remembered per IRI (subjects and objects come back triple after triple)."""
+    text = str(iri)  # an exact str: a URIRef key would compare with rdflib's __eq__
+    found = _IRIS_OK.get(text)
+    if found is None:
+        if len(_IRIS_OK) >= _IRIS_OK_KEPT:
+            _IRIS_OK.clear()
+        found = _IRIS_OK[text] = _valid_iri(text)
+    return found
+
+
+_IRIS_OK: dict[str, bool] = {}
+_IRIS_OK_KEPT = 50_000
 
 
 def _fix(triple: Triple, key: str, distributions: set[Node]) -> Fix | None:

@@ -91,11 +91,16 @@ def pyrudof_module() -> Any:
 
 
 _sessions: dict[int, Any] = {}
+EMPTY_DATA = "# the batches are staged on this empty graph and rolled back\n"
 
 
 def session() -> Any:
-    """This process's rudof session, with the shapes read (once per process: a forked worker
-    makes its own, as a Rust object's state need not survive ``fork``)."""
+    """This process's rudof session, with the shapes read and an empty data graph loaded (once per
+    process: a forked worker makes its own, as a Rust object's state need not survive ``fork``).
+
+    The data graph is empty but loaded so that each batch can be staged on it (see
+    :func:`rudof_findings`); a comment is how rudof reads no triples (it refuses an empty text).
+    """
     pid = os.getpid()
     found = _sessions.get(pid)
     if found is None:
@@ -105,6 +110,7 @@ def session() -> Any:
             found.read_shacl(
                 _shapes_ntriples(), pyrudof.ShaclFormat.NTriples, reader_mode=pyrudof.ReaderMode.Strict
             )
+            found.read_data(EMPTY_DATA, pyrudof.RDFFormat.NTriples, reader_mode=pyrudof.ReaderMode.Strict)
         except Exception as exc:
             raise ValidatorError(f"rudof cannot read the shapes: {exc}") from exc
         _sessions.clear()
@@ -308,20 +314,26 @@ def rudof_findings(triples: Sequence[Triple]) -> list[tuple[Finding, Node]]:
     if len(triples) > MAX_TRIPLES:
         raise NotForRudof(f"{len(triples)} triples: more than rudof validates in reasonable memory")
     text, back = ntriples(triples)
-    try:  # merge=False: the batch replaces the previous one (pyrudof merges by default)
-        rudof.read_data(text, pyrudof.RDFFormat.NTriples, reader_mode=pyrudof.ReaderMode.Strict, merge=False)
-    except pyrudof.DataError as exc:
-        rudof.reset_data()
-        raise NotForRudof(f"rudof cannot read the batch: {exc}") from exc
-    except Exception as exc:
-        raise ValidatorError(f"rudof cannot read the batch: {exc}") from exc
+    # the batch is staged on the session's empty graph and rolled back after validation: reading
+    # it with merge=False instead (a graph of its own) cost a fixed ~66 ms per call (200 CSV
+    # records: read + validate 385 -> 322 ms; ~30 CPU s of a 100,000-dataset ingest)
+    rudof.begin_staging()
     try:
-        report = rudof.validate_shacl()
-        results = list(report.violations)
-    except Exception as exc:
-        raise ValidatorError(f"the SHACL validator (rudof) failed: {exc}") from exc
+        try:
+            rudof.read_data(
+                text, pyrudof.RDFFormat.NTriples, reader_mode=pyrudof.ReaderMode.Strict, merge=True
+            )
+        except pyrudof.DataError as exc:
+            raise NotForRudof(f"rudof cannot read the batch: {exc}") from exc
+        except Exception as exc:
+            raise ValidatorError(f"rudof cannot read the batch: {exc}") from exc
+        try:
+            report = rudof.validate_shacl()
+            results = list(report.violations)
+        except Exception as exc:
+            raise ValidatorError(f"the SHACL validator (rudof) failed: {exc}") from exc
     finally:
-        rudof.reset_data()  # the batch's graph is not kept until the next one
+        rudof.rollback_staging()  # the batch's graph is not kept until the next one
     shapes = _shape_texts()
     found = []
     for result in results:
