@@ -33,6 +33,7 @@ RDF = {
 LANGS = ("", "en", "fr", "de", "es", "it", "nl", "pt", "pl", "sv")
 AGENCY_PAGE = 50  # datasets on an agency's page (kg.web.agency_page.LIST_SIZE)
 QUALITY_PAGE = 50  # rows of a /quality list (kg.web.quality_views.PAGE_SIZE)
+SEARCH_PAGES = 10_000  # the last page /datasets shows (kg.search.MAX_PAGE)
 
 
 @dataclass
@@ -109,7 +110,7 @@ def search_rows(rng: random.Random, k: int, datasets: int) -> list[Row]:
         for suffix, accept in (("", HTML), (".json", JSON)):
             paths = [f"/datasets{suffix}?" + urllib.parse.urlencode(make(t)) for t in islice(texts, k)]
             rows.append(_twin(name, what, suffix, "`/datasets.json`", [(p, accept) for p in paths]))
-    last = max(1, -(-datasets // 20))
+    last = min(max(1, -(-datasets // 20)), SEARCH_PAGES)  # the search lists 20 a page, 10,000 pages at most
     for suffix, accept in (("", HTML), (".json", JSON)):
         pages = _pages(rng, last, k)
         paths = [

@@ -120,3 +120,19 @@ def test_the_benchmark_end_to_end(tmp_path):
     assert fresh.keys() == result["rows"].keys()
     assert {r["status"] for r in fresh.values()} == {"200"}
     assert "| dataset |" in done.stdout and "First request of each kind on a new generation" in done.stdout
+
+
+def test_at_a_million_every_page_asked_for_is_one_the_site_serves():
+    from kg.search import MAX_PAGE
+
+    facts = _facts()
+    facts.datasets = facts.catalog_members = 995_000
+    rows = {r.name: r for r in plans(1_000_000, 1, 50, facts, 100)}
+    for name in ("search-browse", "search-browse-json"):
+        pages = [
+            int(urllib.parse.parse_qs(urllib.parse.urlsplit(p).query)["page"][0])
+            for p, _ in rows[name].requests
+        ]
+        assert max(pages) == MAX_PAGE
+    catalog = [int(p.rsplit("=", 1)[1]) for p, _ in rows["catalog-ttl"].measured]
+    assert max(catalog) == 9_950
