@@ -46,6 +46,7 @@ SCHEMA = """
 CREATE TABLE members(graph TEXT NOT NULL, kind TEXT NOT NULL, iri TEXT NOT NULL,
   PRIMARY KEY(graph, kind, iri)) WITHOUT ROWID;
 CREATE TABLE member_order(position INTEGER PRIMARY KEY, kind TEXT NOT NULL, iri TEXT NOT NULL);
+CREATE INDEX member_order_iri ON member_order(iri);
 CREATE TABLE agencies(id INTEGER PRIMARY KEY, iri TEXT NOT NULL UNIQUE, name TEXT NOT NULL,
   fold TEXT NOT NULL, parent INTEGER, root INTEGER NOT NULL, depth INTEGER NOT NULL,
   ancestors TEXT NOT NULL, unit INTEGER NOT NULL, kind TEXT NOT NULL, datasets INTEGER NOT NULL,
@@ -124,6 +125,18 @@ def dataset_labels(db, iris: Sequence[str]) -> dict[str, dict[str, str]]:
         )
         for iri, title, modified, publisher in db.execute(query, part):
             found[iri] = {"title": title, "publisher": publisher or "", "modified": modified}
+    return found
+
+
+def members_among(db, iris: Sequence[str]) -> set[str]:
+    """Those of ``iris`` that are members of the catalogue (a catalogue page leaves their
+    descriptions to their own pages)."""
+    found: set[str] = set()
+    for part in _chunks(list(iris), 500):
+        marks = ",".join("?" * len(part))
+        found.update(
+            iri for (iri,) in db.execute(f"SELECT iri FROM member_order WHERE iri IN ({marks})", part)
+        )
     return found
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
 
 from kg.catalog import Member, Page, page_iri, void_ntriples, write_page
-from kg.derived_catalog import concept_ntriples, dataset_labels, member_count, member_page
+from kg.derived_catalog import concept_ntriples, dataset_labels, member_count, member_page, members_among
 from kg.store import convert, parse_ntriples
 from kg.vocab import DCT, FOAF, PREFIXES
 from kg.web import formats
@@ -113,7 +113,8 @@ def catalog(suffix: str | None = None) -> Response | str:
         out = io.BytesIO()
         tables = derived()
         concepts = (lambda used: parse_ntriples(concept_ntriples(tables.db(), used))) if tables else None
-        write_page(store, settings, page, out, fmt=fmt, concepts=concepts)
+        members = (lambda iris: members_among(tables.db(), iris)) if tables else None
+        write_page(store, settings, page, out, fmt=fmt, concepts=concepts, members=members)
         response = Response(out.getvalue(), content_type=formats.content_type(fmt))
     elif fmt == "json":
         response = jsonify(_listing(page, ".json"))
