@@ -38,7 +38,8 @@ from kg.errors import StrictRefusal, ValidatorError
 from kg.iris import Minter, source_name
 from kg.mapping import MappedRecord, Triple, map_agency, map_record, nt_iri, nt_line, nt_literal
 from kg.quality import quality_texts, rule_counts_triples
-from kg.readers import detect_format, read_source
+from kg.readers import read_source
+from kg.readers.detect import detect_format
 from kg.records import AgencyRecord, DatasetRecord, RdfRecord, Record, Repair, ServiceRecord
 from kg.repairs import (
     LEFT_OUT,

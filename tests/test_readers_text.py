@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 from conftest import BASE
 
-from kg.readers import as_text, as_texts
 from kg.readers.ckan import read_ckan
 from kg.readers.data_json import read_data_json
-from kg.readers.repairs import clean_text, text_repairs
+from kg.readers.text import as_text, as_texts, clean_text, text_repairs
 from kg.records import AgencyRecord, DatasetRecord, Repair
 
 RULE = "invalid-character"

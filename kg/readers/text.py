@@ -1,14 +1,20 @@
-"""Text that no RDF syntax can hold, replaced where the JSON readers make record text, and
-the :class:`~kg.records.Repair` of each replacement, so that the mapper can report it.
+"""Record text from JSON values, with the text no RDF syntax can hold replaced, and the
+:class:`~kg.records.Repair` of each replacement, so that the mapper can report it.
 
-A JSON escape can give Python a character that RDF cannot carry: a lone surrogate
-(``"\\udc92"``, half of a UTF-16 pair, from a broken encoder) or a control character
-(``"\\u0007"``). Kept, it fails the ingest when the record is written (UTF-8 has no surrogates;
-XML 1.0 excludes both). :func:`clean_text` replaces each with U+FFFD (what a UTF-8 decoder puts
-for what it cannot read); :func:`text_repairs` says where, and what was there.
+The JSON readers (data.json, CKAN) make record text with :func:`as_text` and :func:`as_texts`:
+strings stripped, other values as compact JSON. A JSON escape can give Python a character
+that RDF cannot carry: a lone surrogate (``"\\udc92"``, half of a UTF-16 pair, from a broken
+encoder) or a control character (``"\\u0007"``). Kept, it fails the ingest when the record is
+written (UTF-8 has no surrogates; XML 1.0 excludes both). :func:`clean_text` replaces each with
+U+FFFD (what a UTF-8 decoder puts for what it cannot read); :func:`text_repairs` says where, and
+what was there.
 
 >>> clean_text("caf\\udc92"), compact_json({"k": ["\\u0007"]})
 ('caf\ufffd', '{"k":["\ufffd"]}')
+>>> as_text(3), as_text(None), as_text({"a": [1, 2]}), as_texts(" x ")
+('3', '', '{"a":[1,2]}', ['x'])
+>>> as_text("caf\\udc92\\x07")
+'caf\\ufffd\\ufffd'
 """
 
 from __future__ import annotations
@@ -112,3 +118,21 @@ def text_repairs(value: Any, where: str = "") -> list[Repair]:
 def _escaped(text: str) -> str:
     r"""``text`` with each character RDF cannot hold written as a JSON escape (``\udc92``)."""
     return _INVALID.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def as_text(value: Any) -> str:
+    """A JSON value as record text: strings stripped, None → "", other values as compact JSON;
+    characters RDF cannot hold replaced (:func:`text_repairs` reports them)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return clean_text(value).strip()
+    if isinstance(value, bool | int | float):
+        return json.dumps(value)
+    return compact_json(value)
+
+
+def as_texts(value: Any) -> list[str]:
+    """A list of texts from a list, a single value or nothing (types vary in the wild)."""
+    items = value if isinstance(value, list) else [value]
+    return [t for t in (as_text(v) for v in items) if t]
