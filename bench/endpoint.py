@@ -3,7 +3,7 @@
 One seeded catalogue of N synthetic datasets (``bench/generate.py``, Turtle)
 is loaded once into a store folder, cached under ``bench/out/`` so reruns skip
 it. It is built the way an ingest leaves it, without the SHACL pass: one
-generation made with :meth:`kg.store.Store.write` holding the catalogue in the
+generation made with :meth:`kg.store.embedded.Store.write` holding the catalogue in the
 source graph ``{base}graph/bench``, the controlled vocabularies and the
 catalogue description. No record is quarantined, so there are no private
 graphs, and the union of all graphs (the native server's
@@ -60,7 +60,7 @@ Results go to ``bench/RESULTS.md`` under "Endpoint" (that section only is
 replaced; ``--no-write`` leaves the file alone) and, in full, to
 ``bench/out/endpoint-<time>.json``.
 
-``--remote``: our app on a remote store (:mod:`kg.remote`) against the store's own clients. One
+``--remote``: our app on a remote store (:mod:`kg.store.remote`) against the store's own clients. One
 ``oxigraph serve --union-default-graph`` (read-write: it needs the version triple, written once
 before measuring) on a copy of its own; our app under the same gunicorn with ``KG_STORE_QUERY_URL``,
 ``KG_STORE_UPDATE_URL`` and ``KG_STORE_GSP_URL`` on that server and ``KG_STORE`` on an empty scratch

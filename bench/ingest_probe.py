@@ -207,9 +207,9 @@ def instrument(steps: Steps) -> None:
     """Wrap the ingest's steps (call in the process that will run the ingest, before it forks)."""
     import kg.ingest as ingest
     import kg.search as search
-    import kg.store as store
     import kg.validation as validation
     import kg.validation_rudof as rudof
+    from kg.store import embedded, generation
 
     # workers: per record or per batch
     ingest.map_record = steps.wrap("worker: map", ingest.map_record)
@@ -228,15 +228,19 @@ def instrument(steps: Steps) -> None:
     ingest.read_source = steps.wrap_iterator("main: read", ingest.read_source)
     ingest.hold_back_links = steps.wrap("main: hold back links", ingest.hold_back_links)
     ingest.published_elsewhere = steps.wrap("main: other sources' IRIs", ingest.published_elsewhere)
-    store.Store._next_generation = steps.wrap("store: open the next generation", store.Store._next_generation)
-    store.Writer.load = _per_graph(steps, store.Writer.load)
-    store.Writer.load_text = _per_graph(steps, store.Writer.load_text)
-    store.Writer.update = steps.wrap("store: updates", store.Writer.update)
-    store.Store._build_derived = steps.wrap("store: builders (the rest)", store.Store._build_derived)
+    embedded.Store._next_generation = steps.wrap(
+        "store: open the next generation", embedded.Store._next_generation
+    )
+    generation.Writer.load = _per_graph(steps, generation.Writer.load)
+    generation.Writer.load_text = _per_graph(steps, generation.Writer.load_text)
+    generation.Writer.update = steps.wrap("store: updates", generation.Writer.update)
+    embedded.Store._build_derived = steps.wrap("store: builders (the rest)", embedded.Store._build_derived)
     search.build_index = steps.wrap("store: builder: search index", search.build_index)
     ingest.build_index = search.build_index
-    store.Store._publish = steps.wrap("store: publish", store.Store._publish)
-    store.Store._collect_garbage = steps.wrap("store: old generations removed", store.Store._collect_garbage)
+    embedded.Store._publish = steps.wrap("store: publish", embedded.Store._publish)
+    embedded.Store._collect_garbage = steps.wrap(
+        "store: old generations removed", embedded.Store._collect_garbage
+    )
 
 
 def _per_graph(steps: Steps, method: Callable) -> Callable:

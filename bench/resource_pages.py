@@ -95,7 +95,7 @@ def plans(store: Path, n: int, seed: int, count: int) -> dict[str, tuple[list[st
 
 def used_concepts(store: Path) -> list[str]:
     """The EU vocabulary concepts the catalogue's datasets and distributions point at."""
-    from kg.store import Store
+    from kg.store.embedded import Store
 
     eu = "http://publications.europa.eu/resource/authority/"
     rows = Store(store).query(

@@ -41,7 +41,8 @@ from rdflib import Literal, URIRef
 from kg.iris import Minter, short_hash
 from kg.mapping import nt_line
 from kg.settings import Settings
-from kg.store import Store, convert, parse_ntriples, serialize_triples
+from kg.store.embedded import Store
+from kg.store.results import convert, parse_ntriples, serialize_triples
 from kg.vocab import DCAT, DCT, FOAF, HYDRA, ORG, PREFIXES, RDF, SKOS, VOID, XSD
 
 EXPORT_FORMATS = ("ttl", "jsonld", "rdf", "nt", "nq", "trig")

@@ -195,7 +195,7 @@ def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_query(args: argparse.Namespace, settings: Settings) -> int:
     from kg.ingest import store_for
-    from kg.store import is_boolean, is_graph, serialize_results
+    from kg.store.results import is_boolean, is_graph, serialize_results
 
     sparql = args.sparql
     if sparql.startswith("@"):

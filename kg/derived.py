@@ -46,7 +46,8 @@ from kg.errors import StoreError
 from kg.iris import Minter
 from kg.search import INDEX_FILE
 from kg.settings import Settings
-from kg.store import Generation, Store
+from kg.store.embedded import Store
+from kg.store.generation import Generation
 
 VERSION = "2"  # of the derived tables (meta key 'derived'); another value: rebuilt from the store
 

@@ -3,7 +3,7 @@
 No Flask here (the views are :mod:`kg.web.resources`); everything goes through
 ``store.query``: in the web app a :class:`kg.timed.TimedStore`, so that every query of a
 page (:meth:`Describer.evaluate` is the one place they pass) runs in an evaluator process
-and is stopped at ``KG_QUERY_TIMEOUT``; a :class:`kg.store.Store` elsewhere. Labels and
+and is stopped at ``KG_QUERY_TIMEOUT``; a :class:`kg.store.embedded.Store` elsewhere. Labels and
 links are :class:`kg.terms.Labels`' (one query a page); findings are :mod:`kg.findings`'.
 
 *Bounded queries only.* Each query starts from the resource's IRI (a lookup by
@@ -33,7 +33,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from kg.store import Store, as_triples
+from kg.store.embedded import Store
+from kg.store.results import as_triples
 from kg.terms import LABEL_ORDER, Labels, Term, curie, term_of
 from kg.timed import TimedStore
 from kg.vocab import CPOV, DCAT, DQV, FOAF, KGO, ORG, RDF, SH
@@ -244,7 +245,7 @@ class Describer(Labels):
         return bool(self.rows(f"SELECT ?g WHERE {{ GRAPH ?g {{ {known} }} }} LIMIT 1", [], private=True))
 
     def triples(self, loc: Location):
-        """The CBD as query triples, for :func:`kg.store.serialize_triples`: read when locating it
+        """The CBD as query triples, for :func:`kg.store.results.serialize_triples`: read when locating it
         (a quarantined record's with its report, whose nodes are roots of their own)."""
         keep = (r for r in loc.rows if r[0].value == loc.iri or r[0].value not in loc.described)
         return as_triples(dict.fromkeys((s, p, o) for _, s, p, o in keep))

@@ -45,7 +45,7 @@ Request = tuple[str, list[str] | None, list[str] | None, tuple[str, str]]
 
 def _child_main(conn: Connection, store_path: str, private: tuple[str, ...]) -> None:
     """The per-worker evaluator loop: one request at a time, answers as tagged byte messages."""
-    from kg.store import Store
+    from kg.store.embedded import Store
 
     store = Store(store_path, private_graphs=private)
     while True:
@@ -187,7 +187,8 @@ class EvaluatorClient:
         private: bool = False,
         timeout: float | None = None,
     ) -> tuple[str, bytes]:
-        """Evaluate a query of the app's own (a page's), with :meth:`kg.store.Store.query`'s arguments.
+        """Evaluate a query of the app's own (a page's), with the arguments of
+        :meth:`kg.store.embedded.Store.query`.
 
         Returns the format and the whole answer: SPARQL TSV for SELECT (lossless: terms in
         N-Triples syntax), SPARQL JSON for ASK, N-Triples for CONSTRUCT. No row cap, since a

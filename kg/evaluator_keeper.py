@@ -9,7 +9,7 @@ its caches stay warm (:func:`_warm_first`) — and forks a replacement whenever 
 
 Why a process of its own rather than a thread in the master: gunicorn's master reaps every
 child with ``waitpid(-1)``, so it would take the exits of evaluators it does not know; here the
-keeper is their parent and alone waits for them. It imports pyoxigraph and :mod:`kg.store` once
+keeper is their parent and alone waits for them. It imports pyoxigraph and :mod:`kg.store.embedded` once
 and forks (it runs no thread and opens no store), so a replacement is ready in milliseconds.
 
 Signals: ``SIGTERM`` kills the evaluators (their work is not needed: the master is stopping)
@@ -47,7 +47,7 @@ def _evaluate_forever(listener: socket.socket, keeper: int) -> None:
     """One evaluator: accept a web worker, send it our pid (so that it can kill us at the
     deadline), read ``(store folder, private graphs, request)``, answer, and accept again."""
     from kg.evaluator_protocol import answer
-    from kg.store import Store
+    from kg.store.embedded import Store
 
     state = {"busy": False, "retire": False}
 
@@ -144,7 +144,7 @@ def keep(listener: socket.socket, size: int, master: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGCHLD, lambda *_: None)  # a handler, so that SIGCHLD is not discarded
     _die_with_parent(signal.SIGTERM, master)
-    import kg.store  # noqa: F401 - imported once here, so a forked evaluator starts warm
+    import kg.store.embedded  # noqa: F401 - imported once here, so a forked evaluator starts warm
 
     children: set[int] = set()
     forks: list[float] = []

@@ -55,7 +55,7 @@ class _Sink:
 
 
 def answer(conn: Connection, store, request: tuple) -> None:
-    """Evaluate one request on ``store`` (a :class:`kg.store.Store`) and send the answer as tagged
+    """Evaluate one request on ``store`` (a :class:`kg.store.embedded.Store`) and send the answer as tagged
     byte messages; shared by the per-worker children and the shared pool (:mod:`kg.evaluator_pool`).
 
     :raises OSError: the parent went away (its end of ``conn`` is closed): nobody to tell.
@@ -90,14 +90,21 @@ def evaluate(
     Shared by the evaluators and the web worker's own evaluations (:mod:`kg.web.answers`). Run on
     the thread that reads the results: pyoxigraph's results must stay on the thread that made them.
     """
-    from kg.store import as_quads, cap_rows, is_boolean, is_graph, serialize_results, serialize_triples
+    from kg.store.results import (
+        as_quads,
+        cap_rows,
+        is_boolean,
+        is_graph,
+        serialize_results,
+        serialize_triples,
+    )
 
     result = store.query(text, default_graphs=default, named_graphs=named, private=private)
     if is_graph(result):
         fmt = accept[1]
         sink.started(fmt)
         triples = as_quads(result) if fmt in ("nq", "trig") else result
-        serialize_triples(triples, sink, fmt)  # no prefix table: see kg.store.serialize_triples
+        serialize_triples(triples, sink, fmt)  # no prefix table: see kg.store.results.serialize_triples
         return
     fmt = "json" if is_boolean(result) and accept[0] in ("csv", "tsv") else accept[0]  # no boolean CSV
     truncated = False

@@ -52,7 +52,7 @@ from kg.repairs import (
 from kg.search import Summaries, build_index, summarize
 from kg.settings import Settings
 from kg.shapes import validator_shapes
-from kg.store import Store
+from kg.store.embedded import Store
 from kg.validation import Finding, RecordReport, check_engine, validate_batch
 from kg.vocab import DCAT, DCT, KGO, PROV, RDF, SH, XSD
 
@@ -108,7 +108,7 @@ class IngestSummary:
 
 def store_for(settings: Settings, summaries: Summaries | None = None, scores: Scores | None = None) -> Store:
     """The store of these settings (embedded, or remote when ``KG_STORE_QUERY_URL`` is set: same
-    interface, see :mod:`kg.remote`), with the builders of the search index and of the pages'
+    interface, see :mod:`kg.store.remote`), with the builders of the search index and of the pages'
     derived data (:mod:`kg.derived`, which reads the index's tables, so it comes second).
 
     ``summaries``: the search index's summaries of the datasets of the graph about to be
@@ -123,7 +123,7 @@ def store_for(settings: Settings, summaries: Summaries | None = None, scores: Sc
         iris.staging_prefix(),
     )
     if settings.remote:
-        from kg.remote import RemoteStore
+        from kg.store.remote import RemoteStore
 
         store = RemoteStore(
             settings.store,

@@ -21,9 +21,10 @@ from collections.abc import Iterator
 
 import pyoxigraph as ox
 
-from kg.remote import GRAPH_TYPES, MEDIA, RESULT_TYPES, RemoteStore, _media
 from kg.sparql_text import query_form
-from kg.store import FORMATS, RESULT_FORMATS, as_quads, cap_rows, serialize_results, serialize_triples
+from kg.store.remote import RemoteStore
+from kg.store.remote_http import GRAPH_TYPES, MEDIA, RESULT_TYPES, media_type
+from kg.store.results import FORMATS, RESULT_FORMATS, as_quads, cap_rows, serialize_results, serialize_triples
 
 START_STREAMING = 256 * 1024  # as kg.evaluator: an answer this long streams instead of being held
 PASSED = {"json", "xml"}  # asked for as such; CSV cannot be read back (lossy), Virtuoso's TSV is not TSV
@@ -78,7 +79,7 @@ class RemoteAnswers:
             timeout=timeout or self.timeout,
             stream=True,
         )
-        kind = _media(response)
+        kind = media_type(response)
         if kind in GRAPH_TYPES:
             return _graph(response, GRAPH_TYPES[kind], graph_fmt)
         body = response.read()

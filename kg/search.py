@@ -20,7 +20,7 @@ Facet counts are an AND and a popcount of two bitsets per value
 SQL when the set is small (:data:`SMALL_SET`); in a larger set they cannot
 reach the top values shown and are left out.
 
-:func:`build_index` is a :meth:`kg.store.Store.add_builder` builder: it copies
+:func:`build_index` is a :meth:`kg.store.embedded.Store.add_builder` builder: it copies
 the previous generation's index and re-indexes the datasets that the changed
 graphs held or hold, or rebuilds everything when the change is unknown (a
 SPARQL update) or the previous index cannot be reused.
@@ -41,7 +41,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kg.errors import StoreError
-from kg.store import Generation, Store
+from kg.store.embedded import Store
+from kg.store.generation import Generation
 from kg.vocab import DCAT, DCT, FOAF, RDF, SKOS
 
 INDEX_FILE = "search.sqlite"

@@ -7,7 +7,7 @@ pages therefore read through :class:`TimedStore`: its :meth:`~TimedStore.query`
 sends the query to an evaluator process (:meth:`kg.evaluator.Evaluator.fetch`),
 which is killed at the deadline, and parses the answer back with pyoxigraph's
 own parsers, so callers keep working on pyoxigraph terms as with
-:meth:`kg.store.Store.query`. A query that runs out of time raises
+:meth:`kg.store.embedded.Store.query`. A query that runs out of time raises
 :class:`PageTimeout`, which the app answers with a 503 (:mod:`kg.web.errors`).
 
 *One budget per page.* All the queries of one request share one
@@ -42,7 +42,7 @@ import pyoxigraph as ox
 
 from kg.errors import QueryTimeout
 from kg.evaluator import Evaluator
-from kg.store import Store
+from kg.store.embedded import Store
 
 _RESULTS = {"tsv": ox.QueryResultsFormat.TSV, "json": ox.QueryResultsFormat.JSON}
 _SIZES = "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
@@ -92,7 +92,7 @@ class TimedStore:
         named_graphs: list[str] | None = None,
         private: bool = False,
     ) -> ox.QuerySolutions | ox.QueryBoolean | Iterator[ox.Triple]:
-        """:meth:`kg.store.Store.query`, stopped at the page's deadline.
+        """:meth:`kg.store.embedded.Store.query`, stopped at the page's deadline.
 
         SELECT and ASK answers are pyoxigraph's own result objects (parsed from the
         evaluator's TSV or JSON); a CONSTRUCT answer is an iterator of triples.
@@ -150,7 +150,7 @@ class TimedStore:
             raise PageTimeout(f"this page could not be built in time: {exc}; try again later") from exc
 
     def graph_sizes(self) -> dict[str, int]:
-        """Triples per named graph, public and private, as :meth:`kg.store.Store.graph_sizes` (once
+        """Triples per named graph, public and private, as :meth:`kg.store.embedded.Store.graph_sizes` (once
         per generation; evaluated, since counting reads every quad)."""
         if self.evaluator is None:  # in-process, or a remote store (which caches them per version)
             return self.store.graph_sizes()

@@ -29,7 +29,7 @@ import pytest
 
 from kg.iris import Minter
 from kg.settings import Settings, load_settings
-from kg.store import Store
+from kg.store.embedded import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "kg" / "sample"

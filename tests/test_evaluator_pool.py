@@ -23,7 +23,7 @@ from live import ROOT, request, serve
 
 from kg.errors import QueryTimeout
 from kg.evaluator_pool import MasterPool, SharedEvaluator
-from kg.store import Store
+from kg.store.embedded import Store
 
 KEEPER = b"kg.evaluator_keeper"
 HEAVY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"  # every triple cubed

@@ -18,7 +18,7 @@ from test_front import call
 
 from kg import create_app
 from kg.evaluator_pool import SOCKET_ENV, MasterPool, SharedEvaluator
-from kg.store import Store
+from kg.store.embedded import Store
 from kg.web.answers import FAILED
 from kg.web.front import Front
 

@@ -154,7 +154,7 @@ def ingest_with_cli(path: Path, store: Path, monkeypatch, capsys) -> tuple[int, 
 
 def published_datasets(store: Path) -> dict[str, str]:
     """Dataset IRI -> title, in the source's published graph."""
-    from kg.store import Store
+    from kg.store.embedded import Store
 
     query = f"""SELECT ?d ?t WHERE {{ GRAPH <{BASE}graph/real> {{
         ?d a <http://www.w3.org/ns/dcat#Dataset> ; <http://purl.org/dc/terms/title> ?t }} }}"""

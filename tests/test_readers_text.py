@@ -171,7 +171,7 @@ def test_ckan_publisher_fields_carry_their_repairs(tmp_path: Path) -> None:
 def test_kg_ingest_of_a_data_json_with_a_lone_surrogate(tmp_path: Path, monkeypatch, capsys) -> None:
     """It failed when the batch was written for the validator ("surrogates not allowed")."""
     from kg.cli import main
-    from kg.store import Store
+    from kg.store.embedded import Store
 
     path = write_raw(tmp_path, '{"dataset": [' + SURROGATE_DATASET + "]}")
     monkeypatch.setenv("KG_STORE", str(tmp_path / "store"))

@@ -1,4 +1,4 @@
-"""The remote store (kg.remote) against real servers: ``oxigraph serve`` and Virtuoso.
+"""The remote store (kg.store.remote) against real servers: ``oxigraph serve`` and Virtuoso.
 
 The rest of the suite runs on a remote store too (``KG_TEST_STORE=oxigraph``, see
 :mod:`backend`); these tests pin what only a remote store has — staging and one-request
@@ -178,7 +178,7 @@ def test_a_writer_killed_after_staging_leaves_the_store_serving(remote, kg_env, 
 def test_private_and_foreign_graphs_stay_out_of_public_queries(remote):
     ingest(str(SAMPLE_CSV), settings=remote, source="sample")
     store = store_for(remote)
-    store._post_update('INSERT DATA { GRAPH <urn:someone:else> { <urn:a> <urn:b> "theirs" } }')
+    store.post_update('INSERT DATA { GRAPH <urn:someone:else> { <urn:a> <urn:b> "theirs" } }')
     client = build_app(remote).test_client()
 
     def select(query: str, **params: str) -> list[dict]:
@@ -341,8 +341,9 @@ def test_a_second_web_machine_builds_its_search_index_from_the_store(remote, tmp
 def test_both_stores_have_the_whole_interface(remote):
     import inspect
 
-    from kg.remote import RemoteStore
-    from kg.store import GraphStore, Store
+    from kg.store.embedded import Store
+    from kg.store.interface import GraphStore
+    from kg.store.remote import RemoteStore
 
     embedded = Store(remote.store / "embedded")
     assert isinstance(embedded, GraphStore) and isinstance(store_for(remote), GraphStore)

@@ -16,7 +16,8 @@ from live import request, serve
 from kg.ingest import ingest, store_for
 from kg.search import FACETS, INDEX_FILE, Query, build_index, open_index, parse_query
 from kg.settings import Settings
-from kg.store import Generation, Store
+from kg.store.embedded import Store
+from kg.store.generation import Generation
 from kg.vocab import DCAT, DCT, RDF
 from kg.web.app import build_app
 from kg.web.search_views import page_link
@@ -434,7 +435,7 @@ def _rebuilt_from_the_store(store: Store, folder: Path) -> Path:
     published = store.folder()
     folder.mkdir()
     if getattr(store, "remote", False):
-        from kg.remote import RemoteGeneration
+        from kg.store.remote_derived import RemoteGeneration
 
         generation = RemoteGeneration(folder, None, set(), store)
     else:

@@ -19,7 +19,7 @@ from live import request, serve
 from test_limits import _tree_cpu_seconds
 
 from kg.settings import load_settings
-from kg.store import Store
+from kg.store.embedded import Store
 from kg.timed import PageTimeout, TimedStore
 from kg.web.app import build_app
 

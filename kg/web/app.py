@@ -80,7 +80,7 @@ def build_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         deadline=_page_deadline(settings.query_timeout),
         observe=logs.observe_query,
     )
-    if settings.remote:  # each request reads the remote store's version afresh (kg.remote)
+    if settings.remote:  # each request reads the remote store's version afresh (kg.store.remote)
         app.before_request(store.new_request)
     for view in (
         pages,

@@ -27,7 +27,7 @@ from flask import Blueprint, Response, abort, current_app, jsonify, render_templ
 
 from kg.catalog import Member, Page, page_iri, void_ntriples, write_page
 from kg.derived_catalog import concept_ntriples, dataset_labels, member_count, member_page
-from kg.store import convert, parse_ntriples
+from kg.store.results import convert, parse_ntriples
 from kg.vocab import DCT, FOAF, PREFIXES
 from kg.web import formats
 from kg.web.cache import etag_for, not_modified

@@ -1,4 +1,4 @@
-"""kg.pieces: N-Triples files cut for loading, never between two mentions of a blank node.
+"""kg.store.bulk_load: N-Triples files cut for loading, never between two mentions of a blank node.
 
 A loader names blank nodes anew in every call, so a cut between two mentions of ``_:b``
 would make two nodes of one. Checked on random files (the cut rules) and by loading a
@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from test_store import make
 
-from kg.pieces import cut_points, read_pieces
-from kg.store import Writer
+from kg.store.bulk_load import cut_points, read_pieces
+from kg.store.generation import Writer
 
 GRAPH = "http://kg.test/graph/one"
 LABEL = re.compile(rb"_:[^\s\"<>]+")

@@ -1,4 +1,4 @@
-"""A remote SPARQL 1.1 store behind the interface of :class:`kg.store.Store`, standards only.
+"""A remote SPARQL 1.1 store behind the interface of :class:`kg.store.embedded.Store`, standards only.
 
 Reads use the SPARQL 1.1 Protocol (``KG_STORE_QUERY_URL``), writes the SPARQL 1.1
 Update (``KG_STORE_UPDATE_URL``) and the Graph Store HTTP Protocol (``KG_STORE_GSP_URL``),
@@ -34,11 +34,8 @@ How the embedded store's guarantees carry over:
 
 from __future__ import annotations
 
-import base64
 import io
 import json
-import os
-import shutil
 import threading
 import time
 import uuid
@@ -50,9 +47,7 @@ from urllib.parse import urlencode
 import pyoxigraph as ox
 import urllib3
 
-from kg.errors import InputError, QueryError, QueryTimeout, StoreError
-from kg.remote_write import GRAPHS, STATE, VERSION, RemoteGeneration, RemoteWriter, canonical_booleans
-from kg.remote_write import check_answer as _check
+from kg.errors import InputError, QueryError, StoreError
 from kg.sparql_text import (
     dataset_clauses,
     declares_dataset,
@@ -60,27 +55,26 @@ from kg.sparql_text import (
     query_form,
     without_dataset,
 )
-from kg.store import FORMATS, Generation, _write_lock
+from kg.store.generation import Generation
+from kg.store.lock import write_lock
+from kg.store.remote_derived import DerivedFiles
+from kg.store.remote_http import (
+    EMPTY,
+    GRAPH_TYPES,
+    GRAPHS,
+    RESULT_TYPES,
+    STATE,
+    VERSION,
+    RemoteEndpoints,
+    canonical_booleans,
+    check_answer,
+    media_type,
+)
+from kg.store.remote_write import RemoteWriter
+from kg.store.results import FORMATS
 
-EMPTY = "urn:kg:empty"  # a graph never written: names an empty default graph or no named graphs
-RESULT_TYPES = {
-    "application/sparql-results+json": "json",
-    "application/sparql-results+xml": "xml",
-    "text/tab-separated-values": "tsv",
-    "text/csv": "csv",
-}
-GRAPH_TYPES = {
-    "application/n-triples": "nt",
-    "text/turtle": "ttl",
-    "application/rdf+xml": "rdf",
-    "application/ld+json": "jsonld",
-    "application/n-quads": "nq",
-    "application/trig": "trig",
-}
-MEDIA = {v: k for k, v in (RESULT_TYPES | GRAPH_TYPES).items()}
 
-
-class RemoteStore:
+class RemoteStore(RemoteEndpoints):
     """A remote store; ``state`` is the local folder of derived files (``KG_STORE``).
 
     :param private_graphs: prefixes of graph IRIs kept out of public queries.
@@ -106,58 +100,23 @@ class RemoteStore:
         password: str = "",
         timeout: float = 30.0,
     ) -> None:
+        super().__init__(
+            query_url=query_url,
+            update_url=update_url,
+            gsp_url=gsp_url,
+            user=user,
+            password=password,
+            timeout=timeout,
+        )
         self.path = Path(state)
-        self.query_url, self.update_url, self.gsp_url = query_url, update_url, gsp_url
         self.private_graphs = (*private_graphs, STATE, EMPTY)
         self.default_graph = default_graph
         self.own_graphs = default_graph.rsplit("/", 1)[0] + "/"  # <base>graph/
         self.staging_prefix = staging_prefix
-        self.timeout = timeout
-        headers = {"User-Agent": "kg"}
-        if user:
-            token = base64.b64encode(f"{user}:{password}".encode()).decode()
-            headers["Authorization"] = f"Basic {token}"
-        retries = urllib3.Retry(total=3, connect=3, read=0, status=0, other=0, backoff_factor=0.2)
-        self._http = urllib3.PoolManager(maxsize=16, headers=headers, retries=retries)
         self._graphs: tuple[str, list[str]] = ("", [])
         self._sizes: tuple[str, dict[str, int]] = ("", {})
-        self._builders: list[Callable[[Generation], None]] = []
-        self._building: set[str] = set()
-        self._lock = threading.Lock()
+        self._derived = DerivedFiles(self.path / "remote", self)
         self._seen = threading.local()
-
-    # ---------------------------------------------------------------- HTTP
-
-    def request(
-        self,
-        method: str,
-        url: str,
-        *,
-        body: bytes | None = None,
-        headers: dict[str, str] | None = None,
-        timeout: float | None = None,
-        stream: bool = False,
-    ) -> urllib3.BaseHTTPResponse:
-        """One request to the store; connection errors are retried with back-off (3 times).
-
-        :raises QueryTimeout: if the store did not answer within ``timeout`` seconds.
-        :raises StoreError: if the store cannot be reached.
-        """
-        limit = urllib3.Timeout(connect=min(5.0, timeout or self.timeout), read=timeout or self.timeout)
-        try:
-            return self._http.request(
-                method, url, body=body, headers=headers, timeout=limit, preload_content=not stream
-            )
-        except urllib3.exceptions.MaxRetryError as exc:
-            if isinstance(exc.reason, urllib3.exceptions.ReadTimeoutError):
-                raise QueryTimeout(
-                    f"the remote store did not answer within {limit.read_timeout:g} s"
-                ) from exc
-            raise StoreError(f"the remote store at {url} cannot be reached: {exc.reason}") from exc
-        except urllib3.exceptions.ReadTimeoutError as exc:
-            raise QueryTimeout(f"the remote store did not answer within {limit.read_timeout:g} s") from exc
-        except urllib3.exceptions.HTTPError as exc:
-            raise StoreError(f"the remote store at {url} failed: {exc}") from exc
 
     def send_query(
         self,
@@ -190,7 +149,7 @@ class RemoteStore:
             timeout=timeout,
             stream=stream,
         )
-        _check(response, "query")
+        check_answer(response, "query")
         return response
 
     # ---------------------------------------------------------------- reading
@@ -308,7 +267,7 @@ class RemoteStore:
             private=private,
             timeout=timeout,
         )
-        kind = _media(response)
+        kind = media_type(response)
         if kind in RESULT_TYPES:
             fmt = {"json": ox.QueryResultsFormat.JSON, "xml": ox.QueryResultsFormat.XML}.get(
                 RESULT_TYPES[kind], ox.QueryResultsFormat.TSV
@@ -345,11 +304,11 @@ class RemoteStore:
     def graph_triples(self, graph: str | None) -> Iterator[ox.Triple]:
         """The triples of one graph (``None``: the service's default graph), over the Graph Store Protocol."""
         response = self.request(
-            "GET", self._gsp(graph or self.default_graph), headers={"Accept": "application/n-triples"}
+            "GET", self.graph_url(graph or self.default_graph), headers={"Accept": "application/n-triples"}
         )
         if response.status == 404:
             return iter(())
-        _check(response, "read")
+        check_answer(response, "read")
         return (q.triple for q in ox.parse(response.data, format=FORMATS["nt"]))
 
     def dump(self, output, *, fmt: str = "nq", graph: str | None = None, private: bool = False) -> None:
@@ -371,14 +330,7 @@ class RemoteStore:
         """The folder of derived files for the published version, or the newest one built so far
         while that one is being built (in the background: the first request must not wait)."""
         version = self.version()
-        if not version:
-            return None
-        folder = self.path / "remote" / version
-        if folder.is_dir():
-            return folder
-        self._build_in_background(version)
-        built = sorted(p for p in (self.path / "remote").glob("*") if p.is_dir() and "." not in p.name)
-        return built[-1] if built else None
+        return self._derived.folder(version) if version else None
 
     # ---------------------------------------------------------------- writing
 
@@ -435,20 +387,26 @@ class RemoteStore:
         :raises StoreError: if the store cannot be reached or refuses the write (nothing published).
         """
         self.path.mkdir(parents=True, exist_ok=True)
-        with _write_lock(self.path / "write.lock", wait):
-            writer = RemoteWriter(self, f"{self.staging_prefix}{uuid.uuid4().hex}/")
+        with write_lock(self.path / "write.lock", wait):
+            writer = RemoteWriter(
+                self,
+                f"{self.staging_prefix}{uuid.uuid4().hex}/",
+                default_graph=self.default_graph,
+                own_graphs=self.own_graphs,
+                chunk_bytes=self.CHUNK_BYTES,
+            )
             try:
                 yield writer
                 previous = self.version()
                 counter = int(previous.split("-")[0]) + 1 if previous else 1
                 version = f"{counter:06d}-{uuid.uuid4().hex[:8]}"
-                self._post_update(writer.publication(replace, version))
+                self.post_update(writer.publication(replace, version))
             except BaseException:
                 writer.discard()
                 raise
             self._graphs = ("", [])
             self._seen.last = (version, time.monotonic())
-            self._build_derived(version, previous, set(changed if changed is not None else replace))
+            self._derived.build(version, previous, set(changed if changed is not None else replace))
 
     def backup(self, target: Path | str) -> str:
         raise StoreError(
@@ -475,59 +433,4 @@ class RemoteStore:
 
     def add_builder(self, builder: Callable[[Generation], None]) -> None:
         """Register a function that derives files for every new version (e.g. the search index)."""
-        self._builders.append(builder)
-
-    def _post_update(self, sparql: str) -> None:
-        response = self.request(
-            "POST",
-            self.update_url,
-            body=sparql.encode("utf-8"),
-            headers={"Content-Type": "application/sparql-update"},
-        )
-        _check(response, "update")
-
-    def _gsp(self, graph: str) -> str:
-        return f"{self.gsp_url}{'&' if '?' in self.gsp_url else '?'}{urlencode({'graph': graph})}"
-
-    def _build_derived(self, version: str, previous: str, changed: set[str]) -> None:
-        if not self._builders:
-            return
-        root = self.path / "remote"
-        folder = root / version
-        tmp = root / f"{version}.{os.getpid()}.tmp"
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        before = root / previous if previous and (root / previous).is_dir() else None
-        generation = RemoteGeneration(tmp, before, changed if before else set(), self)
-        try:
-            for builder in self._builders:
-                builder(generation)
-            if not folder.exists():
-                tmp.rename(folder)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-        for old in sorted(p for p in root.iterdir() if p.is_dir() and "." not in p.name)[:-3]:
-            shutil.rmtree(old, ignore_errors=True)
-
-    def _build_in_background(self, version: str) -> None:
-        with self._lock:
-            if version in self._building:
-                return
-            self._building.add(version)
-
-        def build() -> None:
-            try:
-                self._build_derived(version, "", set())
-            except Exception:  # noqa: BLE001 - retried by the next request that needs it
-                import logging
-
-                logging.getLogger(__name__).exception("building the derived files of %s failed", version)
-            finally:
-                with self._lock:
-                    self._building.discard(version)
-
-        threading.Thread(target=build, daemon=True, name=f"kg-derive-{version}").start()
-
-
-def _media(response: urllib3.BaseHTTPResponse) -> str:
-    return response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        self._derived.builders.append(builder)

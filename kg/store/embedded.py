@@ -1,8 +1,8 @@
 """The embedded Oxigraph store: immutable generations swapped in atomically.
 
-This module alone imports pyoxigraph and owns Oxigraph's rules: a RocksDB
-directory has one read-write process, and opening a read-only instance while
-another process writes the same directory is undefined behaviour.
+This module owns Oxigraph's rules about a store folder (and :mod:`kg.store` alone opens
+pyoxigraph stores): a RocksDB directory has one read-write process, and opening a read-only
+instance while another process writes the same directory is undefined behaviour.
 
 So nobody ever writes a directory that anybody reads. The store folder holds
 numbered *generations*; ``current`` is a symlink to the published one::
@@ -38,38 +38,23 @@ replacement.
 
 from __future__ import annotations
 
-import fcntl
-import io
 import os
 import shutil
 import tempfile
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import NamedTuple, Protocol, runtime_checkable
+from typing import NamedTuple
 
 import pyoxigraph as ox
 
-from kg.errors import InputError, QueryError, StoreBusy, StoreError
-from kg.pieces import cut_points, read_pieces
+from kg.errors import InputError, QueryError, StoreError
 from kg.sparql_text import declares_dataset
+from kg.store.generation import Generation, Writer
+from kg.store.lock import write_lock
+from kg.store.results import FORMATS
 
-FORMATS = {
-    "nt": ox.RdfFormat.N_TRIPLES,
-    "nq": ox.RdfFormat.N_QUADS,
-    "ttl": ox.RdfFormat.TURTLE,
-    "trig": ox.RdfFormat.TRIG,
-    "rdf": ox.RdfFormat.RDF_XML,
-    "jsonld": ox.RdfFormat.JSON_LD,
-}
-RESULT_FORMATS = {
-    "json": ox.QueryResultsFormat.JSON,
-    "xml": ox.QueryResultsFormat.XML,
-    "csv": ox.QueryResultsFormat.CSV,
-    "tsv": ox.QueryResultsFormat.TSV,
-}
 KEEP_GENERATIONS = 3
 PARTS = ("rdf", "private")  # the two Oxigraph stores of a generation
 
@@ -80,50 +65,6 @@ class _Snapshot(NamedTuple):
     version: str
     public: ox.Store | None
     private: ox.Store | None
-
-
-@runtime_checkable
-class GraphStore(Protocol):
-    """What the app, the ingest and the commands use of a store; two implementations, chosen by
-    configuration in :func:`kg.ingest.store_for`: :class:`Store` (embedded Oxigraph, the default)
-    and :class:`kg.remote.RemoteStore` (any SPARQL 1.1 store, ``KG_STORE_QUERY_URL``).
-
-    SELECT and ASK answers are pyoxigraph's result objects; a CONSTRUCT answer is an iterable of
-    triples. ``path`` is the local folder of the store (embedded) or of its derived files (remote).
-    """
-
-    path: Path
-    private_graphs: tuple[str, ...]
-
-    def version(self) -> str: ...
-    def is_private(self, graph: str | None) -> bool: ...
-    def data_graphs(self) -> list[str]: ...
-    def named_graphs(self) -> list[str]: ...
-    def query(
-        self,
-        sparql: str,
-        *,
-        default_graphs: list[str] | None = None,
-        named_graphs: list[str] | None = None,
-        private: bool = False,
-    ): ...
-    def count(self, graph: str | None = None, *, private: bool = False) -> int: ...
-    def dump(self, output, *, fmt: str = "nq", graph: str | None = None, private: bool = False) -> None: ...
-    def graph_sizes(self) -> dict[str, int]: ...
-    def has_graph(self, graph: str | None) -> bool: ...
-    def graph_triples(self, graph: str | None): ...
-    def update(self, sparql: str, *, wait: float = 30.0) -> None: ...
-    def put_graph(
-        self, graph: str | None, data: bytes, fmt: str, *, replace: bool = True, wait: float = 30.0
-    ) -> bool: ...
-    def delete_graph(self, graph: str | None, *, wait: float = 30.0) -> bool: ...
-    def folder(self) -> Path | None: ...
-    def write(
-        self, replace: tuple[str, ...] = (), *, wait: float = 0.0, changed: tuple[str, ...] | None = None
-    ): ...
-    def backup(self, target: Path | str) -> str: ...
-    def restore(self, source: Path | str, *, wait: float = 0.0) -> str: ...
-    def add_builder(self, builder: Callable[[Generation], None]) -> None: ...
 
 
 class Store:
@@ -330,7 +271,7 @@ class Store:
         """
         self.path.mkdir(parents=True, exist_ok=True)
         (self.path / "generations").mkdir(exist_ok=True)
-        with _write_lock(self.path / "write.lock", wait):
+        with write_lock(self.path / "write.lock", wait):
             self._remove_unfinished()
             current = self.version()
             number = int(current) + 1 if current else 1
@@ -397,7 +338,7 @@ class Store:
             ) from exc
         self.path.mkdir(parents=True, exist_ok=True)
         (self.path / "generations").mkdir(exist_ok=True)
-        with _write_lock(self.path / "write.lock", wait):
+        with write_lock(self.path / "write.lock", wait):
             self._remove_unfinished()
             current = self.version()
             tmp = self.path / "generations" / f"{int(current or 0) + 1:06d}.tmp"
@@ -494,187 +435,6 @@ class Store:
             shutil.rmtree(old, ignore_errors=True)
 
 
-class Generation:
-    """A generation being built, as derived-data builders see it (read-only, before publication).
-
-    :ivar folder: where to write derived files.
-    :ivar previous: the published generation's folder (to update its files incrementally), or None.
-    :ivar changed: graphs this write replaced or touched; empty when unknown (rebuild everything).
-    """
-
-    _VALUE = ox.NamedNode("urn:kg:value")  # the predicate of :meth:`stored_literals`' scratch store
-
-    def __init__(
-        self,
-        folder: Path,
-        previous: Path | None,
-        changed: set[str],
-        store: ox.Store,
-        private_graphs: tuple[str, ...],
-    ) -> None:
-        self.folder = folder
-        self.previous = previous
-        self.changed = changed
-        self._store: ox.Store | None = store
-        self._private = private_graphs
-        self._private_store: ox.Store | None = None  # opened when a builder first asks for it
-        self._previous_store: ox.Store | None = None
-
-    def data_graphs(self) -> list[str]:
-        """The public named graphs (the private ones are in another store)."""
-        assert self._store is not None
-        return sorted(g.value for g in self._store.named_graphs() if isinstance(g, ox.NamedNode))
-
-    def rows(
-        self, sparql: str, *, default_graphs: list[str] | None = None, private: bool = False
-    ) -> Iterator[dict[str, str | None]]:
-        """SELECT results as dicts of plain strings (None for unbound), default graph = the public graphs;
-        ``private``: on the private graphs (quarantine, reports, runs), which GRAPH patterns reach."""
-        assert self._store is not None
-        store = self._store
-        if private:
-            if self._private_store is None:
-                folder = self.folder / "private"
-                self._private_store = ox.Store.read_only(str(folder)) if folder.is_dir() else ox.Store()
-            store = self._private_store
-        return self._rows(store, sparql, default_graphs)
-
-    @staticmethod
-    def _rows(
-        store: ox.Store, sparql: str, default_graphs: list[str] | None
-    ) -> Iterator[dict[str, str | None]]:
-        if default_graphs is None:
-            kwargs: dict = {"use_default_graph_as_union": True}
-        else:
-            kwargs = {"default_graph": [ox.NamedNode(g) for g in default_graphs] or ox.DefaultGraph()}
-        try:
-            result = store.query(sparql, **kwargs)
-        except SyntaxError as exc:
-            raise QueryError(str(exc)) from exc
-        names = [v.value for v in result.variables]
-        for row in result:
-            yield {n: (row[n].value if row[n] is not None else None) for n in names}
-
-    def previous_rows(
-        self, sparql: str, *, default_graphs: list[str] | None = None
-    ) -> Iterator[dict[str, str | None]]:
-        """:meth:`rows` on the public graphs of the *previous* generation (published, so opened
-        read-only like any reader's), for builders that update figures by difference (VoID).
-
-        :raises StoreError: if there is no previous generation.
-        """
-        if self._previous_store is None:
-            if self.previous is None or not (self.previous / "rdf").is_dir():
-                raise StoreError("there is no previous generation to compare with")
-            self._previous_store = ox.Store.read_only(str(self.previous / "rdf"))
-        return self._rows(self._previous_store, sparql, default_graphs)
-
-    def close(self) -> None:
-        self._store = None
-        self._private_store = None
-        self._previous_store = None
-
-    @staticmethod
-    def stored_literals(literals: list[tuple[str, str]]) -> list[str]:
-        """The lexical forms the store keeps for typed literals given as (text, datatype IRI).
-
-        Why: Oxigraph keeps numbers, dates, booleans and durations in canonical form
-        (``"01"^^xsd:integer`` reads back as ``"1"``), so data derived from a source's
-        triples without a query (kg.search) must canonicalise them the same way. A
-        datatype that is not an IRI is kept as given (such a triple does not load anyway).
-        """
-        out = [text for text, _ in literals]
-        if not literals:
-            return out
-        scratch = ox.Store()  # in memory: the store's own encoding, both ways
-        quads = []
-        for i, (text, datatype) in enumerate(literals):
-            try:
-                value = ox.Literal(text, datatype=ox.NamedNode(datatype))
-                quads.append(ox.Quad(ox.NamedNode(f"urn:kg:{i}"), Generation._VALUE, value))
-            except ValueError:
-                continue
-        scratch.extend(quads)
-        for quad in scratch.quads_for_pattern(None, Generation._VALUE, None, ox.DefaultGraph()):
-            out[int(quad.subject.value[7:])] = quad.object.value
-        return out
-
-
-class Writer:
-    """The stores of a generation being built; only valid inside :meth:`Store.write`.
-
-    Graphs whose IRI starts with one of ``private_graphs`` go to the private store.
-    """
-
-    def __init__(
-        self, store: ox.Store | None, private: ox.Store | None, private_graphs: tuple[str, ...]
-    ) -> None:
-        self.store = store
-        self.private = private
-        self._prefixes = private_graphs
-
-    def close(self) -> None:
-        self.store = None
-        self.private = None
-
-    def _for(self, graph: str | None) -> ox.Store:
-        return self.private if graph and graph.startswith(self._prefixes) else self.store
-
-    CHUNK_BYTES = 64 << 20  # N-Triples bulk-loaded per call (about 450,000 triples)
-
-    def load(self, path: Path | str, *, graph: str, fmt: str = "nt") -> None:
-        """Bulk-load a file into ``graph`` (fast, not transactional: the generation is private).
-
-        N-Triples is loaded in pieces of about :attr:`CHUNK_BYTES`, cut at line ends that no
-        blank node spans (:mod:`kg.pieces`: the loader names blank nodes anew on every call):
-        Oxigraph's bulk loader holds what one call loads, so at 100,000 datasets (4.6 M
-        triples) one call peaked at 1,689 MB and pieces of 500,000 triples at 591 MB.
-        """
-        store, target = self._for(graph), ox.NamedNode(graph)
-        try:
-            big = fmt == "nt" and os.path.getsize(path) > self.CHUNK_BYTES
-            cuts = cut_points(path, size=self.CHUNK_BYTES) if big else []
-            if not cuts:
-                store.bulk_load(path=str(path), format=FORMATS[fmt], to_graph=target)
-                return
-            for piece in read_pieces(path, cuts):
-                store.bulk_load(input=piece, format=FORMATS[fmt], to_graph=target)
-        except SyntaxError as exc:
-            raise StoreError(f"cannot load {path}: {exc}") from exc
-
-    def load_text(self, text: str, *, graph: str, fmt: str = "nt") -> None:
-        try:
-            self._for(graph).load(
-                input=text.encode("utf-8"), format=FORMATS[fmt], to_graph=ox.NamedNode(graph)
-            )
-        except SyntaxError as exc:
-            raise StoreError(f"cannot load data into {graph}: {exc}") from exc
-
-    def load_bytes(self, data: bytes, *, graph: str | None, fmt: str) -> None:
-        """Load a request body into a graph (``None``: the default graph), in one transaction.
-
-        :raises InputError: if the data does not parse.
-        """
-        target = ox.NamedNode(graph) if graph else ox.DefaultGraph()
-        try:
-            self._for(graph).load(input=data, format=FORMATS[fmt], to_graph=target)
-        except SyntaxError as exc:
-            raise InputError(f"the {fmt} data does not parse: {exc}") from exc
-
-    def drop(self, graph: str) -> None:
-        node = ox.NamedNode(graph)
-        store = self._for(graph)
-        if store.contains_named_graph(node):
-            store.remove_graph(node)
-
-    def update(self, sparql: str, *, private: bool = False) -> None:
-        """Apply a SPARQL update to the public store (``private``: to the private one)."""
-        try:
-            (self.private if private else self.store).update(sparql)
-        except SyntaxError as exc:
-            raise QueryError(str(exc)) from exc
-
-
 def _graph_node(iri: str) -> ox.NamedNode:
     """A graph name; a text that is no IRI is the caller's input error, not ours.
 
@@ -691,136 +451,9 @@ def _size(store: ox.Store, graph: ox.NamedNode | None = None) -> int:
     return int(next(iter(store.query(f"SELECT (COUNT(*) AS ?n) {{ {where} }}")))["n"].value)
 
 
-@contextmanager
-def _write_lock(path: Path, wait: float) -> Iterator[None]:
-    with open(path, "a+") as handle:
-        deadline = time.monotonic() + wait
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    handle.seek(0)
-                    holder = handle.read().strip() or "another process"
-                    raise StoreBusy(
-                        f"the store at {path.parent} is being written by {holder}; "
-                        "try again when it has finished"
-                    ) from None
-                time.sleep(0.1)
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"process {os.getpid()}")
-        handle.flush()
-        try:
-            yield
-        finally:
-            handle.truncate(0)
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def serialize_results(result, output, fmt: str) -> None:
-    """Write query results with pyoxigraph's own serializers (no rebuilding in Python)."""
-    if isinstance(result, ox.QueryTriples):
-        result.serialize(output, format=FORMATS[fmt])
-    else:
-        result.serialize(output, format=RESULT_FORMATS[fmt])
-
-
-def is_boolean(result) -> bool:
-    return isinstance(result, ox.QueryBoolean)
-
-
-def is_graph(result) -> bool:
-    return isinstance(result, ox.QueryTriples)
-
-
-def serialize_triples(triples, output, fmt: str, *, prefixes: dict[str, str] | None = None) -> None:
-    """Write triples (from CONSTRUCT results) as ``fmt``; prefixes only where the syntax has them.
-
-    The SPARQL endpoint passes none, as the native server does: the 22 prefixes of
-    :data:`kg.vocab.PREFIXES` doubled the cost of a DESCRIBE of one dataset (0.47 against
-    0.26 ms, serialization included); pages' downloads, read by people, keep them.
-    """
-    if isinstance(triples, ox.QueryTriples) and not prefixes:  # in Rust: no Python object per triple
-        triples.serialize(output, format=FORMATS[fmt])
-    elif fmt in ("ttl", "trig", "rdf", "jsonld"):
-        ox.serialize(triples, output, format=FORMATS[fmt], prefixes=prefixes)
-    else:
-        ox.serialize(triples, output, format=FORMATS[fmt])
-
-
-def as_quads(triples):
-    """Triples as quads in the default graph, for the quad syntaxes (N-Quads, TriG)."""
-    return (ox.Quad(t.subject, t.predicate, t.object) for t in triples)
-
-
-def as_triples(rows):
-    """(subject, predicate, object) query terms, e.g. a SELECT's rows, as triples to serialize."""
-    return (ox.Triple(s, p, o) for s, p, o in rows)
-
-
-def parse_ntriples(text: str) -> Iterator[ox.Triple]:
-    """The triples of N-Triples text as store terms, to go with a query's answers."""
-    return (quad.triple for quad in ox.parse(text.encode("utf-8"), format=ox.RdfFormat.N_TRIPLES))
-
-
-def convert(ntriples: str, fmt: str, *, prefixes: dict[str, str] | None = None) -> bytes:
-    """Re-serialize N-Triples text in another syntax (for small generated descriptions)."""
-    triples = ox.parse(ntriples.encode("utf-8"), format=ox.RdfFormat.N_TRIPLES)
-    out = io.BytesIO()
-    serialize_triples(triples, out, fmt, prefixes=prefixes)
-    return out.getvalue()
-
-
-class _RowLimit(Exception):
-    pass
-
-
-class _CountingSink:
-    """Collects TSV result lines and stops the serializer after ``limit`` + 1 of them (header included)."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.parts: list[bytes] = []
-        self.lines = 0
-
-    def write(self, data: bytes) -> int:
-        data = bytes(data)
-        self.lines += data.count(b"\n")
-        self.parts.append(data)
-        if self.lines > self.limit + 1:
-            raise _RowLimit
-        return len(data)
-
-    def flush(self) -> None:
-        pass
-
-
-def cap_rows(result, limit: int):
-    """SELECT results cut to ``limit`` rows: (results, True if rows were cut).
-
-    The results go through SPARQL TSV (lossless: terms in N-Triples syntax, one
-    row a line) so that the cut happens on the row count, and the kept rows are
-    parsed back for pyoxigraph's serializers to write in the wanted format.
-    """
-    sink = _CountingSink(limit)
-    try:
-        result.serialize(sink, format=ox.QueryResultsFormat.TSV)
-        truncated = False
-    except _RowLimit:
-        truncated = True
-    lines = b"".join(sink.parts).split(b"\n")
-    # complete output ends with a newline (drop the empty tail; an empty line is a row with no
-    # bindings); cut output keeps the header and the first ``limit`` rows, all complete
-    lines = lines[: limit + 1] if truncated else lines[:-1]
-    body = b"\n".join(lines) + b"\n"
-    return ox.parse_query_results(body, format=ox.QueryResultsFormat.TSV), truncated

@@ -1,72 +1,46 @@
-"""Writes to a remote store: staging, the one publishing update, and derived-file builds.
+"""A write to a remote store: loads staged in private graphs, published by one update request.
 
-Split from :mod:`kg.remote` (reading); see its docstring for why a write is staged in
-private graphs and published by one update request with a new version.
+See :mod:`kg.store.remote` for why: a store that runs one update request in one transaction
+shows readers the old graphs or the new ones, never half a source.
 """
 
 from __future__ import annotations
 
 import io
-import json
 import os
 from contextlib import suppress
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
-import urllib3
 
 from kg.errors import InputError, QueryError, QueryTimeout, StoreError
-from kg.pieces import cut_points, read_pieces
 from kg.sparql_text import graphs_named, split_prologue, tokens
-from kg.store import FORMATS, Generation
-
-if TYPE_CHECKING:
-    from collections.abc import Iterator
-
-    from kg.remote import RemoteStore
-
-STATE = "urn:kg:state"
-VERSION = "urn:kg:version"
-GRAPHS = "urn:kg:graph"  # graphs the service wrote outside its own ``<base>graph/`` (by GSP or update)
-
-
-class RemoteGeneration(Generation):
-    """A published version as builders of derived files see it (:class:`kg.store.Generation`)."""
-
-    def __init__(self, folder: Path, previous: Path | None, changed: set[str], store: RemoteStore) -> None:
-        super().__init__(folder, previous, changed, None, store.private_graphs)  # type: ignore[arg-type]
-        self._remote = store
-
-    def data_graphs(self) -> list[str]:
-        return self._remote.data_graphs()
-
-    def rows(
-        self, sparql: str, *, default_graphs: list[str] | None = None, private: bool = False
-    ) -> Iterator[dict[str, str | None]]:
-        response = self._remote.send_query(
-            sparql,
-            accept="application/sparql-results+json",
-            default_graphs=default_graphs,
-            named_graphs=None if default_graphs is None or private else [],
-            private=private,
-        )
-        result = json.loads(canonical_booleans(response.data))
-        names = result["head"]["vars"]
-        for row in result["results"]["bindings"]:
-            yield {n: row[n]["value"] if n in row else None for n in names}
+from kg.store.bulk_load import cut_points, read_pieces
+from kg.store.remote_http import GRAPHS, STATE, VERSION, RemoteEndpoints, check_answer
+from kg.store.results import FORMATS
 
 
 class RemoteWriter:
-    """A write being staged; only valid inside :meth:`RemoteStore.write`.
+    """A write being staged; only valid inside :meth:`kg.store.remote.RemoteStore.write`.
 
     Loads go to staging graphs at once (in pieces); drops and updates are kept, in order,
     for the one update request that publishes the write.
     """
 
-    def __init__(self, store: RemoteStore, staging: str) -> None:
-        self._store = store
+    def __init__(
+        self,
+        endpoints: RemoteEndpoints,
+        staging: str,
+        *,
+        default_graph: str,
+        own_graphs: str,
+        chunk_bytes: int,
+    ) -> None:
+        self._endpoints = endpoints
         self._staging = staging
+        self._default_graph = default_graph  # the named graph that stands for the service's default
+        self._own_graphs = own_graphs  # <base>graph/: graphs outside it are listed in the state graph
+        self._chunk_bytes = chunk_bytes  # N-Triples sent per Graph Store request
         self._steps: list[str] = []
         self._staged: list[str] = []
         self._targets: set[str] = set()  # graphs this write may create
@@ -79,9 +53,9 @@ class RemoteWriter:
         return staged
 
     def _post(self, staged: str, data: bytes) -> None:
-        response = self._store.request(
+        response = self._endpoints.request(
             "POST",
-            self._store._gsp(staged),
+            self._endpoints.graph_url(staged),
             body=data,
             headers={"Content-Type": "application/n-triples"},
         )
@@ -89,14 +63,14 @@ class RemoteWriter:
 
     def load(self, path: Path | str, *, graph: str, fmt: str = "nt") -> None:
         """Send an N-Triples file to a staging graph in pieces cut at line ends that no blank
-        node spans (:mod:`kg.pieces`: a store names blank nodes anew in every request)."""
+        node spans (:mod:`kg.store.bulk_load`: a store names blank nodes anew in every request)."""
         if fmt != "nt":
             self.load_bytes(Path(path).read_bytes(), graph=graph, fmt=fmt)
             return
         if os.path.getsize(path) == 0:
             return
         staged = self._stage(graph)
-        for piece in read_pieces(path, cut_points(path, size=self._store.CHUNK_BYTES)):
+        for piece in read_pieces(path, cut_points(path, size=self._chunk_bytes)):
             self._post(staged, piece)
 
     def load_text(self, text: str, *, graph: str, fmt: str = "nt") -> None:
@@ -116,7 +90,7 @@ class RemoteWriter:
             ox.serialize(triples, out, format=ox.RdfFormat.N_TRIPLES)
             data = out.getvalue()
         if data.strip():
-            self._post(self._stage(graph or self._store.default_graph), data)
+            self._post(self._stage(graph or self._default_graph), data)
 
     def drop(self, graph: str) -> None:
         self._steps.append(f"DROP SILENT GRAPH <{graph}>")
@@ -137,7 +111,7 @@ class RemoteWriter:
             declared, rest = split_prologue(step)
             prologue.append(declared)
             steps.append(rest)
-        foreign = sorted({g for g in self._targets if not g.startswith(self._store.own_graphs)})
+        foreign = sorted({g for g in self._targets if not g.startswith(self._own_graphs)})
         if foreign:
             listed = " ".join(f"<{STATE}> <{GRAPHS}> <{g}> ." for g in foreign)
             steps.append(f"INSERT DATA {{ GRAPH <{STATE}> {{ {listed} }} }}")
@@ -150,30 +124,4 @@ class RemoteWriter:
         if not self._staged:
             return
         with suppress(StoreError, QueryError, QueryTimeout):
-            self._store._post_update(" ;\n".join(f"DROP SILENT GRAPH <{g}>" for g in self._staged))
-
-
-def check_answer(response: urllib3.BaseHTTPResponse, what: str) -> None:
-    """A 4xx is the request's fault (the store's message as a QueryError); anything else a StoreError."""
-    if response.status < 300:
-        return
-    text = response.data.decode("utf-8", "replace").strip()[:2000]
-    if 400 <= response.status < 500 and response.status not in (401, 403, 404, 407, 408, 429):
-        raise QueryError(text or f"the remote store refused the {what} ({response.status})")
-    raise StoreError(f"the remote store answered the {what} with {response.status}: {text[:300]}")
-
-
-BOOLEAN = b"http://www.w3.org/2001/XMLSchema#boolean"
-
-
-def canonical_booleans(data: bytes) -> bytes:
-    """SPARQL JSON results with xsd:boolean values in canonical form: Virtuoso writes ``1``/``0``
-    where the app's code, like Oxigraph, reads ``true``/``false``."""
-    if BOOLEAN not in data or not data.lstrip().startswith(b"{"):
-        return data
-    doc = json.loads(data)
-    for row in doc.get("results", {}).get("bindings", []):
-        for term in row.values():
-            if term.get("datatype") == BOOLEAN.decode() and term.get("value") in ("1", "0"):
-                term["value"] = "true" if term["value"] == "1" else "false"
-    return json.dumps(doc).encode()
+            self._endpoints.post_update(" ;\n".join(f"DROP SILENT GRAPH <{g}>" for g in self._staged))
