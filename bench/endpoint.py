@@ -195,8 +195,9 @@ def build_store(n: int, seed: int, out: Path) -> Path:
     """
     from kg.catalog import catalog_graph, catalog_ntriples
     from kg.errors import StoreError
-    from kg.ingest import store_for, vocabulary_ntriples
+    from kg.ingest import store_for
     from kg.iris import Minter
+    from kg.mapping.eu_vocabularies import vocabulary_ntriples
     from kg.settings import load_settings
 
     folder = out / f"endpoint-store-n{n}-seed{seed}"

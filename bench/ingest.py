@@ -231,13 +231,13 @@ def _rss(pid: int) -> int:
 def run_phase(
     phase: str, location: str, fmt: str, workers: int, batch: int, cap_mb: float, validator: str = "rudof"
 ) -> dict[str, Any]:
-    from kg import controlled
+    from kg.mapping import eu_vocabularies
     from kg.shapes import validator_shapes
     from kg.validation import check_engine
 
     # what every phase needs anyway, outside the timings (workers fork after it)
     validator_shapes()
-    controlled.vocabulary_graph()
+    eu_vocabularies.vocabulary_graph()
     check_engine(validator)
     if validator == "rudof" and workers <= 1:  # in-process: the session too (workers make their own)
         from kg.validation_rudof import session
@@ -286,7 +286,8 @@ def _read(location: str, fmt: str, workers: int, batch: int, validator: str) -> 
 def _map(location: str, fmt: str, workers: int, batch: int, validator: str) -> dict[str, Any]:
     from kg.ingest import _context
     from kg.iris import Minter
-    from kg.mapping import map_agency, map_record
+    from kg.mapping import map_record
+    from kg.mapping.agencies import map_agency
     from kg.readers import read_source
     from kg.records import AgencyRecord
 

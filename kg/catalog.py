@@ -39,7 +39,7 @@ from typing import BinaryIO
 from rdflib import Literal, URIRef
 
 from kg.iris import Minter, short_hash
-from kg.mapping import nt_line
+from kg.mapping.ntriples import nt_line
 from kg.settings import Settings
 from kg.store.embedded import Store
 from kg.store.results import convert, parse_ntriples, serialize_triples

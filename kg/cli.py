@@ -392,7 +392,7 @@ def _print_lines(lines, *, verbose: bool) -> None:
 
 def _print_repairs(summary) -> None:
     """What was repaired and left out before validation, by kind: the values are in the reports."""
-    from kg.repairs import LEFT_OUT, repair_kind
+    from kg.mapping.repairs import LEFT_OUT, repair_kind
 
     if not summary.repairs:
         return

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from kg.derived import Build
-from kg.mapping import nt_iri, nt_literal
+from kg.mapping.ntriples import nt_iri, nt_literal
 from kg.search import best_text
 from kg.vocab import CPOV, DCAT, FOAF, ORG, SKOS
 

@@ -31,24 +31,20 @@ from pathlib import Path
 from rdflib import BNode, Literal, URIRef
 from rdflib.term import Node
 
-from kg import controlled
 from kg.catalog import catalog_graph, catalog_ntriples
 from kg.derived import Scores, build_derived
 from kg.errors import StrictRefusal, ValidatorError
 from kg.iris import Minter, source_name
-from kg.mapping import MappedRecord, Triple, map_agency, map_record, nt_iri, nt_line, nt_literal
+from kg.mapping import eu_vocabularies, map_record
+from kg.mapping.agencies import map_agency
+from kg.mapping.left_out import without_invalid_values
+from kg.mapping.mapped import MappedRecord, Triple
+from kg.mapping.ntriples import nt_iri, nt_line, nt_literal
+from kg.mapping.repairs import LEFT_OUT, REPAIR, reader_notes, repair_kind, repair_record
 from kg.quality import quality_texts, rule_counts_triples
 from kg.readers import read_source
 from kg.readers.detect import detect_format
 from kg.records import AgencyRecord, DatasetRecord, RdfRecord, Record, Repair, ServiceRecord
-from kg.repairs import (
-    LEFT_OUT,
-    REPAIR,
-    reader_notes,
-    repair_kind,
-    repair_record,
-    without_invalid_values,
-)
 from kg.search import Summaries, build_index, summarize
 from kg.settings import Settings
 from kg.shapes import validator_shapes
@@ -257,7 +253,7 @@ def ingest(
         with store_for(settings, search, scores).write(replace=graphs) as writer:
             writer.load(published_nt, graph=graphs[0])
             writer.load(quarantine_nt, graph=graphs[1])
-            writer.load_text(vocabulary_ntriples(), graph=graphs[2])
+            writer.load_text(eu_vocabularies.vocabulary_ntriples(), graph=graphs[2])
             writer.load_text(catalog_ntriples(settings), graph=graphs[3])
             writer.load(quality_nt, graph=graphs[4])
             writer.load(report_nt, graph=graphs[5])
@@ -586,7 +582,7 @@ def _context(record: Record, agencies: dict[str, list[Triple]], iris: Minter) ->
 
 def _warm_up(validator: str = "rudof") -> None:
     validator_shapes()
-    controlled.vocabulary_graph()
+    eu_vocabularies.vocabulary_graph()
     if validator == "rudof":  # the worker's own rudof session, with the shapes read
         from kg.validation_rudof import session
 
@@ -670,7 +666,7 @@ def _leave_out_invalid_values(
     mapped: list[MappedRecord], reports: list[RecordReport], validator: str
 ) -> None:
     """Records whose violations name values they hold are validated again without them
-    (:func:`kg.repairs.without_invalid_values`); where nothing mandatory fails then, they are
+    (:func:`kg.mapping.left_out.without_invalid_values`); where nothing mandatory fails then, they are
     published so, the values kept in their reports. Each record is judged alone here too."""
     trimmed = {}
     for i, (m, report) in enumerate(zip(mapped, reports, strict=True)):
@@ -786,10 +782,6 @@ def _fragment(key: str) -> str:
     from kg.iris import short_hash
 
     return short_hash(key)
-
-
-def vocabulary_ntriples() -> str:
-    return controlled.vocabulary_graph().serialize(format="nt")
 
 
 def run_ntriples(summary: IngestSummary, started: datetime, iris: Minter) -> str:

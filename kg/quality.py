@@ -3,7 +3,7 @@
 data.europa.eu's Metadata Quality Assessment (MQA) scores each dataset on
 indicators grouped in five dimensions derived from the FAIR principles, 405
 points in all; this module computes the same indicators from the RDF of one
-record (:class:`kg.mapping.MappedRecord`: a dataset with its distributions)
+record (:class:`kg.mapping.mapped.MappedRecord`: a dataset with its distributions)
 and its validation report, during ingest, and returns them as Data Quality
 Vocabulary measurements, so that any SPARQL client can query them.
 
@@ -64,9 +64,10 @@ from typing import Protocol
 from rdflib import Literal, URIRef
 from rdflib.term import Node
 
-from kg import controlled
 from kg.iris import Minter, short_hash
-from kg.mapping import MappedRecord, Triple, nt_line
+from kg.mapping import eu_vocabularies
+from kg.mapping.mapped import MappedRecord, Triple
+from kg.mapping.ntriples import nt_line
 from kg.validation import SEVERITIES, RecordReport
 from kg.vocab import (
     ACCESS_RIGHT,
@@ -178,7 +179,7 @@ def file_types(d: Props) -> set[str]:
     """EU file-type codes of a distribution, from its formats and media types."""
     codes = set()
     for value in d.get(DCT.format, []) + d.get(DCAT.mediaType, []):
-        iri = str(value) if _in(FILE_TYPE, [value]) else controlled.match_format(str(value))
+        iri = str(value) if _in(FILE_TYPE, [value]) else eu_vocabularies.match_format(str(value))
         if iri:
             codes.add(iri.rsplit("/", 1)[-1])
     return codes

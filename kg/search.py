@@ -142,7 +142,7 @@ def summarize(records: Sequence[Sequence[tuple]]) -> list[str]:
     """
     from rdflib import Literal, URIRef
 
-    from kg.mapping import nt_term
+    from kg.mapping.ntriples import nt_term
 
     typed: list[tuple[str, str]] = []  # literals whose stored form the store decides
     slots: list[list] = []

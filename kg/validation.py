@@ -44,9 +44,9 @@ from rdflib import BNode, Graph, URIRef
 from rdflib.collection import Collection
 from rdflib.term import Node
 
-from kg import controlled
 from kg.errors import ValidatorError
-from kg.mapping import MappedRecord, Note
+from kg.mapping import eu_vocabularies
+from kg.mapping.mapped import MappedRecord, Note
 from kg.settings import VALIDATORS
 from kg.shapes import validator_shapes
 from kg.vocab import RDF, SH, SKOS
@@ -183,7 +183,7 @@ def _vocabulary_index() -> dict[Node, list[tuple[Node, Node, Node]]]:
     LicenseDocument rule checks; a class names its superclasses (ontologies/hierarchy.ttl), the
     scheme of a concept is itself described. Sorted, so a batch's graph is the same every time.
     """
-    graph = controlled.vocabulary_graph()
+    graph = eu_vocabularies.vocabulary_graph()
     own: dict[Node, list] = defaultdict(list)
     for s, p, o in graph:
         if isinstance(s, URIRef):
@@ -281,7 +281,7 @@ def batch_triples(
 
     A record's context says nothing about a node a record of the batch owns (:func:`_owners`):
     the owner's own triples describe it. Why: the context is what a neighbour looked like in
-    the source, and the owner may have had a value left out since (:mod:`kg.repairs`); brought
+    the source, and the owner may have had a value left out since (:mod:`kg.mapping.repairs`); brought
     back by another record's context, that value made the owner's verdict depend on its batch.
     """
     owned = _owners(records) if owner is None else owner

@@ -58,7 +58,7 @@ from rdflib.collection import Collection
 from rdflib.term import Node
 
 from kg.errors import ValidatorError
-from kg.mapping import nt_term
+from kg.mapping.ntriples import nt_term
 from kg.shapes import validator_shapes
 from kg.validation import _SHACL, Finding, _path_text
 

@@ -33,7 +33,7 @@ from functools import cache
 from rdflib import Graph, URIRef
 from rdflib.namespace import RDF
 
-from kg.mapping import MappedRecord
+from kg.mapping.mapped import MappedRecord
 from kg.vocab import SH
 
 LINK_CHUNK = 1000  # links per view: with their context, under kg.validation.MAX_UNOWNED_CONTEXT

@@ -8,7 +8,7 @@ holds its triples, its context (what the pipeline validated it with: resources i
 agencies it names), the descriptions of the vocabulary terms it uses with their own links (a
 licence's type concept, that concept's scheme, the scheme's type) and the class hierarchy
 (``ontologies/hierarchy.ttl``); pyshacl, inference "none". Vocabularies: every file of
-../shared/data/vocabularies united with ours (:func:`kg.controlled.vocabulary_graph`, with the
+../shared/data/vocabularies united with ours (:func:`kg.mapping.eu_vocabularies.vocabulary_graph`, with the
 tables ../shared lacks): the most accepting evaluation, right for finding needless quarantines.
 
 A violation counts against the record owning its focus node: its key and the other subjects of its
@@ -32,7 +32,7 @@ from rdflib.collection import Collection
 from rdflib.namespace import RDF, RDFS, SH, XSD
 from rdflib.term import Node
 
-from kg.controlled import vocabulary_graph
+from kg.mapping.eu_vocabularies import vocabulary_graph
 from kg.shapes import AnswerCache, lift_property_shapes
 from kg.validation import RecordReport
 
@@ -50,7 +50,7 @@ Fingerprint = tuple[str, str, frozenset, frozenset]
 
 
 class Validated(Protocol):
-    """A record as the pipeline validated it (:class:`kg.mapping.MappedRecord` is one)."""
+    """A record as the pipeline validated it (:class:`kg.mapping.mapped.MappedRecord` is one)."""
 
     key: str
     kind: str

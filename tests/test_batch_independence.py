@@ -28,7 +28,7 @@ from rdflib import BNode, URIRef
 
 from kg.ingest import process
 from kg.iris import Minter
-from kg.mapping import MappedRecord
+from kg.mapping.mapped import MappedRecord
 from kg.readers import read_source
 from kg.records import Record
 from kg.settings import BATCH_BY_VALIDATOR, VALIDATORS

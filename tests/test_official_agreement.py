@@ -43,7 +43,7 @@ from test_batch_independence import at_risk, processed, read
 from kg.errors import InputError
 from kg.ingest import process
 from kg.iris import Minter
-from kg.mapping import MappedRecord
+from kg.mapping.mapped import MappedRecord
 from kg.readers import read_source
 from kg.records import Origin, Record
 from kg.settings import BATCH_BY_VALIDATOR, VALIDATORS

@@ -18,9 +18,10 @@ from conftest import SAMPLE_CSV, make_settings
 from rdflib import Graph, Literal, URIRef
 
 from kg import quality
-from kg.controlled import vocabulary_graph
 from kg.ingest import ingest, store_for
-from kg.mapping import MappedRecord, nt_line
+from kg.mapping.eu_vocabularies import vocabulary_graph
+from kg.mapping.mapped import MappedRecord
+from kg.mapping.ntriples import nt_line
 from kg.quality import INDICATORS, measure, rule_counts_triples
 from kg.records import Origin
 from kg.settings import Settings

@@ -496,7 +496,7 @@ def test_the_index_from_the_ingest_s_summaries_is_the_index_from_the_store(
     got = _index_content(store.folder() / INDEX_FILE)
     assert got == expected
     e1 = expected["datasets"][f"{BASE}dataset/e1"]
-    # the BEL character no RDF/XML text may hold is U+FFFD since kg.repairs (with a note)
+    # the BEL character no RDF/XML text may hold is U+FFFD since kg.mapping.repairs (with a note)
     assert e1[2] == "2024-05-31T12:00:00Z" and e1[1] == "Sea level\ufffd readings every hour"
     assert expected["datasets"][f"{BASE}dataset/e4"][2] == "2024-01-01T00:00:00Z"
     assert {f"{BASE}dataset/e{i}" for i in range(1, 5)} <= set(expected["datasets"])

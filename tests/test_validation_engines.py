@@ -21,7 +21,9 @@ from kg import validation
 from kg.errors import ValidatorError
 from kg.ingest import _context
 from kg.iris import Minter
-from kg.mapping import MappedRecord, map_agency, map_record
+from kg.mapping import map_record
+from kg.mapping.agencies import map_agency
+from kg.mapping.mapped import MappedRecord
 from kg.readers import read_source
 from kg.records import AgencyRecord
 from kg.settings import load_settings
@@ -183,7 +185,7 @@ def test_rudof_still_skips_property_shapes_on_literals():
     and the SHACL spec)."""
     import pyrudof
 
-    from kg.mapping import nt_line
+    from kg.mapping.ntriples import nt_line
     from kg.shapes import validator_shapes
     from kg.validation import batch_triples
     from kg.validation_rudof import literal_plan

@@ -61,7 +61,7 @@ def test_a_catalogue_validated_in_parts_has_the_same_report(tmp_path, monkeypatc
     monkeypatch.setattr(split, "split_record", lambda r, p: cut.append(v := original(r, p)) or v)
     parts = reports(path, engine)
     views = [v for v in cut if v]
-    # once, and once more without the stray links its violations name (kg.repairs: still no title)
+    # once, and once more without the stray links its violations name (kg.mapping.repairs: still no title)
     assert len(views) == 2 and len(views[0]) == 7, "the catalogue is validated as 7 views of 50 links"
     monkeypatch.setattr(split, "validator_splittable", lambda: frozenset())
     whole = reports(path, engine)
@@ -77,7 +77,7 @@ def test_a_catalogue_validated_in_parts_has_the_same_report(tmp_path, monkeypatc
 def test_a_record_that_describes_a_target_itself_is_not_cut():
     from rdflib import URIRef
 
-    from kg.mapping import MappedRecord
+    from kg.mapping.mapped import MappedRecord
 
     cat, p = URIRef(f"{BASE}cat"), DCAT.dataset
     triples = [(cat, p, URIRef(f"{BASE}d{i}")) for i in range(split.LINK_CHUNK + 1)]

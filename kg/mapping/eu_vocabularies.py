@@ -38,7 +38,7 @@ from rdflib import Graph, URIRef
 
 from kg.vocab import EU_AUTHORITY, IANA_MEDIA_TYPES, LICENCE, RDFS, SKOS
 
-ONTOLOGIES = Path(__file__).resolve().parent.parent / "ontologies"
+ONTOLOGIES = Path(__file__).resolve().parents[2] / "ontologies"
 
 SCHEMES: dict[str, str] = {
     name: EU_AUTHORITY + name
@@ -99,6 +99,11 @@ def vocabulary_graph() -> Graph:
     for path in vocabulary_files():
         graph.parse(path, format="turtle")
     return graph
+
+
+def vocabulary_ntriples() -> str:
+    """:func:`vocabulary_graph` as N-Triples, as an ingest loads it into the vocabulary graph."""
+    return vocabulary_graph().serialize(format="nt")
 
 
 def normalise(text: str) -> str:

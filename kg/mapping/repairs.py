@@ -5,14 +5,18 @@ EU language IRI as a literal, a retired code (``language/GER``), a format as tex
 "public" for the access right, a byte size as a decimal, a date typed ``xsd:date`` that holds a
 time, two e-mail addresses in one ``mailto:`` IRI, a lone surrogate in a description. A harvester
 such as data.europa.eu's publishes such records after repairing them; so do we, before
-validation and never silently: every repair is a :class:`~kg.mapping.Note` with the original
+validation and never silently: every repair is a :class:`~kg.mapping.mapped.Note` with the original
 value, the rule (``kgo:repair/<kind>``) and the new value, which the record's report keeps and
 the record's page, /quality and the ingest summary show.
 
 Only what reads one way is repaired (see :data:`KINDS`); what does not is left for validation.
 An invalid value of a property that is not mandatory is then left out of the published record
-and kept in the report (:func:`without_invalid_values`, after validation), so a record is
+and kept in the report (:func:`kg.mapping.left_out.without_invalid_values`, after validation), so a record is
 quarantined only when a mandatory rule still fails. A record's own IRI is never changed.
+
+Here: the rules and their notes, what each triple becomes, and the repairs of IRIs and of
+values that name a concept of an EU table; dates, sizes, numbers, durations and e-mail
+addresses are :mod:`kg.mapping.value_repairs`'.
 
 The same repairs run on every reader's records: the CSV, data.json and CKAN mapping already
 writes most values right, and RDF is kept as published but for these.
@@ -21,9 +25,8 @@ writes most values right, and RDF is kept as published but for these.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
 from functools import cache
 from urllib.parse import quote
 
@@ -31,10 +34,22 @@ import pyoxigraph as ox
 from rdflib import BNode, Literal, URIRef
 from rdflib.term import Node
 
-from kg import controlled
 from kg.iris import short_hash
-from kg.mapping import RANGES, MappedRecord, Note, Triple, as_iri, nt_term, parse_date
-from kg.vocab import ADMS, DCAT, DCATAP, DCT, FOAF, RDF, RDFS, SKOS, VCARD, XSD
+from kg.mapping import eu_vocabularies
+from kg.mapping.fields import as_iri
+from kg.mapping.mapped import MappedRecord, Note, Triple
+from kg.mapping.ntriples import nt_term
+from kg.mapping.rdf import RANGES
+from kg.mapping.value_repairs import (
+    DATE_PROPERTIES,
+    Fix,
+    fix_byte_size,
+    fix_date,
+    fix_duration,
+    fix_email,
+    fix_number,
+)
+from kg.vocab import ADMS, DCAT, DCATAP, DCT, FOAF, RDF, RDFS, SKOS, VCARD
 
 REPAIR = "kgo:repair/"
 LEFT_OUT = "kgo:left-out/"
@@ -102,11 +117,8 @@ def repair_kind(rule: str) -> str:
 
 
 _BAD_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-_IRI_UNSAFE = re.compile(r'[\x00-\x20<>"{}|^`\\]')  # what kg.mapping.nt_iri escapes too
+_IRI_UNSAFE = re.compile(r'[\x00-\x20<>"{}|^`\\]')  # what kg.mapping.ntriples.nt_iri escapes too
 _SAFE_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[A-Za-z0-9._~:/?#\[\]@!$&'()*+,;=%-]*$")
-_EMAIL = re.compile(r"^[^@\s<>(),;:\"\[\]]+@[^@\s<>(),;:\"\[\]]+\.[^@\s<>(),;:\"\[\]]+$")
-DATE_TYPES = frozenset({XSD.date, XSD.dateTime, XSD.gYear, XSD.gYearMonth})
-DATE_PROPERTIES = frozenset({DCT.issued, DCT.modified, DCAT.startDate, DCAT.endDate})
 # properties whose value is a resource, never text: a literal holding a URL becomes that URL
 LINKS = frozenset(
     {
@@ -135,19 +147,19 @@ class _Vocabulary:
     """A property whose values come from one table: how text and stray IRIs are matched."""
 
     kind: str
-    scheme: str  # kg.controlled.SCHEMES key
+    scheme: str  # kg.eu_vocabularies.SCHEMES key
     match: Callable[[str], str | None]
     stray_iris: bool = True  # an IRI outside the table is matched too (else only text is)
 
 
 VOCABULARIES = {
-    DCT.language: _Vocabulary("language", "language", controlled.match_language),
-    DCT.format: _Vocabulary("file-type", "file-type", controlled.match_format),
-    DCT.accrualPeriodicity: _Vocabulary("frequency", "frequency", controlled.match_frequency),
-    DCAT.theme: _Vocabulary("data-theme", "data-theme", controlled.match_theme, stray_iris=False),
-    DCT.accessRights: _Vocabulary("access-right", "access-right", controlled.match_access_right, False),
-    DCT.spatial: _Vocabulary("place", "country", controlled.match_country, stray_iris=False),
-    DCT.license: _Vocabulary("licence", "licence", controlled.match_licence, stray_iris=False),
+    DCT.language: _Vocabulary("language", "language", eu_vocabularies.match_language),
+    DCT.format: _Vocabulary("file-type", "file-type", eu_vocabularies.match_format),
+    DCT.accrualPeriodicity: _Vocabulary("frequency", "frequency", eu_vocabularies.match_frequency),
+    DCAT.theme: _Vocabulary("data-theme", "data-theme", eu_vocabularies.match_theme, stray_iris=False),
+    DCT.accessRights: _Vocabulary("access-right", "access-right", eu_vocabularies.match_access_right, False),
+    DCT.spatial: _Vocabulary("place", "country", eu_vocabularies.match_country, stray_iris=False),
+    DCT.license: _Vocabulary("licence", "licence", eu_vocabularies.match_licence, stray_iris=False),
 }
 MEDIA_TYPES = frozenset({DCAT.mediaType, DCAT.compressFormat, DCAT.packageFormat})
 # text that no table matched, where the official shapes want a described resource: the text
@@ -160,7 +172,6 @@ STATEMENTS = {
     DCT.provenance: DCT.ProvenanceStatement,
 }
 
-Fix = tuple[list[Triple], str, str]  # the triples instead of one, the kind, "repair" or "left out"
 # the predicates on which _fix_literal / _fix_iri may repair a value (see _untouched)
 _LITERAL_PREDICATES = frozenset(
     {
@@ -210,7 +221,7 @@ def _repaired(
         replaced.add(triple[2])
         if notes is not None:
             notes.append(_note(triple, new, kind, how))
-    if replaced:  # the class a range gave a value that is gone (kg.mapping.entailed_types)
+    if replaced:  # the class a range gave a value that is gone (kg.mapping.rdf.entailed_types)
         still = {o for _, _, o in out}
         entailed = set(RANGES.values())
         for t in [t for t in out if t[0] in replaced and t[0] not in still and t[1] == RDF.type]:
@@ -223,18 +234,18 @@ def _note(old: Triple, new: list[Triple], kind: str, how: str) -> Note:
     """The note of one repair: the original value as the findings give values (a literal's text, an
     IRI), and in the message both forms in full (a literal with its datatype or language)."""
     s, p, o = old
-    before = _text(o)
+    before = term_text(o)
     value = str(o) if not isinstance(o, BNode) else before
     if how == "left out":
         message = f"left out of the published record: {before} ({LEFT_OUT_KINDS.get(kind, kind)})"
         return Note(str(s), str(p), value, message, LEFT_OUT + kind)
-    after = ", ".join(_text(t[2]) for t in new if t[1] == p) or ", ".join(_text(t[2]) for t in new)
+    after = ", ".join(term_text(t[2]) for t in new if t[1] == p) or ", ".join(term_text(t[2]) for t in new)
     if new and new[0][0] != s:
-        after = f"{_text(new[0][0])} (subject)"
+        after = f"{term_text(new[0][0])} (subject)"
     return Note(str(s), str(p), value, f"repaired: {before} → {after}", REPAIR + kind)
 
 
-def _text(term: Node) -> str:
+def term_text(term: Node) -> str:
     """A term as a person reads it in a report: an IRI as it is, a literal as N-Triples writes it."""
     if isinstance(term, URIRef):
         return str(term)
@@ -298,7 +309,7 @@ def _fix(triple: Triple, key: str, distributions: set[Node]) -> Fix | None:
     if isinstance(o, URIRef):
         if not _valid_iri(str(o)):
             if p == VCARD.hasEmail:  # a mailto: IRI that is no IRI: its addresses, if it has any
-                return _fix_email(s, p, str(o))
+                return fix_email(s, p, str(o))
             encoded = _encoded_iri(str(o))
             if encoded is None:
                 return [], "invalid-iri", "left out"
@@ -317,15 +328,15 @@ def _then(triple: Triple, key: str, distributions: set[Node], kind: str) -> Fix:
 def _fix_literal(s: Node, p: Node, o: Literal, distributions: set[Node]) -> Fix | None:
     text = str(o).strip()
     if p in DATE_PROPERTIES:
-        return _fix_date(s, p, o)
+        return fix_date(s, p, o)
     if p == DCAT.byteSize:
-        return _fix_byte_size(s, p, o)
+        return fix_byte_size(s, p, o)
     if p == DCAT.spatialResolutionInMeters:
-        return _fix_number(s, p, o)
+        return fix_number(s, p, o)
     if p == DCAT.temporalResolution:
-        return _fix_duration(s, p, o)
+        return fix_duration(s, p, o)
     if p == VCARD.hasEmail:
-        return _fix_email(s, p, text)
+        return fix_email(s, p, text)
     if p in VOCABULARIES or p in MEDIA_TYPES or p in LINKS or p in STATEMENTS or p == ADMS.status:
         link = as_iri(text) if text else None
         if link is not None and _valid_iri(str(link)):  # a URL written as text: the URL
@@ -339,7 +350,7 @@ def _fix_literal(s: Node, p: Node, o: Literal, distributions: set[Node]) -> Fix 
 
 
 def _typed(triples: list[Triple]) -> list[Triple]:
-    """The triples, and the class the property's range gives a new link (as :func:`kg.mapping.map_rdf`
+    """The triples, and the class the property's range gives a new link (as :func:`kg.mapping.rdf.map_rdf`
     types the links a source leaves untyped)."""
     extra = [(o, RDF.type, RANGES[p]) for _, p, o in triples if p in RANGES and isinstance(o, URIRef)]
     return triples + extra
@@ -352,9 +363,9 @@ def _from_text(s: Node, p: Node, text: str, distributions: set[Node]) -> Fix | N
     vocabulary = VOCABULARIES.get(p)
     if vocabulary is not None and (iri := vocabulary.match(text)):
         return _typed([(s, p, URIRef(iri))]), vocabulary.kind, "repaired"
-    if p in MEDIA_TYPES and (iri := controlled.media_type_iri(text)):
+    if p in MEDIA_TYPES and (iri := eu_vocabularies.media_type_iri(text)):
         return _typed([(s, p, URIRef(iri))]), "media-type", "repaired"
-    if p == ADMS.status and s in distributions and (iri := controlled.match_distribution_status(text)):
+    if p == ADMS.status and s in distributions and (iri := eu_vocabularies.match_distribution_status(text)):
         return _typed([(s, p, URIRef(iri))]), "distribution-status", "repaired"
     cls = STATEMENTS.get(p)
     if cls is None:
@@ -369,12 +380,12 @@ def _fix_iri(s: Node, p: Node, o: URIRef, distributions: set[Node]) -> Fix | Non
     if p == DCT.identifier:
         return [(s, p, Literal(text))], "identifier", "repaired"
     if p == VCARD.hasEmail:
-        return _fix_email(s, p, text)
+        return fix_email(s, p, text)
     vocabulary = VOCABULARIES.get(p)
     if vocabulary is not None:
-        scheme = controlled.SCHEMES[vocabulary.scheme]
+        scheme = eu_vocabularies.SCHEMES[vocabulary.scheme]
         if text.startswith(scheme + "/") or text.startswith(scheme.replace("http:", "https:", 1) + "/"):
-            found = controlled.retired_code(vocabulary.scheme, text)
+            found = eu_vocabularies.retired_code(vocabulary.scheme, text)
             if found is None and text.startswith("https:"):
                 found = vocabulary.match(text)
         elif vocabulary.stray_iris:
@@ -385,142 +396,16 @@ def _fix_iri(s: Node, p: Node, o: URIRef, distributions: set[Node]) -> Fix | Non
             return _typed([(s, p, URIRef(found))]), vocabulary.kind, "repaired"
         return None
     if p in MEDIA_TYPES and not _IANA.match(text):
-        found = controlled.media_type_iri(text)
+        found = eu_vocabularies.media_type_iri(text)
         return (_typed([(s, p, URIRef(found))]), "media-type", "repaired") if found else None
-    status = controlled.SCHEMES["distribution-status"]
+    status = eu_vocabularies.SCHEMES["distribution-status"]
     if p == ADMS.status and s in distributions and not text.startswith(status):
-        found = controlled.match_distribution_status(text)
+        found = eu_vocabularies.match_distribution_status(text)
         return (_typed([(s, p, URIRef(found))]), "distribution-status", "repaired") if found else None
     return None
 
 
 _IANA = re.compile(r"^https?://www\.iana\.org/assignments/media-types/")
-
-
-# ---------------------------------------------------------------- values
-
-
-def _fix_date(s: Node, p: Node, o: Literal) -> Fix | None:
-    if o.datatype in DATE_TYPES and not getattr(o, "ill_typed", False) and _well_formed(o):
-        return None
-    value = read_date(str(o))
-    if value is None:
-        return [], "date", "left out"
-    if value == o:
-        return None
-    return [(s, p, value)], "date", "repaired"
-
-
-def _well_formed(o: Literal) -> bool:
-    """Whether a date-typed literal's text is its type's form (rdflib accepts some it should not)."""
-    value = read_date(str(o))
-    return value is not None and value.datatype == o.datatype and str(value) == str(o)
-
-
-_GMT = re.compile(
-    r"^(\d{4}-\d{2}-\d{2})[T ]+(?:(?:GMT|UTC|Z)\s*)?(\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(GMT|UTC|Z)?$"
-)
-_DAY_FIRST = re.compile(
-    r"^(?:[^\W\d]{2,9}\.?,?\s+)?(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})(?:\s*-?\s*(\d{1,2}):(\d{2}))?$"
-)
-
-
-def read_date(text: str) -> Literal | None:
-    """A date literal for text that reads as one date only, else None.
-
-    ISO 8601 forms (:func:`kg.mapping.parse_date`), a time zone written GMT or UTC, fractional
-    seconds beyond microseconds, and day/month/year forms whose day is over 12 (so that they
-    cannot be month/day). "04-08-2021", "5/1/13" and "2019-2020" read two ways: None.
-
-    >>> read_date("2021-01-28 GMT 01:51:03.34919300").toPython().isoformat()
-    '2021-01-28T01:51:03.349193+00:00'
-    >>> str(read_date("2022-03-22T08:51:36"))
-    '2022-03-22T08:51:36'
-    >>> str(read_date("jeu, 19/12/2019 - 03:00")), read_date("04-08-2021"), read_date("R/P1D")
-    ('2019-12-19T03:00:00', None, None)
-    """
-    text = text.strip()
-    if not text:
-        return None
-    found = parse_date(text)
-    if found is not None:
-        return found
-    if m := _GMT.match(text):
-        day, clock, zone = m.group(1), m.group(2), "Z" if "GMT" in text or "UTC" in text or m.group(3) else ""
-        clock = clock.zfill(5) if clock.count(":") == 1 else clock.zfill(8)
-        clock = re.sub(r"(\.\d{6})\d+$", r"\1", clock + (":00" if clock.count(":") == 1 else ""))
-        return _checked(f"{day}T{clock}{zone}", XSD.dateTime)
-    if m := _DAY_FIRST.match(text):
-        first, second, year = int(m.group(1)), int(m.group(2)), m.group(3)
-        if first <= 12 and second <= 12 and first != second:
-            return None  # day/month or month/day: cannot tell
-        day, month = (first, second) if first > 12 or first == second else (second, first)
-        if m.group(4):
-            return _checked(
-                f"{year}-{month:02d}-{day:02d}T{int(m.group(4)):02d}:{m.group(5)}:00", XSD.dateTime
-            )
-        return _checked(f"{year}-{month:02d}-{day:02d}", XSD.date)
-    return None
-
-
-def _checked(text: str, datatype: URIRef) -> Literal | None:
-    try:
-        if datatype == XSD.date:
-            date.fromisoformat(text)
-        else:
-            datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return Literal(text, datatype=datatype)
-
-
-def _fix_byte_size(s: Node, p: Node, o: Literal) -> Fix | None:
-    if o.datatype == XSD.nonNegativeInteger and re.fullmatch(r"\d+", str(o)):
-        return None
-    try:
-        size = float(str(o).replace(",", "").strip())
-    except ValueError:
-        return [], "byte-size", "left out"
-    if size < 0 or size != int(size):
-        return [], "byte-size", "left out"
-    return [(s, p, Literal(str(int(size)), datatype=XSD.nonNegativeInteger))], "byte-size", "repaired"
-
-
-def _fix_number(s: Node, p: Node, o: Literal) -> Fix | None:
-    if o.datatype == XSD.decimal:
-        return None
-    try:
-        value = float(str(o).strip())
-    except ValueError:
-        return None
-    text = f"{value:f}".rstrip("0").rstrip(".") if "e" not in str(o).lower() else repr(value)
-    return (
-        [(s, p, Literal(text if "." in text else text + ".0", datatype=XSD.decimal))],
-        "decimal",
-        "repaired",
-    )
-
-
-_DURATION = re.compile(r"-?P(?=\d|T\d)(\d+Y)?(\d+M)?(\d+D)?(T(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?")
-
-
-def _fix_duration(s: Node, p: Node, o: Literal) -> Fix | None:
-    text = str(o).strip()
-    if o.datatype == XSD.duration or not _DURATION.fullmatch(text):
-        return None
-    return [(s, p, Literal(text, datatype=XSD.duration))], "duration", "repaired"
-
-
-def _fix_email(s: Node, p: Node, text: str) -> Fix | None:
-    """``mailto:a@x, b@y`` → two IRIs; ``a@x`` → ``mailto:a@x``; ``mailto:`` alone → left out."""
-    body = re.sub(r"^mailto:", "", text.strip(), flags=re.IGNORECASE)
-    addresses = [a for a in re.split(r"[,;\s]+", body) if a]
-    good = [URIRef("mailto:" + a) for a in addresses if _EMAIL.match(a)]
-    if not good:
-        return [], "email", "left out"
-    if len(good) == 1 and str(good[0]) == text:
-        return None
-    return [(s, p, iri) for iri in good], "email", "repaired"
 
 
 # ---------------------------------------------------------------- IRIs
@@ -547,77 +432,3 @@ def _encoded_iri(text: str) -> str | None:
     encoded = _IRI_UNSAFE.sub(lambda m: quote(m.group()), clean)
     encoded = re.sub(r"[\u007f-\u009f\ufff0-\uffff]", lambda m: quote(m.group()), encoded)
     return encoded if _valid(encoded) else None
-
-
-# ---------------------------------------------------------------- after validation
-
-
-def without_invalid_values(record: MappedRecord, findings: Iterable) -> MappedRecord | None:
-    """The record less the values its violations name, each kept in a note, or None when no
-    violation names a value it holds (a missing title, two publishers: nothing to leave out).
-
-    A value that the record describes itself (a blank node, a distribution it owns) goes with
-    its description: the subjects the record reached only through it. What is left is
-    validated again; if a mandatory rule still fails, the record is quarantined as it came.
-    """
-    bad = [f for f in findings if f.severity == "violation" and f.value and f.path and " " not in f.path]
-    if not bad:
-        return None
-    dropped: list[Triple] = []
-    keep = list(record.triples)
-    for f in {(f.focus, f.path, f.value): f for f in bad}.values():  # one value may break two rules
-        hits = [t for t in keep if str(t[0]) == f.focus and str(t[1]) == f.path and _same(t[2], f.value)]
-        if not hits:
-            return None  # a value the record does not hold itself (a nested path): cannot leave out
-        for t in hits:
-            keep.remove(t)
-            dropped.append(t)
-    before = _reachable(record.triples, record.key)
-    after = _reachable(keep, record.key)
-    orphans = before - after
-    gone = [t for t in keep if t[0] in orphans]
-    keep = [t for t in keep if t[0] not in orphans]
-    notes = list(record.notes)
-    for t in dropped:
-        rule = next(f for f in bad if str(t[0]) == f.focus and str(t[1]) == f.path and _same(t[2], f.value))
-        described = [g for g in gone if g[0] == t[2]]
-        extra = f" and its description ({len(described)} triples)" if described else ""
-        notes.append(
-            Note(
-                str(t[0]),
-                str(t[1]),
-                str(t[2]) if not isinstance(t[2], BNode) else _text(t[2]),
-                f"left out of the published record: {_text(t[2])}{extra}: {rule.message}",
-                LEFT_OUT + "value",
-            )
-        )
-    if gone:
-        text = "".join(map(_nt, gone))
-        notes.append(Note(record.key, "", text, "left out with the values above", LEFT_OUT + "value"))
-    return MappedRecord(record.key, record.kind, record.origin, record.label, keep, record.context, notes)
-
-
-def _same(term: Node, value: str) -> bool:
-    return str(term) == value
-
-
-def _nt(triple: Triple) -> str:
-    return " ".join(nt_term(t) if not isinstance(t, BNode) else f"_:{t}" for t in triple) + " .\n"
-
-
-def _reachable(triples: list[Triple], key: str) -> set[Node]:
-    """The subjects reached from the record's roots: its key, else (an ``other`` record) the
-    subjects no triple of it points at."""
-    objects = {o for _, _, o in triples}
-    subjects = {s for s, _, _ in triples}
-    roots = {s for s in subjects if str(s) == key} or (subjects - objects)
-    out: dict[Node, list[Node]] = {}
-    for s, _, o in triples:
-        out.setdefault(s, []).append(o)
-    seen, todo = set(roots), list(roots)
-    while todo:
-        for o in out.get(todo.pop(), ()):
-            if o in subjects and o not in seen:
-                seen.add(o)
-                todo.append(o)
-    return seen

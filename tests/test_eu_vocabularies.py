@@ -7,8 +7,8 @@ from collections.abc import Callable
 import pytest
 from rdflib import URIRef
 
-from kg import controlled
-from kg.controlled import (
+from kg.mapping import eu_vocabularies
+from kg.mapping.eu_vocabularies import (
     SCHEMES,
     label,
     match_access_right,
@@ -96,7 +96,7 @@ def test_no_key_is_shared_by_two_concepts(scheme: str) -> None:
     for concept in concepts(scheme):
         for prop in PROPERTIES:
             for value in graph.objects(concept, prop):
-                key = controlled._url_key(value) if value.startswith("http") else normalise(value)
+                key = eu_vocabularies._url_key(value) if value.startswith("http") else normalise(value)
                 owners.setdefault(key, set()).add(concept)
     assert {key: found for key, found in owners.items() if len(found) > 1} == {}
 
@@ -346,4 +346,4 @@ def test_every_concept_has_an_english_label(scheme: str) -> None:
 def test_normalise_ignores_case_accents_and_punctuation() -> None:
     assert normalise(" Norwegian  Bokmål ") == normalise("norwegian-bokmal") == "norwegian bokmal"
     assert normalise("R/P0.5M") == "r p0 5m"
-    assert controlled._url_key("HTTPS://www.Example.org/a/b/?q=1#x") == "example.org/a/b"
+    assert eu_vocabularies._url_key("HTTPS://www.Example.org/a/b/?q=1#x") == "example.org/a/b"
