@@ -232,15 +232,15 @@ def run_phase(
     phase: str, location: str, fmt: str, workers: int, batch: int, cap_mb: float, validator: str = "rudof"
 ) -> dict[str, Any]:
     from kg.mapping import eu_vocabularies
-    from kg.shapes import validator_shapes
-    from kg.validation import check_engine
+    from kg.validation.batch import check_engine
+    from kg.validation.shapes import validator_shapes
 
     # what every phase needs anyway, outside the timings (workers fork after it)
     validator_shapes()
     eu_vocabularies.vocabulary_graph()
     check_engine(validator)
     if validator == "rudof" and workers <= 1:  # in-process: the session too (workers make their own)
-        from kg.validation_rudof import session
+        from kg.validation.rudof_engine import session
 
         session()
     result: dict[str, Any] = {"load_before": os.getloadavg()[0]}

@@ -207,9 +207,8 @@ def instrument(steps: Steps) -> None:
     """Wrap the ingest's steps (call in the process that will run the ingest, before it forks)."""
     import kg.ingest as ingest
     import kg.search as search
-    import kg.validation as validation
-    import kg.validation_rudof as rudof
     from kg.store import embedded, generation
+    from kg.validation import batch, rudof_engine
 
     # workers: per record or per batch
     ingest.map_record = steps.wrap("worker: map", ingest.map_record)
@@ -217,8 +216,8 @@ def instrument(steps: Steps) -> None:
     ingest.repair_record = steps.wrap("worker: repair", ingest.repair_record)
     ingest._validated = steps.wrap("worker: validate", ingest._validated)
     ingest._leave_out_invalid_values = steps.wrap("worker: validate again", ingest._leave_out_invalid_values)
-    validation.batch_triples = steps.wrap("worker: validate: data graph", validation.batch_triples)
-    rudof.ntriples = steps.wrap("worker: validate: rudof's N-Triples", rudof.ntriples)
+    batch.batch_triples = steps.wrap("worker: validate: data graph", batch.batch_triples)
+    rudof_engine.ntriples = steps.wrap("worker: validate: rudof's N-Triples", rudof_engine.ntriples)
     ingest.summarize = steps.wrap("worker: search summaries", ingest.summarize)
     ingest.measure = steps.wrap("worker: quality", ingest.measure)
     ingest._map_and_validate = steps.wrap(

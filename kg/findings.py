@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from kg.terms import Term, iri_ok
-from kg.validation import SEVERITIES, Finding
+from kg.validation.report import SEVERITIES, Finding
 from kg.vocab import DCAT, KGO, SH
 
 if TYPE_CHECKING:

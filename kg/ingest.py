@@ -47,9 +47,10 @@ from kg.readers.detect import detect_format
 from kg.records import AgencyRecord, DatasetRecord, RdfRecord, Record, Repair, ServiceRecord
 from kg.search import Summaries, build_index, summarize
 from kg.settings import Settings
-from kg.shapes import validator_shapes
 from kg.store.embedded import Store
-from kg.validation import Finding, RecordReport, check_engine, validate_batch
+from kg.validation.batch import check_engine, validate_batch
+from kg.validation.report import Finding, RecordReport
+from kg.validation.shapes import validator_shapes
 from kg.vocab import DCAT, DCT, KGO, PROV, RDF, SH, XSD
 
 Progress = Callable[[int], None]
@@ -431,7 +432,7 @@ def process(
     records: Iterable[Record], iris: Minter, *, batch: int, workers: int, validator: str = "rudof"
 ) -> Iterator[tuple[MappedRecord, RecordReport]]:
     """Map and validate records in batches, on ``workers`` processes when above 1, with the
-    ``validator`` SHACL engine (``KG_VALIDATOR``: :func:`kg.validation.validate_batch`).
+    ``validator`` SHACL engine (``KG_VALIDATOR``: :func:`kg.validation.batch.validate_batch`).
 
     Agencies are mapped here first, because datasets need their publisher's
     description as validation context. Each record comes back as it was validated: its
@@ -549,7 +550,7 @@ def _merged(batch: Future, alone: dict[int, Future]) -> Iterator[Result]:
 def _catalogue(record: Record) -> bool:
     """An RDF catalogue: sent to a worker alone as soon as it is read, besides in its batch.
 
-    Why: its links are validated in views (:mod:`kg.validation_split`), as long as ~30 other
+    Why: its links are validated in views (:mod:`kg.validation.split`), as long as ~30 other
     batches at 100,000 datasets, and it leaves the RDF reader before the reader claims the
     datasets (:meth:`kg.readers.rdf_split.Splitter.split`, ~9 s): alone, it is validated
     meanwhile, not once its batch is full. Its batch is made as before (reports may depend on
@@ -584,7 +585,7 @@ def _warm_up(validator: str = "rudof") -> None:
     validator_shapes()
     eu_vocabularies.vocabulary_graph()
     if validator == "rudof":  # the worker's own rudof session, with the shapes read
-        from kg.validation_rudof import session
+        from kg.validation.rudof_engine import session
 
         session()
 
@@ -600,7 +601,7 @@ def _map_and_validate(
     """Map, validate and write a batch's records (None for those left to another job).
 
     ``aside``: records (catalogues) that a job of their own validates in views when they are
-    cut into views (:func:`kg.validation_split.split_record`); that job (``alone``) does only
+    cut into views (:func:`kg.validation.split.split_record`); that job (``alone``) does only
     those, the batch's job all the others. Either way each report is what validating the whole
     batch gives, since a record cut into views is validated on its own there too.
     """
@@ -613,7 +614,7 @@ def _map_and_validate(
         repair_record(m)
         mapped.append(m)
     if aside:
-        from kg.validation_split import split_record, validator_splittable
+        from kg.validation.split import split_record, validator_splittable
 
         cut = {i for i in aside if split_record(mapped[i], validator_splittable()) is not None}
         done = [(i in cut) == alone for i in range(len(mapped))]
@@ -750,7 +751,7 @@ def report_ntriples(report: RecordReport, iris: Minter, source: str) -> str:
             f"{r} {_MESSAGE} {nt_literal(f.message)} .\n",
             f"{r} {_FOCUS} {nt_iri(f.focus) if f.focus.startswith('http') else nt_literal(f.focus)} .\n",
         ]
-        if f.path:  # a complex path is text (kg.validation._path_text): no IRI, so a literal
+        if f.path:  # a complex path is text (kg.validation.report._path_text): no IRI, so a literal
             path = nt_iri(f.path) if ":" in f.path and " " not in f.path else nt_literal(f.path)
             lines.append(f"{r} {_PATH} {path} .\n")
         if f.rule:

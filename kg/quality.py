@@ -68,7 +68,7 @@ from kg.iris import Minter, short_hash
 from kg.mapping import eu_vocabularies
 from kg.mapping.mapped import MappedRecord, Triple
 from kg.mapping.ntriples import nt_line
-from kg.validation import SEVERITIES, RecordReport
+from kg.validation.report import SEVERITIES, RecordReport
 from kg.vocab import (
     ACCESS_RIGHT,
     DCAT,

@@ -33,8 +33,8 @@ from rdflib.namespace import RDF, RDFS, SH, XSD
 from rdflib.term import Node
 
 from kg.mapping.eu_vocabularies import vocabulary_graph
-from kg.shapes import AnswerCache, lift_property_shapes
-from kg.validation import RecordReport
+from kg.validation.report import RecordReport
+from kg.validation.shapes import AnswerCache, lift_property_shapes
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 DCAT_AP_FILES = tuple(
@@ -278,8 +278,9 @@ class OfficialValidator:
         """Each record's verdict, the records validated together (graphs of :data:`BATCH`),
         marked ``alone`` when the others gave it nothing it can see (:class:`Neighbourhood`). The
         same records asked again (the other engine's run of a file) get the same answer. The
-        shapes are laid out as the pipeline's pyshacl has them (:func:`kg.shapes.lift_property_shapes`:
-        same results, 40 % less time; a test compares), unless ``exact``: the files as published.
+        shapes are laid out as the pipeline's pyshacl has them
+        (:func:`kg.validation.shapes.lift_property_shapes`: same results, 40 % less time; a test
+        compares), unless ``exact``: the files as published.
         """
         key = hash((exact, *map(fingerprint, records)))  # the records themselves are not kept
         if key not in self._calls:

@@ -386,7 +386,7 @@ def test_a_quarantine_report_is_the_shacl_results_as_n_triples():
 
     from kg.ingest import SEVERITY_IRIS, report_ntriples
     from kg.iris import Minter, short_hash
-    from kg.validation import Finding, RecordReport
+    from kg.validation.report import Finding, RecordReport
     from kg.vocab import RDF, SH
 
     findings = [

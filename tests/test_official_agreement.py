@@ -47,7 +47,7 @@ from kg.mapping.mapped import MappedRecord
 from kg.readers import read_source
 from kg.records import Origin, Record
 from kg.settings import BATCH_BY_VALIDATOR, VALIDATORS
-from kg.validation import RecordReport
+from kg.validation.report import RecordReport
 from kg.vocab import ADMS, CPOV, DCAT, DCT, FOAF, SKOS
 
 BASE = "http://kg.test/"

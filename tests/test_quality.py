@@ -25,7 +25,7 @@ from kg.mapping.ntriples import nt_line
 from kg.quality import INDICATORS, measure, rule_counts_triples
 from kg.records import Origin
 from kg.settings import Settings
-from kg.validation import Finding, RecordReport
+from kg.validation.report import Finding, RecordReport
 from kg.vocab import (
     ACCESS_RIGHT,
     DCAT,

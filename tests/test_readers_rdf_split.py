@@ -21,8 +21,8 @@ from kg.readers.rdf import _check_utf8, read_rdf
 from kg.readers.rdf_split import LISTED_TERMS
 from kg.readers.rdf_table import TripleTable
 from kg.records import RdfRecord
-from kg.shapes import shapes_graph
-from kg.validation import validate_batch
+from kg.validation.batch import validate_batch
+from kg.validation.shapes import shapes_graph
 from kg.vocab import DCAT, RDF
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -16,7 +16,7 @@ from kg.mapping.mapped import MappedRecord
 from kg.mapping.repairs import LEFT_OUT, REPAIR, repair_kind, repair_record
 from kg.mapping.value_repairs import read_date
 from kg.records import Origin
-from kg.validation import Finding
+from kg.validation.report import Finding
 from kg.vocab import ADMS, DCAT, DCT, FOAF, VCARD, XSD
 
 EU = "http://publications.europa.eu/resource/authority/"

@@ -374,7 +374,7 @@ def test_page_findings_match_the_ingest(seeded):
         got = {g for g in got if not g[3].endswith("kept as text")}
         expected_iri_paths = {e if e[2].startswith("http") else (*e[:2], "", *e[3:]) for e in expected}
         # the ingest can lose findings on a part of an agency that another record of the same
-        # batch has in its context (kg.validation._owners); on its own, the record gets them all
+        # batch has in its context (kg.validation.batch._owners); on its own, the record gets them all
         assert expected_iri_paths <= got, key
         assert {g[0] for g in got - expected_iri_paths} <= {"info"}, key
         checked += 1

@@ -1,4 +1,4 @@
-"""kg.validation_split: a catalogue's long list of links validated in parts gives the same reports.
+"""kg.validation.split: a catalogue's long list of links validated in parts gives the same reports.
 
 A Turtle catalogue whose links break a per-value rule (links to things that are not datasets)
 and a catalogue-level rule, read and validated as an ingest does, with views of 50 links and
@@ -11,11 +11,11 @@ from __future__ import annotations
 import pytest
 from rdflib import Graph
 
-import kg.validation_split as split
 from kg.ingest import process
 from kg.iris import Minter
 from kg.readers import read_source
-from kg.shapes import validator_shapes
+from kg.validation import split
+from kg.validation.shapes import validator_shapes
 from kg.vocab import DCAT, DCT
 
 BASE = "http://kg.test/"
@@ -132,14 +132,14 @@ def test_a_catalogue_with_more_links_than_rudof_takes_is_validated_by_rudof_in_p
     """Views have at most LINK_CHUNK targets of context: under MAX_UNOWNED_CONTEXT, so rudof takes each."""
     from test_validation_engines import catalogue_listing
 
-    from kg import validation, validation_rudof
+    from kg.validation import batch, rudof_engine
 
     pytest.importorskip("pyrudof")
-    assert split.LINK_CHUNK <= validation.MAX_UNOWNED_CONTEXT
+    assert split.LINK_CHUNK <= batch.MAX_UNOWNED_CONTEXT
     big = catalogue_listing(2 * split.LINK_CHUNK + 1)
-    expected = validation.validate_batch([big])  # pyshacl, in parts
+    expected = batch.validate_batch([big])  # pyshacl, in parts
     calls = []
-    original = validation_rudof.rudof_findings
-    monkeypatch.setattr(validation_rudof, "rudof_findings", lambda t: calls.append(len(t)) or original(t))
-    assert validation.validate_batch([big], engine="rudof") == expected
+    original = rudof_engine.rudof_findings
+    monkeypatch.setattr(rudof_engine, "rudof_findings", lambda t: calls.append(len(t)) or original(t))
+    assert batch.validate_batch([big], engine="rudof") == expected
     assert len(calls) == 3

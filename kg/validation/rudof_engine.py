@@ -10,10 +10,10 @@ took 301 s instead of 445 (2 workers; bench/RESULTS.md, "Validation engines").
 It is the ingest's default engine (``KG_VALIDATOR=rudof``, a dependency of the
 project); pyshacl is the reference, and validates what rudof cannot read.
 
-Same findings: :func:`kg.validation.validate_batch` builds the same data graph
-(:func:`kg.validation.batch_triples`) and traces the results back to records and
+Same findings: :func:`kg.validation.batch.validate_batch` builds the same data graph
+(:func:`kg.validation.batch.batch_triples`) and traces the results back to records and
 sorts them with the same code; this module turns rudof's results into the same
-:class:`~kg.validation.Finding` objects as pyshacl's:
+:class:`~kg.validation.report.Finding` objects as pyshacl's:
 
 * severity: rudof's ``Violation`` / ``Warning`` / ``Info``;
 * message and path: read from the shapes graph by source shape (the shape's
@@ -40,7 +40,7 @@ Where rudof differs from pyshacl (and from the SHACL spec):
 * Memory: rudof takes ~12 KB per data triple while it validates (a 1,000-record
   CSV batch, 47,000 triples: +550 MB; pyshacl ~3 KB), so ``KG_VALIDATION_BATCH=200``
   suits it, and a batch above :data:`MAX_TRIPLES` goes to pyshacl, as does one whose
-  context describes more than :data:`kg.validation.MAX_UNOWNED_CONTEXT` nodes no
+  context describes more than :data:`kg.validation.batch.MAX_UNOWNED_CONTEXT` nodes no
   record owns (an RDF catalogue record naming its datasets: rudof would target each).
 
 Any other failure of pyrudof is a :class:`~kg.errors.ValidatorError`.
@@ -59,18 +59,18 @@ from rdflib.term import Node
 
 from kg.errors import ValidatorError
 from kg.mapping.ntriples import nt_term
-from kg.shapes import validator_shapes
-from kg.validation import _SHACL, Finding, _path_text
+from kg.validation.report import SHACL, Finding, path_text
+from kg.validation.shapes import validator_shapes
 
 MISSING = "KG_VALIDATOR=rudof needs the pyrudof package: pip install pyrudof"
-MESSAGE, PATH = URIRef(f"{_SHACL}message"), URIRef(f"{_SHACL}path")
+MESSAGE, PATH = URIRef(f"{SHACL}message"), URIRef(f"{SHACL}path")
 PROPERTY, TARGET_OBJECTS, TARGET_NODE = (
-    URIRef(f"{_SHACL}{n}") for n in ("property", "targetObjectsOf", "targetNode")
+    URIRef(f"{SHACL}{n}") for n in ("property", "targetObjectsOf", "targetNode")
 )
-SHAPE_PARAMETERS = tuple(URIRef(f"{_SHACL}{n}") for n in ("node", "not", "qualifiedValueShape"))
-SHAPE_LISTS = tuple(URIRef(f"{_SHACL}{n}") for n in ("or", "and", "xone"))
-NODE_KIND = URIRef(f"{_SHACL}nodeKind")
-NOT_LITERAL = {URIRef(f"{_SHACL}{n}") for n in ("IRI", "BlankNode", "BlankNodeOrIRI")}
+SHAPE_PARAMETERS = tuple(URIRef(f"{SHACL}{n}") for n in ("node", "not", "qualifiedValueShape"))
+SHAPE_LISTS = tuple(URIRef(f"{SHACL}{n}") for n in ("or", "and", "xone"))
+NODE_KIND = URIRef(f"{SHACL}nodeKind")
+NOT_LITERAL = {URIRef(f"{SHACL}{n}") for n in ("IRI", "BlankNode", "BlankNodeOrIRI")}
 MAX_TRIPLES = 100_000  # larger batches go to pyshacl: ~1.2 GB while rudof validates them
 SEVERITIES = {"Violation": "violation", "Warning": "warning", "Info": "info"}
 
@@ -119,7 +119,7 @@ def session() -> Any:
 
 
 def _shapes_ntriples() -> str:
-    """:func:`kg.validation.validator_shapes` as N-Triples (the very triples pyshacl gets), with the
+    """:func:`kg.validation.shapes.validator_shapes` as N-Triples (the very triples pyshacl gets), with the
     node kinds that make rudof judge literals as pyshacl does (:func:`literal_plan`)."""
     triples = [*validator_shapes(), *literal_plan()[0]]
     return "".join(f"{nt_term(s)} {nt_term(p)} {nt_term(o)} .\n" for s, p, o in triples)
@@ -127,7 +127,8 @@ def _shapes_ntriples() -> str:
 
 @cache
 def _shape_texts() -> dict[str, tuple[str, str]]:
-    """Shape IRI -> (its ``sh:message``, its ``sh:path`` as :func:`kg.validation._path_text` writes it)."""
+    """Shape IRI -> (its ``sh:message``, its ``sh:path`` as :func:`kg.validation.report.path_text`
+    writes it)."""
     shapes = validator_shapes()
     out: dict[str, tuple[str, str]] = {}
     for shape in {*shapes.subjects(MESSAGE, None), *shapes.subjects(PATH, None)}:
@@ -135,13 +136,13 @@ def _shape_texts() -> dict[str, tuple[str, str]]:
             message, path = shapes.value(shape, MESSAGE), shapes.value(shape, PATH)
             out[str(shape)] = (
                 str(message) if message is not None else "",
-                _path_text(shapes, path) if path is not None else "",
+                path_text(shapes, path) if path is not None else "",
             )
     return out
 
 
 def sh(name: str) -> URIRef:
-    return URIRef(f"{_SHACL}{name}")
+    return URIRef(f"{SHACL}{name}")
 
 
 @cache

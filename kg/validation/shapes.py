@@ -22,7 +22,7 @@ from rdflib.term import Node
 from kg.errors import ValidatorError
 from kg.vocab import RDF, RDFS, SH
 
-SHAPES = Path(__file__).resolve().parent.parent / "shapes"
+SHAPES = Path(__file__).resolve().parents[2] / "shapes"
 
 TARGETS = (SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf)
 

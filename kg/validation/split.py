@@ -5,7 +5,7 @@ its context types each listed dataset (``dcat:Dataset``) for the shape that
 checks the links. At 100,000 datasets that is a 200,000-triple data graph in
 one worker (~1 KB per triple in rdflib: the worker kept ~270 MB more than on
 other inputs, and the ingest's peak went over 1 GB), and too many context
-nodes for rudof (:data:`kg.validation.MAX_UNOWNED_CONTEXT`).
+nodes for rudof (:data:`kg.validation.batch.MAX_UNOWNED_CONTEXT`).
 
 So such a record is validated as several views, each with all of its other
 triples and at most :data:`LINK_CHUNK` of the long list's links, with the
@@ -36,7 +36,7 @@ from rdflib.namespace import RDF
 from kg.mapping.mapped import MappedRecord
 from kg.vocab import SH
 
-LINK_CHUNK = 1000  # links per view: with their context, under kg.validation.MAX_UNOWNED_CONTEXT
+LINK_CHUNK = 1000  # links per view: with their context, under kg.validation.batch.MAX_UNOWNED_CONTEXT
 
 _SH = str(SH.NodeShape).removesuffix("NodeShape")
 # constraint parameters (SHACL 1.0, section 4) that judge each value node on its own
@@ -106,7 +106,7 @@ def _reachable(graph: Graph, node) -> set:
 
 @cache
 def validator_splittable() -> frozenset[URIRef]:
-    from kg.shapes import validator_shapes
+    from kg.validation.shapes import validator_shapes
 
     return splittable_predicates(validator_shapes())
 
