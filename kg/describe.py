@@ -1,7 +1,7 @@
 """One resource of the store as people and machines see it: its description and what points at it.
 
 No Flask here (the views are :mod:`kg.web.resources`); everything goes through
-``store.query``: in the web app a :class:`kg.timed.TimedStore`, so that every query of a
+``store.query``: in the web app a :class:`kg.evaluation.page_store.TimedStore`, so that every query of a
 page (:meth:`Describer.evaluate` is the one place they pass) runs in an evaluator process
 and is stopped at ``KG_QUERY_TIMEOUT``; a :class:`kg.store.embedded.Store` elsewhere. Labels and
 links are :class:`kg.terms.Labels`' (one query a page); findings are :mod:`kg.findings`'.
@@ -33,10 +33,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from kg.evaluation.page_store import TimedStore
 from kg.store.embedded import Store
 from kg.store.results import as_triples
 from kg.terms import LABEL_ORDER, Labels, Term, curie, term_of
-from kg.timed import TimedStore
 from kg.vocab import CPOV, DCAT, DQV, FOAF, KGO, ORG, RDF, SH
 
 CBD_DEPTH = 6

@@ -3,7 +3,7 @@
 Stores made by a real ingest of the benchmark generator's CSV catalogue (``bench/generate.py``,
 seed 7: 50 agencies in three levels, one data service, ``ds-0000005`` quarantined) at 10 and
 500 datasets, in temporary folders; pages through the Flask test client in-process, every
-store query counted by a thin wrapper around the app's real :class:`kg.timed.TimedStore`.
+store query counted by a thin wrapper around the app's real :class:`kg.evaluation.page_store.TimedStore`.
 """
 
 from __future__ import annotations

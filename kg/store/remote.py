@@ -253,7 +253,7 @@ class RemoteStore(RemoteEndpoints):
         timeout: float | None = None,
     ) -> ox.QuerySolutions | ox.QueryBoolean | Iterator[ox.Triple]:
         """Evaluate a query remotely: pyoxigraph's result objects for SELECT and ASK, an iterator
-        of triples for CONSTRUCT and DESCRIBE (as :class:`kg.timed.TimedStore` gives them).
+        of triples for CONSTRUCT and DESCRIBE (as :class:`kg.evaluation.page_store.TimedStore` gives them).
 
         :raises QueryError: if the store refuses the query.
         :raises QueryTimeout: if the store did not answer within ``timeout`` seconds.

@@ -58,8 +58,9 @@ EMPTY_VOID = {"triples": 0, "subjects": 0, "objects": 0, "properties": 0, "entit
 
 
 def _store():
-    """The store as pages read it: every query stopped at KG_QUERY_TIMEOUT (:mod:`kg.timed`);
-    ``/dump.nq`` is a download and is dumped in this process (:meth:`kg.timed.TimedStore.dump`)."""
+    """The store as pages read it: every query stopped at KG_QUERY_TIMEOUT
+    (:mod:`kg.evaluation.page_store`); ``/dump.nq`` is a download and is dumped in this process
+    (:meth:`kg.evaluation.page_store.TimedStore.dump`)."""
     return current_app.extensions["kg_pages"]
 
 

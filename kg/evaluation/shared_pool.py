@@ -1,16 +1,16 @@
 """One evaluator pool shared by every gunicorn worker of a server, first come first served.
 
-With a pool per web worker (:class:`kg.evaluator.Evaluator`), gunicorn spreads keep-alive
+With a pool per web worker (:class:`kg.evaluation.local_pool.Evaluator`), gunicorn spreads keep-alive
 connections unevenly (say 5:3 over two workers), and each worker queues on its own children
 while the other's idle: under slow queries some requests waited a whole evaluation more, a p99
 1.6–2.5× the native server's. Here the gunicorn master (:mod:`kg.gunicorn_conf`) owns the
-pool (:class:`MasterPool`): ``KG_EVALUATORS`` evaluators, kept by :mod:`kg.evaluator_keeper`,
+pool (:class:`MasterPool`): ``KG_EVALUATORS`` evaluators, kept by :mod:`kg.evaluation.pool_keeper`,
 all ``accept()`` on one Unix socket in a private directory (mode 0700), so the kernel's accept
 queue is one FIFO queue for all the workers.
 
 A web worker (:class:`SharedEvaluator`) connects per query; the evaluator that accepts sends
 its pid, then reads ``(store folder, private graphs, request)`` and answers with the tagged
-messages of :mod:`kg.evaluator_protocol`. At the deadline, or when the client goes away
+messages of :mod:`kg.evaluation.protocol`. At the deadline, or when the client goes away
 mid-stream, the worker kills that pid (the work really stops) and the keeper forks a
 replacement. The request carries the store folder, so an evaluator needs no settings of its
 own; the store follows the published generation (``current``) by itself, as in-process.
@@ -37,7 +37,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from kg.errors import QueryTimeout
-from kg.evaluator import EvaluatorClient
+from kg.evaluation.local_pool import EvaluatorClient
 
 log = logging.getLogger(__name__)
 SOCKET_ENV = "_KG_EVALUATOR_SOCKET"
@@ -52,7 +52,7 @@ class _Lease:
 
 
 class SharedEvaluator(EvaluatorClient):
-    """A web worker's client of the shared pool; the interface of :class:`kg.evaluator.Evaluator`.
+    """A web worker's client of the shared pool; the interface of :class:`kg.evaluation.local_pool.Evaluator`.
 
     :param socket_path: the pool's socket (from :data:`SOCKET_ENV`).
     :param timeout: default wall-clock limit of one query, in seconds.
@@ -142,8 +142,8 @@ class MasterPool:
 
     def _start_keeper(self) -> subprocess.Popen:
         fd = self._listener.fileno()
-        argv = [sys.executable, "-m", "kg.evaluator_keeper", str(fd), str(self.size), str(os.getpid())]
-        root = Path(__file__).resolve().parent.parent
+        argv = [sys.executable, "-m", "kg.evaluation.pool_keeper", str(fd), str(self.size), str(os.getpid())]
+        root = Path(__file__).resolve().parents[2]
         return subprocess.Popen(argv, pass_fds=[fd], cwd=root, start_new_session=True)
 
     def _watch(self) -> None:

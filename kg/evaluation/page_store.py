@@ -4,7 +4,7 @@ pyoxigraph cannot cancel a query, so a page whose query runs long (a catalogue
 grown large, a resource with a million incoming links, an aggregate over the
 whole store) would hold a web worker's thread until Oxigraph is done. The
 pages therefore read through :class:`TimedStore`: its :meth:`~TimedStore.query`
-sends the query to an evaluator process (:meth:`kg.evaluator.Evaluator.fetch`),
+sends the query to an evaluator process (:meth:`kg.evaluation.local_pool.Evaluator.fetch`),
 which is killed at the deadline, and parses the answer back with pyoxigraph's
 own parsers, so callers keep working on pyoxigraph terms as with
 :meth:`kg.store.embedded.Store.query`. A query that runs out of time raises
@@ -41,7 +41,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from kg.errors import QueryTimeout
-from kg.evaluator import Evaluator
+from kg.evaluation.local_pool import Evaluator
 from kg.store.embedded import Store
 
 _RESULTS = {"tsv": ox.QueryResultsFormat.TSV, "json": ox.QueryResultsFormat.JSON}

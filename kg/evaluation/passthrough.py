@@ -26,13 +26,13 @@ from kg.store.remote import RemoteStore
 from kg.store.remote_http import GRAPH_TYPES, MEDIA, RESULT_TYPES, media_type
 from kg.store.results import FORMATS, RESULT_FORMATS, as_quads, cap_rows, serialize_results, serialize_triples
 
-START_STREAMING = 256 * 1024  # as kg.evaluator: an answer this long streams instead of being held
+START_STREAMING = 256 * 1024  # as kg.evaluation.local_pool: an answer this long streams instead of being held
 PASSED = {"json", "xml"}  # asked for as such; CSV cannot be read back (lossy), Virtuoso's TSV is not TSV
 PARSEABLE = {"json", "xml", "tsv"}
 
 
 class RemoteAnswers:
-    """What :class:`kg.evaluator.Evaluator` is to the embedded store, for a remote one.
+    """What :class:`kg.evaluation.local_pool.Evaluator` is to the embedded store, for a remote one.
 
     :param timeout: seconds the store has to answer (``KG_QUERY_TIMEOUT``).
     """

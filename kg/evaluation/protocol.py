@@ -3,8 +3,8 @@
 A request is ``(text, default_graphs, named_graphs, (result_format, graph_format), max_rows[,
 private])``; the answer is ``A<format>\\0<body>`` (complete), or ``F<format>``, ``D<chunk>``…,
 ``E`` (streamed), or ``Q<message>`` (the query's fault: a 400), or ``X<message>`` (a failure).
-Shared by the per-worker children (:mod:`kg.evaluator`) and the shared pool
-(:mod:`kg.evaluator_pool`), so both answer byte for byte alike.
+Shared by the per-worker children (:mod:`kg.evaluation.local_pool`) and the shared pool
+(:mod:`kg.evaluation.shared_pool`), so both answer byte for byte alike.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ class _Sink:
 
 def answer(conn: Connection, store, request: tuple) -> None:
     """Evaluate one request on ``store`` (a :class:`kg.store.embedded.Store`) and send the answer as tagged
-    byte messages; shared by the per-worker children and the shared pool (:mod:`kg.evaluator_pool`).
+    byte messages; shared by the per-worker children and the shared pool (:mod:`kg.evaluation.shared_pool`).
 
     :raises OSError: the parent went away (its end of ``conn`` is closed): nobody to tell.
     """

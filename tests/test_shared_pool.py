@@ -1,4 +1,4 @@
-"""The shared evaluator pool (kg.evaluator_pool): one FIFO queue for every gunicorn worker.
+"""The shared evaluator pool (kg.evaluation.shared_pool): one FIFO queue for every gunicorn worker.
 
 Real processes throughout: gunicorn servers from tests/live.py (which passes
 ``--config python:kg.gunicorn_conf`` as ``kg serve`` does), and a pool started
@@ -22,10 +22,10 @@ import pytest
 from live import ROOT, request, serve
 
 from kg.errors import QueryTimeout
-from kg.evaluator_pool import MasterPool, SharedEvaluator
+from kg.evaluation.shared_pool import MasterPool, SharedEvaluator
 from kg.store.embedded import Store
 
-KEEPER = b"kg.evaluator_keeper"
+KEEPER = b"kg.evaluation.pool_keeper"
 HEAVY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"  # every triple cubed
 
 

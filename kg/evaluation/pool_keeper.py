@@ -1,6 +1,6 @@
-"""The keeper of the shared evaluator pool: ``python -m kg.evaluator_keeper FD SIZE MASTER_PID``.
+"""The keeper of the shared evaluator pool: ``python -m kg.evaluation.pool_keeper FD SIZE MASTER_PID``.
 
-Started by the gunicorn master (:class:`kg.evaluator_pool.MasterPool`) with the pool's
+Started by the gunicorn master (:class:`kg.evaluation.shared_pool.MasterPool`) with the pool's
 listening Unix socket as file descriptor ``FD``. It forks ``SIZE`` evaluators, which all
 ``accept()`` on that one socket — so the kernel's accept queue is the pool's queue, first come
 first served across every web worker; of the idle evaluators, the first started takes it, so
@@ -46,7 +46,7 @@ def _die_with_parent(sig: int, parent: int) -> None:
 def _evaluate_forever(listener: socket.socket, keeper: int) -> None:
     """One evaluator: accept a web worker, send it our pid (so that it can kill us at the
     deadline), read ``(store folder, private graphs, request)``, answer, and accept again."""
-    from kg.evaluator_protocol import answer
+    from kg.evaluation.protocol import answer
     from kg.store.embedded import Store
 
     state = {"busy": False, "retire": False}
@@ -177,7 +177,7 @@ def keep(listener: socket.socket, size: int, master: int) -> None:
 
 
 def _remove_socket(listener: socket.socket) -> None:
-    """Remove the pool's socket and its private folder (:class:`kg.evaluator_pool.MasterPool`
+    """Remove the pool's socket and its private folder (:class:`kg.evaluation.shared_pool.MasterPool`
     made both; it removes them too when it stops, whichever comes first)."""
     with contextlib.suppress(OSError):
         path = listener.getsockname()

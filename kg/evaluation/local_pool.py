@@ -17,11 +17,11 @@ rather than a cut body; longer answers stream, and are cut if their
 deadline passes (logged).
 
 Under ``kg serve`` the public queries go to one pool shared by all the web
-workers instead (:mod:`kg.evaluator_pool`, the same protocol through
+workers instead (:mod:`kg.evaluation.shared_pool`, the same protocol through
 :class:`EvaluatorClient`); this per-worker pool serves the pages, and every
 query when the app runs without a gunicorn master.
 
-The app's own pages use :meth:`Evaluator.fetch` instead (see :mod:`kg.timed`):
+The app's own pages use :meth:`Evaluator.fetch` instead (see :mod:`kg.evaluation.page_store`):
 the whole answer or an error, never a cut one, with no row cap, on the public
 or the private store.
 """
@@ -37,7 +37,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from kg.errors import QueryError, QueryTimeout
-from kg.evaluator_protocol import START_STREAMING, answer
+from kg.evaluation.protocol import START_STREAMING, answer
 
 log = logging.getLogger(__name__)
 Request = tuple[str, list[str] | None, list[str] | None, tuple[str, str]]
