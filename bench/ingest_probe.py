@@ -219,7 +219,7 @@ def instrument(steps: Steps) -> None:
     batch.batch_triples = steps.wrap("worker: validate: data graph", batch.batch_triples)
     rudof_engine.ntriples = steps.wrap("worker: validate: rudof's N-Triples", rudof_engine.ntriples)
     ingest.summarize = steps.wrap("worker: search summaries", ingest.summarize)
-    ingest.measure = steps.wrap("worker: quality", ingest.measure)
+    ingest.quality_texts = steps.wrap("worker: quality", ingest.quality_texts)
     ingest._map_and_validate = steps.wrap(
         "worker: N-Triples text and the rest", ingest._map_and_validate, flush=True
     )

@@ -1,59 +1,52 @@
-"""Browsing-UI benchmark: p50/p95 latency of dataset search and dataset pages at 100,000 datasets.
+"""Browsing-UI benchmark: p50/p95/max latency of every page kind and its JSON twin, distinct requests.
 
-The store: N synthetic datasets (``bench/generate.py``, Turtle, seeded) loaded
-into one generation with :meth:`kg.store.Store.write`, the way an ingest
-leaves it without the SHACL pass (source graph ``{base}graph/bench``, the
-controlled vocabularies, the catalogue description), with the search-index
-builder (:func:`kg.search.build_index`) registered, so ``search.sqlite`` is
-built exactly as on ingest; its build time and size are reported. The store
-is cached under ``bench/out/ui-store-n<N>-seed<S>`` (the Turtle of
-``bench/endpoint.py`` is reused when it is there: same generator, same bytes).
+Every route a person or a harvester reads (:mod:`bench.ui_routes`): home, search (with facets,
+with a sort, common words only, no words), dataset, distribution, data service and agency pages
+(HTML, JSON, and the Turtle and JSON-LD their IRIs negotiate), ``/resource?uri=``,
+``/agencies``, ``/quality`` (the store, a source, an agency), ``/catalog`` pages in every syntax,
+VoID in its syntaxes and the query editor. No URL is asked twice, so no cache answers; the first
+request of each kind on the fresh server counts like the others and is also shown alone.
 
-With ``--ingested`` the store is made by the real pipeline instead:
-``kg.ingest.ingest`` of the generator's CSV folder (read, map, SHACL, quarantine,
-quality, the per-record findings in the report graph), cached under
-``bench/out/ui-store-n<N>-seed<S>-ingested``. That is what a deployment serves:
-a dataset page shows the findings the ingest stored. Without it, the store has
-no stored findings and every dataset page validates its record on demand.
+The store (:mod:`bench.ui_store`): ``--store DIR``, an existing one; else N generated datasets
+bulk-loaded (the default: fast, but nothing validated or measured, so ``/quality`` is empty) or
+made by a real ingest (``--ingested``), cached under ``bench/out/``. Either way its layout is
+checked against this code's (a store made before the derived data is refused).
 
-The app runs as ``tests/live.py`` and ``kg serve`` run it: gunicorn, uvicorn workers
-serving ``app:front`` (``--threads N``: the former gthread workers of ``app:app``), on
-loopback, ``KG_BASE_URI`` = the generator's base so dataset IRIs are served
-by this app. One client sends the requests one after another over a kept-alive
-connection (latency, not throughput), after a warm-up that lets every worker
-open the index:
+The server is the one ``kg serve`` starts, run by the served checkout's own ``kg serve`` (``--root``:
+another checkout, e.g. the commit a branch started from, for before/after runs on the same store),
+``KG_BASE_URI`` = the generator's base. One client sends the requests one after another over a
+kept-alive connection (latency, not throughput), the kinds interleaved (one request of each kind
+per round), so that no kind warms the caches for its own next request more than a mixed audience
+would. Beside each row: the server's CPU per request (master, workers and evaluators, from
+/proc), which says what a page costs whatever else the machine runs.
 
-* **search**: ``/datasets?q=<subject> <measure>&theme=<t>&format=<f>``, no two
-  requests alike (the per-process cache of text matches never answers);
-* **search-broad**: ``/datasets?q=<one common word>``, relevance-ranked, no
-  facet, successive pages: the widest text matches (10 to 32 % of the datasets, and
-  "published", found in every description, in one request out of 13);
-* **dataset-page**: ``GET /dataset/ds-…`` with ``Accept: text/html``, random
-  datasets (skipped with a note while the dataset page is not there yet).
+``--new-generation``: after the rounds, a one-triple graph is written (a new generation, as an
+ingest while the app serves), then one request of each kind, each the first of its kind on it;
+the graph is removed again afterwards (it writes to the store: use a copy of someone else's).
+``--profile`` instead builds three pages of each kind in this process and prints every store
+query a page makes, with its time.
 
 Usage::
 
-    .venv/bin/python bench/ui.py                       # 100,000 datasets, 300 requests each
-    .venv/bin/python bench/ui.py --n 10000 --requests 100 --no-write
+    .venv/bin/python bench/ui.py --ingested                      # 100,000 datasets, real ingest
+    .venv/bin/python bench/ui.py --ingested --n 1000000 --requests 100
+    .venv/bin/python bench/ui.py --store DIR --n 100000 --root ../base --no-write   # before/after
+    .venv/bin/python bench/ui.py --n 2000 --requests 20 --new-generation --no-write
 
-Results go to ``bench/RESULTS.md`` under "UI" (that section only is replaced;
-``--no-write`` leaves the file alone) and, in full, to ``bench/out/ui-<time>.json``.
-Target: p95 under 100 ms for search and for the dataset page.
+Prints a table per row; results go to ``bench/RESULTS.md`` under "UI" (that section only is
+replaced; ``--no-write`` leaves the file alone) and, in full, to ``bench/out/ui-<time>.json``.
+Targets: at 100,000 datasets p95 < 100 ms and p50 < 30 ms; at 1,000,000 p95 < 250 ms.
 """
 
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
 import platform
-import random
 import re
-import subprocess
 import sys
 import time
-import urllib.parse
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -62,345 +55,229 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import free_port, generator, gunicorn_argv, serve_env  # noqa: E402
+from bench.common import Client, ProcessTree, Server, commit, cpu_model, memory, percentile  # noqa: E402
+from bench.ui_routes import Row, plans  # noqa: E402
+from bench.ui_store import (  # noqa: E402
+    BASE,
+    OUT,
+    bulk_store,
+    drop_generation_graph,
+    ingested_store,
+    require_current,
+    settings_for,
+    store_facts,
+    write_generation,
+)
 
-OUT = ROOT / "bench" / "out"
 RESULTS = ROOT / "bench" / "RESULTS.md"
 HEADING = "## UI"
-TARGET_MS = 100.0
-EU = "http://publications.europa.eu/resource/authority/"
 
 
-GEN = generator()
-BASE = GEN.BASE
+def targets(n: int) -> tuple[float | None, float]:
+    """(p50, p95) targets in ms for a catalogue of ``n`` datasets."""
+    return (30.0, 100.0) if n <= 100_000 else (None, 250.0)
 
 
-# ---------------------------------------------------------------- store
+# ---------------------------------------------------------------- running
 
 
-def build_store(n: int, seed: int, out: Path = OUT) -> tuple[Path, dict[str, Any]]:
-    """The store for (n, seed) with its search index, built once; returns it and the index facts."""
-    from kg.catalog import catalog_graph, catalog_ntriples
-    from kg.ingest import vocabulary_ntriples
-    from kg.iris import Minter
-    from kg.search import INDEX_FILE, build_index
-    from kg.settings import load_settings
-    from kg.store import Store
-
-    folder = out / f"ui-store-n{n}-seed{seed}"
-    facts_file = folder / "index-build.json"
-    store = Store(folder)
-    if store.version() and (store.folder() / INDEX_FILE).is_file() and facts_file.is_file():
-        return folder, json.loads(facts_file.read_text())
-    ttl = out / f"endpoint-input-n{n}-seed{seed}" / "catalog.ttl"
-    if not ttl.is_file():
-        started = time.perf_counter()
-        ttl = GEN.generate(n, seed, "ttl", out / f"ui-input-n{n}-seed{seed}")
-        print(f"  generated {n:,} datasets in {time.perf_counter() - started:.1f}s: {ttl}", flush=True)
-    timing: dict[str, float] = {}
-
-    def timed(generation) -> None:
-        t0 = time.perf_counter()
-        build_index(generation)
-        timing["index_seconds"] = time.perf_counter() - t0
-
-    store.add_builder(timed)
-    settings = load_settings({}, store=folder, base_uri=BASE)
-    started = time.perf_counter()
-    with store.write() as writer:
-        writer.load(ttl, graph=f"{BASE}graph/bench", fmt="ttl")
-        writer.load_text(vocabulary_ntriples(), graph=Minter(BASE).vocabulary_graph())
-        writer.load_text(catalog_ntriples(settings), graph=catalog_graph(settings))
-    total = time.perf_counter() - started
-    index = store.folder() / INDEX_FILE
-    facts = {
-        "n": n,
-        "seed": seed,
-        "load_and_index_seconds": round(total, 1),
-        "index_seconds": round(timing["index_seconds"], 1),
-        "index_bytes": index.stat().st_size,
-    }
-    facts_file.write_text(json.dumps(facts, indent=1))
-    print(f"  stored in {total:.1f}s, of which the search index {timing['index_seconds']:.1f}s", flush=True)
-    return folder, facts
+def make_store(args: argparse.Namespace) -> tuple[Path, dict[str, Any]]:
+    if args.store:
+        folder = args.store.resolve()
+        known = next(
+            (folder / name for name in ("ingest.json", "bulk.json") if (folder / name).is_file()), None
+        )
+        facts = json.loads(known.read_text()) if known else {"made": "given"}
+    else:
+        print(f"store of {args.n:,} datasets (seed {args.seed})", flush=True)
+        folder, facts = (ingested_store if args.ingested else bulk_store)(args.n, args.seed, args.out)
+    require_current(folder)
+    return folder, {**facts, "path": str(folder)}
 
 
-def ingested_store(n: int, seed: int, out: Path = OUT) -> tuple[Path, dict[str, Any]]:
-    """The store for (n, seed) made by a real ingest of the generated CSV folder, built once."""
-    from kg.ingest import ingest
-    from kg.search import INDEX_FILE
-    from kg.settings import load_settings
-    from kg.store import Store
-
-    folder = out / f"ui-store-n{n}-seed{seed}-ingested"
-    facts_file = folder / "ingest.json"
-    store = Store(folder)
-    if store.version() and (store.folder() / INDEX_FILE).is_file() and facts_file.is_file():
-        return folder, json.loads(facts_file.read_text())
-    csv = out / f"ui-input-n{n}-seed{seed}-csv"
-    if not (csv / "datasets.csv").is_file():
-        csv = GEN.generate(n, seed, "csv", csv)
-    started = time.perf_counter()
-    settings = load_settings({}, store=folder, base_uri=BASE)
-    summary = ingest(str(csv), settings=settings, source="bench", fmt="csv")
-    total = time.perf_counter() - started
-    facts = {
-        "n": n,
-        "seed": seed,
-        "ingested": True,
-        "ingest_seconds": round(total, 1),
-        "published": summary.published,
-        "quarantined": summary.quarantined,
-        "index_bytes": (Store(folder).folder() / INDEX_FILE).stat().st_size,
-    }
-    facts_file.write_text(json.dumps(facts, indent=1))
-    print(f"  ingested in {total:.1f}s: {summary.published:,} published, {summary.quarantined:,} quarantined")
-    return folder, facts
+def chosen(args: argparse.Namespace, rows: list[Row]) -> list[Row]:
+    """The rows ``--only`` names (a row, or a kind: ``catalog`` is every ``catalog-…`` row)."""
+    wanted = [w for w in args.only.split(",") if w]
+    return [r for r in rows if not wanted or any(r.name == w or r.name.startswith(w + "-") for w in wanted)]
 
 
-def incremental_update(folder: Path) -> dict[str, Any]:
-    """Time the index update when one small source is written next to the big one (then removed)."""
-    from kg.search import build_index
-    from kg.store import Store
-
-    store = Store(folder)
-    timing: list[float] = []
-
-    def timed(generation) -> None:
-        t0 = time.perf_counter()
-        build_index(generation)
-        timing.append(time.perf_counter() - t0)
-
-    store.add_builder(timed)
-    graph = f"{BASE}graph/bench-small"
-    ttl = (
-        f"<{BASE}dataset/bench-extra> a <http://www.w3.org/ns/dcat#Dataset> ; "
-        '<http://purl.org/dc/terms/title> "Extra benchmark dataset"@en .\n'
-    )
-    store.put_graph(graph, ttl.encode(), "ttl")
-    store.delete_graph(graph)
-    return {"add_one_dataset_seconds": round(timing[0], 2), "remove_it_seconds": round(timing[1], 2)}
+def rounds(client: Client, rows: list[Row], tree: ProcessTree) -> dict[str, dict[str, Any]]:
+    """Every measured request once, one of each kind per round; latency, status and server CPU."""
+    log: dict[str, dict[str, list]] = {r.name: {"ms": [], "statuses": [], "cpu": []} for r in rows}
+    for i in range(max((len(r.measured) for r in rows), default=0)):
+        tree.refresh()
+        for row in rows:
+            if i < len(row.measured):
+                path, accept = row.measured[i]
+                before = tree.ticks()
+                status, ms, _ = client.get(path, accept)
+                spent = tree.spent(before, tree.ticks())
+                entry = log[row.name]
+                entry["ms"].append(ms)
+                entry["statuses"].append(status)
+                entry["cpu"].append(spent)
+                if status != "200" and entry["statuses"].count(status) == 1:
+                    print(f"  {status} for {path} ({accept})", flush=True)
+        if i % 20 == 19:
+            print(f"  round {i + 1}", flush=True)
+    return {name: summary(entry) for name, entry in log.items()}
 
 
-# ---------------------------------------------------------------- requests
-
-
-def search_paths(n: int, seed: int, count: int) -> list[str]:
-    """Distinct search requests: a subject and a measure word, a theme and a format of that domain."""
-    rng = random.Random(seed)
-    formats = [row[3] for row in GEN.FORMAT_TABLE]
-    combos = [
-        (subject, measure, theme)
-        for domain in GEN.DOMAINS
-        for subject in domain[4]
-        for measure in GEN.MEASURES
-        for theme in domain[2][:1]
-    ]
-    rng.shuffle(combos)
-    paths = []
-    for subject, measure, theme in combos[:count]:
-        query = [
-            ("q", f"{subject.split()[0]} {measure.split()[0]}"),
-            ("theme", f"{EU}data-theme/{theme}"),
-            ("format", f"{EU}file-type/{rng.choice(formats)}"),
-        ]
-        paths.append("/datasets?" + urllib.parse.urlencode(query))
-    return paths
-
-
-def broad_paths(count: int) -> list[str]:
-    """One common word each (10,000 to 32,000 matches; "published" is in every description)."""
-    words = sorted({m.split()[0] for m in GEN.MEASURES} | {"published", "region", "data"})
-    return [f"/datasets?q={words[i % len(words)]}&page={1 + i // len(words)}" for i in range(count)]
-
-
-def dataset_paths(n: int, seed: int, count: int) -> list[str]:
-    rng = random.Random(seed + 1)
-    return [f"/dataset/{GEN.dataset_id(rng.randrange(n))}" for _ in range(count)]
-
-
-def measure(port: int, paths: list[str], accept: str) -> dict[str, Any]:
-    """Latencies (ms) of the requests, one after another on one kept-alive connection."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    times, statuses = [], {}
-    for path in paths:
-        t0 = time.perf_counter()
-        conn.request("GET", path, headers={"Accept": accept})
-        response = conn.getresponse()
-        body = response.read()
-        times.append((time.perf_counter() - t0) * 1000)
-        statuses[response.status] = statuses.get(response.status, 0) + 1
-        if response.status != 200 and statuses[response.status] == 1:
-            print(f"  {response.status} for {path}: {body[:200]!r}", flush=True)
-    conn.close()
-    times.sort()
+def summary(entry: dict[str, list]) -> dict[str, Any]:
+    times = sorted(entry["ms"])
+    statuses: dict[str, int] = {}
+    for status in entry["statuses"]:
+        statuses[status] = statuses.get(status, 0) + 1
+    killed = {"503", "timeout", "error"} & set(statuses)  # a killed evaluator took its CPU with it
+    cpu = None if killed or not times else round(sum(entry["cpu"]) * 1000 / len(times), 1)
     return {
         "requests": len(times),
-        "p50_ms": round(_percentile(times, 50), 2),
-        "p95_ms": round(_percentile(times, 95), 2),
-        "max_ms": round(times[-1], 2),
-        "statuses": {str(k): v for k, v in statuses.items()},
+        "first_ms": round(entry["ms"][0], 1) if times else None,
+        "p50_ms": round(percentile(times, 50), 1),
+        "p95_ms": round(percentile(times, 95), 1),
+        "max_ms": round(times[-1], 1) if times else 0.0,
+        "server_cpu_ms_per_request": cpu,
+        "statuses": statuses,
     }
 
 
-def probe(port: int, paths: list[str], limit: float = 20.0) -> str | None:
-    """None if the dataset page answers 200 within ``limit`` seconds, else why it is not measured."""
-    for path in paths:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=limit)
-        try:
-            conn.request("GET", path, headers={"Accept": "text/html"})
-            response = conn.getresponse()
-            response.read()
-        except TimeoutError:
-            return f"not measured: {path} took more than {limit:.0f} s"
-        finally:
-            conn.close()
-        if response.status != 200:
-            return f"not measured: {path} answered {response.status}"
-    return None
-
-
-def _percentile(sorted_values: list[float], p: float) -> float:
-    index = max(0, min(len(sorted_values) - 1, round(p / 100 * len(sorted_values) + 0.5) - 1))
-    return sorted_values[index]
-
-
-# ---------------------------------------------------------------- server
-
-
-def serve(store: Path, workers: int, threads: int) -> tuple[subprocess.Popen, int]:
-    port = free_port()
-    env = {**os.environ, "KG_STORE": str(store), "KG_BASE_URI": BASE}
-    argv = gunicorn_argv(port, workers, threads)
-    log = OUT / "ui-server.log"  # a file, not a pipe: a full pipe would stall the server's access log
-    with open(log, "ab") as sink:
-        server = subprocess.Popen(argv, env=serve_env(env), stdout=subprocess.DEVNULL, stderr=sink)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            conn.request("GET", "/health")
-            if conn.getresponse().status == 200:
-                conn.close()
-                return server, port
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                raise RuntimeError(
-                    f"server did not start: {log.read_text(errors='replace')[-2000:]}"
-                ) from None
-            time.sleep(0.2)
-
-
-def stop(server: subprocess.Popen) -> None:
-    server.terminate()
+def first_on_new_generation(client: Client, rows: list[Row], store: Path) -> dict[str, Any]:
+    """Write a new generation, then the held-back request of each kind: the first on it."""
+    out: dict[str, Any] = {"write_seconds": round(write_generation(store), 2), "rows": {}}
     try:
-        server.wait(15)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait()
+        for row in rows:
+            if row.held_back:
+                status, ms, _ = client.get(*row.held_back)
+                out["rows"][row.name] = {"ms": round(ms, 1), "status": status}
+    finally:
+        out["remove_seconds"] = round(drop_generation_graph(store), 2)
+    return out
 
 
 def benchmark(args: argparse.Namespace) -> dict[str, Any]:
-    print(f"store of {args.n:,} datasets (seed {args.seed})", flush=True)
-    store, facts = (ingested_store if args.ingested else build_store)(args.n, args.seed)
-    if args.incremental:
-        facts.update(incremental_update(store))
-    server, port = serve(store, args.workers, args.threads)
-    rows: dict[str, Any] = {}
+    store, facts = make_store(args)
+    known = store_facts(store)
+    if not 0.9 * args.n <= known.datasets <= args.n:
+        print(f"  warning: the store has {known.datasets:,} datasets for --n {args.n:,}", flush=True)
+    rows = chosen(args, plans(args.n, args.seed, args.requests, known, settings_for(store).catalog_page_size))
+    for row in rows:
+        if row.skipped:
+            print(f"  {row.name}: skipped, {row.skipped}", flush=True)
+    live = [r for r in rows if not r.skipped]
+    load = os.getloadavg()
+    server = Server(args.root, store, BASE, args.workers, args.out / "ui-server.log")
+    server.start()
+    client = Client(server.port, args.timeout)
     try:
-        warm = [f"/datasets?q=warm{i}" for i in range(4 * args.workers)]
-        t0 = time.perf_counter()
-        measure(port, warm[:1], "text/html")
-        first_ms = (time.perf_counter() - t0) * 1000
-        measure(port, warm, "text/html")
-        plans = {
-            "search": (search_paths(args.n, args.seed, args.requests), "text/html"),
-            "search-json": (search_paths(args.n, args.seed + 7, args.requests), "application/json"),
-            "search-broad": (broad_paths(args.requests), "text/html"),
-        }
-        for name, (paths, accept) in plans.items():
-            rows[name] = measure(port, paths, accept)
-            print(f"  {name}: {rows[name]}", flush=True)
-        why = probe(port, dataset_paths(args.n, 99, 2 * args.workers))  # last: a slow page may hog a worker
-        if why is None:
-            rows["dataset-page"] = measure(port, dataset_paths(args.n, args.seed, args.requests), "text/html")
-        else:
-            rows["dataset-page"] = {"skipped": why}
-        print(f"  dataset-page: {rows['dataset-page']}", flush=True)
+        started = time.perf_counter()
+        measured = rounds(client, live, ProcessTree(server.process.pid))
+        seconds = time.perf_counter() - started
+        fresh = first_on_new_generation(client, live, store) if args.new_generation else None
     finally:
-        stop(server)
+        client.close()
+        server.stop()
     return {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "root": str(args.root),
+        "commit": commit(args.root),
         "n": args.n,
         "seed": args.seed,
-        "server": f"gunicorn gthread, {args.workers} workers x {args.threads} threads"
-        if args.threads
-        else f"kg serve: gunicorn, {args.workers} uvicorn workers",
-        "first_request_ms": round(first_ms, 1),
-        "index": facts,
-        "rows": rows,
-        "machine": {"nproc": str(os.cpu_count()), "python": platform.python_version()},
+        "workers": args.workers,
+        "store": facts,
+        "store_datasets": known.datasets,
+        "rows": {r.name: {"what": r.what, **(measured.get(r.name) or {"skipped": r.skipped})} for r in rows},
+        "new_generation": fresh,
+        "seconds": round(seconds, 1),
+        "load": {"before": load, "after": os.getloadavg()},
+        "machine": {
+            "nproc": os.cpu_count(),
+            "cpu": cpu_model(),
+            "memory": memory(),
+            "python": platform.python_version(),
+        },
     }
 
 
 # ---------------------------------------------------------------- report
 
 
+def verdict(row: dict[str, Any], n: int) -> str:
+    p50, p95 = targets(n)
+    missed = [f"p95 ≥ {p95:.0f}"] if row["p95_ms"] >= p95 else []
+    if p50 is not None and row["p50_ms"] >= p50:
+        missed.append(f"p50 ≥ {p50:.0f}")
+    bad = {s: c for s, c in row["statuses"].items() if s != "200"}
+    if bad:
+        missed.append(f"statuses {bad}")
+    return "met" if not missed else "MISSED: " + ", ".join(missed)
+
+
+def table(result: dict[str, Any]) -> list[str]:
+    n = result["n"]
+    lines = [
+        "| page | what | requests | first ms | p50 ms | p95 ms | max ms | server CPU ms/request | target |",
+        "|---|---|--:|--:|--:|--:|--:|--:|---|",
+    ]
+    for name, row in result["rows"].items():
+        if "skipped" in row:
+            lines.append(f"| {name} | {row['what']} | - | - | - | - | - | - | skipped: {row['skipped']} |")
+            continue
+        cpu = row["server_cpu_ms_per_request"]
+        figures = [row[k] for k in ("requests", "first_ms", "p50_ms", "p95_ms", "max_ms")]
+        cells = [name, row["what"], *figures, "-" if cpu is None else cpu, verdict(row, n)]
+        lines.append("| " + " | ".join(map(str, cells)) + " |")
+    fresh = result.get("new_generation")
+    if fresh:
+        lines += [
+            "",
+            f"First request of each kind on a new generation (a one-triple graph written in "
+            f"{fresh['write_seconds']} s while serving; removed again in {fresh['remove_seconds']} s):",
+            "",
+            "| page | ms | status |",
+            "|---|--:|---|",
+            *(f"| {name} | {r['ms']} | {r['status']} |" for name, r in fresh["rows"].items()),
+        ]
+    return lines
+
+
+def store_line(result: dict[str, Any]) -> str:
+    facts = result["store"]
+    made, rss = facts.get("made"), facts.get("peak_rss_mb", {})
+    if made == "ingested":
+        what = (
+            f"made by `kg.ingest.ingest` of the generated CSV folder in {facts['ingest_seconds']} s "
+            f"({facts['published']:,} published, {facts['quarantined']:,} quarantined), peak RSS "
+            f"{rss['main']:,} MB (largest worker {rss['largest_worker']:,} MB)"
+        )
+    elif made == "bulk":
+        what = (
+            "the generated Turtle bulk-loaded without the SHACL pass in "
+            f"{facts['load_and_derive_seconds']} s (no findings, no quality data)"
+        )
+    else:
+        what = f"given (`{facts['path']}`)"
+    return f"Store: {result['store_datasets']:,} datasets in the search index, {what}."
+
+
 def section(result: dict[str, Any]) -> str:
-    facts = result["index"]
+    p50, p95 = targets(result["n"])
+    target = f"p95 < {p95:.0f} ms" + (f" and p50 < {p50:.0f} ms" if p50 else "")
+    load = ", ".join(f"{x:.1f}" for x in result["load"]["before"])
+    machine = result["machine"]
     lines = [
         HEADING,
         "",
-        f"`bench/ui.py`, {result['when']}: {result['n']:,} datasets, {result['server']}, "
-        f"one client, requests one after another; {result['machine']['nproc']} cores, "
-        f"Python {result['machine']['python']}. Target: p95 < {TARGET_MS:.0f} ms.",
+        f"`bench/ui.py`, {result['when']}, commit {result['commit']}: {result['n']:,} datasets, "
+        f"`kg serve` with {result['workers']} workers, one client, requests one after another, kinds "
+        f"interleaved, no URL twice; {machine['nproc']} cores ({machine['cpu']}), {machine['memory']}, "
+        f"Python {machine['python']}, load average before {load}. Target: {target}.",
         "",
-        "| request | what | requests | p50 ms | p95 ms | max ms | target |",
-        "|---|---|--:|--:|--:|--:|---|",
+        *table(result),
+        "",
+        store_line(result),
+        "",
+        f"Reproduce: `{result['command']}` (add `--no-write` to leave this file alone).",
     ]
-    what = {
-        "search": "`/datasets?q=<2 words>&theme=…&format=…` (HTML)",
-        "search-json": "the same as JSON (`Accept: application/json`)",
-        "search-broad": "`/datasets?q=<one common word>` (10-100 % of the datasets match)",
-        "dataset-page": "`GET /dataset/<id>`, `Accept: text/html`",
-    }
-    for name, row in result["rows"].items():
-        if "skipped" in row:
-            lines.append(f"| {name} | {what[name]} | - | - | - | - | {row['skipped']} |")
-            continue
-        verdict = "met" if row["p95_ms"] < TARGET_MS else "MISSED"
-        lines.append(
-            f"| {name} | {what[name]} | {row['requests']} | {row['p50_ms']:.1f} | {row['p95_ms']:.1f} "
-            f"| {row['max_ms']:.1f} | {verdict} |"
-        )
-    if facts.get("ingested"):
-        store = (
-            f"Store: made by `kg.ingest.ingest` of the generated CSV folder in {facts['ingest_seconds']} s "
-            f"({facts['published']:,} records published, {facts['quarantined']:,} quarantined; the "
-            f"dataset pages show the findings the ingest stored); search index "
-            f"{facts['index_bytes'] / 1e6:.0f} MB"
-        )
-    else:
-        store = (
-            f"Store: the generated Turtle bulk-loaded without the SHACL pass (no stored findings: a "
-            f"dataset page validates its record on demand). Search index (`search.sqlite`, SQLite FTS5): "
-            f"built in {facts['index_seconds']} s ({facts['index_bytes'] / 1e6:.0f} MB), within a "
-            f"{facts['load_and_index_seconds']} s store write"
-        )
-    flag = " --ingested" if facts.get("ingested") else ""
-    lines += [
-        "",
-        f"{store}; first request of a fresh worker (opens the index) {result['first_request_ms']} ms.",
-        "",
-        f"Reproduce: `.venv/bin/python bench/ui.py{flag}` (the store is built once and cached under "
-        "`bench/out/`; add `--no-write` to leave this file alone).",
-    ]
-    if "add_one_dataset_seconds" in facts:
-        lines[-1] += (
-            f" Incremental update for a one-dataset source written beside the {result['n']:,}: "
-            f"{facts['add_one_dataset_seconds']} s (removing it again: {facts['remove_it_seconds']} s)."
-        )
     return "\n".join(lines) + "\n"
 
 
@@ -408,32 +285,90 @@ def write_results(result: dict[str, Any], path: Path = RESULTS) -> None:
     text = path.read_text() if path.is_file() else "# Benchmark results\n"
     new = section(result)
     pattern = re.compile(rf"^{re.escape(HEADING)}\n.*?(?=^## |\Z)", re.S | re.M)
-    text = (
-        pattern.sub(lambda _: new + "\n", text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + new
-    )
+    if pattern.search(text):
+        text = pattern.sub(lambda _: new + "\n", text)
+    else:
+        text = text.rstrip("\n") + "\n\n" + new
     path.write_text(text)
+
+
+# ---------------------------------------------------------------- in-process profile
+
+
+def profile(args: argparse.Namespace) -> None:
+    """Three pages of each kind built in this process, each store query of the second one timed."""
+    from kg.web.app import build_app
+
+    store, _ = make_store(args)
+    rows = chosen(
+        args, plans(args.n, args.seed, 3, store_facts(store), settings_for(store).catalog_page_size)
+    )
+    app = build_app(settings_for(store))
+    pages = app.extensions["kg_pages"]
+    log: list[tuple[float, str]] = []
+    query = pages.query
+
+    def timed(sparql: str, **kwargs: Any):
+        started = time.perf_counter()
+        try:
+            return query(sparql, **kwargs)
+        finally:
+            log.append(((time.perf_counter() - started) * 1000, " ".join(sparql.split())))
+
+    pages.query = timed
+    client = app.test_client()
+    for row in rows:
+        for i, (path, accept) in enumerate(row.measured):
+            log.clear()
+            cpu, started = time.process_time(), time.perf_counter()
+            response = client.get(path, headers={"Accept": accept})
+            wall, cpu = (time.perf_counter() - started) * 1000, (time.process_time() - cpu) * 1000
+            print(
+                f"{row.name} {path}: {response.status_code}, {wall:.1f} ms ({cpu:.1f} ms CPU here), "
+                f"{len(log)} store queries, {sum(t for t, _ in log):.1f} ms in them"
+            )
+            if i == 1:  # the first may start the evaluators
+                for ms, text in log:
+                    print(f"    {ms:8.1f} ms  {text[:160]}")
+    pages.query = query
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--n", type=int, default=100_000, help="datasets in the store")
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--requests", type=int, default=300, help="requests per kind")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--n", type=int, default=100_000, help="datasets generated (of --store: its N)")
+    parser.add_argument("--seed", type=int, default=1, help="generator seed, and of the requests drawn")
+    parser.add_argument("--requests", type=int, default=200, help="distinct requests per row (at most)")
+    parser.add_argument("--workers", type=int, default=2, help="kg serve --workers")
+    parser.add_argument("--timeout", type=float, default=60.0, help="client timeout per request, seconds")
     parser.add_argument(
-        "--threads", type=int, default=0, help="gthread threads per worker (0, default: kg serve's workers)"
+        "--only", default="", help="comma-separated rows or kinds (e.g. catalog,dataset-json)"
     )
-    parser.add_argument("--incremental", action="store_true", help="also time an incremental index update")
+    parser.add_argument("--root", type=Path, default=ROOT, help="the checkout whose app is served")
+    parser.add_argument(
+        "--store", type=Path, help="serve this existing store (made from the generator's data)"
+    )
+    parser.add_argument(
+        "--ingested", action="store_true", help="make the store by a real ingest, not a bulk load"
+    )
+    parser.add_argument(
+        "--new-generation", action="store_true", help="also time the first requests on a new generation"
+    )
+    parser.add_argument("--profile", action="store_true", help="in-process: each page's store queries, timed")
     parser.add_argument("--no-write", action="store_true", help="leave bench/RESULTS.md alone")
-    parser.add_argument(
-        "--ingested", action="store_true", help="serve a store made by kg.ingest (stored findings)"
-    )
+    parser.add_argument("--out", type=Path, default=OUT, help="where stores, inputs, the log and the JSON go")
     args = parser.parse_args(argv)
-    OUT.mkdir(parents=True, exist_ok=True)
+    args.root = args.root.resolve()
+    args.out.mkdir(parents=True, exist_ok=True)
+    if args.profile:
+        profile(args)
+        return 0
     result = benchmark(args)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-    (OUT / f"ui-{stamp}.json").write_text(json.dumps(result, indent=1))
+    given = argv if argv is not None else sys.argv[1:]
+    result["command"] = " ".join([".venv/bin/python bench/ui.py", *(a for a in given if a != "--no-write")])
+    path = args.out / f"ui-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}.json"
+    path.write_text(json.dumps(result, indent=1))
     print("\n" + section(result))
+    print(f"in full: {path}")
     if not args.no_write:
         write_results(result)
     return 0

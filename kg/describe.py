@@ -225,8 +225,10 @@ class Describer(Labels):
         pattern = cbd_pattern(roots)
         if not parts:
             return pattern
-        own = f"<{iri}> <{DCAT.distribution}> ?root FILTER(isIRI(?root)) ?root ?p ?o BIND(?root AS ?s)"
-        return f"{{ {pattern} UNION {{ {own} }} }}"
+        # the distributions in a subquery: Virtuoso's compiler fails on the FILTER beside the
+        # BIND in a UNION branch ("sparp_gp_deprecate(): equiv replaces filter")
+        mine = f"{{ SELECT ?root WHERE {{ <{iri}> <{DCAT.distribution}> ?root FILTER(isIRI(?root)) }} }}"
+        return f"{{ {pattern} UNION {{ {mine} ?root ?p ?o BIND(?root AS ?s) }} }}"
 
     @staticmethod
     def _location(
@@ -270,7 +272,9 @@ class Describer(Labels):
                         found = [t for p in LABEL_ORDER for t in index[o.value].props.get(p, [])]
                         o.label = (self.best(found) or Term("literal", "")).value
         first = [r for r in roots if r in index]
-        index = {k: index[k] for k in [*first, *(k for k in index if k not in first)]}
+        rest = [k for k in index if k not in first]  # the parts by IRI: whatever order a store answers in
+        rest.sort(key=lambda k: (index[k].term.kind == "bnode", "" if index[k].term.kind == "bnode" else k))
+        index = {k: index[k] for k in [*first, *rest]}
         for node in index.values():
             node.props = {p: node.props[p] for p in sorted(node.props, key=self._predicate_order)}
             for objects in node.props.values():

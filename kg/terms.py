@@ -118,16 +118,16 @@ def label_query(looked: list[str], unlinked: list[str], records: list[str], pred
       triples, which costs less than four lookups (the catalogue, one triple per dataset,
       is neither, and is looked up).
 
+    Literals are kept by the caller, not by a FILTER beside the BIND: Virtuoso's compiler fails
+    on that pair in a UNION branch ("sparp_gp_deprecate(): equiv replaces filter").
+
     Each lookup is ~40 us on the 100,000-dataset store: a dataset page's 54 IRIs cost ~270
     lookups one per label property, ~130 so.
     """
     branches = []
     if looked:
         values = " ".join(f"<{i}>" for i in looked)
-        branches += [
-            f"{{ VALUES ?x {{ {values} }} ?x <{p}> ?l FILTER(isLiteral(?l)) BIND(<{p}> AS ?p) }}"
-            for p in LABELS
-        ]
+        branches += [f"{{ VALUES ?x {{ {values} }} ?x <{p}> ?l BIND(<{p}> AS ?p) }}" for p in LABELS]
     if unlinked:
         values = " ".join(f"<{i}>" for i in unlinked)
         branches.append(f"{{ VALUES ?x {{ {values} }} FILTER EXISTS {{ ?x ?any ?thing }} }}")

@@ -24,6 +24,7 @@ REMOTE_MODULES = {
     "test_catalog_views",
     "test_query_page",
     "test_browser",
+    "test_browser_agencies",
     "test_search",
     "test_quality",
     "test_ingest",

@@ -3,49 +3,29 @@
 A person's path through the bundled sample, on the real app under gunicorn (tests/live.py):
 the home page, a search, ticking a facet, a dataset, its publisher's agency page, the SPARQL
 editor running an example, the quality and catalogue pages, the skip link from the keyboard,
-and a phone-sized screen. Each page is saved as a screenshot under tests/artifacts/ (ignored by
-git) for people to look at.
+and a phone-sized screen; then every other kind of page once (distribution, data service, the
+agency directory, a source's and an agency's quality, ``/resource``, an error page). Each page
+is saved as a screenshot under tests/artifacts/ (ignored by git) for people to look at; the
+agency directory and an agency's page are tested in depth in tests/test_browser_agencies.py.
 
-Skipped, with the reason, when /usr/bin/chromium or the ``playwright`` package is missing;
-``.ci/run`` installs both, so CI runs them. The browser never leaves 127.0.0.1: every request
-elsewhere is refused and fails the test.
+Skipped, with the reason, when /usr/bin/chromium or the ``playwright`` package is missing
+(tests/browsing.py); ``.ci/run`` installs both, so CI runs them. The browser never leaves
+127.0.0.1: every request elsewhere is refused and fails the test.
 """
 
 from __future__ import annotations
 
 import re
 import urllib.parse
-from pathlib import Path
 
 import pytest
+from browsing import require_chromium
 from live import serve
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-LAUNCH_ARGS = [
-    "--no-sandbox",  # CI runs as root
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",  # these keep Chromium off the network
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-TIMEOUT_MS = 10_000
+require_chromium()
 
-if not CHROMIUM.exists():
-    pytest.skip(
-        f"browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium)",
-        allow_module_level=True,
-    )
-try:
-    from playwright.sync_api import Page, expect, sync_playwright
-except ImportError:
-    pytest.skip(
-        "browser tests need the playwright package, from the test extra: pip install -e '.[test]'",
-        allow_module_level=True,
-    )
+from browsing import Tab, chromium, tab_on  # noqa: E402
+from playwright.sync_api import expect  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -58,59 +38,14 @@ def live(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
-        yield chromium
-        chromium.close()
-
-
-class Tab:
-    """A fresh page on the live server, recording script errors and requests that leave it."""
-
-    def __init__(self, page: Page, base: str):
-        self.page = page
-        self.base = base
-        self.errors: list[str] = []
-        self.outside: list[str] = []
-        page.set_default_timeout(TIMEOUT_MS)
-        page.on("pageerror", lambda error: self.errors.append(str(error)))
-        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
-        page.route("**/*", self._route)
-
-    def _route(self, route):
-        if route.request.url.startswith(self.base):
-            route.continue_()
-        else:
-            self.outside.append(route.request.url)
-            route.abort()
-
-    def open(self, path: str) -> None:
-        response = self.page.goto(urllib.parse.urljoin(self.base, path))
-        assert response is not None and response.status == 200, (path, response and response.status)
-
-    def path(self) -> str:
-        return urllib.parse.urlsplit(self.page.url).path
-
-    def query(self) -> dict[str, list[str]]:
-        return urllib.parse.parse_qs(urllib.parse.urlsplit(self.page.url).query)
-
-    def shot(self, name: str, *, full_page: bool = True) -> None:
-        ARTIFACTS.mkdir(exist_ok=True)
-        self.page.screenshot(path=str(ARTIFACTS / name), full_page=full_page)
-
-    def no_horizontal_scroll(self) -> None:
-        width, inner = self.page.evaluate("[document.scrollingElement.scrollWidth, window.innerWidth]")
-        assert width <= inner + 1, f"{self.path()} scrolls sideways: {width}px wide in {inner}px"
+    with chromium() as browser:
+        yield browser
 
 
 @pytest.fixture
 def tab(browser, live):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
-    tab = Tab(context.new_page(), str(live))
-    yield tab
-    context.close()
-    assert tab.errors == [], f"script errors: {tab.errors}"
-    assert tab.outside == [], f"requests that left the server: {tab.outside}"
+    with tab_on(browser, str(live)) as tab:
+        yield tab
 
 
 def results_total(tab: Tab) -> int:
@@ -256,3 +191,51 @@ def test_phone_width(tab):
         expect(tab.page.locator("main h1")).to_be_visible()
         tab.no_horizontal_scroll()
         tab.shot(shot)
+
+
+@pytest.mark.parametrize(
+    ("path", "kind", "heading", "shot"),
+    [
+        ("/distribution/vea-air-no2-hourly-csv", "Distribution", None, "distribution.png"),
+        ("/service/vea-air-quality-api", "Data service", "Air quality API", "service.png"),
+        ("/agencies", None, "Agencies", "agencies.png"),
+        ("/quality?source=sample", None, "Metadata quality", "quality-source.png"),
+        ("/quality?agency={base}agency/vea-air", None, "Metadata quality", "quality-agency.png"),
+        (
+            "/resource?uri=http://publications.europa.eu/resource/authority/data-theme/ENVI",
+            "Resource",
+            None,
+            "resource.png",
+        ),
+    ],  # fmt: skip
+)
+def test_every_other_page_kind(tab, live, path, kind, heading, shot):
+    tab.open(path.format(base=urllib.parse.quote(str(live), safe="")))
+    expect(tab.page.locator("main h1")).to_be_visible()
+    if kind:
+        expect(tab.page.locator("article.resource .kind")).to_contain_text(kind)
+    if heading:
+        expect(tab.page.locator("main h1")).to_have_text(heading)
+    tab.shot(shot)
+
+
+def test_quality_views_of_a_source_and_an_agency_follow_from_the_quality_page(tab):
+    tab.open("/quality")
+    with tab.page.expect_navigation():
+        tab.page.locator("main a[href*='source=sample']").first.click()
+    assert tab.query()["source"] == ["sample"]
+    expect(tab.page.locator("main h1")).to_have_text("Metadata quality")
+    tab.page.go_back()
+    with tab.page.expect_navigation():
+        tab.page.locator("main a[href*='quality?agency=']").first.click()
+    assert tab.path() == "/quality" and tab.query()["agency"][0].startswith(tab.base)
+
+
+def test_an_error_page(tab):
+    tab.open("/dataset/no-such-dataset", status=404)
+    expect(tab.page.locator("main h1")).to_contain_text("404")
+    expect(tab.page.locator("header.site #site-search")).to_be_visible()  # a way on from here
+    tab.shot("error-404.png")
+    expected = [e for e in tab.errors if "status of 404" in e]  # the console's note of the page's own status
+    assert len(expected) == 1
+    tab.errors.remove(expected[0])
