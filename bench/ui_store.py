@@ -245,7 +245,7 @@ def used_concepts(folder: Path) -> list[str]:
     """The EU vocabulary concepts the catalogue's datasets and distributions point at (each linked
     from thousands of them: the heaviest ``/resource?uri=`` pages)."""
     from kg.iris import Minter
-    from kg.store import Store
+    from kg.store.embedded import Store
 
     rows = Store(folder).query(
         f"""SELECT DISTINCT ?c WHERE {{ GRAPH <{Minter(BASE).vocabulary_graph()}> {{ ?c a ?k }}
