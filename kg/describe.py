@@ -4,7 +4,8 @@ No Flask here (the views are :mod:`kg.web.resources`); everything goes through
 ``store.query``: in the web app a :class:`kg.evaluation.page_store.TimedStore`, so that every query of a
 page (:meth:`Describer.evaluate` is the one place they pass) runs in an evaluator process
 and is stopped at ``KG_QUERY_TIMEOUT``; a :class:`kg.store.embedded.Store` elsewhere. Labels and
-links are :class:`kg.terms.Labels`' (one query a page); findings are :mod:`kg.findings`'.
+links are :class:`kg.terms.Labels`' (one query a page); findings are :mod:`kg.findings`', which
+reads them for a :class:`Location` of this module.
 
 *Bounded queries only.* Each query starts from the resource's IRI (a lookup by
 subject or by object), or from IRIs the page already holds (VALUES), and every
@@ -316,12 +317,3 @@ class Describer(Labels):
             f"SELECT DISTINCT ?s WHERE {{ ?s <{prop}> {_n(loc.iri)} }} LIMIT {int(limit)}", loc.graphs
         )
         return [self.track(r["s"]) for r in rows]
-
-    # ------------------------------------------------------------ findings
-
-    def findings(self, loc: Location, record: str | None = None) -> list[dict] | None:
-        """The validation findings of the record the resource belongs to, as a page shows them;
-        None when it is not part of a record, or no ingest validated it (:mod:`kg.findings`)."""
-        from kg.findings import findings_of
-
-        return findings_of(self, loc, record).shown
