@@ -136,21 +136,22 @@ def layout_problems(folder: Path) -> list[str]:
     """Why the store is not laid out as this checkout's ingest lays it out (empty when it is): a
     store made before the derived data (or by another version of it) lacks tables or columns the
     pages read, and its pages would fail or measure something else."""
-    from kg import derived, derived_catalog, derived_quality, derived_void, search
+    from kg import search
+    from kg.derived import catalog, quality, tables, void
 
     index = _index(folder)
     if not index.is_file():
         return [f"{index} is missing (no published generation, or not a store)"]
     want = sqlite3.connect(":memory:")
-    want.executescript(search.SCHEMA + derived.SCHEMA)
-    for module in (derived_catalog, derived_quality, derived_void):
+    want.executescript(search.SCHEMA + tables.SCHEMA)
+    for module in (catalog, quality, void):
         want.executescript(module.SCHEMA)
     have = sqlite3.connect(f"file:{index}?mode=ro&immutable=1", uri=True)
     try:
         meta = dict(have.execute("SELECT key, value FROM meta").fetchall())
         problems = [
             f"meta {key} is {meta.get(key)!r}, this code writes {value!r}"
-            for key, value in (("schema", search.SCHEMA_VERSION), ("derived", derived.VERSION))
+            for key, value in (("schema", search.SCHEMA_VERSION), ("derived", tables.VERSION))
             if meta.get(key) != value
         ]
         missing = []
@@ -220,7 +221,7 @@ def store_facts(folder: Path) -> StoreFacts:
 def _quality_lengths(db: sqlite3.Connection, sources: list[str], agencies: list[str]) -> dict:
     """Datasets scored and records quarantined of the whole store, each source and each agency,
     as the quality page counts them (the last rank or position of each list)."""
-    from kg.derived import Layout
+    from kg.derived.tables import Layout
 
     layout = Layout(BASE)
 

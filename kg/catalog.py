@@ -17,7 +17,7 @@ Harvesters pull the same catalogue in pages (:func:`write_page`, served at
 ``/catalog?page=N``). The paged collection is the catalogue's members: its
 datasets, then its data services, each in IRI order, so a page never moves
 while the store stays the same; the list is derived with each store generation
-(:mod:`kg.derived_catalog`), so a page is a slice of it. A page is the catalogue's own description,
+(:mod:`kg.derived.catalog`), so a page is a slice of it. A page is the catalogue's own description,
 the ``dcat:dataset`` / ``dcat:service`` links to the page's members, each
 member's full description (:func:`describe`: its triples, its distributions,
 parts and fragments, the agencies it names, contact points, documents,
@@ -193,7 +193,7 @@ def write_page(
     """Write one page of the catalogue (see the module docstring) as ``fmt`` (ttl, nt, rdf, jsonld).
 
     ``concepts``: where the descriptions of the vocabulary terms come from (the pages: the data
-    derived with the generation, :func:`kg.derived_catalog.concept_ntriples`); default: a query.
+    derived with the generation, :func:`kg.derived.catalog.concept_ntriples`); default: a query.
     """
     nt = io.BytesIO()
     triples = page_triples(store, settings, page.members, concepts=concepts)

@@ -32,7 +32,8 @@ from rdflib import BNode, Literal, URIRef
 from rdflib.term import Node
 
 from kg.catalog import catalog_graph, catalog_ntriples
-from kg.derived import Scores, build_derived
+from kg.derived.build import build_derived
+from kg.derived.tables import Scores
 from kg.errors import StrictRefusal, ValidatorError
 from kg.iris import Minter, source_name
 from kg.mapping import eu_vocabularies, map_record
@@ -250,7 +251,7 @@ def ingest(
             held if summary.links_held_back else frozenset(),
             about_others=frozenset({graphs[4]}),  # kg.quality: only measurements as subjects
         )
-        scores = Scores(graphs[4], scores_jsonl)  # the points per indicator, for kg.derived_quality
+        scores = Scores(graphs[4], scores_jsonl)  # the points per indicator, for kg.derived.quality
         with store_for(settings, search, scores).write(replace=graphs) as writer:
             writer.load(published_nt, graph=graphs[0])
             writer.load(quarantine_nt, graph=graphs[1])

@@ -40,7 +40,7 @@ triples each (``dqv:computedOn``, ``dqv:isMeasurementOf``, ``dqv:value``; the cl
 100,000 datasets, one measurement per indicator plus percentage and rating, typed, made
 the quality graph 96 triples a dataset, twice the catalogue's own 47, and every query of
 the default graph waded through them. The points per indicator are kept beside the
-store, in the derived data of each generation (:mod:`kg.derived_quality`, from
+store, in the derived data of each generation (:mod:`kg.derived.quality`, from
 :func:`summary_line`), where ``/quality`` and the dataset pages read them; the
 percentage and the rating follow from the score (:func:`percentage`, :func:`rating`).
 
@@ -340,7 +340,7 @@ def measure(record: MappedRecord, report: RecordReport) -> list[Triple]:
 
 def summary_line(dataset: str, points: Mapping[str, float]) -> str:
     """One JSON line with a dataset's points per assessed indicator (in :data:`ASSESSED` order), which
-    the ingest hands to the derived data (:mod:`kg.derived_quality`) instead of the graph."""
+    the ingest hands to the derived data (:mod:`kg.derived.quality`) instead of the graph."""
     return json.dumps({"d": dataset, "p": [points[i.name] for i in ASSESSED]}, ensure_ascii=False) + "\n"
 
 

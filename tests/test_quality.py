@@ -2,7 +2,7 @@
 
 The store for the page tests holds the bundled sample plus one record that breaks a
 mandatory rule, ingested for real: the DQV measurements in the graph, the points per
-indicator and the rule counts in the derived data the page reads (kg/derived_quality.py).
+indicator and the rule counts in the derived data the page reads (kg/derived/quality.py).
 """
 
 from __future__ import annotations
@@ -429,8 +429,8 @@ def test_served_over_http(tmp_path: Path) -> None:
 
 def test_one_datasets_points_per_indicator_for_its_page(scored: Settings) -> None:
     """The points per indicator are not in the graph; a dataset page reads them from the derived data."""
-    from kg.derived import open_derived
-    from kg.derived_quality import dataset_quality
+    from kg.derived.quality import dataset_quality
+    from kg.derived.tables import open_derived
 
     db = open_derived(store_for(scored)).db()
     found = dataset_quality(db, "http://kg.test/dataset/vea-inspection-reports")

@@ -24,7 +24,7 @@ from urllib.parse import quote, urlsplit
 from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask.blueprints import BlueprintSetupState
 
-from kg.derived_quality import dataset_quality
+from kg.derived.quality import dataset_quality
 from kg.describe import Describer, Location, Node
 from kg.errors import QueryError
 from kg.findings import findings_of

@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from kg.derived import Build
+from kg.derived.tables import Build
 from kg.errors import StoreError
 from kg.vocab import PROV, RDF
 

@@ -1,6 +1,6 @@
 """The derived data of the catalogue pages: counts, the home page, members, agencies, vocabularies.
 
-Built by :func:`kg.derived.build_derived` (see there for where and when); read by the
+Built by :func:`kg.derived.build.build_derived` (see there for where and when); read by the
 views of ``/``, ``/catalog``, ``/.well-known/void`` and ``/agencies``.
 
 Tables:
@@ -27,7 +27,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from kg.derived import Build
+from kg.derived.tables import Build
 from kg.mapping.ntriples import nt_iri, nt_literal
 from kg.search import best_text
 from kg.vocab import CPOV, DCAT, FOAF, ORG, SKOS

@@ -1,39 +1,14 @@
-"""What the aggregate pages need that costs a scan, derived once per store generation.
+"""What the derived tables' builders share, and the pages' way back in to those tables.
 
-Counts, per-theme and per-agency totals, the agency hierarchy, the catalogue's member
-list in page order, the VoID statistics and the quality summaries each need a pass over
-the catalogue; asked per request they took seconds at 100,000 datasets (``/``, ``/quality``
-and ``/.well-known/void`` ran out of the 10 s page budget every time). So they are worked
-out here while a write builds its generation, like the search index (:mod:`kg.search`),
-and the pages read them back with bounded lookups: a row by key, a slice of a list by
-position, a few rows by an indexed column. No page query grows with the catalogue.
-
-*Where they live*: in the generation's ``search.sqlite``, beside the search index's own
-tables, not in a file of their own. One file per generation keeps one mechanism (SQLite,
-built by a store builder, published, backed up and dropped with the RDF, opened read-only
-and immutable by every worker), and several answers are already there: the datasets per
-theme and per publisher are the search index's facet counts, the titles and modification
-dates its ``datasets`` table. So this builder runs after :func:`kg.search.build_index`
-(:func:`kg.ingest.store_for` registers it second) and adds its tables to the file:
-:mod:`kg.derived_catalog` (counts, home, catalogue members, agency directory, vocabulary
-descriptions), :mod:`kg.derived_void` (VoID statistics) and :mod:`kg.derived_quality` (scores,
-quality totals, quarantine, ingest runs).
-
-*How it is kept up to date*: what belongs to one graph (a source's catalogue members, a
-quality graph's scores, a quarantine graph's records, a graph's size) is stored per graph;
-a write copies the rows of the graphs it did not touch from the previous generation's file
-and reads only the changed graphs again, from the ingest's own summaries where it has them
-(the workers' points per indicator, :class:`Scores`) or else from the store, once, here.
-What spans graphs (totals, ranks, the agency tree, the VoID distinct counts) is computed
-again from those rows, or read from the store in one pass, on every write. When the change
-is unknown (a SPARQL update) or the previous file has no usable tables, everything is
-derived from the store.
+A build (:class:`Build`: the new file, its generation, what may be copied from before), the
+graphs' layout (:class:`Layout`), an ingest's points per indicator (:class:`Scores`), the
+tables' version; and :func:`open_derived`, the published generation's tables opened read-only.
+Where the tables live and how they are kept up to date: :mod:`kg.derived`.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import threading
 from collections import OrderedDict
@@ -114,59 +89,6 @@ class Build:
 
 
 SCHEMA = "CREATE TABLE derived(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-
-
-def build_derived(generation: Generation, *, settings: Settings, scores: Scores | None = None) -> None:
-    """The derived tables of a new generation, in its ``search.sqlite`` (a store builder)."""
-    from kg import derived_catalog, derived_quality, derived_void
-
-    target = generation.folder / INDEX_FILE
-    if not target.is_file():
-        raise StoreError(
-            f"the search index of {generation.folder.name} is missing: register build_index first"
-        )
-    db = sqlite3.connect(target)
-    db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA temp_store=MEMORY;")
-    modules = (derived_catalog, derived_quality, derived_void)
-    for module in modules:
-        for table in module.TABLES:
-            db.execute(f"DROP TABLE IF EXISTS {table}")  # the search index copied the previous file
-    db.execute("DROP TABLE IF EXISTS derived")
-    db.executescript(SCHEMA + "".join(module.SCHEMA for module in modules))
-    previous = generation.previous / INDEX_FILE if generation.previous else None
-    incremental = bool(generation.changed) and _usable(previous)
-    if incremental:
-        db.execute("ATTACH DATABASE ? AS old", (f"file:{previous}?mode=ro",))
-    build = Build(db, generation, Layout(settings.base_uri), settings, incremental)
-    derived_catalog.build(build)
-    derived_void.build(build)
-    derived_quality.build(build, scores)
-    derived_catalog.build_home(build)
-    db.execute("INSERT OR REPLACE INTO meta VALUES ('derived', ?)", (VERSION,))
-    db.commit()
-    if incremental:
-        db.execute("DETACH DATABASE old")
-    db.close()
-    fd = os.open(target, os.O_RDONLY)
-    try:
-        os.fsync(fd)  # published right after: the tables must be on disk
-    finally:
-        os.close(fd)
-
-
-def _usable(path: Path | None) -> bool:
-    """Whether a previous generation's file has derived tables of this version to copy from."""
-    if path is None or not path.is_file():
-        return False
-    try:
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            row = db.execute("SELECT value FROM meta WHERE key = 'derived'").fetchone()
-        finally:
-            db.close()
-    except sqlite3.Error:
-        return False
-    return row is not None and row[0] == VERSION
 
 
 # ---------------------------------------------------------------- reading

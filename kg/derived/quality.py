@@ -1,8 +1,8 @@
 """The derived data of ``/quality``: scores per dataset, quality totals, quarantine, ingest runs.
 
-Built by :func:`kg.derived.build_derived` (see there for where and when). The points per
+Built by :func:`kg.derived.build.build_derived` (see there for where and when). The points per
 indicator are not in the graph (:mod:`kg.quality` keeps it lean): an ingest hands them over
-as JSON lines (:class:`kg.derived.Scores`); a quality graph without them (a write whose change
+as JSON lines (:class:`kg.derived.tables.Scores`); a quality graph without them (a write whose change
 is unknown, a store older than the lean graph) is read back from the store, its points per
 indicator worked out again from the datasets' triples (or read from the older graph's own
 measurements of them).
@@ -31,7 +31,7 @@ from typing import Any
 
 from rdflib import BNode, Literal, URIRef
 
-from kg.derived import Build, Scores
+from kg.derived.tables import Build, Scores
 from kg.quality import ASSESSED, BY_NAME, RATINGS, Facts, dimension_points, percentage, rating, score
 from kg.vocab import DCAT, DCT, DQV, FOAF, KGO, PROV, QUALITY, SH, SKOS
 
