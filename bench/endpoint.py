@@ -195,7 +195,7 @@ def build_store(n: int, seed: int, out: Path) -> Path:
     """
     from kg.catalog import catalog_graph, catalog_ntriples
     from kg.errors import StoreError
-    from kg.ingest import store_for
+    from kg.factory import store_for
     from kg.iris import Minter
     from kg.mapping.eu_vocabularies import vocabulary_ntriples
     from kg.settings import load_settings
@@ -244,7 +244,7 @@ def native_copy(store: Path, out: Path, kind: str = "native") -> Path:
 
 
 def store_facts(store: Path) -> dict[str, Any]:
-    from kg.ingest import store_for
+    from kg.factory import store_for
     from kg.settings import load_settings
 
     sizes = store_for(load_settings(store=store, base_uri=BASE)).graph_sizes()

@@ -377,7 +377,7 @@ def _parts(store: Path) -> dict[str, float]:
 
 
 def _graph_sizes(settings: Any) -> dict[str, int]:
-    from kg.ingest import store_for
+    from kg.factory import store_for
 
     return {g.split("/graph/", 1)[-1]: n for g, n in store_for(settings).graph_sizes().items()}
 

@@ -205,6 +205,7 @@ class Steps:
 
 def instrument(steps: Steps) -> None:
     """Wrap the ingest's steps (call in the process that will run the ingest, before it forks)."""
+    import kg.factory as factory
     import kg.ingest as ingest
     import kg.search as search
     from kg.store import embedded, generation
@@ -235,7 +236,7 @@ def instrument(steps: Steps) -> None:
     generation.Writer.update = steps.wrap("store: updates", generation.Writer.update)
     embedded.Store._build_derived = steps.wrap("store: builders (the rest)", embedded.Store._build_derived)
     search.build_index = steps.wrap("store: builder: search index", search.build_index)
-    ingest.build_index = search.build_index
+    factory.build_index = search.build_index  # the name store_for registers
     embedded.Store._publish = steps.wrap("store: publish", embedded.Store._publish)
     embedded.Store._collect_garbage = steps.wrap(
         "store: old generations removed", embedded.Store._collect_garbage

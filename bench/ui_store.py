@@ -2,7 +2,7 @@
 what the routes need to know of it; a new generation written beside it.
 
 Two ways to make one, both with the builders ``kg ingest`` registers (the search index, then the
-pages' derived data: :func:`kg.ingest.store_for`):
+pages' derived data: :func:`kg.factory.store_for`):
 
 * **bulk** (the default): the generator's Turtle loaded into one generation without the SHACL
   pass, cached under ``bench/out/ui-store-n<N>-seed<S>``. Fast (minutes at 1,000,000), but
@@ -57,7 +57,8 @@ def _peak_rss_mb() -> dict[str, int]:
 def bulk_store(n: int, seed: int, out: Path = OUT) -> tuple[Path, dict[str, Any]]:
     """The generated Turtle in one generation, without the SHACL pass; built once."""
     from kg.catalog import catalog_graph, catalog_ntriples
-    from kg.ingest import store_for, vocabulary_ntriples
+    from kg.factory import store_for
+    from kg.ingest import vocabulary_ntriples
     from kg.iris import Minter
 
     folder = out / f"ui-store-n{n}-seed{seed}"
@@ -261,7 +262,7 @@ def used_concepts(folder: Path) -> list[str]:
 def write_generation(folder: Path) -> float:
     """Publish a generation with one more one-triple graph, as a small ingest would while the app
     serves (the search index and the derived data are updated with it); its seconds."""
-    from kg.ingest import store_for
+    from kg.factory import store_for
 
     ttl = f'<{BASE}dataset/bench-ui-extra> <http://purl.org/dc/terms/title> "Extra" .\n'
     started = time.perf_counter()
@@ -271,7 +272,7 @@ def write_generation(folder: Path) -> float:
 
 def drop_generation_graph(folder: Path) -> float:
     """Remove that graph again (another generation); its seconds."""
-    from kg.ingest import store_for
+    from kg.factory import store_for
 
     started = time.perf_counter()
     store_for(settings_for(folder)).delete_graph(EXTRA_GRAPH)

@@ -194,7 +194,7 @@ def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_query(args: argparse.Namespace, settings: Settings) -> int:
-    from kg.ingest import store_for
+    from kg.factory import store_for
     from kg.store.results import is_boolean, is_graph, serialize_results
 
     sparql = args.sparql
@@ -225,7 +225,7 @@ def cmd_query(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     from kg.catalog import export
-    from kg.ingest import store_for
+    from kg.factory import store_for
 
     try:
         if args.output:
@@ -244,7 +244,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
-    from kg.ingest import store_for
+    from kg.factory import store_for
 
     generation = store_for(settings).backup(args.dir)
     print(f"backed up generation {generation} of {settings.store} into {args.dir}")
@@ -252,7 +252,7 @@ def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
-    from kg.ingest import store_for
+    from kg.factory import store_for
 
     generation = store_for(settings).restore(args.dir)
     print(f"restored {args.dir} into {settings.store} as generation {generation}")

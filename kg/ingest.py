@@ -25,16 +25,16 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from functools import cache, partial
+from functools import cache
 from pathlib import Path
 
 from rdflib import BNode, Literal, URIRef
 from rdflib.term import Node
 
 from kg.catalog import catalog_graph, catalog_ntriples
-from kg.derived.build import build_derived
 from kg.derived.tables import Scores
 from kg.errors import StrictRefusal, ValidatorError
+from kg.factory import store_for, validator_for
 from kg.iris import Minter, source_name
 from kg.mapping import eu_vocabularies, map_record
 from kg.mapping.agencies import map_agency
@@ -46,9 +46,8 @@ from kg.quality import quality_texts, rule_counts_triples
 from kg.readers import read_source
 from kg.readers.detect import detect_format
 from kg.records import AgencyRecord, DatasetRecord, RdfRecord, Record, Repair, ServiceRecord
-from kg.search import Summaries, build_index, summarize
+from kg.search import Summaries, summarize
 from kg.settings import Settings
-from kg.store.embedded import Store
 from kg.validation.batch import check_engine, validate_batch
 from kg.validation.report import Finding, RecordReport
 from kg.validation.shapes import validator_shapes
@@ -104,45 +103,6 @@ class IngestSummary:
                 self.reports.append(report)
 
 
-def store_for(settings: Settings, summaries: Summaries | None = None, scores: Scores | None = None) -> Store:
-    """The store of these settings (embedded, or remote when ``KG_STORE_QUERY_URL`` is set: same
-    interface, see :mod:`kg.store.remote`), with the builders of the search index and of the pages'
-    derived data (:mod:`kg.derived`, which reads the index's tables, so it comes second).
-
-    ``summaries``: the search index's summaries of the datasets of the graph about to be
-    written (an ingest's), so that the index reads those from them, not from the store;
-    ``scores``: the points per quality indicator of that write's datasets, likewise.
-    """
-    iris = Minter(settings.base_uri)
-    private = (
-        iris.provenance_graph(),
-        f"{settings.base_uri}graph/quarantine/",
-        f"{settings.base_uri}graph/report/",
-        iris.staging_prefix(),
-    )
-    if settings.remote:
-        from kg.store.remote import RemoteStore
-
-        store = RemoteStore(
-            settings.store,
-            query_url=settings.store_query_url,
-            update_url=settings.store_update_url,
-            gsp_url=settings.store_gsp_url,
-            user=settings.store_user,
-            password=settings.store_password,
-            private_graphs=private,
-            default_graph=f"{settings.base_uri}graph/default",
-            staging_prefix=iris.staging_prefix(),
-            timeout=max(settings.http_timeout, settings.query_timeout),
-        )
-    else:
-        store = Store(settings.store, private_graphs=private)
-    # the search index (kg.search) is derived with every generation
-    store.add_builder(build_index if summaries is None else partial(build_index, summaries=summaries))
-    store.add_builder(partial(build_derived, settings=settings, scores=scores))
-    return store
-
-
 def ingest(
     location: str,
     *,
@@ -195,7 +155,7 @@ def ingest(
                 iris,
                 batch=settings.validation_batch,
                 workers=settings.workers,
-                validator=settings.validator,
+                validator=validator_for(settings),
             ):
                 if mapped.key in taken and mapped.kind in ("dataset", "service"):
                     report.findings.append(duplicate_finding(mapped.key, taken[mapped.key]))

@@ -129,7 +129,7 @@ def seed(settings: Settings, template: Path) -> Settings:
     """Put the seeded template's graphs in the store of ``settings`` (a copy, or a restore into
     the remote server) and return the settings."""
     if settings.remote:
-        from kg.ingest import store_for
+        from kg.factory import store_for
 
         store_for(settings).restore(template.parent / "backup")
     else:
@@ -179,7 +179,7 @@ def open_store(where: Settings | Store | Path | str) -> Store:
     if isinstance(where, Store):
         return where
     if isinstance(where, Settings):
-        from kg.ingest import store_for
+        from kg.factory import store_for
 
         return store_for(where)
     return Store(where)

@@ -31,7 +31,8 @@ from rdflib.namespace import RDF, SH
 from rdflib.term import Node
 
 from kg.catalog import export
-from kg.ingest import IngestSummary, ingest, store_for
+from kg.factory import store_for
+from kg.ingest import IngestSummary, ingest
 from kg.iris import Minter
 from kg.mapping import map_record
 from kg.readers import read_source

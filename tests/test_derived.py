@@ -23,7 +23,8 @@ from conftest import ROOT, SAMPLE_CSV, make_settings
 
 from kg import quality
 from kg.derived.tables import open_derived
-from kg.ingest import ingest, process, remove_source, store_for
+from kg.factory import store_for
+from kg.ingest import ingest, process, remove_source
 from kg.iris import Minter
 from kg.readers import read_source
 from kg.search import INDEX_FILE

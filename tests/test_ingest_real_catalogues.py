@@ -19,7 +19,8 @@ from rdflib import Graph, URIRef
 from kg import ingest as ingest_module
 from kg.catalog import export
 from kg.errors import ValidatorError
-from kg.ingest import ingest, store_for
+from kg.factory import store_for
+from kg.ingest import ingest
 from kg.vocab import DCAT, DCT, KGO
 
 SHAPES = Path(__file__).resolve().parents[2] / "shared" / "data" / "dcat-ap-shapes"

@@ -18,7 +18,8 @@ from conftest import SAMPLE_CSV, make_settings
 from rdflib import Graph, Literal, URIRef
 
 from kg import quality
-from kg.ingest import ingest, store_for
+from kg.factory import store_for
+from kg.ingest import ingest
 from kg.mapping.eu_vocabularies import vocabulary_graph
 from kg.mapping.mapped import MappedRecord
 from kg.mapping.ntriples import nt_line

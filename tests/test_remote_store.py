@@ -30,7 +30,8 @@ from live import request, serve
 from rdflib.compare import isomorphic
 
 from kg.errors import QueryTimeout, StoreError
-from kg.ingest import ingest, store_for
+from kg.factory import store_for
+from kg.ingest import ingest
 from kg.settings import Settings
 from kg.web.app import build_app
 
@@ -133,7 +134,7 @@ def test_readers_see_the_old_or_the_new_graph_never_half(remote):
 CHILD = textwrap.dedent(
     """
     import sys, time
-    from kg.ingest import store_for
+    from kg.factory import store_for
     from kg.settings import load_settings
     store = store_for(load_settings())
     with store.write(replace=("http://kg.test/graph/one",)) as writer:

@@ -20,8 +20,9 @@ from conftest import SAMPLE_CSV, SHARED_SAMPLES, make_settings
 from live import request, serve
 
 from kg.describe import Describer
+from kg.factory import store_for
 from kg.findings import findings_of
-from kg.ingest import ingest, store_for
+from kg.ingest import ingest
 from kg.web.app import build_app
 
 DCAT = rdflib.Namespace("http://www.w3.org/ns/dcat#")

@@ -13,7 +13,8 @@ import pytest
 from conftest import BASE, SAMPLE_CSV
 from live import request, serve
 
-from kg.ingest import ingest, store_for
+from kg.factory import store_for
+from kg.ingest import ingest
 from kg.search import FACETS, INDEX_FILE, Query, build_index, open_index, parse_query
 from kg.settings import Settings
 from kg.store.embedded import Store

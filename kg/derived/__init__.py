@@ -14,7 +14,7 @@ built by a store builder, published, backed up and dropped with the RDF, opened 
 and immutable by every worker), and several answers are already there: the datasets per
 theme and per publisher are the search index's facet counts, the titles and modification
 dates its ``datasets`` table. So this builder runs after :func:`kg.search.build_index`
-(:func:`kg.ingest.store_for` registers it second) and adds its tables to the file:
+(:func:`kg.factory.store_for` registers it second) and adds its tables to the file:
 :mod:`kg.derived.catalog` (counts, home, catalogue members, agency directory, vocabulary
 descriptions), :mod:`kg.derived.void` (VoID statistics) and :mod:`kg.derived.quality` (scores,
 quality totals, quarantine, ingest runs), in that order by :func:`kg.derived.build.build_derived`;

@@ -1,6 +1,6 @@
 """What the app, the ingest and the commands use of a store, whichever store it is.
 
-Two implementations, chosen by configuration in :func:`kg.ingest.store_for`:
+Two implementations, chosen by configuration in :func:`kg.factory.store_for`:
 :class:`kg.store.embedded.Store` (embedded Oxigraph, the default) and
 :class:`kg.store.remote.RemoteStore` (any SPARQL 1.1 store, ``KG_STORE_QUERY_URL``).
 """

@@ -3,7 +3,7 @@
 Reads use the SPARQL 1.1 Protocol (``KG_STORE_QUERY_URL``), writes the SPARQL 1.1
 Update (``KG_STORE_UPDATE_URL``) and the Graph Store HTTP Protocol (``KG_STORE_GSP_URL``),
 so any store that implements them serves: Oxigraph server, Fuseki, GraphDB, Virtuoso,
-Neptune. Nothing above :func:`kg.ingest.store_for` knows which store it has.
+Neptune. Nothing above :func:`kg.factory.store_for` knows which store it has.
 
 How the embedded store's guarantees carry over:
 

@@ -21,7 +21,7 @@ from flask import Flask, g, has_app_context
 from kg.evaluation.local_pool import Evaluator, EvaluatorClient
 from kg.evaluation.page_store import TimedStore
 from kg.evaluation.shared_pool import SOCKET_ENV, SharedEvaluator
-from kg.ingest import store_for
+from kg.factory import store_for
 from kg.settings import Settings, load_settings
 
 # the pages' own evaluators, per web worker: their queries take milliseconds, so two are enough
