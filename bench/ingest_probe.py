@@ -207,7 +207,7 @@ def instrument(steps: Steps) -> None:
     """Wrap the ingest's steps (call in the process that will run the ingest, before it forks)."""
     import kg.factory as factory
     import kg.ingest as ingest
-    import kg.search as search
+    import kg.search.build as search
     from kg.store import embedded, generation
     from kg.validation import batch, rudof_engine
 

@@ -125,7 +125,7 @@ def ingested_store(n: int, seed: int, out: Path = OUT) -> tuple[Path, dict[str, 
 
 
 def _index(folder: Path) -> Path:
-    from kg.search import INDEX_FILE
+    from kg.search.tables import INDEX_FILE
 
     return folder / "current" / INDEX_FILE
 
@@ -137,8 +137,8 @@ def layout_problems(folder: Path) -> list[str]:
     """Why the store is not laid out as this checkout's ingest lays it out (empty when it is): a
     store made before the derived data (or by another version of it) lacks tables or columns the
     pages read, and its pages would fail or measure something else."""
-    from kg import search
     from kg.derived import catalog, quality, tables, void
+    from kg.search import tables as search
 
     index = _index(folder)
     if not index.is_file():

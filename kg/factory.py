@@ -12,7 +12,7 @@ from functools import partial
 from kg.derived.build import build_derived
 from kg.derived.tables import Scores
 from kg.iris import Minter
-from kg.search import Summaries, build_index
+from kg.search.build import Summaries, build_index
 from kg.settings import Settings
 from kg.store.embedded import Store
 from kg.store.interface import GraphStore

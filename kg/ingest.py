@@ -46,7 +46,7 @@ from kg.quality import quality_texts, rule_counts_triples
 from kg.readers import read_source
 from kg.readers.detect import detect_format
 from kg.records import AgencyRecord, DatasetRecord, RdfRecord, Record, Repair, ServiceRecord
-from kg.search import Summaries, summarize
+from kg.search.build import Summaries, summarize
 from kg.settings import Settings
 from kg.validation.batch import check_engine, validate_batch
 from kg.validation.report import Finding, RecordReport
@@ -410,7 +410,7 @@ def process_ntriples(
 ) -> Iterator[tuple[MappedRecord, RecordReport, tuple[str, str, str, str]]]:
     """:func:`process`, with each record's triples as N-Triples text (``mapped.triples`` is empty),
     its quality measurements as N-Triples, the search index's summary of its datasets
-    (:func:`kg.search.summarize`, JSON lines) and its points per quality indicator
+    (:func:`kg.search.build.summarize`, JSON lines) and its points per quality indicator
     (:func:`kg.quality.quality_texts`, a JSON line).
 
     The worker writes them: rdflib terms cost far more to send back to this

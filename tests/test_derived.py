@@ -27,7 +27,7 @@ from kg.factory import store_for
 from kg.ingest import ingest, process, remove_source
 from kg.iris import Minter
 from kg.readers import read_source
-from kg.search import INDEX_FILE
+from kg.search.tables import INDEX_FILE
 from kg.settings import Settings
 from kg.vocab import DCAT, DCT, FOAF, KGO, ORG, PROV
 

@@ -15,7 +15,9 @@ from live import request, serve
 
 from kg.factory import store_for
 from kg.ingest import ingest
-from kg.search import FACETS, INDEX_FILE, Query, build_index, open_index, parse_query
+from kg.search.build import build_index
+from kg.search.query import Query, open_index, parse_query
+from kg.search.tables import FACETS, INDEX_FILE
 from kg.settings import Settings
 from kg.store.embedded import Store
 from kg.store.generation import Generation
@@ -153,9 +155,9 @@ def test_keyword_values_ignore_case_and_unknown_values_match_nothing(store: Stor
 
 
 def test_values_without_a_bitset_are_counted_too(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    import kg.search
+    import kg.search.build
 
-    monkeypatch.setattr(kg.search, "BITSET_TERMS", 3)
+    monkeypatch.setattr(kg.search.build, "BITSET_TERMS", 3)
     store.update(f"INSERT DATA {{ GRAPH <{BASE}graph/x> {{ <{BASE}x> <{BASE}y> 1 }} }}")  # a full rebuild
     index = open_index(store)
     assert len(index.bits) == 3 < len(index.terms)
@@ -509,7 +511,7 @@ def test_summaries_of_mapped_records_stand_alone() -> None:
     from kg.iris import Minter
     from kg.mapping import map_record
     from kg.readers import read_source
-    from kg.search import summarize
+    from kg.search.build import summarize
 
     mapped = [map_record(r, Minter(BASE)) for r in read_source(str(SAMPLE_CSV), fmt="csv")]
     lines = [

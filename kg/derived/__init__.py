@@ -13,7 +13,7 @@ tables, not in a file of their own. One file per generation keeps one mechanism 
 built by a store builder, published, backed up and dropped with the RDF, opened read-only
 and immutable by every worker), and several answers are already there: the datasets per
 theme and per publisher are the search index's facet counts, the titles and modification
-dates its ``datasets`` table. So this builder runs after :func:`kg.search.build_index`
+dates its ``datasets`` table. So this builder runs after :func:`kg.search.build.build_index`
 (:func:`kg.factory.store_for` registers it second) and adds its tables to the file:
 :mod:`kg.derived.catalog` (counts, home, catalogue members, agency directory, vocabulary
 descriptions), :mod:`kg.derived.void` (VoID statistics) and :mod:`kg.derived.quality` (scores,

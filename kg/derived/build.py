@@ -1,6 +1,6 @@
 """The builder of the derived tables: one store builder, run with every new generation.
 
-It runs after the search index's (:func:`kg.search.build_index`), in the same file, and has
+It runs after the search index's (:func:`kg.search.build.build_index`), in the same file, and has
 each part build its tables in turn: :mod:`kg.derived.catalog`, :mod:`kg.derived.void`,
 :mod:`kg.derived.quality`, then the home page's summary, which reads the others' rows.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 from kg.derived import catalog, quality, void
 from kg.derived.tables import SCHEMA, VERSION, Build, Layout, Scores
 from kg.errors import StoreError
-from kg.search import INDEX_FILE
+from kg.search.tables import INDEX_FILE
 from kg.settings import Settings
 from kg.store.generation import Generation
 

@@ -29,7 +29,7 @@ from typing import Any
 
 from kg.derived.tables import Build
 from kg.mapping.ntriples import nt_iri, nt_literal
-from kg.search import best_text
+from kg.search.build import best_text
 from kg.vocab import CPOV, DCAT, FOAF, ORG, SKOS
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"

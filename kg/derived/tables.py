@@ -19,7 +19,7 @@ from typing import Any
 
 from kg.errors import StoreError
 from kg.iris import Minter
-from kg.search import INDEX_FILE
+from kg.search.tables import INDEX_FILE
 from kg.settings import Settings
 from kg.store.embedded import Store
 from kg.store.generation import Generation
