@@ -58,8 +58,8 @@ def bulk_store(n: int, seed: int, out: Path = OUT) -> tuple[Path, dict[str, Any]
     """The generated Turtle in one generation, without the SHACL pass; built once."""
     from kg.catalog import catalog_graph, catalog_ntriples
     from kg.factory import store_for
-    from kg.ingest import vocabulary_ntriples
     from kg.iris import Minter
+    from kg.mapping.eu_vocabularies import vocabulary_ntriples
 
     folder = out / f"ui-store-n{n}-seed{seed}"
     facts_file = folder / "bulk.json"
