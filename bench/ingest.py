@@ -9,12 +9,12 @@ phase       what runs
 =========== ===================================================================
 read        iterate :func:`kg.readers.read_source`
 map         read + :func:`kg.mapping.map_record` per record (agencies mapped
-            for the context, as :func:`kg.ingest.process` does); the row shows
+            for the context, as :func:`kg.ingest.workers.process` does); the row shows
             the map time alone (this phase minus ``read``)
-validate    :func:`kg.ingest.process` with ``--workers`` / ``--batch`` (read +
+validate    :func:`kg.ingest.workers.process` with ``--workers`` / ``--batch`` (read +
             map + SHACL); the row shows this phase minus ``read`` and ``map``
 process     the same phase as a whole (read + map + validate)
-ingest      :func:`kg.ingest.ingest` into a fresh store: three rows, from the
+ingest      :func:`kg.ingest.run.ingest` into a fresh store: three rows, from the
             phases the summary records ("read, map and validate", "store") and
             the wall time of the call ("total")
 =========== ===================================================================
@@ -284,7 +284,7 @@ def _read(location: str, fmt: str, workers: int, batch: int, validator: str) -> 
 
 
 def _map(location: str, fmt: str, workers: int, batch: int, validator: str) -> dict[str, Any]:
-    from kg.ingest import _context
+    from kg.ingest.workers import _context
     from kg.iris import Minter
     from kg.mapping import map_record
     from kg.mapping.agencies import map_agency
@@ -307,12 +307,12 @@ def _map(location: str, fmt: str, workers: int, batch: int, validator: str) -> d
 
 def _process(location: str, fmt: str, workers: int, batch: int, validator: str) -> dict[str, Any]:
     """What ``ingest`` runs before it stores: map + validate on the workers, N-Triples back."""
-    from kg.ingest import _deferred, process_ntriples
+    from kg.ingest.workers import deferred, process_ntriples
     from kg.iris import Minter
     from kg.readers import read_source
 
     records = published = triples = 0
-    source = _deferred(read_source, location, fmt=fmt)
+    source = deferred(read_source, location, fmt=fmt)
     for _, report, text in process_ntriples(
         source, Minter(BASE_URI), batch=batch, workers=workers, validator=validator
     ):
@@ -323,7 +323,7 @@ def _process(location: str, fmt: str, workers: int, batch: int, validator: str) 
 
 
 def _ingest(location: str, fmt: str, workers: int, batch: int, validator: str) -> dict[str, Any]:
-    from kg.ingest import ingest
+    from kg.ingest.run import ingest
     from kg.settings import load_settings
 
     scratch = Path(tempfile.mkdtemp(prefix="kg-bench-store-"))
@@ -693,7 +693,7 @@ written {m["date"]}.
 Records = everything the reader yields (datasets + 50 agencies + a few services; each dataset has
 1-3 distributions). Each phase runs in its own process; *map* and *validate* are derived:
 (read+map) - read and (read+map+validate) - (read+map), in time and CPU. The *ingest* rows come
-from one `kg.ingest.ingest` call into a fresh store (the summary's "read, map and validate" and
+from one `kg.ingest.run.ingest` call into a fresh store (the summary's "read, map and validate" and
 "store" seconds, and the wall time of the call). CPU: seconds of the main process + of the worker
 processes. Peak RSS: main process, largest worker, and the peak of their sum (sampled every 0.1 s;
 an upper bound, pages shared after fork count twice), and in brackets the peak of the sum of their

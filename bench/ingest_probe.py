@@ -1,6 +1,6 @@
 """Where an ingest's time, bytes and memory go: counters of a whole process tree, and steps.
 
-``bench/ingest.py --steps`` runs :func:`kg.ingest.ingest` with these probes (one process, its
+``bench/ingest.py --steps`` runs :func:`kg.ingest.run.ingest` with these probes (one process, its
 workers forked from it):
 
 * :func:`tree` reads, for this process and every live descendant, the CPU seconds (user + sys),
@@ -206,28 +206,30 @@ class Steps:
 def instrument(steps: Steps) -> None:
     """Wrap the ingest's steps (call in the process that will run the ingest, before it forks)."""
     import kg.factory as factory
-    import kg.ingest as ingest
     import kg.search.build as search
+    from kg.ingest import run, workers
     from kg.store import embedded, generation
     from kg.validation import batch, rudof_engine
 
     # workers: per record or per batch
-    ingest.map_record = steps.wrap("worker: map", ingest.map_record)
-    ingest.reader_notes = steps.wrap("worker: map", ingest.reader_notes)
-    ingest.repair_record = steps.wrap("worker: repair", ingest.repair_record)
-    ingest._validated = steps.wrap("worker: validate", ingest._validated)
-    ingest._leave_out_invalid_values = steps.wrap("worker: validate again", ingest._leave_out_invalid_values)
+    workers.map_record = steps.wrap("worker: map", workers.map_record)
+    workers.reader_notes = steps.wrap("worker: map", workers.reader_notes)
+    workers.repair_record = steps.wrap("worker: repair", workers.repair_record)
+    workers._validated = steps.wrap("worker: validate", workers._validated)
+    workers._leave_out_invalid_values = steps.wrap(
+        "worker: validate again", workers._leave_out_invalid_values
+    )
     batch.batch_triples = steps.wrap("worker: validate: data graph", batch.batch_triples)
     rudof_engine.ntriples = steps.wrap("worker: validate: rudof's N-Triples", rudof_engine.ntriples)
-    ingest.summarize = steps.wrap("worker: search summaries", ingest.summarize)
-    ingest.quality_texts = steps.wrap("worker: quality", ingest.quality_texts)
-    ingest._map_and_validate = steps.wrap(
-        "worker: N-Triples text and the rest", ingest._map_and_validate, flush=True
+    workers.summarize = steps.wrap("worker: search summaries", workers.summarize)
+    workers.quality_texts = steps.wrap("worker: quality", workers.quality_texts)
+    workers._map_and_validate = steps.wrap(
+        "worker: N-Triples text and the rest", workers._map_and_validate, flush=True
     )
     # main process
-    ingest.read_source = steps.wrap_iterator("main: read", ingest.read_source)
-    ingest.hold_back_links = steps.wrap("main: hold back links", ingest.hold_back_links)
-    ingest.published_elsewhere = steps.wrap("main: other sources' IRIs", ingest.published_elsewhere)
+    run.read_source = steps.wrap_iterator("main: read", run.read_source)
+    run.hold_back_links = steps.wrap("main: hold back links", run.hold_back_links)
+    run.published_elsewhere = steps.wrap("main: other sources' IRIs", run.published_elsewhere)
     embedded.Store._next_generation = steps.wrap(
         "store: open the next generation", embedded.Store._next_generation
     )

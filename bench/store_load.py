@@ -40,7 +40,7 @@ FILES = ROOT / "bench" / "out" / "store-load"
 
 def capture(location: str, fmt: str, folder: Path) -> None:
     """Run the ingest with every load of the store phase replaced by a copy of the file into ``folder``."""
-    from kg.ingest import ingest
+    from kg.ingest.run import ingest
     from kg.settings import load_settings
     from kg.store import embedded, generation
 

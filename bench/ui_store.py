@@ -7,7 +7,7 @@ pages' derived data: :func:`kg.factory.store_for`):
 * **bulk** (the default): the generator's Turtle loaded into one generation without the SHACL
   pass, cached under ``bench/out/ui-store-n<N>-seed<S>``. Fast (minutes at 1,000,000), but
   nothing was validated or measured: the pages show no findings, ``/quality`` has no scores;
-* **ingested** (``--ingested``): :func:`kg.ingest.ingest` of the generator's CSV folder (read,
+* **ingested** (``--ingested``): :func:`kg.ingest.run.ingest` of the generator's CSV folder (read,
   map, repair, SHACL, quarantine, quality), cached under ``…-ingested``: what a deployment
   serves. Its peak memory (this process, and the largest worker) is kept with its facts.
 
@@ -92,7 +92,7 @@ def bulk_store(n: int, seed: int, out: Path = OUT) -> tuple[Path, dict[str, Any]
 
 def ingested_store(n: int, seed: int, out: Path = OUT) -> tuple[Path, dict[str, Any]]:
     """The store made by a real ingest of the generated CSV folder (source ``bench``); built once."""
-    from kg.ingest import ingest
+    from kg.ingest.run import ingest
 
     folder = out / f"ui-store-n{n}-seed{seed}-ingested"
     facts_file = folder / "ingest.json"

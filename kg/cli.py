@@ -136,7 +136,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from kg.ingest import ingest
+    from kg.ingest.run import ingest
 
     progress = _Progress()
     summary = ingest(
@@ -148,7 +148,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
-    from kg.ingest import ingest
+    from kg.ingest.run import ingest
 
     progress = _Progress()
     summary = ingest(args.path, settings=settings, fmt=args.fmt, store_it=False, progress=progress)
@@ -158,7 +158,7 @@ def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
-    from kg.ingest import list_sources
+    from kg.ingest.run import list_sources
 
     rows = list_sources(settings=settings)
     if not rows:
@@ -184,7 +184,7 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
-    from kg.ingest import remove_source
+    from kg.ingest.run import remove_source
 
     if remove_source(args.name, settings=settings):
         print(f"removed source {args.name}")

@@ -3,7 +3,7 @@
 Where they are:
 
 * a *published* record's findings, as one JSON literal per record
-  (:func:`kg.ingest.findings_triple`), in the private report graph of its source
+  (:func:`kg.ingest.provenance.findings_triple`), in the private report graph of its source
   (``{base}graph/report/{source}``); a record the ingest found nothing to say
   about has no entry there, and has no findings;
 * a *quarantined* record's SHACL report, next to it in its quarantine graph;

@@ -355,7 +355,7 @@ def quality_texts(record: MappedRecord, report: RecordReport) -> tuple[str, str]
 
 
 class HasRules(Protocol):
-    """An ingest summary (:class:`kg.ingest.IngestSummary`): results per (severity, rule, message)."""
+    """An ingest summary (:class:`kg.ingest.summary.IngestSummary`): results per (severity, rule, message)."""
 
     rules: Counter
 

@@ -115,7 +115,7 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture(scope="session")
 def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One store with the bundled CSV sample ingested as ``sample``; tests get copies."""
-    from kg.ingest import ingest
+    from kg.ingest.run import ingest
 
     store = tmp_path_factory.mktemp("seeded") / "store"
     summary = ingest(str(SAMPLE_CSV), settings=make_settings(store, **EMBEDDED), source="sample")

@@ -384,7 +384,7 @@ class Judged:
 
 
 def judge(validator: OfficialValidator, results: Sequence[tuple[Validated, RecordReport]]) -> list[Judged]:
-    """Each record as :func:`kg.ingest.process` gave it, with its official verdict: in batches,
+    """Each record as :func:`kg.ingest.workers.process` gave it, with its official verdict: in batches,
     then alone wherever either side says no and the batch may have made a difference, so that a
     batch can neither make up a disagreement nor hide one (a record we quarantine that its batch
     rejects only because of another record, such as two records of one file with the same IRI)."""

@@ -32,7 +32,8 @@ from rdflib.term import Node
 
 from kg.catalog import export
 from kg.factory import store_for
-from kg.ingest import IngestSummary, ingest
+from kg.ingest.run import ingest
+from kg.ingest.summary import IngestSummary
 from kg.iris import Minter
 from kg.mapping import map_record
 from kg.readers import read_source

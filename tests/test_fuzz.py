@@ -49,7 +49,7 @@ from hypothesis import strategies as st
 from live import Headers, serve
 
 from kg.errors import InputError, KgError
-from kg.ingest import ingest
+from kg.ingest.run import ingest
 from kg.readers import read_source
 
 pytestmark = pytest.mark.slow

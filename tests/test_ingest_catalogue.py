@@ -1,4 +1,4 @@
-"""An RDF catalogue is validated by a worker alone as soon as it is read (kg.ingest._catalogue):
+"""An RDF catalogue is validated by a worker alone as soon as it is read (kg.ingest.workers._catalogue):
 the results are those of validating it with its batch, in the same order.
 
 In one process (the jobs a pool would run, run here): a pool forked after pyoxigraph has parsed
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import BASE
 
-from kg.ingest import _map_and_validate, _merged
+from kg.ingest.workers import _map_and_validate, _merged
 from kg.readers.rdf import read_rdf
 from kg.validation import split
 

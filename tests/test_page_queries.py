@@ -20,7 +20,7 @@ import pytest
 from conftest import ROOT, make_settings
 
 from kg.catalog import DESCRIBE_DEPTH
-from kg.ingest import ingest
+from kg.ingest.run import ingest
 from kg.settings import Settings
 from kg.web.app import build_app
 

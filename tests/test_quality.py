@@ -19,7 +19,7 @@ from rdflib import Graph, Literal, URIRef
 
 from kg import quality
 from kg.factory import store_for
-from kg.ingest import ingest
+from kg.ingest.run import ingest
 from kg.mapping.eu_vocabularies import vocabulary_graph
 from kg.mapping.mapped import MappedRecord
 from kg.mapping.ntriples import nt_line

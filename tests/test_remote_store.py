@@ -31,7 +31,7 @@ from rdflib.compare import isomorphic
 
 from kg.errors import QueryTimeout, StoreError
 from kg.factory import store_for
-from kg.ingest import ingest
+from kg.ingest.run import ingest
 from kg.settings import Settings
 from kg.web.app import build_app
 

@@ -20,7 +20,7 @@ from conftest import ROOT, make_settings
 
 from kg.describe import INBOUND_COUNT_LIMIT, INBOUND_LIMIT, Describer, cbd_pattern
 from kg.factory import store_for
-from kg.ingest import ingest
+from kg.ingest.run import ingest
 from kg.web import agency_page
 from kg.web.app import build_app
 

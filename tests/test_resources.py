@@ -22,7 +22,7 @@ from live import request, serve
 from kg.describe import Describer
 from kg.factory import store_for
 from kg.findings import findings_of
-from kg.ingest import ingest
+from kg.ingest.run import ingest
 from kg.web.app import build_app
 
 DCAT = rdflib.Namespace("http://www.w3.org/ns/dcat#")

@@ -14,7 +14,7 @@ from conftest import BASE, SAMPLE_CSV
 from live import request, serve
 
 from kg.factory import store_for
-from kg.ingest import ingest
+from kg.ingest.run import ingest
 from kg.search.build import build_index
 from kg.search.query import Query, open_index, parse_query
 from kg.search.tables import FACETS, INDEX_FILE

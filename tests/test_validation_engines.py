@@ -18,7 +18,7 @@ from conftest import SAMPLE_CSV, SAMPLE_DATA_JSON, SHARED_SAMPLES, run_kg, snaps
 from rdflib import BNode, Literal, URIRef
 
 from kg.errors import ValidatorError
-from kg.ingest import _context
+from kg.ingest.workers import _context
 from kg.iris import Minter
 from kg.mapping import map_record
 from kg.mapping.agencies import map_agency
@@ -41,7 +41,7 @@ SHARED_FILES = (
 
 
 def mapped(location: Path) -> list[MappedRecord]:
-    """The records of a source, mapped with their context as kg.ingest.process does."""
+    """The records of a source, mapped with their context as kg.ingest.workers.process does."""
     iris = Minter(BASE)
     agencies: dict[str, list] = {}
     out = []
@@ -312,7 +312,7 @@ def test_the_batch_follows_the_engine_unless_set():
 
 
 def test_without_pyrudof_rudof_is_a_validator_error(monkeypatch):
-    from kg.ingest import process
+    from kg.ingest.workers import process
 
     monkeypatch.setitem(sys.modules, "pyrudof", None)  # import pyrudof raises ImportError
     records = mapped(SAMPLE_CSV)[:2]

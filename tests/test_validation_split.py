@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 from rdflib import Graph
 
-from kg.ingest import process
+from kg.ingest.workers import process
 from kg.iris import Minter
 from kg.readers import read_source
 from kg.validation import split

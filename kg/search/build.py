@@ -50,7 +50,7 @@ class Summaries:
 
     ``path`` holds one JSON line per dataset (:func:`summarize`) of the triples
     loaded into ``graph``; ``held`` are the IRIs whose incoming links were taken
-    out of those triples afterwards (:func:`kg.ingest.hold_back_links`); ``about_others``
+    out of those triples afterwards (:func:`kg.ingest.run.hold_back_links`); ``about_others``
     are graphs the same write made that say nothing about a dataset or distribution as
     subject (the source's quality graph: its subjects are the measurements), so they need
     not be searched for triples about the summarised ones.
