@@ -3,7 +3,7 @@
 One seeded catalogue of N synthetic datasets (``bench/generate.py``, Turtle)
 is loaded once into a store folder, cached under ``bench/out/`` so reruns skip
 it. It is built the way an ingest leaves it, without the SHACL pass: one
-generation made with :meth:`kg.store.Store.write` holding the catalogue in the
+generation made with :meth:`kg.store.embedded.Store.write` holding the catalogue in the
 source graph ``{base}graph/bench``, the controlled vocabularies and the
 catalogue description. No record is quarantined, so there are no private
 graphs, and the union of all graphs (the native server's
@@ -60,7 +60,7 @@ Results go to ``bench/RESULTS.md`` under "Endpoint" (that section only is
 replaced; ``--no-write`` leaves the file alone) and, in full, to
 ``bench/out/endpoint-<time>.json``.
 
-``--remote``: our app on a remote store (:mod:`kg.remote`) against the store's own clients. One
+``--remote``: our app on a remote store (:mod:`kg.store.remote`) against the store's own clients. One
 ``oxigraph serve --union-default-graph`` (read-write: it needs the version triple, written once
 before measuring) on a copy of its own; our app under the same gunicorn with ``KG_STORE_QUERY_URL``,
 ``KG_STORE_UPDATE_URL`` and ``KG_STORE_GSP_URL`` on that server and ``KG_STORE`` on an empty scratch
@@ -195,8 +195,9 @@ def build_store(n: int, seed: int, out: Path) -> Path:
     """
     from kg.catalog import catalog_graph, catalog_ntriples
     from kg.errors import StoreError
-    from kg.ingest import store_for, vocabulary_ntriples
+    from kg.factory import store_for
     from kg.iris import Minter
+    from kg.mapping.eu_vocabularies import vocabulary_ntriples
     from kg.settings import load_settings
 
     folder = out / f"endpoint-store-n{n}-seed{seed}"
@@ -243,7 +244,7 @@ def native_copy(store: Path, out: Path, kind: str = "native") -> Path:
 
 
 def store_facts(store: Path) -> dict[str, Any]:
-    from kg.ingest import store_for
+    from kg.factory import store_for
     from kg.settings import load_settings
 
     sizes = store_for(load_settings(store=store, base_uri=BASE)).graph_sizes()

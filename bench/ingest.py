@@ -9,12 +9,12 @@ phase       what runs
 =========== ===================================================================
 read        iterate :func:`kg.readers.read_source`
 map         read + :func:`kg.mapping.map_record` per record (agencies mapped
-            for the context, as :func:`kg.ingest.process` does); the row shows
+            for the context, as :func:`kg.ingest.workers.process` does); the row shows
             the map time alone (this phase minus ``read``)
-validate    :func:`kg.ingest.process` with ``--workers`` / ``--batch`` (read +
+validate    :func:`kg.ingest.workers.process` with ``--workers`` / ``--batch`` (read +
             map + SHACL); the row shows this phase minus ``read`` and ``map``
 process     the same phase as a whole (read + map + validate)
-ingest      :func:`kg.ingest.ingest` into a fresh store: three rows, from the
+ingest      :func:`kg.ingest.run.ingest` into a fresh store: three rows, from the
             phases the summary records ("read, map and validate", "store") and
             the wall time of the call ("total")
 =========== ===================================================================
@@ -231,16 +231,16 @@ def _rss(pid: int) -> int:
 def run_phase(
     phase: str, location: str, fmt: str, workers: int, batch: int, cap_mb: float, validator: str = "rudof"
 ) -> dict[str, Any]:
-    from kg import controlled
-    from kg.shapes import validator_shapes
-    from kg.validation import check_engine
+    from kg.mapping import eu_vocabularies
+    from kg.validation.batch import check_engine
+    from kg.validation.shapes import validator_shapes
 
     # what every phase needs anyway, outside the timings (workers fork after it)
     validator_shapes()
-    controlled.vocabulary_graph()
+    eu_vocabularies.vocabulary_graph()
     check_engine(validator)
     if validator == "rudof" and workers <= 1:  # in-process: the session too (workers make their own)
-        from kg.validation_rudof import session
+        from kg.validation.rudof_engine import session
 
         session()
     result: dict[str, Any] = {"load_before": os.getloadavg()[0]}
@@ -284,9 +284,10 @@ def _read(location: str, fmt: str, workers: int, batch: int, validator: str) -> 
 
 
 def _map(location: str, fmt: str, workers: int, batch: int, validator: str) -> dict[str, Any]:
-    from kg.ingest import _context
+    from kg.ingest.workers import _context
     from kg.iris import Minter
-    from kg.mapping import map_agency, map_record
+    from kg.mapping import map_record
+    from kg.mapping.agencies import map_agency
     from kg.readers import read_source
     from kg.records import AgencyRecord
 
@@ -306,12 +307,12 @@ def _map(location: str, fmt: str, workers: int, batch: int, validator: str) -> d
 
 def _process(location: str, fmt: str, workers: int, batch: int, validator: str) -> dict[str, Any]:
     """What ``ingest`` runs before it stores: map + validate on the workers, N-Triples back."""
-    from kg.ingest import _deferred, process_ntriples
+    from kg.ingest.workers import deferred, process_ntriples
     from kg.iris import Minter
     from kg.readers import read_source
 
     records = published = triples = 0
-    source = _deferred(read_source, location, fmt=fmt)
+    source = deferred(read_source, location, fmt=fmt)
     for _, report, text in process_ntriples(
         source, Minter(BASE_URI), batch=batch, workers=workers, validator=validator
     ):
@@ -322,7 +323,7 @@ def _process(location: str, fmt: str, workers: int, batch: int, validator: str) 
 
 
 def _ingest(location: str, fmt: str, workers: int, batch: int, validator: str) -> dict[str, Any]:
-    from kg.ingest import ingest
+    from kg.ingest.run import ingest
     from kg.settings import load_settings
 
     scratch = Path(tempfile.mkdtemp(prefix="kg-bench-store-"))
@@ -376,7 +377,7 @@ def _parts(store: Path) -> dict[str, float]:
 
 
 def _graph_sizes(settings: Any) -> dict[str, int]:
-    from kg.ingest import store_for
+    from kg.factory import store_for
 
     return {g.split("/graph/", 1)[-1]: n for g, n in store_for(settings).graph_sizes().items()}
 
@@ -692,7 +693,7 @@ written {m["date"]}.
 Records = everything the reader yields (datasets + 50 agencies + a few services; each dataset has
 1-3 distributions). Each phase runs in its own process; *map* and *validate* are derived:
 (read+map) - read and (read+map+validate) - (read+map), in time and CPU. The *ingest* rows come
-from one `kg.ingest.ingest` call into a fresh store (the summary's "read, map and validate" and
+from one `kg.ingest.run.ingest` call into a fresh store (the summary's "read, map and validate" and
 "store" seconds, and the wall time of the call). CPU: seconds of the main process + of the worker
 processes. Peak RSS: main process, largest worker, and the peak of their sum (sampled every 0.1 s;
 an upper bound, pages shared after fork count twice), and in brackets the peak of the sum of their

@@ -1,6 +1,6 @@
 """Where an ingest's time, bytes and memory go: counters of a whole process tree, and steps.
 
-``bench/ingest.py --steps`` runs :func:`kg.ingest.ingest` with these probes (one process, its
+``bench/ingest.py --steps`` runs :func:`kg.ingest.run.ingest` with these probes (one process, its
 workers forked from it):
 
 * :func:`tree` reads, for this process and every live descendant, the CPU seconds (user + sys),
@@ -205,38 +205,44 @@ class Steps:
 
 def instrument(steps: Steps) -> None:
     """Wrap the ingest's steps (call in the process that will run the ingest, before it forks)."""
-    import kg.ingest as ingest
-    import kg.search as search
-    import kg.store as store
-    import kg.validation as validation
-    import kg.validation_rudof as rudof
+    import kg.factory as factory
+    import kg.search.build as search
+    from kg.ingest import run, workers
+    from kg.store import embedded, generation
+    from kg.validation import batch, rudof_engine
 
     # workers: per record or per batch
-    ingest.map_record = steps.wrap("worker: map", ingest.map_record)
-    ingest.reader_notes = steps.wrap("worker: map", ingest.reader_notes)
-    ingest.repair_record = steps.wrap("worker: repair", ingest.repair_record)
-    ingest._validated = steps.wrap("worker: validate", ingest._validated)
-    ingest._leave_out_invalid_values = steps.wrap("worker: validate again", ingest._leave_out_invalid_values)
-    validation.batch_triples = steps.wrap("worker: validate: data graph", validation.batch_triples)
-    rudof.ntriples = steps.wrap("worker: validate: rudof's N-Triples", rudof.ntriples)
-    ingest.summarize = steps.wrap("worker: search summaries", ingest.summarize)
-    ingest.quality_texts = steps.wrap("worker: quality", ingest.quality_texts)
-    ingest._map_and_validate = steps.wrap(
-        "worker: N-Triples text and the rest", ingest._map_and_validate, flush=True
+    workers.map_record = steps.wrap("worker: map", workers.map_record)
+    workers.reader_notes = steps.wrap("worker: map", workers.reader_notes)
+    workers.repair_record = steps.wrap("worker: repair", workers.repair_record)
+    workers._validated = steps.wrap("worker: validate", workers._validated)
+    workers._leave_out_invalid_values = steps.wrap(
+        "worker: validate again", workers._leave_out_invalid_values
+    )
+    batch.batch_triples = steps.wrap("worker: validate: data graph", batch.batch_triples)
+    rudof_engine.ntriples = steps.wrap("worker: validate: rudof's N-Triples", rudof_engine.ntriples)
+    workers.summarize = steps.wrap("worker: search summaries", workers.summarize)
+    workers.quality_texts = steps.wrap("worker: quality", workers.quality_texts)
+    workers._map_and_validate = steps.wrap(
+        "worker: N-Triples text and the rest", workers._map_and_validate, flush=True
     )
     # main process
-    ingest.read_source = steps.wrap_iterator("main: read", ingest.read_source)
-    ingest.hold_back_links = steps.wrap("main: hold back links", ingest.hold_back_links)
-    ingest.published_elsewhere = steps.wrap("main: other sources' IRIs", ingest.published_elsewhere)
-    store.Store._next_generation = steps.wrap("store: open the next generation", store.Store._next_generation)
-    store.Writer.load = _per_graph(steps, store.Writer.load)
-    store.Writer.load_text = _per_graph(steps, store.Writer.load_text)
-    store.Writer.update = steps.wrap("store: updates", store.Writer.update)
-    store.Store._build_derived = steps.wrap("store: builders (the rest)", store.Store._build_derived)
+    run.read_source = steps.wrap_iterator("main: read", run.read_source)
+    run.hold_back_links = steps.wrap("main: hold back links", run.hold_back_links)
+    run.published_elsewhere = steps.wrap("main: other sources' IRIs", run.published_elsewhere)
+    embedded.Store._next_generation = steps.wrap(
+        "store: open the next generation", embedded.Store._next_generation
+    )
+    generation.Writer.load = _per_graph(steps, generation.Writer.load)
+    generation.Writer.load_text = _per_graph(steps, generation.Writer.load_text)
+    generation.Writer.update = steps.wrap("store: updates", generation.Writer.update)
+    embedded.Store._build_derived = steps.wrap("store: builders (the rest)", embedded.Store._build_derived)
     search.build_index = steps.wrap("store: builder: search index", search.build_index)
-    ingest.build_index = search.build_index
-    store.Store._publish = steps.wrap("store: publish", store.Store._publish)
-    store.Store._collect_garbage = steps.wrap("store: old generations removed", store.Store._collect_garbage)
+    factory.build_index = search.build_index  # the name store_for registers
+    embedded.Store._publish = steps.wrap("store: publish", embedded.Store._publish)
+    embedded.Store._collect_garbage = steps.wrap(
+        "store: old generations removed", embedded.Store._collect_garbage
+    )
 
 
 def _per_graph(steps: Steps, method: Callable) -> Callable:

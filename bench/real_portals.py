@@ -1,7 +1,7 @@
 """Real portals: what the pipeline makes of every file of ../shared/data/real-portals and samples.
 
 Per file, with one SHACL engine (``--validator``, ``KG_VALIDATOR``: rudof, the ingest's default,
-or pyshacl): the datasets read, published and quarantined (:func:`kg.ingest.process`, nothing
+or pyshacl): the datasets read, published and quarantined (:func:`kg.ingest.workers.process`, nothing
 stored), the repairs made (report findings whose rule starts with ``kgo:repair``, by rule), the
 invalid optional values left out (``kgo:left-out``), the false quarantines against the official
 DCAT-AP 3.0.1 / CPOV shapes (records we quarantine that they accept, evaluated as the EU validator
@@ -40,7 +40,7 @@ from test_batch_independence import changes  # noqa: E402
 
 from bench.common import cpu_model, package_version  # noqa: E402
 from kg.errors import InputError  # noqa: E402
-from kg.ingest import process  # noqa: E402
+from kg.ingest.workers import process  # noqa: E402
 from kg.iris import Minter  # noqa: E402
 from kg.readers import read_source  # noqa: E402
 from kg.settings import BATCH_BY_VALIDATOR, VALIDATORS  # noqa: E402

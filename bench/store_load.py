@@ -3,7 +3,7 @@
 Why: the store phase of a 100,000-dataset ingest wrote ~20 GB for a ~4.4 GB store, and what it
 costs depends on how the files are cut and on RocksDB's compactions, not on the ingest's Python.
 This loads the files an ingest would load (captured once per input: ``--capture``, which runs the
-ingest with the store's loads replaced by copies) as :meth:`kg.store.Writer.load` does, in pieces
+ingest with the store's loads replaced by copies) as :meth:`kg.store.generation.Writer.load` does, in pieces
 of ``--piece-mb``, and reports CPU seconds, bytes written (``/proc/self/io``), what the RocksDB
 compaction threads wrote and spent (``/proc/self/task/*``: threads named ``rocksdb:low``), the
 store's size and the peak RSS. ``--graphs`` picks the files (e.g. leave the quality graph out to
@@ -40,18 +40,18 @@ FILES = ROOT / "bench" / "out" / "store-load"
 
 def capture(location: str, fmt: str, folder: Path) -> None:
     """Run the ingest with every load of the store phase replaced by a copy of the file into ``folder``."""
-    import kg.store as store
-    from kg.ingest import ingest
+    from kg.ingest.run import ingest
     from kg.settings import load_settings
+    from kg.store import embedded, generation
 
     folder.mkdir(parents=True, exist_ok=True)
 
     def name(graph: str) -> Path:
         return folder / (graph.split("/graph/", 1)[-1].replace("/", "_") + ".nt")
 
-    store.Writer.load = lambda self, path, *, graph, fmt="nt": shutil.copyfile(path, name(graph))
-    store.Writer.load_text = lambda self, text, *, graph, fmt="nt": name(graph).write_text(text, "utf-8")
-    store.Store._build_derived = lambda *args, **kwargs: None
+    generation.Writer.load = lambda self, path, *, graph, fmt="nt": shutil.copyfile(path, name(graph))
+    generation.Writer.load_text = lambda self, text, *, graph, fmt="nt": name(graph).write_text(text, "utf-8")
+    embedded.Store._build_derived = lambda *args, **kwargs: None
     scratch = Path(tempfile.mkdtemp(prefix="kg-store-load-"))
     try:
         ingest(
@@ -88,7 +88,7 @@ def _threads() -> dict[str, list[float]]:
 def load(folder: Path, graphs: list[str], piece_mb: int) -> dict:
     import pyoxigraph as ox
 
-    from kg.pieces import cut_points, read_pieces
+    from kg.store.bulk_load import cut_points, read_pieces
 
     target = Path(tempfile.mkdtemp(prefix="kg-store-load-", dir=ROOT / "bench" / "out"))
     written, started, cpu = _io(), time.perf_counter(), os.times()

@@ -245,7 +245,7 @@ def store_line(result: dict[str, Any]) -> str:
     made, rss = facts.get("made"), facts.get("peak_rss_mb", {})
     if made == "ingested":
         what = (
-            f"made by `kg.ingest.ingest` of the generated CSV folder in {facts['ingest_seconds']} s "
+            f"made by `kg.ingest.run.ingest` of the generated CSV folder in {facts['ingest_seconds']} s "
             f"({facts['published']:,} published, {facts['quarantined']:,} quarantined), peak RSS "
             f"{rss['main']:,} MB (largest worker {rss['largest_worker']:,} MB)"
         )

@@ -33,7 +33,7 @@ RDF = {
 LANGS = ("", "en", "fr", "de", "es", "it", "nl", "pt", "pl", "sv")
 AGENCY_PAGE = 50  # datasets on an agency's page (kg.web.agency_page.LIST_SIZE)
 QUALITY_PAGE = 50  # rows of a /quality list (kg.web.quality_views.PAGE_SIZE)
-SEARCH_PAGES = 10_000  # the last page /datasets shows (kg.search.MAX_PAGE)
+SEARCH_PAGES = 10_000  # the last page /datasets shows (kg.search.query.MAX_PAGE)
 
 
 @dataclass

@@ -2,12 +2,12 @@
 what the routes need to know of it; a new generation written beside it.
 
 Two ways to make one, both with the builders ``kg ingest`` registers (the search index, then the
-pages' derived data: :func:`kg.ingest.store_for`):
+pages' derived data: :func:`kg.factory.store_for`):
 
 * **bulk** (the default): the generator's Turtle loaded into one generation without the SHACL
   pass, cached under ``bench/out/ui-store-n<N>-seed<S>``. Fast (minutes at 1,000,000), but
   nothing was validated or measured: the pages show no findings, ``/quality`` has no scores;
-* **ingested** (``--ingested``): :func:`kg.ingest.ingest` of the generator's CSV folder (read,
+* **ingested** (``--ingested``): :func:`kg.ingest.run.ingest` of the generator's CSV folder (read,
   map, repair, SHACL, quarantine, quality), cached under ``…-ingested``: what a deployment
   serves. Its peak memory (this process, and the largest worker) is kept with its facts.
 
@@ -57,8 +57,9 @@ def _peak_rss_mb() -> dict[str, int]:
 def bulk_store(n: int, seed: int, out: Path = OUT) -> tuple[Path, dict[str, Any]]:
     """The generated Turtle in one generation, without the SHACL pass; built once."""
     from kg.catalog import catalog_graph, catalog_ntriples
-    from kg.ingest import store_for, vocabulary_ntriples
+    from kg.factory import store_for
     from kg.iris import Minter
+    from kg.mapping.eu_vocabularies import vocabulary_ntriples
 
     folder = out / f"ui-store-n{n}-seed{seed}"
     facts_file = folder / "bulk.json"
@@ -91,7 +92,7 @@ def bulk_store(n: int, seed: int, out: Path = OUT) -> tuple[Path, dict[str, Any]
 
 def ingested_store(n: int, seed: int, out: Path = OUT) -> tuple[Path, dict[str, Any]]:
     """The store made by a real ingest of the generated CSV folder (source ``bench``); built once."""
-    from kg.ingest import ingest
+    from kg.ingest.run import ingest
 
     folder = out / f"ui-store-n{n}-seed{seed}-ingested"
     facts_file = folder / "ingest.json"
@@ -124,7 +125,7 @@ def ingested_store(n: int, seed: int, out: Path = OUT) -> tuple[Path, dict[str, 
 
 
 def _index(folder: Path) -> Path:
-    from kg.search import INDEX_FILE
+    from kg.search.tables import INDEX_FILE
 
     return folder / "current" / INDEX_FILE
 
@@ -136,21 +137,22 @@ def layout_problems(folder: Path) -> list[str]:
     """Why the store is not laid out as this checkout's ingest lays it out (empty when it is): a
     store made before the derived data (or by another version of it) lacks tables or columns the
     pages read, and its pages would fail or measure something else."""
-    from kg import derived, derived_catalog, derived_quality, derived_void, search
+    from kg.derived import catalog, quality, tables, void
+    from kg.search import tables as search
 
     index = _index(folder)
     if not index.is_file():
         return [f"{index} is missing (no published generation, or not a store)"]
     want = sqlite3.connect(":memory:")
-    want.executescript(search.SCHEMA + derived.SCHEMA)
-    for module in (derived_catalog, derived_quality, derived_void):
+    want.executescript(search.SCHEMA + tables.SCHEMA)
+    for module in (catalog, quality, void):
         want.executescript(module.SCHEMA)
     have = sqlite3.connect(f"file:{index}?mode=ro&immutable=1", uri=True)
     try:
         meta = dict(have.execute("SELECT key, value FROM meta").fetchall())
         problems = [
             f"meta {key} is {meta.get(key)!r}, this code writes {value!r}"
-            for key, value in (("schema", search.SCHEMA_VERSION), ("derived", derived.VERSION))
+            for key, value in (("schema", search.SCHEMA_VERSION), ("derived", tables.VERSION))
             if meta.get(key) != value
         ]
         missing = []
@@ -220,7 +222,7 @@ def store_facts(folder: Path) -> StoreFacts:
 def _quality_lengths(db: sqlite3.Connection, sources: list[str], agencies: list[str]) -> dict:
     """Datasets scored and records quarantined of the whole store, each source and each agency,
     as the quality page counts them (the last rank or position of each list)."""
-    from kg.derived import Layout
+    from kg.derived.tables import Layout
 
     layout = Layout(BASE)
 
@@ -245,7 +247,7 @@ def used_concepts(folder: Path) -> list[str]:
     """The EU vocabulary concepts the catalogue's datasets and distributions point at (each linked
     from thousands of them: the heaviest ``/resource?uri=`` pages)."""
     from kg.iris import Minter
-    from kg.store import Store
+    from kg.store.embedded import Store
 
     rows = Store(folder).query(
         f"""SELECT DISTINCT ?c WHERE {{ GRAPH <{Minter(BASE).vocabulary_graph()}> {{ ?c a ?k }}
@@ -260,7 +262,7 @@ def used_concepts(folder: Path) -> list[str]:
 def write_generation(folder: Path) -> float:
     """Publish a generation with one more one-triple graph, as a small ingest would while the app
     serves (the search index and the derived data are updated with it); its seconds."""
-    from kg.ingest import store_for
+    from kg.factory import store_for
 
     ttl = f'<{BASE}dataset/bench-ui-extra> <http://purl.org/dc/terms/title> "Extra" .\n'
     started = time.perf_counter()
@@ -270,7 +272,7 @@ def write_generation(folder: Path) -> float:
 
 def drop_generation_graph(folder: Path) -> float:
     """Remove that graph again (another generation); its seconds."""
-    from kg.ingest import store_for
+    from kg.factory import store_for
 
     started = time.perf_counter()
     store_for(settings_for(folder)).delete_graph(EXTRA_GRAPH)

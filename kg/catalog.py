@@ -17,7 +17,7 @@ Harvesters pull the same catalogue in pages (:func:`write_page`, served at
 ``/catalog?page=N``). The paged collection is the catalogue's members: its
 datasets, then its data services, each in IRI order, so a page never moves
 while the store stays the same; the list is derived with each store generation
-(:mod:`kg.derived_catalog`), so a page is a slice of it. A page is the catalogue's own description,
+(:mod:`kg.derived.catalog`), so a page is a slice of it. A page is the catalogue's own description,
 the ``dcat:dataset`` / ``dcat:service`` links to the page's members, each
 member's full description (:func:`describe`: its triples, its distributions,
 parts and fragments, the agencies it names, contact points, documents,
@@ -40,9 +40,10 @@ from typing import BinaryIO
 from rdflib import Literal, URIRef
 
 from kg.iris import Minter, short_hash
-from kg.mapping import nt_line
+from kg.mapping.ntriples import nt_line
 from kg.settings import Settings
-from kg.store import Store, convert, parse_ntriples, serialize_triples
+from kg.store.embedded import Store
+from kg.store.results import convert, parse_ntriples, serialize_triples
 from kg.vocab import DCAT, DCT, FOAF, HYDRA, ORG, PREFIXES, RDF, SKOS, VOID, XSD
 
 EXPORT_FORMATS = ("ttl", "jsonld", "rdf", "nt", "nq", "trig")
@@ -196,9 +197,9 @@ def write_page(
     """Write one page of the catalogue (see the module docstring) as ``fmt`` (ttl, nt, rdf, jsonld).
 
     ``concepts``: where the descriptions of the vocabulary terms come from (the pages: the data
-    derived with the generation, :func:`kg.derived_catalog.concept_ntriples`); default: a query.
+    derived with the generation, :func:`kg.derived.catalog.concept_ntriples`); default: a query.
     ``members``: which of some IRIs are members of the catalogue (the pages: the derived member
-    list, :func:`kg.derived_catalog.members_among`); default: a query.
+    list, :func:`kg.derived.catalog.members_among`); default: a query.
     """
     nt = io.BytesIO()
     triples = page_triples(store, settings, page.members, concepts=concepts, members=members)

@@ -136,7 +136,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from kg.ingest import ingest
+    from kg.ingest.run import ingest
 
     progress = _Progress()
     summary = ingest(
@@ -148,7 +148,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
-    from kg.ingest import ingest
+    from kg.ingest.run import ingest
 
     progress = _Progress()
     summary = ingest(args.path, settings=settings, fmt=args.fmt, store_it=False, progress=progress)
@@ -158,7 +158,7 @@ def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
-    from kg.ingest import list_sources
+    from kg.ingest.run import list_sources
 
     rows = list_sources(settings=settings)
     if not rows:
@@ -184,7 +184,7 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
-    from kg.ingest import remove_source
+    from kg.ingest.run import remove_source
 
     if remove_source(args.name, settings=settings):
         print(f"removed source {args.name}")
@@ -194,8 +194,8 @@ def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_query(args: argparse.Namespace, settings: Settings) -> int:
-    from kg.ingest import store_for
-    from kg.store import is_boolean, is_graph, serialize_results
+    from kg.factory import store_for
+    from kg.store.results import is_boolean, is_graph, serialize_results
 
     sparql = args.sparql
     if sparql.startswith("@"):
@@ -225,7 +225,7 @@ def cmd_query(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     from kg.catalog import export
-    from kg.ingest import store_for
+    from kg.factory import store_for
 
     try:
         if args.output:
@@ -244,7 +244,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
-    from kg.ingest import store_for
+    from kg.factory import store_for
 
     generation = store_for(settings).backup(args.dir)
     print(f"backed up generation {generation} of {settings.store} into {args.dir}")
@@ -252,7 +252,7 @@ def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
-    from kg.ingest import store_for
+    from kg.factory import store_for
 
     generation = store_for(settings).restore(args.dir)
     print(f"restored {args.dir} into {settings.store} as generation {generation}")
@@ -392,7 +392,7 @@ def _print_lines(lines, *, verbose: bool) -> None:
 
 def _print_repairs(summary) -> None:
     """What was repaired and left out before validation, by kind: the values are in the reports."""
-    from kg.repairs import LEFT_OUT, repair_kind
+    from kg.mapping.repairs import LEFT_OUT, repair_kind
 
     if not summary.repairs:
         return

@@ -1,10 +1,11 @@
 """One resource of the store as people and machines see it: its description and what points at it.
 
 No Flask here (the views are :mod:`kg.web.resources`); everything goes through
-``store.query``: in the web app a :class:`kg.timed.TimedStore`, so that every query of a
+``store.query``: in the web app a :class:`kg.evaluation.page_store.TimedStore`, so that every query of a
 page (:meth:`Describer.evaluate` is the one place they pass) runs in an evaluator process
-and is stopped at ``KG_QUERY_TIMEOUT``; a :class:`kg.store.Store` elsewhere. Labels and
-links are :class:`kg.terms.Labels`' (one query a page); findings are :mod:`kg.findings`'.
+and is stopped at ``KG_QUERY_TIMEOUT``; a :class:`kg.store.embedded.Store` elsewhere. Labels and
+links are :class:`kg.terms.Labels`' (one query a page); findings are :mod:`kg.findings`', which
+reads them for a :class:`Location` of this module.
 
 *Bounded queries only.* Each query starts from the resource's IRI (a lookup by
 subject or by object), or from IRIs the page already holds (VALUES), and every
@@ -33,9 +34,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from kg.store import Store, as_triples
+from kg.evaluation.page_store import TimedStore
+from kg.store.embedded import Store
+from kg.store.results import as_triples
 from kg.terms import LABEL_ORDER, Labels, Term, curie, term_of
-from kg.timed import TimedStore
 from kg.vocab import CPOV, DCAT, DQV, FOAF, KGO, ORG, RDF, SH
 
 CBD_DEPTH = 6
@@ -246,7 +248,7 @@ class Describer(Labels):
         return bool(self.rows(f"SELECT ?g WHERE {{ GRAPH ?g {{ {known} }} }} LIMIT 1", [], private=True))
 
     def triples(self, loc: Location):
-        """The CBD as query triples, for :func:`kg.store.serialize_triples`: read when locating it
+        """The CBD as query triples, for :func:`kg.store.results.serialize_triples`: read when locating it
         (a quarantined record's with its report, whose nodes are roots of their own)."""
         keep = (r for r in loc.rows if r[0].value == loc.iri or r[0].value not in loc.described)
         return as_triples(dict.fromkeys((s, p, o) for _, s, p, o in keep))
@@ -315,12 +317,3 @@ class Describer(Labels):
             f"SELECT DISTINCT ?s WHERE {{ ?s <{prop}> {_n(loc.iri)} }} LIMIT {int(limit)}", loc.graphs
         )
         return [self.track(r["s"]) for r in rows]
-
-    # ------------------------------------------------------------ findings
-
-    def findings(self, loc: Location, record: str | None = None) -> list[dict] | None:
-        """The validation findings of the record the resource belongs to, as a page shows them;
-        None when it is not part of a record, or no ingest validated it (:mod:`kg.findings`)."""
-        from kg.findings import findings_of
-
-        return findings_of(self, loc, record).shown

@@ -3,7 +3,7 @@
 Where they are:
 
 * a *published* record's findings, as one JSON literal per record
-  (:func:`kg.ingest.findings_triple`), in the private report graph of its source
+  (:func:`kg.ingest.provenance.findings_triple`), in the private report graph of its source
   (``{base}graph/report/{source}``); a record the ingest found nothing to say
   about has no entry there, and has no findings;
 * a *quarantined* record's SHACL report, next to it in its quarantine graph;
@@ -23,14 +23,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from kg.describe import RECORD_KINDS, Describer, Location
 from kg.terms import Term, iri_ok
-from kg.validation import SEVERITIES, Finding
+from kg.validation.report import SEVERITIES, Finding
 from kg.vocab import DCAT, KGO, SH
-
-if TYPE_CHECKING:
-    from kg.describe import Describer, Location
 
 STATUSES = {
     "stored": "validated by the ingest that published it",
@@ -53,8 +50,6 @@ class Findings:
 def findings_of(d: Describer, loc: Location, record: str | None = None) -> Findings:
     """The findings of the record ``loc`` belongs to; ``record``: its key when the page knows it
     (a distribution's dataset), else looked up."""
-    from kg.describe import RECORD_KINDS
-
     if loc.status == "quarantined":
         return Findings("quarantined", _shown(d, _quarantined(d, loc)))
     if loc.status != "published":

@@ -1,7 +1,7 @@
 """gunicorn hooks (``--config python:kg.gunicorn_conf``): the master owns the shared evaluator pool.
 
 ``kg serve`` passes this module; the command line keeps every other gunicorn setting. The pool
-(:class:`kg.evaluator_pool.MasterPool`) is started in ``on_starting``, before the master forks
+(:class:`kg.evaluation.shared_pool.MasterPool`) is started in ``on_starting``, before the master forks
 any worker, and its socket's path put in the environment the workers inherit; ``on_reload``
 (``HUP``) renews it with fresh code; ``on_exit`` stops it after the workers have finished their
 requests, so no evaluator outlives the server. No pool when ``KG_EVALUATORS=0`` (queries run in
@@ -9,7 +9,7 @@ the workers) or with a remote store (it evaluates): the app then works as withou
 
 Nor under ``kg serve --reload``: gunicorn's reloader restarts the workers when a source file
 changes, but not the master, so a pool started by the master would go on evaluating with the old
-code. There each worker keeps its own evaluators (:class:`kg.evaluator.Evaluator`, still killed at
+code. There each worker keeps its own evaluators (:class:`kg.evaluation.local_pool.Evaluator`, still killed at
 ``KG_QUERY_TIMEOUT``), which restart with it.
 """
 
@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import signal
 
-from kg.evaluator_pool import SOCKET_ENV, MasterPool
+from kg.evaluation.shared_pool import SOCKET_ENV, MasterPool
 from kg.settings import load_settings
 
 _pool: MasterPool | None = None

@@ -3,7 +3,7 @@
 data.europa.eu's Metadata Quality Assessment (MQA) scores each dataset on
 indicators grouped in five dimensions derived from the FAIR principles, 405
 points in all; this module computes the same indicators from the RDF of one
-record (:class:`kg.mapping.MappedRecord`: a dataset with its distributions)
+record (:class:`kg.mapping.mapped.MappedRecord`: a dataset with its distributions)
 and its validation report, during ingest, and returns them as Data Quality
 Vocabulary measurements, so that any SPARQL client can query them.
 
@@ -40,7 +40,7 @@ triples each (``dqv:computedOn``, ``dqv:isMeasurementOf``, ``dqv:value``; the cl
 100,000 datasets, one measurement per indicator plus percentage and rating, typed, made
 the quality graph 96 triples a dataset, twice the catalogue's own 47, and every query of
 the default graph waded through them. The points per indicator are kept beside the
-store, in the derived data of each generation (:mod:`kg.derived_quality`, from
+store, in the derived data of each generation (:mod:`kg.derived.quality`, from
 :func:`summary_line`), where ``/quality`` and the dataset pages read them; the
 percentage and the rating follow from the score (:func:`percentage`, :func:`rating`).
 
@@ -64,10 +64,11 @@ from typing import Protocol
 from rdflib import Literal, URIRef
 from rdflib.term import Node
 
-from kg import controlled
 from kg.iris import Minter, short_hash
-from kg.mapping import MappedRecord, Triple, nt_line
-from kg.validation import SEVERITIES, RecordReport
+from kg.mapping import eu_vocabularies
+from kg.mapping.mapped import MappedRecord, Triple
+from kg.mapping.ntriples import nt_line
+from kg.validation.report import SEVERITIES, RecordReport
 from kg.vocab import (
     ACCESS_RIGHT,
     DCAT,
@@ -178,7 +179,7 @@ def file_types(d: Props) -> set[str]:
     """EU file-type codes of a distribution, from its formats and media types."""
     codes = set()
     for value in d.get(DCT.format, []) + d.get(DCAT.mediaType, []):
-        iri = str(value) if _in(FILE_TYPE, [value]) else controlled.match_format(str(value))
+        iri = str(value) if _in(FILE_TYPE, [value]) else eu_vocabularies.match_format(str(value))
         if iri:
             codes.add(iri.rsplit("/", 1)[-1])
     return codes
@@ -339,7 +340,7 @@ def measure(record: MappedRecord, report: RecordReport) -> list[Triple]:
 
 def summary_line(dataset: str, points: Mapping[str, float]) -> str:
     """One JSON line with a dataset's points per assessed indicator (in :data:`ASSESSED` order), which
-    the ingest hands to the derived data (:mod:`kg.derived_quality`) instead of the graph."""
+    the ingest hands to the derived data (:mod:`kg.derived.quality`) instead of the graph."""
     return json.dumps({"d": dataset, "p": [points[i.name] for i in ASSESSED]}, ensure_ascii=False) + "\n"
 
 
@@ -354,7 +355,7 @@ def quality_texts(record: MappedRecord, report: RecordReport) -> tuple[str, str]
 
 
 class HasRules(Protocol):
-    """An ingest summary (:class:`kg.ingest.IngestSummary`): results per (severity, rule, message)."""
+    """An ingest summary (:class:`kg.ingest.summary.IngestSummary`): results per (severity, rule, message)."""
 
     rules: Counter
 

@@ -130,7 +130,7 @@ SETTINGS: tuple[Setting, ...] = (
 _BY_NAME = {s.name: s for s in SETTINGS}
 
 LOG_LEVELS = ("info", "debug")  # KG_LOG_LEVEL's values (kg.web.logs)
-VALIDATORS = ("rudof", "pyshacl")  # KG_VALIDATOR's values (kg.validation_rudof, kg.validation)
+VALIDATORS = ("rudof", "pyshacl")  # KG_VALIDATOR's values (kg.validation.rudof_engine, kg.validation)
 # KG_VALIDATION_BATCH when unset: rudof holds ~12 KB per triple of a batch while it validates (a
 # 1,000-record batch took a 2.7 GB worker); pyshacl's per-call overhead wants big batches.
 BATCH_BY_VALIDATOR = {"rudof": 200, "pyshacl": 1000}

@@ -28,7 +28,7 @@ REMOTE_MODULES = {
     "test_search",
     "test_quality",
     "test_ingest",
-    "test_pieces",
+    "test_bulk_load",
 }
 
 _started: list = []

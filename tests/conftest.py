@@ -29,7 +29,7 @@ import pytest
 
 from kg.iris import Minter
 from kg.settings import Settings, load_settings
-from kg.store import Store
+from kg.store.embedded import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "kg" / "sample"
@@ -115,7 +115,7 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture(scope="session")
 def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One store with the bundled CSV sample ingested as ``sample``; tests get copies."""
-    from kg.ingest import ingest
+    from kg.ingest.run import ingest
 
     store = tmp_path_factory.mktemp("seeded") / "store"
     summary = ingest(str(SAMPLE_CSV), settings=make_settings(store, **EMBEDDED), source="sample")
@@ -129,7 +129,7 @@ def seed(settings: Settings, template: Path) -> Settings:
     """Put the seeded template's graphs in the store of ``settings`` (a copy, or a restore into
     the remote server) and return the settings."""
     if settings.remote:
-        from kg.ingest import store_for
+        from kg.factory import store_for
 
         store_for(settings).restore(template.parent / "backup")
     else:
@@ -179,7 +179,7 @@ def open_store(where: Settings | Store | Path | str) -> Store:
     if isinstance(where, Store):
         return where
     if isinstance(where, Settings):
-        from kg.ingest import store_for
+        from kg.factory import store_for
 
         return store_for(where)
     return Store(where)

@@ -8,7 +8,7 @@ holds its triples, its context (what the pipeline validated it with: resources i
 agencies it names), the descriptions of the vocabulary terms it uses with their own links (a
 licence's type concept, that concept's scheme, the scheme's type) and the class hierarchy
 (``ontologies/hierarchy.ttl``); pyshacl, inference "none". Vocabularies: every file of
-../shared/data/vocabularies united with ours (:func:`kg.controlled.vocabulary_graph`, with the
+../shared/data/vocabularies united with ours (:func:`kg.mapping.eu_vocabularies.vocabulary_graph`, with the
 tables ../shared lacks): the most accepting evaluation, right for finding needless quarantines.
 
 A violation counts against the record owning its focus node: its key and the other subjects of its
@@ -32,9 +32,9 @@ from rdflib.collection import Collection
 from rdflib.namespace import RDF, RDFS, SH, XSD
 from rdflib.term import Node
 
-from kg.controlled import vocabulary_graph
-from kg.shapes import AnswerCache, lift_property_shapes
-from kg.validation import RecordReport
+from kg.mapping.eu_vocabularies import vocabulary_graph
+from kg.validation.report import RecordReport
+from kg.validation.shapes import AnswerCache, lift_property_shapes
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 DCAT_AP_FILES = tuple(
@@ -50,7 +50,7 @@ Fingerprint = tuple[str, str, frozenset, frozenset]
 
 
 class Validated(Protocol):
-    """A record as the pipeline validated it (:class:`kg.mapping.MappedRecord` is one)."""
+    """A record as the pipeline validated it (:class:`kg.mapping.mapped.MappedRecord` is one)."""
 
     key: str
     kind: str
@@ -278,8 +278,9 @@ class OfficialValidator:
         """Each record's verdict, the records validated together (graphs of :data:`BATCH`),
         marked ``alone`` when the others gave it nothing it can see (:class:`Neighbourhood`). The
         same records asked again (the other engine's run of a file) get the same answer. The
-        shapes are laid out as the pipeline's pyshacl has them (:func:`kg.shapes.lift_property_shapes`:
-        same results, 40 % less time; a test compares), unless ``exact``: the files as published.
+        shapes are laid out as the pipeline's pyshacl has them
+        (:func:`kg.validation.shapes.lift_property_shapes`: same results, 40 % less time; a test
+        compares), unless ``exact``: the files as published.
         """
         key = hash((exact, *map(fingerprint, records)))  # the records themselves are not kept
         if key not in self._calls:
@@ -383,7 +384,7 @@ class Judged:
 
 
 def judge(validator: OfficialValidator, results: Sequence[tuple[Validated, RecordReport]]) -> list[Judged]:
-    """Each record as :func:`kg.ingest.process` gave it, with its official verdict: in batches,
+    """Each record as :func:`kg.ingest.workers.process` gave it, with its official verdict: in batches,
     then alone wherever either side says no and the batch may have made a difference, so that a
     batch can neither make up a disagreement nor hide one (a record we quarantine that its batch
     rejects only because of another record, such as two records of one file with the same IRI)."""

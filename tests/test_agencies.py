@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import SAMPLE_CSV, make_settings
 
-from kg.ingest import ingest
+from kg.ingest.run import ingest
 from kg.settings import Settings
 from kg.web import agencies_views
 from kg.web.app import build_app

@@ -4,8 +4,8 @@ The ingest validates records in batches (``KG_VALIDATION_BATCH``): one data grap
 result traced back to the record that owns its focus node. What a record is told must not depend on
 which records share its batch, nor on their order. So for a few real files with varied content (RDF
 whose records share blank nodes and a catalogue, a data.json file whose datasets share publishers,
-CKAN), the records the ingest validated (:func:`kg.ingest.process`, with their context) are
-validated again with :func:`kg.validation.validate_batch`: alone, in batches of 7 and in one
+CKAN), the records the ingest validated (:func:`kg.ingest.workers.process`, with their context) are
+validated again with :func:`kg.validation.batch.validate_batch`: alone, in batches of 7 and in one
 default-size batch, both in shuffled (seeded) order. A record whose verdict (publishable or not) or
 set of violations changes fails the test.
 
@@ -26,13 +26,14 @@ import pytest
 from official import SHARED
 from rdflib import BNode, URIRef
 
-from kg.ingest import process
+from kg.ingest.workers import process
 from kg.iris import Minter
-from kg.mapping import MappedRecord
+from kg.mapping.mapped import MappedRecord
 from kg.readers import read_source
 from kg.records import Record
 from kg.settings import BATCH_BY_VALIDATOR, VALIDATORS
-from kg.validation import RecordReport, validate_batch
+from kg.validation.batch import validate_batch
+from kg.validation.report import RecordReport
 
 BASE = "http://kg.test/"
 FILES: dict[str, int | None] = {  # file -> how many datasets and what they point at (None: all)

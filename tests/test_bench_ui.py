@@ -123,7 +123,7 @@ def test_the_benchmark_end_to_end(tmp_path):
 
 
 def test_at_a_million_every_page_asked_for_is_one_the_site_serves():
-    from kg.search import MAX_PAGE
+    from kg.search.query import MAX_PAGE
 
     facts = _facts()
     facts.datasets = facts.catalog_members = 995_000

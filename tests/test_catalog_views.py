@@ -25,7 +25,7 @@ from rdflib.namespace import RDF, SH
 
 from kg import vocab
 from kg.catalog import export
-from kg.ingest import store_for
+from kg.factory import store_for
 from kg.vocab import DCAT, DCT, HYDRA, PROV, VOID
 from kg.web.app import build_app
 

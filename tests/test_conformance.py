@@ -31,7 +31,9 @@ from rdflib.namespace import RDF, SH
 from rdflib.term import Node
 
 from kg.catalog import export
-from kg.ingest import IngestSummary, ingest, store_for
+from kg.factory import store_for
+from kg.ingest.run import ingest
+from kg.ingest.summary import IngestSummary
 from kg.iris import Minter
 from kg.mapping import map_record
 from kg.readers import read_source
@@ -68,7 +70,7 @@ KNOWN_SAMPLES = {  # the files of ../shared/data/samples/SOURCES.md, whose outco
     "dataset_sweden.rdf",
 }
 # Records held back per sample file, because the file itself breaks DCAT-AP 3.0.1 even after the
-# repairs (kg.repairs) and with its invalid optional values left out. Every other known sample, and
+# repairs (kg.mapping.repairs) and with its invalid optional values left out. Every other known sample, and
 # the bundled ones, must be published in full.
 QUARANTINED = {
     # datos.gob.es is published in full: its access URL, language and byte size are repaired, its
@@ -79,7 +81,7 @@ QUARANTINED = {
 }
 
 
-# A known failure outside kg/mapping.py and kg/catalog.py, matched exactly (anything else fails).
+# A known failure outside kg/mapping/ and kg/catalog.py, matched exactly (anything else fails).
 
 
 @dataclass(frozen=True)

@@ -22,11 +22,13 @@ import pytest
 from conftest import ROOT, SAMPLE_CSV, make_settings
 
 from kg import quality
-from kg.derived import open_derived
-from kg.ingest import ingest, process, remove_source, store_for
+from kg.derived.tables import open_derived
+from kg.factory import store_for
+from kg.ingest.run import ingest, remove_source
+from kg.ingest.workers import process
 from kg.iris import Minter
 from kg.readers import read_source
-from kg.search import INDEX_FILE
+from kg.search.tables import INDEX_FILE
 from kg.settings import Settings
 from kg.vocab import DCAT, DCT, FOAF, KGO, ORG, PROV
 
@@ -207,10 +209,10 @@ def expected_points(location: Path, fmt: str, settings: Settings) -> dict[str, d
 
 def derived_tables(settings: Settings) -> dict[str, list[tuple]]:
     """Every row of every derived table of the published generation, sorted."""
-    from kg import derived_catalog, derived_quality, derived_void
+    from kg.derived import catalog, quality, void
 
     db = sqlite3.connect(store_for(settings).folder() / INDEX_FILE)
-    tables = ("derived", *derived_catalog.TABLES, *derived_void.TABLES, *derived_quality.TABLES)
+    tables = ("derived", *catalog.TABLES, *void.TABLES, *quality.TABLES)
     out = {t: sorted(db.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in tables}
     db.close()
     return out
@@ -241,7 +243,7 @@ def test_counts_home_and_void_equal_the_old_scans(mixed: Settings) -> None:
 
 
 def test_members_in_page_order_equal_the_old_scan(mixed: Settings) -> None:
-    from kg.derived_catalog import member_count, member_page
+    from kg.derived.catalog import member_count, member_page
 
     store, tables = store_for(mixed), open_derived(store_for(mixed))
     expected = old_members(store, mixed)
@@ -253,7 +255,7 @@ def test_members_in_page_order_equal_the_old_scan(mixed: Settings) -> None:
 
 
 def _quarantined(settings: Settings, source: str) -> int:
-    from kg.ingest import list_sources
+    from kg.ingest.run import list_sources
 
     return next(int(s["quarantined"]) for s in list_sources(settings=settings) if s["source"] == source)
 
@@ -313,7 +315,7 @@ def test_scores_are_the_ingests_points(mixed: Settings, inputs: dict[str, Path])
 
 
 def test_quarantine_and_runs_equal_the_old_scans(mixed: Settings) -> None:
-    from kg.ingest import list_sources
+    from kg.ingest.run import list_sources
 
     tables = open_derived(store_for(mixed))
     runs = {
@@ -395,14 +397,14 @@ def test_void_of_a_small_write_is_updated_by_difference(
 ) -> None:
     """A small source's ingest and removal never pass over the whole store for VoID, and the counts
     stay those of the old scan (the sample's agencies again, under another source: shared terms)."""
-    from kg import derived_void
+    from kg.derived import void
 
     settings = _copy(mixed, tmp_path)
 
     def no_full_pass(b):
         raise AssertionError("a pass over the whole store")
 
-    monkeypatch.setattr(derived_void, "_full", no_full_pass)
+    monkeypatch.setattr(void, "_full", no_full_pass)
     small = tmp_path / "small"
     small.mkdir()
     for name in ("agencies.csv", "datasets.csv", "distributions.csv"):
@@ -423,7 +425,7 @@ def test_an_empty_store_and_a_store_without_derived_data(settings: Settings, tmp
     db.execute("DELETE FROM meta WHERE key = 'derived'")  # as a generation written before them
     db.commit()
     db.close()
-    from kg.derived import _open
+    from kg.derived.tables import _open
     from kg.errors import StoreError
 
     _open.clear()

@@ -49,7 +49,7 @@ from hypothesis import strategies as st
 from live import Headers, serve
 
 from kg.errors import InputError, KgError
-from kg.ingest import ingest
+from kg.ingest.run import ingest
 from kg.readers import read_source
 
 pytestmark = pytest.mark.slow
@@ -560,7 +560,7 @@ def test_rdf_iri_with_excluded_characters_is_repaired_not_refused(fmt, tmp_path)
     path = tmp_path / f"input.{fmt}"
     path.write_text(BAD_IRI_INPUTS[fmt], encoding="utf-8")
     summary = ingest(str(path), settings=make_settings(tmp_path / "store", workers=1))
-    # the link, and the class its range gives the page (kg.mapping.entailed_types): both encoded
+    # the link, and the class its range gives the page (kg.mapping.rdf.entailed_types): both encoded
     assert summary.stored and summary.repairs["kgo:repair/iri-encoding"] == 2, summary.repairs
     store = open_store(tmp_path / "store")
     query = "SELECT ?p WHERE { GRAPH ?g { ?d <http://www.w3.org/ns/dcat#landingPage> ?p } }"

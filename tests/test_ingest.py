@@ -14,7 +14,7 @@ from conftest import BASE, SAMPLE_CSV, SAMPLE_DATA_JSON, make_settings, open_sto
 from rdflib.compare import isomorphic
 
 from kg.errors import InputError, StrictRefusal
-from kg.ingest import ingest, list_sources
+from kg.ingest.run import ingest, list_sources
 from kg.settings import Settings
 from kg.vocab import DCAT, DCT, KGO
 
@@ -367,7 +367,7 @@ def test_ingest_publishes_quality_measurements(seeded):
 def test_reports_do_not_depend_on_the_batch_size():
     """A record's findings are its own whatever else shares its pyshacl batch: an agency's address
     is the agency's part even when a dataset of the same batch has the agency as context."""
-    from kg.ingest import process
+    from kg.ingest.workers import process
     from kg.iris import Minter
     from kg.readers import read_source
 
@@ -384,9 +384,9 @@ def test_a_quarantine_report_is_the_shacl_results_as_n_triples():
     """report_ntriples writes text directly (no rdflib terms, for speed): the same graph as the terms."""
     from rdflib import Literal, URIRef
 
-    from kg.ingest import SEVERITY_IRIS, report_ntriples
+    from kg.ingest.provenance import SEVERITY_IRIS, report_ntriples
     from kg.iris import Minter, short_hash
-    from kg.validation import Finding, RecordReport
+    from kg.validation.report import Finding, RecordReport
     from kg.vocab import RDF, SH
 
     findings = [

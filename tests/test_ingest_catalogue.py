@@ -1,4 +1,4 @@
-"""An RDF catalogue is validated by a worker alone as soon as it is read (kg.ingest._catalogue):
+"""An RDF catalogue is validated by a worker alone as soon as it is read (kg.ingest.workers._catalogue):
 the results are those of validating it with its batch, in the same order.
 
 In one process (the jobs a pool would run, run here): a pool forked after pyoxigraph has parsed
@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from conftest import BASE
 
-from kg import validation_split
-from kg.ingest import _map_and_validate, _merged
+from kg.ingest.workers import _map_and_validate, _merged
 from kg.readers.rdf import read_rdf
+from kg.validation import split
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,7 +38,7 @@ def _done(value: object) -> Future:
 def test_a_catalogue_alone_gives_the_results_of_its_batch(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, link_chunk: int
 ) -> None:
-    monkeypatch.setattr(validation_split, "LINK_CHUNK", link_chunk)
+    monkeypatch.setattr(split, "LINK_CHUNK", link_chunk)
     records = list(read_rdf(_generated(40, tmp_path)))  # read once: the same blank-node labels
     at = next(i for i, r in enumerate(records) if r.kind == "catalog")
     chunk = [(r, []) for r in records[max(0, at - 5) : at + 20]]

@@ -16,10 +16,11 @@ from conftest import BASE, kg_command, open_store, run_kg, snapshot
 from pyshacl import validate
 from rdflib import Graph, URIRef
 
-from kg import ingest as ingest_module
 from kg.catalog import export
 from kg.errors import ValidatorError
-from kg.ingest import ingest, store_for
+from kg.factory import store_for
+from kg.ingest import workers as ingest_workers
+from kg.ingest.run import ingest
 from kg.vocab import DCAT, DCT, KGO
 
 SHAPES = Path(__file__).resolve().parents[2] / "shared" / "data" / "dcat-ap-shapes"
@@ -130,14 +131,14 @@ def test_a_record_the_validator_cannot_check_is_quarantined_and_the_rest_publish
 ):
     """Fault injection: the engine fails on any batch holding one record (as rudof did on a lone
     surrogate): that record is quarantined with the reason, the others are judged as usual."""
-    original = ingest_module.validate_batch
+    original = ingest_workers.validate_batch
 
     def failing(records, *, engine="pyshacl"):
         if any(r.key == "https://h.example/ds/2" for r in records):
             raise ValidatorError("the engine cannot read this record")
         return original(records, engine=engine)
 
-    monkeypatch.setattr(ingest_module, "validate_batch", failing)
+    monkeypatch.setattr(ingest_workers, "validate_batch", failing)
     summary = ingest(str(write(tmp_path, "one.ttl", ACCEPTED)), settings=settings, source="harvest")
     (held,) = summary.quarantined_reports
     assert held.key == "https://h.example/ds/2" and summary.validator_failures == 1
@@ -149,7 +150,7 @@ def test_a_validator_that_fails_on_every_record_stops_the_ingest_with_exit_5(set
     def broken(records, *, engine="pyshacl"):
         raise ValidatorError("the engine is broken")
 
-    monkeypatch.setattr(ingest_module, "validate_batch", broken)
+    monkeypatch.setattr(ingest_workers, "validate_batch", broken)
     before = snapshot(settings) if Path(settings.store).exists() else None
     with pytest.raises(ValidatorError, match="could not check any") as caught:
         ingest(str(write(tmp_path, "all.ttl", ACCEPTED)), settings=settings, source="harvest")

@@ -1,5 +1,5 @@
 """kg.readers.json_stream: a file read piece by piece gives what ``json.loads`` gives, and the same
-errors as :func:`kg.readers.load_json` (words, line, column), wherever the file is cut or broken."""
+errors as :func:`kg.readers.files.load_json` (words, line, column), wherever the file is cut or broken."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from kg.errors import InputError
-from kg.readers import json_stream, load_json
+from kg.readers import json_stream
+from kg.readers.files import load_json
 from kg.readers.json_stream import Streamed, items, outline
 
 ENVELOPE = (

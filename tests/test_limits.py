@@ -98,7 +98,7 @@ def test_a_describe_with_a_pattern_is_stopped_too(live):
 
 def _evaluators(root: int) -> dict[int, int]:
     """The evaluator processes under the server ``root``: the shared pool's (children of the keeper,
-    kg.evaluator_keeper) and any per-worker ones (multiprocessing spawn children): pid -> its
+    kg.evaluation.pool_keeper) and any per-worker ones (multiprocessing spawn children): pid -> its
     parent's pid (the keeper, or a web worker)."""
     found = {}
     tree = _tree(root)
@@ -106,7 +106,7 @@ def _evaluators(root: int) -> dict[int, int]:
         try:
             if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes() or (
                 int(fields[1]) in tree
-                and b"kg.evaluator_keeper" in Path(f"/proc/{fields[1]}/cmdline").read_bytes()
+                and b"kg.evaluation.pool_keeper" in Path(f"/proc/{fields[1]}/cmdline").read_bytes()
             ):
                 found[pid] = int(fields[1])
         except OSError:

@@ -6,7 +6,7 @@ shapes may add warnings, never a violation the official ones do not have.
 
 For every file of ../shared/data/samples and ../shared/data/real-portals and each of our two SHACL
 engines (``KG_VALIDATOR``: rudof, the ingest's default, and pyshacl): the pipeline runs without
-storing (:func:`kg.readers.read_source`, then :func:`kg.ingest.process`, which gives each record as
+storing (:func:`kg.readers.read_source`, then :func:`kg.ingest.workers.process`, which gives each record as
 it was validated, with our report), the official validator judges the same records in batches,
 and again alone wherever either side says no and the batch may have made a difference (so a batch
 can neither make up a disagreement nor hide one). A test fails on any record we quarantine while
@@ -41,13 +41,13 @@ from test_batch_independence import FILES as SAMPLED
 from test_batch_independence import at_risk, processed, read
 
 from kg.errors import InputError
-from kg.ingest import process
+from kg.ingest.workers import process
 from kg.iris import Minter
-from kg.mapping import MappedRecord
+from kg.mapping.mapped import MappedRecord
 from kg.readers import read_source
 from kg.records import Origin, Record
 from kg.settings import BATCH_BY_VALIDATOR, VALIDATORS
-from kg.validation import RecordReport
+from kg.validation.report import RecordReport
 from kg.vocab import ADMS, CPOV, DCAT, DCT, FOAF, SKOS
 
 BASE = "http://kg.test/"

@@ -15,7 +15,7 @@ from rdflib import RDF, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DC
 
 from kg import vocab
-from kg.controlled import SCHEMES, vocabulary_files, vocabulary_graph
+from kg.mapping.eu_vocabularies import SCHEMES, vocabulary_files, vocabulary_graph
 from kg.vocab import DCT, KGO, RDFS, SKOS
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"

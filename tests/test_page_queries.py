@@ -1,7 +1,7 @@
 """No aggregate page issues a query whose cost grows with the catalogue.
 
 That is hard to test directly; what is tested instead: each aggregate page and its JSON twin
-makes a small, fixed number of store queries (counted through :class:`kg.timed.TimedStore`, as
+makes a small, fixed number of store queries (counted through :class:`kg.evaluation.page_store.TimedStore`, as
 the debug log line reports them), the same on a 10-dataset and on a 500-dataset store; the pages
 that read only the derived data (:mod:`kg.derived`) make none. And the debug line itself: the
 count, the total time and the slowest query's first line.
@@ -20,7 +20,7 @@ import pytest
 from conftest import ROOT, make_settings
 
 from kg.catalog import DESCRIBE_DEPTH
-from kg.ingest import ingest
+from kg.ingest.run import ingest
 from kg.settings import Settings
 from kg.web.app import build_app
 

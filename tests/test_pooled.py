@@ -13,17 +13,17 @@ import urllib.parse
 
 import pytest
 from conftest import EMBEDDED, make_settings
-from test_evaluator_pool import HEAVY
 from test_front import call
+from test_shared_pool import HEAVY
 
 from kg import create_app
-from kg.evaluator_pool import SOCKET_ENV, MasterPool, SharedEvaluator
-from kg.store import Store
+from kg.evaluation.shared_pool import SOCKET_ENV, MasterPool, SharedEvaluator
+from kg.store.embedded import Store
 from kg.web.answers import FAILED
 from kg.web.front import Front
 
 pytestmark = pytest.mark.embedded_only
-ROWS = 3000  # long enough to stream (kg.evaluator_protocol.START_STREAMING) as N-Triples
+ROWS = 3000  # long enough to stream (kg.evaluation.protocol.START_STREAMING) as N-Triples
 ALL = "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
 

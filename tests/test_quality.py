@@ -2,7 +2,7 @@
 
 The store for the page tests holds the bundled sample plus one record that breaks a
 mandatory rule, ingested for real: the DQV measurements in the graph, the points per
-indicator and the rule counts in the derived data the page reads (kg/derived_quality.py).
+indicator and the rule counts in the derived data the page reads (kg/derived/quality.py).
 """
 
 from __future__ import annotations
@@ -18,13 +18,15 @@ from conftest import SAMPLE_CSV, make_settings
 from rdflib import Graph, Literal, URIRef
 
 from kg import quality
-from kg.controlled import vocabulary_graph
-from kg.ingest import ingest, store_for
-from kg.mapping import MappedRecord, nt_line
+from kg.factory import store_for
+from kg.ingest.run import ingest
+from kg.mapping.eu_vocabularies import vocabulary_graph
+from kg.mapping.mapped import MappedRecord
+from kg.mapping.ntriples import nt_line
 from kg.quality import INDICATORS, measure, rule_counts_triples
 from kg.records import Origin
 from kg.settings import Settings
-from kg.validation import Finding, RecordReport
+from kg.validation.report import Finding, RecordReport
 from kg.vocab import (
     ACCESS_RIGHT,
     DCAT,
@@ -428,8 +430,8 @@ def test_served_over_http(tmp_path: Path) -> None:
 
 def test_one_datasets_points_per_indicator_for_its_page(scored: Settings) -> None:
     """The points per indicator are not in the graph; a dataset page reads them from the derived data."""
-    from kg.derived import open_derived
-    from kg.derived_quality import dataset_quality
+    from kg.derived.quality import dataset_quality
+    from kg.derived.tables import open_derived
 
     db = open_derived(store_for(scored)).db()
     found = dataset_quality(db, "http://kg.test/dataset/vea-inspection-reports")

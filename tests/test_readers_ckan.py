@@ -18,8 +18,9 @@ import pytest
 from conftest import ROOT, run_kg
 
 from kg.errors import InputError
-from kg.readers import json_stream, load_json, read_source
+from kg.readers import json_stream, read_source
 from kg.readers.ckan import ckan_records, read_ckan
+from kg.readers.files import load_json
 from kg.records import AgencyRecord, DatasetRecord, Origin
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "data" / "samples"

@@ -229,7 +229,8 @@ def test_numbers_and_strings_cut_between_pieces_read_whole(tmp_path, monkeypatch
 
 
 def test_a_file_broken_after_many_datasets_fails_before_the_first_record(tmp_path):
-    from kg.readers import load_json, read_source
+    from kg.readers import read_source
+    from kg.readers.files import load_json
 
     items = ",\n".join(json.dumps({"identifier": f"d{i}", "title": "t"}) for i in range(2000))
     path = tmp_path / "data.json"
@@ -249,7 +250,8 @@ def test_a_file_broken_after_many_datasets_fails_before_the_first_record(tmp_pat
 
 
 def test_a_byte_that_is_not_utf8_is_named_with_its_line_in_any_piece(tmp_path, monkeypatch):
-    from kg.readers import json_stream, load_json
+    from kg.readers import json_stream
+    from kg.readers.files import load_json
 
     monkeypatch.setattr(json_stream, "CHUNK", 16)
     items = ",\n".join(json.dumps({"identifier": f"d{i}"}) for i in range(100))

@@ -11,8 +11,9 @@ import pytest
 from conftest import SHARED
 
 from kg.errors import InputError
-from kg.readers import detect_format, json_stream, read_source, sniff_json
+from kg.readers import json_stream, read_source
 from kg.readers.data_json import data_json_records, read_data_json
+from kg.readers.detect import detect_format, sniff_json
 from kg.records import AgencyRecord, DatasetRecord
 
 REAL = SHARED / "data" / "real-portals"

@@ -10,7 +10,7 @@ import pytest
 from conftest import BASE, SHARED
 
 from kg.iris import Minter
-from kg.mapping import map_dataset
+from kg.mapping.datasets import map_dataset
 from kg.readers.data_json import read_data_json
 from kg.records import DatasetRecord
 from kg.vocab import DCT
@@ -154,7 +154,7 @@ def ingest_with_cli(path: Path, store: Path, monkeypatch, capsys) -> tuple[int, 
 
 def published_datasets(store: Path) -> dict[str, str]:
     """Dataset IRI -> title, in the source's published graph."""
-    from kg.store import Store
+    from kg.store.embedded import Store
 
     query = f"""SELECT ?d ?t WHERE {{ GRAPH <{BASE}graph/real> {{
         ?d a <http://www.w3.org/ns/dcat#Dataset> ; <http://purl.org/dc/terms/title> ?t }} }}"""
@@ -180,7 +180,7 @@ def test_kg_ingest_of_the_real_single_dataset_object(tmp_path: Path, monkeypatch
 def test_kg_ingest_of_the_real_1_0_array(tmp_path: Path, monkeypatch, capsys) -> None:
     """MCC's 68 datasets are read and published; their dates ("5/1/13 0:00": month/day or day/month)
     read two ways, so they are left out of the published records and kept in their reports
-    (a guess is worse, see kg.repairs)."""
+    (a guess is worse, see kg.mapping.repairs)."""
     code, output = ingest_with_cli(real("mcc.gov.data.json"), tmp_path / "store", monkeypatch, capsys)
     assert code == 0, output
     assert "69 (1 agency, 68 dataset)" in output

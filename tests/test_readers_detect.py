@@ -9,7 +9,9 @@ import pytest
 
 import kg.readers
 from kg.errors import InputError
-from kg.readers import FORMATS, detect_format, read_source, sniff_json
+from kg.readers import read_source
+from kg.readers.detect import FORMATS, detect_format, sniff_json
+from kg.readers.files import load_json
 from kg.records import AgencyRecord, DatasetRecord, RdfRecord
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "data" / "samples"
@@ -204,7 +206,7 @@ def test_broken_json_is_reported_as_by_the_whole_file_parse(tmp_path: Path, text
     path = tmp_path / "broken.json"
     path.write_text(text, encoding="utf-8")
     with pytest.raises(InputError) as whole:
-        kg.readers.load_json(path)
+        load_json(path)
     with pytest.raises(InputError) as detected:
         detect_format(str(path))
     assert (detected.value.line, detected.value.message) == (whole.value.line, whole.value.message)

@@ -16,13 +16,13 @@ from rdflib.compare import isomorphic
 from kg.errors import InputError
 from kg.iris import Minter
 from kg.mapping import map_record
-from kg.readers import decode_utf8
+from kg.readers.files import decode_utf8
 from kg.readers.rdf import _check_utf8, read_rdf
 from kg.readers.rdf_split import LISTED_TERMS
 from kg.readers.rdf_table import TripleTable
 from kg.records import RdfRecord
-from kg.shapes import shapes_graph
-from kg.validation import validate_batch
+from kg.validation.batch import validate_batch
+from kg.validation.shapes import shapes_graph
 from kg.vocab import DCAT, RDF
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,4 +1,4 @@
-"""The remote store (kg.remote) against real servers: ``oxigraph serve`` and Virtuoso.
+"""The remote store (kg.store.remote) against real servers: ``oxigraph serve`` and Virtuoso.
 
 The rest of the suite runs on a remote store too (``KG_TEST_STORE=oxigraph``, see
 :mod:`backend`); these tests pin what only a remote store has — staging and one-request
@@ -30,7 +30,8 @@ from live import request, serve
 from rdflib.compare import isomorphic
 
 from kg.errors import QueryTimeout, StoreError
-from kg.ingest import ingest, store_for
+from kg.factory import store_for
+from kg.ingest.run import ingest
 from kg.settings import Settings
 from kg.web.app import build_app
 
@@ -133,7 +134,7 @@ def test_readers_see_the_old_or_the_new_graph_never_half(remote):
 CHILD = textwrap.dedent(
     """
     import sys, time
-    from kg.ingest import store_for
+    from kg.factory import store_for
     from kg.settings import load_settings
     store = store_for(load_settings())
     with store.write(replace=("http://kg.test/graph/one",)) as writer:
@@ -179,7 +180,7 @@ def test_a_writer_killed_after_staging_leaves_the_store_serving(remote, kg_env, 
 def test_private_and_foreign_graphs_stay_out_of_public_queries(remote):
     ingest(str(SAMPLE_CSV), settings=remote, source="sample")
     store = store_for(remote)
-    store._post_update('INSERT DATA { GRAPH <urn:someone:else> { <urn:a> <urn:b> "theirs" } }')
+    store.post_update('INSERT DATA { GRAPH <urn:someone:else> { <urn:a> <urn:b> "theirs" } }')
     client = build_app(remote).test_client()
 
     def select(query: str, **params: str) -> list[dict]:
@@ -342,8 +343,9 @@ def test_a_second_web_machine_builds_its_search_index_from_the_store(remote, tmp
 def test_both_stores_have_the_whole_interface(remote):
     import inspect
 
-    from kg.remote import RemoteStore
-    from kg.store import GraphStore, Store
+    from kg.store.embedded import Store
+    from kg.store.interface import GraphStore
+    from kg.store.remote import RemoteStore
 
     embedded = Store(remote.store / "embedded")
     assert isinstance(embedded, GraphStore) and isinstance(store_for(remote), GraphStore)

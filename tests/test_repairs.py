@@ -1,4 +1,4 @@
-"""kg.repairs: the safe repairs before validation, each with its note, and values left out after it.
+"""kg.mapping.repairs: the safe repairs before validation, each with its note, and values left out after it.
 
 Every case is a triple as real catalogues write it (the files of ../shared/data/real-portals have
 each of them) and what the record holds after the repair; every repair leaves a note with the
@@ -11,10 +11,12 @@ import pytest
 from rdflib import BNode, Literal, URIRef
 from rdflib.namespace import RDF, RDFS
 
-from kg.mapping import MappedRecord
+from kg.mapping.left_out import without_invalid_values
+from kg.mapping.mapped import MappedRecord
+from kg.mapping.repairs import LEFT_OUT, REPAIR, repair_kind, repair_record
+from kg.mapping.value_repairs import read_date
 from kg.records import Origin
-from kg.repairs import LEFT_OUT, REPAIR, read_date, repair_kind, repair_record, without_invalid_values
-from kg.validation import Finding
+from kg.validation.report import Finding
 from kg.vocab import ADMS, DCAT, DCT, FOAF, VCARD, XSD
 
 EU = "http://publications.europa.eu/resource/authority/"

@@ -3,7 +3,7 @@
 Stores made by a real ingest of the benchmark generator's CSV catalogue (``bench/generate.py``,
 seed 7: 50 agencies in three levels, one data service, ``ds-0000005`` quarantined) at 10 and
 500 datasets, in temporary folders; pages through the Flask test client in-process, every
-store query counted by a thin wrapper around the app's real :class:`kg.timed.TimedStore`.
+store query counted by a thin wrapper around the app's real :class:`kg.evaluation.page_store.TimedStore`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ import rdflib
 from conftest import ROOT, make_settings
 
 from kg.describe import INBOUND_COUNT_LIMIT, INBOUND_LIMIT, Describer, cbd_pattern
-from kg.ingest import ingest, store_for
+from kg.factory import store_for
+from kg.ingest.run import ingest
 from kg.web import agency_page
 from kg.web.app import build_app
 

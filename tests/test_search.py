@@ -13,10 +13,14 @@ import pytest
 from conftest import BASE, SAMPLE_CSV
 from live import request, serve
 
-from kg.ingest import ingest, store_for
-from kg.search import FACETS, INDEX_FILE, Query, build_index, open_index, parse_query
+from kg.factory import store_for
+from kg.ingest.run import ingest
+from kg.search.build import build_index
+from kg.search.query import Query, open_index, parse_query
+from kg.search.tables import FACETS, INDEX_FILE
 from kg.settings import Settings
-from kg.store import Generation, Store
+from kg.store.embedded import Store
+from kg.store.generation import Generation
 from kg.vocab import DCAT, DCT, RDF
 from kg.web.app import build_app
 from kg.web.search_views import page_link
@@ -151,9 +155,9 @@ def test_keyword_values_ignore_case_and_unknown_values_match_nothing(store: Stor
 
 
 def test_values_without_a_bitset_are_counted_too(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    import kg.search
+    import kg.search.build
 
-    monkeypatch.setattr(kg.search, "BITSET_TERMS", 3)
+    monkeypatch.setattr(kg.search.build, "BITSET_TERMS", 3)
     store.update(f"INSERT DATA {{ GRAPH <{BASE}graph/x> {{ <{BASE}x> <{BASE}y> 1 }} }}")  # a full rebuild
     index = open_index(store)
     assert len(index.bits) == 3 < len(index.terms)
@@ -434,7 +438,7 @@ def _rebuilt_from_the_store(store: Store, folder: Path) -> Path:
     published = store.folder()
     folder.mkdir()
     if getattr(store, "remote", False):
-        from kg.remote import RemoteGeneration
+        from kg.store.remote_derived import RemoteGeneration
 
         generation = RemoteGeneration(folder, None, set(), store)
     else:
@@ -495,7 +499,7 @@ def test_the_index_from_the_ingest_s_summaries_is_the_index_from_the_store(
     got = _index_content(store.folder() / INDEX_FILE)
     assert got == expected
     e1 = expected["datasets"][f"{BASE}dataset/e1"]
-    # the BEL character no RDF/XML text may hold is U+FFFD since kg.repairs (with a note)
+    # the BEL character no RDF/XML text may hold is U+FFFD since kg.mapping.repairs (with a note)
     assert e1[2] == "2024-05-31T12:00:00Z" and e1[1] == "Sea level\ufffd readings every hour"
     assert expected["datasets"][f"{BASE}dataset/e4"][2] == "2024-01-01T00:00:00Z"
     assert {f"{BASE}dataset/e{i}" for i in range(1, 5)} <= set(expected["datasets"])
@@ -507,7 +511,7 @@ def test_summaries_of_mapped_records_stand_alone() -> None:
     from kg.iris import Minter
     from kg.mapping import map_record
     from kg.readers import read_source
-    from kg.search import summarize
+    from kg.search.build import summarize
 
     mapped = [map_record(r, Minter(BASE)) for r in read_source(str(SAMPLE_CSV), fmt="csv")]
     lines = [

@@ -657,7 +657,7 @@ NEGATIVE_CASES = {
         SH.Violation,
     ),
     # the official shapes attach their date check to a dataset's dates with sh:shape, which is not
-    # SHACL and never runs: a date that is not one only warns (kg.repairs leaves it out)
+    # SHACL and never runs: a date that is not one only warns (kg.mapping.repairs leaves it out)
     "issued is not a date": (
         ((DATASET, DCT.issued, None),),
         'ex:dataset\\/air-quality dct:issued "not a date" .',

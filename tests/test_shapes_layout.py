@@ -1,4 +1,4 @@
-"""kg.shapes: the shapes the engines get (class rules with targets of their own) say the
+"""kg.validation.shapes: the shapes the engines get (class rules with targets of their own) say the
 same as the shapes as written (class rules behind ``sh:property``).
 
 The layout is a speed-up for pyshacl only; every report must stay what it was, so the
@@ -16,9 +16,9 @@ from pyshacl import validate
 from rdflib import Graph, Literal, URIRef
 from test_validation_engines import mapped
 
-from kg import validation
-from kg.shapes import AnswerCache, lift_property_shapes, shapes_graph, validator_shapes
-from kg.validation import validate_batch
+from kg.validation import pyshacl_engine
+from kg.validation.batch import validate_batch
+from kg.validation.shapes import AnswerCache, lift_property_shapes, shapes_graph, validator_shapes
 from kg.vocab import DCAT, DCT, RDF, SH
 
 KGS = "https://w3id.org/agency-kg/shapes#"
@@ -40,7 +40,7 @@ def as_written() -> Graph:
 def written_shapes(monkeypatch: pytest.MonkeyPatch):
     """Validate with the shapes as written (no rule moved) while the fixture is active."""
     graph = as_written()
-    monkeypatch.setattr(validation, "validator_shapes", lambda: graph)
+    monkeypatch.setattr(pyshacl_engine, "validator_shapes", lambda: graph)
     return graph
 
 
@@ -71,7 +71,7 @@ def test_the_bundled_samples_get_the_same_reports(location, monkeypatch):
     assert sum(len(r.findings) for r in lifted) > 100
     assert sum(r.count("violation") for r in lifted) >= 5
     graph = as_written()
-    monkeypatch.setattr(validation, "validator_shapes", lambda: graph)
+    monkeypatch.setattr(pyshacl_engine, "validator_shapes", lambda: graph)
     assert validate_batch(records) == lifted
 
 
@@ -80,7 +80,7 @@ def test_the_real_portal_samples_get_the_same_reports(name, shared, monkeypatch)
     records = mapped(shared / "data" / "samples" / name)
     lifted = validate_batch(records)
     graph = as_written()
-    monkeypatch.setattr(validation, "validator_shapes", lambda: graph)
+    monkeypatch.setattr(pyshacl_engine, "validator_shapes", lambda: graph)
     assert validate_batch(records) == lifted
 
 

@@ -22,7 +22,7 @@ import pytest
 from conftest import ROOT
 
 from kg.errors import QueryError, StoreBusy
-from kg.store import KEEP_GENERATIONS, Store
+from kg.store.embedded import KEEP_GENERATIONS, Store
 
 GRAPH = "http://kg.test/graph/one"
 OTHER = "http://kg.test/graph/other"
@@ -32,7 +32,7 @@ def make(path: Path, private: tuple[str, ...] = ()):
     """A store at ``path``: embedded, or remote on a fresh server when the suite runs remote."""
     if not backend.REMOTE:
         return Store(path, private_graphs=private)
-    from kg.remote import RemoteStore
+    from kg.store.remote import RemoteStore
 
     urls = backend.settings_for(path)
     return RemoteStore(
@@ -50,7 +50,7 @@ def reopen(store):
     """A second store object on the same store (another process's view of it)."""
     if not getattr(store, "remote", False):
         return Store(store.path, private_graphs=store.private_graphs)
-    from kg.remote import RemoteStore
+    from kg.store.remote import RemoteStore
 
     return RemoteStore(
         store.path,
@@ -220,7 +220,7 @@ def test_a_second_writer_is_refused_or_waits(tmp_path):
 CHILD = textwrap.dedent(
     """
     import sys, time
-    from kg.store import Store
+    from kg.store.embedded import Store
     store, data = Store(sys.argv[1]), sys.argv[2]
     with store.write(replace=("http://kg.test/graph/one",)) as writer:
         writer.load(data, graph="http://kg.test/graph/one")

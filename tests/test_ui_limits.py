@@ -18,9 +18,9 @@ import pytest
 from live import request, serve
 from test_limits import _tree_cpu_seconds
 
+from kg.evaluation.page_store import PageTimeout, TimedStore
 from kg.settings import load_settings
-from kg.store import Store
-from kg.timed import PageTimeout, TimedStore
+from kg.store.embedded import Store
 from kg.web.app import build_app
 
 LIGHT = "dataset/vea-air-no2-hourly"

@@ -1,9 +1,9 @@
-"""KG_VALIDATOR: the rudof engine (kg.validation_rudof) gives the same reports as pyshacl.
+"""KG_VALIDATOR: the rudof engine (kg.validation.rudof_engine) gives the same reports as pyshacl.
 
 Every sample (the bundled ones, and the real portal samples in ``../shared``) is
 validated with both engines; the reports must be equal, findings and order.
 rudof skips the property shapes of literals: the shapes it gets say what those
-would say (kg.validation_rudof.literal_plan); a batch it would still judge
+would say (kg.validation.rudof_engine.literal_plan); a batch it would still judge
 otherwise, or cannot read, goes to pyshacl. Tests pin each case.
 """
 
@@ -17,15 +17,17 @@ import pytest
 from conftest import SAMPLE_CSV, SAMPLE_DATA_JSON, SHARED_SAMPLES, run_kg, snapshot
 from rdflib import BNode, Literal, URIRef
 
-from kg import validation
 from kg.errors import ValidatorError
-from kg.ingest import _context
+from kg.ingest.workers import _context
 from kg.iris import Minter
-from kg.mapping import MappedRecord, map_agency, map_record
+from kg.mapping import map_record
+from kg.mapping.agencies import map_agency
+from kg.mapping.mapped import MappedRecord
 from kg.readers import read_source
 from kg.records import AgencyRecord
 from kg.settings import load_settings
-from kg.validation import validate_batch
+from kg.validation import batch, pyshacl_engine
+from kg.validation.batch import validate_batch
 from kg.vocab import DCAT, DCT, RDF
 
 BASE = "http://kg.test/"
@@ -39,7 +41,7 @@ SHARED_FILES = (
 
 
 def mapped(location: Path) -> list[MappedRecord]:
-    """The records of a source, mapped with their context as kg.ingest.process does."""
+    """The records of a source, mapped with their context as kg.ingest.workers.process does."""
     iris = Minter(BASE)
     agencies: dict[str, list] = {}
     out = []
@@ -63,12 +65,12 @@ def rudof_alone(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(triples):
         raise AssertionError("the batch went to pyshacl")
 
-    monkeypatch.setattr(validation, "_pyshacl_findings", refuse)
+    monkeypatch.setattr(pyshacl_engine, "pyshacl_findings", refuse)
 
 
 def without_sensitive_literals(records: list[MappedRecord]) -> list[MappedRecord]:
     """The records less the literals that send a batch to pyshacl (so that rudof validates them)."""
-    from kg.validation_rudof import literal_sensitive_predicates
+    from kg.validation.rudof_engine import literal_sensitive_predicates
 
     sensitive = literal_sensitive_predicates()
 
@@ -177,16 +179,16 @@ def test_literals_where_concepts_are_expected_get_pyshacl_s_findings_from_rudof(
 
 @needs_rudof
 def test_rudof_still_skips_property_shapes_on_literals():
-    """Why kg.validation_rudof adds node kinds to the shapes it gives rudof (:func:`literal_plan`):
+    """Why kg.validation.rudof_engine adds node kinds to the shapes it gives rudof (:func:`literal_plan`):
     rudof 0.3.35 does not evaluate the property shapes of a literal focus node, so "es" meets
     sh:node kgs:InLanguageList there (it has no skos:inScheme: sh:minCount 1 fails, for pyshacl
     and the SHACL spec)."""
     import pyrudof
 
-    from kg.mapping import nt_line
-    from kg.shapes import validator_shapes
-    from kg.validation import batch_triples
-    from kg.validation_rudof import literal_plan
+    from kg.mapping.ntriples import nt_line
+    from kg.validation.batch import batch_triples
+    from kg.validation.rudof_engine import literal_plan
+    from kg.validation.shapes import validator_shapes
 
     data = "".join(map(nt_line, batch_triples([with_literals(a_dataset())])))
 
@@ -207,7 +209,7 @@ def test_rudof_still_skips_property_shapes_on_literals():
 def test_our_shapes_send_no_literal_to_pyshacl():
     """The vocabulary-list shapes get sh:nodeKind sh:BlankNodeOrIRI for rudof, and nothing is left
     that would send a batch with literals to pyshacl (RDF sources stay on rudof)."""
-    from kg.validation_rudof import literal_plan
+    from kg.validation.rudof_engine import literal_plan
 
     added, predicates = literal_plan()
     names = sorted(str(s).rsplit("#", 1)[-1] for s, _, _ in added)
@@ -219,7 +221,7 @@ def test_the_literal_plan_of_other_shapes(monkeypatch):
     """What literal_plan does with shapes it cannot settle by a node kind."""
     from rdflib import Graph
 
-    from kg import validation_rudof
+    from kg.validation import rudof_engine
 
     shapes = Graph().parse(
         format="turtle",
@@ -235,12 +237,12 @@ def test_the_literal_plan_of_other_shapes(monkeypatch):
         ex:Objects sh:targetObjectsOf ex:e ; sh:property [ sh:path ex:s ; sh:minCount 1 ] .
         """,
     )
-    monkeypatch.setattr(validation_rudof, "validator_shapes", lambda: shapes)
-    validation_rudof.literal_plan.cache_clear()
+    monkeypatch.setattr(rudof_engine, "validator_shapes", lambda: shapes)
+    rudof_engine.literal_plan.cache_clear()
     try:
-        added, predicates = validation_rudof.literal_plan()
+        added, predicates = rudof_engine.literal_plan()
     finally:
-        validation_rudof.literal_plan.cache_clear()
+        rudof_engine.literal_plan.cache_clear()
     ex = "http://ex.org/"
     assert [str(s) for s, _, _ in added] == [f"{ex}Asks"]
     assert predicates == {URIRef(f"{ex}d"), URIRef(f"{ex}e")}
@@ -248,37 +250,37 @@ def test_the_literal_plan_of_other_shapes(monkeypatch):
 
 @needs_rudof
 def test_a_literal_on_a_sensitive_predicate_goes_to_pyshacl(monkeypatch):
-    from kg import validation_rudof
+    from kg.validation import rudof_engine
 
     dataset = with_literals(a_dataset())
     expected = validate_batch([dataset])
-    monkeypatch.setattr(validation_rudof, "literal_sensitive_predicates", lambda: frozenset({DCT.language}))
-    with pytest.raises(validation_rudof.NotForRudof, match="language"):
-        validation_rudof.rudof_findings(validation.batch_triples([dataset]))
+    monkeypatch.setattr(rudof_engine, "literal_sensitive_predicates", lambda: frozenset({DCT.language}))
+    with pytest.raises(rudof_engine.NotForRudof, match="language"):
+        rudof_engine.rudof_findings(batch.batch_triples([dataset]))
     assert validate_batch([dataset], engine="rudof") == expected
 
 
 @needs_rudof
 def test_a_batch_too_large_for_rudof_goes_to_pyshacl(monkeypatch):
-    from kg import validation_rudof
+    from kg.validation import rudof_engine
 
     records = mapped(SAMPLE_DATA_JSON)
     expected = validate_batch(records)
-    monkeypatch.setattr(validation_rudof, "MAX_TRIPLES", 100)
-    with pytest.raises(validation_rudof.NotForRudof, match="triples"):
-        validation_rudof.rudof_findings(validation.batch_triples(records))
+    monkeypatch.setattr(rudof_engine, "MAX_TRIPLES", 100)
+    with pytest.raises(rudof_engine.NotForRudof, match="triples"):
+        rudof_engine.rudof_findings(batch.batch_triples(records))
     assert validate_batch(records, engine="rudof") == expected
 
 
 @needs_rudof
 def test_a_batch_rudof_cannot_read_goes_to_pyshacl():
-    from kg.validation_rudof import NotForRudof, rudof_findings
+    from kg.validation.rudof_engine import NotForRudof, rudof_findings
 
     records = mapped(SAMPLE_CSV)
     dataset = next(r for r in records if r.kind == "dataset")
     dataset.triples.append((URIRef(dataset.key), DCAT.landingPage, URIRef("no-scheme/page")))
     with pytest.raises(NotForRudof):
-        rudof_findings(validation.batch_triples([dataset]))
+        rudof_findings(batch.batch_triples([dataset]))
     assert validate_batch([dataset], engine="rudof") == validate_batch([dataset])
 
 
@@ -310,7 +312,7 @@ def test_the_batch_follows_the_engine_unless_set():
 
 
 def test_without_pyrudof_rudof_is_a_validator_error(monkeypatch):
-    from kg.ingest import process
+    from kg.ingest.workers import process
 
     monkeypatch.setitem(sys.modules, "pyrudof", None)  # import pyrudof raises ImportError
     records = mapped(SAMPLE_CSV)[:2]
@@ -356,13 +358,13 @@ def catalogue_listing(count: int) -> MappedRecord:
 
 def test_pyshacl_targets_only_the_records_own_nodes_and_reports_the_same():
     record = catalogue_listing(40)
-    triples = validation.batch_triples([record])
-    everything = validation._pyshacl_findings(triples)  # every dataset of the context a focus node
-    owned = validation._pyshacl_findings(triples, set(validation._owners([record])))
+    triples = batch.batch_triples([record])
+    everything = pyshacl_engine.pyshacl_findings(triples)  # every dataset of the context a focus node
+    owned = pyshacl_engine.pyshacl_findings(triples, set(batch._owners([record])))
     assert {str(focus) for _, focus in everything} > {record.key}  # the context's datasets were targeted
     assert {str(focus) for _, focus in owned} == {record.key}
-    assert validation._reports([record], everything) == validation._reports([record], owned)
-    assert validate_batch([record])[0].findings == validation._reports([record], everything)[0].findings
+    assert batch._reports([record], everything) == batch._reports([record], owned)
+    assert validate_batch([record])[0].findings == batch._reports([record], everything)[0].findings
 
 
 @needs_rudof
@@ -370,15 +372,15 @@ def test_a_batch_with_a_big_unowned_context_goes_to_pyshacl(monkeypatch):
     """rudof would target every listed dataset (~12 KB per triple): over MAX_UNOWNED_CONTEXT, pyshacl
     (for a context that is not a list of links a record can be validated in parts by: see
     tests/test_validation_split.py, here switched off)."""
-    from kg import validation_rudof, validation_split
+    from kg.validation import rudof_engine, split
 
-    monkeypatch.setattr(validation_split, "validator_splittable", lambda: frozenset())
-    small, big = catalogue_listing(20), catalogue_listing(validation.MAX_UNOWNED_CONTEXT + 1)
+    monkeypatch.setattr(split, "validator_splittable", lambda: frozenset())
+    small, big = catalogue_listing(20), catalogue_listing(batch.MAX_UNOWNED_CONTEXT + 1)
     expected_small, expected_big = validate_batch([small]), validate_batch([big])
     assert validate_batch([small], engine="rudof") == expected_small
 
     def refuse(triples):
         raise AssertionError("rudof got the batch")
 
-    monkeypatch.setattr(validation_rudof, "rudof_findings", refuse)
+    monkeypatch.setattr(rudof_engine, "rudof_findings", refuse)
     assert validate_batch([big], engine="rudof") == expected_big

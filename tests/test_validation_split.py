@@ -1,4 +1,4 @@
-"""kg.validation_split: a catalogue's long list of links validated in parts gives the same reports.
+"""kg.validation.split: a catalogue's long list of links validated in parts gives the same reports.
 
 A Turtle catalogue whose links break a per-value rule (links to things that are not datasets)
 and a catalogue-level rule, read and validated as an ingest does, with views of 50 links and
@@ -11,11 +11,11 @@ from __future__ import annotations
 import pytest
 from rdflib import Graph
 
-import kg.validation_split as split
-from kg.ingest import process
+from kg.ingest.workers import process
 from kg.iris import Minter
 from kg.readers import read_source
-from kg.shapes import validator_shapes
+from kg.validation import split
+from kg.validation.shapes import validator_shapes
 from kg.vocab import DCAT, DCT
 
 BASE = "http://kg.test/"
@@ -61,7 +61,7 @@ def test_a_catalogue_validated_in_parts_has_the_same_report(tmp_path, monkeypatc
     monkeypatch.setattr(split, "split_record", lambda r, p: cut.append(v := original(r, p)) or v)
     parts = reports(path, engine)
     views = [v for v in cut if v]
-    # once, and once more without the stray links its violations name (kg.repairs: still no title)
+    # once, and once more without the stray links its violations name (kg.mapping.repairs: still no title)
     assert len(views) == 2 and len(views[0]) == 7, "the catalogue is validated as 7 views of 50 links"
     monkeypatch.setattr(split, "validator_splittable", lambda: frozenset())
     whole = reports(path, engine)
@@ -77,7 +77,7 @@ def test_a_catalogue_validated_in_parts_has_the_same_report(tmp_path, monkeypatc
 def test_a_record_that_describes_a_target_itself_is_not_cut():
     from rdflib import URIRef
 
-    from kg.mapping import MappedRecord
+    from kg.mapping.mapped import MappedRecord
 
     cat, p = URIRef(f"{BASE}cat"), DCAT.dataset
     triples = [(cat, p, URIRef(f"{BASE}d{i}")) for i in range(split.LINK_CHUNK + 1)]
@@ -132,14 +132,14 @@ def test_a_catalogue_with_more_links_than_rudof_takes_is_validated_by_rudof_in_p
     """Views have at most LINK_CHUNK targets of context: under MAX_UNOWNED_CONTEXT, so rudof takes each."""
     from test_validation_engines import catalogue_listing
 
-    from kg import validation, validation_rudof
+    from kg.validation import batch, rudof_engine
 
     pytest.importorskip("pyrudof")
-    assert split.LINK_CHUNK <= validation.MAX_UNOWNED_CONTEXT
+    assert split.LINK_CHUNK <= batch.MAX_UNOWNED_CONTEXT
     big = catalogue_listing(2 * split.LINK_CHUNK + 1)
-    expected = validation.validate_batch([big])  # pyshacl, in parts
+    expected = batch.validate_batch([big])  # pyshacl, in parts
     calls = []
-    original = validation_rudof.rudof_findings
-    monkeypatch.setattr(validation_rudof, "rudof_findings", lambda t: calls.append(len(t)) or original(t))
-    assert validation.validate_batch([big], engine="rudof") == expected
+    original = rudof_engine.rudof_findings
+    monkeypatch.setattr(rudof_engine, "rudof_findings", lambda t: calls.append(len(t)) or original(t))
+    assert batch.validate_batch([big], engine="rudof") == expected
     assert len(calls) == 3

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kg.errors import InputError
-from kg.readers import read_text
+from kg.readers.files import read_text
 from kg.records import (
     Address,
     AgencyRecord,
@@ -319,7 +319,7 @@ def _cells(path: Path, spec: Spec) -> Iterator[tuple[int, list[str], list[str]]]
     """(line, normalised columns, cells) of every data row, streamed from the file.
 
     The file is decoded as it is read; a byte that is not UTF-8 is reported as
-    :func:`kg.readers.decode_utf8` reports it (line and offset), found by a scan
+    :func:`kg.readers.files.decode_utf8` reports it (line and offset), found by a scan
     of the file's bytes then.
     """
     file = str(path)
@@ -350,7 +350,7 @@ def _cells(path: Path, spec: Spec) -> Iterator[tuple[int, list[str], list[str]]]
 
 
 def _check_not_empty(path: Path) -> None:
-    """What :func:`kg.readers.read_text` refuses (missing, a folder, unreadable, only blanks)."""
+    """What :func:`kg.readers.files.read_text` refuses (missing, a folder, unreadable, only blanks)."""
     try:
         with open(path, "rb") as handle:
             head = handle.read(1 << 16).removeprefix(b"\xef\xbb\xbf")
@@ -364,14 +364,14 @@ def _check_not_empty(path: Path) -> None:
 
 
 def _not_utf8(path: Path) -> None:
-    """Raise :func:`kg.readers.decode_utf8`'s error for the first byte of the file that is not UTF-8
+    """Raise :func:`kg.readers.files.decode_utf8`'s error for the first byte of the file that is not UTF-8
     (scanned line by line: the file is not held whole)."""
     offset = 0
     with open(path, "rb") as handle:
         for number, raw in enumerate(handle, start=1):  # a multi-byte character never holds b"\n"
             try:
                 raw.decode("utf-8")
-            except UnicodeDecodeError as exc:  # the message of kg.readers.decode_utf8
+            except UnicodeDecodeError as exc:  # the message of kg.readers.files.decode_utf8
                 raise InputError(
                     f"not UTF-8 text: byte 0x{raw[exc.start]:02X} at offset {offset + exc.start} cannot "
                     "be decoded (save the file as UTF-8)",

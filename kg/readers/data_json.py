@@ -1,7 +1,7 @@
 """Read a US Project Open Data ``data.json``: metadata schema 1.1 ("DCAT-US") and 1.0.
 
 Every US federal agency publishes one. Three shapes are found in the wild, told apart by
-:func:`kg.readers.data_json_shape` (format detection asks the same function): the 1.1 catalogue
+:func:`kg.readers.detect.data_json_shape` (format detection asks the same function): the 1.1 catalogue
 object with a ``dataset`` array; the bare array of dataset objects of schema 1.0 (2013); one
 dataset object with no catalogue around it, read as a catalogue of one dataset (record 0).
 
@@ -26,15 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from kg.errors import InputError
-from kg.readers import (
-    SNIFFED_KEYS,
-    DataJsonShape,
-    as_text,
-    as_texts,
-    data_json_shape,
-    json_stream,
-)
-from kg.readers.repairs import clean_text, repairs_since, replaced_count, text_repairs
+from kg.readers import json_stream
+from kg.readers.detect import SNIFFED_KEYS, DataJsonShape, data_json_shape
+from kg.readers.text import as_text, as_texts, clean_text, repairs_since, replaced_count, text_repairs
 from kg.records import AgencyRecord, Contact, DatasetRecord, DistributionRecord, Origin, Record
 
 # dataset fields read into the record (everything else goes to ``extra``); schema 1.0 fields
@@ -157,8 +151,8 @@ def publisher_chain(publisher: Any, origin: Origin) -> list[AgencyRecord]:
 def dataset(item: dict, origin: Origin, *, publisher: str, since: int | None = None) -> DatasetRecord:
     """One data.json dataset object as a record (no checks: the validator judges the values).
 
-    ``since``: :func:`kg.readers.repairs.replaced_count` before the caller read the item's
-    publisher, so that a repair there is among the dataset's (:func:`~kg.readers.repairs.repairs_since`).
+    ``since``: :func:`kg.readers.text.replaced_count` before the caller read the item's
+    publisher, so that a repair there is among the dataset's (:func:`~kg.readers.text.repairs_since`).
     """
     mark = replaced_count() if since is None else since
     identifier = as_text(item.get("identifier"))

@@ -7,7 +7,7 @@ paths replaced by a :class:`Streamed` list of small stand-ins of their items (wh
 checks look at: the type, some keys); a second pass (:func:`items`) gives the items of one of
 them, one at a time. Values are parsed by the standard library's own decoder (``raw_decode``),
 so they are exactly what ``json.loads`` gives, and the structure between them is checked as it
-does: an error is the one :func:`kg.readers.parse_json` gives for the file read whole, with the
+does: an error is the one :func:`kg.readers.files.parse_json` gives for the file read whole, with the
 same words, line and column (and a byte that is not UTF-8 anywhere comes first, as there).
 
 >>> import tempfile, os
@@ -136,7 +136,7 @@ class _Reader:
         self.fill()
 
     def fail(self, message: str, *, at: int | None = None, empty: bool = False) -> NoReturn:
-        """Raise the error :func:`kg.readers.parse_json` gives at ``at`` (``empty``: or, if
+        """Raise the error :func:`kg.readers.files.parse_json` gives at ``at`` (``empty``: or, if
         nothing but white space follows, the one of an empty file)."""
         at = self.pos if at is None else at
         line = self.line + self.buf.count("\n", 0, at)
@@ -203,7 +203,8 @@ def outline(path: str | Path, *, arrays: Collection[tuple[str, ...]], keep: Coll
     """The file's JSON value, with the arrays at ``arrays`` (key paths from the top, ``()`` for a
     top-level array) read item by item and given as :class:`Streamed` stand-ins of their items.
 
-    :raises InputError: what :func:`kg.readers.parse_json` of the whole file raises, or that it is empty.
+    :raises InputError: what :func:`kg.readers.files.parse_json` of the whole file raises, or that it
+        is empty.
     """
     reader = _Reader(path)
     try:

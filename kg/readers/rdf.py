@@ -37,7 +37,7 @@ from typing import IO, Any
 import pyoxigraph as ox
 
 from kg.errors import InputError
-from kg.readers import decode_utf8, parse_json, read_bytes, read_bytes_head
+from kg.readers.files import decode_utf8, parse_json, read_bytes, read_bytes_head
 from kg.readers.jsonld_contexts import ContextLoader, inline_contexts
 from kg.readers.rdf_split import Splitter
 from kg.readers.rdf_table import QuotedTriple, TripleTable
@@ -174,7 +174,7 @@ def _xml_error(path: Path) -> tuple[int, int, str] | None:
 
 
 def _check_utf8(path: Path, file: str, *, block: int = 1 << 20) -> None:
-    """Raise what :func:`kg.readers.decode_utf8` says about a file that is not UTF-8, reading it in
+    """Raise what :func:`kg.readers.files.decode_utf8` says about a file that is not UTF-8, reading it in
     blocks (the whole file would be 247 MB of bytes and as much again of text at 100,000 datasets)."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     offset = lines = 0

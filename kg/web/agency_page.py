@@ -25,7 +25,7 @@ from flask import abort, current_app
 
 from kg.describe import Describer, Location
 from kg.errors import StoreError
-from kg.search import MAX_VALUES, Index, Query, Result, Value, open_index
+from kg.search.query import MAX_VALUES, Index, Query, Result, Value, open_index
 from kg.terms import Term
 from kg.vocab import DCAT, DCT, ORG
 from kg.web.search_views import search_url

@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Sequence
 from typing import Protocol
 
-from kg.evaluator_protocol import evaluate  # the evaluator processes' own: answers cannot differ
+from kg.evaluation.protocol import evaluate  # the evaluator processes' own: answers cannot differ
 from kg.web import formats
 
 __all__ = [

@@ -3,10 +3,10 @@
 Two readers of the store are handed to the views: ``kg_store``, the store itself, for
 ``/sparql`` and ``/query`` (which send their queries to ``kg_evaluator`` themselves, with
 streaming and a row cap), the Graph Store Protocol, the search index and ``/health``; and
-``kg_pages`` (:class:`kg.timed.TimedStore`), through which every page of the app (home,
+``kg_pages`` (:class:`kg.evaluation.page_store.TimedStore`), through which every page of the app (home,
 resources, ``/quality``, ``/catalog``, VoID) queries, so that its queries are stopped at
 ``KG_QUERY_TIMEOUT`` too. Under ``kg serve``, ``kg_evaluator`` is the server's shared pool
-(:mod:`kg.evaluator_pool`); ``kg_pages`` keeps a small pool per worker.
+(:mod:`kg.evaluation.shared_pool`); ``kg_pages`` keeps a small pool per worker.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from typing import Any
 
 from flask import Flask, g, has_app_context
 
-from kg.evaluator import Evaluator, EvaluatorClient
-from kg.evaluator_pool import SOCKET_ENV, SharedEvaluator
-from kg.ingest import store_for
+from kg.evaluation.local_pool import Evaluator, EvaluatorClient
+from kg.evaluation.page_store import TimedStore
+from kg.evaluation.shared_pool import SOCKET_ENV, SharedEvaluator
+from kg.factory import store_for
 from kg.settings import Settings, load_settings
-from kg.timed import TimedStore
 
 # the pages' own evaluators, per web worker: their queries take milliseconds, so two are enough
 # to keep a page from waiting behind another, and per worker they are never queued behind the
@@ -61,7 +61,7 @@ def build_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.extensions["kg_cache"] = ResultCache()
     pages_pool = None
     if settings.remote:  # the store evaluates: its answers are passed through, no evaluator processes
-        from kg.remote_answers import RemoteAnswers
+        from kg.evaluation.passthrough import RemoteAnswers
 
         app.extensions["kg_evaluator"] = RemoteAnswers(store, timeout=settings.query_timeout)
     elif settings.evaluators:
@@ -80,7 +80,7 @@ def build_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         deadline=_page_deadline(settings.query_timeout),
         observe=logs.observe_query,
     )
-    if settings.remote:  # each request reads the remote store's version afresh (kg.remote)
+    if settings.remote:  # each request reads the remote store's version afresh (kg.store.remote)
         app.before_request(store.new_request)
     for view in (
         pages,

@@ -1,6 +1,6 @@
 """ETags and a bounded in-memory cache of query results.
 
-Both are keyed by the store's generation (:meth:`kg.store.Store.version`),
+Both are keyed by the store's generation (:meth:`kg.store.embedded.Store.version`),
 which changes on every commit, so an answer can never outlive the data it
 was computed from: a new generation is a new key, and old entries age out of
 the LRU. Each web worker process has its own cache.

@@ -11,7 +11,7 @@ out of range is a 404, anything but a whole number a 400.
 ``/.well-known/void`` describes the whole graph with VoID, and ``/dump.nq`` streams
 the data graphs it counts (the published sources, the vocabularies, the
 catalogue), with their names, as N-Quads: the VoID ``dataDump``. Everything is
-read from the data derived with the store generation (:mod:`kg.derived_catalog`: the
+read from the data derived with the store generation (:mod:`kg.derived.catalog`: the
 member list in page order, the VoID statistics) and carries an ETag built from it.
 """
 
@@ -26,8 +26,8 @@ from pathlib import Path
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
 
 from kg.catalog import Member, Page, page_iri, void_ntriples, write_page
-from kg.derived_catalog import concept_ntriples, dataset_labels, member_count, member_page, members_among
-from kg.store import convert, parse_ntriples
+from kg.derived.catalog import concept_ntriples, dataset_labels, member_count, member_page, members_among
+from kg.store.results import convert, parse_ntriples
 from kg.vocab import DCT, FOAF, PREFIXES
 from kg.web import formats
 from kg.web.cache import etag_for, not_modified
@@ -58,8 +58,9 @@ EMPTY_VOID = {"triples": 0, "subjects": 0, "objects": 0, "properties": 0, "entit
 
 
 def _store():
-    """The store as pages read it: every query stopped at KG_QUERY_TIMEOUT (:mod:`kg.timed`);
-    ``/dump.nq`` is a download and is dumped in this process (:meth:`kg.timed.TimedStore.dump`)."""
+    """The store as pages read it: every query stopped at KG_QUERY_TIMEOUT
+    (:mod:`kg.evaluation.page_store`); ``/dump.nq`` is a download and is dumped in this process
+    (:meth:`kg.evaluation.page_store.TimedStore.dump`)."""
     return current_app.extensions["kg_pages"]
 
 
@@ -69,7 +70,7 @@ def _settings():
 
 def _page(number: int, size: int) -> Page:
     """Page ``number`` of the catalogue: a range of the member list derived with the generation
-    (:mod:`kg.derived_catalog`), so that any page costs the same.
+    (:mod:`kg.derived.catalog`), so that any page costs the same.
 
     :raises IndexError: if there is no such page (page 1 always exists, if empty).
     """

@@ -6,7 +6,7 @@ from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from kg.errors import InputError, QueryError, QueryTimeout, StoreBusy, StoreError
-from kg.timed import PageTimeout
+from kg.evaluation.page_store import PageTimeout
 
 
 def wants_json() -> bool:
@@ -39,8 +39,9 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(QueryTimeout)
     def query_timeout(exc: QueryTimeout) -> Response:
-        """503: a /sparql query, or one of a page's own queries (:class:`kg.timed.PageTimeout`), ran
-        out of time and its evaluator was killed; the reader is told so, and when to try again."""
+        """503: a /sparql query, or one of a page's own queries
+        (:class:`kg.evaluation.page_store.PageTimeout`), ran out of time and its evaluator was
+        killed; the reader is told so, and when to try again."""
         title = "Page took too long" if isinstance(exc, PageTimeout) else "Query stopped"
         response = error_response(503, title, str(exc))
         response.headers["Retry-After"] = "5"

@@ -36,12 +36,12 @@ import werkzeug.urls  # noqa: F401 - registers the "werkzeug.url_quote" decoding
 from a2wsgi import WSGIMiddleware
 from flask import Flask
 
-from kg.evaluator_pool import SharedEvaluator
+from kg.evaluation.shared_pool import SharedEvaluator
 from kg.web import answers, formats, guard, logs, sparql
 from kg.web.pooled import PooledAnswers
 
 # Flask's threads per worker process: a thread is held for a whole query while it waits in the
-# shared evaluator pool's queue (kg.evaluator_pool), so a worker that got more of the keep-alive
+# shared evaluator pool's queue (kg.evaluation.shared_pool), so a worker that got more of the keep-alive
 # connections (5 of 8) must not run out of threads before the pool runs out of evaluators
 THREADS = 8
 FORM_LIMIT = 500_000  # Flask's MAX_FORM_MEMORY_SIZE: a larger form is Flask's to refuse

@@ -13,7 +13,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, current_app, request
 
 from kg.errors import InputError
-from kg.store import serialize_triples
+from kg.store.results import serialize_triples
 from kg.vocab import PREFIXES
 from kg.web import formats
 from kg.web.auth import require_write_token

@@ -1,7 +1,7 @@
 """Structured request logs: one JSON line per request, with its duration and status.
 
 At debug level (``KG_LOG_LEVEL=debug``) every request Flask answers adds a second line with
-its store queries (those of :class:`kg.timed.TimedStore`, through which every page queries):
+its store queries (those of :class:`kg.evaluation.page_store.TimedStore`, through which every page queries):
 how many, their total time, and the slowest one's time and first line, so that a slow page
 names its slow query.
 """
@@ -83,7 +83,7 @@ class Queries:
 
 
 def observe_query(sparql: str, seconds: float) -> None:
-    """:class:`kg.timed.TimedStore`'s observer: count the query on the current request."""
+    """:class:`kg.evaluation.page_store.TimedStore`'s observer: count the query on the current request."""
     if has_app_context():
         queries = g.get("kg_queries")
         if queries is not None:

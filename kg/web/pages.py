@@ -19,7 +19,7 @@ EMPTY = {
 
 def overview() -> dict:
     """Counts, the agencies and themes with most datasets, the recently modified datasets: derived
-    once per generation (:func:`kg.derived_catalog.build_home`), read here as one row."""
+    once per generation (:func:`kg.derived.catalog.build_home`), read here as one row."""
     tables = derived()
     return (tables.value("home") if tables else None) or dict(EMPTY)
 

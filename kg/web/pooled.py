@@ -5,7 +5,7 @@ a2wsgi's threads, Flask parsing the request a second time, a thread blocked for 
 evaluation, and every chunk of a streamed answer handed back across threads to the loop. Measured
 on the 100,000-dataset benchmark store, a LIMIT 20 title search took ~13 ms in an evaluator and
 ~17 ms over HTTP. Here the worker's event loop speaks the pool's protocol
-(:mod:`kg.evaluator_pool`, :mod:`kg.evaluator_protocol`) itself, over the pool's Unix socket:
+(:mod:`kg.evaluation.shared_pool`, :mod:`kg.evaluation.protocol`) itself, over the pool's Unix socket:
 connect (the kernel's accept queue is the pool's FIFO queue), read the evaluator's pid, send the
 request, and relay the tagged answer to the client as it comes.
 
@@ -33,8 +33,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from kg.errors import QueryError, QueryTimeout
-from kg.evaluator_pool import SharedEvaluator
-from kg.evaluator_protocol import START_STREAMING
+from kg.evaluation.protocol import START_STREAMING
+from kg.evaluation.shared_pool import SharedEvaluator
 from kg.web import answers, formats
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ class _Lease:
 
 
 class PooledAnswers:
-    """The front's client of the shared pool (:class:`kg.evaluator_pool.SharedEvaluator`)."""
+    """The front's client of the shared pool (:class:`kg.evaluation.shared_pool.SharedEvaluator`)."""
 
     def __init__(self, pool: SharedEvaluator, cache, max_rows: int) -> None:
         self.pool = pool

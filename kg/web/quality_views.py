@@ -1,6 +1,6 @@
 """/quality: validation outcomes per source and agency, and the MQA-style score of every dataset.
 
-Everything is read from the data derived with the store generation (:mod:`kg.derived_quality`):
+Everything is read from the data derived with the store generation (:mod:`kg.derived.quality`):
 the current ingest run of each source with its rule tallies, the quarantined records, every
 measured dataset's score and points per indicator, and their sums per source and publisher.
 Each read is bounded (a range of ranks, a few rows by key); none is a store query, so the page
@@ -18,8 +18,8 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
 
-from kg.derived import Derived, Layout
-from kg.derived_quality import COLUMNS, RATING_NAMES, agency_rows
+from kg.derived.quality import COLUMNS, RATING_NAMES, agency_rows
+from kg.derived.tables import Derived, Layout
 from kg.quality import (
     ASSESSABLE_POINTS,
     ASSESSED,

@@ -29,7 +29,7 @@ from rdflib.util import from_n3
 from werkzeug.exceptions import HTTPException
 
 from kg.errors import QueryError, QueryTimeout
-from kg.store import is_boolean, is_graph, serialize_results, serialize_triples
+from kg.store.results import is_boolean, is_graph, serialize_results, serialize_triples
 from kg.vocab import PREFIXES, XSD
 from kg.web import guard
 from kg.web.cache import etag_for, not_modified

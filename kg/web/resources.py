@@ -24,11 +24,11 @@ from urllib.parse import quote, urlsplit
 from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask.blueprints import BlueprintSetupState
 
-from kg.derived_quality import dataset_quality
+from kg.derived.quality import dataset_quality
 from kg.describe import Describer, Location, Node
 from kg.errors import QueryError
 from kg.findings import findings_of
-from kg.store import serialize_triples
+from kg.store.results import serialize_triples
 from kg.terms import Term, iri_ok, valid_lang
 from kg.vocab import ADMS, CPOV, DCAT, DCT, FOAF, LOCN, ORG, PREFIXES, RDF, SCHEMA, SKOS, SPDX, VCARD
 from kg.web.agency_page import agency_parts

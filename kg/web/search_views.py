@@ -23,7 +23,8 @@ from flask import (
 )
 
 from kg.errors import StoreError
-from kg.search import FACETS, SORTS, Query, Result, empty_result, open_index, parse_query
+from kg.search.query import SORTS, Query, Result, empty_result, open_index, parse_query
+from kg.search.tables import FACETS
 from kg.web.cache import etag_for, not_modified
 from kg.web.errors import wants_json
 

@@ -22,7 +22,7 @@ from flask import Blueprint, Response, abort, current_app, request
 
 from kg.errors import QueryError
 from kg.sparql_text import add_using, declares_using, describes_constants
-from kg.store import convert
+from kg.store.results import convert
 from kg.web import answers, formats, guard
 from kg.web.auth import require_write_token
 from kg.web.cache import etag_for, not_modified

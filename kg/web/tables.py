@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from flask import abort, current_app
 
-from kg.derived import Derived, open_derived
+from kg.derived.tables import Derived, open_derived
 from kg.errors import StoreError
 
 

@@ -28,7 +28,7 @@ class Worker(UvicornWorker):
         request arriving then waited out, in the p99 of sub-millisecond answers. ``gc.freeze``
         moves them to a generation that is never collected (they are never garbage).
         """
-        from kg.evaluator_keeper import _die_with_parent
+        from kg.evaluation.pool_keeper import _die_with_parent
 
         _die_with_parent(signal.SIGTERM, self.ppid)  # a SIGKILLed master must not leave us serving
         gc.collect()

@@ -1,0 +1,70 @@
+"""The builder of the derived tables: one store builder, run with every new generation.
+
+It runs after the search index's (:func:`kg.search.build.build_index`), in the same file, and has
+each part build its tables in turn: :mod:`kg.derived.catalog`, :mod:`kg.derived.void`,
+:mod:`kg.derived.quality`, then the home page's summary, which reads the others' rows.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+from kg.derived import catalog, quality, void
+from kg.derived.tables import SCHEMA, VERSION, Build, Layout, Scores
+from kg.errors import StoreError
+from kg.search.tables import INDEX_FILE
+from kg.settings import Settings
+from kg.store.generation import Generation
+
+
+def build_derived(generation: Generation, *, settings: Settings, scores: Scores | None = None) -> None:
+    """The derived tables of a new generation, in its ``search.sqlite`` (a store builder)."""
+    target = generation.folder / INDEX_FILE
+    if not target.is_file():
+        raise StoreError(
+            f"the search index of {generation.folder.name} is missing: register build_index first"
+        )
+    db = sqlite3.connect(target)
+    db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA temp_store=MEMORY;")
+    modules = (catalog, quality, void)
+    for module in modules:
+        for table in module.TABLES:
+            db.execute(f"DROP TABLE IF EXISTS {table}")  # the search index copied the previous file
+    db.execute("DROP TABLE IF EXISTS derived")
+    db.executescript(SCHEMA + "".join(module.SCHEMA for module in modules))
+    previous = generation.previous / INDEX_FILE if generation.previous else None
+    incremental = bool(generation.changed) and _usable(previous)
+    if incremental:
+        db.execute("ATTACH DATABASE ? AS old", (f"file:{previous}?mode=ro",))
+    build = Build(db, generation, Layout(settings.base_uri), settings, incremental)
+    catalog.build(build)
+    void.build(build)
+    quality.build(build, scores)
+    catalog.build_home(build)
+    db.execute("INSERT OR REPLACE INTO meta VALUES ('derived', ?)", (VERSION,))
+    db.commit()
+    if incremental:
+        db.execute("DETACH DATABASE old")
+    db.close()
+    fd = os.open(target, os.O_RDONLY)
+    try:
+        os.fsync(fd)  # published right after: the tables must be on disk
+    finally:
+        os.close(fd)
+
+
+def _usable(path: Path | None) -> bool:
+    """Whether a previous generation's file has derived tables of this version to copy from."""
+    if path is None or not path.is_file():
+        return False
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            row = db.execute("SELECT value FROM meta WHERE key = 'derived'").fetchone()
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return False
+    return row is not None and row[0] == VERSION

@@ -1,0 +1,408 @@
+"""The derived data of ``/quality``: scores per dataset, quality totals, quarantine, ingest runs.
+
+Built by :func:`kg.derived.build.build_derived` (see there for where and when). The points per
+indicator are not in the graph (:mod:`kg.quality` keeps it lean): an ingest hands them over
+as JSON lines (:class:`kg.derived.tables.Scores`); a quality graph without them (a write whose change
+is unknown, a store older than the lean graph) is read back from the store, its points per
+indicator worked out again from the datasets' triples (or read from the older graph's own
+measurements of them).
+
+Tables:
+
+* ``scores(graph, iri, score, i_<indicator>…, rank, source_rank)``: every measured dataset,
+  ``rank`` its position worst first (score, then IRI) and ``source_rank`` within its source;
+  ``agency_scores(agency, rank, graph, iri)`` the same per publisher;
+* ``quality_totals(source, agency, published, scored, score, i_<indicator>…, <rating>…,
+  quarantined)``: sums per source and publisher (``agency`` '' for the whole source), which the
+  page adds up for the whole store, one source or one agency;
+* ``quarantine(graph, node, record, title, origin, publisher, publisher_name, violations,
+  warnings, position, source_position, agency_position)``: the quarantined records;
+* ``runs(source, run, ended, read, published, quarantined, violations, warnings, rules)``: the
+  current ingest run of each source with its rule tallies (most frequent first);
+* the value ``quality_agencies`` of the ``derived`` table: the agencies of the whole store, lowest
+  average score first, as ``/quality`` lists them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from rdflib import BNode, Literal, URIRef
+
+from kg.derived.tables import Build, Scores
+from kg.quality import ASSESSED, BY_NAME, RATINGS, Facts, dimension_points, percentage, rating, score
+from kg.vocab import DCAT, DCT, DQV, FOAF, KGO, PROV, QUALITY, SH, SKOS
+
+COLUMNS = tuple(f"i_{i.name}" for i in ASSESSED)
+RATING_NAMES = tuple(name for name, _ in RATINGS)
+AGENCIES_SHOWN = 200
+RULES_KEPT = 500  # per run (kg.quality.MAX_RULE_TALLIES)
+CHUNK = 1000
+TABLES = ("scores", "agency_scores", "quality_totals", "quarantine", "runs")
+_I = ", ".join(f"{c} REAL NOT NULL" for c in COLUMNS)
+SCHEMA = f"""
+CREATE TABLE scores(graph TEXT NOT NULL, iri TEXT NOT NULL, score REAL NOT NULL, {_I},
+  rank INTEGER, source_rank INTEGER, PRIMARY KEY(graph, iri)) WITHOUT ROWID;
+CREATE INDEX scores_rank ON scores(rank);
+CREATE INDEX scores_iri ON scores(iri);
+CREATE INDEX scores_source ON scores(graph, source_rank);
+CREATE TABLE agency_scores(agency TEXT NOT NULL, rank INTEGER NOT NULL, graph TEXT NOT NULL,
+  iri TEXT NOT NULL, PRIMARY KEY(agency, rank)) WITHOUT ROWID;
+CREATE TABLE quality_totals(source TEXT NOT NULL, agency TEXT NOT NULL, published INTEGER NOT NULL,
+  scored INTEGER NOT NULL, score REAL NOT NULL, {", ".join(f"{c} REAL NOT NULL" for c in COLUMNS)},
+  {", ".join(f"{r} INTEGER NOT NULL" for r in RATING_NAMES)}, quarantined INTEGER NOT NULL,
+  PRIMARY KEY(source, agency)) WITHOUT ROWID;
+CREATE INDEX quality_totals_agency ON quality_totals(agency);
+CREATE TABLE quarantine(graph TEXT NOT NULL, node TEXT NOT NULL, record TEXT NOT NULL, title TEXT,
+  origin TEXT, publisher TEXT NOT NULL, publisher_name TEXT, violations TEXT NOT NULL,
+  warnings INTEGER NOT NULL, position INTEGER, source_position INTEGER, agency_position INTEGER,
+  PRIMARY KEY(graph, node)) WITHOUT ROWID;
+CREATE INDEX quarantine_position ON quarantine(position);
+CREATE INDEX quarantine_source ON quarantine(graph, source_position);
+CREATE INDEX quarantine_agency ON quarantine(publisher, agency_position);
+CREATE TABLE runs(source TEXT PRIMARY KEY, run TEXT NOT NULL, ended TEXT, read INTEGER NOT NULL,
+  published INTEGER NOT NULL, quarantined INTEGER NOT NULL, violations INTEGER NOT NULL,
+  warnings INTEGER NOT NULL, rules TEXT NOT NULL);
+"""
+PREFIXES = (
+    f"PREFIX dqv: <{DQV}> PREFIX kgq: <{QUALITY}> PREFIX kgo: <{KGO}> PREFIX prov: <{PROV}> "
+    f"PREFIX sh: <{SH}> PREFIX dct: <{DCT}> PREFIX dcat: <{DCAT}> PREFIX foaf: <{FOAF}> "
+    f"PREFIX skos: <{SKOS}>\n"
+)
+_SEVERITY = {str(SH.Violation): "violation", str(SH.Warning): "warning", str(SH.Info): "info"}
+
+
+def build(b: Build, scores: Scores | None) -> None:
+    """Scores, quarantine and runs, then what is worked out from them: ranks and totals."""
+    _scores(b, scores)
+    _quarantine(b)
+    _runs(b)
+    _publishers(b)
+    _ranks(b)
+    _totals(b)
+    b.put("quality_agencies", _agency_list(b))
+
+
+# ---------------------------------------------------------------- scores
+
+
+def _scores(b: Build, scores: Scores | None) -> None:
+    graphs = [g for g in b.generation.data_graphs() if b.layout.is_quality(g)]
+    names = ", ".join(("graph", "iri", "score", *COLUMNS))
+    if b.incremental:
+        b.db.executemany(
+            f"INSERT INTO scores({names}) SELECT {names} FROM old.scores WHERE graph = ?",
+            [(g,) for g in graphs if not b.changed(g)],
+        )
+    insert = f"INSERT OR REPLACE INTO scores({names}) VALUES ({', '.join('?' * (3 + len(COLUMNS)))})"
+    for graph in graphs:
+        if not b.changed(graph):
+            continue
+        if scores is not None and scores.graph == graph and scores.path.is_file():
+            rows = _from_summaries(graph, scores)
+        else:
+            rows = _from_store(b, graph)
+        b.db.executemany(insert, rows)
+
+
+def _from_summaries(graph: str, scores: Scores) -> Iterator[tuple]:
+    with open(scores.path, encoding="utf-8") as lines:
+        for line in lines:
+            found = json.loads(line)
+            yield (graph, found["d"], round(sum(found["p"]), 2), *found["p"])
+
+
+def _from_store(b: Build, graph: str) -> Iterator[tuple]:
+    """A quality graph's datasets from the store: the score as measured; the points per indicator
+    as an older graph measured them, else worked out again from the datasets' triples."""
+    measured: dict[str, dict[str, float]] = {}
+    query = f"""{PREFIXES} SELECT ?d ?metric ?v WHERE {{ GRAPH <{graph}> {{
+        ?m dqv:computedOn ?d ; dqv:isMeasurementOf ?metric ; dqv:value ?v }} FILTER(isNumeric(?v)) }}"""
+    for row in b.rows(query):
+        name = (row["metric"] or "").removeprefix(str(QUALITY))
+        measured.setdefault(row["d"] or "", {})[name] = float(row["v"] or 0)
+    todo = [iri for iri, values in measured.items() if not set(values) & set(BY_NAME)]
+    again = _recomputed(b, todo)
+    for iri, values in sorted(measured.items()):
+        points = again.get(iri) or {i.name: values.get(i.name, 0.0) for i in ASSESSED}
+        total = values.get("score", round(sum(points.values()), 2))
+        yield (graph, iri, total, *(points[i.name] for i in ASSESSED))
+
+
+_DATASET_PROPS = (DCAT.keyword, DCAT.theme, DCT.spatial, DCT.temporal, DCT.accessRights, DCAT.contactPoint,
+                  DCT.publisher, DCT.issued, DCT.modified, DCAT.distribution)  # fmt: skip
+_PART_PROPS = (DCAT.downloadURL, DCT.format, DCAT.mediaType, DCT.license, DCT.rights, DCAT.byteSize,
+               DCT.issued, DCT.modified)  # fmt: skip
+
+
+def _recomputed(b: Build, iris: Sequence[str]) -> dict[str, dict[str, float]]:
+    """The points per indicator of published datasets (compliant, then), from their triples."""
+    out: dict[str, dict[str, float]] = {}
+    mine = ", ".join(f"<{p}>" for p in _DATASET_PROPS)
+    parts = ", ".join(f"<{p}>" for p in _PART_PROPS)
+    for start in range(0, len(iris), CHUNK):
+        chunk = iris[start : start + CHUNK]
+        values = " ".join(f"<{iri}>" for iri in chunk)
+        query = f"""SELECT ?d ?x ?p ?o (isIRI(?o) AS ?i) (isBlank(?o) AS ?b) WHERE {{ VALUES ?d {{ {values} }}
+            {{ ?d ?p ?o FILTER(?p IN ({mine})) }}
+            UNION {{ ?d <{DCAT.distribution}> ?x . ?x ?p ?o FILTER(?p IN ({parts})) }} }}"""
+        props: dict[str, dict] = {}
+        for row in b.rows(query):
+            term = _term(row)
+            owner = props.setdefault(row["d"] or "", {"": {}})
+            node = owner.setdefault(row["x"] or "", {})
+            node.setdefault(URIRef(row["p"] or ""), []).append(term)
+        for iri in chunk:
+            found = props.get(iri, {"": {}})
+            dataset = found[""]
+            links = [str(d) for d in dict.fromkeys(dataset.get(DCAT.distribution, []))]
+            out[iri] = score(Facts(dataset, [found.get(link, {}) for link in links], True))
+    return out
+
+
+def _term(row: dict[str, str | None]) -> URIRef | BNode | Literal:
+    value = row["o"] or ""
+    if row["i"] in ("true", "1"):
+        return URIRef(value)
+    return BNode(value) if row["b"] in ("true", "1") else Literal(value)
+
+
+def _publishers(b: Build) -> None:
+    """Each dataset's publishers and source, from the search index (a temporary table for this build)."""
+    b.db.execute("DROP TABLE IF EXISTS temp.published")
+    b.db.execute(
+        "CREATE TEMP TABLE published AS SELECT d.iri AS iri, t.value AS agency FROM datasets d "
+        "JOIN facets f ON f.dataset = d.id JOIN terms t ON t.id = f.term WHERE t.facet = 'publisher'"
+    )
+    b.db.execute("CREATE INDEX temp.published_iri ON published(iri)")
+
+
+def _ranks(b: Build) -> None:
+    db = b.db
+    db.execute(
+        "UPDATE scores SET rank = r.n FROM (SELECT graph, iri, row_number() OVER (ORDER BY score, iri) AS n "
+        "FROM scores) r WHERE scores.graph = r.graph AND scores.iri = r.iri"
+    )
+    db.execute(
+        "UPDATE scores SET source_rank = r.n FROM (SELECT graph, iri, row_number() OVER (PARTITION BY graph "
+        "ORDER BY score, iri) AS n FROM scores) r WHERE scores.graph = r.graph AND scores.iri = r.iri"
+    )
+    db.execute(
+        "INSERT INTO agency_scores SELECT p.agency, row_number() OVER (PARTITION BY p.agency "
+        "ORDER BY s.score, s.iri, s.graph), s.graph, s.iri FROM scores s JOIN published p ON p.iri = s.iri"
+    )
+
+
+def _totals(b: Build) -> None:
+    """Sums per (source, publisher) and per source: datasets published and scored, points, ratings,
+    quarantined records."""
+    db, layout = b.db, b.layout
+    db.create_function("source_of", 1, layout.source_of, deterministic=True)
+    db.create_function("rating_of", 1, rating, deterministic=True)
+    zeros = ", ".join("0" for _ in (*COLUMNS, *RATING_NAMES))
+    db.execute(
+        "CREATE TEMP TABLE by_source AS SELECT source_of(x.graph) AS source, d.iri AS iri FROM sources x "
+        "JOIN datasets d ON d.id = x.dataset"
+    )
+    db.execute(  # the datasets each source publishes, per publisher and in all ('')
+        f"INSERT INTO quality_totals SELECT source, agency, count(DISTINCT iri), 0, 0, {zeros}, 0 FROM ("
+        "SELECT x.source, p.agency, x.iri FROM by_source x JOIN published p ON p.iri = x.iri "
+        "UNION ALL SELECT source, '', iri FROM by_source) GROUP BY source, agency"
+    )
+    sums = ", ".join(f"round(sum(s.{c}), 2)" for c in COLUMNS)  # round: the same whatever the rows' order
+    bands = ", ".join(f"sum(rating_of(s.score) = '{name}')" for name in RATING_NAMES)
+    db.execute(
+        "INSERT INTO quality_totals SELECT source_of(s.graph), p.agency, 0, count(*), "
+        f"round(sum(s.score), 2), {sums}, {bands}, 0 FROM scores s JOIN "
+        "(SELECT iri, agency FROM published UNION ALL SELECT DISTINCT iri, '' FROM scores) p "
+        "ON p.iri = s.iri GROUP BY source_of(s.graph), p.agency "
+        "ON CONFLICT(source, agency) DO UPDATE SET "
+        + ", ".join(f"{c} = excluded.{c}" for c in ("scored", "score", *COLUMNS, *RATING_NAMES))
+    )
+    held = db.execute(
+        "SELECT graph, publisher, count(DISTINCT record) FROM quarantine GROUP BY graph, publisher"
+    )
+    for graph, publisher, n in held.fetchall():
+        for agency in ("", publisher) if publisher else ("",):
+            db.execute(
+                f"INSERT INTO quality_totals VALUES (?, ?, 0, 0, 0, {zeros}, ?) "
+                "ON CONFLICT(source, agency) DO UPDATE SET quarantined = quarantined + excluded.quarantined",
+                (layout.source_of(graph), agency, n),
+            )
+    db.execute("DROP TABLE temp.by_source")
+
+
+def _agency_list(b: Build) -> list[dict[str, Any]]:
+    """The publishers of the whole store, lowest average score first (those never scored last)."""
+    rows = b.db.execute(
+        "SELECT agency, sum(published), sum(scored), round(sum(score), 2), sum(quarantined) "
+        "FROM quality_totals "
+        "WHERE agency != '' GROUP BY agency"
+    ).fetchall()
+    return agency_rows(b.db, rows)[:AGENCIES_SHOWN]
+
+
+def agency_rows(db, rows: list[tuple]) -> list[dict[str, Any]]:
+    """(agency, published, scored, score sum, quarantined) as the page lists them, worst average first,
+    each with its name (from the agency directory, else from its quarantined records)."""
+    table = [
+        {"agency": agency, "datasets": published, "scored": scored,
+         "average_score": round(total / scored, 2) if scored else None, "quarantined": held}
+        for agency, published, scored, total, held in rows
+    ]  # fmt: skip
+    table.sort(key=lambda r: (r["average_score"] is None, r["average_score"] or 0, r["agency"]))
+    iris = [r["agency"] for r in table[:AGENCIES_SHOWN]]
+    names: dict[str, str] = {}
+    for start in range(0, len(iris), 500):
+        part = iris[start : start + 500]
+        marks = ",".join("?" * len(part))
+        held = "SELECT publisher, max(publisher_name) FROM quarantine WHERE publisher IN ({}) GROUP BY 1"
+        held = held.format(marks)
+        names.update(db.execute(held, part).fetchall())  # an agency described only in quarantine
+        names.update(db.execute(f"SELECT iri, name FROM agencies WHERE iri IN ({marks})", part).fetchall())
+    for row in table:
+        row["name"] = names.get(row["agency"]) or row["agency"]
+    return table
+
+
+# ---------------------------------------------------------------- quarantine and runs
+
+
+def _quarantine(b: Build) -> None:
+    prefix = b.layout.quarantine_prefix
+    graphs = {
+        row["g"] or ""
+        for row in b.rows(  # an empty group pattern would do on Oxigraph; not every store answers it
+            f"SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?r a <{KGO.QuarantinedRecord}> }} }}",
+            default_graphs=[],
+            private=True,
+        )
+        if (row["g"] or "").startswith(prefix)
+    }
+    columns = "graph, node, record, title, origin, publisher, publisher_name, violations, warnings"
+    if b.incremental:
+        b.db.executemany(
+            f"INSERT INTO quarantine({columns}) SELECT {columns} FROM old.quarantine WHERE graph = ?",
+            [(g,) for g in sorted(graphs) if not b.changed(g)],
+        )
+    for graph in sorted(graphs):
+        if b.changed(graph):
+            b.db.executemany(
+                f"INSERT INTO quarantine({columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", _held(b, graph)
+            )
+    for column, partition in (("position", ""), ("source_position", "PARTITION BY graph"),
+                              ("agency_position", "PARTITION BY publisher")):  # fmt: skip
+        b.db.execute(
+            f"UPDATE quarantine SET {column} = r.n FROM (SELECT graph, node, row_number() OVER ({partition} "
+            "ORDER BY graph, record, node) AS n FROM quarantine) r WHERE quarantine.graph = r.graph "
+            "AND quarantine.node = r.node"
+        )
+
+
+def _held(b: Build, graph: str) -> Iterator[tuple]:
+    """The quarantined records of one quarantine graph, with their violation messages."""
+    records = b.rows(
+        f"""{PREFIXES} SELECT ?r ?key (SAMPLE(?o) AS ?origin) (SAMPLE(?t) AS ?title)
+        (MIN(STR(?a)) AS ?publisher) WHERE {{ GRAPH <{graph}> {{
+          ?r a kgo:QuarantinedRecord ; kgo:recordKey ?key .
+          OPTIONAL {{ ?r kgo:sourceLocation ?o }} OPTIONAL {{ ?key dct:title ?t }}
+          OPTIONAL {{ ?key dct:publisher ?a FILTER(isIRI(?a)) }} }} }} GROUP BY ?r ?key""",
+        default_graphs=[],
+        private=True,
+    )
+    found = {row["r"] or "": row for row in records}
+    results: dict[str, list[tuple[str, str]]] = {}
+    query = f"""{PREFIXES} SELECT ?r ?severity ?message WHERE {{ GRAPH <{graph}> {{
+        ?r kgo:report ?x . ?x sh:resultSeverity ?severity ; sh:resultMessage ?message }} }}"""
+    for row in b.rows(query, default_graphs=[], private=True):
+        results.setdefault(row["r"] or "", []).append(
+            (_SEVERITY.get(row["severity"] or "", "info"), row["message"] or "")
+        )
+    publishers = sorted({row["publisher"] for row in found.values() if row["publisher"]})
+    names = _names(b, graph, publishers)
+    for node, row in found.items():
+        own = sorted(results.get(node, []), key=lambda r: r[1])
+        violations = [message for severity, message in own if severity == "violation"]
+        yield (graph, node, row["key"] or "", row["title"], row["origin"], row["publisher"] or "",
+               names.get(row["publisher"] or ""), json.dumps(violations, ensure_ascii=False),
+               sum(1 for severity, _ in own if severity == "warning"))  # fmt: skip
+
+
+def _names(b: Build, graph: str, iris: list[str]) -> dict[str, str]:
+    """Names of the publishers of quarantined records, as that quarantine graph gives them."""
+    out: dict[str, str] = {}
+    for start in range(0, len(iris), CHUNK):
+        values = " ".join(f"<{iri}>" for iri in iris[start : start + CHUNK])
+        query = f"""SELECT ?a (SAMPLE(?n) AS ?name) WHERE {{ VALUES ?a {{ {values} }}
+            GRAPH <{graph}> {{ ?a <{FOAF.name}>|<{SKOS.prefLabel}> ?n }} }} GROUP BY ?a"""
+        out.update(
+            {row["a"] or "": row["name"] or "" for row in b.rows(query, default_graphs=[], private=True)}
+        )
+    return out
+
+
+def _runs(b: Build) -> None:
+    """The current run of every source, with its rule tallies (bounded: a run keeps at most 500)."""
+    provenance = b.layout.provenance
+    counts = ("read", "published", "quarantined", "violations", "warnings")
+    runs = b.rows(
+        f"""{PREFIXES} SELECT ?run ?source ?ended ?read ?published ?quarantined ?violations ?warnings WHERE {{
+          GRAPH <{provenance}> {{ ?run kgo:current true ; kgo:source ?source .
+            OPTIONAL {{ ?run prov:endedAtTime ?ended }} OPTIONAL {{ ?run kgo:recordsRead ?read }}
+            OPTIONAL {{ ?run kgo:recordsPublished ?published }}
+            OPTIONAL {{ ?run kgo:recordsQuarantined ?quarantined }}
+            OPTIONAL {{ ?run kgo:violations ?violations }}
+            OPTIONAL {{ ?run kgo:warnings ?warnings }} }} }}""",
+        default_graphs=[],
+        private=True,
+    )
+    rules: dict[str, list[dict[str, Any]]] = {}
+    query = f"""{PREFIXES} SELECT ?run ?severity ?rule ?message ?count WHERE {{ GRAPH <{provenance}> {{
+        ?run kgo:current true . ?m dqv:computedOn ?run ; dqv:isMeasurementOf kgq:validationResults ;
+           dqv:value ?count ; sh:resultSeverity ?severity ; sh:resultMessage ?message .
+        OPTIONAL {{ ?m kgo:rule ?rule }} }} }}"""
+    for row in b.rows(query, default_graphs=[], private=True):
+        rules.setdefault(row["run"] or "", []).append(
+            {"severity": _SEVERITY.get(row["severity"] or "", "info"), "rule": row["rule"],
+             "message": row["message"], "count": _count(row["count"])}
+        )  # fmt: skip
+    for run in runs:
+        own = sorted(rules.get(run["run"] or "", []), key=lambda r: (-r["count"], r["message"] or ""))
+        b.db.execute(
+            "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (run["source"], run["run"], run["ended"], *(_count(run[k]) for k in counts),
+             json.dumps(own[:RULES_KEPT], ensure_ascii=False)),
+        )  # fmt: skip
+
+
+def _count(value: str | None) -> int:
+    return int(float(value)) if value else 0
+
+
+def dataset_quality(db, iri: str) -> dict[str, Any] | None:
+    """One dataset's quality as a page shows it (None when it was not measured): its score,
+    percentage and rating, its points per dimension and per indicator (one lookup by IRI)."""
+    row = db.execute(
+        f"SELECT score, {', '.join(COLUMNS)} FROM scores WHERE iri = ? LIMIT 1", (iri,)
+    ).fetchone()
+    if row is None:
+        return None
+    points = dict(zip((i.name for i in ASSESSED), row[1:], strict=True))
+    return {
+        "score": row[0],
+        "percentage": percentage(row[0]),
+        "rating": rating(row[0]),
+        "dimensions": dimension_points(points),
+        "indicators": [
+            {
+                "name": i.name,
+                "label": i.label,
+                "dimension": i.dimension,
+                "points": points[i.name],
+                "of": i.points,
+            }
+            for i in ASSESSED
+        ],
+    }

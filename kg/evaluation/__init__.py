@@ -1,0 +1,15 @@
+"""Query evaluation under ``KG_QUERY_TIMEOUT``: queries run in evaluator processes that are killed
+at the deadline, since pyoxigraph cannot cancel a query (oxigraph issue #1926).
+
+* :mod:`kg.evaluation.protocol`: one request in, tagged byte messages out; what every
+  evaluator process runs, so that every pool answers byte for byte alike.
+* :mod:`kg.evaluation.local_pool`: a web worker's own evaluator processes
+  (:class:`~kg.evaluation.local_pool.Evaluator`), and the client side of the protocol.
+* :mod:`kg.evaluation.shared_pool`: one pool for every gunicorn worker of ``kg serve``
+  (first come, first served), kept by :mod:`kg.evaluation.pool_keeper`.
+* :mod:`kg.evaluation.page_store`: the store as the app's own pages read it
+  (:class:`~kg.evaluation.page_store.TimedStore`: every query through an evaluator, one
+  budget per page).
+* :mod:`kg.evaluation.passthrough`: with a remote store, ``/sparql`` answers passed through
+  as the store wrote them (the store evaluates; the limit is the request's timeout).
+"""

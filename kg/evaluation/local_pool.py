@@ -1,0 +1,308 @@
+"""Public queries evaluated in child processes that are killed at the deadline.
+
+pyoxigraph has no query timeout or cancellation (oxigraph issue #1926), an
+aggregate is computed inside one call that does not return to Python, and
+gunicorn's worker timeout would kill every request of the worker. So each
+web worker keeps a small warm pool of evaluator processes: a query is sent to
+an idle child, which opens the published store generation read-only (safe:
+generations are never written once published), evaluates, serializes with
+pyoxigraph's own serializers and sends the bytes back. At the deadline the
+parent kills the child — the work really stops — answers 503, and starts a
+fresh child in the background; other requests use the other children
+meanwhile.
+
+The answer is held back until the child has finished or sent
+``START_STREAMING`` bytes, so a query that runs out of time gets a clear 503
+rather than a cut body; longer answers stream, and are cut if their
+deadline passes (logged).
+
+Under ``kg serve`` the public queries go to one pool shared by all the web
+workers instead (:mod:`kg.evaluation.shared_pool`, the same protocol through
+:class:`EvaluatorClient`); this per-worker pool serves the pages, and every
+query when the app runs without a gunicorn master.
+
+The app's own pages use :meth:`Evaluator.fetch` instead (see :mod:`kg.evaluation.page_store`):
+the whole answer or an error, never a cut one, with no row cap, on the public
+or the private store.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import threading
+import time
+from collections.abc import Iterator
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from kg.errors import QueryError, QueryTimeout
+from kg.evaluation.protocol import START_STREAMING, answer
+
+log = logging.getLogger(__name__)
+Request = tuple[str, list[str] | None, list[str] | None, tuple[str, str]]
+
+
+def _child_main(conn: Connection, store_path: str, private: tuple[str, ...]) -> None:
+    """The per-worker evaluator loop: one request at a time, answers as tagged byte messages."""
+    from kg.store.embedded import Store
+
+    store = Store(store_path, private_graphs=private)
+    while True:
+        try:
+            answer(conn, store, conn.recv())
+        except (EOFError, OSError):
+            return
+
+
+class _Child:
+    def __init__(self, context, store_path: str, private: tuple[str, ...]) -> None:
+        parent, child = context.Pipe()
+        self.conn = parent
+        self.process = context.Process(target=_child_main, args=(child, store_path, private), daemon=True)
+        self.process.start()
+        child.close()
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.join(5)
+        self.conn.close()
+
+
+class EvaluatorClient:
+    """The web worker's side of the evaluator protocol, over any way of getting an evaluator.
+
+    Subclasses say where an evaluator comes from (``_acquire``: one with a ``conn``, or a
+    :class:`QueryTimeout` at the deadline), how a request reaches it (``_send``), and what
+    happens to it after a complete answer (``_release``) or an incomplete one (``_discard``:
+    it is killed, so that the work really stops).
+    """
+
+    timeout: float
+
+    def _acquire(self, deadline: float):
+        raise NotImplementedError
+
+    def _send(self, child, request: tuple) -> None:
+        child.conn.send(request)
+
+    def _release(self, child) -> None:
+        raise NotImplementedError
+
+    def _discard(self, child) -> None:
+        raise NotImplementedError
+
+    def evaluate(
+        self,
+        text: str,
+        default: list[str] | None,
+        named: list[str] | None,
+        accept: tuple[str, str],
+        *,
+        timeout: float | None = None,
+        max_rows: int = 0,
+    ) -> tuple[str, list[bytes] | Iterator[bytes]]:
+        """Evaluate a query; returns the format (``"json|cut"`` when SELECT rows were cut at
+        ``max_rows``) and the body's chunks: a list when the answer is complete, else an
+        iterator that streams the rest.
+
+        :raises QueryError: the query does not parse or fails (400).
+        :raises QueryTimeout: the time limit passed before the answer began (503).
+        """
+        deadline = time.monotonic() + (timeout or self.timeout)
+        child = self._acquire(deadline)
+        try:
+            self._send(child, (text, default, named, accept, max_rows))
+            first = self._receive(child, deadline)
+            if first[:1] == b"Q":
+                self._release(child)
+                raise QueryError(first[1:].decode())
+            if first[:1] == b"A":  # the whole answer in one message
+                self._release(child)
+                fmt, _, body = first[1:].partition(b"\0")
+                return fmt.decode(), [body]
+            if first[:1] != b"F":
+                raise RuntimeError(first[1:].decode())
+            fmt = first[1:].decode()
+            head, done = self._head(child, deadline)
+        except QueryError:
+            raise
+        except BaseException:
+            self._discard(child)  # timed out, died or broke: stop it, a fresh one replaces it
+            raise
+        if done:
+            self._release(child)
+            return fmt, head
+        return fmt, self._rest(child, head, deadline)
+
+    def _receive(self, child, deadline: float) -> bytes:
+        if not child.conn.poll(max(0.0, deadline - time.monotonic())):
+            raise QueryTimeout(f"the query ran out of time ({self.timeout:g} s limit) and was stopped")
+        try:
+            return child.conn.recv_bytes()
+        except (EOFError, OSError) as exc:
+            raise RuntimeError(f"the evaluator process died: {exc}") from exc
+
+    def _head(self, child, deadline: float) -> tuple[list[bytes], bool]:
+        """Chunks until the answer is complete or big enough to start streaming."""
+        chunks: list[bytes] = []
+        size = 0
+        while size < START_STREAMING:
+            message = self._receive(child, deadline)
+            if message == b"E":
+                return chunks, True
+            if message[:1] != b"D":
+                raise RuntimeError(message[1:].decode())
+            chunks.append(message[1:])
+            size += len(message) - 1
+        return chunks, False
+
+    def _rest(self, child, head: list[bytes], deadline: float) -> Iterator[bytes]:
+        finished = False
+        try:
+            yield from head
+            while True:
+                message = self._receive(child, deadline)
+                if message == b"E":
+                    finished = True
+                    return
+                if message[:1] != b"D":
+                    log.error("query failed while streaming: %s", message[1:].decode())
+                    return
+                yield message[1:]
+        except QueryTimeout:
+            log.warning("a streaming answer was cut at the time limit")
+        finally:
+            if finished:
+                self._release(child)
+            else:
+                self._discard(child)  # cut, failed or the client went away: stop the work
+
+    def fetch(
+        self,
+        text: str,
+        *,
+        default_graphs: list[str] | None = None,
+        named_graphs: list[str] | None = None,
+        private: bool = False,
+        timeout: float | None = None,
+    ) -> tuple[str, bytes]:
+        """Evaluate a query of the app's own (a page's), with the arguments of
+        :meth:`kg.store.embedded.Store.query`.
+
+        Returns the format and the whole answer: SPARQL TSV for SELECT (lossless: terms in
+        N-Triples syntax), SPARQL JSON for ASK, N-Triples for CONSTRUCT. No row cap, since a
+        page's queries bound themselves, and no streaming: a page cannot use half an answer, so
+        an answer still incomplete at the deadline is a :class:`QueryTimeout`, never a cut body.
+
+        :raises QueryError: the query does not parse or fails.
+        :raises QueryTimeout: the time limit (``timeout``, else the pool's) passed first.
+        """
+        limit = self.timeout if timeout is None else timeout
+        if limit <= 0:
+            raise QueryTimeout(f"the query ran out of time ({self.timeout:g} s limit) before it began")
+        deadline = time.monotonic() + limit
+        child = self._acquire(deadline)
+        try:
+            self._send(child, (text, default_graphs, named_graphs, ("tsv", "nt"), 0, private))
+            message = self._receive(child, deadline)
+            chunks: list[bytes] = []
+            fmt = ""
+            while message != b"E":
+                tag, data = message[:1], message[1:]
+                if tag == b"Q":  # the child reported the query's fault and waits for the next one
+                    self._release(child)
+                    raise QueryError(data.decode())
+                if tag == b"A" and not fmt:  # the whole answer in one message
+                    self._release(child)
+                    head, _, body = data.partition(b"\0")
+                    return head.decode(), body
+                if tag == b"F" and not fmt:
+                    fmt = data.decode()
+                elif tag == b"D" and fmt:
+                    chunks.append(data)
+                else:
+                    raise RuntimeError(data.decode() or f"unexpected message {tag!r} from the evaluator")
+                message = self._receive(child, deadline)
+        except QueryError:
+            raise
+        except BaseException:
+            self._discard(child)  # timed out, died or broke: stop it, a fresh one replaces it
+            raise
+        self._release(child)
+        return fmt, b"".join(chunks)
+
+
+class Evaluator(EvaluatorClient):
+    """A warm pool of ``size`` evaluator processes for one web worker.
+
+    :param timeout: default wall-clock limit of one query, in seconds.
+    """
+
+    def __init__(
+        self, store_path: Path | str, private_graphs: tuple[str, ...], *, size: int = 2, timeout: float = 10.0
+    ) -> None:
+        self.store_path = str(store_path)
+        self.private = private_graphs
+        self.size = size
+        self.timeout = timeout
+        self._context = multiprocessing.get_context("spawn")
+        self._idle: list[_Child] = []
+        self._count = 0
+        self._lock = threading.Condition()
+        self.killed = 0
+
+    def _acquire(self, deadline: float) -> _Child:
+        with self._lock:
+            while not self._idle and self._count >= self.size:
+                if not self._lock.wait(max(0.0, deadline - time.monotonic())):
+                    raise QueryTimeout("the service is busy: no evaluator was free before the time limit")
+            if self._idle:
+                return self._idle.pop()
+            self._count += 1
+        return _Child(self._context, self.store_path, self.private)
+
+    def _release(self, child: _Child) -> None:
+        with self._lock:
+            self._idle.append(child)
+            self._lock.notify()
+
+    def _discard(self, child: _Child) -> None:
+        child.kill()
+        with self._lock:
+            self._count -= 1
+            self.killed += 1
+            self._lock.notify()
+        threading.Thread(target=self._replace, daemon=True, name="evaluator-replace").start()
+
+    def _replace(self) -> None:
+        """Start a fresh child for a killed one, so the next query does not pay the ~0.2 s start."""
+        with self._lock:
+            if self._count >= self.size:
+                return
+            self._count += 1
+        try:
+            child = _Child(self._context, self.store_path, self.private)
+        except Exception:  # noqa: BLE001 - the next query starts one (and reports the failure)
+            with self._lock:
+                self._count -= 1
+                self._lock.notify()
+            return
+        self._release(child)
+
+    def warm_up(self) -> None:
+        """Start the children now (in the background) so the first queries pay nothing."""
+
+        def start() -> None:
+            children = [self._acquire(time.monotonic() + 60) for _ in range(self.size - len(self._idle))]
+            for child in children:
+                self._release(child)
+
+        threading.Thread(target=start, daemon=True, name="evaluator-warm-up").start()
+
+    def close(self) -> None:
+        with self._lock:
+            for child in self._idle:
+                child.kill()
+            self._idle.clear()
+            self._count = 0

@@ -1,0 +1,322 @@
+"""One source: read -> map -> validate -> store, plus provenance; all or nothing.
+
+Nothing touches the store until the whole source has been read, mapped and
+validated: a file-level error (:class:`kg.errors.InputError`) or a ``--strict``
+refusal leaves the store exactly as it was. The source's graph, its
+quarantine graph and the vocabulary graph are then replaced in one new store
+generation (see :mod:`kg.store`), so readers see the old source or the new
+one, never a mix.
+
+Mapping and validation run in batches on ``KG_WORKERS`` processes; the
+published and quarantined triples stream to temporary N-Triples files, so
+memory stays flat however large the source (:mod:`kg.ingest.workers`). Removing a source and
+listing the sources are here too.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rdflib import Literal
+
+from kg.catalog import catalog_graph, catalog_ntriples
+from kg.derived.tables import Scores
+from kg.errors import StrictRefusal, ValidatorError
+from kg.factory import store_for, validator_for
+from kg.ingest.provenance import findings_triple, report_ntriples, run_ntriples
+from kg.ingest.summary import IngestSummary
+from kg.ingest.workers import TRIM_EVERY, deferred, process_ntriples, trim
+from kg.iris import Minter, source_name
+from kg.mapping import eu_vocabularies
+from kg.mapping.ntriples import nt_iri, nt_line
+from kg.readers import read_source
+from kg.readers.detect import detect_format
+from kg.search.build import Summaries
+from kg.settings import Settings
+from kg.validation.report import Finding
+from kg.vocab import DCAT, DCT, KGO, PROV, XSD
+
+Progress = Callable[[int], None]
+
+
+def ingest(
+    location: str,
+    *,
+    settings: Settings,
+    source: str | None = None,
+    fmt: str | None = None,
+    strict: bool = False,
+    store_it: bool = True,
+    progress: Progress | None = None,
+) -> IngestSummary:
+    """Read, map, validate and (unless ``store_it`` is false) store one source.
+
+    :raises InputError: the source cannot be read as a whole (store unchanged).
+    :raises StrictRefusal: ``strict`` and some records break violation-level shapes (store unchanged).
+    :raises StoreError: the store cannot be written (store unchanged).
+    """
+    fmt = fmt or detect_format(location)
+    name = source_name(source or _default_source(location))
+    summary = IngestSummary(name, location, fmt)
+    iris = Minter(settings.base_uri)
+    started = datetime.now(UTC)
+    with tempfile.TemporaryDirectory(prefix="kg-ingest-") as scratch:
+        published_nt = Path(scratch) / "published.nt"
+        quarantine_nt = Path(scratch) / "quarantine.nt"
+        quality_nt = Path(scratch) / "quality.nt"
+        report_nt = Path(scratch) / "report.nt"
+        search_jsonl = Path(scratch) / "search.jsonl"
+        scores_jsonl = Path(scratch) / "scores.jsonl"
+        t0 = time.perf_counter()
+        with (
+            open(published_nt, "w", encoding="utf-8") as pub,
+            open(quarantine_nt, "w", encoding="utf-8") as qua,
+            open(quality_nt, "w", encoding="utf-8") as qual,
+            open(report_nt, "w", encoding="utf-8") as rep,
+            open(search_jsonl, "w", encoding="utf-8") as found,
+            open(scores_jsonl, "w", encoding="utf-8") as scored,
+        ):
+            records = deferred(
+                read_source,
+                location,
+                fmt=fmt,
+                http_timeout=settings.http_timeout,
+                jsonld_fetch=settings.jsonld_fetch,
+                skipped=summary.skipped,
+            )
+            taken = published_elsewhere(settings, name) if store_it else {}
+            held: set[str] = set()  # keys of the records quarantined so far
+            for mapped, report, (lines, quality_lines, search_lines, score_lines) in process_ntriples(
+                records,
+                iris,
+                batch=settings.validation_batch,
+                workers=settings.workers,
+                validator=validator_for(settings),
+            ):
+                if mapped.key in taken and mapped.kind in ("dataset", "service"):
+                    report.findings.append(duplicate_finding(mapped.key, taken[mapped.key]))
+                if mapped.kind == "catalog" and report.publishable:
+                    report.findings += publisher_held_back(mapped.key, lines, held)
+                summary.add(report)
+                if not report.publishable:
+                    held.add(mapped.key)
+                if report.publishable:
+                    pub.write(lines)
+                    qual.write(quality_lines)
+                    found.write(search_lines)
+                    scored.write(score_lines)
+                    if report.findings:
+                        rep.write(nt_line(findings_triple(report, iris.report_graph(name))))
+                else:
+                    qua.write(lines)
+                    qua.write(report_ntriples(report, iris, name))
+                if progress:
+                    progress(summary.read)
+                if summary.read % TRIM_EVERY == 0:
+                    trim()
+        if summary.read and summary.validator_failures == summary.read:
+            raise ValidatorError(
+                f"the SHACL validator ({settings.validator}) could not check any of the {summary.read} "
+                "records (nothing was stored); see kg validate --verbose for its message"
+            )
+        if summary.quarantined:
+            summary.links_held_back = hold_back_links(published_nt, quarantine_nt, summary)
+        summary.seconds["read, map and validate"] = time.perf_counter() - t0
+        if strict and summary.quarantined:
+            raise StrictRefusal(
+                f"{summary.quarantined} of {summary.read} records break mandatory DCAT-AP rules; "
+                "--strict refuses the whole source (nothing was stored)"
+            )
+        if not store_it:
+            return summary
+        t1 = time.perf_counter()
+        run = f"{started:%Y%m%dT%H%M%S%fZ}"
+        summary.run = iris.run(name, run)
+        graphs = (
+            iris.source_graph(name),
+            iris.quarantine_graph(name),
+            iris.vocabulary_graph(),
+            catalog_graph(settings),
+            iris.quality_graph(name),
+            iris.report_graph(name),
+        )
+        held = frozenset(r.key for r in summary.quarantined_reports if r.key.startswith("http"))
+        search = Summaries(
+            graphs[0],
+            search_jsonl,
+            held if summary.links_held_back else frozenset(),
+            about_others=frozenset({graphs[4]}),  # kg.quality: only measurements as subjects
+        )
+        scores = Scores(graphs[4], scores_jsonl)  # the points per indicator, for kg.derived.quality
+        with store_for(settings, search, scores).write(replace=graphs) as writer:
+            writer.load(published_nt, graph=graphs[0])
+            writer.load(quarantine_nt, graph=graphs[1])
+            writer.load_text(eu_vocabularies.vocabulary_ntriples(), graph=graphs[2])
+            writer.load_text(catalog_ntriples(settings), graph=graphs[3])
+            writer.load(quality_nt, graph=graphs[4])
+            writer.load(report_nt, graph=graphs[5])
+            writer.update(_not_current(name, iris), private=True)
+            writer.load_text(run_ntriples(summary, started, iris), graph=iris.provenance_graph())
+        summary.seconds["store"] = time.perf_counter() - t1
+        summary.stored = True
+    return summary
+
+
+def published_elsewhere(settings: Settings, source: str) -> dict[str, str]:
+    """Dataset and service IRIs that other sources already publish, with the source's name.
+
+    Two sources describing the same thing under the same IRI would merge
+    into one invalid description (two titles, two publishers), so the second
+    one's record is quarantined with a report naming the first.
+    """
+    mine = Minter(settings.base_uri).source_graph(source)
+    store = store_for(settings)
+    graphs = [g for g in store.data_graphs() if g.startswith(f"{settings.base_uri}graph/") and g != mine]
+    if not graphs:
+        return {}
+    query = f"""SELECT DISTINCT ?s ?g WHERE {{ GRAPH ?g {{ ?s a ?type }}
+        VALUES ?type {{ <{DCAT.Dataset}> <{DCAT.DataService}> }} }}"""
+    rows = store.query(query, default_graphs=[], named_graphs=graphs)
+    return {row["s"].value: row["g"].value.rsplit("/", 1)[-1] for row in rows}
+
+
+def publisher_held_back(key: str, lines: str, held: set[str]) -> list[Finding]:
+    """A violation for a catalogue whose publisher is quarantined, so that it waits with it.
+
+    Why: ``dct:publisher`` is mandatory for a catalogue, and the link to a quarantined agency is
+    held back with it (:func:`hold_back_links`): published, the catalogue would break DCAT-AP in
+    the export. Agents come before catalogues in every reader's order, so their verdict is known.
+    """
+    prefix = f"{nt_iri(key)} {nt_iri(str(DCT.publisher))} <"
+    found = []
+    for line in lines.splitlines():
+        if line.startswith(prefix) and (publisher := line[len(prefix) : line.rindex(">")]) in held:
+            found.append(
+                Finding(
+                    "violation",
+                    key,
+                    str(DCT.publisher),
+                    f"the catalogue's publisher {publisher} is quarantined (see its report); the catalogue "
+                    "waits with it, since a catalogue without its publisher breaks DCAT-AP",
+                    PUBLISHER_HELD,
+                    publisher,
+                )
+            )
+    return found
+
+
+PUBLISHER_HELD = "kgo:publisher-quarantined"
+
+
+def duplicate_finding(key: str, other: str) -> Finding:
+    return Finding(
+        "violation",
+        key,
+        "",
+        f"source '{other}' already publishes this IRI; remove it there or give the record another identifier",
+        "kgo:duplicate",
+        key,
+    )
+
+
+def hold_back_links(published: Path, quarantine: Path, summary: IngestSummary) -> int:
+    """Move published triples that point at a quarantined record into the quarantine graph.
+
+    A catalogue or a service published while the dataset it lists is
+    quarantined would point at nothing; the link waits in quarantine with it.
+    """
+    held = {f"<{r.key}>" for r in summary.quarantined_reports if r.key.startswith("http")}
+    if not held:
+        return 0
+    kept = published.with_suffix(".kept")
+    moved = 0
+    with (
+        open(published, encoding="utf-8") as src,
+        open(kept, "w", encoding="utf-8") as out,
+        open(quarantine, "a", encoding="utf-8") as qua,
+    ):
+        for line in src:
+            obj = line.rstrip(" .\n").rsplit(" ", 1)[-1]
+            if obj in held:
+                qua.write(line)
+                moved += 1
+            else:
+                out.write(line)
+    kept.replace(published)
+    return moved
+
+
+def remove_source(name: str, *, settings: Settings) -> bool:
+    """Drop a source's graphs (and record the removal). Returns False if it was not there."""
+    iris = Minter(settings.base_uri)
+    store = store_for(settings)
+    graphs = (
+        iris.source_graph(name),
+        iris.quarantine_graph(name),
+        iris.quality_graph(name),
+        iris.report_graph(name),
+    )
+    if not any(g in store.named_graphs() for g in graphs):
+        return False
+    with store.write(replace=graphs) as writer:
+        for g in graphs:
+            writer.drop(g)
+        run = iris.run(name, f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}")
+        writer.update(_not_current(name, iris), private=True)
+        writer.update(
+            f"""PREFIX kgo: <{KGO}> PREFIX prov: <{PROV}>
+            INSERT DATA {{ GRAPH <{iris.provenance_graph()}> {{ <{run}> a prov:Activity, kgo:IngestRun ;
+                kgo:source "{name}" ; kgo:recordsPublished 0 ; kgo:recordsQuarantined 0 ;
+                prov:endedAtTime "{datetime.now(UTC).isoformat()}"^^<{XSD.dateTime}> }} }}""",
+            private=True,
+        )
+    return True
+
+
+def list_sources(*, settings: Settings) -> list[dict[str, str]]:
+    """The sources in the store with their latest run."""
+    query = f"""PREFIX kgo: <{KGO}> PREFIX prov: <{PROV}>
+        SELECT ?source ?fmt ?location ?ended ?read ?published ?quarantined ?violations ?warnings WHERE {{
+          GRAPH <{Minter(settings.base_uri).provenance_graph()}> {{
+            ?run kgo:current true ; kgo:source ?source ; kgo:sourceFormat ?fmt ;
+                 kgo:sourceLocation ?location ;
+                 prov:endedAtTime ?ended ; kgo:recordsRead ?read ; kgo:recordsPublished ?published ;
+                 kgo:recordsQuarantined ?quarantined ; kgo:violations ?violations ; kgo:warnings ?warnings }}
+        }} ORDER BY ?source"""
+    rows = store_for(settings).query(query, default_graphs=[], private=True)
+    return [
+        {
+            k: row[k].value
+            for k in (
+                "source",
+                "fmt",
+                "location",
+                "ended",
+                "read",
+                "published",
+                "quarantined",
+                "violations",
+                "warnings",
+            )
+        }
+        for row in rows
+    ]
+
+
+def _not_current(name: str, iris: Minter) -> str:
+    """SPARQL update: earlier runs of this source are no longer its current state."""
+    graph = iris.provenance_graph()
+    return f"""PREFIX kgo: <{KGO}>
+        DELETE {{ GRAPH <{graph}> {{ ?r kgo:current true }} }}
+        WHERE {{ GRAPH <{graph}> {{ ?r kgo:source {Literal(name).n3()} ; kgo:current true }} }}"""
+
+
+def _default_source(location: str) -> str:
+    path = Path(location.rstrip("/"))
+    if location.startswith(("http://", "https://")):
+        return location.split("//", 1)[1].split("/", 1)[0]
+    return path.name.removesuffix(".json").removesuffix(".data") if path.suffix == ".json" else path.stem

@@ -1,0 +1,201 @@
+"""A generation being built, as the write and the builders of derived data see it.
+
+:class:`Writer` is what :meth:`kg.store.embedded.Store.write` hands its caller: the two
+Oxigraph stores of the next generation (public and private), written with bulk loads and
+updates before anybody reads them. :class:`Generation` is what each builder registered
+with :meth:`~kg.store.embedded.Store.add_builder` reads once the write is done and before
+the generation is published: its graphs, read-only, and where to put derived files.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from kg.errors import InputError, QueryError, StoreError
+from kg.store.bulk_load import cut_points, read_pieces
+from kg.store.results import FORMATS
+
+
+class Generation:
+    """A generation being built, as derived-data builders see it (read-only, before publication).
+
+    :ivar folder: where to write derived files.
+    :ivar previous: the published generation's folder (to update its files incrementally), or None.
+    :ivar changed: graphs this write replaced or touched; empty when unknown (rebuild everything).
+    """
+
+    _VALUE = ox.NamedNode("urn:kg:value")  # the predicate of :meth:`stored_literals`' scratch store
+
+    def __init__(
+        self,
+        folder: Path,
+        previous: Path | None,
+        changed: set[str],
+        store: ox.Store,
+        private_graphs: tuple[str, ...],
+    ) -> None:
+        self.folder = folder
+        self.previous = previous
+        self.changed = changed
+        self._store: ox.Store | None = store
+        self._private = private_graphs
+        self._private_store: ox.Store | None = None  # opened when a builder first asks for it
+        self._previous_store: ox.Store | None = None
+
+    def data_graphs(self) -> list[str]:
+        """The public named graphs (the private ones are in another store)."""
+        assert self._store is not None
+        return sorted(g.value for g in self._store.named_graphs() if isinstance(g, ox.NamedNode))
+
+    def rows(
+        self, sparql: str, *, default_graphs: list[str] | None = None, private: bool = False
+    ) -> Iterator[dict[str, str | None]]:
+        """SELECT results as dicts of plain strings (None for unbound), default graph = the public graphs;
+        ``private``: on the private graphs (quarantine, reports, runs), which GRAPH patterns reach."""
+        assert self._store is not None
+        store = self._store
+        if private:
+            if self._private_store is None:
+                folder = self.folder / "private"
+                self._private_store = ox.Store.read_only(str(folder)) if folder.is_dir() else ox.Store()
+            store = self._private_store
+        return self._rows(store, sparql, default_graphs)
+
+    @staticmethod
+    def _rows(
+        store: ox.Store, sparql: str, default_graphs: list[str] | None
+    ) -> Iterator[dict[str, str | None]]:
+        if default_graphs is None:
+            kwargs: dict = {"use_default_graph_as_union": True}
+        else:
+            kwargs = {"default_graph": [ox.NamedNode(g) for g in default_graphs] or ox.DefaultGraph()}
+        try:
+            result = store.query(sparql, **kwargs)
+        except SyntaxError as exc:
+            raise QueryError(str(exc)) from exc
+        names = [v.value for v in result.variables]
+        for row in result:
+            yield {n: (row[n].value if row[n] is not None else None) for n in names}
+
+    def previous_rows(
+        self, sparql: str, *, default_graphs: list[str] | None = None
+    ) -> Iterator[dict[str, str | None]]:
+        """:meth:`rows` on the public graphs of the *previous* generation (published, so opened
+        read-only like any reader's), for builders that update figures by difference (VoID).
+
+        :raises StoreError: if there is no previous generation.
+        """
+        if self._previous_store is None:
+            if self.previous is None or not (self.previous / "rdf").is_dir():
+                raise StoreError("there is no previous generation to compare with")
+            self._previous_store = ox.Store.read_only(str(self.previous / "rdf"))
+        return self._rows(self._previous_store, sparql, default_graphs)
+
+    def close(self) -> None:
+        self._store = None
+        self._private_store = None
+        self._previous_store = None
+
+    @staticmethod
+    def stored_literals(literals: list[tuple[str, str]]) -> list[str]:
+        """The lexical forms the store keeps for typed literals given as (text, datatype IRI).
+
+        Why: Oxigraph keeps numbers, dates, booleans and durations in canonical form
+        (``"01"^^xsd:integer`` reads back as ``"1"``), so data derived from a source's
+        triples without a query (kg.search) must canonicalise them the same way. A
+        datatype that is not an IRI is kept as given (such a triple does not load anyway).
+        """
+        out = [text for text, _ in literals]
+        if not literals:
+            return out
+        scratch = ox.Store()  # in memory: the store's own encoding, both ways
+        quads = []
+        for i, (text, datatype) in enumerate(literals):
+            try:
+                value = ox.Literal(text, datatype=ox.NamedNode(datatype))
+                quads.append(ox.Quad(ox.NamedNode(f"urn:kg:{i}"), Generation._VALUE, value))
+            except ValueError:
+                continue
+        scratch.extend(quads)
+        for quad in scratch.quads_for_pattern(None, Generation._VALUE, None, ox.DefaultGraph()):
+            out[int(quad.subject.value[7:])] = quad.object.value
+        return out
+
+
+class Writer:
+    """The stores of a generation being built; only valid inside :meth:`Store.write`.
+
+    Graphs whose IRI starts with one of ``private_graphs`` go to the private store.
+    """
+
+    def __init__(
+        self, store: ox.Store | None, private: ox.Store | None, private_graphs: tuple[str, ...]
+    ) -> None:
+        self.store = store
+        self.private = private
+        self._prefixes = private_graphs
+
+    def close(self) -> None:
+        self.store = None
+        self.private = None
+
+    def _for(self, graph: str | None) -> ox.Store:
+        return self.private if graph and graph.startswith(self._prefixes) else self.store
+
+    CHUNK_BYTES = 64 << 20  # N-Triples bulk-loaded per call (about 450,000 triples)
+
+    def load(self, path: Path | str, *, graph: str, fmt: str = "nt") -> None:
+        """Bulk-load a file into ``graph`` (fast, not transactional: the generation is private).
+
+        N-Triples is loaded in pieces of about :attr:`CHUNK_BYTES`, cut at line ends that no
+        blank node spans (:mod:`kg.store.bulk_load`: the loader names blank nodes anew on every call):
+        Oxigraph's bulk loader holds what one call loads, so at 100,000 datasets (4.6 M
+        triples) one call peaked at 1,689 MB and pieces of 500,000 triples at 591 MB.
+        """
+        store, target = self._for(graph), ox.NamedNode(graph)
+        try:
+            big = fmt == "nt" and os.path.getsize(path) > self.CHUNK_BYTES
+            cuts = cut_points(path, size=self.CHUNK_BYTES) if big else []
+            if not cuts:
+                store.bulk_load(path=str(path), format=FORMATS[fmt], to_graph=target)
+                return
+            for piece in read_pieces(path, cuts):
+                store.bulk_load(input=piece, format=FORMATS[fmt], to_graph=target)
+        except SyntaxError as exc:
+            raise StoreError(f"cannot load {path}: {exc}") from exc
+
+    def load_text(self, text: str, *, graph: str, fmt: str = "nt") -> None:
+        try:
+            self._for(graph).load(
+                input=text.encode("utf-8"), format=FORMATS[fmt], to_graph=ox.NamedNode(graph)
+            )
+        except SyntaxError as exc:
+            raise StoreError(f"cannot load data into {graph}: {exc}") from exc
+
+    def load_bytes(self, data: bytes, *, graph: str | None, fmt: str) -> None:
+        """Load a request body into a graph (``None``: the default graph), in one transaction.
+
+        :raises InputError: if the data does not parse.
+        """
+        target = ox.NamedNode(graph) if graph else ox.DefaultGraph()
+        try:
+            self._for(graph).load(input=data, format=FORMATS[fmt], to_graph=target)
+        except SyntaxError as exc:
+            raise InputError(f"the {fmt} data does not parse: {exc}") from exc
+
+    def drop(self, graph: str) -> None:
+        node = ox.NamedNode(graph)
+        store = self._for(graph)
+        if store.contains_named_graph(node):
+            store.remove_graph(node)
+
+    def update(self, sparql: str, *, private: bool = False) -> None:
+        """Apply a SPARQL update to the public store (``private``: to the private one)."""
+        try:
+            (self.private if private else self.store).update(sparql)
+        except SyntaxError as exc:
+            raise QueryError(str(exc)) from exc
