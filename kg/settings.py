@@ -49,7 +49,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "KG_UPDATE_TOKEN",
         "",
-        "Bearer token that enables SPARQL updates and Graph Store writes; empty = writes off.",
+        "Bearer token that enables SPARQL updates and Graph Store writes, and reads the private "
+        "graphs as KG_READ_TOKEN does; empty = writes off.",
+    ),
+    Setting(
+        "KG_READ_TOKEN",
+        "",
+        "Bearer token that reads the private graphs (quarantine, reports, ingest runs) over HTTP "
+        "without the right to write; without a token they are absent (404) on every read path.",
     ),
     Setting("KG_QUERY_TIMEOUT", "10", "Wall-clock limit of one SPARQL query, in seconds."),
     Setting(
@@ -143,6 +150,7 @@ class Settings:
     store: Path
     base_uri: str
     update_token: str = ""
+    read_token: str = ""
     query_timeout: float = 10.0
     max_results: int = 10000
     evaluators: int = 4
@@ -246,6 +254,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         "store": Path(get("KG_STORE")),
         "base_uri": base,
         "update_token": get("KG_UPDATE_TOKEN"),
+        "read_token": get("KG_READ_TOKEN"),
         "query_timeout": number("KG_QUERY_TIMEOUT", float),
         "max_results": number("KG_MAX_RESULTS", int),
         "evaluators": _count(get("KG_EVALUATORS"), "KG_EVALUATORS"),

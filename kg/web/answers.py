@@ -47,10 +47,20 @@ def negotiate(wanted: str, accept: str) -> Accept:
     return formats.choose(formats.RESULTS, wanted, accept), formats.choose(formats.GRAPHS, wanted, accept)
 
 
-def cache_key(text: str, default: Sequence[str], named: Sequence[str], accept: Accept, version: str) -> tuple:
+def cache_key(
+    text: str,
+    default: Sequence[str],
+    named: Sequence[str],
+    accept: Accept,
+    version: str,
+    *,
+    private: bool = False,
+) -> tuple:
     """The result cache's key of an answer: everything its bytes depend on, the store's version
-    included, so that a new generation can never be answered from an old entry."""
-    return (text, tuple(default), tuple(named), accept, version)
+    included, so that a new generation can never be answered from an old entry, and the side it
+    was read from (``private``: a token holder's, :func:`kg.web.sparql.private_dataset`), so that
+    a request without a token can never be answered from a token holder's entry."""
+    return (text, tuple(default), tuple(named), accept, private, version)
 
 
 def etag_for(version: str, *parts: object) -> str:

@@ -5,7 +5,9 @@ one a plain ``INSERT DATA`` writes to; reads of the SPARQL default graph see
 it inside the union of the published graphs). Status codes as the
 Recommendation gives them: GET/HEAD 200 or 404; PUT 201 when the graph is
 new, else 204; POST 201 when new, else 204; DELETE 204 or 404; a body that
-does not parse 400; a body type we cannot read 415. Writes need the token.
+does not parse 400; a body type we cannot read 415. Writes need the token; a
+private graph (quarantine, report, provenance) is read only with a token
+(:func:`kg.web.auth.readable`), and is a 404 to any other request.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from kg.errors import InputError
 from kg.store import serialize_triples
 from kg.vocab import PREFIXES
 from kg.web import formats
-from kg.web.auth import require_write_token
+from kg.web.auth import require_readable, require_write_token
 from kg.web.cache import etag_for, not_modified
 
 blueprint = Blueprint("gsp", __name__)
@@ -64,6 +66,7 @@ def graph_store() -> Response:
 
 
 def read(store, graph: str | None) -> Response:
+    require_readable(store, graph)  # before anything else: not even whether it exists
     if not store.has_graph(graph):
         abort(404, f"no graph {graph}")
     fmt = formats.negotiate({k: v for k, v in formats.GRAPHS.items() if k not in ("nq", "trig")})
@@ -80,4 +83,6 @@ def read(store, graph: str | None) -> Response:
     response = Response(body, content_type=formats.content_type(fmt))
     response.headers["ETag"] = etag
     response.headers["Vary"] = "Accept"
+    if store.is_private(graph):  # a token's answer: not for shared caches
+        response.headers["Cache-Control"] = "private"
     return response
