@@ -8,18 +8,24 @@ findings and quarantined records to everyone. In-process through the Flask test 
 evaluation in the request's thread and in evaluator processes; then over a socket under
 ``kg serve`` (gunicorn, the ASGI front and its result cache, the shared pool), and on a remote
 store (``KG_TEST_STORE=oxigraph``: this module is one of :data:`backend.REMOTE_MODULES`).
+
+Also here: forwarded headers (``X-Forwarded-For`` / ``-Proto``) are believed only from the
+proxies ``KG_FORWARDED_ALLOW_IPS`` names.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import shutil
+import subprocess
+import time
 import urllib.parse
 from pathlib import Path
 
 import pytest
 import rdflib
-from conftest import BASE, SAMPLE_CSV, make_settings
+from conftest import BASE, SAMPLE_CSV, kg_command, make_settings
 from live import request, serve
 
 from kg.ingest import ingest
@@ -342,3 +348,46 @@ def test_every_path_over_a_socket(live):
     assert status == 200 and f"<{graphs['quarantine']}>".encode() not in body
     status, _, body = request(f"{live}dump.nq?graphs=all", headers=WITH_READ)
     assert status == 200 and f"<{graphs['quarantine']}>".encode() in body
+
+
+# ---------------------------------------------------------------- forwarded headers
+
+FORWARDED = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"}
+
+
+def seen_as(server, headers: dict[str, str]) -> tuple[str, str]:
+    """(the scheme the app saw, from the Service Description's endpoint; the client address it logged)."""
+    before = len(server.log.read_bytes().splitlines())
+    status, _, body = request(f"{server}sparql", headers={"Accept": "application/n-triples", **headers})
+    assert status == 200
+    endpoint = next(line.split()[0][1:-1] for line in body.decode().splitlines() if "#endpoint>" in line)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        lines = server.log.read_bytes().splitlines()[before:]
+        logged = [json.loads(x) for x in lines if x.startswith(b'{"time"') and b'"path": "/sparql"' in x]
+        if logged:
+            return endpoint.split(":", 1)[0], logged[-1]["remote"]
+        time.sleep(0.1)
+    raise AssertionError("the request was not logged")
+
+
+def test_forwarded_headers_are_believed_only_from_the_named_proxies(live, tmp_path):
+    """The default names no proxy; an untrusted peer's forwarded headers change nothing."""
+    assert seen_as(live, FORWARDED) == ("http", "127.0.0.1")
+    with serve(tmp_path / "elsewhere", sample=False, KG_FORWARDED_ALLOW_IPS="10.20.30.40") as other:
+        assert seen_as(other, FORWARDED) == ("http", "127.0.0.1")
+    with serve(tmp_path / "trusted", sample=False, KG_FORWARDED_ALLOW_IPS="127.0.0.1,::1") as proxied:
+        assert seen_as(proxied, FORWARDED) == ("https", "203.0.113.9")
+        assert seen_as(proxied, {}) == ("http", "127.0.0.1")
+
+
+def test_kg_serve_refuses_a_proxy_that_is_no_address(tmp_path):
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "KG_STORE": str(tmp_path / "store"),
+        "KG_FORWARDED_ALLOW_IPS": "proxy.lan",
+    }
+    done = subprocess.run(
+        [kg_command(), "serve", "--port", "1"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2 and "KG_FORWARDED_ALLOW_IPS: 'proxy.lan' is not an IP address" in done.stderr
