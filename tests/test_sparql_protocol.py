@@ -302,6 +302,22 @@ def test_graph_store_protocol(live):
     assert b"urn:def" in request(default, headers={"Accept": "application/n-triples"})[2]
 
 
+def test_relative_iris_are_resolved_against_the_endpoint(live):
+    status, _, body = request(
+        f"{live}sparql?{urllib.parse.urlencode({'query': 'CONSTRUCT { <s> <p> <> } WHERE {}'})}",
+        headers={"Accept": "application/n-triples"},
+    )
+    assert status == 200 and body.strip() == f"<{live}s> <{live}p> <{live}sparql> .".encode()
+    based = "BASE <http://other.example/> CONSTRUCT { <s> <p> 1 } WHERE {}"
+    status, _, body = request(
+        f"{live}sparql?{urllib.parse.urlencode({'query': based})}",
+        headers={"Accept": "application/n-triples"},
+    )
+    assert status == 200 and b"<http://other.example/s>" in body  # its own BASE wins
+    status, _, body = request(f"{live}sparql?{urllib.parse.urlencode({'query': 'ASK { <s> ?p <'})}")
+    assert status == 400 and b"1:" in body  # the client's own line in the error
+
+
 # ---------------------------------------------------------------- live data
 
 

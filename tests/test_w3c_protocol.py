@@ -67,8 +67,6 @@ RDF_TYPES = {
 # the cases the service does not pass yet, and why
 DIRECT = "direct identification (/store/…: the request's URL names the graph) is not served"
 KNOWN: dict[str, str] = {
-    "protocol:query_content_type_construct": "a relative IRI in a query is not resolved against the endpoint",
-    "protocol:update_base_uri": "a relative IRI in an update is not resolved against the endpoint",
     "graph-store:put_get_repeat_direct": DIRECT,
     "graph-store:put_delete_get_delete_direct": DIRECT,
     "graph-store:post_get_post_get_direct": DIRECT,

@@ -39,6 +39,7 @@ from a2wsgi import WSGIMiddleware
 from flask import Flask
 
 from kg.evaluator_pool import SharedEvaluator
+from kg.sparql_text import has_relative_iris
 from kg.web import answers, formats, guard, logs, sparql
 from kg.web.pooled import PooledAnswers
 
@@ -251,8 +252,8 @@ def _ask(scope: Scope, headers: dict[str, str], body: bytes) -> Ask | None:
                 return None
     except (UnicodeError, ValueError):
         return None
-    if len(texts) != 1 or not texts[0].strip():
-        return None
+    if len(texts) != 1 or not texts[0].strip() or has_relative_iris(texts[0]):
+        return None  # relative IRIs: the view resolves them against its own URL (kg.web.sparql)
     values = args + form
     fmt = next((v for k, v in args if k == "format"), "") or next((v for k, v in form if k == "format"), "")
     return Ask(

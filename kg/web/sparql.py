@@ -23,7 +23,14 @@ from collections.abc import Callable, Iterator
 from flask import Blueprint, Response, abort, current_app, request
 
 from kg.errors import QueryError
-from kg.sparql_text import add_using, dataset_clauses, declares_dataset, declares_using, describes_constants
+from kg.sparql_text import (
+    add_using,
+    dataset_clauses,
+    declares_dataset,
+    declares_using,
+    describes_constants,
+    with_base,
+)
 from kg.store import convert
 from kg.web import answers, formats, guard
 from kg.web.auth import readable, require_write_token
@@ -109,6 +116,7 @@ def private_dataset(store, text: str, default: list[str] | None, named: list[str
 
 def query(text: str) -> Response:
     store = _store()
+    text = with_base(text, request.base_url)  # relative IRIs: against the endpoint (the key has it)
     default = request.values.getlist("default-graph-uri") or None
     named = request.values.getlist("named-graph-uri") or None
     private = private_dataset(store, text, default, named)
@@ -251,6 +259,7 @@ def update(text: str) -> Response:
     require_write_token()
     if not text.strip():
         abort(400, "empty update")
+    text = with_base(text, request.base_url)
     default = request.values.getlist("using-graph-uri")
     named = request.values.getlist("using-named-graph-uri")
     if default or named:
