@@ -65,15 +65,7 @@ RDF_TYPES = {
 }
 
 # the cases the service does not pass yet, and why
-DIRECT = "direct identification (/store/…: the request's URL names the graph) is not served"
-KNOWN: dict[str, str] = {
-    "graph-store:put_get_repeat_direct": DIRECT,
-    "graph-store:put_delete_get_delete_direct": DIRECT,
-    "graph-store:post_get_post_get_direct": DIRECT,
-    "graph-store:head_existing_direct": DIRECT,
-    "graph-store:post_get_post_get_indirect": "a multipart/form-data POST to the Graph Store is a 415",
-    "graph-store:post_get_new_graph": "a Graph Store POST without a graph is a 400, not a new graph (201)",
-}
+KNOWN: dict[str, str] = {}
 
 
 @dataclass
