@@ -338,6 +338,10 @@ def test_graph_store_new_graphs_direct_identification_and_multipart(live):
     assert request(new, method="DELETE", headers=AUTH)[0] == 204 and request(new)[0] == 404
     # bad input
     assert request(f"{new}?graph=urn:x")[0] == 400 and request(f"{new}?default")[0] == 400
+    for bad in ("a%3Cb", "a%22b", "a%7Bb%7D"):  # the URL would be no IRI: a 400, whatever the method
+        for method in ("GET", "PUT", "DELETE"):
+            status, headers, body = request(f"{live}store/{bad}", method=method, data=b"", headers=AUTH)
+            assert status == 400 and headers["Content-Type"].startswith("text/plain"), (bad, method, body)
     body, form = multipart(("image/png", b"x"))
     assert request(new, method="PUT", data=body, headers={**form, **AUTH})[0] == 415
     body, form = multipart(("text/turtle", b"<urn:a> <urn:b> ."))

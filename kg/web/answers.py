@@ -93,9 +93,9 @@ def answer_headers(etag: str, cut: str, max_rows: int) -> list[tuple[str, str]]:
 
 
 def cors_headers(path: str, method: str) -> list[tuple[str, str]]:
-    """CORS for readers: every origin may read ``/sparql``, ``/store`` and ``/.well-known/``
-    (credentials never); preflight answers also list what may be sent."""
-    if path not in ("/sparql", "/store") and not path.startswith("/.well-known/"):
+    """CORS for readers: every origin may read ``/sparql``, ``/store`` (and the graphs under it)
+    and ``/.well-known/`` (credentials never); preflight answers also list what may be sent."""
+    if path not in ("/sparql", "/store") and not path.startswith(("/.well-known/", "/store/")):
         return []
     headers = [("Access-Control-Allow-Origin", "*"), ("Access-Control-Expose-Headers", "ETag, Content-Type")]
     if method == "OPTIONS":

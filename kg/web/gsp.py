@@ -23,6 +23,7 @@ from flask import Blueprint, Response, abort, current_app, request
 
 from kg.errors import InputError
 from kg.store import merged_ntriples, serialize_triples
+from kg.terms import iri_ok
 from kg.vocab import PREFIXES
 from kg.web import formats
 from kg.web.auth import require_readable, require_write_token
@@ -42,11 +43,15 @@ def _target() -> str | None | object:
     if has_default == bool(graphs) or len(graphs) > 1:
         abort(400, "name exactly one graph: ?graph=IRI or ?default")
     if graphs:
-        iri = graphs[0]
-        if not iri.startswith(("http://", "https://", "urn:")) or any(c in iri for c in ' <>"{}|^`\\'):
-            abort(400, f"not an absolute IRI: {iri!r}")
-        return iri
+        return _checked(graphs[0])
     return None
+
+
+def _checked(iri: str) -> str:
+    """A graph IRI the store can hold, else a 400."""
+    if not iri.startswith(("http://", "https://", "urn:")) or not iri_ok(iri):
+        abort(400, f"not an absolute IRI: {iri[:200]!r}")
+    return iri
 
 
 @blueprint.route("/store", methods=METHODS)
@@ -63,7 +68,7 @@ def graph_store_direct(name: str) -> Response:
         return Response(status=204)
     if "graph" in request.args or "default" in request.args:
         abort(400, "a graph named by its URL takes neither ?graph nor ?default")
-    return _serve(request.base_url)
+    return _serve(_checked(request.base_url))
 
 
 def _serve(graph: str | None | object) -> Response:
