@@ -23,6 +23,18 @@ from kg.settings import load_settings
 
 _pool: MasterPool | None = None
 
+
+def _forwarded_allow_ips() -> str:
+    """``KG_FORWARDED_ALLOW_IPS``: the proxies whose ``X-Forwarded-For`` / ``X-Forwarded-Proto``
+    headers the uvicorn workers believe (gunicorn hands this setting to them); from any other peer
+    those headers are ignored, so a client cannot pass itself off as another address or as HTTPS.
+    Set here, in the one config module every ``kg serve`` loads, so that gunicorn's own default
+    (its ``FORWARDED_ALLOW_IPS`` environment variable, else 127.0.0.1) never applies."""
+    return ",".join(load_settings().forwarded_allow_ips)
+
+
+forwarded_allow_ips = _forwarded_allow_ips()
+
 # gunicorn 27's control interface listens on one path per user (~/.gunicorn/gunicorn.ctl), so a
 # second server on the machine took the first's; nothing of ours uses it (older gunicorns ignore
 # a setting they do not know)

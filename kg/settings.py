@@ -7,6 +7,7 @@ so tests can build apps with different settings side by side.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -49,7 +50,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "KG_UPDATE_TOKEN",
         "",
-        "Bearer token that enables SPARQL updates and Graph Store writes; empty = writes off.",
+        "Bearer token that enables SPARQL updates and Graph Store writes, and reads the private "
+        "graphs as KG_READ_TOKEN does; empty = writes off.",
+    ),
+    Setting(
+        "KG_READ_TOKEN",
+        "",
+        "Bearer token that reads the private graphs (quarantine, reports, ingest runs) over HTTP "
+        "without the right to write; without a token they are absent (404) on every read path.",
     ),
     Setting("KG_QUERY_TIMEOUT", "10", "Wall-clock limit of one SPARQL query, in seconds."),
     Setting(
@@ -119,6 +127,12 @@ SETTINGS: tuple[Setting, ...] = (
         "evaluator pool itself (for comparison and debugging).",
     ),
     Setting(
+        "KG_FORWARDED_ALLOW_IPS",
+        "",
+        "Comma-separated addresses or networks (CIDR) of the reverse proxies whose X-Forwarded-For and "
+        "X-Forwarded-Proto headers `kg serve` believes; empty = none, * = any peer.",
+    ),
+    Setting(
         "KG_MALLOC",
         "auto",
         "Memory allocator `kg serve` preloads into its processes (LD_PRELOAD): auto = jemalloc, else "
@@ -143,6 +157,7 @@ class Settings:
     store: Path
     base_uri: str
     update_token: str = ""
+    read_token: str = ""
     query_timeout: float = 10.0
     max_results: int = 10000
     evaluators: int = 4
@@ -160,6 +175,7 @@ class Settings:
     log_level: str = "info"
     fast_paths: bool = True
     malloc: str = "auto"
+    forwarded_allow_ips: tuple[str, ...] = ()
     store_query_url: str = ""
     store_update_url: str = ""
     store_gsp_url: str = ""
@@ -217,6 +233,23 @@ def _fetch_prefixes(raw: str) -> tuple[str, ...]:
     return prefixes
 
 
+def _proxies(raw: str) -> tuple[str, ...]:
+    """KG_FORWARDED_ALLOW_IPS: IP addresses or networks (strict: no host bits after the prefix), or *."""
+    found = tuple(p.strip() for p in raw.split(",") if p.strip())
+    for proxy in found:
+        if proxy == "*":
+            continue
+        try:
+            ipaddress.ip_network(proxy)
+        except ValueError as exc:
+            raise ValueError(
+                f"KG_FORWARDED_ALLOW_IPS: {proxy!r} is not an IP address or network ({exc})"
+            ) from None
+    if "*" in found and len(found) > 1:
+        raise ValueError("KG_FORWARDED_ALLOW_IPS: * (any peer) stands alone")
+    return found
+
+
 def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
     """Read every ``KG_*`` setting from ``env`` (default: the process environment).
 
@@ -246,6 +279,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         "store": Path(get("KG_STORE")),
         "base_uri": base,
         "update_token": get("KG_UPDATE_TOKEN"),
+        "read_token": get("KG_READ_TOKEN"),
         "query_timeout": number("KG_QUERY_TIMEOUT", float),
         "max_results": number("KG_MAX_RESULTS", int),
         "evaluators": _count(get("KG_EVALUATORS"), "KG_EVALUATORS"),
@@ -263,6 +297,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         "log_level": get("KG_LOG_LEVEL").strip().lower() or "info",
         "fast_paths": get("KG_FAST_PATHS").strip().lower() not in ("0", "false", "no", "off"),
         "malloc": malloc.check(get("KG_MALLOC")),
+        "forwarded_allow_ips": _proxies(get("KG_FORWARDED_ALLOW_IPS")),
         **_remote_urls(get),
         "store_user": get("KG_STORE_USER"),
         "store_password": get("KG_STORE_PASSWORD"),

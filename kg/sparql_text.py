@@ -104,6 +104,37 @@ def dataset_clauses(query: str) -> tuple[list[str], list[str]]:
     return default, named
 
 
+_SCHEME = re.compile(r"<[A-Za-z][A-Za-z0-9+.\-]*:")
+
+
+def has_relative_iris(text: str) -> bool:
+    """True when a query or update has a relative IRI (``<test>``, ``<>``) and no ``BASE`` of its own.
+
+    >>> has_relative_iris("ASK { <s> <http://e/p> ?o }")
+    True
+    >>> has_relative_iris("BASE <http://e/> ASK { <s> ?p ?o }")
+    False
+    """
+    toks = tokens(text)
+    relative = False
+    for tok in toks:
+        if tok.kind == "name" and tok.text.upper() == "BASE":
+            return False
+        relative = relative or (tok.kind == "iri" and not _SCHEME.match(tok.text))
+    return relative
+
+
+def with_base(text: str, base: str) -> str:
+    """``text`` with ``BASE <base>`` in front when it has relative IRIs and no ``BASE`` of its own:
+    the Protocol lets the service define the base, and this one is the endpoint's URL. On the
+    same line, so that the line numbers of a syntax error stay the client's.
+
+    >>> with_base("ASK { <s> ?p ?o }", "http://h/sparql")
+    'BASE <http://h/sparql> ASK { <s> ?p ?o }'
+    """
+    return f"BASE <{base}> {text}" if has_relative_iris(text) else text
+
+
 def split_prologue(text: str) -> tuple[str, str]:
     """(the ``PREFIX``/``BASE`` declarations that open a query or update, the rest).
 

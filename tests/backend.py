@@ -29,6 +29,7 @@ REMOTE_MODULES = {
     "test_quality",
     "test_ingest",
     "test_bulk_load",
+    "test_private_graphs",
 }
 
 _started: list = []

@@ -30,6 +30,7 @@ DCT = rdflib.Namespace("http://purl.org/dc/terms/")
 VCARD = rdflib.Namespace("http://www.w3.org/2006/vcard/ns#")
 ENVI = "http://publications.europa.eu/resource/authority/data-theme/ENVI"
 LAKES = "https://data.example.se/dataset/lakes"
+READ_TOKEN = "pages-read-token"
 SYNTAXES = {
     "text/turtle": "turtle",
     "application/ld+json": "json-ld",
@@ -76,7 +77,7 @@ def hostile_folder(folder: Path) -> Path:
 def live(tmp_path_factory):
     """The sample plus a harvested Turtle file, a hostile CSV folder and (if present) the Swedish RDF."""
     root = tmp_path_factory.mktemp("resources")
-    with serve(root / "store") as server:
+    with serve(root / "store", KG_READ_TOKEN=READ_TOKEN) as server:
         (root / "lakes.ttl").write_text(HARVESTED_TTL, encoding="utf-8")
         server.kg("ingest", root / "lakes.ttl", "--source", "lakes")
         server.kg("ingest", hostile_folder(root / "hostile"), "--source", "hostile")
@@ -291,7 +292,10 @@ def test_quarantined_record_is_shown_with_its_report(live):
     assert any(f["path"]["label"] == "dct:description" for f in violations), violations
     left_out = [f for f in data["findings"] if f["value"] == "2024-13-45"]  # the date that is none
     assert left_out and left_out[0]["severity"] == "info", data["findings"]
-    graph = rdflib.Graph().parse(data=get(iri, "text/turtle")[2], format="turtle")
+    assert get(iri, "text/turtle")[0] == 404  # its triples are a private graph's: a token reads them
+    status, head, body = get(iri, "text/turtle", Authorization=f"Bearer {READ_TOKEN}")
+    assert status == 200 and head["Cache-Control"] == "private"
+    graph = rdflib.Graph().parse(data=body, format="turtle")
     title = rdflib.Literal("A dataset without a description")
     assert (rdflib.URIRef(iri), DCT.title, title) in graph
     assert any("ValidationResult" in str(o) for o in graph.objects())  # its report travels with it

@@ -85,3 +85,28 @@ def test_jsonld_fetch_refuses_what_is_not_an_http_prefix_of_a_host(value: str, e
     with pytest.raises(ValueError, match="KG_JSONLD_FETCH") as caught:
         load_settings({"KG_JSONLD_FETCH": f"https://ok.example/ {value}"})
     assert expected in str(caught.value) and repr(value) in str(caught.value)
+
+
+def test_read_token_and_forwarded_proxies() -> None:
+    settings = load_settings({})
+    assert settings.read_token == "" and settings.forwarded_allow_ips == ()  # no token, no proxy believed
+    settings = load_settings(
+        {"KG_READ_TOKEN": "r", "KG_FORWARDED_ALLOW_IPS": " 10.0.0.1, 192.168.0.0/16,::1 "}
+    )
+    assert settings.read_token == "r"
+    assert settings.forwarded_allow_ips == ("10.0.0.1", "192.168.0.0/16", "::1")
+    assert load_settings({"KG_FORWARDED_ALLOW_IPS": "*"}).forwarded_allow_ips == ("*",)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("proxy.example.org", "'proxy.example.org' is not an IP address or network"),
+        ("10.0.0.1/8", "'10.0.0.1/8' is not an IP address or network"),  # host bits set: a typo
+        ("10.0.0.1;10.0.0.2", "is not an IP address or network"),
+        ("*, 10.0.0.1", "stands alone"),
+    ],
+)
+def test_bad_forwarded_proxies_are_refused(value: str, expected: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        load_settings({"KG_FORWARDED_ALLOW_IPS": value})

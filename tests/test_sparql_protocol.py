@@ -302,6 +302,73 @@ def test_graph_store_protocol(live):
     assert b"urn:def" in request(default, headers={"Accept": "application/n-triples"})[2]
 
 
+def multipart(*parts: tuple[str, bytes]) -> tuple[bytes, dict[str, str]]:
+    boundary = "kg-test-boundary"
+    body = b"".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="f{i}"; filename="f{i}"\r\n'
+        f"Content-Type: {ctype}\r\n\r\n".encode()
+        + data
+        + b"\r\n"
+        for i, (ctype, data) in enumerate(parts)
+    )
+    return body + f"--{boundary}--\r\n".encode(), {
+        "Content-Type": f"multipart/form-data; boundary={boundary}"
+    }
+
+
+def test_graph_store_new_graphs_direct_identification_and_multipart(live):
+    turtle = {"Content-Type": "text/turtle"}
+    status, headers, _ = request(f"{live}store", method="POST", data=b"<urn:n> <urn:p> 1 .", headers=turtle)
+    assert status == 401  # a new graph is a write
+    status, headers, _ = request(
+        f"{live}store", method="POST", data=b"<urn:n> <urn:p> 1 .", headers={**turtle, **AUTH}
+    )
+    assert status == 201 and headers["Location"].startswith(f"{live}store/")
+    new = headers["Location"]
+    assert request(new, headers={"Accept": "application/n-triples"})[2].startswith(b'<urn:n> <urn:p> "1"')
+    indirect = f"{live}store?{urllib.parse.urlencode({'graph': new})}"
+    assert request(indirect, headers={"Accept": "application/n-triples"})[0] == 200  # one graph, two names
+    body, form = multipart(
+        ("text/turtle", b"<urn:n> <urn:q> [ <urn:r> 2 ] ."),
+        ("application/n-triples", b"<urn:n> <urn:q> _:b ."),
+    )
+    assert request(new, method="POST", data=body, headers={**form, **AUTH})[0] == 204
+    merged = rdflib.Graph().parse(data=request(new, headers={"Accept": "text/turtle"})[2], format="turtle")
+    assert len(merged) == 4 and len(set(merged.objects(None, rdflib.URIRef("urn:q")))) == 2  # two blank nodes
+    assert request(new, method="DELETE", headers=AUTH)[0] == 204 and request(new)[0] == 404
+    # bad input
+    assert request(f"{new}?graph=urn:x")[0] == 400 and request(f"{new}?default")[0] == 400
+    for bad in ("a%3Cb", "a%22b", "a%7Bb%7D"):  # the URL would be no IRI: a 400, whatever the method
+        for method in ("GET", "PUT", "DELETE"):
+            status, headers, body = request(f"{live}store/{bad}", method=method, data=b"", headers=AUTH)
+            assert status == 400 and headers["Content-Type"].startswith("text/plain"), (bad, method, body)
+    body, form = multipart(("image/png", b"x"))
+    assert request(new, method="PUT", data=body, headers={**form, **AUTH})[0] == 415
+    body, form = multipart(("text/turtle", b"<urn:a> <urn:b> ."))
+    assert request(new, method="PUT", data=body, headers={**form, **AUTH})[0] == 400
+    empty = {"Content-Type": "multipart/form-data; boundary=x"}
+    assert request(new, method="PUT", data=b"--x--\r\n", headers={**empty, **AUTH})[0] == 400
+    assert request(new)[0] == 404  # nothing was written by the refused requests
+    for method in ("PUT", "DELETE"):  # only a POST to the store itself makes a graph
+        assert request(f"{live}store", method=method, data=b"", headers={**turtle, **AUTH})[0] == 400
+
+
+def test_relative_iris_are_resolved_against_the_endpoint(live):
+    status, _, body = request(
+        f"{live}sparql?{urllib.parse.urlencode({'query': 'CONSTRUCT { <s> <p> <> } WHERE {}'})}",
+        headers={"Accept": "application/n-triples"},
+    )
+    assert status == 200 and body.strip() == f"<{live}s> <{live}p> <{live}sparql> .".encode()
+    based = "BASE <http://other.example/> CONSTRUCT { <s> <p> 1 } WHERE {}"
+    status, _, body = request(
+        f"{live}sparql?{urllib.parse.urlencode({'query': based})}",
+        headers={"Accept": "application/n-triples"},
+    )
+    assert status == 200 and b"<http://other.example/s>" in body  # its own BASE wins
+    status, _, body = request(f"{live}sparql?{urllib.parse.urlencode({'query': 'ASK { <s> ?p <'})}")
+    assert status == 400 and b"1:" in body  # the client's own line in the error
+
+
 # ---------------------------------------------------------------- live data
 
 

@@ -101,10 +101,12 @@ class EvaluatorClient:
         *,
         timeout: float | None = None,
         max_rows: int = 0,
+        private: bool = False,
     ) -> tuple[str, list[bytes] | Iterator[bytes]]:
         """Evaluate a query; returns the format (``"json|cut"`` when SELECT rows were cut at
         ``max_rows``) and the body's chunks: a list when the answer is complete, else an
-        iterator that streams the rest.
+        iterator that streams the rest. ``private``: on the private graphs (a token holder's
+        query whose dataset names them, :func:`kg.web.sparql.private_dataset`).
 
         :raises QueryError: the query does not parse or fails (400).
         :raises QueryTimeout: the time limit passed before the answer began (503).
@@ -112,7 +114,7 @@ class EvaluatorClient:
         deadline = time.monotonic() + (timeout or self.timeout)
         child = self._acquire(deadline)
         try:
-            self._send(child, (text, default, named, accept, max_rows))
+            self._send(child, (text, default, named, accept, max_rows, private))
             first = self._receive(child, deadline)
             if first[:1] == b"Q":
                 self._release(child)

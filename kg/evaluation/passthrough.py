@@ -55,6 +55,7 @@ class RemoteAnswers:
         *,
         timeout: float | None = None,
         max_rows: int = 0,
+        private: bool = False,
     ) -> tuple[str, list[bytes] | Iterator[bytes]]:
         """The answer's format (``"json|cut"`` when rows were cut) and its body's chunks: a list
         when complete, else an iterator that streams the rest (graph answers only).
@@ -76,6 +77,7 @@ class RemoteAnswers:
             accept=header,
             default_graphs=default,
             named_graphs=named,
+            private=private,
             timeout=timeout or self.timeout,
             stream=True,
         )

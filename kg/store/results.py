@@ -12,6 +12,8 @@ from collections.abc import Iterator
 
 import pyoxigraph as ox
 
+from kg.errors import InputError
+
 FORMATS = {
     "nt": ox.RdfFormat.N_TRIPLES,
     "nq": ox.RdfFormat.N_QUADS,
@@ -72,6 +74,22 @@ def as_triples(rows):
 def parse_ntriples(text: str) -> Iterator[ox.Triple]:
     """The triples of N-Triples text as store terms, to go with a query's answers."""
     return (quad.triple for quad in ox.parse(text.encode("utf-8"), format=ox.RdfFormat.N_TRIPLES))
+
+
+def merged_ntriples(documents: list[tuple[bytes, str]]) -> bytes:
+    """Several RDF documents ``(data, format)`` as one N-Triples document, each document's blank
+    nodes its own (a Graph Store multipart POST merges its parts into one graph).
+
+    :raises InputError: if a document does not parse.
+    """
+    out = io.BytesIO()
+    for data, fmt in documents:
+        try:
+            quads = list(ox.parse(data, format=FORMATS[fmt], rename_blank_nodes=True))
+        except SyntaxError as exc:
+            raise InputError(f"the {fmt} data does not parse: {exc}") from exc
+        ox.serialize((q.triple for q in quads), out, format=ox.RdfFormat.N_TRIPLES)
+    return out.getvalue()
 
 
 def convert(ntriples: str, fmt: str, *, prefixes: dict[str, str] | None = None) -> bytes:

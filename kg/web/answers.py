@@ -47,10 +47,20 @@ def negotiate(wanted: str, accept: str) -> Accept:
     return formats.choose(formats.RESULTS, wanted, accept), formats.choose(formats.GRAPHS, wanted, accept)
 
 
-def cache_key(text: str, default: Sequence[str], named: Sequence[str], accept: Accept, version: str) -> tuple:
+def cache_key(
+    text: str,
+    default: Sequence[str],
+    named: Sequence[str],
+    accept: Accept,
+    version: str,
+    *,
+    private: bool = False,
+) -> tuple:
     """The result cache's key of an answer: everything its bytes depend on, the store's version
-    included, so that a new generation can never be answered from an old entry."""
-    return (text, tuple(default), tuple(named), accept, version)
+    included, so that a new generation can never be answered from an old entry, and the side it
+    was read from (``private``: a token holder's, :func:`kg.web.sparql.private_dataset`), so that
+    a request without a token can never be answered from a token holder's entry."""
+    return (text, tuple(default), tuple(named), accept, private, version)
 
 
 def etag_for(version: str, *parts: object) -> str:
@@ -83,9 +93,9 @@ def answer_headers(etag: str, cut: str, max_rows: int) -> list[tuple[str, str]]:
 
 
 def cors_headers(path: str, method: str) -> list[tuple[str, str]]:
-    """CORS for readers: every origin may read ``/sparql``, ``/store`` and ``/.well-known/``
-    (credentials never); preflight answers also list what may be sent."""
-    if path not in ("/sparql", "/store") and not path.startswith("/.well-known/"):
+    """CORS for readers: every origin may read ``/sparql``, ``/store`` (and the graphs under it)
+    and ``/.well-known/`` (credentials never); preflight answers also list what may be sent."""
+    if path not in ("/sparql", "/store") and not path.startswith(("/.well-known/", "/store/")):
         return []
     headers = [("Access-Control-Allow-Origin", "*"), ("Access-Control-Expose-Headers", "ETag, Content-Type")]
     if method == "OPTIONS":

@@ -1,9 +1,19 @@
-"""Who may write, and CORS for readers.
+"""Who may write, who may read the private graphs, and CORS for readers.
 
 Writes (SPARQL updates, Graph Store writes) are off unless ``KG_UPDATE_TOKEN``
 is set; then they need ``Authorization: Bearer <token>``, compared in
 constant time. Reads are open to every origin, so browser-based clients such
 as YASGUI work from other sites; credentials are never allowed cross-origin.
+
+The private graphs — quarantine (``{base}graph/quarantine/…``), reports
+(``{base}graph/report/…``), the ingest runs (``{base}graph/provenance``, which
+name the server's own file paths) — are the store's to name
+(:meth:`kg.store.embedded.Store.is_private`) and this module's to guard: :func:`readable`
+is the one access policy that every read path of raw graphs asks (``/sparql``,
+``/store``, ``/dump.nq``, a resource's RDF). A request that carries
+``KG_READ_TOKEN`` or ``KG_UPDATE_TOKEN`` reads them; any other finds them absent
+(a 404, or an empty graph inside a query). The HTML pages and their JSON twins
+show what they show of them (findings, quarantined records) to everyone.
 """
 
 from __future__ import annotations
@@ -15,17 +25,44 @@ from flask import Flask, Response, abort, current_app, request
 from kg.web.answers import cors_headers
 
 
+def _bearer() -> str:
+    """The request's bearer token ("" when it has none)."""
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else ""
+
+
+def _is(given: str, token: str) -> bool:
+    return bool(token) and hmac.compare_digest(given.encode(), token.encode())
+
+
 def require_write_token() -> None:
     """Abort with 403 (writes off) or 401 (missing or wrong token) unless the request may write."""
     token = current_app.config["KG_SETTINGS"].update_token
     if not token:
         abort(403, "writes are off on this service (the operator has not set KG_UPDATE_TOKEN)")
-    given = request.headers.get("Authorization", "")
-    scheme, _, value = given.partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(value.strip().encode(), token.encode()):
+    if not _is(_bearer(), token):
         response = Response("a valid bearer token is needed to write\n", status=401, mimetype="text/plain")
         response.headers["WWW-Authenticate"] = 'Bearer realm="kg"'
         abort(response)
+
+
+def reads_private() -> bool:
+    """Whether this request may read the private graphs: it carries the read or the update token."""
+    settings = current_app.config["KG_SETTINGS"]
+    given = _bearer()
+    return bool(given) and (_is(given, settings.read_token) | _is(given, settings.update_token))
+
+
+def readable(store, graph: str | None) -> bool:
+    """The access policy: may this request read ``graph`` raw (``None``: the default graph)?
+    A public graph, yes; a private one (``store.is_private``), only with a token."""
+    return not store.is_private(graph) or reads_private()
+
+
+def require_readable(store, graph: str | None) -> None:
+    """Abort with 404, as if the graph did not exist, unless this request may read it."""
+    if not readable(store, graph):
+        abort(404, f"no graph {graph}")
 
 
 def register_cors(app: Flask) -> None:

@@ -30,6 +30,7 @@ from kg.derived.catalog import concept_ntriples, dataset_labels, member_count, m
 from kg.store.results import convert, parse_ntriples
 from kg.vocab import DCT, FOAF, PREFIXES
 from kg.web import formats
+from kg.web.auth import readable
 from kg.web.cache import etag_for, not_modified
 from kg.web.query import iri_link
 from kg.web.tables import derived
@@ -213,13 +214,23 @@ def void() -> Response:
 
 @blueprint.route("/dump.nq")
 def dump() -> Response:
-    """Every data graph, with its name, as N-Quads: what the VoID description counts."""
+    """Every data graph, with its name, as N-Quads: what the VoID description counts.
+
+    ``?graphs=all``: every graph this request may read (:func:`kg.web.auth.readable`): the private
+    ones too with a token, else the same public graphs (the private ones are absent to it)."""
+    wanted = request.args.getlist("graphs")
+    if len(wanted) > 1 or (wanted and wanted[0] not in ("public", "all")):
+        abort(400, "graphs must be given once, as public (the default) or all")
     store = _store()
-    etag = etag_for(store.version(), "dump")
+    graphs = store.data_graphs()
+    if wanted == ["all"]:
+        graphs = [g for g in store.named_graphs() if readable(store, g)]
+    private = any(store.is_private(g) for g in graphs)
+    etag = etag_for(store.version(), "dump", private)
     if (cached := not_modified(etag)) is not None:
         return cached
-    response = Response(_quads(store, store.data_graphs()), content_type=formats.content_type("nq"))
-    response.headers.update({"ETag": etag, "Cache-Control": "no-cache"})
+    response = Response(_quads(store, graphs), content_type=formats.content_type("nq"))
+    response.headers.update({"ETag": etag, "Cache-Control": "private, no-cache" if private else "no-cache"})
     return response
 
 

@@ -18,7 +18,7 @@ def error_response(status: int, title: str, detail: str) -> Response:
     """The body of every error the app returns."""
     if wants_json():
         response = jsonify({"error": title, "status": status, "detail": detail})
-    elif request.path in ("/sparql", "/store"):
+    elif request.path in ("/sparql", "/store") or request.path.startswith("/store/"):
         response = Response(f"{title}: {detail}\n", mimetype="text/plain")
     else:
         response = Response(render_template("error.html", status=status, title=title, detail=detail))

@@ -17,7 +17,9 @@ them: :mod:`kg.web.answers`), 304 for a matching ``If-None-Match``, and log the 
 hook does (:func:`kg.web.logs.write`). The store's version is read on every request, as the view
 reads it, so an update or an ingest is seen by the next request. Anything else — another route,
 an update, two ``query`` parameters, a refused or failing query, a body too large to read here —
-goes to Flask unchanged (through a2wsgi's thread pool), which answers it or its error as before.
+goes to Flask unchanged (through a2wsgi's thread pool), which answers it or its error as before;
+so does any request with an ``Authorization`` header, which may read the private graphs (the
+front's answers and its entries in the cache are the public graphs', for everyone).
 With a remote store (whose version is a query over the network) or ``KG_FAST_PATHS=0`` every
 request goes to Flask.
 """
@@ -37,6 +39,7 @@ from a2wsgi import WSGIMiddleware
 from flask import Flask
 
 from kg.evaluation.shared_pool import SharedEvaluator
+from kg.sparql_text import has_relative_iris
 from kg.web import answers, formats, guard, logs, sparql
 from kg.web.pooled import PooledAnswers
 
@@ -223,7 +226,11 @@ def _pairs(raw: bytes) -> list[tuple[str, str]]:
 
 def _ask(scope: Scope, headers: dict[str, str], body: bytes) -> Ask | None:
     """The query a request asks, read the way the Flask view reads it; None when the request is
-    anything else (an update, a Service Description, two ``query`` parameters, another body type)."""
+    anything else (an update, a Service Description, two ``query`` parameters, another body type)
+    or carries credentials: the view decides what a token may read (:mod:`kg.web.auth`), and this
+    path answers only what anyone may (the public graphs)."""
+    if "authorization" in headers:
+        return None
     try:
         args = _pairs(scope["query_string"])
         form: list[tuple[str, str]] = []
@@ -245,8 +252,8 @@ def _ask(scope: Scope, headers: dict[str, str], body: bytes) -> Ask | None:
                 return None
     except (UnicodeError, ValueError):
         return None
-    if len(texts) != 1 or not texts[0].strip():
-        return None
+    if len(texts) != 1 or not texts[0].strip() or has_relative_iris(texts[0]):
+        return None  # relative IRIs: the view resolves them against its own URL (kg.web.sparql)
     values = args + form
     fmt = next((v for k, v in args if k == "format"), "") or next((v for k, v in form if k == "format"), "")
     return Ask(

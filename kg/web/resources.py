@@ -11,7 +11,10 @@ or ``Accept``: an HTML page, its JSON twin (plain JSON; JSON-LD is an RDF
 format), or the resource's concise bounded description as Turtle, JSON-LD,
 RDF/XML or N-Triples. ``Vary: Accept, Accept-Language``; ETags follow the store
 generation. A quarantined record is shown (200) with a "not published" banner
-and its report; an IRI the store knows nothing about is a 404.
+and its report; an IRI the store knows nothing about is a 404. The RDF of a
+resource read from a private graph (a quarantined record with its report, an
+ingest run) is raw private data: a 404 unless the request carries a token
+(:func:`kg.web.auth.readable`); its HTML page and JSON twin are for everyone.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from kg.store.results import serialize_triples
 from kg.terms import Term, iri_ok, valid_lang
 from kg.vocab import ADMS, CPOV, DCAT, DCT, FOAF, LOCN, ORG, PREFIXES, RDF, SCHEMA, SKOS, SPDX, VCARD
 from kg.web.agency_page import agency_parts
+from kg.web.auth import readable, reads_private
 from kg.web.cache import etag_for, not_modified
 from kg.web.formats import GRAPHS, content_type, negotiate
 from kg.web.tables import derived
@@ -148,18 +152,25 @@ def _respond(d: Describer, iri: str, fmt: str | None, *, bad: int) -> Response:
     when the generation has not changed, else built (the resource is located first: 404)."""
     fmt, number = _format(fmt), _page_number()
     store = current_app.extensions["kg_pages"]
-    etag = etag_for(store.version(), request.script_root, iri, fmt, d.prefs, d.query, number)
+    # the raw triples of a private graph go to token holders only: they get answers of their own
+    token = fmt in RDF_FORMATS and reads_private()
+    etag = etag_for(store.version(), request.script_root, iri, fmt, d.prefs, d.query, number, token)
     if (cached := not_modified(etag)) is not None:
         return cached
     cache = current_app.extensions["kg_cache"]
     entry = cache.get(("resources", etag))
     if entry is None:
-        body, ctype = _body(d, _locate(d, iri, fmt, bad=bad), fmt, number)
+        loc = _locate(d, iri, fmt, bad=bad)
+        if fmt in RDF_FORMATS and not all(readable(store, g) for g in loc.graphs or ()):
+            abort(404, f"nothing is known about <{iri}>")  # as if absent, as the Graph Store says
+        body, ctype = _body(d, loc, fmt, number)
         cache.put(("resources", etag), body, ctype)
     else:
         body, ctype = entry
     response = Response(body, content_type=ctype)
     response.headers["ETag"] = etag
+    if token:
+        response.headers["Cache-Control"] = "private"
     response.headers["Link"] = ", ".join(
         f'<{_url_for(d, iri, f)}>; rel="alternate"; type="{FORMATS[f]}"' for f in RDF_FORMATS
     )

@@ -9,7 +9,9 @@ its own ``FROM``); ``using-graph-uri`` / ``using-named-graph-uri`` set an
 update's. Results are written by pyoxigraph's own serializers and streamed
 to the client as they are produced; small answers are cached per store
 generation, and every answer carries an ETag (``If-None-Match`` → 304).
-Without a query, the Service Description is returned.
+Without a query, the Service Description is returned. The dataset is the public
+graphs; a request with a token may name private graphs instead
+(:func:`private_dataset`).
 """
 
 from __future__ import annotations
@@ -21,10 +23,17 @@ from collections.abc import Callable, Iterator
 from flask import Blueprint, Response, abort, current_app, request
 
 from kg.errors import QueryError
-from kg.sparql_text import add_using, declares_using, describes_constants
+from kg.sparql_text import (
+    add_using,
+    dataset_clauses,
+    declares_dataset,
+    declares_using,
+    describes_constants,
+    with_base,
+)
 from kg.store.results import convert
 from kg.web import answers, formats, guard
-from kg.web.auth import require_write_token
+from kg.web.auth import readable, require_write_token
 from kg.web.cache import etag_for, not_modified
 
 blueprint = Blueprint("sparql", __name__)
@@ -78,30 +87,59 @@ def sparql() -> Response:
     return query(text)
 
 
+def private_dataset(store, text: str, default: list[str] | None, named: list[str] | None) -> bool:
+    """Whether a query runs on the private graphs rather than the public ones.
+
+    The dataset a query names (``default-graph-uri`` / ``named-graph-uri``, else its own ``FROM`` /
+    ``FROM NAMED``) decides, through the one access policy (:func:`kg.web.auth.readable`): private
+    graphs that this request may read, and nothing else (the two sides live apart: one query
+    cannot join them, so naming both is a 400). A private graph named by a request without a token
+    is absent: the query runs on the public graphs, where no such graph is. ``GRAPH`` patterns
+    range over the dataset's named graphs, so they reach private graphs only when it names them.
+    """
+    if default is None and named is None:
+        if not declares_dataset(text):
+            return False
+        default, named = dataset_clauses(text)
+    graphs = [*(default or ()), *(named or ())]
+    private = [g for g in graphs if store.is_private(g)]
+    if not private or not all(readable(store, g) for g in private):
+        return False
+    if len(private) < len(graphs):
+        abort(
+            400,
+            "a query's dataset names private graphs or public ones, not both: they are stored apart "
+            "(send one query per side)",
+        )
+    return True
+
+
 def query(text: str) -> Response:
     store = _store()
+    text = with_base(text, request.base_url)  # relative IRIs: against the endpoint (the key has it)
     default = request.values.getlist("default-graph-uri") or None
     named = request.values.getlist("named-graph-uri") or None
+    private = private_dataset(store, text, default, named)
     version = store.version()
     accept = answers.negotiate(formats.requested(), request.headers.get("Accept", ""))
-    key = answers.cache_key(text, default or (), named or (), accept, version)
+    key = answers.cache_key(text, default or (), named or (), accept, version, private=private)
     etag = answers.key_etag(key)
     if (cached := not_modified(etag)) is not None:
         return cached
     cache = current_app.extensions["kg_cache"]
     if (hit := cache.get(key)) is not None:
-        return _response(hit[0], hit[1][0], etag, hit[1][1])
+        return _response(hit[0], hit[1][0], etag, hit[1][1], private)
     failed = request.environ.get("asgi.scope", {}).get(answers.FAILED)
     if failed is not None:  # the front's client of the pool met it evaluating this very request
         raise failed
     max_rows = current_app.config["KG_SETTINGS"].max_results
 
     def evaluate(pipe: _Pipe) -> None:
-        answers.evaluate(pipe, store, text, default, named, accept, max_rows)
+        answers.evaluate(pipe, store, text, default, named, accept, max_rows, private=private)
 
     evaluator = current_app.extensions.get("kg_evaluator")
     if evaluator is not None and not bounded(text, evaluator):  # killed at the time limit (or the store's)
-        fmt, chunks = evaluator.evaluate(text, default, named, accept, max_rows=max_rows)
+        fmt, chunks = evaluator.evaluate(text, default, named, accept, max_rows=max_rows, private=private)
     elif evaluator is not None:  # bounded work: in this thread, without the trip to a child
         fmt, chunks = _now(evaluate)
     else:
@@ -112,7 +150,7 @@ def query(text: str) -> Response:
         data = b"".join(chunks)
         if len(data) <= cache.max_entry:
             cache.put(key, data, (ctype, cut))
-        return _response(data, ctype, etag, cut)
+        return _response(data, ctype, etag, cut, private)
 
     def body() -> Iterator[bytes]:
         kept: list[bytes] | None = []
@@ -125,7 +163,7 @@ def query(text: str) -> Response:
         if kept is not None:
             cache.put(key, b"".join(kept), (ctype, cut))
 
-    return _response(body(), ctype, etag, cut)
+    return _response(body(), ctype, etag, cut, private)
 
 
 def bounded(text: str, evaluator: object) -> bool:
@@ -135,11 +173,14 @@ def bounded(text: str, evaluator: object) -> bool:
     return describes_constants(text) and not getattr(evaluator, "remote", False)
 
 
-def _response(body, ctype: str, etag: str, cut: str = "") -> Response:
-    """An answer with the headers of :func:`kg.web.answers.answer_headers` (the front sends the same)."""
+def _response(body, ctype: str, etag: str, cut: str = "", private: bool = False) -> Response:
+    """An answer with the headers of :func:`kg.web.answers.answer_headers` (the front sends the same);
+    one read from the private graphs is the token holder's, not for shared caches."""
     response = Response(body, content_type=ctype)
     for name, value in answers.answer_headers(etag, cut, current_app.config["KG_SETTINGS"].max_results):
         response.headers[name] = value
+    if private:
+        response.headers["Cache-Control"] = "private"
     return response
 
 
@@ -218,6 +259,7 @@ def update(text: str) -> Response:
     require_write_token()
     if not text.strip():
         abort(400, "empty update")
+    text = with_base(text, request.base_url)
     default = request.values.getlist("using-graph-uri")
     named = request.values.getlist("using-named-graph-uri")
     if default or named:
