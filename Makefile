@@ -5,6 +5,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 export KG_STORE ?= data/store
+# one test process per core, a test file on one process (its module fixtures built once, its
+# summary sections whole); XDIST= runs the suite in this process
+XDIST  ?= -n 2 --dist loadfile
 
 .PHONY: run test lint install sample serve clean
 
@@ -25,8 +28,8 @@ run: sample
 # the whole suite on the embedded store, then its store, endpoint and UI tests on a real
 # `oxigraph serve` per test store (tests/backend.py)
 test: $(STAMP)
-	$(BIN)/pytest -q
-	KG_TEST_STORE=oxigraph $(BIN)/pytest -q
+	$(BIN)/pytest -q $(XDIST)
+	KG_TEST_STORE=oxigraph $(BIN)/pytest -q $(XDIST)
 
 lint: $(STAMP)
 	$(BIN)/ruff check kg tests bench app.py

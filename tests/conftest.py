@@ -86,6 +86,18 @@ def pytest_configure(config: pytest.Config) -> None:
 SUMMARY_SECTIONS = pytest.StashKey[dict[str, list[str]]]()
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """A pytest-xdist worker hands its sections to the controller, which prints the summary."""
+    if hasattr(session.config, "workeroutput"):
+        session.config.workeroutput["summary_sections"] = session.config.stash.get(SUMMARY_SECTIONS, {})
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    sections = getattr(node, "workeroutput", {}).get("summary_sections", {})
+    node.config.stash.setdefault(SUMMARY_SECTIONS, {}).update(sections)
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
     for title, lines in config.stash.get(SUMMARY_SECTIONS, {}).items():
         terminalreporter.section(title)
