@@ -12,7 +12,7 @@ import sqlite3
 from pathlib import Path
 
 from kg.derived import catalog, quality, void
-from kg.derived.tables import SCHEMA, VERSION, Build, Layout, Scores
+from kg.derived.tables import SCHEMA, VERSION, Build, Layout, Scores, has_tables
 from kg.errors import StoreError
 from kg.search.tables import INDEX_FILE
 from kg.settings import Settings
@@ -57,14 +57,4 @@ def build_derived(generation: Generation, *, settings: Settings, scores: Scores 
 
 def _usable(path: Path | None) -> bool:
     """Whether a previous generation's file has derived tables of this version to copy from."""
-    if path is None or not path.is_file():
-        return False
-    try:
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            row = db.execute("SELECT value FROM meta WHERE key = 'derived'").fetchone()
-        finally:
-            db.close()
-    except sqlite3.Error:
-        return False
-    return row is not None and row[0] == VERSION
+    return path is not None and path.is_file() and has_tables(path)

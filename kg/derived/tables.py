@@ -132,7 +132,7 @@ def open_derived(store: Store) -> Derived | None:
     with _open_lock:
         found = _open.get(key)
         if found is None or found.path != path:
-            if not _has_tables(path):
+            if not has_tables(path):
                 raise StoreError(
                     f"the derived data of generation {folder.name} is missing; the next write builds it"
                 )
@@ -143,7 +143,9 @@ def open_derived(store: Store) -> Derived | None:
         return found
 
 
-def _has_tables(path: Path) -> bool:
+def has_tables(path: Path) -> bool:
+    """Whether the file holds derived tables of this version (a finished generation's: read as
+    immutable, without locks)."""
     try:
         db = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
         try:
