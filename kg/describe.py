@@ -35,6 +35,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from kg.evaluation.page_store import TimedStore
+from kg.records import public_location
 from kg.store.embedded import Store
 from kg.store.results import as_triples
 from kg.terms import LABEL_ORDER, Labels, Term, curie, term_of
@@ -54,6 +55,7 @@ KINDS = {
 RECORD_KINDS = ("dataset", "service", "agency", "catalog")  # what the ingest validates as one record
 # not validation reports, and not quality measurements (shown as the record's score instead)
 HIDDEN_INBOUND = (SH.focusNode, KGO.recordKey, DQV.computedOn)
+_LOCATION = str(KGO.sourceLocation)
 _TYPE = str(RDF.type)
 _DISTRIBUTION = str(DCAT.distribution)
 
@@ -265,6 +267,8 @@ class Describer(Labels):
             node = index.get(s.value) or index.setdefault(s.value, Node(self.track(s), self))
             if p.value not in node.preds:
                 node.preds[p.value] = self.predicate(p)
+            if p.value == _LOCATION and o.kind == "literal":  # pages do not tell the server's folders
+                o = Term("literal", public_location(o.value))
             node.props.setdefault(p.value, []).append(self.track(o))
         for node in index.values():  # blank nodes have no IRI to look a label up for
             for objects in node.props.values():

@@ -28,6 +28,23 @@ from typing import Literal, Protocol
 Text = dict[str, str]
 
 
+def public_location(location: str) -> str:
+    """A source location as the public pages show it: a URL whole, a local path by its file
+    name only, so that pages do not tell the server's folders (the private provenance and
+    quarantine graphs keep the path as given, for a token holder and ``kg sources``).
+
+    >>> public_location("/srv/kg/in/datasets.csv, line 4")
+    'datasets.csv, line 4'
+    >>> public_location("https://example.org/data.json, record 2")
+    'https://example.org/data.json, record 2'
+    """
+    if "://" in location:
+        return location
+    path, sep, rest = location.partition(", ")
+    name = path.rstrip("/\\").replace("\\", "/").rsplit("/", 1)[-1]
+    return (name or path) + sep + rest
+
+
 @dataclass(frozen=True)
 class Origin:
     """Where a record came from.

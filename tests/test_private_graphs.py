@@ -277,6 +277,31 @@ def test_the_pages_of_private_resources_still_show_them(client):
     assert published.status_code == 200 and "Cache-Control" not in published.headers
 
 
+def test_public_pages_name_a_source_file_without_the_server_s_folders(client, held):
+    """The run and the quarantined record keep the path as given (a token holder's RDF, kg
+    sources); every page, its JSON twin and /quality show the file's name only."""
+    folder = str(held.store.parent)
+    resources = private_resources(BASE, client)
+    pages = [
+        ("/resource", {"uri": iri, "format": fmt}) for iri in resources.values() for fmt in ("html", "json")
+    ]
+    pages += [
+        ("/quality", {}),
+        ("/quality.json", {}),
+        ("/quality", {"source": "sample"}),
+        (f"/dataset/{BROKEN}", {}),
+    ]
+    for path, args in pages:
+        text = client.get(path, query_string=args).get_data(as_text=True)
+        assert folder not in text, (path, args)
+    run = client.get("/resource.json", query_string={"uri": resources["run"]}).get_data(as_text=True)
+    assert '"sample"' in run  # the folder ingested, by its name
+    quarantined = client.get("/quality.json").json["quarantined"]["items"][0]
+    assert quarantined["origin"].startswith("datasets.csv, line ")
+    rdf = client.get("/resource", query_string={"uri": resources["run"], "format": "nt"}, headers=WITH_READ)
+    assert rdf.status_code == 200 and folder in rdf.get_data(as_text=True)
+
+
 def dumped_graphs(response) -> set[str]:
     assert response.status_code == 200, response.get_data(as_text=True)[:300]
     return {line.rsplit(" ", 2)[-2][1:-1] for line in response.get_data(as_text=True).splitlines()}

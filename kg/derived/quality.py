@@ -33,6 +33,7 @@ from rdflib import BNode, Literal, URIRef
 
 from kg.derived.tables import Build, Scores
 from kg.quality import ASSESSED, BY_NAME, RATINGS, Facts, dimension_points, percentage, rating, score
+from kg.records import public_location
 from kg.vocab import DCAT, DCT, DQV, FOAF, KGO, PROV, QUALITY, SH, SKOS
 
 COLUMNS = tuple(f"i_{i.name}" for i in ASSESSED)
@@ -325,7 +326,8 @@ def _held(b: Build, graph: str) -> Iterator[tuple]:
     for node, row in found.items():
         own = sorted(results.get(node, []), key=lambda r: r[1])
         violations = [message for severity, message in own if severity == "violation"]
-        yield (graph, node, row["key"] or "", row["title"], row["origin"], row["publisher"] or "",
+        origin = public_location(row["origin"]) if row["origin"] else row["origin"]  # a public page's
+        yield (graph, node, row["key"] or "", row["title"], origin, row["publisher"] or "",
                names.get(row["publisher"] or ""), json.dumps(violations, ensure_ascii=False),
                sum(1 for severity, _ in own if severity == "warning"))  # fmt: skip
 
