@@ -154,7 +154,7 @@ class Sampler:
         me = os.getpid()
         now = time.perf_counter()
         if now - self._listed > 2.0 or not all(os.path.exists(f"/proc/{p}") for p in self._family):
-            self._family, self._listed = _descendants(me), now
+            self._family, self._listed = probe.descendants(me), now
         family = [me, *self._family]
         main = _rss(me)
         total = main + sum(_rss(p) for p in family[1:])
@@ -183,26 +183,6 @@ class Sampler:
 
 
 SAMPLER: Sampler | None = None  # the phase's, so that its own CPU can be taken off
-
-
-def _descendants(pid: int) -> list[int]:
-    parents: dict[int, list[int]] = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat", "rb") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        ppid = int(stat[stat.rindex(b")") + 2 :].split()[1])
-        parents.setdefault(ppid, []).append(int(entry.name))
-    out, todo = [], [pid]
-    while todo:
-        for child in parents.get(todo.pop(), []):
-            out.append(child)
-            todo.append(child)
-    return out
 
 
 def _pss(pid: int) -> int:
