@@ -39,12 +39,12 @@ from typing import BinaryIO
 
 from rdflib import Literal, URIRef
 
-from kg.iris import Minter, short_hash
+from kg.iris import Minter
 from kg.mapping.ntriples import nt_line
 from kg.settings import Settings
 from kg.store.embedded import Store
 from kg.store.results import convert, parse_ntriples, serialize_triples
-from kg.vocab import DCAT, DCT, FOAF, HYDRA, ORG, PREFIXES, RDF, SKOS, VOID, XSD
+from kg.vocab import DCAT, DCT, FOAF, HYDRA, ORG, PREFIXES, RDF, SKOS, XSD
 
 EXPORT_FORMATS = ("ttl", "jsonld", "rdf", "nt", "nq", "trig")
 
@@ -205,7 +205,7 @@ def write_page(
     triples = page_triples(store, settings, page.members, concepts=concepts, members=members)
     serialize_triples(_declared_datatypes(triples), nt, "nt")
     text = nt.getvalue().decode("utf-8") + hydra_ntriples(settings, page)
-    output.write(convert(_grouped(text), fmt, prefixes=PREFIXES))
+    output.write(convert(grouped(text), fmt, prefixes=PREFIXES))
 
 
 def page_triples(
@@ -331,62 +331,9 @@ def hydra_ntriples(settings: Settings, page: Page) -> str:
     return "".join(nt_line(t) for t in triples)
 
 
-# ---------------------------------------------------------------- VoID
-
-
-def void_iri(settings: Settings) -> str:
-    return f"{settings.base_uri}.well-known/void#dataset"
-
-
-def void_ntriples(settings: Settings, stats: dict) -> str:
-    """The VoID description of the whole graph, from :func:`void_statistics`, as N-Triples."""
-    base = settings.base_uri
-    dataset = URIRef(void_iri(settings))
-    triples = [
-        (dataset, RDF.type, VOID.Dataset),
-        (dataset, DCT.title, Literal(settings.catalog_title, lang="en")),
-        (dataset, DCT.description, Literal(f"{settings.catalog_title}: the whole graph as VoID", lang="en")),
-        (dataset, FOAF.homepage, URIRef(base)),
-        (dataset, VOID.sparqlEndpoint, URIRef(f"{base}sparql")),
-        (dataset, VOID.dataDump, URIRef(f"{base}dump.nq")),
-        (dataset, VOID.uriSpace, Literal(base)),
-        (dataset, VOID.rootResource, URIRef(Minter(base).catalog())),
-        (dataset, VOID.triples, Literal(stats["triples"])),
-        (dataset, VOID.entities, Literal(stats["entities"])),
-        (dataset, VOID.distinctSubjects, Literal(stats["subjects"])),
-        (dataset, VOID.distinctObjects, Literal(stats["objects"])),
-        (dataset, VOID.properties, Literal(stats["properties"])),
-        (dataset, VOID.classes, Literal(len(stats["classes"]))),
-    ]
-    if stats["modified"]:
-        triples.append((dataset, DCT.modified, Literal(stats["modified"], datatype=XSD.dateTime)))
-    triples += [(dataset, VOID.vocabulary, URIRef(ns)) for ns in stats["vocabularies"]]
-    for cls, n in sorted(stats["classes"].items()):
-        part = URIRef(f"{base}.well-known/void#class-{short_hash(cls)}")
-        triples += [
-            (dataset, VOID.classPartition, part),
-            (part, VOID["class"], URIRef(cls)),
-            (part, VOID.entities, Literal(n)),
-        ]
-    for graph, n in sorted(stats["subsets"].items()):
-        subset = URIRef(graph)
-        triples += [
-            (dataset, VOID.subset, subset),
-            (subset, RDF.type, VOID.Dataset),
-            (subset, VOID.triples, Literal(n)),
-        ]
-    return _grouped("".join(nt_line(t) for t in triples))
-
-
-def _grouped(ntriples: str) -> str:
+def grouped(ntriples: str) -> str:
     """N-Triples lines in order, so that each subject's triples are together (readable Turtle)."""
     return "".join(sorted(ntriples.splitlines(keepends=True)))
-
-
-def _namespace(iri: str) -> str:
-    """The namespace of a term: up to its last ``#`` or ``/``."""
-    cut = max(iri.rfind("#"), iri.rfind("/"))
-    return iri[: cut + 1] if cut > 0 else iri
 
 
 def _values(iris: Iterable[str]) -> str:

@@ -1,4 +1,4 @@
-"""The VoID statistics of the whole graph, derived with each store generation.
+"""The VoID statistics of the whole graph, derived with each store generation, and their description.
 
 ``/.well-known/void`` counts, over the union of the public graphs: triples, distinct subjects,
 objects and properties, entities (IRIs under the base that are subjects), the entities of each
@@ -24,9 +24,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from rdflib import Literal, URIRef
+
+from kg.catalog import grouped
 from kg.derived.tables import Build
 from kg.errors import StoreError
-from kg.vocab import PROV, RDF
+from kg.iris import Minter, short_hash
+from kg.mapping.ntriples import nt_line
+from kg.settings import Settings
+from kg.vocab import DCT, FOAF, PROV, RDF, VOID, XSD
 
 TABLES = ("graph_sizes", "graph_terms")
 SCHEMA = """
@@ -200,3 +206,50 @@ def _namespace(iri: str) -> str:
     """The namespace of a term: up to its last ``#`` or ``/``."""
     cut = max(iri.rfind("#"), iri.rfind("/"))
     return iri[: cut + 1] if cut > 0 else iri
+
+
+# ---------------------------------------------------------------- the description
+
+
+def void_iri(settings: Settings) -> str:
+    return f"{settings.base_uri}.well-known/void#dataset"
+
+
+def void_ntriples(settings: Settings, stats: dict) -> str:
+    """The VoID description of the whole graph, from the statistics :func:`build` derived, as N-Triples."""
+    base = settings.base_uri
+    dataset = URIRef(void_iri(settings))
+    triples = [
+        (dataset, RDF.type, VOID.Dataset),
+        (dataset, DCT.title, Literal(settings.catalog_title, lang="en")),
+        (dataset, DCT.description, Literal(f"{settings.catalog_title}: the whole graph as VoID", lang="en")),
+        (dataset, FOAF.homepage, URIRef(base)),
+        (dataset, VOID.sparqlEndpoint, URIRef(f"{base}sparql")),
+        (dataset, VOID.dataDump, URIRef(f"{base}dump.nq")),
+        (dataset, VOID.uriSpace, Literal(base)),
+        (dataset, VOID.rootResource, URIRef(Minter(base).catalog())),
+        (dataset, VOID.triples, Literal(stats["triples"])),
+        (dataset, VOID.entities, Literal(stats["entities"])),
+        (dataset, VOID.distinctSubjects, Literal(stats["subjects"])),
+        (dataset, VOID.distinctObjects, Literal(stats["objects"])),
+        (dataset, VOID.properties, Literal(stats["properties"])),
+        (dataset, VOID.classes, Literal(len(stats["classes"]))),
+    ]
+    if stats["modified"]:
+        triples.append((dataset, DCT.modified, Literal(stats["modified"], datatype=XSD.dateTime)))
+    triples += [(dataset, VOID.vocabulary, URIRef(ns)) for ns in stats["vocabularies"]]
+    for cls, n in sorted(stats["classes"].items()):
+        part = URIRef(f"{base}.well-known/void#class-{short_hash(cls)}")
+        triples += [
+            (dataset, VOID.classPartition, part),
+            (part, VOID["class"], URIRef(cls)),
+            (part, VOID.entities, Literal(n)),
+        ]
+    for graph, n in sorted(stats["subsets"].items()):
+        subset = URIRef(graph)
+        triples += [
+            (dataset, VOID.subset, subset),
+            (subset, RDF.type, VOID.Dataset),
+            (subset, VOID.triples, Literal(n)),
+        ]
+    return grouped("".join(nt_line(t) for t in triples))

@@ -25,8 +25,9 @@ from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
 
-from kg.catalog import Member, Page, page_iri, void_ntriples, write_page
+from kg.catalog import Member, Page, page_iri, write_page
 from kg.derived.catalog import concept_ntriples, dataset_labels, member_count, member_page, members_among
+from kg.derived.void import void_ntriples
 from kg.store.results import convert, parse_ntriples
 from kg.vocab import DCT, FOAF, PREFIXES
 from kg.web import formats
