@@ -12,11 +12,11 @@ import argparse
 import logging
 import os
 import sys
-import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
+from kg.cli.output import Progress, cell_text, print_summary, table
 from kg.errors import KgError, QueryError
 from kg.malloc import allocator, serve_environment
 from kg.settings import SETTINGS, Settings, load_settings
@@ -138,22 +138,22 @@ def _parser() -> argparse.ArgumentParser:
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from kg.ingest.run import ingest
 
-    progress = _Progress()
+    progress = Progress()
     summary = ingest(
         args.path, settings=settings, source=args.source, fmt=args.fmt, strict=args.strict, progress=progress
     )
     progress.done()
-    _print_summary(summary, verbose=args.verbose)
+    print_summary(summary, verbose=args.verbose)
     return 0
 
 
 def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
     from kg.ingest.run import ingest
 
-    progress = _Progress()
+    progress = Progress()
     summary = ingest(args.path, settings=settings, fmt=args.fmt, store_it=False, progress=progress)
     progress.done()
-    _print_summary(summary, verbose=args.verbose)
+    print_summary(summary, verbose=args.verbose)
     return 1 if summary.quarantined else 0
 
 
@@ -164,7 +164,7 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
     if not rows:
         print("no sources yet: kg ingest PATH")
         return 0
-    _table(
+    table(
         ["source", "format", "published", "quarantined", "violations", "warnings", "last run", "from"],
         [
             [
@@ -214,7 +214,7 @@ def cmd_query(args: argparse.Namespace, settings: Settings) -> int:
         fmt = fmt if fmt in ("ttl", "nt", "rdf", "jsonld") else "ttl"
     elif fmt == "table":
         variables = [v.value for v in result.variables]
-        _table(variables, [[_term(row[v]) for v in variables] for row in result])
+        table(variables, [[cell_text(row[v]) for v in variables] for row in result])
         return 0
     elif fmt not in ("json", "xml", "csv", "tsv"):
         raise QueryError(f"a SELECT result cannot be written as {fmt}")
@@ -295,126 +295,3 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     )
     os.execve(str(gunicorn), argv, env)
     return 0  # not reached
-
-
-# ---------------------------------------------------------------- output
-
-
-class _Progress:
-    """A one-line progress counter on stderr when it is a terminal and the work takes a while."""
-
-    def __init__(self) -> None:
-        self.start = time.monotonic()
-        self.shown = False
-        self.tty = sys.stderr.isatty()
-
-    def __call__(self, done: int) -> None:
-        if not self.tty or done % 100:
-            return
-        elapsed = time.monotonic() - self.start
-        if elapsed > 1.0:
-            rate = done / elapsed
-            bar = "#" * min(30, done // 1000) or "#"
-            print(f"\r  {bar:<30} {done:>9,} records  {rate:,.0f}/s", end="", file=sys.stderr, flush=True)
-            self.shown = True
-
-    def done(self) -> None:
-        if self.shown:
-            print(file=sys.stderr)
-
-
-def _print_summary(summary, *, verbose: bool = False) -> None:
-    stored = "stored" if summary.stored else "not stored"
-    print(f"source {summary.source} ({summary.fmt}) from {summary.location}: {stored}")
-    kinds = ", ".join(f"{n} {k}" for k, n in sorted(summary.kinds.items()))
-    _table(
-        ["records", "published", "quarantined", "violations", "warnings", "notes"],
-        [
-            [
-                f"{summary.read} ({kinds})" if kinds else "0",
-                summary.published,
-                summary.quarantined,
-                summary.severities["violation"],
-                summary.severities["warning"],
-                summary.severities["info"],
-            ]
-        ],
-    )
-    rules = [(sev, rule, msg, n) for (sev, rule, msg), n in summary.rules.items() if sev != "info"]
-    if rules:
-        print("\nfindings by rule:")
-        _table(
-            ["severity", "count", "rule", "message"],
-            [
-                [sev, n, rule.rsplit("#", 1)[-1], msg[:90]]
-                for sev, rule, msg, n in sorted(rules, key=lambda r: (r[0] != "violation", -r[3]))[:15]
-            ],
-        )
-    for reason, n in sorted(summary.skipped.items()):
-        print(f"\npassed over: {n:,} {reason}")
-    _print_repairs(summary)
-    if summary.quarantined_reports:
-        print(f"\nquarantined ({summary.quarantined}): kept in the quarantine graph with their report")
-        _print_lines(
-            (
-                f"  {report.origin}: {report.label[:60]!r}: {f.message}"
-                + (f" (value {f.value[:200]!r})" if f.value else "")
-                for report in summary.quarantined_reports
-                for f in report.findings
-                if f.severity == "violation"
-            ),
-            verbose=verbose,
-        )
-    if verbose:
-        for report in summary.reports:
-            for f in report.findings:
-                print(f"  {report.origin}: {f.severity}: {f.message}")
-    if summary.links_held_back:
-        print(f"{summary.links_held_back} links to quarantined records wait with them in quarantine")
-    timing = ", ".join(f"{k} {v:.1f} s" for k, v in summary.seconds.items())
-    if timing:
-        print(f"\n{timing}")
-
-
-LISTED = 20  # lines of a long list printed unless --verbose
-
-
-def _print_lines(lines, *, verbose: bool) -> None:
-    """The lines, or the first :data:`LISTED` and how many more there are and where they are."""
-    shown = 0
-    for line in lines:
-        if verbose or shown < LISTED:
-            print(line)
-        shown += 1
-    if shown > LISTED and not verbose:
-        print(f"  … and {shown - LISTED:,} more (kg sources, the quality page, or --verbose)")
-
-
-def _print_repairs(summary) -> None:
-    """What was repaired and left out before validation, by kind: the values are in the reports."""
-    from kg.mapping.repairs import LEFT_OUT, repair_kind
-
-    if not summary.repairs:
-        return
-    print("\nrepaired before validation (each value in its record's report):")
-    for rule, n in sorted(summary.repairs.items(), key=lambda item: (item[0].startswith(LEFT_OUT), -item[1])):
-        print(f"  {n:>7,} × {repair_kind(rule)}")
-
-
-def _term(term) -> str:
-    if term is None:
-        return ""
-    return getattr(term, "value", str(term))
-
-
-def _table(header: list[str], rows: list[list[object]]) -> None:
-    cells = [[str(c) for c in header]] + [[str(c) for c in row] for row in rows]
-    widths = [min(60, max(len(r[i]) for r in cells)) for i in range(len(header))]
-    for n, row in enumerate(cells):
-        print("  ".join(c[:60].ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
-        if n == 0:
-            print("  ".join("-" * w for w in widths))
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
