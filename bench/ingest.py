@@ -73,6 +73,7 @@ if str(ROOT) not in sys.path:
 
 from bench import ingest_probe as probe  # noqa: E402
 from bench.common import cpu_model, generator, memory, package_version  # noqa: E402
+from bench.store_layout import uncompressed_mb  # noqa: E402
 
 FORMATS = ("csv", "data.json", "ckan", "ttl")
 READ_FORMAT = {"csv": "csv", "data.json": "data.json", "ckan": "ckan", "ttl": "ttl"}  # --format for kg
@@ -348,11 +349,14 @@ def _ingest(location: str, fmt: str, workers: int, batch: int, validator: str) -
 
 
 def _parts(store: Path) -> dict[str, float]:
-    """MB on disk of each part of the published generation (the two Oxigraph stores, derived files)."""
+    """MB on disk of each part of the published generation (the two Oxigraph stores, derived files),
+    and of each Oxigraph store the MB of SST files without compression."""
     current = (store / "current").resolve()
     out = {}
     for part in sorted(current.iterdir()):
         out[part.name] = (_disk(part) if part.is_dir() else part.stat().st_size) / MB
+        if part.is_dir():  # what compactions wrote, uncompressed (bench/store_layout.py)
+            out[f"{part.name} uncompressed"] = uncompressed_mb(part)
     return out
 
 

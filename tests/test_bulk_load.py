@@ -123,3 +123,43 @@ def test_loading_in_pieces_keeps_every_blank_node_one_node(tmp_path, monkeypatch
     with store.write(replace=(GRAPH,)) as writer:
         writer.load(path, graph=GRAPH)
     assert counts(store) == (data.count(b"\n"), len(labels))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_left_out_lines_are_skipped_and_the_rest_is_cut_as_before(tmp_path, seed):
+    """``leave_out`` spans (whole lines, as the ingest holds links back) leave exactly those lines
+    out of each piece, wherever they fall: the first line, the last, a line starting at a cut."""
+    path = tmp_path / "data.nt"
+    data = write_records(path, 300, seed, shared=3)
+    rng = random.Random(seed)
+    starts = [0] + [i + 1 for i, b in enumerate(data[:-1]) if b == 10]
+    lines = list(zip(starts, [*starts[1:], len(data)], strict=True))
+    cuts = cut_points(path, size=rng.choice([300, 2000]))
+    at_cuts = [line for line in lines if line[0] in cuts[:3]]
+    chosen = sorted({lines[0], lines[-1], *at_cuts, *rng.sample(lines, 25)})
+    pieces = list(read_pieces(path, cuts, chosen))
+    assert len(at_cuts) == 3
+    bounds = [0, *cuts, len(data)]
+    expected = [
+        b"".join(data[s:e] for s, e in lines if bounds[k] <= s < bounds[k + 1] and (s, e) not in chosen)
+        for k in range(len(bounds) - 1)
+    ]
+    if not expected[-1]:  # the last piece was only left-out lines: nothing to load
+        expected.pop()
+    assert pieces == expected
+    check_pieces(b"".join(data[s:e] for s, e in lines if (s, e) not in chosen), pieces)
+
+
+def test_a_load_leaves_out_the_lines_it_is_told_to(tmp_path):
+    """Through the writer into a real store, small file (one call) and in pieces alike."""
+    path = tmp_path / "records.nt"
+    data = write_records(path, 200, 3)
+    lines = data.splitlines(keepends=True)
+    first, third = len(lines[0]), len(lines[0]) + len(lines[1])
+    spans = [(0, first), (third, third + len(lines[2]))]
+    store = make(tmp_path / "store")
+    with store.write(replace=(GRAPH,)) as writer:
+        writer.load(path, graph=GRAPH, leave_out=spans)
+    assert counts(store)[0] == len(lines) - 2
+    remaining = store.query(f"ASK {{ GRAPH <{GRAPH}> {{ <http://kg.test/d/0> <http://kg.test/title> ?t }} }}")
+    assert not bool(remaining)

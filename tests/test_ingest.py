@@ -425,3 +425,35 @@ def test_a_quarantine_report_is_the_shacl_results_as_n_triples():
             if f.value:
                 want.add((r, SH.value, Literal(f.value)))
         assert set(got) == set(want), set(got) ^ set(want)
+
+
+def test_links_to_a_quarantined_record_wait_in_quarantine_and_nowhere_else(settings, tmp_path):
+    """An agency that breaks a rule is quarantined; the links of the published records to it are
+    left out of the published graph as it loads and stored in the quarantine graph instead."""
+    folder = copy_sample(tmp_path)
+    agencies = folder / "agencies.csv"
+    with open(agencies, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        columns, rows = list(reader.fieldnames or []), list(reader)
+    broken = rows[1]  # not the root: its parent keeps its children's links
+    broken["name"] = broken["name@fr"] = ""  # no name at all: quarantined
+    with open(agencies, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+    summary = ingest(str(folder), settings=settings, source="held")
+    agency = next(r.key for r in summary.quarantined_reports if r.key.endswith(f"/{broken['id']}"))
+    published, quarantine = (
+        graph_of(settings, f"{BASE}graph/held"),
+        graph_of(settings, f"{BASE}graph/quarantine/held"),
+    )
+    into_published = list(published.triples((None, None, rdflib.URIRef(agency))))
+    into_quarantine = list(quarantine.triples((None, None, rdflib.URIRef(agency))))
+    assert summary.links_held_back >= 2 and not into_published
+    records = {r.key for r in summary.quarantined_reports}  # their own triples, and reports, are no links
+    links = [(s, p) for s, p, _ in into_quarantine if str(s) not in records and f"{BASE}graph/" not in s]
+    with open(folder / "datasets.csv", newline="", encoding="utf-8") as f:
+        theirs = {f"{BASE}dataset/{r['id']}" for r in csv.DictReader(f) if r["publisher"] == broken["id"]}
+    assert theirs and {str(s) for s, p in links if p == DCT.publisher} == theirs
+    assert len(theirs) <= summary.links_held_back <= len(links)  # the rest: the agency's own record's
+    assert all((rdflib.URIRef(d), DCT.title, None) in published for d in theirs)  # themselves published

@@ -22,7 +22,7 @@ whole catalogue) leaves no cut between, and the file is loaded in one call.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 # a label as N-Triples writes it (``_:`` up to white space, or up to the dot that ends the
@@ -32,16 +32,35 @@ _LABEL = re.compile(rb"_:[^\s\"<>]+")
 _SCAN = 1 << 24
 
 
-def read_pieces(path: Path | str, cuts: list[int]) -> Iterator[bytes]:
-    """The file's bytes cut at ``cuts`` (from :func:`cut_points`), a line end closing the last."""
+def read_pieces(
+    path: Path | str, cuts: list[int], leave_out: Sequence[tuple[int, int]] = ()
+) -> Iterator[bytes]:
+    """The file's bytes cut at ``cuts`` (from :func:`cut_points`), a line end closing the last.
+
+    ``leave_out``: (start, end) offsets of whole lines to skip, in file order. Why: the ingest
+    holds a few lines of a large file back (links to quarantined records); skipping them here
+    spares writing the whole file again without them.
+    """
+    spans = iter(leave_out)
+    span = next(spans, None)
     with open(path, "rb") as source:
         start = 0
-        for cut in cuts:
-            yield source.read(cut - start)
-            start = cut
-        rest = source.read()
-        if rest.strip():
-            yield rest if rest.endswith(b"\n") else rest + b"\n"
+        for end in [*cuts, None]:
+            data = source.read() if end is None else source.read(end - start)
+            stop = start + len(data)
+            kept, at = [], start
+            while span is not None and span[0] < stop:  # a line lies in one piece: cuts are line starts
+                kept.append(data[at - start : span[0] - start])
+                at = span[1]
+                span = next(spans, None)
+            if kept:
+                data = b"".join(kept) + data[at - start :]
+            start = stop
+            if end is None:
+                if data.strip():
+                    yield data if data.endswith(b"\n") else data + b"\n"
+            else:
+                yield data
 
 
 def cut_points(path: Path | str, *, size: int) -> list[int]:

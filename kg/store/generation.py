@@ -10,7 +10,7 @@ the generation is published: its graphs, read-only, and where to put derived fil
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -148,11 +148,14 @@ class Writer:
 
     CHUNK_BYTES = 64 << 20  # N-Triples bulk-loaded per call (about 450,000 triples)
 
-    def load(self, path: Path | str, *, graph: str, fmt: str = "nt") -> None:
-        """Bulk-load a file into ``graph`` (fast, not transactional: the generation is private).
+    def load(
+        self, path: Path | str, *, graph: str, fmt: str = "nt", leave_out: Sequence[tuple[int, int]] = ()
+    ) -> None:
+        """Bulk-load a file into ``graph`` (fast, not transactional: the generation is private);
+        ``leave_out``: (start, end) offsets of N-Triples lines to skip (:func:`read_pieces`).
 
-        N-Triples is loaded in pieces of about :attr:`CHUNK_BYTES`, cut at line ends that no
-        blank node spans (:mod:`kg.store.bulk_load`: the loader names blank nodes anew on every call):
+        N-Triples is loaded in pieces of about :attr:`CHUNK_BYTES`, cut at line ends that no blank
+        node spans (:mod:`kg.store.bulk_load`: the loader names blank nodes anew on every call):
         Oxigraph's bulk loader holds what one call loads, so at 100,000 datasets (4.6 M
         triples) one call peaked at 1,689 MB and pieces of 500,000 triples at 591 MB.
         """
@@ -160,10 +163,10 @@ class Writer:
         try:
             big = fmt == "nt" and os.path.getsize(path) > self.CHUNK_BYTES
             cuts = cut_points(path, size=self.CHUNK_BYTES) if big else []
-            if not cuts:
+            if not cuts and not leave_out:
                 store.bulk_load(path=str(path), format=FORMATS[fmt], to_graph=target)
                 return
-            for piece in read_pieces(path, cuts):
+            for piece in read_pieces(path, cuts, leave_out):
                 store.bulk_load(input=piece, format=FORMATS[fmt], to_graph=target)
         except SyntaxError as exc:
             raise StoreError(f"cannot load {path}: {exc}") from exc

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Sequence
 from contextlib import suppress
 from pathlib import Path
 
@@ -61,16 +62,19 @@ class RemoteWriter:
         )
         check_answer(response, "load")
 
-    def load(self, path: Path | str, *, graph: str, fmt: str = "nt") -> None:
+    def load(
+        self, path: Path | str, *, graph: str, fmt: str = "nt", leave_out: Sequence[tuple[int, int]] = ()
+    ) -> None:
         """Send an N-Triples file to a staging graph in pieces cut at line ends that no blank
-        node spans (:mod:`kg.store.bulk_load`: a store names blank nodes anew in every request)."""
+        node spans (:mod:`kg.store.bulk_load`: a store names blank nodes anew in every request);
+        ``leave_out``: (start, end) offsets of lines to skip."""
         if fmt != "nt":
             self.load_bytes(Path(path).read_bytes(), graph=graph, fmt=fmt)
             return
         if os.path.getsize(path) == 0:
             return
         staged = self._stage(graph)
-        for piece in read_pieces(path, cut_points(path, size=self._chunk_bytes)):
+        for piece in read_pieces(path, cut_points(path, size=self._chunk_bytes), leave_out):
             self._post(staged, piece)
 
     def load_text(self, text: str, *, graph: str, fmt: str = "nt") -> None:
