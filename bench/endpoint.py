@@ -757,6 +757,7 @@ def run_wrk(url: str, script: str, concurrency: int, duration: float, threads: i
 
 
 def benchmark(args: argparse.Namespace) -> dict[str, Any]:
+    measured = commit()  # before the run: the checkout may change while it lasts
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     print(f"store: {args.n:,} datasets, seed {args.seed}", flush=True)
@@ -809,7 +810,7 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
         native.stop()
     return {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "commit": commit(),
+        "commit": measured,
         "remote": args.remote,
         "n": args.n,
         "seed": args.seed,
