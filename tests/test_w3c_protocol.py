@@ -24,6 +24,9 @@ every ``sd:NamedGraph`` in it has an ``sd:name`` (``conforms-to-schema``). They 
 Protocol suite's three data graphs loaded, so the description has named graphs to check (the
 check also fails on a description with none, where it would pass without checking anything).
 
+``make test`` runs it on the embedded store and again on a real ``oxigraph serve`` per store
+(``KG_TEST_STORE=oxigraph``, :mod:`backend`); ``KG_TEST_STORE=virtuoso`` passes too.
+
 A case the service does not pass yet is marked ``xfail`` (strict) with the reason, in
 :data:`KNOWN`: fixing one makes its test fail until the mark is removed. Skipped, with the
 reason, where ``../shared`` is absent.
@@ -112,11 +115,18 @@ def ours(live: str, path: str) -> str:
     raise AssertionError(f"a path no endpoint of the manifests has: {path}")
 
 
-def graphs(live: str) -> list[str]:
-    query = urllib.parse.urlencode({"query": "SELECT DISTINCT ?g WHERE { GRAPH ?g { } }"})
-    status, _, body = request(f"{live}sparql?{query}", headers={"Accept": "application/sparql-results+json"})
-    assert status == 200, body
-    return [b["g"]["value"] for b in json.loads(body)["results"]["bindings"]]
+def graphs(live: str) -> set[str]:
+    """The named graphs a query sees: empty ones too (``GRAPH ?g { }``), and those with triples
+    (Virtuoso answers the first form with rows that bind nothing)."""
+    found = set()
+    for pattern in ("{ }", "{ ?s ?p ?o }"):
+        query = urllib.parse.urlencode({"query": f"SELECT DISTINCT ?g WHERE {{ GRAPH ?g {pattern} }}"})
+        status, _, body = request(
+            f"{live}sparql?{query}", headers={"Accept": "application/sparql-results+json"}
+        )
+        assert status == 200, body
+        found |= {b["g"]["value"] for b in json.loads(body)["results"]["bindings"] if "g" in b}
+    return found
 
 
 def update(live: str, text: str) -> None:
@@ -290,7 +300,10 @@ def writes(step: Step) -> bool:
 def test_w3c_manifest(live, case: Case):
     assert case.kind, f"{case.iri}: a test type no runner here knows"
     for graph in graphs(live):
-        update(live, f"DROP GRAPH <{graph}>")
+        # SILENT: on a remote store with no public named graph, GRAPH ?g {} lists urn:kg:empty, the
+        # placeholder kg.store.remote names as the dataset's only named graph (a store such as
+        # Virtuoso reads an absent named-graph-uri as "every graph"), which does not exist to drop
+        update(live, f"DROP SILENT GRAPH <{graph}>")
     update(live, "CLEAR DEFAULT")
     for data, name in case.data or (SD_DATA if case.kind == "sd" else []):
         url = f"{live}store?{urllib.parse.urlencode({'graph': name})}"
