@@ -278,7 +278,7 @@ def default_graph_as(update: str, graph: str, public: list[str] | None = None) -
     the default graph always exists) and a ``LOAD`` without ``INTO`` loads into it.
 
     ``CLEAR``/``DROP`` ``ALL`` or ``NAMED`` would reach the service's private graphs too; with
-    ``public`` (the service's public graphs, ``graph`` among them) they become one operation a
+    ``public`` (the service's public graphs, ``graph`` among them) they become one operation per
     public graph (``NAMED``: all but ``graph``), which is what they do on the embedded store, whose
     private graphs are stored apart.
 
