@@ -19,15 +19,19 @@ idle while the other is measured):
   ``oxigraph`` package on PyPI, ``pip install -e '.[bench]'``) on a *copy* of
   the published generation: no process ever opens a directory another writes.
 
-Six catalogue queries, sent as ``GET …?query=`` with identical bytes to both
+Fourteen catalogue queries (:func:`queries`), each written from a question users of a data portal
+ask (point lookups and DESCRIBE, text filters with and without a type, a publisher's datasets with
+their distributions, per-theme and per-agency listings and counts, ORDER BY pages near the start and
+deep into the catalogue, whole-catalogue aggregates, an OPTIONAL-heavy record view, a property path
+over the agency hierarchy), sent as ``GET …?query=`` with identical bytes to both
 (``/sparql`` for ours, ``/query`` for native), SELECTs with ``Accept:
 application/sparql-results+json`` and the DESCRIBE with ``Accept:
 text/turtle``, each in two modes:
 
 * **distinct**: no two requests of the whole benchmark carry the same text,
   so no cache can answer: the query's constant (publisher, search word,
-  dataset, offset) is taken in turn from a pool, and a first comment line
-  ``# <run>.<thread>.<n>`` numbers the request (the only change for the two
+  dataset, theme, agency, offset) is taken in turn from a pool, and a first comment line
+  ``# <run>.<thread>.<n>`` numbers the request (the only change for the
   queries without a constant, which therefore cost the same every time);
 * **repeated**: the same request over and over (the pool's first value).
 
@@ -107,7 +111,12 @@ REMOTE_HEADING = "## Endpoint, remote store (oxigraph serve)"
 VERSION_TRIPLE = 'INSERT DATA { GRAPH <urn:kg:state> { <urn:kg:state> <urn:kg:version> "000001-bench" } }'
 JSON_RESULTS = "application/sparql-results+json"
 TURTLE = "text/turtle"
-PREFIXES = "PREFIX dcat: <http://www.w3.org/ns/dcat#>\nPREFIX dct: <http://purl.org/dc/terms/>\n"
+PREFIXES = (
+    "PREFIX dcat: <http://www.w3.org/ns/dcat#>\nPREFIX dct: <http://purl.org/dc/terms/>\n"
+    "PREFIX foaf: <http://xmlns.com/foaf/0.1/>\nPREFIX org: <http://www.w3.org/ns/org#>\n"
+    "PREFIX vcard: <http://www.w3.org/2006/vcard/ns#>\n"
+)
+THEME = "http://publications.europa.eu/resource/authority/data-theme/"
 
 
 GEN = generator()
@@ -132,20 +141,30 @@ class Query:
 
 
 def queries(n: int, seed: int) -> list[Query]:
-    """The six catalogue queries, with the generator's vocabulary."""
+    """The catalogue queries, with the generator's vocabulary: each written from a question users of
+    a data portal ask (the comment above it), not from what our endpoint does fast."""
     rng = random.Random(seed)
     subjects = sorted({s for d in GEN.DOMAINS for s in d[4]})
     publishers = [a["id"] for a in GEN.AGENCIES]
     rng.shuffle(publishers)
     rng.shuffle(subjects)
     ids = [GEN.dataset_id(i) for i in rng.sample(range(n), min(n, 20000))]
+    themes = [f"{THEME}{t}" for t in GEN.ALL_THEMES]
+    rng.shuffle(themes)
+    words = [*GEN.DIMENSIONS, *GEN.MEASURES]
+    rng.shuffle(words)
+    parents = [a["id"] for a in GEN.AGENCIES if a["type"] != "unit"]  # ministries and agencies
+    rng.shuffle(parents)
+    deep = [str(n * 6 // 10 + k) for k in range(1000)]  # 60 % of the way through the A-Z list
     return [
+        # how many datasets does each theme have? (the portal's theme facet)
         Query(
             "count-by-theme",
             "datasets per theme",
             "SELECT ?theme (COUNT(?d) AS ?n) WHERE { ?d a dcat:Dataset ; dcat:theme ?theme }\n"
             "GROUP BY ?theme ORDER BY DESC(?n) ?theme",
         ),
+        # everything this publisher offers, with the file formats to expect
         Query(
             "publisher",
             "a publisher's datasets with their distributions' formats",
@@ -153,6 +172,7 @@ def queries(n: int, seed: int) -> list[Query]:
             "     dct:title ?title ; dcat:distribution ?dist .\n  ?dist dct:format ?format }",
             tuple(publishers),
         ),
+        # the search box: datasets whose title has this word
         Query(
             "title-search",
             "title search, LIMIT 20",
@@ -160,6 +180,7 @@ def queries(n: int, seed: int) -> list[Query]:
             '  FILTER(CONTAINS(LCASE(STR(?title)), "{v}")) } LIMIT 20',
             tuple(subjects),
         ),
+        # a linked-data client following a dataset's IRI
         Query(
             "describe",
             "DESCRIBE one dataset",
@@ -167,6 +188,7 @@ def queries(n: int, seed: int) -> list[Query]:
             tuple(ids),
             TURTLE,
         ),
+        # the portal's two facets at once: how many datasets per theme in each format?
         Query(
             "facets",
             "theme x format facet counts",
@@ -174,6 +196,7 @@ def queries(n: int, seed: int) -> list[Query]:
             "  ?d a dcat:Dataset ; dcat:theme ?theme ; dcat:distribution ?dist .\n"
             "  ?dist dct:format ?format }\nGROUP BY ?theme ?format ORDER BY ?theme ?format",
         ),
+        # "recently updated", page 51-100
         Query(
             "page",
             "ORDER BY modified DESC LIMIT 20 OFFSET 1000",
@@ -181,6 +204,80 @@ def queries(n: int, seed: int) -> list[Query]:
             "  ?d a dcat:Dataset ; dct:title ?title ; dct:modified ?modified }\n"
             "ORDER BY DESC(?modified) LIMIT 20 OFFSET {v}",
             tuple(str(1000 + k) for k in range(1000)),
+        ),
+        # what does the store say about this dataset? (a script reading one record, no DESCRIBE)
+        Query(
+            "lookup",
+            "a dataset's properties: SELECT ?p ?o WHERE { <dataset> ?p ?o }",
+            f"SELECT ?p ?o WHERE {{ <{BASE}dataset/{{v}}> ?p ?o }}",
+            tuple(ids[len(ids) // 2 :]),
+        ),
+        # the dataset page: title, description, dates, keywords, publisher's name, contact and every
+        # distribution's format and link, each of which a record may lack
+        Query(
+            "record",
+            "a dataset's page: 9 OPTIONALs around one IRI",
+            "SELECT * WHERE {\n"
+            f"  BIND(<{BASE}dataset/{{v}}> AS ?d)\n"
+            "  ?d dct:title ?title .\n"
+            "  OPTIONAL { ?d dct:description ?description }\n"
+            "  OPTIONAL { ?d dct:modified ?modified }\n"
+            "  OPTIONAL { ?d dcat:keyword ?keyword }\n"
+            "  OPTIONAL { ?d dct:publisher ?publisher OPTIONAL { ?publisher foaf:name ?publisherName } }\n"
+            "  OPTIONAL { ?d dcat:contactPoint ?contact OPTIONAL { ?contact vcard:fn ?contactName } }\n"
+            "  OPTIONAL { ?d dcat:distribution ?dist\n"
+            "    OPTIONAL { ?dist dct:format ?format } OPTIONAL { ?dist dcat:accessURL ?url } } }",
+            tuple(ids[: len(ids) // 2]),
+        ),
+        # which records mention this word in their description? (any type: datasets, services,
+        # agencies; no `a dcat:Dataset` to narrow the scan)
+        Query(
+            "text-any",
+            "description search, no type, LIMIT 20",
+            "SELECT ?s ?text WHERE { ?s dct:description ?text .\n"
+            '  FILTER(CONTAINS(LCASE(STR(?text)), "{v}")) } LIMIT 20',
+            tuple(words),
+        ),
+        # the theme page: the first 50 datasets of a theme, A-Z
+        Query(
+            "theme-list",
+            "a theme's datasets A-Z, first 50",
+            "SELECT ?d ?title WHERE { ?d dcat:theme <{v}> ; dct:title ?title }\nORDER BY ?title ?d LIMIT 50",
+            tuple(themes),
+        ),
+        # the agency page: what has this agency published lately?
+        Query(
+            "agency-list",
+            "an agency's 50 latest datasets",
+            f"SELECT ?d ?title ?modified WHERE {{\n  ?d dct:publisher <{BASE}agency/{{v}}> ;\n"
+            "     dct:title ?title ; dct:modified ?modified }\nORDER BY DESC(?modified) ?d LIMIT 50",
+            tuple(publishers),
+        ),
+        # the agency page's side panel: how many of its datasets fall in each theme?
+        Query(
+            "agency-themes",
+            "an agency's datasets per theme (GROUP BY)",
+            f"SELECT ?theme (COUNT(?d) AS ?n) WHERE {{\n  ?d dct:publisher <{BASE}agency/{{v}}> ;\n"
+            "     dcat:theme ?theme }\nGROUP BY ?theme ORDER BY DESC(?n) ?theme",
+            tuple(publishers),
+        ),
+        # a ministry's page: how many datasets does each office under it publish, at any depth of
+        # the hierarchy? (agencies are org:subOrganizationOf a ministry, units org:unitOf an agency)
+        Query(
+            "hierarchy",
+            "datasets per office under a ministry or agency, (org:subOrganizationOf|org:unitOf)*",
+            f"SELECT ?office ?name (COUNT(?d) AS ?n) WHERE {{\n"
+            f"  ?office (org:subOrganizationOf|org:unitOf)* <{BASE}agency/{{v}}> ; foaf:name ?name .\n"
+            "  ?d dct:publisher ?office }\nGROUP BY ?office ?name ORDER BY DESC(?n) ?office",
+            tuple(parents),
+        ),
+        # the A-Z list, a page deep into the catalogue (a crawler or a user jumping to "S")
+        Query(
+            "deep-page",
+            f"A-Z by title LIMIT 20 OFFSET {n * 6 // 10:,}",
+            "SELECT ?d ?title WHERE { ?d a dcat:Dataset ; dct:title ?title }\n"
+            "ORDER BY ?title ?d LIMIT 20 OFFSET {v}",
+            tuple(deep),
         ),
     ]
 
@@ -660,6 +757,7 @@ def run_wrk(url: str, script: str, concurrency: int, duration: float, threads: i
 
 
 def benchmark(args: argparse.Namespace) -> dict[str, Any]:
+    measured = commit()  # before the run: the checkout may change while it lasts
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     print(f"store: {args.n:,} datasets, seed {args.seed}", flush=True)
@@ -712,6 +810,7 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
         native.stop()
     return {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": measured,
         "remote": args.remote,
         "n": args.n,
         "seed": args.seed,
@@ -735,6 +834,19 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
         "pairs": args.pairs,
         "command": " ".join([".venv/bin/python bench/endpoint.py", *_argv_hint(args)]),
     }
+
+
+def commit() -> str:
+    """The commit measured (``+changes`` when the checkout differs from it), for the results' heading."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        )
+        status = ["git", "status", "--porcelain", "--untracked-files=no"]
+        dirty = subprocess.run(status, cwd=ROOT, capture_output=True, text=True)
+    except OSError:
+        return "-"
+    return head.stdout.strip() + ("+changes" if dirty.stdout.strip() else "")
 
 
 DISTURBED = 0.25  # cores used by other processes above which a row is measured again (--retries)
@@ -900,17 +1012,20 @@ def single_request_cost(rows: list[dict[str, Any]]) -> dict[str, float]:
 
 
 def verdict(row: dict[str, Any], cost: dict[str, float]) -> str:
-    """The targets (reported, not asserted): distinct >= 0.75x (>= 0.3x under 1 ms) and p99 <= 1.5x;
-    repeated > 1x."""
-    o, n = row["ours"], row["native"]
+    """The targets of issue 19 (reported, not asserted): distinct >= 0.9x native where the query costs
+    the native server >= 1 ms (c=1 p50), >= 0.5x on the trivial ones below; repeated > 1x."""
+    o = row["ours"]
     if o["socket_errors"] + o["non_2xx"]:
         return "errors"
     ratio = ratio_of(row)
     if row["mode"] == "repeated":
         return "yes" if ratio > 1 else "no"
-    floor = 0.75 if cost.get(row["query"], 1.0) >= 1.0 else 0.3
-    p99 = o["p99_ms"] / n["p99_ms"] if n["p99_ms"] else 0.0
-    return "yes" if ratio >= floor and p99 <= 1.5 else "no"
+    floor = DISTINCT_TARGET if cost.get(row["query"], 1.0) >= 1.0 else TRIVIAL_TARGET
+    return "yes" if ratio >= floor else "no"
+
+
+DISTINCT_TARGET = 0.9  # ours / native on a distinct query that costs the native server >= 1 ms
+TRIVIAL_TARGET = 0.5  # below 1 ms
 
 
 def _errors(r: dict[str, Any]) -> int:
@@ -1011,7 +1126,7 @@ def section(result: dict[str, Any]) -> str:
     settings = _settings_text(result)
     return f"""{HEADING}
 
-`bench/endpoint.py`, {result["date"]}. {_machine_line(m)}
+`bench/endpoint.py`, {result["date"]}, commit {result.get("commit", "-")}. {_machine_line(m)}
 
 Store: {result["n"]:,} generated datasets (seed {result["seed"]}), {s["triples"]:,} triples,
 {s["bytes"] / 2**20:,.0f} MiB, loaded once (no SHACL pass, so no quarantine or provenance graph). Both
@@ -1041,8 +1156,9 @@ run waits up to {result["quiet_wait"]:g} s for a quiet machine, and a row is mea
 {result.get("pairs", 1)} times, ours and native in alternating order, and the pair with the median ratio is
 shown, with every pair's ratio in brackets: the host's speed drifts between runs a minute apart.
 
-Targets (reported, not asserted): distinct >= 0.75x native where the query costs the store >= 1 ms
-(>= 0.3x below) with p99 <= 1.5x native; repeated > 1x.
+Targets (issue 19; reported, not asserted): distinct >= {DISTINCT_TARGET}x native where the query costs
+the native server >= 1 ms (its p50 at c=1), >= {TRIVIAL_TARGET}x below; repeated > 1x. p99 is shown, not
+judged.
 
 {table(result)}
 
@@ -1056,7 +1172,8 @@ def remote_section(result: dict[str, Any]) -> str:
     ours, native = _shown(result["ours_argv"]), _shown(result["native_argv"])
     return f"""{REMOTE_HEADING}
 
-`bench/endpoint.py --remote`, {result["date"]}. {_machine_line(result["machine"])}
+`bench/endpoint.py --remote`, {result["date"]}, commit {result.get("commit", "-")}.
+{_machine_line(result["machine"])}
 
 Our app on a remote store against the store's own clients. Store: {result["n"]:,} generated datasets
 (seed {result["seed"]}), {s["triples"]:,} triples, {s["bytes"] / 2**20:,.0f} MiB, a copy served by one
@@ -1126,7 +1243,7 @@ def main(argv: list[str] | None = None) -> int:
         "--concurrency", type=lambda v: [int(x) for x in _list(v)], default=[1, 8], help="e.g. 1,8"
     )
     parser.add_argument("--modes", type=_list, default=["distinct", "repeated"])
-    parser.add_argument("--queries", type=_list, default=[], help="names (default: all six)")
+    parser.add_argument("--queries", type=_list, default=[], help="names (default: all)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2, as kg serve)")
     parser.add_argument("--threads", type=int, help="gthread threads (default: kg serve's)")
     parser.add_argument("--worker-class", help="gunicorn worker class (default: kg serve's)")

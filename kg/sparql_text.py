@@ -266,34 +266,43 @@ def max_depth(text: str) -> int:
 _OPERATIONS = {"INSERT", "DELETE", "WITH", "LOAD", "CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY"}
 
 
-def default_graph_as(update: str, graph: str) -> str:
+def default_graph_as(update: str, graph: str, public: list[str] | None = None) -> str:
     """An update with every use of the default graph turned into named graph ``graph``.
 
     A remote store keeps the service's default graph as a named graph (stores disagree on
     what their own default graph is), so updates that write it are rewritten: triples of
     ``INSERT DATA`` / ``DELETE DATA`` / ``DELETE WHERE`` outside a ``GRAPH`` block are put in
     one, a modify operation without ``WITH`` gets ``WITH <graph>`` (its WHERE then matches the
-    default graph, as in the embedded store), ``DEFAULT`` becomes ``GRAPH <graph>`` and a
-    ``LOAD`` without ``INTO`` loads into it.
+    default graph, as in the embedded store), ``DEFAULT`` becomes ``GRAPH <graph>`` (``SILENT`` where
+    it is the operand a missing graph fails: ``CLEAR DEFAULT`` on a fresh store must succeed, as
+    the default graph always exists) and a ``LOAD`` without ``INTO`` loads into it.
 
-    :raises ValueError: for ``CLEAR``/``DROP`` ``ALL`` or ``NAMED``, which would reach the
-        service's private graphs.
+    ``CLEAR``/``DROP`` ``ALL`` or ``NAMED`` would reach the service's private graphs too; with
+    ``public`` (the service's public graphs, ``graph`` among them) they become one operation per
+    public graph (``NAMED``: all but ``graph``), which is what they do on the embedded store, whose
+    private graphs are stored apart.
+
+    :raises ValueError: for ``CLEAR``/``DROP`` ``ALL`` or ``NAMED`` without ``public``.
 
     >>> default_graph_as("INSERT DATA { <a> <b> <c> . GRAPH <g> { <d> <e> <f> } }", "urn:d")
     'INSERT DATA { GRAPH <urn:d> { <a> <b> <c> . } GRAPH <g> { <d> <e> <f> } }'
     >>> default_graph_as("DELETE { ?s ?p ?o } WHERE { ?s ?p ?o } ; CLEAR DEFAULT", "urn:d")
-    'WITH <urn:d> DELETE { ?s ?p ?o } WHERE { ?s ?p ?o } ; CLEAR GRAPH <urn:d>'
+    'WITH <urn:d> DELETE { ?s ?p ?o } WHERE { ?s ?p ?o } ; CLEAR SILENT GRAPH <urn:d>'
+    >>> default_graph_as("MOVE DEFAULT TO <g> ; ADD <g> TO DEFAULT ; DROP SILENT DEFAULT", "urn:d")
+    'MOVE SILENT GRAPH <urn:d> TO <g> ; ADD <g> TO GRAPH <urn:d> ; DROP SILENT GRAPH <urn:d>'
+    >>> default_graph_as("CLEAR ALL ; DROP SILENT NAMED", "urn:d", ["urn:d", "urn:g"])
+    'CLEAR SILENT GRAPH <urn:d> ; CLEAR SILENT GRAPH <urn:g> ; DROP SILENT GRAPH <urn:g>'
     """
     toks = list(tokens(update))
     edits: list[tuple[int, int, str]] = []  # (start, end, replacement) in the text
-    at_start, operation, i = True, "", 0
+    at_start, operation, started, i = True, "", 0, 0
     while i < len(toks):
         tok = toks[i]
         word = tok.text.upper() if tok.kind == "name" else ""
         if tok.depth == 0 and tok.text == ";":
             at_start, operation = True, ""
         elif tok.depth == 0 and word in _OPERATIONS and at_start:
-            at_start, operation = False, word
+            at_start, operation, started = False, word, tok.start
             nxt = toks[i + 1].text.upper() if i + 1 < len(toks) else ""
             if word in ("INSERT", "DELETE") and nxt not in ("DATA", "WHERE"):
                 edits.append((tok.start, tok.start, f"WITH <{graph}> "))
@@ -308,13 +317,30 @@ def default_graph_as(update: str, graph: str) -> str:
                     (last.start + len(last.text), last.start + len(last.text), f" INTO GRAPH <{graph}>")
                 )
         elif tok.depth == 0 and word in ("ALL", "NAMED") and operation in ("CLEAR", "DROP"):
-            raise ValueError(f"{operation} {word} would reach the service's private graphs: name the graphs")
+            if public is None:
+                raise ValueError(
+                    f"{operation} {word} would reach the service's private graphs: name the graphs"
+                )
+            every = [g for g in public if word == "ALL" or g != graph]
+            edits.append((started, tok.start + len(tok.text), _each_graph(operation, every)))
         elif tok.depth == 0 and word == "DEFAULT" and operation in ("CLEAR", "DROP", "ADD", "MOVE", "COPY"):
-            edits.append((tok.start, tok.start + len(tok.text), f"GRAPH <{graph}>"))
+            # the default graph always exists; its named stand-in may not (a fresh store): where a
+            # missing graph is an error (the operand right after the operation), it is SILENT
+            operand = toks[i - 1].kind == "name" and toks[i - 1].text.upper() == operation
+            edits.append(
+                (tok.start, tok.start + len(tok.text), ("SILENT " if operand else "") + f"GRAPH <{graph}>")
+            )
         i += 1
     for start, end, text in sorted(edits, reverse=True):
         update = update[:start] + text + update[end:]
     return update
+
+
+def _each_graph(operation: str, graphs: list[str]) -> str:
+    """``CLEAR``/``DROP`` of each graph, as one sequence of operations (a no-op when there is none)."""
+    if not graphs:
+        return "INSERT DATA { }"
+    return " ; ".join(f"{operation} SILENT GRAPH <{g}>" for g in graphs)
 
 
 def _operation_tokens(toks: list[Token], i: int) -> list[Token]:

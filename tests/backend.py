@@ -30,6 +30,7 @@ REMOTE_MODULES = {
     "test_ingest",
     "test_bulk_load",
     "test_private_graphs",
+    "test_w3c_protocol",
 }
 
 _started: list = []

@@ -369,6 +369,38 @@ def test_relative_iris_are_resolved_against_the_endpoint(live):
     assert status == 400 and b"1:" in body  # the client's own line in the error
 
 
+def test_the_service_description_names_the_base_relative_iris_resolve_against(live):
+    """What the description says is what a query and an update do: ``<s>`` is ``<{endpoint}/../s>``."""
+    status, _, body = request(f"{live}sparql", headers={"Accept": "text/turtle"})
+    endpoint = rdflib.URIRef(f"{live}sparql")
+    notes = [
+        str(c)
+        for c in rdflib.Graph().parse(data=body, format="turtle").objects(endpoint, rdflib.RDFS.comment)
+    ]
+    assert status == 200 and any("Relative IRIs" in n and n.endswith(str(endpoint)) for n in notes), notes
+    graph = f"{live}graph/relative-iris"
+    written = f"INSERT DATA {{ GRAPH <{graph}> {{ <s> <p> <> }} }}"
+    status, _, body = request(
+        f"{live}sparql?ignored=1",  # the request's URL without its query string
+        method="POST",
+        data=written.encode(),
+        headers={**AUTH, "Content-Type": "application/sparql-update"},
+    )
+    assert status == 204, body
+    try:
+        read = f"SELECT ?s ?o WHERE {{ GRAPH <{graph}> {{ ?s <p> ?o }} }}"
+        status, _, body = sparql(live, {"query": read}, accept="application/sparql-results+json")
+        rows = json.loads(body)["results"]["bindings"]
+        assert [(r["s"]["value"], r["o"]["value"]) for r in rows] == [(f"{live}s", str(endpoint))]
+    finally:
+        request(
+            f"{live}sparql",
+            method="POST",
+            data=f"DROP SILENT GRAPH <{graph}>".encode(),
+            headers={**AUTH, "Content-Type": "application/sparql-update"},
+        )
+
+
 # ---------------------------------------------------------------- live data
 
 

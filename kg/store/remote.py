@@ -340,8 +340,9 @@ class RemoteStore(RemoteEndpoints):
 
         :raises QueryError: if the store refuses the update.
         """
+        public = sorted({self.default_graph, *self.data_graphs()})  # what CLEAR/DROP ALL reach
         try:  # the default graph is a named graph here (see the module docstring)
-            sparql = default_graph_as(sparql, self.default_graph)
+            sparql = default_graph_as(sparql, self.default_graph, public)
         except ValueError as exc:
             raise QueryError(str(exc)) from exc
         with self.write(wait=wait, changed=()) as writer:

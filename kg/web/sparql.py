@@ -304,11 +304,13 @@ RESULT_FORMAT_IRIS = (
 
 
 def describe_service(endpoint: str, store, *, writable: bool) -> str:
-    """The Service Description as N-Triples: endpoint, languages, formats, features, graphs and sizes."""
+    """The Service Description as N-Triples: endpoint, languages, formats, features, graphs and sizes,
+    and the base that relative IRIs resolve against (the Protocol leaves it to the service)."""
     e = f"<{endpoint}>"
     lines = [
         f"{e} <{RDF_TYPE}> <{SD}Service> .",
         f"{e} <{SD}endpoint> {e} .",
+        f'{e} <{RDFS_COMMENT}> "{BASE_NOTE.format(endpoint=endpoint)}"@en .',
         f"{e} <{SD}supportedLanguage> <{SD}SPARQL11Query> .",
         f"{e} <{SD}feature> <{SD}UnionDefaultGraph> .",
     ]
@@ -327,6 +329,7 @@ def describe_service(endpoint: str, store, *, writable: bool) -> str:
     for i, (graph, size) in enumerate(sorted(sizes.items())):
         lines += [
             f"_:dataset <{SD}namedGraph> _:ng{i} .",
+            f"_:ng{i} <{RDF_TYPE}> <{SD}NamedGraph> .",
             f"_:ng{i} <{SD}name> <{graph}> .",
             f"_:ng{i} <{SD}graph> _:g{i} .",
             f"_:g{i} <{RDF_TYPE}> <{SD}Graph> .",
@@ -336,4 +339,10 @@ def describe_service(endpoint: str, store, *, writable: bool) -> str:
 
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+RDFS_COMMENT = "http://www.w3.org/2000/01/rdf-schema#comment"
+# what :func:`query` and :func:`update` do with a relative IRI (``with_base`` and the request's URL)
+BASE_NOTE = (
+    "Relative IRIs in a query or an update without a BASE of its own resolve against the URL the "
+    "request was sent to, without its query string: this endpoint, {endpoint}"
+)
 XSD_INT = "http://www.w3.org/2001/XMLSchema#integer"
