@@ -323,7 +323,8 @@ def describe_service(endpoint: str, store, *, writable: bool) -> str:
         f"_:dataset <{SD}defaultGraph> _:default .",
         f"_:default <{RDF_TYPE}> <{SD}Graph> .",
     ]
-    sizes = {g: store.graph_sizes().get(g, 0) for g in store.data_graphs()}  # what queries see
+    counted = store.graph_sizes()  # one count of every graph (a scan on a remote store)
+    sizes = {g: counted.get(g, 0) for g in store.data_graphs()}  # what queries see
     union = sum(sizes.values())
     lines.append(f'_:default <http://rdfs.org/ns/void#triples> "{union}"^^<{XSD_INT}> .')
     for i, (graph, size) in enumerate(sorted(sizes.items())):
