@@ -120,13 +120,6 @@ SETTINGS: tuple[Setting, ...] = (
         "context by URL is refused.",
     ),
     Setting(
-        "KG_FAST_PATHS",
-        "1",
-        "Set to 0 to send every /sparql request through Flask: the HTTP front then answers neither "
-        "repeated queries from the result cache, nor DESCRIBE <iri>, nor sends other queries to the "
-        "evaluator pool itself (for comparison and debugging).",
-    ),
-    Setting(
         "KG_FORWARDED_ALLOW_IPS",
         "",
         "Comma-separated addresses or networks (CIDR) of the reverse proxies whose X-Forwarded-For and "
@@ -173,7 +166,6 @@ class Settings:
     jsonld_fetch: tuple[str, ...] = ()
     debug: bool = False
     log_level: str = "info"
-    fast_paths: bool = True
     malloc: str = "auto"
     forwarded_allow_ips: tuple[str, ...] = ()
     store_query_url: str = ""
@@ -295,7 +287,6 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         "jsonld_fetch": _fetch_prefixes(get("KG_JSONLD_FETCH")),
         "debug": get("KG_DEBUG").strip().lower() in ("1", "true", "yes", "on"),
         "log_level": get("KG_LOG_LEVEL").strip().lower() or "info",
-        "fast_paths": get("KG_FAST_PATHS").strip().lower() not in ("0", "false", "no", "off"),
         "malloc": malloc.check(get("KG_MALLOC")),
         "forwarded_allow_ips": _proxies(get("KG_FORWARDED_ALLOW_IPS")),
         **_remote_urls(get),

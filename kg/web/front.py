@@ -20,8 +20,7 @@ an update, two ``query`` parameters, a refused or failing query, a body too larg
 goes to Flask unchanged (through a2wsgi's thread pool), which answers it or its error as before;
 so does any request with an ``Authorization`` header, which may read the private graphs (the
 front's answers and its entries in the cache are the public graphs', for everyone).
-With a remote store (whose version is a query over the network) or ``KG_FAST_PATHS=0`` every
-request goes to Flask.
+With a remote store (whose version is a query over the network) every request goes to Flask.
 """
 
 from __future__ import annotations
@@ -84,7 +83,7 @@ class Front:
             if isinstance(self.evaluator, SharedEvaluator)
             else None
         )
-        self.on = self.settings.fast_paths and not self.settings.remote
+        self.on = not self.settings.remote  # a remote store's version is a query over the network
         self.max_body = min(self.settings.max_body, FORM_LIMIT)
         logs.setup(self.settings.log_level)
 
