@@ -65,8 +65,8 @@ SETTINGS: tuple[Setting, ...] = (
         "4",
         "Evaluator processes for /sparql and /query, one pool shared by every web worker of a "
         "`kg serve` (first come, first served; killed at KG_QUERY_TIMEOUT); in-process apps get a "
-        "pool of this size each. The pages' own queries have 2 more per web worker. 0 = evaluate "
-        "in the web worker, without a time limit.",
+        "pool of this size each. The pages' own queries have 2 more per web worker. At least 1: "
+        "every query of an embedded store is evaluated in one, under KG_QUERY_TIMEOUT.",
     ),
     Setting(
         "KG_SERVICE_ALLOW",
@@ -180,15 +180,17 @@ class Settings:
         """Whether the graphs live in a remote SPARQL store rather than the embedded one."""
         return bool(self.store_query_url)
 
+    def __post_init__(self) -> None:
+        """Checked here, so that a snapshot made with :func:`dataclasses.replace` is checked too."""
+        if self.evaluators < 1:  # an embedded store's queries are always evaluated in the pool
+            raise ValueError(f"KG_EVALUATORS={self.evaluators!r} must be 1 or more")
+
 
 def _count(raw: str, name: str) -> int:
     try:
-        value = int(raw)
+        return int(raw)
     except ValueError:
         raise ValueError(f"{name}={raw!r} is not an int") from None
-    if value < 0:
-        raise ValueError(f"{name}={raw!r} must be 0 or more")
-    return value
 
 
 def _remote_urls(get) -> dict[str, str]:

@@ -55,14 +55,13 @@ class PageTimeout(QueryTimeout):
 class TimedStore:
     """The read API the pages use, over ``store``, with every query evaluated by ``evaluator``.
 
-    :param evaluator: the pool the pages' queries run in; ``None`` (``KG_EVALUATORS=0``)
-        evaluates in this process, without a time limit, as ``/sparql`` then does.
+    :param evaluator: the pool the pages' queries run in; ``None`` with a remote store only
+        (which evaluates them itself, within the page's time: the request's timeout).
     :param timeout: the limit of one page's queries, in seconds (``KG_QUERY_TIMEOUT``).
     :param deadline: returns the ``time.monotonic()`` deadline of the current page (the app
         keeps one per request), or ``None`` outside a request: then each query gets ``timeout``.
     :param observe: called with each query's text and seconds once it has been answered (or has
-        failed), so that the app can log a page's queries (:mod:`kg.web.logs`); evaluated in this
-        process (no evaluator), a query's seconds are those until its first answer.
+        failed), so that the app can log a page's queries (:mod:`kg.web.logs`).
     """
 
     def __init__(
@@ -74,6 +73,8 @@ class TimedStore:
         deadline: Callable[[], float | None] = lambda: None,
         observe: Callable[[str, float], None] | None = None,
     ) -> None:
+        if evaluator is None and not getattr(store, "remote", False):
+            raise ValueError("the pages of an embedded store need an evaluator pool (KG_EVALUATORS >= 1)")
         self.store = store
         self.evaluator = evaluator
         self.timeout = timeout
@@ -110,12 +111,8 @@ class TimedStore:
     def _query(self, sparql, default_graphs, named_graphs, private):
         deadline = self._deadline()
         remaining = self.timeout if deadline is None else min(self.timeout, deadline - time.monotonic())
-        if getattr(self.store, "remote", False):  # the store evaluates; the wait is what is limited
+        if self.evaluator is None:  # a remote store evaluates; the wait is what is limited
             return self._remote(sparql, default_graphs, named_graphs, private, remaining)
-        if self.evaluator is None:
-            return self.store.query(
-                sparql, default_graphs=default_graphs, named_graphs=named_graphs, private=private
-            )
         try:
             fmt, body = self.evaluator.fetch(
                 sparql,
@@ -152,7 +149,7 @@ class TimedStore:
     def graph_sizes(self) -> dict[str, int]:
         """Triples per named graph, public and private, as :meth:`kg.store.embedded.Store.graph_sizes` (once
         per generation; evaluated, since counting reads every quad)."""
-        if self.evaluator is None:  # in-process, or a remote store (which caches them per version)
+        if self.evaluator is None:  # a remote store (which caches them per version)
             return self.store.graph_sizes()
         version = self.store.version()
         with self._sizes_lock:

@@ -64,7 +64,7 @@ def build_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         from kg.evaluation.passthrough import RemoteAnswers
 
         app.extensions["kg_evaluator"] = RemoteAnswers(store, timeout=settings.query_timeout)
-    elif settings.evaluators:
+    else:  # an embedded store: every query in an evaluator process, killed at KG_QUERY_TIMEOUT
         app.extensions["kg_evaluator"] = _public_pool(store, settings)
         # a pool of its own, so that heavy public queries cannot starve the pages, nor a slow page /sparql
         pages_pool = Evaluator(

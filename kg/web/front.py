@@ -77,7 +77,7 @@ class Front:
         self.settings = flask_app.config["KG_SETTINGS"]
         self.store = flask_app.extensions["kg_store"]
         self.cache = flask_app.extensions["kg_cache"]
-        self.evaluator = flask_app.extensions.get("kg_evaluator")
+        self.evaluator = flask_app.extensions["kg_evaluator"]
         self.pooled = (
             PooledAnswers(self.evaluator, self.cache, self.settings.max_results)
             if isinstance(self.evaluator, SharedEvaluator)
@@ -169,8 +169,7 @@ class Front:
 
     def _describes(self, text: str) -> bool:
         """A ``DESCRIBE <iri>`` the Flask view would evaluate in its own thread, and may run here."""
-        found = self.evaluator is not None and "DESCRIBE" in text.upper()
-        return found and sparql.bounded(text, self.evaluator)
+        return "DESCRIBE" in text.upper() and sparql.bounded(text, self.evaluator)
 
     def _describe(self, ask: Ask, key: tuple) -> tuple[bytes, str, str]:
         """Evaluate on the loop (bounded work) as the view does, and cache the answer as it would."""
