@@ -18,6 +18,7 @@ import pytest
 from live import request, serve
 from test_limits import _tree_cpu_seconds
 
+from kg.evaluation.deadline import Deadline
 from kg.evaluation.page_store import PageTimeout, TimedStore
 from kg.settings import load_settings
 from kg.store.embedded import Store
@@ -165,7 +166,8 @@ def test_the_pages_store_keeps_the_errors_and_the_deadline(timed):
     pages, _ = timed
     with pytest.raises(QueryError):
         pages.query("SELECT WHERE {")
-    late = TimedStore(pages.store, pages.evaluator, timeout=5, deadline=lambda: time.monotonic() - 1)
+    spent = Deadline(5, started=time.monotonic() - 6)
+    late = TimedStore(pages.store, pages.evaluator, timeout=5, deadline=lambda: spent)
     with pytest.raises(PageTimeout, match="could not be built in time"):
         late.query("ASK { ?s ?p ?o }")  # the page's budget is spent: no query is started
 

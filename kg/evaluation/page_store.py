@@ -41,6 +41,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from kg.errors import QueryTimeout
+from kg.evaluation.deadline import Deadline
 from kg.evaluation.local_pool import Evaluator
 from kg.store.embedded import Store
 
@@ -58,8 +59,9 @@ class TimedStore:
     :param evaluator: the pool the pages' queries run in; ``None`` with a remote store only
         (which evaluates them itself, within the page's time: the request's timeout).
     :param timeout: the limit of one page's queries, in seconds (``KG_QUERY_TIMEOUT``).
-    :param deadline: returns the ``time.monotonic()`` deadline of the current page (the app
-        keeps one per request), or ``None`` outside a request: then each query gets ``timeout``.
+    :param deadline: returns the :class:`~kg.evaluation.deadline.Deadline` of the current page
+        (the app keeps one per request), or ``None`` outside a request: then each query gets
+        ``timeout``.
     :param observe: called with each query's text and seconds once it has been answered (or has
         failed), so that the app can log a page's queries (:mod:`kg.web.logs`).
     """
@@ -70,7 +72,7 @@ class TimedStore:
         evaluator: Evaluator | None,
         *,
         timeout: float,
-        deadline: Callable[[], float | None] = lambda: None,
+        deadline: Callable[[], Deadline | None] = lambda: None,
         observe: Callable[[str, float], None] | None = None,
     ) -> None:
         if evaluator is None and not getattr(store, "remote", False):
@@ -109,17 +111,23 @@ class TimedStore:
                 self._observe(sparql, time.perf_counter() - started)
 
     def _query(self, sparql, default_graphs, named_graphs, private):
-        deadline = self._deadline()
-        remaining = self.timeout if deadline is None else min(self.timeout, deadline - time.monotonic())
-        if self.evaluator is None:  # a remote store evaluates; the wait is what is limited
-            return self._remote(sparql, default_graphs, named_graphs, private, remaining)
+        deadline = self._deadline() or Deadline(self.timeout)
         try:
+            if self.evaluator is None:  # a remote store evaluates; the wait is what is limited
+                deadline.check()
+                return self.store.query(
+                    sparql,
+                    default_graphs=default_graphs,
+                    named_graphs=named_graphs,
+                    private=private,
+                    timeout=deadline.left(),
+                )
             fmt, body = self.evaluator.fetch(
                 sparql,
                 default_graphs=default_graphs,
                 named_graphs=named_graphs,
                 private=private,
-                timeout=remaining,
+                deadline=deadline,
             )
         except PageTimeout:
             raise
@@ -131,20 +139,6 @@ class TimedStore:
         if fmt in _RESULTS:
             return ox.parse_query_results(body, format=_RESULTS[fmt])
         return (quad.triple for quad in ox.parse(body, format=ox.RdfFormat.N_TRIPLES))
-
-    def _remote(self, sparql, default_graphs, named_graphs, private, remaining: float):
-        if remaining <= 0:
-            raise PageTimeout("this page could not be built in time; try again later")
-        try:
-            return self.store.query(
-                sparql,
-                default_graphs=default_graphs,
-                named_graphs=named_graphs,
-                private=private,
-                timeout=remaining,
-            )
-        except QueryTimeout as exc:
-            raise PageTimeout(f"this page could not be built in time: {exc}; try again later") from exc
 
     def graph_sizes(self) -> dict[str, int]:
         """Triples per named graph, public and private, as :meth:`kg.store.embedded.Store.graph_sizes` (once
