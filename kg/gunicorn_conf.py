@@ -4,8 +4,7 @@
 (:class:`kg.evaluation.shared_pool.MasterPool`) is started in ``on_starting``, before the master forks
 any worker, and its socket's path put in the environment the workers inherit; ``on_reload``
 (``HUP``) renews it with fresh code; ``on_exit`` stops it after the workers have finished their
-requests, so no evaluator outlives the server. No pool when ``KG_EVALUATORS=0`` (queries run in
-the workers) or with a remote store (it evaluates): the app then works as without gunicorn.
+requests, so no evaluator outlives the server. No pool with a remote store (it evaluates).
 
 Nor under ``kg serve --reload``: gunicorn's reloader restarts the workers when a source file
 changes, but not the master, so a pool started by the master would go on evaluating with the old
@@ -45,7 +44,7 @@ def on_starting(server) -> None:
     """Start the shared pool (once per master) before the workers are forked."""
     global _pool
     settings = load_settings()
-    if settings.remote or not settings.evaluators or _pool is not None:
+    if settings.remote or _pool is not None:
         return
     if server.cfg.reload:
         server.log.info("--reload: each worker evaluates queries in its own processes, renewed with it")

@@ -65,8 +65,8 @@ SETTINGS: tuple[Setting, ...] = (
         "4",
         "Evaluator processes for /sparql and /query, one pool shared by every web worker of a "
         "`kg serve` (first come, first served; killed at KG_QUERY_TIMEOUT); in-process apps get a "
-        "pool of this size each. The pages' own queries have 2 more per web worker. 0 = evaluate "
-        "in the web worker, without a time limit.",
+        "pool of this size each. The pages' own queries have 2 more per web worker. At least 1: "
+        "every query of an embedded store is evaluated in one, under KG_QUERY_TIMEOUT.",
     ),
     Setting(
         "KG_SERVICE_ALLOW",
@@ -120,13 +120,6 @@ SETTINGS: tuple[Setting, ...] = (
         "context by URL is refused.",
     ),
     Setting(
-        "KG_FAST_PATHS",
-        "1",
-        "Set to 0 to send every /sparql request through Flask: the HTTP front then answers neither "
-        "repeated queries from the result cache, nor DESCRIBE <iri>, nor sends other queries to the "
-        "evaluator pool itself (for comparison and debugging).",
-    ),
-    Setting(
         "KG_FORWARDED_ALLOW_IPS",
         "",
         "Comma-separated addresses or networks (CIDR) of the reverse proxies whose X-Forwarded-For and "
@@ -173,7 +166,6 @@ class Settings:
     jsonld_fetch: tuple[str, ...] = ()
     debug: bool = False
     log_level: str = "info"
-    fast_paths: bool = True
     malloc: str = "auto"
     forwarded_allow_ips: tuple[str, ...] = ()
     store_query_url: str = ""
@@ -188,15 +180,17 @@ class Settings:
         """Whether the graphs live in a remote SPARQL store rather than the embedded one."""
         return bool(self.store_query_url)
 
+    def __post_init__(self) -> None:
+        """Checked here, so that a snapshot made with :func:`dataclasses.replace` is checked too."""
+        if self.evaluators < 1:  # an embedded store's queries are always evaluated in the pool
+            raise ValueError(f"KG_EVALUATORS={self.evaluators!r} must be 1 or more")
+
 
 def _count(raw: str, name: str) -> int:
     try:
-        value = int(raw)
+        return int(raw)
     except ValueError:
         raise ValueError(f"{name}={raw!r} is not an int") from None
-    if value < 0:
-        raise ValueError(f"{name}={raw!r} must be 0 or more")
-    return value
 
 
 def _remote_urls(get) -> dict[str, str]:
@@ -295,7 +289,6 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         "jsonld_fetch": _fetch_prefixes(get("KG_JSONLD_FETCH")),
         "debug": get("KG_DEBUG").strip().lower() in ("1", "true", "yes", "on"),
         "log_level": get("KG_LOG_LEVEL").strip().lower() or "info",
-        "fast_paths": get("KG_FAST_PATHS").strip().lower() not in ("0", "false", "no", "off"),
         "malloc": malloc.check(get("KG_MALLOC")),
         "forwarded_allow_ips": _proxies(get("KG_FORWARDED_ALLOW_IPS")),
         **_remote_urls(get),

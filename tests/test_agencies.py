@@ -40,7 +40,7 @@ def directory(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         encoding="utf-8",
     )
     (other / "distributions.csv").write_text("dataset,id,access_url\n", encoding="utf-8")
-    settings = make_settings(folder / "store", evaluators=0)
+    settings = make_settings(folder / "store")
     ingest(str(SAMPLE_CSV), settings=settings, source="sample")
     ingest(str(other), settings=settings, source="other")
     return settings
@@ -189,7 +189,7 @@ def test_etag(client) -> None:
 
 
 def test_empty_store(tmp_path: Path) -> None:
-    client = build_app(make_settings(tmp_path / "empty", evaluators=0)).test_client()
+    client = build_app(make_settings(tmp_path / "empty")).test_client()
     data = client.get("/agencies.json").get_json()
     assert (data["total"], data["agencies"], data["pages"]) == (0, [], 1)
     assert "No agencies yet" in client.get("/agencies").get_data(as_text=True)

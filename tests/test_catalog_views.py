@@ -47,7 +47,7 @@ MEDIA = {
 def paged(tmp_path_factory, seeded_template):
     """The sample in a store of this module's own, paged 10 a page, evaluated in-process."""
     store = tmp_path_factory.mktemp("catalog") / "store"
-    return seed(make_settings(store, catalog_page_size=SIZE, evaluators=0), seeded_template)
+    return seed(make_settings(store, catalog_page_size=SIZE), seeded_template)
 
 
 @pytest.fixture(scope="module")
@@ -251,7 +251,7 @@ def test_unknown_suffix_is_404(client):
 
 
 def test_etag_follows_the_store_generation(seeded):
-    settings = dataclasses.replace(seeded, catalog_page_size=SIZE, evaluators=0)
+    settings = dataclasses.replace(seeded, catalog_page_size=SIZE)
     client = build_app(settings).test_client()
     first = client.get("/catalog.ttl")
     etag = first.headers["ETag"]
@@ -294,7 +294,7 @@ def test_html_page_lists_the_page_with_paging_and_downloads(client):
 
 
 def test_hostile_titles_and_iris_are_escaped(seeded):
-    settings = dataclasses.replace(seeded, catalog_page_size=100, evaluators=0)
+    settings = dataclasses.replace(seeded, catalog_page_size=100)
     hostile = "javascript:alert(1)"
     store_for(settings).update(
         f"""INSERT DATA {{ GRAPH <{BASE}graph/hostile> {{
@@ -311,7 +311,7 @@ def test_hostile_titles_and_iris_are_escaped(seeded):
 
 
 def test_empty_store_has_one_empty_page(tmp_path):
-    client = build_app(make_settings(tmp_path / "empty", evaluators=0)).test_client()
+    client = build_app(make_settings(tmp_path / "empty")).test_client()
     graph = parse(client.get("/catalog").data)
     assert graph.value(CATALOG, HYDRA.totalItems) == Literal(0)
     assert client.get("/catalog?page=2").status_code == 404

@@ -11,7 +11,6 @@ lean quality graph are those the ingest computed.
 
 from __future__ import annotations
 
-import dataclasses
 import importlib.util
 import shutil
 import sqlite3
@@ -433,6 +432,6 @@ def test_an_empty_store_and_a_store_without_derived_data(settings: Settings, tmp
         open_derived(store)
     from kg.web.app import build_app
 
-    client = build_app(dataclasses.replace(settings, evaluators=0)).test_client()
+    client = build_app(settings).test_client()
     response = client.get("/index.json")
     assert response.status_code == 503 and "next write" in response.get_json()["detail"]

@@ -60,7 +60,7 @@ def _store(tmp_path_factory: pytest.TempPathFactory, n: int) -> Settings:
         spec.loader.exec_module(gen)
     folder = tmp_path_factory.mktemp(f"n{n}")
     csv = gen.generate(n, 2, "csv", folder / "csv")
-    settings = make_settings(folder / "store", catalog_page_size=10, evaluators=0, log_level="debug")
+    settings = make_settings(folder / "store", catalog_page_size=10, log_level="debug")
     summary = ingest(str(csv), settings=settings, source="gen")
     assert summary.published > n
     return settings

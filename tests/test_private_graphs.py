@@ -63,7 +63,7 @@ def with_broken_record(folder: Path) -> Path:
 @pytest.fixture(scope="module")
 def held(tmp_path_factory):
     root = tmp_path_factory.mktemp("private")
-    settings = make_settings(root / "store", update_token=WRITE, read_token=READ, evaluators=0)
+    settings = make_settings(root / "store", update_token=WRITE, read_token=READ)
     summary = ingest(str(with_broken_record(root / "sample")), settings=settings, source="sample")
     assert summary.stored and summary.quarantined == 1
     return settings

@@ -1,8 +1,7 @@
 """/query: the SPARQL editor page, rendered on the server, and its JSON twin /query.json.
 
-The real app on a real on-disk store with the bundled sample, once with the evaluator
-processes /sparql uses (the default) and once evaluating in the web worker
-(``KG_EVALUATORS=0``); the page over a real socket with tests/live.py.
+The real app on a real on-disk store with the bundled sample, its queries in the evaluator
+processes /sparql uses; the page over a real socket with tests/live.py.
 """
 
 from __future__ import annotations
@@ -27,15 +26,12 @@ SELECT ?text ?iri ?evil WHERE {
 }"""
 
 
-@pytest.fixture(scope="module", params=["evaluators", "in-process"])
-def client(request, tmp_path_factory, seeded_template):
+@pytest.fixture(scope="module")
+def client(tmp_path_factory, seeded_template):
     store = tmp_path_factory.mktemp("query") / "store"
-    settings = make_settings(store, evaluators=2 if request.param == "evaluators" else 0)
-    app = build_app(seed(settings, seeded_template))
+    app = build_app(seed(make_settings(store, evaluators=2), seeded_template))
     yield app.test_client()
-    evaluator = app.extensions.get("kg_evaluator")
-    if evaluator is not None:
-        evaluator.close()
+    app.extensions["kg_evaluator"].close()
 
 
 class Table(HTMLParser):

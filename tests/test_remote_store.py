@@ -57,7 +57,6 @@ def remote(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]
             store_query_url=server.query_url,
             store_update_url=server.update_url,
             store_gsp_url=server.gsp_url,
-            evaluators=0,
             extra={"kind": kind},
         )
 

@@ -22,6 +22,7 @@ import pytest
 from live import ROOT, request, serve
 
 from kg.errors import QueryTimeout
+from kg.evaluation.deadline import Deadline
 from kg.evaluation.shared_pool import MasterPool, SharedEvaluator
 from kg.store.embedded import Store
 
@@ -278,7 +279,7 @@ def test_a_query_past_its_deadline_is_killed_and_the_pool_recovers(pool):
     before, killed = _evaluators(master, 2), client.killed
     started = time.monotonic()
     with pytest.raises(QueryTimeout, match="ran out of time"):
-        client.evaluate(HEAVY, None, None, ("json", "nt"), timeout=0.5)
+        client.evaluate(HEAVY, None, None, ("json", "nt"), deadline=Deadline(0.5))
     assert time.monotonic() - started < 3
     assert client.killed == killed + 1
     wait_for(lambda: len(before - _evaluators(master, 2)) == 1)  # the killed one replaced
@@ -318,15 +319,15 @@ def test_a_light_load_stays_on_the_evaluator_whose_cache_is_warm(pool):
     time.sleep(0.2)  # both idle in their wait
     chosen = []
     for i in range(8):
-        lease = client._acquire(time.monotonic() + 10)
+        lease = client._acquire(Deadline(10))
         chosen.append(lease.pid)
         client._send(lease, (f"ASK {{ <urn:s{i}> ?p ?o }}", None, None, ("json", "nt"), 0))
         assert lease.conn.recv_bytes()[:1] in (b"A", b"F")  # the answer has begun
         client._release(lease)
         time.sleep(0.1)  # back in its wait
     assert len(set(chosen)) == 1, f"consecutive queries went round the evaluators: {chosen}"
-    held = client._acquire(time.monotonic() + 10)
-    other = client._acquire(time.monotonic() + 10)
+    held = client._acquire(Deadline(10))
+    other = client._acquire(Deadline(10))
     try:
         assert held.pid == chosen[0] and other.pid != held.pid
     finally:

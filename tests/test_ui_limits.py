@@ -18,6 +18,7 @@ import pytest
 from live import request, serve
 from test_limits import _tree_cpu_seconds
 
+from kg.evaluation.deadline import Deadline
 from kg.evaluation.page_store import PageTimeout, TimedStore
 from kg.settings import load_settings
 from kg.store.embedded import Store
@@ -165,19 +166,22 @@ def test_the_pages_store_keeps_the_errors_and_the_deadline(timed):
     pages, _ = timed
     with pytest.raises(QueryError):
         pages.query("SELECT WHERE {")
-    late = TimedStore(pages.store, pages.evaluator, timeout=5, deadline=lambda: time.monotonic() - 1)
+    spent = Deadline(5, started=time.monotonic() - 6)
+    late = TimedStore(pages.store, pages.evaluator, timeout=5, deadline=lambda: spent)
     with pytest.raises(PageTimeout, match="could not be built in time"):
         late.query("ASK { ?s ?p ?o }")  # the page's budget is spent: no query is started
 
 
-def test_without_evaluators_the_pages_query_in_process(seeded):
+def test_no_setting_evaluates_queries_without_a_time_limit(seeded, tmp_path):
+    """KG_EVALUATORS=0 (queries in the web worker, with no time limit) is gone: refused, clearly."""
     import dataclasses
 
-    app = build_app(dataclasses.replace(seeded, evaluators=0))
-    pages = app.extensions["kg_pages"]
-    assert pages.evaluator is None and "kg_evaluator" not in app.extensions
-    assert bool(pages.query("ASK { ?s ?p ?o }"))
-    assert app.test_client().get("/").status_code == 200
+    with pytest.raises(ValueError, match="KG_EVALUATORS=0 must be 1 or more"):
+        dataclasses.replace(seeded, evaluators=0)
+    with pytest.raises(ValueError, match="KG_EVALUATORS=0 must be 1 or more"):
+        load_settings({"KG_EVALUATORS": "0"}, store=tmp_path / "s")
+    pages = build_app(seeded).extensions["kg_pages"]
+    assert pages.evaluator is not None and pages.evaluator.timeout == seeded.query_timeout
 
 
 def test_settings_are_read_for_the_pages(tmp_path):

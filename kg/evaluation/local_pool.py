@@ -31,13 +31,13 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import threading
-import time
 from collections.abc import Iterator
 from multiprocessing.connection import Connection
 from pathlib import Path
 
 from kg.errors import QueryError, QueryTimeout
-from kg.evaluation.protocol import START_STREAMING, answer
+from kg.evaluation.deadline import Deadline
+from kg.evaluation.protocol import Reader, answer
 
 log = logging.getLogger(__name__)
 Request = tuple[str, list[str] | None, list[str] | None, tuple[str, str]]
@@ -72,15 +72,16 @@ class _Child:
 class EvaluatorClient:
     """The web worker's side of the evaluator protocol, over any way of getting an evaluator.
 
-    Subclasses say where an evaluator comes from (``_acquire``: one with a ``conn``, or a
-    :class:`QueryTimeout` at the deadline), how a request reaches it (``_send``), and what
-    happens to it after a complete answer (``_release``) or an incomplete one (``_discard``:
-    it is killed, so that the work really stops).
+    The sync driver of the protocol: :class:`kg.evaluation.protocol.Reader` reads the answers,
+    :class:`kg.evaluation.deadline.Deadline` bounds every wait. Subclasses say where an evaluator
+    comes from (``_acquire``: one with a ``conn``, or ``deadline.busy()`` at the deadline), how
+    a request reaches it (``_send``), and what happens to it after a complete answer
+    (``_release``) or an incomplete one (``_discard``: it is killed, so that the work really stops).
     """
 
     timeout: float
 
-    def _acquire(self, deadline: float):
+    def _acquire(self, deadline: Deadline):
         raise NotImplementedError
 
     def _send(self, child, request: tuple) -> None:
@@ -99,7 +100,7 @@ class EvaluatorClient:
         named: list[str] | None,
         accept: tuple[str, str],
         *,
-        timeout: float | None = None,
+        deadline: Deadline | None = None,
         max_rows: int = 0,
         private: bool = False,
     ) -> tuple[str, list[bytes] | Iterator[bytes]]:
@@ -109,76 +110,14 @@ class EvaluatorClient:
         query whose dataset names them, :func:`kg.web.sparql.private_dataset`).
 
         :raises QueryError: the query does not parse or fails (400).
-        :raises QueryTimeout: the time limit passed before the answer began (503).
+        :raises QueryTimeout: ``deadline`` (default: the pool's limit from now) passed before the
+            answer began (503).
         """
-        deadline = time.monotonic() + (timeout or self.timeout)
-        child = self._acquire(deadline)
-        try:
-            self._send(child, (text, default, named, accept, max_rows, private))
-            first = self._receive(child, deadline)
-            if first[:1] == b"Q":
-                self._release(child)
-                raise QueryError(first[1:].decode())
-            if first[:1] == b"A":  # the whole answer in one message
-                self._release(child)
-                fmt, _, body = first[1:].partition(b"\0")
-                return fmt.decode(), [body]
-            if first[:1] != b"F":
-                raise RuntimeError(first[1:].decode())
-            fmt = first[1:].decode()
-            head, done = self._head(child, deadline)
-        except QueryError:
-            raise
-        except BaseException:
-            self._discard(child)  # timed out, died or broke: stop it, a fresh one replaces it
-            raise
-        if done:
-            self._release(child)
-            return fmt, head
-        return fmt, self._rest(child, head, deadline)
-
-    def _receive(self, child, deadline: float) -> bytes:
-        if not child.conn.poll(max(0.0, deadline - time.monotonic())):
-            raise QueryTimeout(f"the query ran out of time ({self.timeout:g} s limit) and was stopped")
-        try:
-            return child.conn.recv_bytes()
-        except (EOFError, OSError) as exc:
-            raise RuntimeError(f"the evaluator process died: {exc}") from exc
-
-    def _head(self, child, deadline: float) -> tuple[list[bytes], bool]:
-        """Chunks until the answer is complete or big enough to start streaming."""
-        chunks: list[bytes] = []
-        size = 0
-        while size < START_STREAMING:
-            message = self._receive(child, deadline)
-            if message == b"E":
-                return chunks, True
-            if message[:1] != b"D":
-                raise RuntimeError(message[1:].decode())
-            chunks.append(message[1:])
-            size += len(message) - 1
-        return chunks, False
-
-    def _rest(self, child, head: list[bytes], deadline: float) -> Iterator[bytes]:
-        finished = False
-        try:
-            yield from head
-            while True:
-                message = self._receive(child, deadline)
-                if message == b"E":
-                    finished = True
-                    return
-                if message[:1] != b"D":
-                    log.error("query failed while streaming: %s", message[1:].decode())
-                    return
-                yield message[1:]
-        except QueryTimeout:
-            log.warning("a streaming answer was cut at the time limit")
-        finally:
-            if finished:
-                self._release(child)
-            else:
-                self._discard(child)  # cut, failed or the client went away: stop the work
+        deadline = deadline or Deadline(self.timeout)
+        child, reader = self._start(deadline, (text, default, named, accept, max_rows, private), whole=False)
+        if reader.done:
+            return reader.fmt, reader.head
+        return reader.fmt, self._rest(child, reader, deadline)
 
     def fetch(
         self,
@@ -187,7 +126,7 @@ class EvaluatorClient:
         default_graphs: list[str] | None = None,
         named_graphs: list[str] | None = None,
         private: bool = False,
-        timeout: float | None = None,
+        deadline: Deadline | None = None,
     ) -> tuple[str, bytes]:
         """Evaluate a query of the app's own (a page's), with the arguments of
         :meth:`kg.store.embedded.Store.query`.
@@ -198,41 +137,57 @@ class EvaluatorClient:
         an answer still incomplete at the deadline is a :class:`QueryTimeout`, never a cut body.
 
         :raises QueryError: the query does not parse or fails.
-        :raises QueryTimeout: the time limit (``timeout``, else the pool's) passed first.
+        :raises QueryTimeout: ``deadline`` (default: the pool's limit from now) passed first.
         """
-        limit = self.timeout if timeout is None else timeout
-        if limit <= 0:
-            raise QueryTimeout(f"the query ran out of time ({self.timeout:g} s limit) before it began")
-        deadline = time.monotonic() + limit
+        deadline = deadline or Deadline(self.timeout)
+        request = (text, default_graphs, named_graphs, ("tsv", "nt"), 0, private)
+        _, reader = self._start(deadline, request, whole=True)
+        return reader.fmt, b"".join(reader.head)
+
+    def _start(self, deadline: Deadline, request: tuple, *, whole: bool):
+        """Take an evaluator, send ``request`` and read the answer until it is complete (``whole``,
+        or short) or long enough to stream; the evaluator is released once the answer is complete,
+        and killed if anything but the query's own fault stops the reading."""
+        deadline.check()
         child = self._acquire(deadline)
+        reader = Reader()
         try:
-            self._send(child, (text, default_graphs, named_graphs, ("tsv", "nt"), 0, private))
-            message = self._receive(child, deadline)
-            chunks: list[bytes] = []
-            fmt = ""
-            while message != b"E":
-                tag, data = message[:1], message[1:]
-                if tag == b"Q":  # the child reported the query's fault and waits for the next one
-                    self._release(child)
-                    raise QueryError(data.decode())
-                if tag == b"A" and not fmt:  # the whole answer in one message
-                    self._release(child)
-                    head, _, body = data.partition(b"\0")
-                    return head.decode(), body
-                if tag == b"F" and not fmt:
-                    fmt = data.decode()
-                elif tag == b"D" and fmt:
-                    chunks.append(data)
-                else:
-                    raise RuntimeError(data.decode() or f"unexpected message {tag!r} from the evaluator")
-                message = self._receive(child, deadline)
+            self._send(child, request)
+            reader.first(self._receive(child, deadline))
+            while not reader.done and (whole or reader.buffering()):
+                reader.keep(self._receive(child, deadline))
         except QueryError:
+            self._release(child)  # the evaluator reported the query's fault and waits for the next one
             raise
         except BaseException:
             self._discard(child)  # timed out, died or broke: stop it, a fresh one replaces it
             raise
-        self._release(child)
-        return fmt, b"".join(chunks)
+        if reader.done:
+            self._release(child)
+        return child, reader
+
+    def _receive(self, child, deadline: Deadline) -> bytes:
+        if not child.conn.poll(deadline.left()):
+            raise deadline.ran_out()
+        try:
+            return child.conn.recv_bytes()
+        except (EOFError, OSError) as exc:
+            raise RuntimeError(f"the evaluator process died: {exc}") from exc
+
+    def _rest(self, child, reader: Reader, deadline: Deadline) -> Iterator[bytes]:
+        try:
+            yield from reader.head
+            while (chunk := reader.chunk(self._receive(child, deadline))) is not None:
+                yield chunk
+        except QueryTimeout:
+            log.warning("a streaming answer was cut at the time limit")
+        except RuntimeError as exc:
+            log.error("query failed while streaming: %s", exc)
+        finally:
+            if reader.done:
+                self._release(child)
+            else:
+                self._discard(child)  # cut, failed or the client went away: stop the work
 
 
 class Evaluator(EvaluatorClient):
@@ -254,11 +209,11 @@ class Evaluator(EvaluatorClient):
         self._lock = threading.Condition()
         self.killed = 0
 
-    def _acquire(self, deadline: float) -> _Child:
+    def _acquire(self, deadline: Deadline) -> _Child:
         with self._lock:
             while not self._idle and self._count >= self.size:
-                if not self._lock.wait(max(0.0, deadline - time.monotonic())):
-                    raise QueryTimeout("the service is busy: no evaluator was free before the time limit")
+                if not self._lock.wait(deadline.left()):
+                    raise deadline.busy()
             if self._idle:
                 return self._idle.pop()
             self._count += 1
@@ -296,7 +251,7 @@ class Evaluator(EvaluatorClient):
         """Start the children now (in the background) so the first queries pay nothing."""
 
         def start() -> None:
-            children = [self._acquire(time.monotonic() + 60) for _ in range(self.size - len(self._idle))]
+            children = [self._acquire(Deadline(60)) for _ in range(self.size - len(self._idle))]
             for child in children:
                 self._release(child)
 

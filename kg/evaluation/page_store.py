@@ -41,6 +41,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from kg.errors import QueryTimeout
+from kg.evaluation.deadline import Deadline
 from kg.evaluation.local_pool import Evaluator
 from kg.store.embedded import Store
 
@@ -55,14 +56,14 @@ class PageTimeout(QueryTimeout):
 class TimedStore:
     """The read API the pages use, over ``store``, with every query evaluated by ``evaluator``.
 
-    :param evaluator: the pool the pages' queries run in; ``None`` (``KG_EVALUATORS=0``)
-        evaluates in this process, without a time limit, as ``/sparql`` then does.
+    :param evaluator: the pool the pages' queries run in; ``None`` with a remote store only
+        (which evaluates them itself, within the page's time: the request's timeout).
     :param timeout: the limit of one page's queries, in seconds (``KG_QUERY_TIMEOUT``).
-    :param deadline: returns the ``time.monotonic()`` deadline of the current page (the app
-        keeps one per request), or ``None`` outside a request: then each query gets ``timeout``.
+    :param deadline: returns the :class:`~kg.evaluation.deadline.Deadline` of the current page
+        (the app keeps one per request), or ``None`` outside a request: then each query gets
+        ``timeout``.
     :param observe: called with each query's text and seconds once it has been answered (or has
-        failed), so that the app can log a page's queries (:mod:`kg.web.logs`); evaluated in this
-        process (no evaluator), a query's seconds are those until its first answer.
+        failed), so that the app can log a page's queries (:mod:`kg.web.logs`).
     """
 
     def __init__(
@@ -71,9 +72,11 @@ class TimedStore:
         evaluator: Evaluator | None,
         *,
         timeout: float,
-        deadline: Callable[[], float | None] = lambda: None,
+        deadline: Callable[[], Deadline | None] = lambda: None,
         observe: Callable[[str, float], None] | None = None,
     ) -> None:
+        if evaluator is None and not getattr(store, "remote", False):
+            raise ValueError("the pages of an embedded store need an evaluator pool (KG_EVALUATORS >= 1)")
         self.store = store
         self.evaluator = evaluator
         self.timeout = timeout
@@ -108,21 +111,23 @@ class TimedStore:
                 self._observe(sparql, time.perf_counter() - started)
 
     def _query(self, sparql, default_graphs, named_graphs, private):
-        deadline = self._deadline()
-        remaining = self.timeout if deadline is None else min(self.timeout, deadline - time.monotonic())
-        if getattr(self.store, "remote", False):  # the store evaluates; the wait is what is limited
-            return self._remote(sparql, default_graphs, named_graphs, private, remaining)
-        if self.evaluator is None:
-            return self.store.query(
-                sparql, default_graphs=default_graphs, named_graphs=named_graphs, private=private
-            )
+        deadline = self._deadline() or Deadline(self.timeout)
         try:
+            if self.evaluator is None:  # a remote store evaluates; the wait is what is limited
+                deadline.check()
+                return self.store.query(
+                    sparql,
+                    default_graphs=default_graphs,
+                    named_graphs=named_graphs,
+                    private=private,
+                    timeout=deadline.left(),
+                )
             fmt, body = self.evaluator.fetch(
                 sparql,
                 default_graphs=default_graphs,
                 named_graphs=named_graphs,
                 private=private,
-                timeout=remaining,
+                deadline=deadline,
             )
         except PageTimeout:
             raise
@@ -135,24 +140,10 @@ class TimedStore:
             return ox.parse_query_results(body, format=_RESULTS[fmt])
         return (quad.triple for quad in ox.parse(body, format=ox.RdfFormat.N_TRIPLES))
 
-    def _remote(self, sparql, default_graphs, named_graphs, private, remaining: float):
-        if remaining <= 0:
-            raise PageTimeout("this page could not be built in time; try again later")
-        try:
-            return self.store.query(
-                sparql,
-                default_graphs=default_graphs,
-                named_graphs=named_graphs,
-                private=private,
-                timeout=remaining,
-            )
-        except QueryTimeout as exc:
-            raise PageTimeout(f"this page could not be built in time: {exc}; try again later") from exc
-
     def graph_sizes(self) -> dict[str, int]:
         """Triples per named graph, public and private, as :meth:`kg.store.embedded.Store.graph_sizes` (once
         per generation; evaluated, since counting reads every quad)."""
-        if self.evaluator is None:  # in-process, or a remote store (which caches them per version)
+        if self.evaluator is None:  # a remote store (which caches them per version)
             return self.store.graph_sizes()
         version = self.store.version()
         with self._sizes_lock:

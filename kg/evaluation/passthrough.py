@@ -10,7 +10,8 @@ format and hands the bytes on. It re-serializes only where it must:
 * a SELECT answer has more rows than ``KG_MAX_RESULTS``: the first rows are re-serialized.
 
 Graph answers (CONSTRUCT, DESCRIBE) have no row cap and stream through as they arrive. The
-time limit is the read timeout of the request to the store (``KG_QUERY_TIMEOUT``); set the
+time limit is the read timeout of the request to the store, what is left of the query's
+:class:`~kg.evaluation.deadline.Deadline` (``KG_QUERY_TIMEOUT``); set the
 store's own query limit as well, since a store may go on evaluating after the client left.
 """
 
@@ -21,12 +22,13 @@ from collections.abc import Iterator
 
 import pyoxigraph as ox
 
+from kg.evaluation.deadline import Deadline
+from kg.evaluation.protocol import START_STREAMING  # an answer this long streams, as from a pool
 from kg.sparql_text import query_form
 from kg.store.remote import RemoteStore
 from kg.store.remote_http import GRAPH_TYPES, MEDIA, RESULT_TYPES, media_type
 from kg.store.results import FORMATS, RESULT_FORMATS, as_quads, cap_rows, serialize_results, serialize_triples
 
-START_STREAMING = 256 * 1024  # as kg.evaluation.local_pool: an answer this long streams instead of being held
 PASSED = {"json", "xml"}  # asked for as such; CSV cannot be read back (lossy), Virtuoso's TSV is not TSV
 PARSEABLE = {"json", "xml", "tsv"}
 
@@ -53,7 +55,7 @@ class RemoteAnswers:
         named: list[str] | None,
         accept: tuple[str, str],
         *,
-        timeout: float | None = None,
+        deadline: Deadline | None = None,
         max_rows: int = 0,
         private: bool = False,
     ) -> tuple[str, list[bytes] | Iterator[bytes]]:
@@ -61,8 +63,11 @@ class RemoteAnswers:
         when complete, else an iterator that streams the rest (graph answers only).
 
         :raises QueryError: the store refused the query (400).
-        :raises QueryTimeout: the store did not answer in time (503).
+        :raises QueryTimeout: the store did not answer before ``deadline`` (default: the
+            limit from now) (503).
         """
+        deadline = deadline or Deadline(self.timeout)
+        deadline.check()
         result_fmt, graph_fmt = accept
         form = query_form(text)
         asked = result_fmt if result_fmt in PASSED else "json"
@@ -78,7 +83,7 @@ class RemoteAnswers:
             default_graphs=default,
             named_graphs=named,
             private=private,
-            timeout=timeout or self.timeout,
+            timeout=deadline.left(),
             stream=True,
         )
         kind = media_type(response)

@@ -4,7 +4,9 @@ A request is ``(text, default_graphs, named_graphs, (result_format, graph_format
 private])``; the answer is ``A<format>\\0<body>`` (complete), or ``F<format>``, ``D<chunk>``…,
 ``E`` (streamed), or ``Q<message>`` (the query's fault: a 400), or ``X<message>`` (a failure).
 Shared by the per-worker children (:mod:`kg.evaluation.local_pool`) and the shared pool
-(:mod:`kg.evaluation.shared_pool`), so both answer byte for byte alike.
+(:mod:`kg.evaluation.shared_pool`), so both answer byte for byte alike; and the client's side,
+:class:`Reader`, without I/O, which the sync driver (:class:`kg.evaluation.local_pool.EvaluatorClient`)
+and the async one (:mod:`kg.web.pooled`) feed with the messages they read, so both read alike.
 """
 
 from __future__ import annotations
@@ -112,3 +114,55 @@ def evaluate(
         result, truncated = cap_rows(result, max_rows)
     sink.started(fmt + ("|cut" if truncated else ""))
     serialize_results(result, sink, fmt)
+
+
+class Reader:
+    """The client's side of one answer, without I/O: fed the evaluator's messages as a driver reads
+    them, it keeps the format and the head of the body (the whole body when it is short)."""
+
+    def __init__(self) -> None:
+        self.fmt = ""
+        self.head: list[bytes] = []
+        self.size = 0
+        self.done = False
+
+    def first(self, message: bytes) -> None:
+        """The answer's first message.
+
+        :raises QueryError: the query's fault (a 400); the evaluator is fine and takes the next query.
+        :raises RuntimeError: the evaluator failed.
+        """
+        tag, data = message[:1], message[1:]
+        if tag == b"Q":
+            raise QueryError(data.decode())
+        if tag == b"A":  # the whole answer in one message
+            fmt, _, body = data.partition(b"\0")
+            self.fmt, self.head, self.size, self.done = fmt.decode(), [body], len(body), True
+        elif tag == b"F":
+            self.fmt = data.decode()
+        else:
+            raise RuntimeError(data.decode() or f"unexpected message {tag!r} from the evaluator")
+
+    def chunk(self, message: bytes) -> bytes | None:
+        """A later message: the body's next chunk, or None at its end.
+
+        :raises RuntimeError: the evaluator failed mid-answer.
+        """
+        if message == b"E":
+            self.done = True
+            return None
+        if message[:1] != b"D":
+            raise RuntimeError(message[1:].decode() or "unexpected message from the evaluator")
+        return message[1:]
+
+    def keep(self, message: bytes) -> None:
+        """A later message, kept in the head."""
+        data = self.chunk(message)
+        if data is not None:
+            self.head.append(data)
+            self.size += len(data)
+
+    def buffering(self) -> bool:
+        """Whether to read on before answering: the answer is neither complete nor
+        ``START_STREAMING`` bytes long (a time-out before then is a clear 503, not a cut body)."""
+        return not self.done and self.size < START_STREAMING

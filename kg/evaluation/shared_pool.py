@@ -36,7 +36,7 @@ import time
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from kg.errors import QueryTimeout
+from kg.evaluation.deadline import Deadline
 from kg.evaluation.local_pool import EvaluatorClient
 
 log = logging.getLogger(__name__)
@@ -68,12 +68,12 @@ class SharedEvaluator(EvaluatorClient):
         self.killed = 0
         self._lock = threading.Lock()
 
-    def _acquire(self, deadline: float) -> _Lease:
+    def _acquire(self, deadline: Deadline) -> _Lease:
         """Wait in the pool's queue (the socket's accept queue) until an evaluator takes us."""
         while True:
-            remaining = deadline - time.monotonic()
+            remaining = deadline.left()
             if remaining <= 0:
-                raise QueryTimeout("the service is busy: no evaluator was free before the time limit")
+                raise deadline.busy()
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             try:
                 sock.settimeout(remaining)  # connect waits only when the accept queue is full
@@ -86,8 +86,8 @@ class SharedEvaluator(EvaluatorClient):
                 raise RuntimeError(f"the evaluator pool is not reachable: {exc}") from exc
             conn = Connection(sock.detach())
             try:
-                if not conn.poll(max(0.0, deadline - time.monotonic())):
-                    raise QueryTimeout("the service is busy: no evaluator was free before the time limit")
+                if not conn.poll(deadline.left()):
+                    raise deadline.busy()
                 pid = int(conn.recv_bytes())
             except (EOFError, OSError, ValueError):
                 conn.close()  # dropped before it took the request (a retiring evaluator): queue again

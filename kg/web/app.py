@@ -12,12 +12,12 @@ resources, ``/quality``, ``/catalog``, VoID) queries, so that its queries are st
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, g, has_app_context
 
+from kg.evaluation.deadline import Deadline
 from kg.evaluation.local_pool import Evaluator, EvaluatorClient
 from kg.evaluation.page_store import TimedStore
 from kg.evaluation.shared_pool import SOCKET_ENV, SharedEvaluator
@@ -64,7 +64,7 @@ def build_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         from kg.evaluation.passthrough import RemoteAnswers
 
         app.extensions["kg_evaluator"] = RemoteAnswers(store, timeout=settings.query_timeout)
-    elif settings.evaluators:
+    else:  # an embedded store: every query in an evaluator process, killed at KG_QUERY_TIMEOUT
         app.extensions["kg_evaluator"] = _public_pool(store, settings)
         # a pool of its own, so that heavy public queries cannot starve the pages, nor a slow page /sparql
         pages_pool = Evaluator(
@@ -111,15 +111,15 @@ def _public_pool(store: Any, settings: Settings) -> EvaluatorClient:
     )
 
 
-def _page_deadline(timeout: float) -> Callable[[], float | None]:
+def _page_deadline(timeout: float) -> Callable[[], Deadline | None]:
     """The deadline of the current request's queries: ``timeout`` from its first query (kept on
     ``flask.g``, which lives as long as the request), so that one page's queries share one limit."""
 
-    def deadline() -> float | None:
+    def deadline() -> Deadline | None:
         if not has_app_context():
             return None
         if "kg_deadline" not in g:
-            g.kg_deadline = time.monotonic() + timeout
+            g.kg_deadline = Deadline(timeout)
         return g.kg_deadline
 
     return deadline

@@ -20,8 +20,7 @@ an update, two ``query`` parameters, a refused or failing query, a body too larg
 goes to Flask unchanged (through a2wsgi's thread pool), which answers it or its error as before;
 so does any request with an ``Authorization`` header, which may read the private graphs (the
 front's answers and its entries in the cache are the public graphs', for everyone).
-With a remote store (whose version is a query over the network) or ``KG_FAST_PATHS=0`` every
-request goes to Flask.
+With a remote store (whose version is a query over the network) every request goes to Flask.
 """
 
 from __future__ import annotations
@@ -78,13 +77,13 @@ class Front:
         self.settings = flask_app.config["KG_SETTINGS"]
         self.store = flask_app.extensions["kg_store"]
         self.cache = flask_app.extensions["kg_cache"]
-        self.evaluator = flask_app.extensions.get("kg_evaluator")
+        self.evaluator = flask_app.extensions["kg_evaluator"]
         self.pooled = (
             PooledAnswers(self.evaluator, self.cache, self.settings.max_results)
             if isinstance(self.evaluator, SharedEvaluator)
             else None
         )
-        self.on = self.settings.fast_paths and not self.settings.remote
+        self.on = not self.settings.remote  # a remote store's version is a query over the network
         self.max_body = min(self.settings.max_body, FORM_LIMIT)
         logs.setup(self.settings.log_level)
 
@@ -170,8 +169,7 @@ class Front:
 
     def _describes(self, text: str) -> bool:
         """A ``DESCRIBE <iri>`` the Flask view would evaluate in its own thread, and may run here."""
-        found = self.evaluator is not None and "DESCRIBE" in text.upper()
-        return found and sparql.bounded(text, self.evaluator)
+        return "DESCRIBE" in text.upper() and sparql.bounded(text, self.evaluator)
 
     def _describe(self, ask: Ask, key: tuple) -> tuple[bytes, str, str]:
         """Evaluate on the loop (bounded work) as the view does, and cache the answer as it would."""

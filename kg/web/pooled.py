@@ -33,12 +33,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from kg.errors import QueryError, QueryTimeout
-from kg.evaluation.protocol import START_STREAMING
+from kg.evaluation.deadline import Deadline
+from kg.evaluation.protocol import Reader
 from kg.evaluation.shared_pool import SharedEvaluator
 from kg.web import answers, formats
 
 log = logging.getLogger(__name__)
-BUSY = "the service is busy: no evaluator was free before the time limit"
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
@@ -81,64 +81,51 @@ class PooledAnswers:
     ) -> tuple[int, int] | BaseException | None:
         """Evaluate ``request`` (the evaluator's request tuple) and send the answer: (status, bytes
         sent); or the failure for Flask to answer; or None when the pool is out of reach."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.pool.timeout
+        deadline = Deadline(self.pool.timeout)
         try:
             lease = await self._acquire(deadline)
         except OSError:
             return None
         except QueryTimeout as exc:
             return exc
+        reader = Reader()
         try:
             lease.writer.write(frame(pickle.dumps((self.pool.store_path, self.pool.private, request))))
-            first = await self._receive(lease, deadline)
-            if first[:1] == b"Q":  # the query's fault: the evaluator is fine
-                lease.release()
-                return QueryError(first[1:].decode())
-            if first[:1] == b"A":  # the whole answer in one message
-                text, _, body = first[1:].partition(b"\0")
-                fmt, head, done = text.decode(), [body], True
-            elif first[:1] == b"F":
-                fmt, head, done = first[1:].decode(), [], False
-            else:
-                raise RuntimeError(first[1:].decode() or "unexpected message from the evaluator")
-            while not done and sum(map(len, head)) < START_STREAMING:
-                message = await self._receive(lease, deadline)
-                done = message == b"E"
-                if not done and message[:1] != b"D":
-                    raise RuntimeError(message[1:].decode())
-                head += [] if done else [message[1:]]
+            reader.first(await self._receive(lease, deadline))
+            while reader.buffering():
+                reader.keep(await self._receive(lease, deadline))
+        except QueryError as exc:  # the query's fault: the evaluator is fine
+            lease.release()
+            return exc
         except BaseException as exc:
             self._kill(lease)  # timed out, died or broke (or the server stops): a fresh one replaces it
             if isinstance(exc, (QueryTimeout, RuntimeError)):
                 return exc
             raise
-        if done:  # released before sending: a client gone now must not kill an evaluator serving another
-            lease.release()
-            return await self._whole(fmt, head, key, etag, send)
-        return await self._stream(lease, fmt, head, key, etag, send, gone, deadline)
+        if reader.done:
+            lease.release()  # before sending: a client gone now must not kill an evaluator serving another
+            return await self._whole(reader.fmt, reader.head, key, etag, send)
+        return await self._stream(lease, reader, key, etag, send, gone, deadline)
 
-    async def _acquire(self, deadline: float) -> _Lease:
+    async def _acquire(self, deadline: Deadline) -> _Lease:
         """Connect and wait in the pool's queue until an evaluator sends its pid."""
         while True:
             try:
-                async with asyncio.timeout_at(deadline):
+                async with asyncio.timeout(deadline.left()):
                     reader, writer = await asyncio.open_unix_connection(self.pool.socket_path)
                     try:
                         return _Lease(reader, writer, int(await read_message(reader)))
                     except (asyncio.IncompleteReadError, OSError, ValueError):
                         writer.close()  # dropped before it took the request (it retires): queue again
             except TimeoutError:
-                raise QueryTimeout(BUSY) from None
+                raise deadline.busy() from None
 
-    async def _receive(self, lease: _Lease, deadline: float) -> bytes:
+    async def _receive(self, lease: _Lease, deadline: Deadline) -> bytes:
         try:
-            async with asyncio.timeout_at(deadline):
+            async with asyncio.timeout(deadline.left()):
                 return await read_message(lease.reader)
         except TimeoutError:
-            raise QueryTimeout(
-                f"the query ran out of time ({self.pool.timeout:g} s limit) and was stopped"
-            ) from None
+            raise deadline.ran_out() from None
         except (asyncio.IncompleteReadError, OSError) as exc:
             raise RuntimeError(f"the evaluator process died: {exc}") from exc
 
@@ -166,43 +153,36 @@ class PooledAnswers:
         return 200, len(data)
 
     async def _stream(
-        self, lease: _Lease, fmt: str, head: list[bytes], key: tuple, etag: str, send: Send,
-        gone: asyncio.Event, deadline: float,
+        self, lease: _Lease, reader: Reader, key: tuple, etag: str, send: Send, gone: asyncio.Event,
+        deadline: Deadline,
     ) -> tuple[int, int]:  # fmt: skip
         """A big answer, relayed as it comes (no length: chunked); cached when it ends up small enough.
         At the time limit the body is cut, as the Flask view cuts it; a client that goes away stops
         the evaluator."""
-        headers, ctype, cut = self._headers(fmt, etag, None)
+        headers, ctype, cut = self._headers(reader.fmt, etag, None)
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         kept: list[bytes] | None = []
-        size, finished = 0, False
+        size = 0
         try:
-            chunk = b"".join(head)
-            while not gone.is_set():
+            chunk: bytes | None = b"".join(reader.head)
+            while chunk is not None and not gone.is_set():
                 size += len(chunk)
                 if kept is not None and size <= self.cache.max_entry:
                     kept.append(chunk)
                 else:
                     kept = None  # too big for the cache: stop keeping it
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
-                message = await self._receive(lease, deadline)
-                if message == b"E":
-                    finished = True
-                    break
-                if message[:1] != b"D":
-                    log.error("query failed while streaming: %s", message[1:].decode())
-                    break
-                chunk = message[1:]
+                chunk = reader.chunk(await self._receive(lease, deadline))
         except QueryTimeout:
             log.warning("a streaming answer was cut at the time limit")
         except RuntimeError as exc:
             log.error("query failed while streaming: %s", exc)
         finally:
-            if finished:
+            if reader.done:
                 lease.release()
             else:
                 self._kill(lease)
-        if finished and kept is not None:
+        if reader.done and kept is not None:
             self.cache.put(key, b"".join(kept), (ctype, cut))
         with contextlib.suppress(OSError):
             await send({"type": "http.response.body", "body": b"", "more_body": False})

@@ -18,7 +18,7 @@ the rest of the work is stopped, however large the answer.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from urllib.parse import urlencode
 
@@ -29,7 +29,6 @@ from rdflib.util import from_n3
 from werkzeug.exceptions import HTTPException
 
 from kg.errors import QueryError, QueryTimeout
-from kg.store.results import is_boolean, is_graph, serialize_results, serialize_triples
 from kg.vocab import PREFIXES, XSD
 from kg.web import guard
 from kg.web.cache import etag_for, not_modified
@@ -287,11 +286,7 @@ class _Triples:
 
 def _lines(text: str, limit: int) -> tuple[str, list[bytes], bool]:
     """(format, the first ``limit`` + 1 lines of the answer, whether more followed)."""
-    evaluator = current_app.extensions.get("kg_evaluator")
-    if evaluator is not None:
-        fmt, chunks = evaluator.evaluate(text, None, None, ("tsv", "nt"))
-    else:
-        fmt, chunks = _in_process(text, limit + 1)
+    fmt, chunks = current_app.extensions["kg_evaluator"].evaluate(text, None, None, ("tsv", "nt"))
     lines, more = _take(chunks, limit + 1)
     return fmt, lines, more
 
@@ -317,47 +312,6 @@ def _take(chunks: Iterable[bytes], limit: int) -> tuple[list[bytes], bool]:
     if rest and not more:
         lines.append(rest)
     return lines[:limit], more or len(lines) > limit
-
-
-class _Enough(Exception):
-    """Raised by :class:`_Bounded` to stop a serializer that has written enough lines."""
-
-
-class _Bounded:
-    """A sink for pyoxigraph's serializers that stops them after ``limit`` lines."""
-
-    def __init__(self, limit: int) -> None:
-        self.data = bytearray()
-        self.lines = 0
-        self.limit = limit
-
-    def write(self, data: bytes) -> int:
-        self.data += data
-        self.lines += bytes(data).count(b"\n")
-        if self.lines > self.limit:
-            raise _Enough
-        return len(data)
-
-    def flush(self) -> None:
-        pass
-
-
-def _in_process(text: str, limit: int) -> tuple[str, Iterator[bytes]]:
-    """Without evaluator processes (``KG_EVALUATORS=0``): evaluate here, as ``/sparql`` then does."""
-    result = current_app.extensions["kg_store"].query(text)
-    sink = _Bounded(limit)
-    fmt = "nt" if is_graph(result) else "json" if is_boolean(result) else "tsv"
-    try:
-        if fmt == "nt":
-            serialize_triples(result, sink, "nt")
-        else:
-            serialize_results(result, sink, fmt)
-    except _Enough:
-        pass
-    except Exception as exc:
-        if sink.lines <= limit:  # not our own stop: the evaluation failed
-            raise QueryError(f"query failed: {exc}") from exc
-    return fmt, iter([bytes(sink.data)])
 
 
 def downloads(text: str, kind: str) -> dict[str, str]:
