@@ -177,11 +177,15 @@ def page_iri(settings: Settings, number: int) -> str:
 
 
 class Node(NamedTuple):
-    """A node's triples in one source graph, derived with the store generation."""
+    """A node's triples in one source graph, derived with the store generation, with what they
+    lead to (read once at the derivation, not parsed again by every page)."""
 
     key: str  # its IRI, or ``_:label`` for a blank node
     catalog: bool  # typed dcat:Catalog there
     ntriples: str  # its triples (and only its), as N-Triples lines ("" when not asked for)
+    followed: tuple[str, ...] = ()  # the IRIs its triples lead to, less by NOT_FOLLOWED links
+    unfollowed: tuple[str, ...] = ()  # the IRIs they name by NOT_FOLLOWED links only
+    blanks: tuple[str, ...] = ()  # the blank nodes they lead to (``_:label``)
 
 
 class PageData(Protocol):
@@ -191,8 +195,8 @@ class PageData(Protocol):
     ~120 ms, nearly all of it decoding terms, so the triples are kept as text per node instead.
     """
 
-    def graph_ntriples(self, graph: str) -> str:
-        """Every triple of a small graph (the catalogue's own) as N-Triples."""
+    def catalog_ntriples(self) -> str:
+        """The catalogue's own graph (:func:`catalog_graph`) as N-Triples."""
         ...
 
     def nodes(self, keys: list[str], *, catalogs: bool) -> list[Node]:
@@ -215,31 +219,35 @@ def write_page(
     """Write one page of the catalogue (see the module docstring) as ``fmt`` (ttl, nt, rdf, jsonld).
 
     ``data``: the generation's derived page data (None when nothing was ever written: the page
-    is only its paging).
+    is only its paging). Every line is already as pyoxigraph writes N-Triples, so N-Triples is
+    the sorted lines as they are; another syntax is parsed from them once.
     """
     lines = page_lines(settings, page.members, data) if data is not None else []
-    text = "".join(lines) + hydra_ntriples(settings, page)
-    output.write(convert(grouped(text), fmt, prefixes=PREFIXES))
+    text = grouped("".join(lines) + hydra_ntriples(settings, page))
+    output.write(text.encode("utf-8") if fmt == "nt" else convert(text, fmt, prefixes=PREFIXES))
 
 
 def page_lines(settings: Settings, items: Iterable[Member], data: PageData) -> list[str]:
     """The catalogue node, its links to ``items``, their descriptions and the concepts they use,
     as N-Triples lines (each once)."""
     catalog = Minter(settings.base_uri).catalog()
-    found = dict.fromkeys(data.graph_ntriples(catalog_graph(settings)).splitlines(keepends=True))
+    found = dict.fromkeys(data.catalog_ntriples().splitlines(keepends=True))
+    used = {iri for line in found if (iri := _iri_object(line)) is not None}
     items = list(items)
     if items:
         # the member list says they are there
         found.update(dict.fromkeys(f"<{catalog}> <{LINKS[m.kind]}> <{m.iri}> .\n" for m in items))
-        found.update(dict.fromkeys(describe(data, [m.iri for m in items])))
-    used = sorted({iri for line in found if (iri := _iri_object(line)) is not None})
+        used.update(m.iri for m in items)
+        for node in describe(data, [m.iri for m in items]):
+            found.update(dict.fromkeys(node.ntriples.splitlines(keepends=True)))
+            used.update(node.followed, node.unfollowed)
     if used:
-        found.update(dict.fromkeys(data.concepts(used).splitlines(keepends=True)))
+        found.update(dict.fromkeys(data.concepts(sorted(used)).splitlines(keepends=True)))
     return list(found)
 
 
-def describe(data: PageData, seeds: list[str]) -> Iterator[str]:
-    """The N-Triples lines describing ``seeds``: their own, their blank nodes', and those of the
+def describe(data: PageData, seeds: list[str]) -> Iterator[Node]:
+    """The nodes whose triples describe ``seeds``: theirs, their blank nodes', and those of the
     nodes they reach.
 
     A node reached is described when a source graph has triples about it, unless it is a member
@@ -256,30 +264,43 @@ def describe(data: PageData, seeds: list[str]) -> Iterator[str]:
         if step > 0 and nodes:
             left_out = data.members(sorted({n.key for n in nodes})) | {n.key for n in nodes if n.catalog}
             nodes = [n for n in nodes if n.key not in left_out]
-        lines = [line for n in nodes for line in n.ntriples.splitlines(keepends=True)]
-        lines += _blank_lines(data, lines)
-        yield from lines
-        reached = {iri for line in lines if (iri := _followed_iri(line)) is not None} - seen
+        nodes += _blank_nodes(data, nodes)
+        yield from nodes
+        reached = {iri for n in nodes for iri in n.followed} - seen
         seen |= reached
         frontier = sorted(reached)
 
 
-def _blank_lines(data: PageData, lines: list[str]) -> list[str]:
-    """The triples of the blank nodes ``lines`` lead to, and of those they lead to, BLANK_DEPTH deep."""
-    out: list[str] = []
+def _blank_nodes(data: PageData, owners: list[Node]) -> list[Node]:
+    """The blank nodes ``owners`` lead to, and those they lead to, BLANK_DEPTH deep."""
+    out: list[Node] = []
     seen: set[str] = set()
-    frontier = _blank_objects(lines)
+    frontier = {b for n in owners for b in n.blanks}
     for _ in range(BLANK_DEPTH):
         frontier -= seen
         if not frontier:
             break
         seen |= frontier
-        found = [
-            line for n in data.nodes(sorted(frontier), catalogs=True) for line in n.ntriples.splitlines(True)
-        ]
+        found = data.nodes(sorted(frontier), catalogs=True)
         out += found
-        frontier = _blank_objects(found)
+        frontier = {b for n in found for b in n.blanks}
     return out
+
+
+def objects(lines: Iterable[str]) -> tuple[list[str], list[str], list[str]]:
+    """What N-Triples ``lines`` (``<s> <p> o .``) lead to: (IRIs by links other than
+    :data:`NOT_FOLLOWED`, IRIs by those only, blank nodes), each once, in order."""
+    followed: dict[str, None] = {}
+    named: dict[str, None] = {}
+    blanks: dict[str, None] = {}
+    for line in lines:
+        _, predicate, rest = line.split(" ", 2)
+        term = rest[:-3]
+        if term.startswith("<"):
+            (named if predicate[1:-1] in NOT_FOLLOWED else followed)[term[1:-1]] = None
+        elif term.startswith("_:"):
+            blanks[term] = None
+    return list(followed), [iri for iri in named if iri not in followed], list(blanks)
 
 
 def _object(line: str) -> tuple[str, str]:
@@ -292,16 +313,6 @@ def _iri_object(line: str) -> str | None:
     """The IRI a line's object is, if it is one."""
     term = _object(line)[1]
     return term[1:-1] if term.startswith("<") else None
-
-
-def _followed_iri(line: str) -> str | None:
-    """The IRI a line leads to, unless by a link from one agency to others (:data:`NOT_FOLLOWED`)."""
-    predicate, term = _object(line)
-    return term[1:-1] if term.startswith("<") and predicate[1:-1] not in NOT_FOLLOWED else None
-
-
-def _blank_objects(lines: Iterable[str]) -> set[str]:
-    return {term for line in lines if (term := _object(line)[1]).startswith("_:")}
 
 
 def declared_datatype(line: str) -> str:

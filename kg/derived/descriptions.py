@@ -9,10 +9,11 @@ Tables:
 
 * ``node_graphs(id, graph)``: the source graphs (those :func:`kg.catalog.source_graphs` names);
 * ``nodes(iri, graph, catalog, ntriples)``: per subject of a source graph (an IRI, or
-  ``_:label`` for a blank node, with the store's label), its triples there as N-Triples,
-  zlib-compressed with a dictionary of the DCAT-AP terms (:data:`ZDICT`), the integers DCAT-AP
-  types given their datatype back (:func:`kg.catalog.declared_datatype`); ``catalog``: whether
-  it is typed ``dcat:Catalog`` there.
+  ``_:label`` for a blank node, with the store's label), its triples there as N-Triples, the
+  integers DCAT-AP types given their datatype back (:func:`kg.catalog.declared_datatype`), and
+  the IRIs and blank nodes they lead to (:func:`_row_text`), zlib-compressed with a dictionary of
+  the DCAT-AP terms (:data:`ZDICT`); ``catalog``: whether it is typed ``dcat:Catalog`` there;
+* the ``derived`` value ``catalog_ntriples``: the catalogue's own graph, read on every write.
 
 Kept up to date per graph: a write copies the rows of the graphs it did not touch from the
 previous generation's file and reads each changed graph once (:meth:`Generation.graph_ntriples`).
@@ -20,11 +21,12 @@ previous generation's file and reads each changed graph once (:meth:`Generation.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 
-from kg.catalog import Node, declared_datatype
+from kg.catalog import Node, declared_datatype, objects
 from kg.derived.catalog import concept_ntriples, members_among
 from kg.derived.tables import Build
 from kg.vocab import ADMS, DCAT, DCT, EU_AUTHORITY, FOAF, RDF, VCARD, XSD
@@ -65,6 +67,8 @@ def build(b: Build) -> None:
         marks = ",".join("?" * len(kept))
         b.db.execute(f"INSERT INTO node_graphs SELECT * FROM old.node_graphs WHERE graph IN ({marks})", kept)
         b.db.execute("INSERT INTO nodes SELECT n.* FROM old.nodes n JOIN node_graphs g ON g.id = n.graph")
+    ours = b.layout.catalog_graph
+    b.put("catalog_ntriples", "".join(b.generation.graph_ntriples(ours)) if ours in graphs else "")
     for graph in graphs:
         if _must_read(b, graph):
             (number,) = b.db.execute("SELECT coalesce(max(id), 0) + 1 FROM node_graphs").fetchone()
@@ -93,7 +97,7 @@ def store_lines(db: sqlite3.Connection, lines: Iterable[str], number: int) -> No
     for subject, run in _by_subject(lines):
         key = subject[1:-1] if subject.startswith("<") else subject
         catalog = any(line.endswith(_CATALOG_TYPE) for line in run)
-        rows.append((key, number, int(catalog), _compress("".join(map(declared_datatype, run)))))
+        rows.append((key, number, int(catalog), _compress(_row_text([declared_datatype(x) for x in run]))))
         if len(rows) >= BATCH:
             db.executemany(insert, rows)
             rows = []
@@ -124,7 +128,15 @@ def _decompress(data: bytes) -> str:
 
 
 def _merged(old: bytes, new: bytes) -> bytes:
-    return _compress(_decompress(old) + _decompress(new))
+    """Two rows of one subject as one: their triples, and what those lead to, worked out again."""
+    text = _decompress(old).split("\x00")[0] + _decompress(new).split("\x00")[0]
+    return _compress(_row_text(text.splitlines(keepends=True)))
+
+
+def _row_text(lines: list[str]) -> str:
+    """A row's text: the triples, then what they lead to (:func:`kg.catalog.objects`), each list
+    after a NUL (which N-Triples escapes, so no triple holds one)."""
+    return "\x00".join(("".join(lines), *map("\n".join, objects(lines))))
 
 
 # ---------------------------------------------------------------- reading
@@ -136,11 +148,9 @@ class DerivedPageData:
     def __init__(self, db: sqlite3.Connection) -> None:
         self.db = db
 
-    def graph_ntriples(self, graph: str) -> str:
-        rows = self.db.execute(
-            "SELECT n.ntriples FROM node_graphs g JOIN nodes n ON n.graph = g.id WHERE g.graph = ?", (graph,)
-        )
-        return "".join(_decompress(data) for (data,) in rows)
+    def catalog_ntriples(self) -> str:
+        row = self.db.execute("SELECT value FROM derived WHERE key = 'catalog_ntriples'").fetchone()
+        return json.loads(row[0]) if row else ""
 
     def nodes(self, keys: list[str], *, catalogs: bool) -> list[Node]:
         text = "ntriples" if catalogs else "CASE WHEN catalog THEN NULL ELSE ntriples END"
@@ -148,9 +158,7 @@ class DerivedPageData:
         for part in _chunks(keys):
             marks = ",".join("?" * len(part))
             rows = self.db.execute(f"SELECT iri, catalog, {text} FROM nodes WHERE iri IN ({marks})", part)
-            found += [
-                Node(key, bool(catalog), _decompress(data) if data else "") for key, catalog, data in rows
-            ]
+            found += [_node(key, flag, data) for key, flag, data in rows]
         return found
 
     def members(self, iris: list[str]) -> set[str]:
@@ -158,6 +166,14 @@ class DerivedPageData:
 
     def concepts(self, used: list[str]) -> str:
         return concept_ntriples(self.db, used)
+
+
+def _node(key: str, catalog: int, data: bytes | None) -> Node:
+    if not data:
+        return Node(key, bool(catalog), "")
+    text, *links = _decompress(data).split("\x00")
+    followed, named, blanks = (tuple(part.split("\n")) if part else () for part in links)
+    return Node(key, bool(catalog), text, followed, named, blanks)
 
 
 def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
