@@ -40,8 +40,8 @@ CREATE TABLE nodes(iri TEXT NOT NULL, graph INTEGER NOT NULL, catalog INTEGER NO
 BATCH = 2000  # rows inserted per executemany
 CHUNK = 500  # keys per IN list when reading
 _CATALOG_TYPE = f" <{RDF.type}> <{DCAT.Catalog}> .\n"
-# What a node's N-Triples repeat most, for zlib to refer to: measured on the generated catalogue,
-# a dictionary of the terms halves a node's ~700 bytes compressed alone (~300 → ~160 bytes).
+# What a node's N-Triples repeat most, for zlib to refer to: measured on the generated catalogue
+# (100,000 datasets), a node's row of ~1,400 bytes is ~350 compressed alone, ~230 with these.
 ZDICT = " .\n".join(
     f"<{term}>"
     for term in (
