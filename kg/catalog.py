@@ -17,8 +17,9 @@ Harvesters pull the same catalogue in pages (:func:`write_page`, served at
 ``/catalog?page=N``). The paged collection is the catalogue's members: its
 datasets, then its data services, each in IRI order, so a page never moves
 while the store stays the same; the list is derived with each store generation
-(:mod:`kg.derived.catalog`), so a page is a slice of it. A page is the catalogue's own description,
-the ``dcat:dataset`` / ``dcat:service`` links to the page's members, each
+(:mod:`kg.derived.catalog`), so a page is a slice of it, and so are the page's triples, kept as
+N-Triples per node (:mod:`kg.derived.descriptions`): a page reads no store. A page is the
+catalogue's own description, the ``dcat:dataset`` / ``dcat:service`` links to the page's members, each
 member's full description (:func:`describe`: its triples, its distributions,
 parts and fragments, the agencies it names, contact points, documents,
 standards — every node it reaches that is described in a source graph, but
@@ -30,12 +31,10 @@ that publish nothing).
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from functools import partial
 from itertools import chain
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple, Protocol
 
 from rdflib import Literal, URIRef
 
@@ -43,7 +42,7 @@ from kg.iris import Minter
 from kg.mapping.ntriples import nt_line
 from kg.settings import Settings
 from kg.store.embedded import Store
-from kg.store.results import convert, parse_ntriples, serialize_triples
+from kg.store.results import convert, serialize_triples
 from kg.vocab import DCAT, DCT, FOAF, HYDRA, ORG, PREFIXES, RDF, SKOS, XSD
 
 EXPORT_FORMATS = ("ttl", "jsonld", "rdf", "nt", "nq", "trig")
@@ -177,139 +176,158 @@ def page_iri(settings: Settings, number: int) -> str:
     return f"{Minter(settings.base_uri).catalog()}?page={number}"
 
 
-Concepts = Callable[
-    [list[str]], Iterable
-]  # IRIs used -> the triples of the vocabulary descriptions they bring
-Members = Callable[[list[str]], set[str]]  # IRIs -> those of them that are members of the catalogue
-_RDF_TYPE, _CATALOG = str(RDF.type), str(DCAT.Catalog)
+class Node(NamedTuple):
+    """A node's triples in one source graph, derived with the store generation, with what they
+    lead to (read once at the derivation, not parsed again by every page)."""
+
+    key: str  # its IRI, or ``_:label`` for a blank node
+    catalog: bool  # typed dcat:Catalog there
+    ntriples: str  # its triples (and only its), as N-Triples lines ("" when not asked for)
+    followed: tuple[str, ...] = ()  # the IRIs its triples lead to, less by NOT_FOLLOWED links
+    unfollowed: tuple[str, ...] = ()  # the IRIs they name by NOT_FOLLOWED links only
+    blanks: tuple[str, ...] = ()  # the blank nodes they lead to (``_:label``)
+
+
+class PageData(Protocol):
+    """What a page is made of, derived once per generation (:mod:`kg.derived.descriptions`).
+
+    Read, not queried: at 100,000 datasets the store's own reads of a page's ~6,000 triples took
+    ~120 ms, nearly all of it decoding terms, so the triples are kept as text per node instead.
+    """
+
+    def catalog_ntriples(self) -> str:
+        """The catalogue's own graph (:func:`catalog_graph`) as N-Triples."""
+        ...
+
+    def nodes(self, keys: list[str], *, catalogs: bool) -> list[Node]:
+        """The nodes ``keys`` as the source graphs describe them, one :class:`Node` per graph
+        that has triples about one; ``catalogs=False``: a catalogue's without its triples."""
+        ...
+
+    def members(self, iris: list[str]) -> set[str]:
+        """Those of ``iris`` that are members of the catalogue."""
+        ...
+
+    def concepts(self, used: list[str]) -> str:
+        """The N-Triples of the vocabulary terms a use of ``used`` brings (see :func:`_concept_query`)."""
+        ...
 
 
 def write_page(
-    store: Store,
-    settings: Settings,
-    page: Page,
-    output: BinaryIO,
-    *,
-    fmt: str = "ttl",
-    concepts: Concepts | None = None,
-    members: Members | None = None,
+    settings: Settings, page: Page, output: BinaryIO, *, fmt: str = "ttl", data: PageData | None
 ) -> None:
     """Write one page of the catalogue (see the module docstring) as ``fmt`` (ttl, nt, rdf, jsonld).
 
-    ``concepts``: where the descriptions of the vocabulary terms come from (the pages: the data
-    derived with the generation, :func:`kg.derived.catalog.concept_ntriples`); default: a query.
-    ``members``: which of some IRIs are members of the catalogue (the pages: the derived member
-    list, :func:`kg.derived.catalog.members_among`); default: a query.
+    ``data``: the generation's derived page data (None when nothing was ever written: the page
+    is only its paging). Every line is already as pyoxigraph writes N-Triples, so N-Triples is
+    the sorted lines as they are; another syntax is parsed from them once.
     """
-    nt = io.BytesIO()
-    triples = page_triples(store, settings, page.members, concepts=concepts, members=members)
-    serialize_triples(_declared_datatypes(triples), nt, "nt")
-    text = nt.getvalue().decode("utf-8") + hydra_ntriples(settings, page)
-    output.write(convert(grouped(text), fmt, prefixes=PREFIXES))
+    lines = page_lines(settings, page.members, data) if data is not None else []
+    text = grouped("".join(lines) + hydra_ntriples(settings, page))
+    output.write(text.encode("utf-8") if fmt == "nt" else convert(text, fmt, prefixes=PREFIXES))
 
 
-def page_triples(
-    store: Store,
-    settings: Settings,
-    items: Iterable[Member],
-    *,
-    concepts: Concepts | None = None,
-    members: Members | None = None,
-) -> list:
-    """The catalogue node, its links to ``items``, their descriptions and the concepts they use."""
-    iris = Minter(settings.base_uri)
-    graphs = source_graphs(store, settings)
+def page_lines(settings: Settings, items: Iterable[Member], data: PageData) -> list[str]:
+    """The catalogue node, its links to ``items``, their descriptions and the concepts they use,
+    as N-Triples lines (each once)."""
+    catalog = Minter(settings.base_uri).catalog()
+    found = dict.fromkeys(data.catalog_ntriples().splitlines(keepends=True))
+    used = {iri for line in found if (iri := _iri_object(line)) is not None}
     items = list(items)
-    wanted = [m.iri for m in items]
-    found = dict.fromkeys(
-        store.query("CONSTRUCT WHERE { ?s ?p ?o }", default_graphs=[catalog_graph(settings)])
-    )
-    if wanted:
-        links = "".join(f"<{iris.catalog()}> <{LINKS[m.kind]}> <{m.iri}> .\n" for m in items)
-        found.update(dict.fromkeys(parse_ntriples(links)))  # the member list says they are there
-        if members is None:
-            members = partial(members_by_query, store, graphs, iris.catalog())
-        found.update(dict.fromkeys(describe(store, graphs, wanted, members=members)))
-    used = sorted({t.object.value for t in found if _is_iri(t.object)})
-    if used and concepts is not None:
-        found.update(dict.fromkeys(concepts(used)))
-    elif used:
-        vocab = iris.vocabulary_graph()
-        query = _concept_query(vocab, lambda var: f"VALUES {var} {{ {_values(used)} }}")
-        found.update(dict.fromkeys(store.query(query, default_graphs=[], named_graphs=[vocab])))
+    if items:
+        # the member list says they are there
+        found.update(dict.fromkeys(f"<{catalog}> <{LINKS[m.kind]}> <{m.iri}> .\n" for m in items))
+        used.update(m.iri for m in items)
+        for node in describe(data, [m.iri for m in items]):
+            found.update(dict.fromkeys(node.ntriples.splitlines(keepends=True)))
+            used.update(node.followed, node.unfollowed)
+    if used:
+        found.update(dict.fromkeys(data.concepts(sorted(used)).splitlines(keepends=True)))
     return list(found)
 
 
-def members_by_query(store: Store, graphs: list[str], catalog: str, nodes: list[str]) -> set[str]:
-    """Those of ``nodes`` that ``catalog`` links (its members; catalogues too), asked of the store.
-
-    In a UNION, the catalogue's link is looked up per node (15 ms for 550 nodes at 100,000
-    datasets); as a plain join after the VALUES, Oxigraph 0.5 read every link of the
-    catalogue instead (1.2 s).
-    """
-    linked = f"{{ <{catalog}> ?link ?s }} UNION {{ ?s a <{DCAT.Catalog}> }}"
-    query = f"SELECT DISTINCT ?s WHERE {{ VALUES ?s {{ {_values(nodes)} }} {linked} }}"
-    return {row["s"].value for row in store.query(query, default_graphs=graphs) if row["s"] is not None}
-
-
-def describe(store: Store, graphs: list[str], seeds: list[str], *, members: Members) -> Iterator:
-    """The triples describing ``seeds``: their own, their blank nodes', and those of the nodes they reach.
+def describe(data: PageData, seeds: list[str]) -> Iterator[Node]:
+    """The nodes whose triples describe ``seeds``: theirs, their blank nodes', and those of the
+    nodes they reach.
 
     A node reached is described when a source graph has triples about it, unless it is a member
-    of the catalogue (it has a page of its own: ``members`` says which of some IRIs are), a
-    catalogue, or reached from an agency through the organisation hierarchy (a unit's page is
-    not its ministry's).
-
-    Each step is one query for the nodes' own triples, the members and catalogues among them
-    left out here (as a FILTER NOT EXISTS in the query, Oxigraph read every link of the
-    catalogue at each step: 30 ms of 80 at 100,000 datasets), and, only for the nodes that have
-    blank nodes, one for those: a page of a CSV source's datasets, whose parts are IRIs, asks no
-    blank-node query at all. Asked in one query with a branch per blank-node depth, as before,
-    every object of every node was looked up as a subject three times over, blank or not.
+    of the catalogue (it has a page of its own), a catalogue, or reached from an agency through
+    the organisation hierarchy (a unit's page is not its ministry's). Each step reads the
+    frontier's nodes, then the blank nodes they lead to (nested up to BLANK_DEPTH).
     """
     seen = set(seeds)
     frontier = list(seeds)
     for step in range(DESCRIBE_DEPTH):
         if not frontier:
             return
-        triples = list(store.query(_own_query(frontier), default_graphs=graphs))
-        if step > 0 and triples:
-            described = sorted({t.subject.value for t in triples})
-            catalogs = {t.subject.value for t in triples if _is_catalog_type(t)}
-            left_out = members(described) | catalogs
-            triples = [t for t in triples if t.subject.value not in left_out]
-        owners = sorted({t.subject.value for t in triples if _is_blank(t.object) and _is_iri(t.subject)})
-        if owners:
-            triples += store.query(_blank_query(owners), default_graphs=graphs)
-        yield from triples
-        reached = {
-            t.object.value for t in triples if _is_iri(t.object) and t.predicate.value not in NOT_FOLLOWED
-        } - seen
+        nodes = data.nodes(frontier, catalogs=step == 0)
+        if step > 0 and nodes:
+            left_out = data.members(sorted({n.key for n in nodes})) | {n.key for n in nodes if n.catalog}
+            nodes = [n for n in nodes if n.key not in left_out]
+        nodes += _blank_nodes(data, nodes)
+        yield from nodes
+        reached = {iri for n in nodes for iri in n.followed} - seen
         seen |= reached
         frontier = sorted(reached)
 
 
-def _is_catalog_type(t) -> bool:
-    return t.predicate.value == _RDF_TYPE and t.object.value == _CATALOG
+def _blank_nodes(data: PageData, owners: list[Node]) -> list[Node]:
+    """The blank nodes ``owners`` lead to, and those they lead to, BLANK_DEPTH deep."""
+    out: list[Node] = []
+    seen: set[str] = set()
+    frontier = {b for n in owners for b in n.blanks}
+    for _ in range(BLANK_DEPTH):
+        frontier -= seen
+        if not frontier:
+            break
+        seen |= frontier
+        found = data.nodes(sorted(frontier), catalogs=True)
+        out += found
+        frontier = {b for n in found for b in n.blanks}
+    return out
 
 
-def _own_query(nodes: list[str]) -> str:
-    """CONSTRUCT the triples of ``nodes``."""
-    return f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ VALUES ?s {{ {_values(nodes)} }} ?s ?p ?o }}"
+def objects(lines: Iterable[str]) -> tuple[list[str], list[str], list[str]]:
+    """What N-Triples ``lines`` (``<s> <p> o .``) lead to: (IRIs by links other than
+    :data:`NOT_FOLLOWED`, IRIs by those only, blank nodes), each once, in order."""
+    followed: dict[str, None] = {}
+    named: dict[str, None] = {}
+    blanks: dict[str, None] = {}
+    for line in lines:
+        _, predicate, rest = line.split(" ", 2)
+        term = rest[:-3]
+        if term.startswith("<"):
+            (named if predicate[1:-1] in NOT_FOLLOWED else followed)[term[1:-1]] = None
+        elif term.startswith("_:"):
+            blanks[term] = None
+    return list(followed), [iri for iri in named if iri not in followed], list(blanks)
 
 
-def _blank_query(nodes: list[str]) -> str:
-    """CONSTRUCT the triples of the blank nodes ``nodes`` lead to, nested up to BLANK_DEPTH."""
-    values = _values(nodes)
-    branches = []
-    for depth in range(1, BLANK_DEPTH + 1):
-        names = ["?n0", *(f"?b{i}" for i in range(1, depth)), "?s"]
-        steps = " ".join(
-            f"{a} ?q{i} {b} FILTER(isBlank({b}))"
-            for i, (a, b) in enumerate(zip(names, names[1:], strict=False))
-        )
-        branches.append(f"{{ SELECT DISTINCT ?s WHERE {{ VALUES ?n0 {{ {values} }} {steps} }} }}")
-    return "CONSTRUCT { ?s ?p ?o } WHERE { { " + " UNION ".join(branches) + " } ?s ?p ?o }"
+def _object(line: str) -> tuple[str, str]:
+    """(predicate, object) of an N-Triples line ``<s> <p> o .``, both as written."""
+    _, predicate, rest = line.split(" ", 2)
+    return predicate, rest[:-3]
+
+
+def _iri_object(line: str) -> str | None:
+    """The IRI a line's object is, if it is one."""
+    term = _object(line)[1]
+    return term[1:-1] if term.startswith("<") else None
+
+
+def declared_datatype(line: str) -> str:
+    """An N-Triples line with the datatype DCAT-AP declares given back to an integer the store
+    normalised (:data:`DECLARED_DATATYPES`), as :func:`_declared_datatypes` does to triples."""
+    if not line.endswith(_INTEGER_END):
+        return line
+    predicate, term = _object(line)
+    wanted = DECLARED_DATATYPES.get(predicate[1:-1])
+    if wanted is None or term.startswith('"-'):
+        return line
+    return f'{line[: -len(_INTEGER_END)]}"^^<{wanted}> .\n'
+
+
+_INTEGER_END = f'"^^<{XSD.integer}> .\n'
 
 
 def hydra_ntriples(settings: Settings, page: Page) -> str:
@@ -334,20 +352,6 @@ def hydra_ntriples(settings: Settings, page: Page) -> str:
 def grouped(ntriples: str) -> str:
     """N-Triples lines in order, so that each subject's triples are together (readable Turtle)."""
     return "".join(sorted(ntriples.splitlines(keepends=True)))
-
-
-def _values(iris: Iterable[str]) -> str:
-    return " ".join(f"<{iri}>" for iri in iris)
-
-
-def _is_blank(term: object) -> bool:
-    """Whether a store term is a blank node (``_:…``)."""
-    return str(term).startswith("_:")
-
-
-def _is_iri(term: object) -> bool:
-    """Whether a store term is an IRI (its N-Triples form is ``<…>``), without importing the store library."""
-    return str(term).startswith("<")
 
 
 def _declared_datatypes(triples: Iterable) -> Iterator:

@@ -22,6 +22,7 @@ REMOTE_MODULES = {
     "test_web",
     "test_resources",
     "test_catalog_views",
+    "test_catalog_descriptions",
     "test_query_page",
     "test_browser",
     "test_browser_agencies",

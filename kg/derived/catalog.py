@@ -30,6 +30,7 @@ from typing import Any
 from kg.derived.tables import Build
 from kg.mapping.ntriples import nt_iri, nt_literal
 from kg.search.build import best_text
+from kg.store.results import convert
 from kg.vocab import CPOV, DCAT, FOAF, ORG, SKOS
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
@@ -176,7 +177,10 @@ def _vocabulary(b: Build) -> None:
         concepts = {c for c in {iri} | links.get(iri, set()) if c in lines}
         brings = concepts | {scheme for c in concepts for scheme in schemes.get(c, ()) if scheme in lines}
         b.db.execute("INSERT INTO vocabulary VALUES (?, ?)", (iri, json.dumps(sorted(brings))))
-        b.db.execute("INSERT INTO descriptions VALUES (?, ?)", (iri, "".join(lines[iri])))
+        text = convert("".join(lines[iri]), "nt").decode(
+            "utf-8"
+        )  # as pyoxigraph writes it, like a page's other lines
+        b.db.execute("INSERT INTO descriptions VALUES (?, ?)", (iri, text))
 
 
 def concept_ntriples(db, used: Sequence[str]) -> str:

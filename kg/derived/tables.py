@@ -24,7 +24,7 @@ from kg.settings import Settings
 from kg.store.embedded import Store
 from kg.store.generation import Generation
 
-VERSION = "2"  # of the derived tables (meta key 'derived'); another value: rebuilt from the store
+VERSION = "3"  # of the derived tables (meta key 'derived'); another value: rebuilt from the store
 
 
 @dataclass(frozen=True)

@@ -82,6 +82,7 @@ class Store:
         self._open: _Snapshot | None = None
         self._sizes: dict[str, dict[str, int]] = {}
         self._builders: list[Callable[[Generation], None]] = []
+        self._renamed: set[str] = set()  # graphs the write in progress copied by dump and load
 
     # ---------------------------------------------------------------- reading
 
@@ -277,6 +278,7 @@ class Store:
             number = int(current) + 1 if current else 1
             tmp = self.path / "generations" / f"{number:06d}.tmp"
             writer = Writer(None, None, self.private_graphs)
+            self._renamed = set()
             try:
                 tmp.mkdir()
                 writer.store, writer.private = self._next_generation(current, tmp, replace)
@@ -363,6 +365,7 @@ class Store:
         generation = Generation(
             folder, previous, set(changed), ox.Store.read_only(str(folder / "rdf")), self.private_graphs
         )
+        generation.renamed = set(self._renamed)
         try:
             for builder in self._builders:
                 builder(generation)
@@ -414,6 +417,8 @@ class Store:
                 name = g.value if isinstance(g, ox.NamedNode) else None
                 if name in replace:
                     continue
+                if name is not None:
+                    self._renamed.add(name)  # its blank nodes are named anew by the load
                 dump = Path(scratch) / "graph.nt"
                 source.dump(str(dump), format=ox.RdfFormat.N_TRIPLES, from_graph=g)
                 into(name).bulk_load(path=str(dump), format=ox.RdfFormat.N_TRIPLES, to_graph=g)

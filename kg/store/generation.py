@@ -26,6 +26,8 @@ class Generation:
     :ivar folder: where to write derived files.
     :ivar previous: the published generation's folder (to update its files incrementally), or None.
     :ivar changed: graphs this write replaced or touched; empty when unknown (rebuild everything).
+    :ivar renamed: graphs the write kept but copied by a dump and a load, which named their blank
+        nodes anew (same triples, other labels): for builders that keep blank nodes' labels.
     """
 
     _VALUE = ox.NamedNode("urn:kg:value")  # the predicate of :meth:`stored_literals`' scratch store
@@ -41,6 +43,7 @@ class Generation:
         self.folder = folder
         self.previous = previous
         self.changed = changed
+        self.renamed: set[str] = set()
         self._store: ox.Store | None = store
         self._private = private_graphs
         self._private_store: ox.Store | None = None  # opened when a builder first asks for it
@@ -80,6 +83,23 @@ class Generation:
         names = [v.value for v in result.variables]
         for row in result:
             yield {n: (row[n].value if row[n] is not None else None) for n in names}
+
+    def graph_ntriples(self, graph: str) -> Iterator[str]:
+        """The triples of the public graph ``graph`` as N-Triples lines, in pyoxigraph's own form
+        (``<s> <p> <o> .``), those of one subject together as the store keeps them (by subject).
+
+        Why not :meth:`rows`: a builder that keeps whole descriptions (the catalogue pages') reads
+        every triple of a graph once; Oxigraph's own dump writes them in Rust, through a file in
+        the generation's folder (removed after), with no Python object per term.
+        """
+        assert self._store is not None
+        path = self.folder / "graph.nt.tmp"
+        try:
+            self._store.dump(str(path), format=ox.RdfFormat.N_TRIPLES, from_graph=ox.NamedNode(graph))
+            with path.open(encoding="utf-8") as lines:
+                yield from lines
+        finally:
+            path.unlink(missing_ok=True)
 
     def previous_rows(
         self, sparql: str, *, default_graphs: list[str] | None = None

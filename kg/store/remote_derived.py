@@ -19,10 +19,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Protocol
 
+import pyoxigraph as ox
 import urllib3
 
+from kg.errors import StoreError
 from kg.store.generation import Generation
-from kg.store.remote_http import canonical_booleans
+from kg.store.remote_http import GRAPH_TYPES, canonical_booleans, media_type
+from kg.store.results import FORMATS
 
 KEEP_VERSIONS = 3  # folders of derived files kept, the newest ones
 
@@ -41,6 +44,7 @@ class QueriedStore(Protocol):
         default_graphs: list[str] | None = None,
         named_graphs: list[str] | None = None,
         private: bool | None = False,
+        stream: bool = False,
     ) -> urllib3.BaseHTTPResponse: ...
 
 
@@ -68,6 +72,24 @@ class RemoteGeneration(Generation):
         names = result["head"]["vars"]
         for row in result["results"]["bindings"]:
             yield {n: row[n]["value"] if n in row else None for n in names}
+
+    def graph_ntriples(self, graph: str) -> Iterator[str]:
+        """:meth:`kg.store.generation.Generation.graph_ntriples`: the graph asked for as N-Triples,
+        each triple written again by pyoxigraph (its own form, whatever the server's)."""
+        response = self._remote.send_query(
+            f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}",
+            accept="application/n-triples",
+            private=None,
+            stream=True,
+        )
+        kind = media_type(response)
+        if kind not in GRAPH_TYPES:
+            raise StoreError(f"the remote store answered a CONSTRUCT with an unexpected type {kind!r}")
+        try:
+            for quad in ox.parse(response, format=FORMATS[GRAPH_TYPES[kind]]):
+                yield f"{quad.triple} .\n"
+        finally:
+            response.release_conn()
 
 
 class DerivedFiles:

@@ -12,7 +12,8 @@ out of range is a 404, anything but a whole number a 400.
 the data graphs it counts (the published sources, the vocabularies, the
 catalogue), with their names, as N-Quads: the VoID ``dataDump``. Everything is
 read from the data derived with the store generation (:mod:`kg.derived.catalog`: the
-member list in page order, the VoID statistics) and carries an ETag built from it.
+member list in page order, each node's triples, the VoID statistics) and carries an ETag built
+from it: a catalogue page in an RDF syntax asks the store nothing.
 """
 
 from __future__ import annotations
@@ -26,9 +27,10 @@ from pathlib import Path
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
 
 from kg.catalog import Member, Page, page_iri, write_page
-from kg.derived.catalog import concept_ntriples, dataset_labels, member_count, member_page, members_among
+from kg.derived.catalog import dataset_labels, member_count, member_page
+from kg.derived.descriptions import DerivedPageData
 from kg.derived.void import void_ntriples
-from kg.store.results import convert, parse_ntriples
+from kg.store.results import convert
 from kg.vocab import DCT, FOAF, PREFIXES
 from kg.web import formats
 from kg.web.auth import readable
@@ -115,9 +117,7 @@ def catalog(suffix: str | None = None) -> Response | str:
     if fmt in RDF_FORMATS:
         out = io.BytesIO()
         tables = derived()
-        concepts = (lambda used: parse_ntriples(concept_ntriples(tables.db(), used))) if tables else None
-        members = (lambda iris: members_among(tables.db(), iris)) if tables else None
-        write_page(store, settings, page, out, fmt=fmt, concepts=concepts, members=members)
+        write_page(settings, page, out, fmt=fmt, data=DerivedPageData(tables.db()) if tables else None)
         response = Response(out.getvalue(), content_type=formats.content_type(fmt))
     elif fmt == "json":
         response = jsonify(_listing(page, ".json"))
