@@ -124,7 +124,7 @@ def harvested(tmp_path_factory: pytest.TempPathFactory):
     folder = tmp_path_factory.mktemp("harvested")
     source = folder / "catalogue.ttl"
     source.write_text(HARVESTED, encoding="utf-8")
-    settings = make_settings(folder / "store", catalog_page_size=1, evaluators=0)
+    settings = make_settings(folder / "store", catalog_page_size=1)
     summary = ingest(str(source), settings=settings, source="harvested")
     assert summary.stored and summary.published >= 2, summary
     return settings
