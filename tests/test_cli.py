@@ -15,6 +15,7 @@ import fcntl
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import threading
@@ -569,3 +570,44 @@ def test_ingest_while_another_writer_holds_the_store(seeded: Settings, kg_env):
     assert_clean_failure(removal, 4, "being written")
     assert snapshot(seeded) == before
     assert run_kg("remove", "sample", env=kg_env).returncode == 0, "free again"
+
+
+def test_kg_serve_serves_a_relative_store_from_the_caller_s_folder(tmp_path):
+    """``kg serve`` runs gunicorn in the checkout (where app.py is): a relative KG_STORE is still the
+    one in the folder the command was run from, so its pages show what was ingested there."""
+    import json
+    import subprocess
+    import time
+    import urllib.request
+
+    from live import BIN, free_port
+
+    env = {**os.environ, "KG_STORE": "store", "KG_BASE_URI": "http://kg.test/", "KG_MALLOC": "off"}
+    sample = Path(__file__).resolve().parents[1] / "kg" / "sample" / "csv"
+    ingest = subprocess.run(
+        [BIN / "kg", "ingest", str(sample), "--source", "sample"], cwd=tmp_path, env=env, capture_output=True
+    )
+    assert ingest.returncode == 0, ingest.stderr
+    port = free_port()
+    server = subprocess.Popen(
+        [BIN / "kg", "serve", "--port", str(port), "--workers", "1"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/index.json", timeout=5) as response:
+                    home = json.load(response)
+                break
+            except OSError:
+                assert time.monotonic() < deadline and server.poll() is None, "kg serve did not answer"
+                time.sleep(0.2)
+        ingested = int(re.search(r"(\d+) dataset", ingest.stdout.decode()).group(1))
+        assert ingested > 0 and home["counts"]["datasets"] == ingested
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

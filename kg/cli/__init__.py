@@ -266,7 +266,7 @@ APP = "app:front"  # the ASGI front (kg.web.front) before the Flask app
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     """Replace this process with gunicorn serving ``app:front`` with uvicorn workers (the production
     settings); tests/live.py starts the same command line."""
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]  # the checkout: app.py, which gunicorn imports
     argv = [
         "gunicorn",
         "--chdir",
@@ -287,6 +287,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     argv.append(APP)
     gunicorn = Path(sys.executable).with_name("gunicorn")
     env = serve_environment(settings.malloc, os.environ)
+    env["KG_STORE"] = str(Path(settings.store).resolve())  # gunicorn runs in root, not the caller's folder
     library = allocator(settings.malloc)
     print(
         f"serving {settings.store} on http://{args.host}:{args.port}/ "
