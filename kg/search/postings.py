@@ -158,9 +158,7 @@ class Postings:
         length = self.lengths[ids]
         score = np.zeros(len(ids))
         for docs, weights in postings:  # phrase by phrase, as fts5Bm25Function sums them
-            freq = np.zeros(top)
-            freq[docs] = weights
-            f = freq[ids]
+            f = weights[member[docs]].astype(np.float64)  # docs ascend, as ids do: aligned
             score += self._idf(len(docs)) * (
                 (f * (K1 + 1.0)) / (f + K1 * ((1 - B) + B * length / self.avgdl))
             )
