@@ -21,6 +21,7 @@ from kg.search.query import parse_query
 from kg.search.tables import SCHEMA, bitset
 from kg.settings import Settings
 from kg.store.embedded import Store
+from kg.vocab import DCAT, DCT
 
 BM25 = (
     "bm25(text, 10.0, 5.0, 1.0, 0.0)"  # the weights kg.search ranks with: title, keywords, description, tags
@@ -125,10 +126,15 @@ def test_an_index_without_postings_answers_by_fts5(tmp_path: Path) -> None:
 
 @pytest.fixture
 def posted(seeded: Settings, monkeypatch: pytest.MonkeyPatch) -> Store:
-    """The sample store, its index rebuilt with postings for every token."""
+    """The sample store, its index rebuilt with postings for every token, then updated incrementally
+    by one more source (the postings are written anew from the merged text index)."""
     monkeypatch.setattr(kg.search.postings, "POSTED_MIN", 0)
     store = store_for(seeded)
     store.update(f"INSERT DATA {{ GRAPH <{BASE}graph/x> {{ <{BASE}x> <{BASE}y> 1 }} }}")  # a full rebuild
+    turtle = f"""@prefix dcat: <{DCAT}> . @prefix dct: <{DCT}> .
+        <{BASE}dataset/p-new> a dcat:Dataset ; dct:title "The national roads and the bridges"@en ;
+          dct:description "Counts of the roads, of the bridges and of the national tunnels"@en ."""
+    store.put_graph(f"{BASE}graph/other", turtle.encode(), "ttl")
     return store
 
 
@@ -161,6 +167,8 @@ def test_broad_searches_of_the_sample_keep_order_totals_and_facets(posted: Store
     iri_of = dict(db.execute("SELECT id, iri FROM datasets"))
     result = index.search(parse_query({"q": [q], "size": ["100"]}), facet_limit=1000)
     assert result.total == len(want)
+    if {w.lower() for w in words} <= {"the", "of", "and", "national"}:  # all in the incremental one
+        assert f"{BASE}dataset/p-new" in [h.iri for h in result.hits]
     assert [h.iri for h in result.hits] == [iri_of[i] for i in want]
     second = index.search(parse_query({"q": [q], "size": ["3"], "page": ["2"]}))
     assert [h.iri for h in second.hits] == [iri_of[i] for i in want[3:6]]
