@@ -113,6 +113,15 @@ def test_words_that_are_not_posted_tokens_are_left_to_fts5(index: sqlite3.Connec
     assert postings.rank(index, []) is None
 
 
+def test_an_index_without_rows_has_no_postings(tmp_path: Path) -> None:
+    """A store without datasets (an empty store's first SPARQL update) still gets its index."""
+    db = sqlite3.connect(tmp_path / "empty.sqlite")
+    db.executescript(SCHEMA)
+    write_postings(db, posted_min=0)
+    postings = Postings(db)
+    assert postings.tokens == frozenset() and postings.rows == 0 and postings.rank(db, ["the"]) is None
+
+
 def test_an_index_without_postings_answers_by_fts5(tmp_path: Path) -> None:
     """An index written before postings existed (schema 1) is served until the next write."""
     db = sqlite3.connect(tmp_path / "old.sqlite")

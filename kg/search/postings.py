@@ -72,10 +72,10 @@ _COLUMNS = ("title", "keywords", "description", "tags")
 def _averages(db: sqlite3.Connection) -> tuple[int, int]:
     """(rows, tokens of every column): FTS5's averages record, the ``avgdl`` of its bm25."""
     found = db.execute("SELECT block FROM text_data WHERE id = 1").fetchone()
-    if not found:
+    values = _varints(found[0]) if found else []
+    if not values:  # a table that never had a row keeps an empty record
         return 0, 0
-    rows, *columns = _varints(found[0])
-    return rows, sum(columns)
+    return values[0], sum(values[1:])
 
 
 def _varints(blob: bytes) -> list[int]:
