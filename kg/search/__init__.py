@@ -13,7 +13,10 @@ it), ``sources`` (the graphs it came from), ``terms`` (one row per facet
 value: facet, value, label, count and, for the :data:`~kg.search.build.BITSET_TERMS` most
 frequent, a bitset of its datasets), ``facets`` (term, dataset) and the FTS5
 table ``text``, whose ``tags`` column holds the dataset's terms as tokens
-(``f12``) so that a ranked page is one MATCH over the filtered set only.
+(``f12``) so that a ranked page is one MATCH over the filtered set only;
+``postings`` and ``lengths``: the common tokens' datasets and weighted counts, and
+every row's length, so that a search for common words is matched and ranked by bm25
+without FTS5 scoring every matching row (:mod:`kg.search.postings`).
 
 Facet counts are an AND and a popcount of two bitsets per value
 (microseconds at 100,000 datasets). Values without a bitset are counted in
@@ -25,7 +28,8 @@ it copies the previous generation's index and re-indexes the datasets that the c
 graphs held or hold, or rebuilds everything when the change is unknown (a
 SPARQL update) or the previous index cannot be reused.
 
-Three modules: :mod:`kg.search.tables` (the file's tables and what both sides share),
-:mod:`kg.search.build` (the summaries an ingest's workers write, and the builder) and
+Four modules: :mod:`kg.search.tables` (the file's tables and what both sides share),
+:mod:`kg.search.build` (the summaries an ingest's workers write, and the builder),
+:mod:`kg.search.postings` (the ranking of common words, both sides) and
 :mod:`kg.search.query` (a request validated, and the published index searched).
 """

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from kg.search.postings import write_postings
 from kg.search.tables import FACETS, INDEX_FILE, SCHEMA, SCHEMA_VERSION, bitset
 from kg.store.generation import Generation
 from kg.vocab import DCAT, DCT, FOAF, RDF, SKOS
@@ -415,7 +416,8 @@ def _term(db: sqlite3.Connection, terms: dict, facet: str, value: str, label: st
 
 
 def _finish(db: sqlite3.Connection, generation: Generation, *, full: bool) -> None:
-    """Counts, labels and bitsets of the facet values; merge the text index's segments."""
+    """Counts, labels and bitsets of the facet values; merge the text index's segments; the
+    postings of the common tokens (:mod:`kg.search.postings`), from the text index as merged."""
     db.execute("UPDATE terms SET count = (SELECT count(*) FROM facets WHERE term = terms.id), bits = NULL")
     db.execute("DELETE FROM terms WHERE count = 0")
     named = db.execute("SELECT id, value FROM terms WHERE iri AND facet != 'keyword'").fetchall()
@@ -431,6 +433,7 @@ def _finish(db: sqlite3.Connection, generation: Generation, *, full: bool) -> No
         if full
         else "INSERT INTO text(text, rank) VALUES ('merge', 500)"
     )
+    write_postings(db)
 
 
 def _labels(generation: Generation, terms: Sequence[tuple[int, str]]) -> list[tuple[str, int]]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kg.errors import StoreError
+from kg.search.postings import Postings, Ranking
 from kg.search.tables import FACETS, INDEX_FILE, bitset
 from kg.store.embedded import Store
 
@@ -206,6 +207,7 @@ class Index:
         }
         self.all = bitset(self.order["title"], self.top)
         self.count = len(self.order["title"])
+        self.postings = Postings(db)
 
     def _db(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
@@ -222,7 +224,8 @@ class Index:
         """
         words = query.words()
         text = "{title keywords description} : (" + " ".join(f'"{w}"' for w in words) + ")" if words else ""
-        every = self._text(text) if text else self.all
+        ranking = self.postings.rank(self._db(), words) if words else None  # None: FTS5 is quick
+        every = ranking.bits if ranking else self._text(text) if text else self.all
         chosen = {facet: self._union(facet, values) for facet, values in query.filters}
         found = every
         for bits in chosen.values():
@@ -235,7 +238,7 @@ class Index:
                     scope &= bits
             facets[facet] = self._counts(facet, scope, query.selected(facet), facet_limit)
         total = found.bit_count()
-        ids = self._page(query, text, found, total) if total else []
+        ids = self._page(query, text, found, total, ranking) if total else []
         return Result(query, total, tuple(self._hits(ids, text)), facets)
 
     def _text(self, text: str) -> int:
@@ -296,10 +299,12 @@ class Index:
         _, value, label, _ = self.terms[ident]
         return Value(value, label, count, selected)
 
-    def _page(self, query: Query, text: str, found: int, total: int) -> list[int]:
+    def _page(self, query: Query, text: str, found: int, total: int, ranking: Ranking | None) -> list[int]:
         offset = (query.page - 1) * query.size
         if offset >= total:
             return []
+        if query.sort == "relevance" and ranking:
+            return ranking.page(found, offset, query.size)
         if query.sort == "relevance" and text:
             tags = [
                 "tags : ("

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 INDEX_FILE = "search.sqlite"
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: postings and lengths (kg.search.postings)
 FACETS = ("theme", "publisher", "format", "licence", "keyword", "language")
 
 SCHEMA = """
@@ -28,6 +28,9 @@ CREATE TABLE facets(term INTEGER NOT NULL, dataset INTEGER NOT NULL,
 CREATE INDEX facets_dataset ON facets(dataset, term);
 CREATE VIRTUAL TABLE text USING fts5(title, keywords, description, tags,
   tokenize = 'unicode61 remove_diacritics 2');
+CREATE TABLE postings(token TEXT PRIMARY KEY, docs BLOB NOT NULL, weights BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE lengths(id INTEGER PRIMARY KEY CHECK (id = 1), rows INTEGER NOT NULL, tokens INTEGER NOT NULL,
+  lengths BLOB NOT NULL);
 """
 
 
