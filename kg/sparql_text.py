@@ -429,3 +429,28 @@ def without_dataset(query: str) -> str:
     for start, end in reversed(cuts):
         query = query[:start] + query[end:]
     return query
+
+
+def graph_preconditions(update: str) -> list[tuple[str, bool]]:
+    """(graph, must exist) for each non-``SILENT`` ``DROP``/``CLEAR GRAPH`` (True) and ``CREATE
+    GRAPH`` (False) of an update, whose graph no earlier operation of it names: SPARQL 1.1 Update
+    makes these errors when the graph is missing (or, for CREATE, present). A remote store checks
+    them itself, where its server would fail the whole request (Oxigraph: with a 500).
+
+    >>> graph_preconditions("CREATE GRAPH <a> ; DROP GRAPH <a> ; DROP SILENT GRAPH <b> ; CLEAR GRAPH <c>")
+    [('a', False), ('c', True)]
+    """
+    toks = list(tokens(update))
+    prefixes = _prefixes(toks)
+    named_before: set[str] = set()
+    found: list[tuple[str, bool]] = []
+    for i, tok in enumerate(toks):
+        word = tok.text.upper() if tok.kind == "name" else ""
+        graph_next = i + 2 < len(toks) and toks[i + 1].text.upper() == "GRAPH"  # not SILENT
+        if tok.depth == 0 and word in ("DROP", "CLEAR", "CREATE") and graph_next:
+            graph = _resolve(toks[i + 2], prefixes)
+            if graph and graph not in named_before:
+                found.append((graph, word != "CREATE"))
+        if (iri := _resolve(tok, prefixes)) is not None:
+            named_before.add(iri)
+    return found
