@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 _TOKEN = re.compile(
     r"""
@@ -40,8 +40,10 @@ _TOKEN = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
+    """A tuple, not a frozen dataclass: its ``__init__`` (``object.__setattr__`` per field) was
+    half the lexing time of a query, which every uncached ``/sparql`` request pays."""
+
     kind: str
     text: str
     start: int
@@ -78,7 +80,10 @@ def keywords(text: str) -> list[str]:
 
 
 def declares_dataset(query: str) -> bool:
-    """True when the query has its own ``FROM`` / ``FROM NAMED`` clauses."""
+    """True when the query has its own ``FROM`` / ``FROM NAMED`` clauses (a text without the word
+    anywhere is not lexed: the evaluator asks this of every query)."""
+    if not _FROM.search(query):
+        return False
     return any(t.kind == "name" and t.text.upper() == "FROM" and t.depth == 0 for t in tokens(query))
 
 
@@ -105,6 +110,10 @@ def dataset_clauses(query: str) -> tuple[list[str], list[str]]:
 
 
 _SCHEME = re.compile(r"<[A-Za-z][A-Za-z0-9+.\-]*:")
+_FROM = re.compile(r"from", re.IGNORECASE)
+_REMOTE = re.compile(r"service|load", re.IGNORECASE)
+# a "<" that starts no absolute IRI: a relative one, or a comparison (only lexing tells which)
+_NOT_ABSOLUTE = re.compile(r"<(?![A-Za-z][A-Za-z0-9+.\-]*:)")
 
 
 def has_relative_iris(text: str) -> bool:
@@ -115,6 +124,8 @@ def has_relative_iris(text: str) -> bool:
     >>> has_relative_iris("BASE <http://e/> ASK { <s> ?p ?o }")
     False
     """
+    if not _NOT_ABSOLUTE.search(text):  # every "<" starts an absolute IRI: none is relative
+        return False
     toks = tokens(text)
     relative = False
     for tok in toks:
@@ -245,6 +256,8 @@ def remote_targets(text: str) -> list[str | None]:
     >>> remote_targets("LOAD <http://h/x.ttl> INTO GRAPH <urn:g>")
     ['http://h/x.ttl']
     """
+    if not _REMOTE.search(text):  # neither word anywhere: nothing to lex (the guard asks every query)
+        return []
     toks = list(tokens(text))
     prefixes = _prefixes(toks)
     targets: list[str | None] = []
@@ -256,6 +269,12 @@ def remote_targets(text: str) -> list[str | None]:
             j += 1
         targets.append(_resolve(toks[j], prefixes) if j < len(toks) else None)
     return targets
+
+
+def nests_deeper_than(text: str, limit: int) -> bool:
+    """Whether groups, brackets and parentheses nest more than ``limit`` deep; a text with no more
+    opening characters than that (strings included) cannot, and is not lexed."""
+    return sum(map(text.count, "{([")) > limit and max_depth(text) > limit
 
 
 def max_depth(text: str) -> int:
