@@ -81,7 +81,11 @@ def keywords(text: str) -> list[str]:
 
 def declares_dataset(query: str) -> bool:
     """True when the query has its own ``FROM`` / ``FROM NAMED`` clauses (a text without the word
-    anywhere is not lexed: the evaluator asks this of every query)."""
+    anywhere is not lexed: the evaluator asks this of every query).
+
+    >>> declares_dataset("SELECT ?from { ?s ?p 'from' }"), declares_dataset("SELECT * FROM <g> {}")
+    (False, True)
+    """
     if not _FROM.search(query):
         return False
     return any(t.kind == "name" and t.text.upper() == "FROM" and t.depth == 0 for t in tokens(query))
@@ -122,6 +126,8 @@ def has_relative_iris(text: str) -> bool:
     >>> has_relative_iris("ASK { <s> <http://e/p> ?o }")
     True
     >>> has_relative_iris("BASE <http://e/> ASK { <s> ?p ?o }")
+    False
+    >>> has_relative_iris("ASK { ?s <http://e/p> ?o FILTER(?o < 3) }")  # a "<" lexed: no IRI
     False
     """
     if not _NOT_ABSOLUTE.search(text):  # every "<" starts an absolute IRI: none is relative
@@ -273,7 +279,11 @@ def remote_targets(text: str) -> list[str | None]:
 
 def nests_deeper_than(text: str, limit: int) -> bool:
     """Whether groups, brackets and parentheses nest more than ``limit`` deep; a text with no more
-    opening characters than that (strings included) cannot, and is not lexed."""
+    opening characters than that (strings included) cannot, and is not lexed.
+
+    >>> nests_deeper_than("ASK { { { ?s ?p ?o } } }", 2), nests_deeper_than('ASK { ?s ?p "{{{" }', 2)
+    (True, False)
+    """
     return sum(map(text.count, "{([")) > limit and max_depth(text) > limit
 
 
