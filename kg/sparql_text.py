@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 _TOKEN = re.compile(
     r"""
@@ -40,8 +40,10 @@ _TOKEN = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
+    """A tuple, not a frozen dataclass: its ``__init__`` (``object.__setattr__`` per field) was
+    half the lexing time of a query, which every uncached ``/sparql`` request pays."""
+
     kind: str
     text: str
     start: int
@@ -78,7 +80,14 @@ def keywords(text: str) -> list[str]:
 
 
 def declares_dataset(query: str) -> bool:
-    """True when the query has its own ``FROM`` / ``FROM NAMED`` clauses."""
+    """True when the query has its own ``FROM`` / ``FROM NAMED`` clauses (a text without the word
+    anywhere is not lexed: the evaluator asks this of every query).
+
+    >>> declares_dataset("SELECT ?from { ?s ?p 'from' }"), declares_dataset("SELECT * FROM <g> {}")
+    (False, True)
+    """
+    if not _FROM.search(query):
+        return False
     return any(t.kind == "name" and t.text.upper() == "FROM" and t.depth == 0 for t in tokens(query))
 
 
@@ -105,6 +114,10 @@ def dataset_clauses(query: str) -> tuple[list[str], list[str]]:
 
 
 _SCHEME = re.compile(r"<[A-Za-z][A-Za-z0-9+.\-]*:")
+_FROM = re.compile(r"from", re.IGNORECASE)
+_REMOTE = re.compile(r"service|load", re.IGNORECASE)
+# a "<" that starts no absolute IRI: a relative one, or a comparison (only lexing tells which)
+_NOT_ABSOLUTE = re.compile(r"<(?![A-Za-z][A-Za-z0-9+.\-]*:)")
 
 
 def has_relative_iris(text: str) -> bool:
@@ -114,7 +127,11 @@ def has_relative_iris(text: str) -> bool:
     True
     >>> has_relative_iris("BASE <http://e/> ASK { <s> ?p ?o }")
     False
+    >>> has_relative_iris("ASK { ?s <http://e/p> ?o FILTER(?o < 3) }")  # a "<" lexed: no IRI
+    False
     """
+    if not _NOT_ABSOLUTE.search(text):  # every "<" starts an absolute IRI: none is relative
+        return False
     toks = tokens(text)
     relative = False
     for tok in toks:
@@ -245,6 +262,8 @@ def remote_targets(text: str) -> list[str | None]:
     >>> remote_targets("LOAD <http://h/x.ttl> INTO GRAPH <urn:g>")
     ['http://h/x.ttl']
     """
+    if not _REMOTE.search(text):  # neither word anywhere: nothing to lex (the guard asks every query)
+        return []
     toks = list(tokens(text))
     prefixes = _prefixes(toks)
     targets: list[str | None] = []
@@ -256,6 +275,16 @@ def remote_targets(text: str) -> list[str | None]:
             j += 1
         targets.append(_resolve(toks[j], prefixes) if j < len(toks) else None)
     return targets
+
+
+def nests_deeper_than(text: str, limit: int) -> bool:
+    """Whether groups, brackets and parentheses nest more than ``limit`` deep; a text with no more
+    opening characters than that (strings included) cannot, and is not lexed.
+
+    >>> nests_deeper_than("ASK { { { ?s ?p ?o } } }", 2), nests_deeper_than('ASK { ?s ?p "{{{" }', 2)
+    (True, False)
+    """
+    return sum(map(text.count, "{([")) > limit and max_depth(text) > limit
 
 
 def max_depth(text: str) -> int:
@@ -429,3 +458,28 @@ def without_dataset(query: str) -> str:
     for start, end in reversed(cuts):
         query = query[:start] + query[end:]
     return query
+
+
+def graph_preconditions(update: str) -> list[tuple[str, bool]]:
+    """(graph, must exist) for each non-``SILENT`` ``DROP``/``CLEAR GRAPH`` (True) and ``CREATE
+    GRAPH`` (False) of an update, whose graph no earlier operation of it names: SPARQL 1.1 Update
+    makes these errors when the graph is missing (or, for CREATE, present). A remote store checks
+    them itself, where its server would fail the whole request (Oxigraph: with a 500).
+
+    >>> graph_preconditions("CREATE GRAPH <a> ; DROP GRAPH <a> ; DROP SILENT GRAPH <b> ; CLEAR GRAPH <c>")
+    [('a', False), ('c', True)]
+    """
+    toks = list(tokens(update))
+    prefixes = _prefixes(toks)
+    named_before: set[str] = set()
+    found: list[tuple[str, bool]] = []
+    for i, tok in enumerate(toks):
+        word = tok.text.upper() if tok.kind == "name" else ""
+        graph_next = i + 2 < len(toks) and toks[i + 1].text.upper() == "GRAPH"  # not SILENT
+        if tok.depth == 0 and word in ("DROP", "CLEAR", "CREATE") and graph_next:
+            graph = _resolve(toks[i + 2], prefixes)
+            if graph and graph not in named_before:
+                found.append((graph, word != "CREATE"))
+        if (iri := _resolve(tok, prefixes)) is not None:
+            named_before.add(iri)
+    return found

@@ -13,9 +13,11 @@ import http.client
 import json
 import os
 import signal
+import socket
 import threading
 import time
 import urllib.parse
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 import pytest
@@ -296,6 +298,30 @@ def test_a_client_gone_mid_stream_discards_its_evaluator(pool):
     chunks.close()  # what the WSGI server does when its client goes away
     assert client.killed == killed + 1
     wait_for(lambda: len(before - _evaluators(master, 2)) == 1)  # killed, and replaced
+
+
+def test_a_request_given_up_in_the_queue_is_not_evaluated(pool):
+    """The event loop's client sends its request as it connects (kg.web.pooled), so a request
+    whose worker gave up waiting in the queue (the deadline) is still in the socket when an
+    evaluator accepts it: that evaluator's first write (its pid) fails on the closed connection and
+    it takes the next, instead of spending itself on an answer nobody reads (one that never ends)."""
+    master, client = pool
+    _evaluators(master, 2)
+    held = [client._acquire(Deadline(10)) for _ in range(2)]  # every evaluator busy: the next waits
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.connect(master.path)
+    abandoned = Connection(sock.detach())
+    abandoned.send((str(client.store_path), (), (HEAVY, None, None, ("json", "nt"), 0)))
+    abandoned.close()  # given up before any evaluator took it
+    for lease in held:
+        client._release(lease)
+    time.sleep(0.3)  # one of them has accepted the abandoned request by now
+    busy = client._acquire(Deadline(10))
+    try:  # the other evaluator must be free, not computing HEAVY
+        _, body = client.evaluate("ASK { <urn:s1> ?p ?o }", None, None, ("json", "nt"), deadline=Deadline(3))
+        assert json.loads(b"".join(body))["boolean"] is True
+    finally:
+        client._release(busy)
 
 
 def test_an_evaluator_killed_from_outside_is_replaced(pool):

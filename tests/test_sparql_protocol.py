@@ -223,6 +223,53 @@ def test_bad_update_is_400_and_changes_nothing(live):
     assert json.loads(request(f"{live}health")[2])["store_version"] == version
 
 
+def test_drop_or_create_against_a_missing_or_existing_graph_is_a_400(live):
+    """SPARQL 1.1 Update: DROP/CLEAR GRAPH of a missing graph and CREATE GRAPH of an existing one
+    fail unless SILENT. The embedded store answered 500 (pyoxigraph raises RuntimeError), a remote
+    Oxigraph 500 too; both are the update's fault, with the house's error body, and change nothing."""
+    version = json.loads(request(f"{live}health")[2])["store_version"]
+    drop = {"update": "DROP GRAPH <urn:missing:g>"}
+    status, headers, body = sparql(live, drop, method="POST", headers=AUTH)
+    assert status == 400, body
+    assert headers["Content-Type"].startswith("text/plain")
+    assert body.decode() == "Bad Request: The graph <urn:missing:g> does not exist\n"
+    assert sparql(live, {"update": "CLEAR GRAPH <urn:missing:g>"}, method="POST", headers=AUTH)[0] == 400
+    assert json.loads(request(f"{live}health")[2])["store_version"] == version
+    silent = {"update": "DROP SILENT GRAPH <urn:missing:g>"}
+    assert sparql(live, silent, method="POST", headers=AUTH)[0] == 204
+    create = {"update": "CREATE GRAPH <urn:created:g>"}
+    assert sparql(live, create, method="POST", headers=AUTH)[0] == 204
+    status, _, body = sparql(live, create, method="POST", headers=AUTH)
+    assert (status, body) == (400, b"Bad Request: The graph <urn:created:g> already exists\n")
+    # an operation of the same request that names the graph first: the store decides (it exists here)
+    made = "INSERT DATA { GRAPH <urn:made:g> { <urn:m:s> <urn:m:p> 1 } }"
+    both = {"update": f"{made} ; DROP GRAPH <urn:made:g>"}
+    assert sparql(live, both, method="POST", headers=AUTH)[0] == 204
+    assert sparql(live, {"update": "DROP GRAPH <urn:created:g>"}, method="POST", headers=AUTH)[0] == 204
+    ask = {"query": "ASK { GRAPH <urn:made:g> { ?s ?p ?o } }"}
+    assert json.loads(sparql(live, ask, accept="application/json")[2])["boolean"] is False
+
+
+def test_graph_listings_name_only_the_datasets_graphs(live):
+    """``GRAPH ?g {}`` lists the named graphs of the query's dataset, and nothing of the store's own
+    bookkeeping: a remote store once named ``urn:kg:empty`` as the dataset's only named graph when
+    it had none, and Oxigraph listed it."""
+    listing = "SELECT DISTINCT ?g WHERE { GRAPH ?g { } }"
+
+    def graphs(params: dict, headers: dict | None = None) -> list[str]:
+        status, _, body = sparql(live, params, accept="application/sparql-results+json", headers=headers)
+        assert status == 200, body
+        return [row["g"]["value"] for row in json.loads(body)["results"]["bindings"]]
+
+    public = graphs({"query": listing})
+    assert public and all(g.startswith(live) for g in public), public
+    assert graphs({"query": listing.replace("WHERE", f"FROM <{public[0]}> WHERE")}) == []
+    unknown = graphs({"query": listing, "default-graph-uri": public[0], "named-graph-uri": "urn:kg:none"})
+    assert "urn:kg:empty" not in unknown
+    private = graphs({"query": listing}, headers=AUTH)
+    assert "urn:kg:empty" not in private and "urn:kg:state" not in private
+
+
 def test_using_graph_uri(live):
     graph = "urn:using:g"
     assert (

@@ -73,6 +73,8 @@ def _evaluate_forever(listener: socket.socket, keeper: int) -> None:
         try:
             conn.send_bytes(str(os.getpid()).encode())
             folder, private, request = conn.recv()
+            if _hung_up(conn):  # its web worker gave up (the deadline) as we accepted: skip it
+                continue
             if store is None or (str(store.path), store.private_graphs) != (folder, tuple(private)):
                 store = Store(folder, private_graphs=tuple(private))  # generations: Store follows `current`
             answer(conn, store, request)
@@ -82,6 +84,15 @@ def _evaluate_forever(listener: socket.socket, keeper: int) -> None:
             conn.close()
             state["busy"] = False
     os._exit(0)
+
+
+def _hung_up(conn: Connection) -> bool:
+    """Whether the web worker closed its end. It sends the request as it connects
+    (:mod:`kg.web.pooled`), so a worker whose deadline passed just as we accepted (our pid sent,
+    not yet read) has left a request that reads well; it must not be evaluated for no one."""
+    poller = select.poll()
+    poller.register(conn.fileno(), select.POLLHUP)
+    return bool(poller.poll(0))
 
 
 def _warm_first(listener: socket.socket):

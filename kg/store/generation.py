@@ -222,3 +222,5 @@ class Writer:
             (self.private if private else self.store).update(sparql)
         except SyntaxError as exc:
             raise QueryError(str(exc)) from exc
+        except RuntimeError as exc:  # pyoxigraph's evaluation errors: DROP GRAPH of a missing graph,
+            raise QueryError(str(exc)) from exc  # CREATE GRAPH of an existing one (the update's fault)

@@ -52,6 +52,7 @@ from kg.sparql_text import (
     dataset_clauses,
     declares_dataset,
     default_graph_as,
+    graph_preconditions,
     query_form,
     without_dataset,
 )
@@ -72,6 +73,8 @@ from kg.store.remote_http import (
 )
 from kg.store.remote_write import RemoteWriter
 from kg.store.results import FORMATS
+
+JSON_TYPE = "application/sparql-results+json"
 
 
 class RemoteStore(RemoteEndpoints):
@@ -117,6 +120,7 @@ class RemoteStore(RemoteEndpoints):
         self._sizes: tuple[str, dict[str, int]] = ("", {})
         self._derived = DerivedFiles(self.path / "remote", self)
         self._seen = threading.local()
+        self._no_named: list[str] | None = None  # what names "no named graphs" to this store
 
     def send_query(
         self,
@@ -231,7 +235,7 @@ class RemoteStore(RemoteEndpoints):
             if declares_dataset(sparql):
                 default_graphs, named_graphs = dataset_clauses(sparql)
             else:
-                return side or [EMPTY], side or [EMPTY]
+                return side or [EMPTY], side or self._none_named()
         seen = set(side) | ({self.default_graph} if not private else set())
         if default_graphs is not None:
             wanted = [g or self.default_graph for g in default_graphs] or [
@@ -241,7 +245,28 @@ class RemoteStore(RemoteEndpoints):
         else:
             default = [EMPTY if private else self.default_graph]
         named = side if named_graphs is None else [g for g in named_graphs if g in seen]
-        return default, named or [EMPTY]
+        return default, named or self._none_named()
+
+    def _none_named(self) -> list[str]:
+        """The ``named-graph-uri`` values that give a query no named graph: none, as the Protocol
+        says (a ``default-graph-uri`` is always sent), or, on a store that reads an absent
+        ``named-graph-uri`` as "every graph" (Virtuoso), :data:`EMPTY`, a graph never written.
+
+        Naming EMPTY on every store made ``GRAPH ?g {}`` list ``urn:kg:empty`` on Oxigraph, which
+        binds ``?g`` to each graph of the dataset, written or not. Asked once, of the store itself:
+        whether a query with a default graph and no named graph sees any graph at all."""
+        if self._no_named is None:
+            fields = [("query", "ASK { GRAPH ?g { } }"), ("default-graph-uri", EMPTY)]
+            response = self.request(
+                "POST",
+                self.query_url,
+                body=urlencode(fields).encode(),
+                headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": JSON_TYPE},
+            )
+            check_answer(response, "query")
+            sees_graphs = json.loads(canonical_booleans(response.data))["boolean"]
+            self._no_named = [EMPTY] if sees_graphs else []
+        return self._no_named
 
     def query(
         self,
@@ -346,6 +371,10 @@ class RemoteStore(RemoteEndpoints):
         except ValueError as exc:
             raise QueryError(str(exc)) from exc
         with self.write(wait=wait, changed=()) as writer:
+            for graph, needed in graph_preconditions(sparql):  # as the embedded store answers them
+                if (graph in public) != needed:
+                    state = "does not exist" if needed else "already exists"
+                    raise QueryError(f"The graph <{graph}> {state}")
             writer.update(sparql)
 
     def put_graph(

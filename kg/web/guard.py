@@ -16,7 +16,7 @@ from __future__ import annotations
 from flask import abort, current_app
 
 from kg.settings import Settings
-from kg.sparql_text import max_depth, remote_targets
+from kg.sparql_text import nests_deeper_than, remote_targets
 
 MAX_DEPTH = 64
 
@@ -33,7 +33,7 @@ def problem(text: str, settings: Settings) -> tuple[int, str] | None:
     front asks it too, and leaves a refused query to Flask, which answers the error."""
     if len(text) > settings.max_query:
         return 413, f"the query is {len(text):,} characters long; the limit is {settings.max_query:,}"
-    if max_depth(text) > MAX_DEPTH:
+    if nests_deeper_than(text, MAX_DEPTH):
         return 400, f"the query nests groups more than {MAX_DEPTH} deep"
     allowed = settings.service_allow
     for target in remote_targets(text):

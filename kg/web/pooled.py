@@ -6,8 +6,8 @@ evaluation, and every chunk of a streamed answer handed back across threads to t
 on the 100,000-dataset benchmark store, a LIMIT 20 title search took ~13 ms in an evaluator and
 ~17 ms over HTTP. Here the worker's event loop speaks the pool's protocol
 (:mod:`kg.evaluation.shared_pool`, :mod:`kg.evaluation.protocol`) itself, over the pool's Unix socket:
-connect (the kernel's accept queue is the pool's FIFO queue), read the evaluator's pid, send the
-request, and relay the tagged answer to the client as it comes.
+connect (the kernel's accept queue is the pool's FIFO queue) and send the request at once, read
+the evaluator's pid, and relay the tagged answer to the client as it comes.
 
 It answers exactly as the Flask view would (the same functions make status, headers and body:
 :mod:`kg.web.answers`), and leaves to Flask everything it does not do itself:
@@ -29,6 +29,7 @@ import contextlib
 import logging
 import pickle
 import struct
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -49,23 +50,81 @@ def frame(payload: bytes) -> bytes:
     return struct.pack("!i", len(payload)) + payload
 
 
-async def read_message(reader: asyncio.StreamReader) -> bytes:
-    """One framed message. :raises asyncio.IncompleteReadError: the evaluator went away."""
-    (size,) = struct.unpack("!i", await reader.readexactly(4))
-    if size == -1:
-        (size,) = struct.unpack("!Q", await reader.readexactly(8))
-    return await reader.readexactly(size)
+class _Messages(asyncio.Protocol):
+    """One evaluator connection's framed messages, cut from the bytes as they arrive.
+
+    A bare protocol rather than asyncio's streams: opening a stream pair (reader, its protocol,
+    writer) and ``readexactly`` two or three times a message was a third of the event loop's own
+    work on an uncached point lookup. Reading pauses while more than :attr:`HIGH` bytes wait
+    (a streamed answer to a slow client), so the evaluator waits too.
+    """
+
+    HIGH = 1 << 20
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self.ready: deque[bytes] = deque()
+        self.waiting = 0  # bytes in ``ready``
+        self.lost: Exception | None = None
+        self.waiter: asyncio.Future | None = None
+        self.paused = False
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        buffer = self.buffer
+        buffer += data
+        while len(buffer) >= 4:
+            (size,) = struct.unpack_from("!i", buffer)
+            head = 4
+            if size == -1:
+                if len(buffer) < 12:
+                    break
+                (size,), head = struct.unpack_from("!Q", buffer, 4), 12
+            if len(buffer) < head + size:
+                break
+            self.ready.append(bytes(buffer[head : head + size]))
+            self.waiting += size
+            del buffer[: head + size]
+        if self.waiting > self.HIGH and not self.paused:
+            self.paused = True
+            self.transport.pause_reading()
+        self._wake()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lost = exc or ConnectionResetError("the evaluator closed the connection")
+        self._wake()
+
+    def _wake(self) -> None:
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(None)
+
+    async def message(self) -> bytes:
+        """The next message. :raises OSError: the evaluator went away first."""
+        while not self.ready:
+            if self.lost is not None:
+                raise self.lost
+            self.waiter = asyncio.get_running_loop().create_future()
+            await self.waiter
+        message = self.ready.popleft()
+        self.waiting -= len(message)
+        if self.paused and self.waiting <= self.HIGH // 2:
+            self.paused = False
+            self.transport.resume_reading()
+        return message
 
 
 class _Lease:
     """One evaluator's connection, taken from the pool's queue, and its pid (killed when its answer
     is not wanted: the time limit passed, or the client went away mid-stream)."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, pid: int) -> None:
-        self.reader, self.writer, self.pid = reader, writer, pid
+    def __init__(self, transport: asyncio.Transport, messages: _Messages, pid: int) -> None:
+        self.transport, self.messages, self.pid = transport, messages, pid
 
     def release(self) -> None:
-        self.writer.close()  # one query per connection: the evaluator goes back to accept()
+        self.transport.close()  # one query per connection: the evaluator goes back to accept()
 
 
 class PooledAnswers:
@@ -82,15 +141,15 @@ class PooledAnswers:
         """Evaluate ``request`` (the evaluator's request tuple) and send the answer: (status, bytes
         sent); or the failure for Flask to answer; or None when the pool is out of reach."""
         deadline = Deadline(self.pool.timeout)
+        message = frame(pickle.dumps((self.pool.store_path, self.pool.private, request)))
         try:
-            lease = await self._acquire(deadline)
+            lease = await self._acquire(deadline, message)
         except OSError:
             return None
         except QueryTimeout as exc:
             return exc
         reader = Reader()
         try:
-            lease.writer.write(frame(pickle.dumps((self.pool.store_path, self.pool.private, request))))
             reader.first(await self._receive(lease, deadline))
             while reader.buffering():
                 reader.keep(await self._receive(lease, deadline))
@@ -107,31 +166,51 @@ class PooledAnswers:
             return await self._whole(reader.fmt, reader.head, key, etag, send)
         return await self._stream(lease, reader, key, etag, send, gone, deadline)
 
-    async def _acquire(self, deadline: Deadline) -> _Lease:
-        """Connect and wait in the pool's queue until an evaluator sends its pid."""
+    async def _acquire(self, deadline: Deadline, message: bytes) -> _Lease:
+        """Connect, send the request (``message``, framed) at once, and wait in the pool's queue until
+        an evaluator sends its pid. The request waits in the socket until that evaluator reads it,
+        after sending its pid: sent only once the pid came, it cost every query one more wake-up
+        of each side (the evaluator blocked on it while this loop woke to send it). A connection
+        given up (the deadline, the server stopping) is closed here: an evaluator that accepts it
+        later fails to send its pid, and one that sent it just before sees the hang-up once it has
+        read the request (:mod:`kg.evaluation.pool_keeper`); neither evaluates it.
+
+        :raises OSError: the pool is out of reach.
+        """
+        loop = asyncio.get_running_loop()
         while True:
+            transport: asyncio.BaseTransport | None = None
             try:
                 async with asyncio.timeout(deadline.left()):
-                    reader, writer = await asyncio.open_unix_connection(self.pool.socket_path)
-                    try:
-                        return _Lease(reader, writer, int(await read_message(reader)))
-                    except (asyncio.IncompleteReadError, OSError, ValueError):
-                        writer.close()  # dropped before it took the request (it retires): queue again
+                    transport, messages = await loop.create_unix_connection(_Messages, self.pool.socket_path)
+                    transport.write(message)
+                    pid = int(await messages.message())
+                return _Lease(transport, messages, pid)
             except TimeoutError:
+                if transport is not None:
+                    transport.close()
                 raise deadline.busy() from None
+            except (OSError, ValueError):
+                if transport is None:
+                    raise  # no connection: out of reach
+                transport.close()  # dropped before it took the request (it retires): queue again
+            except BaseException:
+                if transport is not None:
+                    transport.close()
+                raise
 
     async def _receive(self, lease: _Lease, deadline: Deadline) -> bytes:
         try:
             async with asyncio.timeout(deadline.left()):
-                return await read_message(lease.reader)
+                return await lease.messages.message()
         except TimeoutError:
             raise deadline.ran_out() from None
-        except (asyncio.IncompleteReadError, OSError) as exc:
+        except OSError as exc:
             raise RuntimeError(f"the evaluator process died: {exc}") from exc
 
     def _kill(self, lease: _Lease) -> None:
         self.pool.kill(lease.pid)
-        lease.writer.close()
+        lease.transport.close()
 
     def _headers(self, fmt: str, etag: str, length: int | None) -> tuple[list[tuple[bytes, bytes]], str, str]:
         fmt, _, cut = fmt.partition("|")
