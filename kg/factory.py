@@ -10,6 +10,7 @@ from __future__ import annotations
 from functools import partial
 
 from kg.derived.build import build_derived
+from kg.derived.descriptions import Descriptions
 from kg.derived.tables import Scores
 from kg.iris import Minter
 from kg.search.build import Summaries, build_index
@@ -20,7 +21,10 @@ from kg.validation.batch import check_engine
 
 
 def store_for(
-    settings: Settings, summaries: Summaries | None = None, scores: Scores | None = None
+    settings: Settings,
+    summaries: Summaries | None = None,
+    scores: Scores | None = None,
+    descriptions: Descriptions | None = None,
 ) -> GraphStore:
     """The store of these settings (embedded, or remote when ``KG_STORE_QUERY_URL`` is set: same
     interface, see :mod:`kg.store.interface`), with the builders of the search index and of the
@@ -28,7 +32,8 @@ def store_for(
 
     ``summaries``: the search index's summaries of the datasets of the graph about to be
     written (an ingest's), so that the index reads those from them, not from the store;
-    ``scores``: the points per quality indicator of that write's datasets, likewise.
+    ``scores``: the points per quality indicator of that write's datasets, likewise;
+    ``descriptions``: the catalogue pages' rows of that graph's subjects, likewise.
     """
     iris = Minter(settings.base_uri)
     private = (
@@ -56,7 +61,7 @@ def store_for(
         store = Store(settings.store, private_graphs=private)
     # the search index (kg.search) is derived with every generation
     store.add_builder(build_index if summaries is None else partial(build_index, summaries=summaries))
-    store.add_builder(partial(build_derived, settings=settings, scores=scores))
+    store.add_builder(partial(build_derived, settings=settings, scores=scores, fresh=descriptions))
     return store
 
 

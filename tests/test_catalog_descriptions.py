@@ -14,8 +14,9 @@ import sqlite3
 from collections import defaultdict
 from pathlib import Path
 
+import pyoxigraph as ox
 import pytest
-from conftest import make_settings
+from conftest import EMBEDDED, make_settings
 from rdflib import Graph
 from rdflib.compare import isomorphic
 
@@ -23,6 +24,8 @@ from kg.catalog import BLANK_DEPTH, DESCRIBE_DEPTH, NOT_FOLLOWED, catalog_graph,
 from kg.derived import descriptions
 from kg.factory import store_for
 from kg.ingest.run import ingest
+from kg.ingest.workers import unique_labels
+from kg.store.generation import Generation
 from kg.store.results import convert, parse_ntriples
 from kg.web.app import build_app
 
@@ -181,3 +184,92 @@ def test_a_subject_met_twice_is_one_row(tmp_path):
     assert found[f"{H}b"].catalog and found[f"{H}b"].ntriples == ""  # a catalogue's, not asked for
     assert found["_:x"].ntriples == lines[3]
     assert page.nodes([f"{H}b"], catalogs=True)[0].ntriples == lines[1]
+
+
+LABELLED = f"""@prefix dcat: <http://www.w3.org/ns/dcat#> . @prefix dct: <http://purl.org/dc/terms/> .
+@prefix foaf: <http://xmlns.com/foaf/0.1/> . @prefix vcard: <http://www.w3.org/2006/vcard/ns#> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+<{H}cat> a dcat:Catalog ; dct:title "Harvested"@en ; dct:description "A catalogue"@en ;
+  dct:publisher <{H}org/a> ; dcat:dataset <{H}ds/1>, <{H}ds/2>, <{H}ds/3> .
+<{H}org/a> a foaf:Organization ; foaf:name "Ministry A"@en .
+<{H}ds/1> a dcat:Dataset ; dct:title "One"@en ; dct:description "First"@en ; dct:publisher <{H}org/a> ;
+  dcat:contactPoint _:desk ; dct:temporal _:when .
+_:desk a vcard:Kind ; vcard:fn "Desk" ; vcard:hasAddress _:town .
+_:town a vcard:Address ; vcard:locality "Town" .
+_:when a dct:PeriodOfTime ; dcat:startDate "2020-01-01"^^xsd:date .
+<{H}ds/2> a dcat:Dataset ; dct:title "Two"@en ; dct:description "Second"@en ; dct:publisher <{H}org/a> .
+<{H}ds/3> a dcat:Dataset .
+"""  # labelled blank nodes only; a dataset with no title the catalogue links (quarantined, held back)
+
+
+def stored_rows(settings) -> dict[tuple[str, str], tuple[int, set[str], tuple]]:
+    """Every row of the published generation's ``nodes``: (graph, key) -> (catalog, lines, links)."""
+    folder = store_for(settings).folder()
+    db = sqlite3.connect(folder / "search.sqlite")
+    rows = db.execute(
+        "SELECT g.graph, n.iri, n.catalog, n.ntriples FROM nodes n JOIN node_graphs g ON g.id = n.graph"
+    )
+    out = {}
+    for graph, key, catalog, data in rows:
+        text, *links = descriptions._decompress(data).split("\x00")
+        out[(graph, key)] = (
+            catalog,
+            set(text.splitlines()),
+            tuple(sorted(set(part.split("\n"))) for part in links),
+        )
+    db.close()
+    return out
+
+
+def read_back_rows(settings, graph: str) -> dict[tuple[str, str], tuple[int, set[str], tuple]]:
+    """The rows of ``graph`` as reading the published store gives them (the rows' other way in)."""
+    folder = store_for(settings).folder()
+    generation = Generation(folder, None, set(), ox.Store.read_only(str(folder / "rdf")), ())
+    db = sqlite3.connect(":memory:")
+    db.executescript(descriptions.SCHEMA)
+    db.create_function("merged", 2, descriptions._merged, deterministic=True)
+    descriptions.store_lines(db, generation.graph_ntriples(graph), 1)
+    out = {}
+    for key, catalog, data in db.execute("SELECT iri, catalog, ntriples FROM nodes"):
+        text, *links = descriptions._decompress(data).split("\x00")
+        out[(graph, key)] = (
+            catalog,
+            set(text.splitlines()),
+            tuple(sorted(set(part.split("\n"))) for part in links),
+        )
+    return out
+
+
+def test_the_ingest_rows_are_what_the_store_holds(tmp_path):
+    """The source graph's rows come from the workers' N-Triples, not from the store: they must be
+    what reading the store gives, blank nodes (the store keeps the ingest's labels), the link to a
+    quarantined dataset left out, the catalogue's links from every record merged into one row; and
+    an ingest of the same file again gives byte-identical pages (labels made from the source's)."""
+    source = tmp_path / "catalogue.ttl"
+    source.write_text(LABELLED, encoding="utf-8")
+    settings = make_settings(tmp_path / "store", catalog_page_size=1, **EMBEDDED)  # keeps the labels
+    summary = ingest(str(source), settings=settings, source="harvested")
+    assert summary.stored and summary.quarantined == 1 and summary.links_held_back >= 1, summary
+    graph = f"{settings.base_uri}graph/harvested"
+    rows = {key: row for key, row in stored_rows(settings).items() if key[0] == graph}
+    assert rows == read_back_rows(settings, graph)
+    assert any(key.startswith("_:") for _, key in rows)  # blank nodes, named as the store names them
+    assert not any(f"<{H}ds/3>" in line for _, lines, _ in rows.values() for line in lines)
+    assert check_every_page(settings) == 2
+    client = build_app(settings).test_client()
+    before = [client.get(f"/catalog.{fmt}?page=1").data for fmt in ("nt", "ttl")]
+    assert b"_:" in before[0]
+    assert ingest(str(source), settings=settings, source="harvested").stored
+    client = build_app(settings).test_client()
+    assert [client.get(f"/catalog.{fmt}?page=1").data for fmt in ("nt", "ttl")] == before
+
+
+def test_unique_labels_are_the_sources_own():
+    text = f'_:b0 <{H}p> _:b1 .\n<{H}s> <{H}p> "a _:b0 .\\n _:b1" .\n<{H}s> <{H}q> _:b0 .\n'
+    one, again, other = (unique_labels(text, salt) for salt in ("g1", "g1", "g2"))
+    assert one == again and one != other and unique_labels(text, "") == text
+    lines = one.splitlines()
+    assert lines[1] == f'<{H}s> <{H}p> "a _:b0 .\\n _:b1" .'  # a literal is left alone
+    first, _, last = lines[0].split(" ", 2)
+    assert first != "_:b0" and lines[2].endswith(f" {first} .") and last != "_:b1 ."
+    assert int(first[2:], 16) < 1 << 128  # a number, as Oxigraph's own labels are

@@ -19,8 +19,16 @@ from kg.settings import Settings
 from kg.store.generation import Generation
 
 
-def build_derived(generation: Generation, *, settings: Settings, scores: Scores | None = None) -> None:
-    """The derived tables of a new generation, in its ``search.sqlite`` (a store builder)."""
+def build_derived(
+    generation: Generation,
+    *,
+    settings: Settings,
+    scores: Scores | None = None,
+    fresh: descriptions.Descriptions | None = None,
+) -> None:
+    """The derived tables of a new generation, in its ``search.sqlite`` (a store builder);
+    ``scores`` and ``fresh``: what an ingest's workers made of the graphs it loads (points per
+    quality indicator, the catalogue pages' rows), so that those are not read from the store."""
     target = generation.folder / INDEX_FILE
     if not target.is_file():
         raise StoreError(
@@ -40,7 +48,7 @@ def build_derived(generation: Generation, *, settings: Settings, scores: Scores 
         db.execute("ATTACH DATABASE ? AS old", (f"file:{previous}?mode=ro",))
     build = Build(db, generation, Layout(settings.base_uri), settings, incremental)
     catalog.build(build)
-    descriptions.build(build)
+    descriptions.build(build, fresh)
     void.build(build)
     quality.build(build, scores)
     catalog.build_home(build)

@@ -16,7 +16,13 @@ Tables:
 * the ``derived`` value ``catalog_ntriples``: the catalogue's own graph, read on every write.
 
 Kept up to date per graph: a write copies the rows of the graphs it did not touch from the
-previous generation's file and reads each changed graph once (:meth:`Generation.graph_ntriples`).
+previous generation's file. An ingest's source graph is not read back: its workers make each
+record's rows from the N-Triples they write (:func:`record_rows`, the store's own text of them by
+:meth:`Generation.stored_ntriples`), the ingest gathers them in a scratch file
+(:class:`RowWriter`) and the build takes them as they are, merging only the subjects that several
+records describe (the catalogue's links) and leaving out the links the ingest held back
+(:class:`Descriptions`). That needs the store to name the graph's blank nodes as the file does
+(:attr:`Generation.labelled`); any other changed graph is read once (:meth:`Generation.graph_ntriples`).
 """
 
 from __future__ import annotations
@@ -25,10 +31,13 @@ import json
 import sqlite3
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 from kg.catalog import Node, declared_datatype, objects
 from kg.derived.catalog import concept_ntriples, members_among
 from kg.derived.tables import Build
+from kg.store.generation import Generation
 from kg.vocab import ADMS, DCAT, DCT, EU_AUTHORITY, FOAF, RDF, VCARD, XSD
 
 TABLES = ("node_graphs", "nodes")
@@ -58,8 +67,60 @@ ZDICT = " .\n".join(
 ).encode()  # fmt: skip
 
 
-def build(b: Build) -> None:
-    """The ``nodes`` of every source graph: copied for those the write did not touch, else read."""
+Row = tuple[str, int, bytes]  # a subject's key, whether typed dcat:Catalog, its compressed row text
+
+
+@dataclass(frozen=True)
+class Descriptions:
+    """The rows of the subjects of ``graph`` as the ingest's workers made them (:func:`record_rows`),
+    gathered in the SQLite file ``path`` (:class:`RowWriter`); ``held``: the N-Triples lines the
+    load left out of the graph (links to quarantined records, :func:`kg.ingest.run.hold_back_links`)."""
+
+    graph: str
+    path: Path
+    held: frozenset[str] = frozenset()
+
+
+class RowWriter:
+    """The scratch file of :class:`Descriptions`: rows appended as the ingest publishes records."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.db = sqlite3.connect(path)
+        self.db.executescript(
+            "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
+            "CREATE TABLE rows(iri TEXT NOT NULL, catalog INTEGER NOT NULL, ntriples BLOB NOT NULL);"
+        )
+        self.pending: list[Row] = []
+
+    def add(self, rows: Iterable[Row]) -> None:
+        self.pending.extend(rows)
+        if len(self.pending) >= BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        self.db.executemany("INSERT INTO rows VALUES (?, ?, ?)", self.pending)
+        self.pending = []
+
+    def close(self) -> None:
+        self.flush()
+        self.db.commit()
+        self.db.close()
+
+
+def record_rows(texts: Sequence[str]) -> list[list[Row]]:
+    """For each record's N-Triples (as its worker wrote them, blank-node labels final), the rows of
+    its subjects, made from the text the store will write of them (:meth:`Generation.stored_ntriples`).
+
+    Why in the worker: reading every triple back from the store after the load cost the ingest's
+    main process ~75 CPU s at 100,000 datasets (Oxigraph decodes each term), on one core.
+    """
+    return [list(node_rows(text.splitlines(keepends=True))) for text in Generation.stored_ntriples(texts)]
+
+
+def build(b: Build, fresh: Descriptions | None = None) -> None:
+    """The ``nodes`` of every source graph: copied for those the write did not touch, taken from the
+    ingest's rows (``fresh``) for the graph it loaded, else read."""
     graphs = [g for g in b.generation.data_graphs() if b.layout.holds_members(g)]
     b.db.create_function("merged", 2, _merged, deterministic=True)
     kept = [g for g in graphs if not _must_read(b, g)]
@@ -73,7 +134,10 @@ def build(b: Build) -> None:
         if _must_read(b, graph):
             (number,) = b.db.execute("SELECT coalesce(max(id), 0) + 1 FROM node_graphs").fetchone()
             b.db.execute("INSERT INTO node_graphs VALUES (?, ?)", (number, graph))
-            _read_graph(b, graph, number)
+            if fresh is not None and fresh.graph == graph and graph in b.generation.labelled:
+                _take_rows(b.db, fresh, number)
+            else:
+                _read_graph(b, graph, number)
 
 
 def _must_read(b: Build, graph: str) -> bool:
@@ -85,23 +149,77 @@ def _read_graph(b: Build, graph: str, number: int) -> None:
     store_lines(b.db, b.generation.graph_ntriples(graph), number)
 
 
+_INSERT = (
+    "INSERT INTO nodes VALUES (?, ?, ?, ?) ON CONFLICT(iri, graph) DO UPDATE SET "
+    "catalog = max(catalog, excluded.catalog), ntriples = merged(ntriples, excluded.ntriples)"
+)
+
+
 def store_lines(db: sqlite3.Connection, lines: Iterable[str], number: int) -> None:
     """One row per subject of the N-Triples ``lines`` of graph ``number``; a subject met again later
     (the store keeps a subject's triples together, a remote one need not) is merged into its row
     (by the SQL function ``merged``, which :func:`build` declares)."""
-    insert = (
-        "INSERT INTO nodes VALUES (?, ?, ?, ?) ON CONFLICT(iri, graph) DO UPDATE SET "
-        "catalog = max(catalog, excluded.catalog), ntriples = merged(ntriples, excluded.ntriples)"
-    )
     rows: list[tuple] = []
+    for key, catalog, data in node_rows(lines):
+        rows.append((key, number, catalog, data))
+        if len(rows) >= BATCH:
+            db.executemany(_INSERT, rows)
+            rows = []
+    db.executemany(_INSERT, rows)
+
+
+def node_rows(lines: Iterable[str]) -> Iterator[Row]:
+    """A row per run of one subject in N-Triples ``lines`` as the store writes them."""
     for subject, run in _by_subject(lines):
         key = subject[1:-1] if subject.startswith("<") else subject
         catalog = any(line.endswith(_CATALOG_TYPE) for line in run)
-        rows.append((key, number, int(catalog), _compress(_row_text([declared_datatype(x) for x in run]))))
-        if len(rows) >= BATCH:
-            db.executemany(insert, rows)
-            rows = []
-    db.executemany(insert, rows)
+        yield key, int(catalog), _compress(_row_text([declared_datatype(x) for x in run]))
+
+
+def _take_rows(db: sqlite3.Connection, fresh: Descriptions, number: int) -> None:
+    """The rows of graph ``number`` from the ingest's file: as they are for a subject one record
+    describes, merged for one that several do (each triple once, as the store keeps it), and made
+    again without the held-back lines for the subjects of those."""
+    db.commit()  # no ATTACH inside a transaction
+    db.execute("ATTACH DATABASE ? AS fresh", (str(fresh.path),))
+    try:
+        db.execute("CREATE TEMP TABLE redo(iri TEXT PRIMARY KEY) WITHOUT ROWID")
+        db.execute("INSERT INTO redo SELECT iri FROM fresh.rows GROUP BY iri HAVING count(*) > 1")
+        held: dict[str, set[str]] = {}
+        for line in fresh.held:
+            subject = line[: line.index(" ")]
+            held.setdefault(subject[1:-1] if subject.startswith("<") else subject, set()).add(line)
+        db.executemany("INSERT OR IGNORE INTO redo VALUES (?)", [(key,) for key in held])
+        db.execute(
+            "INSERT INTO nodes SELECT iri, ?, catalog, ntriples FROM fresh.rows "
+            "WHERE iri NOT IN (SELECT iri FROM temp.redo)",
+            (number,),
+        )
+        parts = db.execute(
+            "SELECT r.iri, r.ntriples FROM fresh.rows r JOIN temp.redo d ON d.iri = r.iri ORDER BY r.iri"
+        )
+        rows = [(key, number, catalog, data) for key, catalog, data in _merged_rows(parts, held)]
+        db.executemany("INSERT INTO nodes VALUES (?, ?, ?, ?)", rows)
+        db.execute("DROP TABLE temp.redo")
+        db.commit()
+    finally:
+        db.execute("DETACH DATABASE fresh")
+
+
+def _merged_rows(parts: Iterable[tuple[str, bytes]], held: dict[str, set[str]]) -> Iterator[Row]:
+    """One row per subject of ``parts`` (rows in subject order): their triples, each once, less
+    the ``held`` lines of that subject."""
+    key, lines = None, {}
+    for this, data in [*parts, (None, b"")]:
+        if this != key and key is not None:
+            kept = [line for line in lines if line not in held.get(key, ())]
+            if kept:
+                catalog = any(line.endswith(_CATALOG_TYPE) for line in kept)
+                yield key, int(catalog), _compress(_row_text(kept))
+            lines = {}
+        key = this
+        if data:
+            lines.update(dict.fromkeys(_decompress(data).split("\x00")[0].splitlines(keepends=True)))
 
 
 def _by_subject(lines: Iterable[str]) -> Iterator[tuple[str, list[str]]]:

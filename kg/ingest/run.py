@@ -24,6 +24,7 @@ from pathlib import Path
 from rdflib import Literal
 
 from kg.catalog import catalog_graph, catalog_ntriples
+from kg.derived.descriptions import Descriptions, RowWriter
 from kg.derived.tables import Scores
 from kg.errors import StrictRefusal, ValidatorError
 from kg.factory import store_for, validator_for
@@ -71,6 +72,7 @@ def ingest(
         report_nt = Path(scratch) / "report.nt"
         search_jsonl = Path(scratch) / "search.jsonl"
         scores_jsonl = Path(scratch) / "scores.jsonl"
+        rows = RowWriter(Path(scratch) / "descriptions.sqlite")  # the catalogue pages' rows
         t0 = time.perf_counter()
         with (
             open(published_nt, "w", encoding="utf-8") as pub,
@@ -90,12 +92,13 @@ def ingest(
             )
             taken = published_elsewhere(settings, name) if store_it else {}
             held: set[str] = set()  # keys of the records quarantined so far
-            for mapped, report, (lines, quality_lines, search_lines, score_lines) in process_ntriples(
+            for mapped, report, (lines, quality_lines, search_lines, score_lines, nodes) in process_ntriples(
                 records,
                 iris,
                 batch=settings.validation_batch,
                 workers=settings.workers,
                 validator=validator_for(settings),
+                labels=iris.source_graph(name),
             ):
                 if mapped.key in taken and mapped.kind in ("dataset", "service"):
                     report.findings.append(duplicate_finding(mapped.key, taken[mapped.key]))
@@ -109,6 +112,7 @@ def ingest(
                     qual.write(quality_lines)
                     found.write(search_lines)
                     scored.write(score_lines)
+                    rows.add(nodes)
                     if report.findings:
                         rep.write(nt_line(findings_triple(report, iris.report_graph(name))))
                 else:
@@ -118,6 +122,7 @@ def ingest(
                     progress(summary.read)
                 if summary.read % TRIM_EVERY == 0:
                     trim()
+        rows.close()
         if summary.read and summary.validator_failures == summary.read:
             raise ValidatorError(
                 f"the SHACL validator ({settings.validator}) could not check any of the {summary.read} "
@@ -152,8 +157,9 @@ def ingest(
             about_others=frozenset({graphs[4]}),  # kg.quality: only measurements as subjects
         )
         scores = Scores(graphs[4], scores_jsonl)  # the points per indicator, for kg.derived.quality
-        with store_for(settings, search, scores).write(replace=graphs) as writer:
-            writer.load(published_nt, graph=graphs[0], leave_out=held_lines)
+        descriptions = Descriptions(graphs[0], rows.path, frozenset(_lines(published_nt, held_lines)))
+        with store_for(settings, search, scores, descriptions).write(replace=graphs) as writer:
+            writer.load(published_nt, graph=graphs[0], leave_out=held_lines, keep_labels=True)
             writer.load(quarantine_nt, graph=graphs[1])
             writer.load_text(eu_vocabularies.vocabulary_ntriples(), graph=graphs[2])
             writer.load_text(catalog_ntriples(settings), graph=graphs[3])
@@ -244,6 +250,16 @@ def hold_back_links(published: Path, quarantine: Path, summary: IngestSummary) -
                 spans.append((offset, offset + len(line)))
             offset += len(line)
     return spans
+
+
+def _lines(path: Path, spans: list[tuple[int, int]]) -> list[str]:
+    """The lines of a file at (start, end) offsets."""
+    found = []
+    with open(path, "rb") as source:
+        for start, end in spans:
+            source.seek(start)
+            found.append(source.read(end - start).decode("utf-8"))
+    return found
 
 
 def remove_source(name: str, *, settings: Settings) -> bool:

@@ -10,7 +10,9 @@ by the tests and benchmarks that compare verdicts (:func:`process`).
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import suppress
@@ -19,6 +21,7 @@ from functools import cache
 
 from rdflib import URIRef
 
+from kg.derived.descriptions import Row, record_rows
 from kg.errors import ValidatorError
 from kg.iris import Minter
 from kg.mapping import eu_vocabularies, map_record
@@ -38,7 +41,8 @@ from kg.vocab import DCAT, RDF
 Job = tuple[Record, list[Triple]]  # a record and the context the ingest gives it
 
 
-Result = tuple[MappedRecord, RecordReport, tuple[str, str, str, str]]
+Texts = tuple[str, str, str, str, list[Row]]  # what a worker writes of a record (process_ntriples)
+Result = tuple[MappedRecord, RecordReport, Texts]
 
 
 def process(
@@ -58,24 +62,41 @@ def process(
 
 
 def process_ntriples(
-    records: Iterable[Record], iris: Minter, *, batch: int, workers: int, validator: str = "rudof"
-) -> Iterator[tuple[MappedRecord, RecordReport, tuple[str, str, str, str]]]:
+    records: Iterable[Record],
+    iris: Minter,
+    *,
+    batch: int,
+    workers: int,
+    validator: str = "rudof",
+    labels: str = "",
+) -> Iterator[Result]:
     """:func:`process`, with each record's triples as N-Triples text (``mapped.triples`` is empty),
     its quality measurements as N-Triples, the search index's summary of its datasets
-    (:func:`kg.search.build.summarize`, JSON lines) and its points per quality indicator
-    (:func:`kg.quality.quality_texts`, a JSON line).
+    (:func:`kg.search.build.summarize`, JSON lines), its points per quality indicator
+    (:func:`kg.quality.quality_texts`, a JSON line) and, for a publishable record, the catalogue
+    pages' rows of its subjects (:func:`kg.derived.descriptions.record_rows`). ``labels``: what
+    makes the blank-node labels of this source's text its own (:func:`unique_labels`).
 
     The worker writes them: rdflib terms cost far more to send back to this
     process (unpickling rebuilds every term) than their text, and this process
     has the reading and writing to do meanwhile, on the same cores; the summaries
     spare the search index a pass over the store.
     """
-    return _process(records, iris, batch=batch, workers=workers, ntriples=True, validator=validator)
+    return _process(
+        records, iris, batch=batch, workers=workers, ntriples=True, validator=validator, labels=labels
+    )
 
 
 def _process(
-    records: Iterable[Record], iris: Minter, *, batch: int, workers: int, ntriples: bool, validator: str
-) -> Iterator[tuple[MappedRecord, RecordReport, tuple[str, str, str, str]]]:
+    records: Iterable[Record],
+    iris: Minter,
+    *,
+    batch: int,
+    workers: int,
+    ntriples: bool,
+    validator: str,
+    labels: str = "",
+) -> Iterator[Result]:
     check_engine(validator)  # an unknown engine or a missing package: before any record is read
     agencies: dict[str, list[Triple]] = {}
 
@@ -103,7 +124,7 @@ def _process(
     if workers <= 1:
         for chunk, aside in jobs():
             if aside is not None:  # a catalogue is validated with its batch here
-                yield from _map_and_validate(chunk, iris.base, ntriples, validator)
+                yield from _map_and_validate(chunk, iris.base, ntriples, validator, labels=labels)
         return
     with ProcessPoolExecutor(max_workers=workers, initializer=_warm_up, initargs=(validator,)) as pool:
         # start the workers before the first record is read: forked later, they would share
@@ -113,9 +134,15 @@ def _process(
         ahead: list[Future] = []  # catalogues submitted alone, for the batch they belong to
         for chunk, aside in jobs():
             if aside is None:
-                ahead.append(pool.submit(_map_and_validate, chunk, iris.base, ntriples, validator, {0}, True))
+                ahead.append(
+                    pool.submit(
+                        _map_and_validate, chunk, iris.base, ntriples, validator, {0}, True, labels=labels
+                    )
+                )
                 continue
-            future = pool.submit(_map_and_validate, chunk, iris.base, ntriples, validator, set(aside))
+            future = pool.submit(
+                _map_and_validate, chunk, iris.base, ntriples, validator, set(aside), labels=labels
+            )
             pending.append((future, dict(zip(aside, ahead, strict=True))))
             ahead = []
             while len(pending) > workers * 2:
@@ -210,6 +237,8 @@ def _map_and_validate(
     validator: str = "rudof",
     aside: set[int] | frozenset[int] = frozenset(),
     alone: bool = False,
+    *,
+    labels: str = "",
 ) -> list[Result | None]:
     """Map, validate and write a batch's records (None for those left to another job).
 
@@ -231,29 +260,63 @@ def _map_and_validate(
 
         cut = {i for i in aside if split_record(mapped[i], validator_splittable()) is not None}
         done = [(i in cut) == alone for i in range(len(mapped))]
-        results = iter(_written([m for m, d in zip(mapped, done, strict=True) if d], ntriples, validator))
+        chosen = [m for m, d in zip(mapped, done, strict=True) if d]
+        results = iter(_written(chosen, ntriples, validator, labels))
         return [next(results) if d else None for d in done]
-    return _written(mapped, ntriples, validator)
+    return _written(mapped, ntriples, validator, labels)
 
 
-def _written(mapped: list[MappedRecord], ntriples: bool, validator: str) -> list[Result | None]:
-    """Validate mapped records, and (``ntriples``) write their triples, measurements and summaries."""
+def _written(
+    mapped: list[MappedRecord], ntriples: bool, validator: str, labels: str = ""
+) -> list[Result | None]:
+    """Validate mapped records, and (``ntriples``) write their triples, measurements, summaries and
+    (for the publishable ones) the catalogue pages' rows."""
     if not mapped:
         return []
     reports = _validated(mapped, validator)
     _leave_out_invalid_values(mapped, reports, validator)
     summaries = summarize([m.triples for m in mapped]) if ntriples else [""] * len(mapped)
-    texts = []
+    texts: list[Texts] = []
     for m, report, summary in zip(mapped, reports, summaries, strict=True):
         if ntriples:  # the record's triples and its quality measurements (kg.quality), as N-Triples
             m.context = []  # not needed any more: keep what crosses the process boundary small
             measurements, scores = quality_texts(m, report)
-            texts.append(("".join(map(nt_line, m.triples)), measurements, summary, scores))
+            lines = unique_labels("".join(map(nt_line, m.triples)), labels)
+            texts.append((lines, measurements, summary, scores, []))
             m.triples = []
         else:
-            texts.append(("", "", "", ""))
+            texts.append(("", "", "", "", []))
+    if ntriples:
+        published = [i for i, report in enumerate(reports) if report.publishable]
+        for i, rows in zip(published, record_rows([texts[i][0] for i in published]), strict=True):
+            texts[i][4].extend(rows)
     trim(TRIM_ABOVE)
     return list(zip(mapped, reports, texts, strict=True))
+
+
+_LABEL = re.compile(r"^_:([A-Za-z0-9_]+)(?= )|(?<= )_:([A-Za-z0-9_]+)(?= \.$)", re.MULTILINE)
+
+
+def unique_labels(ntriples: str, salt: str) -> str:
+    """N-Triples whose blank-node labels are made this source's own: each label ``x`` becomes the
+    hexadecimal number of a 128-bit hash of ``salt`` and ``x`` (as Oxigraph's own labels are, so it
+    keeps them as numbers); ``salt`` empty: the text as it is.
+
+    Why: the store is to keep the labels the ingest wrote (:meth:`kg.store.generation.Writer.load`
+    ``keep_labels``), so that the catalogue pages' rows made here name its blank nodes; a reader's
+    labels (``_:b0``) are only unique within their file, so two sources would share nodes. The
+    same source and label give the same label again: a record's blank nodes keep their labels from
+    one ingest to the next. (A label is a term at a line's start or before its final dot: N-Triples
+    escapes line ends, so no literal ends a line.)
+    """
+    if not salt or "_:" not in ntriples:
+        return ntriples
+    return _LABEL.sub(lambda m: "_:" + _hashed(salt, m.group(1) or m.group(2)), ntriples)
+
+
+def _hashed(salt: str, label: str) -> str:
+    digest = hashlib.blake2b(f"{salt}\x00{label}".encode(), digest_size=16).digest()
+    return format(int.from_bytes(digest, "big"), "x")
 
 
 VALIDATOR_FAILED = "kgo:validator-failed"

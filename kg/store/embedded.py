@@ -287,7 +287,9 @@ class Store:
                 writer.private.flush()
                 writer.close()  # RocksDB releases the folder only when the last reference goes
                 previous = self.path / "generations" / current if current else None
-                self._build_derived(tmp, previous, changed if changed is not None else replace)
+                self._build_derived(
+                    tmp, previous, changed if changed is not None else replace, writer.labelled
+                )
                 final = tmp.with_suffix("")
                 tmp.rename(final)
                 self._publish(final.name)
@@ -359,13 +361,16 @@ class Store:
         """Register a function that derives files for every new generation (e.g. the search index)."""
         self._builders.append(builder)
 
-    def _build_derived(self, folder: Path, previous: Path | None, changed: tuple[str, ...]) -> None:
+    def _build_derived(
+        self, folder: Path, previous: Path | None, changed: tuple[str, ...], labelled: set[str]
+    ) -> None:
         if not self._builders:
             return
         generation = Generation(
             folder, previous, set(changed), ox.Store.read_only(str(folder / "rdf")), self.private_graphs
         )
         generation.renamed = set(self._renamed)
+        generation.labelled = set(labelled)
         try:
             for builder in self._builders:
                 builder(generation)

@@ -63,11 +63,18 @@ class RemoteWriter:
         check_answer(response, "load")
 
     def load(
-        self, path: Path | str, *, graph: str, fmt: str = "nt", leave_out: Sequence[tuple[int, int]] = ()
+        self,
+        path: Path | str,
+        *,
+        graph: str,
+        fmt: str = "nt",
+        leave_out: Sequence[tuple[int, int]] = (),
+        keep_labels: bool = False,
     ) -> None:
         """Send an N-Triples file to a staging graph in pieces cut at line ends that no blank
         node spans (:mod:`kg.store.bulk_load`: a store names blank nodes anew in every request);
-        ``leave_out``: (start, end) offsets of lines to skip."""
+        ``leave_out``: (start, end) offsets of lines to skip. ``keep_labels`` is not honoured (a
+        SPARQL store names blank nodes itself): the remote generation's ``labelled`` stays empty."""
         if fmt != "nt":
             self.load_bytes(Path(path).read_bytes(), graph=graph, fmt=fmt)
             return
