@@ -4,6 +4,8 @@
   store under ``tmp_path``, base ``http://kg.test/``, one worker, small batches.
 * ``seeded``: the same settings, with the bundled CSV sample already ingested
   as source ``sample`` (copied from one ingest per session: fast).
+* ``seeded_shared``: one such store per test module, for tests that only read it; the
+  module's end fails if a test wrote to it.
 * ``kg_env``: the environment to run ``.venv/bin/kg`` on that store.
 * ``run_kg(*args, env=…)``: run the ``kg`` command, text output.
 * ``snapshot(store)``: what a store serves, comparable with ``==``.
@@ -154,6 +156,23 @@ def seed(settings: Settings, template: Path) -> Settings:
 def seeded(settings: Settings, seeded_template: Path) -> Settings:
     """``settings`` whose store already holds the bundled sample (source ``sample``)."""
     return seed(settings, seeded_template)
+
+
+@pytest.fixture(scope="module")
+def seeded_shared(tmp_path_factory: pytest.TempPathFactory, seeded_template: Path) -> Iterator[Settings]:
+    """One seeded store for the tests of a module that only read it.
+
+    On a remote store, seeding is a server and a restore per test (most of what a reading test
+    costs); these tests share one. Its graphs are compared at the module's end: a test that wrote
+    to it fails the run there (such a test takes ``seeded``, a store of its own).
+    """
+    mark = backend.started()
+    shared_settings = seed(make_settings(tmp_path_factory.mktemp("shared") / "store"), seeded_template)
+    before = snapshot(shared_settings)
+    yield shared_settings
+    after = snapshot(shared_settings)
+    backend.stop_from(mark)
+    assert after == before, "a test wrote to the read-only store `seeded_shared`: give it `seeded`"
 
 
 @pytest.fixture
