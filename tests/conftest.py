@@ -27,6 +27,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import backend
+import file_order
 import pytest
 
 from kg.iris import Minter
@@ -65,22 +66,31 @@ def make_settings(store: Path | str, **overrides: object) -> Settings:
 EMBEDDED = {"store_query_url": "", "store_update_url": "", "store_gsp_url": ""}
 
 
+def module_of(item: pytest.Item) -> str:
+    """The test module's name, e.g. ``test_store`` ("" for a doctest of kg/, which has none)."""
+    owner = getattr(item, "module", None)
+    return owner.__name__.rsplit(".", 1)[-1] if owner else ""
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """On a remote store, run the store, endpoint and UI tests only, and not the embedded store's own."""
-    if not backend.REMOTE:
-        return
-    keep, drop = [], []
-    for item in items:
-        owner = getattr(item, "module", None)  # a doctest of kg/ has none: the embedded run has them
-        module = owner.__name__.rsplit(".", 1)[-1] if owner else ""
-        wanted = module in backend.REMOTE_MODULES and item.get_closest_marker("embedded_only") is None
-        (keep if wanted else drop).append(item)
-    items[:] = keep
-    config.hook.pytest_deselected(items=drop)
+    """On a remote store, run the store, endpoint and UI tests only, and not the embedded store's own;
+    on both, the longest files first (:mod:`file_order`), each file's tests in their own order."""
+    if backend.REMOTE:
+        keep, drop = [], []
+        for item in items:
+            wanted = module_of(item) in backend.REMOTE_MODULES
+            (keep if wanted and item.get_closest_marker("embedded_only") is None else drop).append(item)
+        items[:] = keep
+        config.hook.pytest_deselected(items=drop)
+    items.sort(key=lambda item: -file_order.file_cost(module_of(item), backend.REMOTE))  # stable
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "embedded_only: tests the embedded store's own machinery")
+    # pytest-xdist would hand out files by their number of tests; the order of the collection
+    # (longest first) balances the two workers (file_order.py)
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
 
 
 # Sections a test leaves for the end of the run, title -> lines (tests/test_official_agreement.py:
