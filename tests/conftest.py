@@ -72,6 +72,14 @@ def module_of(item: pytest.Item) -> str:
     return owner.__name__.rsplit(".", 1)[-1] if owner else ""
 
 
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """On a remote store, a file with no store, endpoint or UI test is not even imported (its
+    tests would all be deselected below; importing and collecting them cost each worker seconds)."""
+    if backend.REMOTE and collection_path.suffix == ".py":
+        return collection_path.stem not in backend.REMOTE_MODULES or None
+    return None
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """On a remote store, run the store, endpoint and UI tests only, and not the embedded store's own;
     on both, the longest files first (:mod:`file_order`), each file's tests in their own order."""
