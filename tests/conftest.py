@@ -4,6 +4,8 @@
   store under ``tmp_path``, base ``http://kg.test/``, one worker, small batches.
 * ``seeded``: the same settings, with the bundled CSV sample already ingested
   as source ``sample`` (copied from one ingest per session: fast).
+* ``seeded_shared``: one such store per test module, for tests that only read it; the
+  module's end fails if a test wrote to it.
 * ``kg_env``: the environment to run ``.venv/bin/kg`` on that store.
 * ``run_kg(*args, env=…)``: run the ``kg`` command, text output.
 * ``snapshot(store)``: what a store serves, comparable with ``==``.
@@ -25,6 +27,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import backend
+import file_order
 import pytest
 
 from kg.iris import Minter
@@ -63,22 +66,39 @@ def make_settings(store: Path | str, **overrides: object) -> Settings:
 EMBEDDED = {"store_query_url": "", "store_update_url": "", "store_gsp_url": ""}
 
 
+def module_of(item: pytest.Item) -> str:
+    """The test module's name, e.g. ``test_store`` ("" for a doctest of kg/, which has none)."""
+    owner = getattr(item, "module", None)
+    return owner.__name__.rsplit(".", 1)[-1] if owner else ""
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """On a remote store, a file with no store, endpoint or UI test is not even imported (its
+    tests would all be deselected below; importing and collecting them cost each worker seconds)."""
+    if backend.REMOTE and collection_path.suffix == ".py":
+        return collection_path.stem not in backend.REMOTE_MODULES or None
+    return None
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """On a remote store, run the store, endpoint and UI tests only, and not the embedded store's own."""
-    if not backend.REMOTE:
-        return
-    keep, drop = [], []
-    for item in items:
-        owner = getattr(item, "module", None)  # a doctest of kg/ has none: the embedded run has them
-        module = owner.__name__.rsplit(".", 1)[-1] if owner else ""
-        wanted = module in backend.REMOTE_MODULES and item.get_closest_marker("embedded_only") is None
-        (keep if wanted else drop).append(item)
-    items[:] = keep
-    config.hook.pytest_deselected(items=drop)
+    """On a remote store, run the store, endpoint and UI tests only, and not the embedded store's own;
+    on both, the longest files first (:mod:`file_order`), each file's tests in their own order."""
+    if backend.REMOTE:
+        keep, drop = [], []
+        for item in items:
+            wanted = module_of(item) in backend.REMOTE_MODULES
+            (keep if wanted and item.get_closest_marker("embedded_only") is None else drop).append(item)
+        items[:] = keep
+        config.hook.pytest_deselected(items=drop)
+    items.sort(key=lambda item: -file_order.file_cost(module_of(item), backend.REMOTE))  # stable
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "embedded_only: tests the embedded store's own machinery")
+    # pytest-xdist would hand out files by their number of tests; the order of the collection
+    # (longest first) balances the two workers (file_order.py)
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
 
 
 # Sections a test leaves for the end of the run, title -> lines (tests/test_official_agreement.py:
@@ -154,6 +174,23 @@ def seed(settings: Settings, template: Path) -> Settings:
 def seeded(settings: Settings, seeded_template: Path) -> Settings:
     """``settings`` whose store already holds the bundled sample (source ``sample``)."""
     return seed(settings, seeded_template)
+
+
+@pytest.fixture(scope="module")
+def seeded_shared(tmp_path_factory: pytest.TempPathFactory, seeded_template: Path) -> Iterator[Settings]:
+    """One seeded store for the tests of a module that only read it.
+
+    On a remote store, seeding is a server and a restore per test (most of what a reading test
+    costs); these tests share one. Its graphs are compared at the module's end: a test that wrote
+    to it fails the run there (such a test takes ``seeded``, a store of its own).
+    """
+    mark = backend.started()
+    shared_settings = seed(make_settings(tmp_path_factory.mktemp("shared") / "store"), seeded_template)
+    before = snapshot(shared_settings)
+    yield shared_settings
+    after = snapshot(shared_settings)
+    backend.stop_from(mark)
+    assert after == before, "a test wrote to the read-only store `seeded_shared`: give it `seeded`"
 
 
 @pytest.fixture

@@ -352,10 +352,10 @@ def test_mapping_notes_are_info_findings_and_the_value_is_kept(settings, tmp_pat
     assert issued == rdflib.Literal("2019-06-27T12:41:27", datatype=rdflib.XSD.dateTime)
 
 
-def test_ingest_publishes_quality_measurements(seeded):
+def test_ingest_publishes_quality_measurements(seeded_shared):
     """Every published dataset gets its DQV score in the source's quality graph, queryable over SPARQL:
     six measurements of three triples (kg.quality keeps the graph lean)."""
-    store = open_store(seeded)
+    store = open_store(seeded_shared)
     query = f"""PREFIX dqv: <http://www.w3.org/ns/dqv#>
         SELECT (COUNT(DISTINCT ?d) AS ?n) WHERE {{ GRAPH <{BASE}graph/quality/sample> {{
             ?m dqv:computedOn ?d ;

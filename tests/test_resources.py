@@ -355,12 +355,12 @@ def test_base_with_a_path(tmp_path):
     assert concept.status_code == 200 and concept.json["self"]["label"] == "Environment"
 
 
-def test_page_findings_match_the_ingest(seeded):
+def test_page_findings_match_the_ingest(seeded_shared):
     """A published record's page shows the SHACL findings its ingest gave it (kept in the
     source's report graph: pages never validate a record again, see kg/findings.py)."""
-    summary = ingest(str(SAMPLE_CSV), settings=seeded, source="sample", store_it=False)
+    summary = ingest(str(SAMPLE_CSV), settings=seeded_shared, source="sample", store_it=False)
     reports = {r.key: r for r in summary.reports}
-    describer = Describer(store_for(seeded), seeded.base_uri)
+    describer = Describer(store_for(seeded_shared), seeded_shared.base_uri)
     checked = 0
     for key in (
         "http://kg.test/agency/vea",
@@ -387,8 +387,8 @@ def test_page_findings_match_the_ingest(seeded):
     assert checked == 3
 
 
-def test_links_are_never_unsafe(seeded):
-    describer = Describer(store_for(seeded), "http://kg.test/", root="")
+def test_links_are_never_unsafe(seeded_shared):
+    describer = Describer(store_for(seeded_shared), "http://kg.test/", root="")
     assert describer.href("http://kg.test/dataset/x#contact", False) == "/dataset/x#contact"
     assert describer.href("http://kg.test//evil.example/x", False) == "http://kg.test//evil.example/x"
     assert describer.href("http://kg.test//evil.example/x", True).startswith("/resource?uri=")
@@ -398,8 +398,8 @@ def test_links_are_never_unsafe(seeded):
     assert describer.href("https://example.org/x", False) == "https://example.org/x"
 
 
-def test_every_route_answers_bad_input_without_a_500(seeded):
-    client = build_app(seeded).test_client()
+def test_every_route_answers_bad_input_without_a_500(seeded_shared):
+    client = build_app(seeded_shared).test_client()
     for url in (
         "/dataset/" + "x" * 5000,
         "/agency/%00",

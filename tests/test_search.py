@@ -53,13 +53,20 @@ def sparql_count(store: Store, where: str) -> int:
 
 
 @pytest.fixture
-def store(seeded: Settings) -> Store:
-    return store_for(seeded)
+def store(seeded_shared: Settings) -> Store:
+    """The sample's store, shared by the tests of this file that only read it."""
+    return store_for(seeded_shared)
+
+
+@pytest.fixture(scope="module")
+def client(seeded_shared: Settings):
+    return build_app(seeded_shared).test_client()
 
 
 @pytest.fixture
-def client(seeded: Settings):
-    return build_app(seeded).test_client()
+def own_store(seeded: Settings) -> Store:
+    """The sample's store, this test's own: for a test that writes."""
+    return store_for(seeded)
 
 
 def put_other(store: Store, turtle: str, graph: str = f"{BASE}graph/other") -> None:
@@ -112,7 +119,8 @@ def test_all_words_must_match_and_results_show_what_matched(store: Store) -> Non
     assert {"CSV", "JSON"} <= {f.label for f in hit.formats}
 
 
-def test_a_title_match_beats_a_description_only_match(store: Store) -> None:
+def test_a_title_match_beats_a_description_only_match(own_store: Store) -> None:
+    store = own_store
     put_other(
         store,
         f"""<{BASE}dataset/z-desc> a dcat:Dataset ; dct:title "Crossing counts"@en ;
@@ -154,9 +162,10 @@ def test_keyword_values_ignore_case_and_unknown_values_match_nothing(store: Stor
     assert search(store, publisher="http://nowhere.example/x").total == 0
 
 
-def test_values_without_a_bitset_are_counted_too(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_values_without_a_bitset_are_counted_too(own_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     import kg.search.build
 
+    store = own_store
     monkeypatch.setattr(kg.search.build, "BITSET_TERMS", 3)
     store.update(f"INSERT DATA {{ GRAPH <{BASE}graph/x> {{ <{BASE}x> <{BASE}y> 1 }} }}")  # a full rebuild
     index = open_index(store)
