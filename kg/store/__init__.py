@@ -7,7 +7,8 @@
   write and the builders of derived data see it; :mod:`kg.store.bulk_load`: N-Triples cut into pieces
   for the bulk loader; :mod:`kg.store.lock`: one writer at a time.
 * :mod:`kg.store.remote`: any SPARQL 1.1 store instead, over the standard protocols
-  (:mod:`kg.store.remote_http` the wire, :mod:`kg.store.remote_write` a staged write,
+  (:mod:`kg.store.remote_read` its reads and the dataset each query sees,
+  :mod:`kg.store.remote_http` the wire, :mod:`kg.store.remote_write` a staged write,
   :mod:`kg.store.remote_derived` its derived files per version).
 * :mod:`kg.store.interface`: what both offer to the app, the ingest and the commands;
   :mod:`kg.store.results`: answers and RDF in pyoxigraph's syntaxes.
