@@ -41,8 +41,8 @@ def build_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         catalog_views,
         errors,
         gsp,
+        home,
         logs,
-        pages,
         quality_views,
         query_editor,
         resources,
@@ -83,7 +83,7 @@ def build_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     if settings.remote:  # each request reads the remote store's version afresh (kg.store.remote)
         app.before_request(store.new_request)
     for view in (
-        pages,
+        home,
         sparql,
         gsp,
         search_views,
