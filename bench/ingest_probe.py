@@ -239,10 +239,8 @@ def instrument(steps: Steps) -> None:
     embedded.Store._build_derived = steps.wrap("store: builders (the rest)", embedded.Store._build_derived)
     search.build_index = steps.wrap("store: builder: search index", search.build_index)
     factory.build_index = search.build_index  # the name store_for registers
-    embedded.Store._publish = steps.wrap("store: publish", embedded.Store._publish)
-    embedded.Store._collect_garbage = steps.wrap(
-        "store: old generations removed", embedded.Store._collect_garbage
-    )
+    embedded.publish = steps.wrap("store: publish", embedded.publish)
+    embedded.collect_garbage = steps.wrap("store: old generations removed", embedded.collect_garbage)
 
 
 def _per_graph(steps: Steps, method: Callable) -> Callable:

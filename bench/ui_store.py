@@ -137,7 +137,7 @@ def layout_problems(folder: Path) -> list[str]:
     """Why the store is not laid out as this checkout's ingest lays it out (empty when it is): a
     store made before the derived data (or by another version of it) lacks tables or columns the
     pages read, and its pages would fail or measure something else."""
-    from kg.derived import catalog, quality, tables, void
+    from kg.derived import agencies, catalog, quality, quarantine, tables, void
     from kg.search import tables as search
 
     index = _index(folder)
@@ -145,7 +145,7 @@ def layout_problems(folder: Path) -> list[str]:
         return [f"{index} is missing (no published generation, or not a store)"]
     want = sqlite3.connect(":memory:")
     want.executescript(search.SCHEMA + tables.SCHEMA)
-    for module in (catalog, quality, void):
+    for module in (agencies, catalog, quarantine, quality, void):
         want.executescript(module.SCHEMA)
     have = sqlite3.connect(f"file:{index}?mode=ro&immutable=1", uri=True)
     try:

@@ -13,7 +13,8 @@ from kg.derived.build import build_derived
 from kg.derived.descriptions import Descriptions
 from kg.derived.tables import Scores
 from kg.iris import Minter
-from kg.search.build import Summaries, build_index
+from kg.search.build import build_index
+from kg.search.summaries import Summaries
 from kg.settings import Settings
 from kg.store.embedded import Store
 from kg.store.interface import GraphStore

@@ -208,10 +208,10 @@ def expected_points(location: Path, fmt: str, settings: Settings) -> dict[str, d
 
 def derived_tables(settings: Settings) -> dict[str, list[tuple]]:
     """Every row of every derived table of the published generation, sorted."""
-    from kg.derived import catalog, quality, void
+    from kg.derived import agencies, catalog, quality, quarantine, void
 
     db = sqlite3.connect(store_for(settings).folder() / INDEX_FILE)
-    tables = ("derived", *catalog.TABLES, *void.TABLES, *quality.TABLES)
+    tables = ("derived", *agencies.TABLES, *catalog.TABLES, *void.TABLES, *quarantine.TABLES, *quality.TABLES)
     out = {t: sorted(db.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in tables}
     db.close()
     return out

@@ -15,7 +15,7 @@ from live import request as http
 from live import serve
 
 from kg.web.app import build_app
-from kg.web.query import EXAMPLES, ROW_LIMIT
+from kg.web.query_editor import EXAMPLES, ROW_LIMIT
 
 DCAT = "http://www.w3.org/ns/dcat#"
 HOSTILE = """PREFIX ex: <http://example.org/>

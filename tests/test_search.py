@@ -520,7 +520,7 @@ def test_summaries_of_mapped_records_stand_alone() -> None:
     from kg.iris import Minter
     from kg.mapping import map_record
     from kg.readers import read_source
-    from kg.search.build import summarize
+    from kg.search.summaries import summarize
 
     mapped = [map_record(r, Minter(BASE)) for r in read_source(str(SAMPLE_CSV), fmt="csv")]
     lines = [

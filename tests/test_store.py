@@ -22,7 +22,8 @@ import pytest
 from conftest import ROOT
 
 from kg.errors import QueryError, StoreBusy
-from kg.store.embedded import KEEP_GENERATIONS, Store
+from kg.store.embedded import Store
+from kg.store.publication import KEEP_GENERATIONS
 
 GRAPH = "http://kg.test/graph/one"
 OTHER = "http://kg.test/graph/other"

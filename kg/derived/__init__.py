@@ -15,10 +15,11 @@ and immutable by every worker), and several answers are already there: the datas
 theme and per publisher are the search index's facet counts, the titles and modification
 dates its ``datasets`` table. So this builder runs after :func:`kg.search.build.build_index`
 (:func:`kg.factory.store_for` registers it second) and adds its tables to the file:
-:mod:`kg.derived.catalog` (counts, home, catalogue members, agency directory, vocabulary
-descriptions), :mod:`kg.derived.descriptions` (each node's triples, for the catalogue pages),
-:mod:`kg.derived.void` (VoID statistics) and :mod:`kg.derived.quality` (scores,
-quality totals, quarantine, ingest runs), in that order by :func:`kg.derived.build.build_derived`;
+:mod:`kg.derived.agencies` (the agency directory), :mod:`kg.derived.catalog` (counts, home,
+catalogue members, vocabulary descriptions), :mod:`kg.derived.descriptions` (each node's
+triples, for the catalogue pages), :mod:`kg.derived.void` (VoID statistics),
+:mod:`kg.derived.quarantine` (quarantined records, ingest runs) and :mod:`kg.derived.quality`
+(scores, quality totals), in that order by :func:`kg.derived.build.build_derived`;
 :mod:`kg.derived.tables` holds what they share (a build, the graphs' layout, the version) and the
 pages' way back in (:func:`kg.derived.tables.open_derived`).
 

@@ -1,8 +1,9 @@
 """The builder of the derived tables: one store builder, run with every new generation.
 
 It runs after the search index's (:func:`kg.search.build.build_index`), in the same file, and has
-each part build its tables in turn: :mod:`kg.derived.catalog`, :mod:`kg.derived.descriptions`,
-:mod:`kg.derived.void`, :mod:`kg.derived.quality`, then the home page's summary, which reads the others' rows.
+each part build its tables in turn: :mod:`kg.derived.agencies`, :mod:`kg.derived.catalog`,
+:mod:`kg.derived.descriptions`, :mod:`kg.derived.void`, :mod:`kg.derived.quarantine`,
+:mod:`kg.derived.quality`, then the home page's summary, which reads the others' rows.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import os
 import sqlite3
 from pathlib import Path
 
-from kg.derived import catalog, descriptions, quality, void
+from kg.derived import agencies, catalog, descriptions, quality, quarantine, void
 from kg.derived.tables import SCHEMA, VERSION, Build, Layout, Scores, has_tables
 from kg.errors import StoreError
 from kg.search.tables import INDEX_FILE
@@ -36,7 +37,7 @@ def build_derived(
         )
     db = sqlite3.connect(target)
     db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA temp_store=MEMORY;")
-    modules = (catalog, descriptions, quality, void)
+    modules = (agencies, catalog, descriptions, quarantine, quality, void)
     for module in modules:
         for table in module.TABLES:
             db.execute(f"DROP TABLE IF EXISTS {table}")  # the search index copied the previous file
@@ -47,9 +48,11 @@ def build_derived(
     if incremental:
         db.execute("ATTACH DATABASE ? AS old", (f"file:{previous}?mode=ro",))
     build = Build(db, generation, Layout(settings.base_uri), settings, incremental)
+    agencies.build(build)
     catalog.build(build)
     descriptions.build(build, fresh)
     void.build(build)
+    quarantine.build(build)
     quality.build(build, scores)
     catalog.build_home(build)
     db.execute("INSERT OR REPLACE INTO meta VALUES ('derived', ?)", (VERSION,))

@@ -12,7 +12,7 @@ import json
 import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,13 @@ from kg.store.embedded import Store
 from kg.store.generation import Generation
 
 VERSION = "3"  # of the derived tables (meta key 'derived'); another value: rebuilt from the store
+CHUNK = 1000  # IRIs per VALUES block or IN list
+
+
+def chunks(items: Sequence[str], size: int = CHUNK) -> Iterator[Sequence[str]]:
+    """``items`` in slices of ``size``: a query names a bounded number of IRIs."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ from kg.mapping import eu_vocabularies
 from kg.mapping.ntriples import nt_iri, nt_line
 from kg.readers import read_source
 from kg.readers.detect import detect_format
-from kg.search.build import Summaries
+from kg.search.summaries import Summaries
 from kg.settings import Settings
 from kg.validation.report import Finding
 from kg.vocab import DCAT, DCT, KGO, PROV, XSD

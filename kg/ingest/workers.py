@@ -32,7 +32,7 @@ from kg.mapping.ntriples import nt_line
 from kg.mapping.repairs import reader_notes, repair_record
 from kg.quality import quality_texts
 from kg.records import AgencyRecord, DatasetRecord, RdfRecord, Record, Repair, ServiceRecord
-from kg.search.build import summarize
+from kg.search.summaries import summarize
 from kg.validation.batch import check_engine, validate_batch
 from kg.validation.report import Finding, RecordReport
 from kg.validation.shapes import validator_shapes
@@ -72,7 +72,7 @@ def process_ntriples(
 ) -> Iterator[Result]:
     """:func:`process`, with each record's triples as N-Triples text (``mapped.triples`` is empty),
     its quality measurements as N-Triples, the search index's summary of its datasets
-    (:func:`kg.search.build.summarize`, JSON lines), its points per quality indicator
+    (:func:`kg.search.summaries.summarize`, JSON lines), its points per quality indicator
     (:func:`kg.quality.quality_texts`, a JSON line) and, for a publishable record, the catalogue
     pages' rows of its subjects (:func:`kg.derived.descriptions.record_rows`). ``labels``: what
     makes the blank-node labels of this source's text its own (:func:`unique_labels`).

@@ -14,9 +14,10 @@ An invalid value of a property that is not mandatory is then left out of the pub
 and kept in the report (:func:`kg.mapping.left_out.without_invalid_values`, after validation), so a record is
 quarantined only when a mandatory rule still fails. A record's own IRI is never changed.
 
-Here: the rules and their notes, what each triple becomes, and the repairs of IRIs and of
-values that name a concept of an EU table; dates, sizes, numbers, durations and e-mail
-addresses are :mod:`kg.mapping.value_repairs`'.
+Here: the rules and their notes, what each triple becomes, and the repairs of IRIs; values that
+name a concept of an EU table (or a resource described by their text) are
+:mod:`kg.mapping.concept_repairs`'; dates, sizes, numbers, durations and e-mail addresses are
+:mod:`kg.mapping.value_repairs`'.
 
 The same repairs run on every reader's records: the CSV, data.json and CKAN mapping already
 writes most values right, and RDF is kept as published but for these.
@@ -25,8 +26,6 @@ writes most values right, and RDF is kept as published but for these.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
 from functools import cache
 from urllib.parse import quote
 
@@ -34,8 +33,14 @@ import pyoxigraph as ox
 from rdflib import BNode, Literal, URIRef
 from rdflib.term import Node
 
-from kg.iris import short_hash
-from kg.mapping import eu_vocabularies
+from kg.mapping.concept_repairs import (
+    MEDIA_TYPES,
+    STATEMENTS,
+    VOCABULARIES,
+    concept_from_text,
+    concept_iri,
+    typed,
+)
 from kg.mapping.fields import as_iri
 from kg.mapping.mapped import MappedRecord, Note, Triple
 from kg.mapping.ntriples import nt_term
@@ -49,7 +54,7 @@ from kg.mapping.value_repairs import (
     fix_email,
     fix_number,
 )
-from kg.vocab import ADMS, DCAT, DCATAP, DCT, FOAF, RDF, RDFS, SKOS, VCARD
+from kg.vocab import ADMS, DCAT, DCATAP, DCT, FOAF, RDF, VCARD
 
 REPAIR = "kgo:repair/"
 LEFT_OUT = "kgo:left-out/"
@@ -141,36 +146,6 @@ LINKS = frozenset(
     }
 )
 
-
-@dataclass(frozen=True)
-class _Vocabulary:
-    """A property whose values come from one table: how text and stray IRIs are matched."""
-
-    kind: str
-    scheme: str  # kg.eu_vocabularies.SCHEMES key
-    match: Callable[[str], str | None]
-    stray_iris: bool = True  # an IRI outside the table is matched too (else only text is)
-
-
-VOCABULARIES = {
-    DCT.language: _Vocabulary("language", "language", eu_vocabularies.match_language),
-    DCT.format: _Vocabulary("file-type", "file-type", eu_vocabularies.match_format),
-    DCT.accrualPeriodicity: _Vocabulary("frequency", "frequency", eu_vocabularies.match_frequency),
-    DCAT.theme: _Vocabulary("data-theme", "data-theme", eu_vocabularies.match_theme, stray_iris=False),
-    DCT.accessRights: _Vocabulary("access-right", "access-right", eu_vocabularies.match_access_right, False),
-    DCT.spatial: _Vocabulary("place", "country", eu_vocabularies.match_country, stray_iris=False),
-    DCT.license: _Vocabulary("licence", "licence", eu_vocabularies.match_licence, stray_iris=False),
-}
-MEDIA_TYPES = frozenset({DCAT.mediaType, DCAT.compressFormat, DCAT.packageFormat})
-# text that no table matched, where the official shapes want a described resource: the text
-# becomes that resource's label
-STATEMENTS = {
-    DCT.accessRights: DCT.RightsStatement,
-    DCT.rights: DCT.RightsStatement,
-    DCT.license: DCT.LicenseDocument,
-    DCT.spatial: DCT.Location,
-    DCT.provenance: DCT.ProvenanceStatement,
-}
 
 # the predicates on which _fix_literal / _fix_iri may repair a value (see _untouched)
 _LITERAL_PREDICATES = frozenset(
@@ -344,35 +319,9 @@ def _fix_literal(s: Node, p: Node, o: Literal, distributions: set[Node]) -> Fix 
             if fixed is not None:
                 return fixed
             kind = VOCABULARIES[p].kind if p in VOCABULARIES else "media-type" if p in MEDIA_TYPES else "link"
-            return _typed([(s, p, link)]), kind, "repaired"
-        return _from_text(s, p, text, distributions)
+            return typed([(s, p, link)]), kind, "repaired"
+        return concept_from_text(s, p, text, distributions)
     return None
-
-
-def _typed(triples: list[Triple]) -> list[Triple]:
-    """The triples, and the class the property's range gives a new link (as :func:`kg.mapping.rdf.map_rdf`
-    types the links a source leaves untyped)."""
-    extra = [(o, RDF.type, RANGES[p]) for _, p, o in triples if p in RANGES and isinstance(o, URIRef)]
-    return triples + extra
-
-
-def _from_text(s: Node, p: Node, text: str, distributions: set[Node]) -> Fix | None:
-    """Text where a resource belongs: the table's concept it names, else a resource it describes."""
-    if not text:
-        return None
-    vocabulary = VOCABULARIES.get(p)
-    if vocabulary is not None and (iri := vocabulary.match(text)):
-        return _typed([(s, p, URIRef(iri))]), vocabulary.kind, "repaired"
-    if p in MEDIA_TYPES and (iri := eu_vocabularies.media_type_iri(text)):
-        return _typed([(s, p, URIRef(iri))]), "media-type", "repaired"
-    if p == ADMS.status and s in distributions and (iri := eu_vocabularies.match_distribution_status(text)):
-        return _typed([(s, p, URIRef(iri))]), "distribution-status", "repaired"
-    cls = STATEMENTS.get(p)
-    if cls is None:
-        return None
-    node = BNode("kgr" + short_hash(f"{s}|{p}|{text}"))
-    label = SKOS.prefLabel if cls == DCT.Location else RDFS.label
-    return [(s, p, node), (node, RDF.type, cls), (node, label, Literal(text))], "statement", "repaired"
 
 
 def _fix_iri(s: Node, p: Node, o: URIRef, distributions: set[Node]) -> Fix | None:
@@ -381,31 +330,7 @@ def _fix_iri(s: Node, p: Node, o: URIRef, distributions: set[Node]) -> Fix | Non
         return [(s, p, Literal(text))], "identifier", "repaired"
     if p == VCARD.hasEmail:
         return fix_email(s, p, text)
-    vocabulary = VOCABULARIES.get(p)
-    if vocabulary is not None:
-        scheme = eu_vocabularies.SCHEMES[vocabulary.scheme]
-        if text.startswith(scheme + "/") or text.startswith(scheme.replace("http:", "https:", 1) + "/"):
-            found = eu_vocabularies.retired_code(vocabulary.scheme, text)
-            if found is None and text.startswith("https:"):
-                found = vocabulary.match(text)
-        elif vocabulary.stray_iris:
-            found = vocabulary.match(text)
-        else:
-            found = None
-        if found and found != text:
-            return _typed([(s, p, URIRef(found))]), vocabulary.kind, "repaired"
-        return None
-    if p in MEDIA_TYPES and not _IANA.match(text):
-        found = eu_vocabularies.media_type_iri(text)
-        return (_typed([(s, p, URIRef(found))]), "media-type", "repaired") if found else None
-    status = eu_vocabularies.SCHEMES["distribution-status"]
-    if p == ADMS.status and s in distributions and not text.startswith(status):
-        found = eu_vocabularies.match_distribution_status(text)
-        return (_typed([(s, p, URIRef(found))]), "distribution-status", "repaired") if found else None
-    return None
-
-
-_IANA = re.compile(r"^https?://www\.iana\.org/assignments/media-types/")
+    return concept_iri(s, p, text, distributions)
 
 
 # ---------------------------------------------------------------- IRIs

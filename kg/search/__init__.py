@@ -28,8 +28,9 @@ it copies the previous generation's index and re-indexes the datasets that the c
 graphs held or hold, or rebuilds everything when the change is unknown (a
 SPARQL update) or the previous index cannot be reused.
 
-Four modules: :mod:`kg.search.tables` (the file's tables and what both sides share),
-:mod:`kg.search.build` (the summaries an ingest's workers write, and the builder),
+Five modules: :mod:`kg.search.tables` (the file's tables and what both sides share),
+:mod:`kg.search.summaries` (what an ingest's workers write of their datasets for the index),
+:mod:`kg.search.build` (the builder),
 :mod:`kg.search.postings` (the ranking of common words, both sides) and
 :mod:`kg.search.query` (a request validated, and the published index searched).
 """

@@ -1,25 +1,23 @@
-"""The search index built: the summaries an ingest's workers write, and the store builder.
+"""The search index built: the store builder that writes a generation's ``search.sqlite``.
 
-:func:`summarize` gives a worker's datasets as JSON lines (what the index needs of each);
-:func:`build_index` writes a new generation's ``search.sqlite`` from them, or from the store.
-See :mod:`kg.search` for the index itself.
+:func:`build_index` writes it from the summaries an ingest's workers wrote
+(:mod:`kg.search.summaries`) or from the store, incrementally from the previous generation's
+index when it can. See :mod:`kg.search` for the index itself.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import shutil
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from kg.search.postings import write_postings
+from kg.search.summaries import CONTROL, IRI_FACETS, Doc, Summaries, read_summaries, summary_doc
 from kg.search.tables import FACETS, INDEX_FILE, SCHEMA, SCHEMA_VERSION, bitset
 from kg.store.generation import Generation
-from kg.vocab import DCAT, DCT, FOAF, RDF, SKOS
+from kg.vocab import DCAT, DCT, FOAF, SKOS
 
 BITSET_TERMS = 1500  # facet values with an in-memory bitset (top id / 8 bytes each, per process)
 CHUNK = 2000  # IRIs per SPARQL VALUES block while indexing
@@ -36,168 +34,8 @@ PROPERTIES = {  # what is indexed of a dataset: name -> pattern binding ?v
     "licence": "{ ?d dcat:distribution/dct:license ?v } UNION { ?d dct:license ?v }",
 }
 _EXTRA = {"title": "(LANG(?v) AS ?l)", "description": "(LANG(?v) AS ?l)"} | {
-    facet: "(isIRI(?v) AS ?k)" for facet in ("theme", "publisher", "language", "format", "licence")
+    facet: "(isIRI(?v) AS ?k)" for facet in IRI_FACETS
 }
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-Doc = dict[str, list[tuple[str, str, bool]]]  # property -> (text, language, is an IRI)
-
-
-# ---------------------------------------------------------------- summaries
-
-
-@dataclass(frozen=True)
-class Summaries:
-    """What the index needs of the datasets of one graph, written while the graph's data was made.
-
-    ``path`` holds one JSON line per dataset (:func:`summarize`) of the triples
-    loaded into ``graph``; ``held`` are the IRIs whose incoming links were taken
-    out of those triples afterwards (:func:`kg.ingest.run.hold_back_links`); ``about_others``
-    are graphs the same write made that say nothing about a dataset or distribution as
-    subject (the source's quality graph: its subjects are the measurements), so they need
-    not be searched for triples about the summarised ones.
-    """
-
-    graph: str
-    path: Path
-    held: frozenset[str] = frozenset()
-    about_others: frozenset[str] = frozenset()
-
-
-_DIRECT = {  # PROPERTIES that are one triple of the dataset
-    "title": DCT.title,
-    "description": DCT.description,
-    "keyword": DCAT.keyword,
-    "modified": DCT.modified,
-    "theme": DCAT.theme,
-    "publisher": DCT.publisher,
-    "language": DCT.language,
-    "licence": DCT.license,
-}
-_DIRECT_NAMES = {prop: name for name, prop in _DIRECT.items()}  # one lookup a triple, not eight tests
-_PARTS = (DCT.format, DCT.license)
-_XSD, _XSD_STRING = "http://www.w3.org/2001/XMLSchema#", "http://www.w3.org/2001/XMLSchema#string"
-
-
-def summarize(records: Sequence[Sequence[tuple]]) -> list[str]:
-    """For each record's triples (rdflib terms), the JSON lines that summarise its datasets.
-
-    Why: indexing by SPARQL meant iterating ~14 solutions per dataset in Python (176 s at
-    100,000 datasets); a worker that holds the triples anyway writes the same values here.
-    A line: ``{"d": IRI, "p": {property: [term]}, "x": [[distribution IRI or null,
-    [format term], [licence term]]], "u": 1 if the record alone cannot tell}``, a term being
-    ``[kind, text, tag]`` (kind ``i`` IRI, ``l`` literal with tag ``@lang``, ``^^datatype`` or
-    "") as the store keeps it (IRIs as written to N-Triples, typed literals canonical).
-    """
-    from rdflib import Literal, URIRef
-
-    from kg.mapping.ntriples import nt_term
-
-    typed: list[tuple[str, str]] = []  # literals whose stored form the store decides
-    slots: list[list] = []
-
-    def term(node: object) -> list | None:
-        if isinstance(node, URIRef):
-            return ["i", nt_term(node)[1:-1], ""]
-        if isinstance(node, Literal):
-            if node.language:
-                return ["l", str(node), "@" + node.language.lower()]
-            datatype = str(node.datatype) if node.datatype else ""
-            if not datatype or datatype == _XSD_STRING:
-                return ["l", str(node), ""]
-            found = ["l", str(node), f"^^{datatype}"]
-            if datatype.startswith(_XSD):
-                typed.append((str(node), datatype))
-                slots.append(found)
-            return found
-        return None  # a blank node: the store renames it, so its text is unknown here
-
-    out = []
-    rdf_type, dataset_class, distribution = RDF.type, DCAT.Dataset, DCAT.distribution  # looked up once
-    for triples in records:
-        by_subject: dict = {}
-        for s, p, o in triples:
-            by_subject.setdefault(s, []).append((p, o))
-        lines = []
-        datasets = [
-            s for s, p, o in triples if p == rdf_type and o == dataset_class and isinstance(s, URIRef)
-        ]
-        for d in dict.fromkeys(datasets):
-            unsafe = False
-            props: dict[str, list] = {}
-            for p, o in by_subject[d]:
-                name = _DIRECT_NAMES.get(p)
-                if name is not None:
-                    found = term(o)
-                    if found is None:
-                        unsafe = True
-                    else:
-                        props.setdefault(name, []).append(found)
-            parts = []
-            for p, x in by_subject[d]:
-                if p != distribution or isinstance(x, Literal):
-                    continue
-                if x not in by_subject:  # described by another record, or nowhere: ask the store
-                    unsafe = True
-                    continue
-                formats, licences = [], []
-                for q, o in by_subject[x]:
-                    if q in _PARTS:
-                        found = term(o)
-                        if found is None:
-                            unsafe = True
-                        else:
-                            (formats if q == DCT.format else licences).append(found)
-                name = nt_term(x)[1:-1] if isinstance(x, URIRef) else None  # a blank node is the record's
-                parts.append([name, formats, licences])
-            line = {"d": nt_term(d)[1:-1], "p": props, "x": parts}
-            if unsafe:
-                line["u"] = 1
-            lines.append(line)
-        out.append(lines)
-    for found, text in zip(slots, Generation.stored_literals(typed), strict=True):
-        found[1] = text
-    return ["".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines) for lines in out]
-
-
-def _summary_doc(line: dict, held: frozenset[str]) -> Doc:
-    """The :data:`Doc` of a summary line, as :func:`_read` would have read it from the store.
-
-    SELECT DISTINCT: a term counts once per property (after the store's canonical forms);
-    links to ``held`` IRIs are gone from the store, so they are left out here too.
-    """
-    doc: Doc = {}
-    seen: dict[str, set] = {}
-
-    def add(name: str, terms: list) -> None:
-        mine = seen.setdefault(name, set())
-        for kind, text, tag in terms:
-            key = (kind, text, tag)
-            if key in mine or kind == "i" and text in held:
-                continue
-            mine.add(key)
-            clean = " ".join(_CONTROL.sub("", text).split())
-            if clean:  # the extra columns of _read: LANG for texts, isIRI for facets
-                lang = tag[1:] if name in ("title", "description") and tag.startswith("@") else ""
-                doc.setdefault(name, []).append(
-                    (clean, lang, kind == "i" and "isIRI" in _EXTRA.get(name, ""))
-                )
-
-    parts = [part for part in line["x"] if part[0] is None or part[0] not in held]
-    for name, terms in line["p"].items():
-        if name != "licence":
-            add(name, terms)
-    for _, _, licences in parts:  # the UNION's first branch first, as the query reads
-        add("licence", licences)
-    add("licence", line["p"].get("licence", []))
-    for _, formats, _ in parts:
-        add("format", formats)
-    return doc
-
-
-def _summaries(path: Path) -> Iterator[dict]:
-    with open(path, encoding="utf-8") as lines:
-        for line in lines:
-            yield json.loads(line)
 
 
 # ---------------------------------------------------------------- building
@@ -235,10 +73,10 @@ def build_index(generation: Generation, summaries: Summaries | None = None) -> N
         assert summaries is not None
         wanted = {iri for iri in todo if known.get(iri)}
         terms = _terms(db)
-        for line in _summaries(summaries.path):
+        for line in read_summaries(summaries.path):
             if line["d"] in wanted:
                 wanted.discard(line["d"])
-                _add(db, terms, line["d"], _summary_doc(line, summaries.held), now[line["d"]])
+                _add(db, terms, line["d"], summary_doc(line, summaries.held), now[line["d"]])
         todo = [iri for iri in todo if not known.get(iri)]
     _insert(db, generation, todo, now)
     _finish(db, generation, full=len(todo) == len(now))
@@ -280,7 +118,7 @@ def _known(generation: Generation, summaries: Summaries) -> dict[str, bool]:
     """
     known: dict[str, bool] = {}
     subjects: dict[str, str] = {}  # dataset and distribution IRIs -> their dataset
-    for line in _summaries(summaries.path):
+    for line in read_summaries(summaries.path):
         iri = line["d"]
         safe = not line.get("u") and iri not in known
         if iri in known:
@@ -386,7 +224,7 @@ def _read(generation: Generation, iris: Sequence[str]) -> dict[str, Doc]:
         extra = _EXTRA.get(name, "")  # only what is used: every column of every row costs
         query = f"{PREFIXES} SELECT DISTINCT ?d ?v {extra} WHERE {{ {values} {pattern} }}"
         for row in generation.rows(query):
-            text = " ".join(_CONTROL.sub("", row["v"] or "").split())
+            text = " ".join(CONTROL.sub("", row["v"] or "").split())
             if text:
                 kind = (row.get("l") or "", row.get("k") in ("true", "1"))  # Virtuoso: 1
                 docs.setdefault(row["d"], {}).setdefault(name, []).append((text, *kind))

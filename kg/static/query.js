@@ -1,6 +1,6 @@
 // The SPARQL editor of /query: syntax highlighting, running queries without leaving the page,
 // and example queries that fill the editor. The page works without this file: the form and the
-// example links are plain GET requests rendered by the server (kg/web/query.py).
+// example links are plain GET requests rendered by the server (kg/web/query_editor.py).
 //
 // Highlighting: a <pre> under a transparent <textarea> shows the same text, coloured. The
 // textarea stays the real, accessible input (label, keyboard, undo); the <pre> is aria-hidden.

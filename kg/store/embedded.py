@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -53,10 +52,9 @@ from kg.errors import InputError, QueryError, StoreError
 from kg.sparql_text import declares_dataset
 from kg.store.generation import Generation, Writer
 from kg.store.lock import write_lock
+from kg.store.next_generation import PARTS, next_stores
+from kg.store.publication import collect_garbage, publish, remove_unfinished
 from kg.store.results import FORMATS
-
-KEEP_GENERATIONS = 3
-PARTS = ("rdf", "private")  # the two Oxigraph stores of a generation
 
 
 class _Snapshot(NamedTuple):
@@ -273,7 +271,7 @@ class Store:
         self.path.mkdir(parents=True, exist_ok=True)
         (self.path / "generations").mkdir(exist_ok=True)
         with write_lock(self.path / "write.lock", wait):
-            self._remove_unfinished()
+            remove_unfinished(self.path)
             current = self.version()
             number = int(current) + 1 if current else 1
             tmp = self.path / "generations" / f"{number:06d}.tmp"
@@ -292,7 +290,7 @@ class Store:
                 )
                 final = tmp.with_suffix("")
                 tmp.rename(final)
-                self._publish(final.name)
+                publish(self.path, final.name)
             except OSError as exc:
                 writer.close()
                 shutil.rmtree(tmp, ignore_errors=True)
@@ -301,7 +299,7 @@ class Store:
                 writer.close()  # the caller may keep the error (and with it its frames) alive
                 shutil.rmtree(tmp, ignore_errors=True)
                 raise
-            self._collect_garbage()
+            collect_garbage(self.path)
 
     def backup(self, target: Path | str) -> str:
         """Copy the published generation to ``target`` (a new folder): Oxigraph's own backup of the
@@ -343,18 +341,18 @@ class Store:
         self.path.mkdir(parents=True, exist_ok=True)
         (self.path / "generations").mkdir(exist_ok=True)
         with write_lock(self.path / "write.lock", wait):
-            self._remove_unfinished()
+            remove_unfinished(self.path)
             current = self.version()
             tmp = self.path / "generations" / f"{int(current or 0) + 1:06d}.tmp"
             try:
                 shutil.copytree(source, tmp)
                 final = tmp.with_suffix("")
                 tmp.rename(final)
-                self._publish(final.name)
+                publish(self.path, final.name)
             except OSError as exc:
                 shutil.rmtree(tmp, ignore_errors=True)
                 raise StoreError(f"cannot restore {source}: {exc}") from exc
-            self._collect_garbage()
+            collect_garbage(self.path)
             return final.name
 
     def add_builder(self, builder: Callable[[Generation], None]) -> None:
@@ -381,68 +379,9 @@ class Store:
         self, current: str, target: Path, replace: tuple[str, ...]
     ) -> tuple[ox.Store, ox.Store]:
         """The public and private stores of the next generation, without the ``replace`` graphs."""
-        if not current:
-            return ox.Store(str(target / "rdf")), ox.Store(str(target / "private"))
-        previous = self.path / "generations" / current
-        if not (previous / "private").is_dir():  # written before the split: sort its graphs
-            return self._split(previous / "rdf", target, replace)
-        return tuple(self._next_part(previous / part, target / part, replace) for part in PARTS)
-
-    def _next_part(self, folder: Path, target: Path, replace: tuple[str, ...]) -> ox.Store:
-        source = ox.Store.read_only(str(folder))
-        names = [g for g in source.named_graphs() if isinstance(g, ox.NamedNode)]
-        replaced = [g for g in names if g.value in replace]
-        if not replaced:
-            source.backup(str(target))
-            del source
-            return ox.Store(str(target))
-        total = _size(source)
-        dropped = sum(_size(source, g) for g in replaced)
-        if dropped * 4 <= total - dropped:  # checkpoint + remove is cheaper
-            source.backup(str(target))
-            del source
-            store = ox.Store(str(target))
-            for g in replaced:
-                store.remove_graph(g)
-            return store
-        store = ox.Store(str(target))  # most of the store is replaced: copy what is kept
-        self._copy_graphs(source, [ox.DefaultGraph(), *names], replace, lambda g: store)
-        return store
-
-    def _split(self, folder: Path, target: Path, replace: tuple[str, ...]) -> tuple[ox.Store, ox.Store]:
-        source = ox.Store.read_only(str(folder))
-        public, private = ox.Store(str(target / "rdf")), ox.Store(str(target / "private"))
-        graphs = [ox.DefaultGraph(), *(g for g in source.named_graphs() if isinstance(g, ox.NamedNode))]
-        self._copy_graphs(source, graphs, replace, lambda g: private if self.is_private(g) else public)
+        previous = self.path / "generations" / current if current else None
+        public, private, self._renamed = next_stores(previous, target, replace, self.is_private, self.path)
         return public, private
-
-    def _copy_graphs(self, source: ox.Store, graphs: list, replace: tuple[str, ...], into: Callable) -> None:
-        with tempfile.TemporaryDirectory(dir=self.path) as scratch:
-            for g in graphs:
-                name = g.value if isinstance(g, ox.NamedNode) else None
-                if name in replace:
-                    continue
-                if name is not None:
-                    self._renamed.add(name)  # its blank nodes are named anew by the load
-                dump = Path(scratch) / "graph.nt"
-                source.dump(str(dump), format=ox.RdfFormat.N_TRIPLES, from_graph=g)
-                into(name).bulk_load(path=str(dump), format=ox.RdfFormat.N_TRIPLES, to_graph=g)
-
-    def _publish(self, generation: str) -> None:
-        link = self.path / "current.tmp"
-        link.unlink(missing_ok=True)
-        link.symlink_to(f"generations/{generation}")
-        os.replace(link, self.path / "current")
-        _fsync_dir(self.path)
-
-    def _remove_unfinished(self) -> None:
-        for tmp in (self.path / "generations").glob("*.tmp"):
-            shutil.rmtree(tmp, ignore_errors=True)
-
-    def _collect_garbage(self) -> None:
-        done = sorted(p for p in (self.path / "generations").iterdir() if p.name.isdigit())
-        for old in done[:-KEEP_GENERATIONS]:
-            shutil.rmtree(old, ignore_errors=True)
 
 
 def _graph_node(iri: str) -> ox.NamedNode:
@@ -454,16 +393,3 @@ def _graph_node(iri: str) -> ox.NamedNode:
         return ox.NamedNode(iri)
     except ValueError as exc:
         raise InputError(f"not an IRI: {iri!r} ({exc})") from exc
-
-
-def _size(store: ox.Store, graph: ox.NamedNode | None = None) -> int:
-    where = f"GRAPH <{graph.value}> {{ ?s ?p ?o }}" if graph else "GRAPH ?g { ?s ?p ?o }"
-    return int(next(iter(store.query(f"SELECT (COUNT(*) AS ?n) {{ {where} }}")))["n"].value)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -3,7 +3,7 @@
 The names the service keeps in the store's own state graph (:data:`STATE`: the published
 version, the graphs it wrote outside its own), the media types of the answers, and the one
 rule for failures (:func:`check_answer`: a 4xx is the request's fault) live here, shared by
-the reading side (:mod:`kg.store.remote`) and a write (:mod:`kg.store.remote_write`).
+the reading side (:mod:`kg.store.remote_read`) and a write (:mod:`kg.store.remote_write`).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ publishes, itself and with its units. Filters: ``q`` (words of its names, acrony
 without regard to case or accents), ``source``, ``kind`` (its ``org:classification``) and ``type``
 (``unit`` or ``organisation``); a filtered tree keeps the ancestors of what matches, as context.
 The list is paged by top-level agency (``page``). Everything is read from the directory derived
-with the store generation (:mod:`kg.derived.catalog`), whose size is the number of agencies, not
+with the store generation (:mod:`kg.derived.agencies`), whose size is the number of agencies, not
 of datasets.
 """
 
@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, jsonify, render_template, request
 
-from kg.derived.catalog import fold
+from kg.derived.agencies import fold
 from kg.derived.tables import Derived
 from kg.web.cache import etag_for, not_modified
 from kg.web.errors import wants_json

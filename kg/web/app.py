@@ -41,10 +41,10 @@ def build_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         catalog_views,
         errors,
         gsp,
+        home,
         logs,
-        pages,
         quality_views,
-        query,
+        query_editor,
         resources,
         search_views,
         sparql,
@@ -83,12 +83,12 @@ def build_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     if settings.remote:  # each request reads the remote store's version afresh (kg.store.remote)
         app.before_request(store.new_request)
     for view in (
-        pages,
+        home,
         sparql,
         gsp,
         search_views,
         catalog_views,
-        query,
+        query_editor,
         quality_views,
         agencies_views,
         resources,

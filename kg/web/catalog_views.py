@@ -35,7 +35,7 @@ from kg.vocab import DCT, FOAF, PREFIXES
 from kg.web import formats
 from kg.web.auth import readable
 from kg.web.cache import etag_for, not_modified
-from kg.web.query import iri_link
+from kg.web.query_editor import iri_link
 from kg.web.tables import derived
 
 blueprint = Blueprint("catalog_views", __name__)

@@ -1,8 +1,9 @@
 """/quality: validation outcomes per source and agency, and the MQA-style score of every dataset.
 
-Everything is read from the data derived with the store generation (:mod:`kg.derived.quality`):
-the current ingest run of each source with its rule tallies, the quarantined records, every
-measured dataset's score and points per indicator, and their sums per source and publisher.
+Everything is read from the data derived with the store generation (:mod:`kg.derived.quality`,
+:mod:`kg.derived.quarantine`): the current ingest run of each source with its rule tallies, the
+quarantined records, every measured dataset's score and points per indicator, and their sums per
+source and publisher.
 Each read is bounded (a range of ranks, a few rows by key); none is a store query, so the page
 costs the same on a catalogue of any size. The whole store, one source (``?source=name``) or one
 agency (``?agency=IRI``: the datasets it publishes) is shown; the JSON twin is ``/quality.json``

@@ -7,7 +7,7 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, re
 from kg.web.search_views import page_link
 from kg.web.tables import derived
 
-blueprint = Blueprint("pages", __name__)
+blueprint = Blueprint("home", __name__)
 
 EMPTY = {
     "counts": {"agencies": 0, "datasets": 0, "distributions": 0, "services": 0},
