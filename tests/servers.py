@@ -12,6 +12,7 @@ files decide the scope (one server per module keeps the suite fast).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -81,6 +82,38 @@ class RemoteServer:
                 proc.wait(timeout=10)
         # Anything the server forked into its group goes too, even if the leader exited first.
         _signal_group(proc, signal.SIGKILL)
+
+    def graph_sizes(self) -> dict[str, int]:
+        """The triples of each named graph, and of the default graph under ``""`` (on Virtuoso the
+        union of all graphs): what the server holds, comparable with ``==``."""
+        sizes = {"": int(self._select("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")[0]["n"]["value"])}
+        rows = self._select("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")
+        return sizes | {row["g"]["value"]: int(row["n"]["value"]) for row in rows}
+
+    def empty_back_to(self, sizes: dict[str, int]) -> bool:
+        """Drop every graph not in ``sizes`` (and clear Oxigraph's default graph unless it held
+        triples then): the server as it was when ``sizes`` was read, so that tests can share one
+        server. False when that is not enough (a graph of ``sizes`` changed): start a new one."""
+        now = self.graph_sizes()
+        steps = [f"DROP SILENT GRAPH <{g}>" for g in sorted(now) if g and g not in sizes]
+        if self.name == "oxigraph" and now[""] and not sizes[""]:
+            steps.append("CLEAR SILENT DEFAULT")
+        if steps:
+            request = urllib.request.Request(
+                self.update_url,
+                data=" ;\n".join(steps).encode(),
+                method="POST",
+                headers={"Content-Type": "application/sparql-update"},
+            )
+            with _OPENER.open(request, timeout=60):
+                pass
+        return self.graph_sizes() == sizes
+
+    def _select(self, query: str) -> list[dict]:
+        url = self.query_url + "?" + urllib.parse.urlencode({"query": query})
+        request = urllib.request.Request(url, headers={"Accept": "application/sparql-results+json"})
+        with _OPENER.open(request, timeout=60) as response:
+            return json.load(response)["results"]["bindings"]
 
     def log_tail(self, lines: int = 30) -> str:
         """The end of the server's log, for error messages."""

@@ -40,25 +40,61 @@ DATASET = "http://www.w3.org/ns/dcat#Dataset"
 XSD = "http://www.w3.org/2001/XMLSchema#"
 
 
-@pytest.fixture(params=["oxigraph", "virtuoso"])
-def remote(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
-    """Settings on a fresh server of each kind (Virtuoso without its 10,000-row cap)."""
+class SharedServer:
+    """A server of one kind for the module's tests, each of which finds it as it was started: its
+    graphs are compared with the ones it began with after every test and the test's own dropped
+    (:meth:`servers.RemoteServer.empty_back_to`); a server that this cannot restore is replaced.
+    A Virtuoso start takes seconds (most of what a test here cost when each had its own)."""
+
+    def __init__(self, kind: str, folder: Path) -> None:
+        self.kind, self.folder, self.starts = kind, folder, 0
+        self.server = self._start()
+
+    def _start(self) -> servers.RemoteServer:
+        self.starts += 1
+        folder = self.folder / f"{self.kind}-{self.starts}"
+        if self.kind == "virtuoso":  # without its 10,000-row cap
+            server = servers.start_virtuoso(folder, max_rows=1_000_000)
+        else:
+            server = servers.start_oxigraph(folder)
+        self.pristine = server.graph_sizes()
+        return server
+
+    def reset(self) -> None:
+        if not self.server.empty_back_to(self.pristine):
+            self.server.stop()
+            self.server = self._start()
+
+
+@pytest.fixture(scope="module", params=["oxigraph", "virtuoso"])
+def shared_server(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[SharedServer]:
     kind = request.param
     reason = servers.oxigraph_available() if kind == "oxigraph" else servers.virtuoso_available()
     if reason:
         pytest.skip(reason)
-    if kind == "virtuoso":
-        server = servers.start_virtuoso(tmp_path / "virtuoso", max_rows=1_000_000)
-    else:
-        server = servers.start_oxigraph(tmp_path / "oxigraph")
-    with server:
-        yield make_settings(
-            tmp_path / "state",
-            store_query_url=server.query_url,
-            store_update_url=server.update_url,
-            store_gsp_url=server.gsp_url,
-            extra={"kind": kind},
-        )
+    shared = SharedServer(kind, tmp_path_factory.mktemp(kind))
+    try:
+        yield shared
+    finally:
+        shared.server.stop()
+
+
+@pytest.fixture
+def remote(shared_server: SharedServer, tmp_path: Path) -> Iterator[Settings]:
+    """Settings on a server of each kind that holds none of another test's graphs, with a
+    state folder of their own."""
+    assert shared_server.server.graph_sizes() == shared_server.pristine, (
+        "the server holds another test's graphs"
+    )
+    server = shared_server.server
+    yield make_settings(
+        tmp_path / "state",
+        store_query_url=server.query_url,
+        store_update_url=server.update_url,
+        store_gsp_url=server.gsp_url,
+        extra={"kind": shared_server.kind},
+    )
+    shared_server.reset()
 
 
 def ntriples(value: str, n: int) -> str:
