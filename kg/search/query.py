@@ -203,7 +203,7 @@ class Index:
             if bits is not None:
                 self.bits[ident] = int.from_bytes(bits, "little")
         self.order = {  # dataset ids in each sort order, as arrays for _page's vectorised selection
-            sort: np.fromiter((i for (i,) in db.execute(f"SELECT id FROM datasets ORDER BY {keys}")), np.int64)
+            sort: np.array([i for (i,) in db.execute(f"SELECT id FROM datasets ORDER BY {keys}")], np.int64)
             for sort, keys in (("modified", "modified DESC, sort_title, id"), ("title", "sort_title, id"))
         }
         self.all = bitset(self.order["title"].tolist(), self.top)
