@@ -220,11 +220,15 @@ def write_page(
 
     ``data``: the generation's derived page data (None when nothing was ever written: the page
     is only its paging). Every line is already as pyoxigraph writes N-Triples, so N-Triples is
-    the sorted lines as they are; another syntax is parsed from them once.
+    the sorted lines as they are; another syntax is parsed from them once, without checking
+    their IRIs again (:func:`kg.store.results.convert`'s ``written``).
     """
     lines = page_lines(settings, page.members, data) if data is not None else []
     text = grouped("".join(lines) + hydra_ntriples(settings, page))
-    output.write(text.encode("utf-8") if fmt == "nt" else convert(text, fmt, prefixes=PREFIXES))
+    if fmt == "nt":
+        output.write(text.encode("utf-8"))
+    else:
+        output.write(convert(text, fmt, prefixes=PREFIXES, written=True))
 
 
 def page_lines(settings: Settings, items: Iterable[Member], data: PageData) -> list[str]:
