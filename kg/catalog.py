@@ -220,30 +220,44 @@ def write_page(
 
     ``data``: the generation's derived page data (None when nothing was ever written: the page
     is only its paging). Every line is already as pyoxigraph writes N-Triples, so N-Triples is
-    the sorted lines as they are; another syntax is parsed from them once.
+    the sorted lines as they are; another syntax is parsed from them once, without checking
+    their IRIs again (:func:`kg.store.results.convert`'s ``written``).
     """
     lines = page_lines(settings, page.members, data) if data is not None else []
-    text = grouped("".join(lines) + hydra_ntriples(settings, page))
-    output.write(text.encode("utf-8") if fmt == "nt" else convert(text, fmt, prefixes=PREFIXES))
+    lines += hydra_ntriples(settings, page).splitlines(keepends=True)
+    text = "".join(sorted(lines))  # each subject's triples together, as grouped() does
+    if fmt == "nt":
+        output.write(text.encode("utf-8"))
+    else:
+        output.write(convert(text, fmt, prefixes=PREFIXES, written=True))
 
 
 def page_lines(settings: Settings, items: Iterable[Member], data: PageData) -> list[str]:
     """The catalogue node, its links to ``items``, their descriptions and the concepts they use,
-    as N-Triples lines (each once)."""
+    as N-Triples lines (each once).
+
+    The texts are split into lines once, all together: split and deduplicated node by node, the
+    ~4,500 nodes of a page cost ~3 ms more at 100,000 datasets."""
     catalog = Minter(settings.base_uri).catalog()
-    found = dict.fromkeys(data.catalog_ntriples().splitlines(keepends=True))
-    used = {iri for line in found if (iri := _iri_object(line)) is not None}
+    own = data.catalog_ntriples()
+    used = {iri for line in own.splitlines(keepends=True) if (iri := _iri_object(line)) is not None}
+    texts = [own]
     items = list(items)
     if items:
         # the member list says they are there
-        found.update(dict.fromkeys(f"<{catalog}> <{LINKS[m.kind]}> <{m.iri}> .\n" for m in items))
+        texts += [f"<{catalog}> <{LINKS[m.kind]}> <{m.iri}> .\n" for m in items]
         used.update(m.iri for m in items)
         for node in describe(data, [m.iri for m in items]):
-            found.update(dict.fromkeys(node.ntriples.splitlines(keepends=True)))
+            texts.append(node.ntriples)
             used.update(node.followed, node.unfollowed)
     if used:
-        found.update(dict.fromkeys(data.concepts(sorted(used)).splitlines(keepends=True)))
-    return list(found)
+        texts.append(data.concepts(sorted(used)))
+    return list(dict.fromkeys("".join(_ended(text) for text in texts).splitlines(keepends=True)))
+
+
+def _ended(text: str) -> str:
+    """N-Triples text whose last line ends, so that texts join without running lines together."""
+    return text if not text or text.endswith("\n") else text + "\n"
 
 
 def describe(data: PageData, seeds: list[str]) -> Iterator[Node]:

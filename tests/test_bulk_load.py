@@ -163,3 +163,30 @@ def test_a_load_leaves_out_the_lines_it_is_told_to(tmp_path):
     assert counts(store)[0] == len(lines) - 2
     remaining = store.query(f"ASK {{ GRAPH <{GRAPH}> {{ <http://kg.test/d/0> <http://kg.test/title> ?t }} }}")
     assert not bool(remaining)
+
+
+def test_a_labelled_load_in_pieces_keeps_the_file_s_labels(tmp_path, monkeypatch):
+    """With its labels kept, a file is loaded in pieces of LABELLED_CHUNK_BYTES (bounded memory):
+    every triple and blank node is there once, named as the file names it."""
+    path = tmp_path / "records.nt"
+    data = write_records(path, 300, 11, shared=5)
+    labels = set(LABEL.findall(data))
+    monkeypatch.setattr(Writer, "LABELLED_CHUNK_BYTES", len(data) // 40)
+    loaded: list[int] = []
+    load_labelled = Writer._load_labelled
+
+    def counted(self, store, pieces, graph):
+        pieces = list(pieces)
+        loaded.append(len(pieces))
+        return load_labelled(self, store, pieces, graph)
+
+    monkeypatch.setattr(Writer, "_load_labelled", counted)
+    store = make(tmp_path / "store")
+    if getattr(store, "remote", False):
+        pytest.skip("a remote store loads over the Graph Store protocol, not with kept labels")
+    with store.write(replace=(GRAPH,)) as writer:
+        writer.load(path, graph=GRAPH, keep_labels=True)
+    assert loaded and loaded[0] > 20
+    assert counts(store) == (data.count(b"\n"), len(labels))
+    rows = store.query(f"SELECT DISTINCT ?b WHERE {{ GRAPH <{GRAPH}> {{ ?b ?p ?o }} FILTER(isBlank(?b)) }}")
+    assert {f"_:{row['b'].value}".encode() for row in rows} == labels  # each is a subject somewhere

@@ -192,6 +192,28 @@ def test_paging_covers_every_result_once(store: Store) -> None:
     assert search(store, size="7").pages == 7
 
 
+@pytest.mark.parametrize("sort", ["title", "modified"])
+def test_a_filtered_page_is_the_sorted_list_filtered(store: Store, sort: str) -> None:
+    """A facet-filtered page, paged in each sort order, is the whole sorted list with the other
+    publishers' datasets taken out, page by page (the page is selected with numpy)."""
+    whole = search(store, sort=sort, size="100").hits
+    publisher = whole[0].publishers[0].value
+    expected = [h.iri for h in whole if publisher in {p.value for p in h.publishers}]
+    assert 2 < len(expected) < len(whole)
+    pages = [iris(search(store, sort=sort, publisher=publisher, size="2", page=str(p))) for p in range(1, 30)]
+    assert [i for page in pages for i in page] == expected
+    past = search(store, sort=sort, publisher=publisher, size="2", page=str(len(expected) // 2 + 2))
+    assert past.hits == () and past.total == len(expected)
+
+
+def test_facet_limit_zero_counts_no_facet(store: Store) -> None:
+    publisher = search(store).facets["publisher"][0].value
+    counted = search(store, facet_limit=5, publisher=publisher)
+    plain = search(store, facet_limit=0, publisher=publisher)
+    assert counted.facets["theme"] and all(values == () for values in plain.facets.values())
+    assert iris(plain) == iris(counted) and plain.total == counted.total
+
+
 def test_sorting(store: Store) -> None:
     titles = [h.title for h in search(store, sort="title", size="100").hits]
     assert titles == sorted(titles, key=str.casefold)

@@ -10,11 +10,12 @@ import json
 import re
 import sqlite3
 import threading
-from array import array
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from kg.errors import StoreError
 from kg.search.postings import Postings, Ranking
@@ -201,11 +202,11 @@ class Index:
             self.by_facet[facet].append(ident)
             if bits is not None:
                 self.bits[ident] = int.from_bytes(bits, "little")
-        self.order = {
-            sort: array("q", (i for (i,) in db.execute(f"SELECT id FROM datasets ORDER BY {keys}")))
+        self.order = {  # dataset ids in each sort order, as arrays for _page's vectorised selection
+            sort: np.array([i for (i,) in db.execute(f"SELECT id FROM datasets ORDER BY {keys}")], np.int64)
             for sort, keys in (("modified", "modified DESC, sort_title, id"), ("title", "sort_title, id"))
         }
-        self.all = bitset(self.order["title"], self.top)
+        self.all = bitset(self.order["title"].tolist(), self.top)
         self.count = len(self.order["title"])
         self.postings = Postings(db)
 
@@ -221,6 +222,8 @@ class Index:
 
         Facets combine with AND; the values of one facet with OR. A facet's counts are
         taken over the hits of every *other* selected facet, so its values stay choosable.
+        ``facet_limit=0``: no facet counted at all (a list that shows none: the agency page's
+        datasets), since counting them is most of a filtered search's time.
         """
         words = query.words()
         text = "{title keywords description} : (" + " ".join(f'"{w}"' for w in words) + ")" if words else ""
@@ -230,8 +233,8 @@ class Index:
         found = every
         for bits in chosen.values():
             found &= bits
-        facets = {}
-        for facet in FACETS:
+        facets: dict[str, tuple[Value, ...]] = {facet: () for facet in FACETS}
+        for facet in FACETS if facet_limit else ():
             scope = every
             for other, bits in chosen.items():
                 if other != facet:
@@ -319,18 +322,12 @@ class Index:
             return [i for (i,) in rows]
         order = self.order["title" if query.sort == "title" else "modified"]
         if found == self.all:
-            return list(order[offset : offset + query.size])
-        member = found.to_bytes((self.top >> 3) + 1, "little")
-        page: list[int] = []
-        for ident in order:  # at most one pass over the order: a few ms at 100,000 datasets
-            if member[ident >> 3] >> (ident & 7) & 1:
-                if offset:
-                    offset -= 1
-                else:
-                    page.append(ident)
-                    if len(page) == query.size:
-                        break
-        return page
+            return order[offset : offset + query.size].tolist()
+        # the found ids in the order's order, by numpy: a pass in Python over the order took 8-30 ms
+        # at 100,000 datasets for a late page of an agency's 2,000 datasets, this ~0.5 ms
+        bits = np.frombuffer(found.to_bytes((self.top >> 3) + 1, "little"), dtype=np.uint8)
+        member = np.unpackbits(bits, bitorder="little").view(bool)
+        return order[member[order]][offset : offset + query.size].tolist()
 
     def _hits(self, ids: list[int], text: str) -> Iterator[Hit]:
         if not ids:
