@@ -48,14 +48,8 @@ import pyoxigraph as ox
 import urllib3
 
 from kg.errors import InputError, QueryError, StoreError
-from kg.sparql_text import (
-    dataset_clauses,
-    declares_dataset,
-    default_graph_as,
-    graph_preconditions,
-    query_form,
-    without_dataset,
-)
+from kg.sparql_text import dataset_clauses, declares_dataset, query_form, without_dataset
+from kg.sparql_updates import default_graph_as, graph_preconditions
 from kg.store.generation import Generation
 from kg.store.lock import write_lock
 from kg.store.remote_derived import DerivedFiles

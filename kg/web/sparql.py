@@ -21,14 +21,8 @@ from collections.abc import Iterator
 from flask import Blueprint, Response, abort, current_app, request
 
 from kg.errors import QueryError
-from kg.sparql_text import (
-    add_using,
-    dataset_clauses,
-    declares_dataset,
-    declares_using,
-    describes_constants,
-    with_base,
-)
+from kg.sparql_text import dataset_clauses, declares_dataset, describes_constants, with_base
+from kg.sparql_updates import add_using, declares_using
 from kg.store.results import convert
 from kg.web import answers, formats, guard
 from kg.web.auth import readable, require_write_token
