@@ -41,16 +41,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def gunicorn_argv(port: int, workers: int, threads: int | None = None) -> list[str]:
+def gunicorn_argv(port: int, workers: int) -> list[str]:
     """The app under gunicorn on a loopback port, as ``kg serve`` runs it (uvicorn workers serving
-    ``app:front``, the shared evaluator pool's hooks); ``threads`` turns it into the former
-    gthread server of ``app:app``, for comparison."""
+    ``app:front``, the shared evaluator pool's hooks). The Flask app alone (``app:app``) answers
+    no ``/sparql`` query: the front does (:mod:`kg.web.front`), so there is no other server to
+    compare with."""
     from kg.cli import APP, WORKER_CLASS
 
     argv = [str(BIN / "gunicorn"), "--chdir", str(ROOT), "--bind", f"127.0.0.1:{port}"]
     argv += ["--workers", str(workers)]
-    if threads:
-        return [*argv, "--worker-class", "gthread", "--threads", str(threads), "app:app"]
     return [*argv, "--worker-class", WORKER_CLASS, "--config", "python:kg.gunicorn_conf", APP]
 
 

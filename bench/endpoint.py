@@ -13,7 +13,7 @@ published graphs).
 Two servers, both on loopback and both up the whole time, take turns (one is
 idle while the other is measured):
 
-* **ours**: the app as ``kg serve`` runs it (gunicorn, gthread workers) on the
+* **ours**: the app as ``kg serve`` runs it (gunicorn, uvicorn workers) on the
   store folder, ``KG_BASE_URI`` set to the generator's base so IRIs line up;
 * **native**: ``oxigraph serve-read-only --union-default-graph`` (the
   ``oxigraph`` package on PyPI, ``pip install -e '.[bench]'``) on a *copy* of
@@ -58,7 +58,6 @@ Usage::
     .venv/bin/pip install -e '.[bench]'     # the native server; apt-get install wrk
     .venv/bin/python bench/endpoint.py                          # 100,000 datasets, c=1 and 8, 10 s runs
     .venv/bin/python bench/endpoint.py --n 10000 --duration 3 --queries describe,page --no-write
-    .venv/bin/python bench/endpoint.py --threads 8 --no-write   # another gunicorn configuration
 
 Results go to ``bench/RESULTS.md`` under "Endpoint" (that section only is
 replaced; ``--no-write`` leaves the file alone) and, in full, to
@@ -463,41 +462,11 @@ def _wait_ready(server: Server, probe: str, log: Path) -> None:
         pass
 
 
-_SERVE_ARGV = """
-import json, os, sys
-def show(path, argv):
-    print(json.dumps([path, *argv[1:]]))
-    sys.exit(0)
-os.execv = show
-from kg.cli import main
-main(sys.argv[1:])
-"""
-
-
-def start_ours(
-    store: Path,
-    workers: int,
-    threads: int | None,
-    worker_class: str | None,
-    env_extra: dict[str, str],
-    log: Path,
-) -> Server:
-    """Our app as ``kg serve`` runs it; ``threads``/``worker_class`` change that gunicorn command line."""
+def start_ours(store: Path, workers: int, env_extra: dict[str, str], log: Path) -> Server:
+    """Our app as ``kg serve`` runs it."""
     port = free_port()
     env = {**os.environ, "KG_STORE": str(store), "KG_BASE_URI": BASE, **env_extra}
     argv = [str(BIN / "kg"), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
-    if threads is not None or worker_class is not None:  # kg serve's gunicorn command, changed
-        shown = subprocess.run(
-            [sys.executable, "-c", _SERVE_ARGV, *argv[1:]], env=env, capture_output=True, text=True, cwd=ROOT
-        )
-        argv = json.loads(shown.stdout.strip().splitlines()[-1])
-        for flag, value in (("--threads", threads), ("--worker-class", worker_class)):
-            if value is None:
-                continue
-            if flag in argv:
-                argv[argv.index(flag) + 1] = str(value)
-            else:
-                argv[-1:-1] = [flag, str(value)]
     with open(log, "ab") as sink:
         process = subprocess.Popen(argv, env=serve_env(env), stdout=subprocess.DEVNULL, stderr=sink)
     server = Server("ours", f"http://127.0.0.1:{port}/sparql", process)
@@ -540,7 +509,7 @@ def start_remote(copy: Path, scratch: Path, args: argparse.Namespace, env: dict[
         scratch.mkdir(parents=True)
         urls = {"QUERY": "/query", "UPDATE": "/update", "GSP": "/store"}
         env = {**env, **{f"KG_STORE_{name}_URL": root + path for name, path in urls.items()}}
-        ours = start_ours(scratch, args.workers, args.threads, args.worker_class, env, log)
+        ours = start_ours(scratch, args.workers, env, log)
     except BaseException:
         native.stop()
         raise
@@ -771,7 +740,7 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
     if args.remote:
         ours, native = start_remote(copy, out / "endpoint-remote-state", args, env, log)
     else:
-        ours = start_ours(store, args.workers, args.threads, args.worker_class, env, log)
+        ours = start_ours(store, args.workers, env, log)
         try:
             native = start_native(copy, log)
         except BaseException:
@@ -976,10 +945,6 @@ def _argv_hint(args: argparse.Namespace) -> list[str]:
         hint.append("--modes " + ",".join(args.modes))
     if args.workers != 2:
         hint.append(f"--workers {args.workers}")
-    if args.threads:
-        hint.append(f"--threads {args.threads}")
-    if args.worker_class:
-        hint.append(f"--worker-class {args.worker_class}")
     if args.query_timeout != 120:
         hint.append(f"--query-timeout {args.query_timeout:g}")
     hint += [f"--env {v}" for v in args.env]
@@ -1245,8 +1210,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--modes", type=_list, default=["distinct", "repeated"])
     parser.add_argument("--queries", type=_list, default=[], help="names (default: all)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2, as kg serve)")
-    parser.add_argument("--threads", type=int, help="gthread threads (default: kg serve's)")
-    parser.add_argument("--worker-class", help="gunicorn worker class (default: kg serve's)")
     parser.add_argument(
         "--query-timeout",
         type=float,

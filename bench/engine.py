@@ -120,7 +120,7 @@ def main() -> int:
     timeout = {"KG_QUERY_TIMEOUT": "120"}
     log = OUT / "engine-servers.log"
     native = endpoint.start_native(endpoint.native_copy(store, OUT), log)
-    ours = endpoint.start_ours(store, 2, None, None, timeout, log)
+    ours = endpoint.start_ours(store, 2, timeout, log)
     wrk = argparse.Namespace(wrk_threads=1, quiet_wait=30)
     print(f"{args.n:,} datasets; c={args.concurrency}; engine: {procs} processes; {args.duration:g} s runs")
     try:

@@ -1,7 +1,7 @@
 """Load benchmark: a mixed read workload from concurrent clients while a 10,000-record ingest runs.
 
 The app runs as ``tests/live.py`` and ``kg serve`` run it (gunicorn, ``--workers 2``
-uvicorn workers serving ``app:front``; ``--threads N``: the former gthread workers of ``app:app``) on
+uvicorn workers serving ``app:front``) on
 loopback, on a fresh store holding the
 bundled sample, with ``KG_QUERY_TIMEOUT=2`` so that heavy queries are cut.
 ``--clients`` threads (keep-alive ``http.client`` connections, nothing but
@@ -334,8 +334,8 @@ def kg_env(store: Path, base: str, query_timeout: float, ingest_workers: int) ->
     return env
 
 
-def start_server(env: dict[str, str], port: int, workers: int, threads: int, log: Path) -> subprocess.Popen:
-    argv = gunicorn_argv(port, workers, threads)
+def start_server(env: dict[str, str], port: int, workers: int, log: Path) -> subprocess.Popen:
+    argv = gunicorn_argv(port, workers)
     with open(log, "ab") as sink:  # a file, not a pipe: a full pipe would stall the server
         server = subprocess.Popen(argv, env=serve_env(env), stdout=subprocess.DEVNULL, stderr=sink)
     deadline = time.monotonic() + 60
@@ -434,7 +434,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         raise RuntimeError(f"loading the sample failed: {sample.stderr}")
     log = out / "server.log"
     log.write_bytes(b"")
-    server = start_server(env, port, args.workers, args.threads, log)
+    server = start_server(env, port, args.workers, log)
     visible = threading.Event()
     workload = Workload(base, args.n_ingest, visible)
     probe = Probe(port, f"{base}dataset/{probe_id}", visible)
@@ -612,7 +612,6 @@ def report(args, clients: Clients, probe: Probe, timeline, elapsed: float, **fac
             "duration": args.duration,
             "max_duration": args.max_duration,
             "workers": args.workers,
-            "threads": args.threads,
             "query_timeout": args.query_timeout,
             "ingest_workers": args.ingest_workers,
             "ingest_at": args.ingest_at,
@@ -702,12 +701,7 @@ def section(result: dict[str, Any]) -> str:
         f"Python {v['python']}, pyoxigraph {v['pyoxigraph']}, rdflib {v['rdflib']}, pyshacl {v['pyshacl']}, "
         f"Flask {v['flask']}, gunicorn {v['gunicorn']}.",
         "",
-        (
-            f"gunicorn gthread, {s['workers']} workers x {s['threads']} threads"
-            if s["threads"]
-            else f"`kg serve`'s gunicorn, {s['workers']} uvicorn workers"
-        )
-        + ", on loopback, store = "
+        f"`kg serve`'s gunicorn, {s['workers']} uvicorn workers, on loopback, store = "
         f"the bundled sample; `KG_QUERY_TIMEOUT={s['query_timeout']:g}`. {s['clients']} client "
         f"threads (kept-alive connections, no think time) for {result['elapsed_s']:,.1f} s, the "
         f"weighted mix of the docstring of `bench/load.py`; the ingest started at +{s['ingest_at']:g} s. "
@@ -750,9 +744,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", default=str(ROOT / "bench" / "out" / "load"), help="working folder")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
-    parser.add_argument(
-        "--threads", type=int, default=0, help="gthread threads per worker (0, default: kg serve's workers)"
-    )
     parser.add_argument("--query-timeout", type=float, default=2.0, help="KG_QUERY_TIMEOUT (default 2)")
     parser.add_argument("--ingest-workers", type=int, default=2, help="KG_WORKERS of the ingest (default 2)")
     parser.add_argument(

@@ -3,12 +3,11 @@
 A real server on a store, the app as `kg serve` runs it. Each request is sent twice (the first
 fills the result cache, the second is answered from it): both answers must be the same, and each
 must carry the status, headers and body expected of it (negotiated type, ETag, the cut's headers,
-CORS, the errors' bodies). In-process tests check that the front really skips Flask.
+CORS, the errors' bodies). In-process tests check that Flask gets the updates only.
 """
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import json
@@ -19,6 +18,7 @@ import urllib.parse
 import xml.etree.ElementTree as ET
 
 import pytest
+from asgi import FrontClient
 from conftest import EMBEDDED, make_settings
 from live import ROOT, request, serve
 
@@ -227,39 +227,15 @@ def test_never_stale_after_an_update_or_an_ingest(tmp_path):
 
 
 def call(front: Front, method: str, query: dict, headers: dict | None = None, body: bytes = b"") -> tuple:
-    """One request to the ASGI front, without a server: (status, headers, body)."""
-    headers = {**(headers or {}), **({"Content-Length": str(len(body))} if body else {})}
-    scope = {
-        "type": "http",
-        "method": method,
-        "path": "/sparql",
-        "root_path": "",
-        "query_string": urllib.parse.urlencode(query).encode(),
-        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
-        "client": ("127.0.0.1", 5000),
-        "server": ("127.0.0.1", 80),
-        "scheme": "http",
-        "http_version": "1.1",
-    }
-    sent: list[dict] = []
-
-    messages = [{"type": "http.request", "body": body, "more_body": False}]
-
-    async def receive() -> dict:  # the body, then nothing until the connection closes (never here)
-        if messages:
-            return messages.pop()
-        await asyncio.Event().wait()
-        return {"type": "http.disconnect"}
-
-    async def collect(message: dict) -> None:
-        sent.append(message)
-
-    asyncio.run(front(scope, receive, collect))
-    start = sent[0]
-    return start["status"], dict(start["headers"]), b"".join(m.get("body", b"") for m in sent[1:])
+    """One request to the ASGI front, without a server: (status, headers as sent, body)."""
+    client = FrontClient(front)
+    got = client.open("/sparql", method=method, query_string=query, data=body or None, headers=headers)
+    return got.status_code, dict(got.raw_headers), got.data
 
 
-def test_repeats_and_describes_skip_flask(tmp_path):
+def test_flask_gets_the_updates_only(tmp_path):
+    """Every query is the front's (a miss, a repeat, a DESCRIBE, a refusal, an error); only the
+    updates reach Flask."""
     app = create_app(make_settings(tmp_path / "store", update_token=TOKEN, **EMBEDDED))
     front = Front(app)
     real, flask_calls = front.wsgi, []
@@ -274,16 +250,20 @@ def test_repeats_and_describes_skip_flask(tmp_path):
     assert call(front, "POST", {}, form, urllib.parse.urlencode(insert).encode())[0] == 204
     select = {"query": "SELECT ?v WHERE { <urn:a> <urn:p> ?v }"}
     first = call(front, "GET", select)
-    assert len(flask_calls) == 2  # the update, the first answer
-    assert call(front, "GET", select) == first and len(flask_calls) == 2  # from the cache
+    assert first[0] == 200 and b'"one"' in first[2]
+    assert call(front, "GET", select) == first  # from the cache
     assert call(front, "GET", {"query": "DESCRIBE <urn:a>"}, {"Accept": "application/n-triples"})[2] == (
         b'<urn:a> <urn:p> "one" .\n'
     )
-    assert len(flask_calls) == 2
+    assert call(front, "GET", {"query": "SELECT WHERE {"})[0] == 400
+    assert call(front, "GET", {"query": "SELECT * WHERE { SERVICE <http://x/> { ?s ?p ?o } }"})[0] == 400
+    assert call(front, "GET", {})[0] == 200  # the Service Description
+    assert flask_calls == ["POST"]  # the update
     update = {"update": 'INSERT DATA { <urn:a> <urn:p> "two" }'}
     assert call(front, "POST", {}, form, urllib.parse.urlencode(update).encode())[0] == 204
-    assert b'"two"' in call(front, "GET", select)[2]  # a new version: Flask again, never the old entry
+    assert b'"two"' in call(front, "GET", select)[2]  # a new version: never the old entry
     assert b'"two"' in call(front, "GET", {"query": "DESCRIBE <urn:a>"}, {"Accept": "text/turtle"})[2]
+    assert flask_calls == ["POST", "POST"]
 
 
 def test_a_client_that_goes_away_stops_its_streamed_answer(tmp_path):
@@ -304,3 +284,44 @@ def test_a_client_that_goes_away_stops_its_streamed_answer(tmp_path):
         began = time.monotonic()
         assert send(live, "GET", [("query", COUNT)], {})[0] == 200  # the only evaluator is free again
         assert time.monotonic() - began < 15
+
+
+def test_the_front_reads_every_way_of_asking(tmp_path):
+    """Multipart forms, HEAD, a body over KG_MAX_BODY, a query and an update at once: each is the
+    front's to answer, as the Flask view answered it; only an update reaches Flask."""
+    app = create_app(make_settings(tmp_path / "store", update_token=TOKEN, max_body=4096, **EMBEDDED))
+    front = Front(app)
+    real, flask_calls = front.wsgi, []
+
+    async def spy(scope, receive, send) -> None:
+        flask_calls.append(scope["method"])
+        await real(scope, receive, send)
+
+    front.wsgi = spy
+    boundary = "kgboundary"
+    fields = [("query", "ASK { }"), ("format", "xml")]
+    multipart = (
+        "".join(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+            for name, value in fields
+        )
+        + f"--{boundary}--\r\n"
+    )
+    form = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    status, headers, body = call(front, "POST", {}, form, multipart.encode())
+    assert status == 200 and headers[b"content-type"] == XML.encode() and b"<boolean>true</boolean>" in body
+    get = call(front, "GET", {"query": "ASK { }"})
+    head = call(front, "HEAD", {"query": "ASK { }"})
+    assert head[0] == 200 and head[2] == b"" and head[1] == get[1]  # the GET's headers, no body
+    too_big = call(front, "POST", {}, {"Content-Type": "application/sparql-query"}, b"#" * 5000)
+    assert too_big[0] == 413 and too_big[2].startswith(b"Request Entity Too Large: ")
+    both = urllib.parse.urlencode({"query": "ASK { }", "update": "CLEAR ALL"}).encode()
+    status, _, body = call(front, "POST", {}, {"Content-Type": "application/x-www-form-urlencoded"}, both)
+    assert status == 400 and body == b"Bad Request: a request carries a query or an update, not both\n"
+    put = call(front, "PUT", {"query": "ASK { }"})
+    assert put[0] == 405 and put[1][b"allow"] == b"GET, HEAD, OPTIONS, POST"
+    assert flask_calls == []
+    update = urllib.parse.urlencode({"update": 'INSERT DATA { <urn:a> <urn:p> "w" }'}).encode()
+    writer = {"Content-Type": "application/x-www-form-urlencoded", **AUTH}
+    assert call(front, "POST", {}, writer, update)[0] == 204
+    assert flask_calls == ["POST"]

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 import rdflib
+from asgi import FrontClient
 from conftest import BASE, SAMPLE_CSV, kg_command, make_settings
 from live import request, serve
 
@@ -71,14 +72,15 @@ def held(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def client(held):
-    return build_app(held).test_client()
+    """The app behind its ASGI front, in process: the front answers /sparql queries."""
+    return FrontClient(build_app(held))
 
 
 @pytest.fixture(scope="module")
 def pooled(held):
     """The same store, queries evaluated by evaluator processes (killed at the time limit)."""
     app = build_app(dataclasses.replace(held, evaluators=1))
-    yield app.test_client()
+    yield FrontClient(app)
     app.extensions["kg_evaluator"].close()
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 import rdflib
 import servers
+from asgi import FrontClient
 from conftest import BASE, SAMPLE_CSV, make_settings, run_kg
 from live import request, serve
 from rdflib.compare import isomorphic
@@ -216,7 +217,7 @@ def test_private_and_foreign_graphs_stay_out_of_public_queries(remote):
     ingest(str(SAMPLE_CSV), settings=remote, source="sample")
     store = store_for(remote)
     store.post_update('INSERT DATA { GRAPH <urn:someone:else> { <urn:a> <urn:b> "theirs" } }')
-    client = build_app(remote).test_client()
+    client = FrontClient(build_app(remote))
 
     def select(query: str, **params: str) -> list[dict]:
         response = client.get(
@@ -242,7 +243,7 @@ def test_private_and_foreign_graphs_stay_out_of_public_queries(remote):
 def test_answers_are_passed_through_as_the_store_wrote_them(remote):
     ingest(str(SAMPLE_CSV), settings=remote, source="sample")
     store = store_for(remote)
-    client = build_app(remote).test_client()
+    client = FrontClient(build_app(remote))
     query = f"SELECT ?d ?t WHERE {{ ?d a <{DATASET}> ; <http://purl.org/dc/terms/title> ?t }} ORDER BY ?d ?t"
     for accept in ("application/sparql-results+json", "application/sparql-results+xml"):
         ours = client.get("/sparql", query_string={"query": query}, headers={"Accept": accept})
@@ -257,7 +258,7 @@ def test_answers_are_passed_through_as_the_store_wrote_them(remote):
         and ours.get_data() == store.send_query(construct, accept="application/n-triples").data
     )
     assert len(rdflib.Graph().parse(data=ours.get_data(), format="nt")) == 44
-    capped = build_app(dataclasses.replace(remote, max_results=7)).test_client()
+    capped = FrontClient(build_app(dataclasses.replace(remote, max_results=7)))
     cut = capped.get("/sparql", query_string={"query": query}, headers={"Accept": "text/csv"})
     assert cut.status_code == 200 and cut.headers["KG-Results-Truncated"] == "true"
     assert len(cut.get_data(as_text=True).strip().splitlines()) == 8  # the header and 7 rows
@@ -269,7 +270,7 @@ def test_updates_and_graph_store_writes_through_the_app(remote):
         **{k: getattr(remote, k) for k in ("store_query_url", "store_update_url", "store_gsp_url")},
         update_token="t",
     )
-    client = build_app(settings).test_client()
+    client = FrontClient(build_app(settings))
     auth = {"Authorization": "Bearer t"}
     assert (
         client.post(
@@ -344,7 +345,7 @@ def test_a_silent_store_is_a_timeout(tmp_path):
         with pytest.raises(QueryTimeout):
             store_for(settings).query("ASK {}", timeout=1)
         assert time.monotonic() - started < 5
-        response = build_app(settings).test_client().get("/sparql", query_string={"query": "ASK {}"})
+        response = FrontClient(build_app(settings)).get("/sparql", query_string={"query": "ASK {}"})
         assert response.status_code == 503
     finally:
         listener.close()

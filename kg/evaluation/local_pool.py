@@ -107,7 +107,7 @@ class EvaluatorClient:
         """Evaluate a query; returns the format (``"json|cut"`` when SELECT rows were cut at
         ``max_rows``) and the body's chunks: a list when the answer is complete, else an
         iterator that streams the rest. ``private``: on the private graphs (a token holder's
-        query whose dataset names them, :func:`kg.web.sparql.private_dataset`).
+        query whose dataset names them, :func:`kg.web.sparql_core.private_dataset`).
 
         :raises QueryError: the query does not parse or fails (400).
         :raises QueryTimeout: ``deadline`` (default: the pool's limit from now) passed before the

@@ -45,7 +45,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from kg.errors import InputError, QueryError, StoreError
-from kg.sparql_text import default_graph_as, graph_preconditions
+from kg.sparql_updates import default_graph_as, graph_preconditions
 from kg.store.generation import Generation
 from kg.store.lock import write_lock
 from kg.store.remote_read import RemoteReader

@@ -15,7 +15,8 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from kg.errors import InputError, QueryError, QueryTimeout, StoreError
-from kg.sparql_text import graphs_named, split_prologue, tokens
+from kg.sparql_text import split_prologue, tokens
+from kg.sparql_updates import graphs_named
 from kg.store.bulk_load import cut_points, read_pieces
 from kg.store.remote_http import GRAPHS, STATE, VERSION, RemoteEndpoints, check_answer
 from kg.store.results import FORMATS

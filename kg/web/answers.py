@@ -1,10 +1,10 @@
 """What a ``/sparql`` query answer is, without a web framework: negotiated formats, the cache key,
 the ETag, the response headers, and the evaluation of a query into a sink.
 
-Two callers share these functions so that they cannot drift apart: the Flask view
-(:mod:`kg.web.sparql`) and the event-loop front (:mod:`kg.web.front`), which answers repeated
-queries from the result cache and ``DESCRIBE <iri>`` without Flask. Each takes plain values (the
-query text, the ``format=`` value, the ``Accept`` header) rather than a request object.
+The protocol core (:mod:`kg.web.sparql_core`) and its drivers (:mod:`kg.web.front`,
+:mod:`kg.web.pooled`) use them; the evaluator processes evaluate with the same :func:`evaluate`.
+Each takes plain values (the query text, the ``format=`` value, the ``Accept`` header) rather
+than a request object.
 """
 
 from __future__ import annotations
@@ -26,15 +26,10 @@ __all__ = [
     "encoded",
     "etag_for",
     "evaluate",
-    "FAILED",
     "key_etag",
     "matches",
     "negotiate",
 ]
-
-# the ASGI scope's key of a failure the event-loop front met evaluating a query (kg.web.pooled):
-# the Flask view answers it as its own, rather than evaluating the query again
-FAILED = "kg.failed"
 
 # the ``format=`` values and Accept headers a query may ask for, as (results format, graph format)
 Accept = tuple[str, str]
@@ -58,7 +53,7 @@ def cache_key(
 ) -> tuple:
     """The result cache's key of an answer: everything its bytes depend on, the store's version
     included, so that a new generation can never be answered from an old entry, and the side it
-    was read from (``private``: a token holder's, :func:`kg.web.sparql.private_dataset`), so that
+    was read from (``private``: a token holder's, :func:`kg.web.sparql_core.private_dataset`), so that
     a request without a token can never be answered from a token holder's entry."""
     return (text, tuple(default), tuple(named), accept, private, version)
 
@@ -79,10 +74,11 @@ def matches(etag: str, if_none_match: str) -> bool:
     return bool(etag.strip('W/"')) and etag in [t.strip() for t in if_none_match.split(",")]
 
 
-def answer_headers(etag: str, cut: str, max_rows: int) -> list[tuple[str, str]]:
+def answer_headers(etag: str, cut: str, max_rows: int, *, private: bool = False) -> list[tuple[str, str]]:
     """The headers of every query answer after its Content-Type and Content-Length: the ETag, what
-    it varies on, revalidation, and — when a SELECT was cut at ``max_rows`` — the truncation."""
-    headers = [("ETag", etag), ("Vary", "Accept"), ("Cache-Control", "no-cache")]
+    it varies on, revalidation (an answer read from the private graphs is the token holder's, not
+    for shared caches), and — when a SELECT was cut at ``max_rows`` — the truncation."""
+    headers = [("ETag", etag), ("Vary", "Accept"), ("Cache-Control", "private" if private else "no-cache")]
     if cut:
         headers += [
             ("KG-Results-Truncated", "true"),

@@ -1,8 +1,9 @@
 """The application factory: settings, store, blueprints, error handlers. Wiring only.
 
 Two readers of the store are handed to the views: ``kg_store``, the store itself, for
-``/sparql`` and ``/query`` (which send their queries to ``kg_evaluator`` themselves, with
-streaming and a row cap), the Graph Store Protocol, the search index and ``/health``; and
+``/sparql`` (whose queries the ASGI front answers, :mod:`kg.web.front`; the Flask view takes the
+updates) and ``/query`` (which send their queries to ``kg_evaluator`` themselves, with streaming
+and a row cap), the Graph Store Protocol, the search index and ``/health``; and
 ``kg_pages`` (:class:`kg.evaluation.page_store.TimedStore`), through which every page of the app (home,
 resources, ``/quality``, ``/catalog``, VoID) queries, so that its queries are stopped at
 ``KG_QUERY_TIMEOUT`` too. Under ``kg serve``, ``kg_evaluator`` is the server's shared pool

@@ -26,9 +26,8 @@ from kg.web.answers import cors_headers
 
 
 def _bearer() -> str:
-    """The request's bearer token ("" when it has none)."""
-    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
-    return value.strip() if scheme.lower() == "bearer" else ""
+    """The Flask request's bearer token ("" when it has none)."""
+    return bearer_of(request.headers.get("Authorization", ""))
 
 
 def _is(given: str, token: str) -> bool:
@@ -46,17 +45,29 @@ def require_write_token() -> None:
         abort(response)
 
 
-def reads_private() -> bool:
-    """Whether this request may read the private graphs: it carries the read or the update token."""
-    settings = current_app.config["KG_SETTINGS"]
-    given = _bearer()
+def bearer_of(authorization: str) -> str:
+    """The bearer token of an ``Authorization`` header value ("" when it has none)."""
+    scheme, _, value = authorization.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else ""
+
+
+def token_reads_private(settings, authorization: str) -> bool:
+    """Whether a request with this ``Authorization`` header may read the private graphs: it carries
+    the read or the update token. Framework-free: the event-loop front asks it too."""
+    given = bearer_of(authorization)
     return bool(given) and (_is(given, settings.read_token) | _is(given, settings.update_token))
 
 
-def readable(store, graph: str | None) -> bool:
+def reads_private() -> bool:
+    """Whether this Flask request may read the private graphs (:func:`token_reads_private`)."""
+    return token_reads_private(current_app.config["KG_SETTINGS"], request.headers.get("Authorization", ""))
+
+
+def readable(store, graph: str | None, reads: bool | None = None) -> bool:
     """The access policy: may this request read ``graph`` raw (``None``: the default graph)?
-    A public graph, yes; a private one (``store.is_private``), only with a token."""
-    return not store.is_private(graph) or reads_private()
+    A public graph, yes; a private one (``store.is_private``), only with a token. ``reads``: whether
+    the request carries one (:func:`token_reads_private`), for a caller outside Flask."""
+    return not store.is_private(graph) or (reads_private() if reads is None else reads)
 
 
 def require_readable(store, graph: str | None) -> None:

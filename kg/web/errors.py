@@ -1,25 +1,81 @@
-"""One function shapes every error body: JSON for API clients, a page for browsers."""
+"""One function shapes every error body: JSON for API clients, plain text on the endpoints, a page
+for browsers; and one table says which status, title and detail each failure gets.
+
+Both are framework-free at their core (:func:`error_of`, :func:`error_body`), so that the
+event-loop front (:mod:`kg.web.front`), which answers ``/sparql`` queries without Flask, answers
+their errors with the very bytes the Flask app gives its own.
+"""
 
 from __future__ import annotations
 
-from flask import Flask, Response, jsonify, render_template, request
-from werkzeug.exceptions import HTTPException
+import json
+import logging
+
+from flask import Flask, Response, render_template, request
+from werkzeug.datastructures import MIMEAccept
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.http import parse_accept_header
 
 from kg.errors import InputError, QueryError, QueryTimeout, StoreBusy, StoreError
 from kg.evaluation.page_store import PageTimeout
 
+log = logging.getLogger("kg")
+Headers = list[tuple[str, str]]
+ENDPOINTS = ("/sparql", "/store")  # and the graphs under /store/: plain-text errors
+
+
+def wants_json_for(accept: str, path: str) -> bool:
+    """Whether an error goes out as JSON: the client prefers it to HTML, or asked a ``.json`` page."""
+    best = parse_accept_header(accept, MIMEAccept).best_match(["text/html", "application/json"])
+    return best == "application/json" or path.endswith(".json")
+
 
 def wants_json() -> bool:
-    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
-    return best == "application/json" or request.path.endswith(".json")
+    return wants_json_for(request.headers.get("Accept", ""), request.path)
+
+
+def is_endpoint(path: str) -> bool:
+    """Whether ``path`` is a machine endpoint, whose errors are plain text rather than a page."""
+    return path in ENDPOINTS or path.startswith("/store/")
+
+
+def error_body(status: int, title: str, detail: str, *, as_json: bool) -> tuple[str, bytes]:
+    """(Content-Type, body) of an error that is not a page: JSON, or a line of text."""
+    if as_json:
+        data = {"error": title, "status": status, "detail": detail}
+        return "application/json", (json.dumps(data, separators=(",", ":"), sort_keys=True) + "\n").encode()
+    return "text/plain; charset=utf-8", f"{title}: {detail}\n".encode()
+
+
+def error_of(exc: BaseException) -> tuple[int, str, str, Headers]:
+    """(status, title, detail, extra headers) of a failure: the one table of what each error is to
+    a client. An unexpected one is logged here, with its traceback, and told as a 500."""
+    if isinstance(exc, HTTPException):
+        extra: Headers = []
+        if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+            extra = [("Allow", ", ".join(exc.valid_methods))]
+        return exc.code or 500, exc.name, exc.description or "", extra
+    if isinstance(exc, QueryError):
+        return 400, "Bad query", str(exc), []
+    if isinstance(exc, QueryTimeout):  # its evaluator was killed: the reader is told when to try again
+        title = "Page took too long" if isinstance(exc, PageTimeout) else "Query stopped"
+        return 503, title, str(exc), [("Retry-After", "5")]
+    if isinstance(exc, InputError):
+        return 400, "Bad input", str(exc), []
+    if isinstance(exc, StoreBusy):
+        return 503, "Store busy", "another write is in progress; try again shortly", [("Retry-After", "2")]
+    if isinstance(exc, StoreError):
+        log.error("store error: %s", exc)
+        return 503, "Store unavailable", "the store cannot be read right now", []
+    log.error("internal error", exc_info=exc)
+    return 500, "Internal server error", "the error was logged", []
 
 
 def error_response(status: int, title: str, detail: str) -> Response:
     """The body of every error the app returns."""
-    if wants_json():
-        response = jsonify({"error": title, "status": status, "detail": detail})
-    elif request.path in ("/sparql", "/store") or request.path.startswith("/store/"):
-        response = Response(f"{title}: {detail}\n", mimetype="text/plain")
+    if wants_json() or is_endpoint(request.path):
+        ctype, body = error_body(status, title, detail, as_json=wants_json())
+        response = Response(body, content_type=ctype)
     else:
         response = Response(render_template("error.html", status=status, title=title, detail=detail))
     response.status_code = status
@@ -27,42 +83,12 @@ def error_response(status: int, title: str, detail: str) -> Response:
 
 
 def register(app: Flask) -> None:
-    @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException) -> Response:
-        if exc.response is not None:  # a ready response (401 with WWW-Authenticate)
-            return exc.response
-        return error_response(exc.code or 500, exc.name, exc.description or "")
-
-    @app.errorhandler(QueryError)
-    def query_error(exc: QueryError) -> Response:
-        return error_response(400, "Bad query", str(exc))
-
-    @app.errorhandler(QueryTimeout)
-    def query_timeout(exc: QueryTimeout) -> Response:
-        """503: a /sparql query, or one of a page's own queries
-        (:class:`kg.evaluation.page_store.PageTimeout`), ran out of time and its evaluator was
-        killed; the reader is told so, and when to try again."""
-        title = "Page took too long" if isinstance(exc, PageTimeout) else "Query stopped"
-        response = error_response(503, title, str(exc))
-        response.headers["Retry-After"] = "5"
-        return response
-
-    @app.errorhandler(InputError)
-    def input_error(exc: InputError) -> Response:
-        return error_response(400, "Bad input", str(exc))
-
-    @app.errorhandler(StoreBusy)
-    def store_busy(exc: StoreBusy) -> Response:
-        response = error_response(503, "Store busy", "another write is in progress; try again shortly")
-        response.headers["Retry-After"] = "2"
-        return response
-
-    @app.errorhandler(StoreError)
-    def store_error(exc: StoreError) -> Response:
-        app.logger.error("store error: %s", exc)
-        return error_response(503, "Store unavailable", "the store cannot be read right now")
-
     @app.errorhandler(Exception)
-    def internal_error(exc: Exception) -> Response:
-        app.logger.exception("internal error")
-        return error_response(500, "Internal server error", "the error was logged")
+    def any_error(exc: Exception) -> Response:
+        if isinstance(exc, HTTPException) and exc.response is not None:
+            return exc.response  # a ready response (401 with WWW-Authenticate)
+        status, title, detail, extra = error_of(exc)
+        response = error_response(status, title, detail)
+        for name, value in extra:
+            response.headers[name] = value
+        return response

@@ -1,72 +1,56 @@
-"""The HTTP front: an ASGI app that answers the hot ``/sparql`` requests on the event loop and hands
-everything else to the Flask app.
+"""The HTTP front: an ASGI app that answers every ``/sparql`` query itself and hands the rest to Flask.
 
 Under gunicorn's gthread worker, a repeated query cost 0.4-0.5 ms of CPU and a ``DESCRIBE <iri>``
 0.8-1.1 ms, of which the store's work was 0.3 ms: the rest was Python HTTP parsing, Flask's request
-machinery and the hooks. Here uvicorn parses HTTP in C (httptools) on uvloop, and two kinds of
-request are answered without Flask:
+machinery and the hooks. Here uvicorn parses HTTP in C (httptools) on uvloop, and the front reads
+each ``/sparql`` request once (:mod:`kg.web.sparql_request`) and answers every query — GET, HEAD,
+URL-encoded, multipart or direct POST, the Service Description, ``OPTIONS``, 304s and every error
+(400, 405, 413, 415, 503…) — through one protocol core (:mod:`kg.web.sparql_core`) and one of its
+two drivers:
 
-1. a query whose answer Flask put in the result cache (:class:`kg.web.cache.ResultCache`, shared
-   within the worker process), by GET, HEAD, direct POST or URL-encoded POST;
-2. ``DESCRIBE`` of constant IRIs (:func:`kg.sparql_text.describes_constants`), whose work is
-   bounded by the resources named, evaluated on the loop as the Flask view evaluates it in its
-   thread, and put in the same cache.
+* the async driver, on the embedded store served with the shared pool (``kg serve``): the core
+  runs on the loop (the store's version, the cache, ``DESCRIBE <iri>``), and the pool evaluates
+  the rest, spoken to from the loop (:mod:`kg.web.pooled`);
+* the sync driver, on a remote store (whose version and answers are requests over the network)
+  or with a pool of this process's own: the core and the client's synchronous calls run in the
+  front's threads, and a long answer is relayed chunk by chunk from them.
 
-Both answer with the status, headers and bytes the Flask view would (the same functions make
-them: :mod:`kg.web.answers`), 304 for a matching ``If-None-Match``, and log the request as Flask's
-hook does (:func:`kg.web.logs.write`). The store's version is read on every request, as the view
-reads it, so an update or an ingest is seen by the next request. Anything else — another route,
-an update, two ``query`` parameters, a refused or failing query, a body too large to read here —
-goes to Flask unchanged (through a2wsgi's thread pool), which answers it or its error as before;
-so does any request with an ``Authorization`` header, which may read the private graphs (the
-front's answers and its entries in the cache are the public graphs', for everyone).
-With a remote store (whose version is a query over the network) every request goes to Flask.
+Either way, a request with a token may read the private graphs (:func:`kg.web.sparql_core.private_dataset`),
+answers carry the same headers, and each request is logged as Flask's hook logs (:func:`kg.web.logs.write`).
+The Flask app (through a2wsgi's threads, the same threads the sync driver runs in) answers every
+other route, and the updates of ``/sparql`` (:mod:`kg.web.sparql`), with the body the front read.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl
 
 import werkzeug.urls  # noqa: F401 - registers the "werkzeug.url_quote" decoding error handler
 from a2wsgi import WSGIMiddleware
 from flask import Flask
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.sansio.utils import get_current_url, get_host
 
 from kg.evaluation.shared_pool import SharedEvaluator
-from kg.sparql_text import has_relative_iris
-from kg.web import answers, formats, guard, logs, sparql
+from kg.web import logs, sparql_request
+from kg.web.answers import encoded
 from kg.web.pooled import PooledAnswers
+from kg.web.sparql_core import Planned, QueryCore, Reply, Started, error_reply, preflight
 
-# Flask's threads per worker process: a thread is held for a whole query while it waits in the
-# shared evaluator pool's queue (kg.evaluation.shared_pool), so a worker that got more of the keep-alive
-# connections (5 of 8) must not run out of threads before the pool runs out of evaluators
+# the front's threads per worker process: Flask's requests, and the sync driver's waits on its
+# pool or remote store (a thread is held for a whole query while it waits in the pool's queue)
 THREADS = 8
-FORM_LIMIT = 500_000  # Flask's MAX_FORM_MEMORY_SIZE: a larger form is Flask's to refuse
-DIRECT = "application/sparql-query"
-FORM = "application/x-www-form-urlencoded"
 GONE = "kg.gone"  # the scope's key of the event set when the client of a Flask answer went away
-POOL = object()  # Front.answer: "the shared pool evaluates it, from the loop" (kg.web.pooled)
 
+log = logging.getLogger(__name__)
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
-
-
-@dataclass(frozen=True)
-class Ask:
-    """What a ``/sparql`` query request asks, read from the raw request as Flask would read it."""
-
-    text: str
-    default: list[str]
-    named: list[str]
-    fmt: str  # format= (the query string's first, else the form's)
-    accept: str
-    if_none_match: str
 
 
 class Front:
@@ -74,52 +58,105 @@ class Front:
 
     def __init__(self, flask_app: Flask, *, threads: int = THREADS) -> None:
         self.wsgi = WSGIMiddleware(_stoppable(flask_app), workers=threads)
+        self.threads = self.wsgi.executor  # one pool of threads: Flask's and the sync driver's
         self.settings = flask_app.config["KG_SETTINGS"]
-        self.store = flask_app.extensions["kg_store"]
-        self.cache = flask_app.extensions["kg_cache"]
-        self.evaluator = flask_app.extensions["kg_evaluator"]
-        self.pooled = (
-            PooledAnswers(self.evaluator, self.cache, self.settings.max_results)
-            if isinstance(self.evaluator, SharedEvaluator)
-            else None
+        evaluator = flask_app.extensions["kg_evaluator"]
+        self.core = QueryCore(
+            self.settings, flask_app.extensions["kg_store"], flask_app.extensions["kg_cache"], evaluator
         )
-        self.on = not self.settings.remote  # a remote store's version is a query over the network
-        self.max_body = min(self.settings.max_body, FORM_LIMIT)
+        pooled = isinstance(evaluator, SharedEvaluator) and not self.settings.remote
+        self.pooled = PooledAnswers(evaluator, self.core) if pooled else None
+        self.max_body = self.settings.max_body
         logs.setup(self.settings.log_level)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != "/sparql":
             return await self.wsgi(scope, receive, send)
         started = time.perf_counter()
-        headers = _headers(scope)
-        body = await self._body(scope["method"], headers, receive)
-        if body is None:  # not ours to read (too large, chunked) or the client went away
-            return await self.wsgi(scope, receive, send)
-        ask = _ask(scope, headers, body) if self.on else None
-        if ask is None:
+        method, headers = scope["method"], _headers(scope)
+        out = _without_body(send) if method == "HEAD" else send
+        try:
+            body = await self._body(method, headers, receive)
+            if body is None:
+                return  # the client went away before its request was whole: nobody to answer
+            ask = sparql_request.read(
+                method, scope["query_string"], headers, body, base_url=_base_url(scope, headers),
+                max_body=self.max_body,
+            )  # fmt: skip
+        except HTTPException as exc:
+            return await self._reply(scope, out, error_reply(exc, headers.get("accept", ""), method), started)
+        if ask.kind == sparql_request.UPDATE:
             return await self._flask(scope, body, receive, send)
-        accept = answers.negotiate(ask.fmt, ask.accept)
-        key = answers.cache_key(ask.text, ask.default, ask.named, accept, self.store.version())
-        reply = self.answer(ask, key)
-        if isinstance(reply, tuple):
-            status, out, data = reply
-            await send({"type": "http.response.start", "status": status, "headers": out})
-            await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else data})
-            return self._log(scope, status, started, len(data))
-        if reply is not POOL or scope["method"] == "HEAD":
-            return await self._flask(scope, body, receive, send)
-        request = (ask.text, ask.default or None, ask.named or None, accept, self.settings.max_results)
+        if ask.kind == sparql_request.OPTIONS:
+            return await self._reply(scope, out, preflight(), started)
         gone = asyncio.Event()
         watcher = asyncio.ensure_future(_watch(receive, gone))
         try:
-            got = await self.pooled.answer(request, key, answers.key_etag(key), send, gone)
+            status, size = await self._answer(ask, out, gone)
         finally:
             watcher.cancel()
-        if isinstance(got, tuple):
-            status, size = got
-            return self._log(scope, status, started, size)
-        failed = scope if got is None else {**scope, answers.FAILED: got}  # Flask answers the failure
-        return await self._flask(failed, body, receive, send)
+        self._log(scope, status, started, size)
+
+    async def _answer(self, ask: sparql_request.Ask, send: Send, gone: asyncio.Event) -> tuple[int, int]:
+        """Answer a query by the driver that fits; (status, bytes sent) for the log."""
+        try:
+            if self.pooled is None:
+                return await self._sync(ask, send, gone)
+            planned = self.core.plan(ask)
+            if isinstance(planned, Reply):
+                return await _send(send, planned)
+            if self.core.bounded(planned):
+                return await _send(send, self.core.now(planned))
+            got = await self.pooled.answer(planned, send, gone)
+            if got is None:  # the pool is out of reach: its synchronous client tries, and reports
+                return await self._sync(ask, send, gone)
+            if isinstance(got, BaseException):
+                raise got
+            return got
+        except Exception as exc:  # noqa: BLE001 - every failure is answered (error_of logs a 500's)
+            return await _send(send, error_reply(exc, ask.accept, "GET"))
+
+    async def _sync(self, ask: sparql_request.Ask, send: Send, gone: asyncio.Event) -> tuple[int, int]:
+        """The sync driver: the core and the evaluator's client in the front's threads."""
+        loop = asyncio.get_running_loop()
+        reply = await loop.run_in_executor(self.threads, self.core.start, ask)
+        if isinstance(reply, Started):
+            return 200, await self._relay(reply, send, gone)
+        return await _send(send, reply)
+
+    async def _relay(self, started: Started, send: Send, gone: asyncio.Event) -> int:
+        """A long answer from the sync client, chunk by chunk from a thread; cached when it ends up
+        small enough. A client that goes away stops it (closing the chunks stops the evaluator)."""
+        planned: Planned = started.planned
+        headers, ctype, cut = self.core.streamed(planned, started.fmt)
+        await send({"type": "http.response.start", "status": 200, "headers": encoded(headers)})
+        loop = asyncio.get_running_loop()
+        chunks, kept, size, ended = started.chunks, [], 0, False
+        try:
+            while not gone.is_set():
+                try:
+                    chunk = await loop.run_in_executor(self.threads, next, chunks, None)
+                except Exception:  # noqa: BLE001 - the answer began: it can only be cut
+                    log.exception("query failed while streaming")
+                    break
+                if chunk is None:
+                    ended = True
+                    break
+                size += len(chunk)
+                kept = kept + [chunk] if kept is not None and size <= self.core.cache.max_entry else None
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                await loop.run_in_executor(self.threads, close)
+        if ended and kept is not None:
+            self.core.keep(planned, b"".join(kept), ctype, cut)
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        return size
+
+    async def _reply(self, scope: Scope, send: Send, reply: Reply, started: float) -> None:
+        status, size = await _send(send, reply)
+        self._log(scope, status, started, size)
 
     @staticmethod
     def _log(scope: Scope, status: int, started: float, size: int) -> None:
@@ -128,9 +165,9 @@ class Front:
         logs.write(scope["method"], path, query, status, started, size, client[0] if client else None)
 
     async def _flask(self, scope: Scope, body: bytes, receive: Receive, send: Send) -> None:
-        """Flask answers, with the body the front read; a client that goes away stops a streamed
-        answer (and so its evaluator process), as a failed write did under gthread: uvicorn drops
-        writes to a closed connection silently, so the connection is watched here instead."""
+        """Flask answers (an update), with the body the front read; a client that goes away stops
+        a streamed answer, as a failed write did under gthread: uvicorn drops writes to a closed
+        connection silently, so the connection is watched here instead."""
         gone = threading.Event()
         watcher = asyncio.ensure_future(_watch(receive, gone))
         try:
@@ -138,74 +175,47 @@ class Front:
         finally:
             watcher.cancel()
 
-    def answer(self, ask: Ask, key: tuple) -> tuple[int, list[tuple[bytes, bytes]], bytes] | object | None:
-        """(status, headers, body) of a cached answer (``key``: :func:`kg.web.answers.cache_key`), a
-        ``DESCRIBE <iri>`` or a 304; :data:`POOL` when the shared pool is to evaluate it here; None
-        when Flask is to answer it (a query the guard refuses, or any query without the pool)."""
-        etag = answers.key_etag(key)
-        hit = self.cache.get(key)  # in the cache: it passed the guard and evaluated without error
-        if hit is None:
-            if guard.problem(ask.text, self.settings) is not None:
-                return None
-            describe = self._describes(ask.text)
-            if not describe and self.pooled is None:
-                return None
-            if answers.matches(etag, ask.if_none_match):
-                return _not_modified(etag)
-            if not describe:
-                return POOL
-            try:
-                data, ctype, cut = self._describe(ask, key)
-            except Exception:  # noqa: BLE001 - Flask evaluates it again and answers the error
-                return None
-        else:
-            if answers.matches(etag, ask.if_none_match):
-                return _not_modified(etag)
-            data, (ctype, cut) = hit
-        out = [("Content-Type", ctype), ("Content-Length", str(len(data)))]
-        out += answers.answer_headers(etag, cut, self.settings.max_results)
-        out += answers.cors_headers("/sparql", "GET")
-        return 200, answers.encoded(out), data
-
-    def _describes(self, text: str) -> bool:
-        """A ``DESCRIBE <iri>`` the Flask view would evaluate in its own thread, and may run here."""
-        return "DESCRIBE" in text.upper() and sparql.bounded(text, self.evaluator)
-
-    def _describe(self, ask: Ask, key: tuple) -> tuple[bytes, str, str]:
-        """Evaluate on the loop (bounded work) as the view does, and cache the answer as it would."""
-        buffer = answers.Buffer()
-        accept = key[3]
-        default, named = ask.default or None, ask.named or None
-        answers.evaluate(buffer, self.store, ask.text, default, named, accept, self.settings.max_results)
-        fmt, _, cut = buffer.fmt.partition("|")
-        ctype = formats.content_type(fmt)
-        data = b"".join(buffer.parts)
-        if len(data) <= self.cache.max_entry:
-            self.cache.put(key, data, (ctype, cut))
-        return data, ctype, cut
-
     async def _body(self, method: str, headers: dict[str, str], receive: Receive) -> bytes | None:
-        """The whole request body when it is small and declares its length (b"" for a GET or HEAD
-        without one); None when it is Flask's to read."""
-        if "transfer-encoding" in headers:
-            return None
-        if "content-length" not in headers and method in ("GET", "HEAD", "OPTIONS"):
+        """The whole request body (b"" for a GET or HEAD without one); None when the client went
+        away first.
+
+        :raises RequestEntityTooLarge: it is longer than ``KG_MAX_BODY`` (then it is not read).
+        """
+        bodiless = "content-length" not in headers and "transfer-encoding" not in headers
+        if bodiless and method in ("GET", "HEAD", "OPTIONS"):
             return b""
-        try:
-            length = int(headers.get("content-length", ""))
-        except ValueError:
-            return None
-        if length > self.max_body:
-            return None
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_body:
+            raise RequestEntityTooLarge()
         parts: list[bytes] = []
-        more = True
+        size, more = 0, True
         while more:
             message = await receive()
             if message["type"] != "http.request":
                 return None
             parts.append(message.get("body", b""))
+            size += len(parts[-1])
+            if size > self.max_body:
+                raise RequestEntityTooLarge()
             more = message.get("more_body", False)
         return b"".join(parts)
+
+
+async def _send(send: Send, reply: Reply) -> tuple[int, int]:
+    await send({"type": "http.response.start", "status": reply.status, "headers": encoded(reply.headers)})
+    await send({"type": "http.response.body", "body": reply.body})
+    return reply.status, len(reply.body)
+
+
+def _without_body(send: Send) -> Send:
+    """``send`` for a HEAD request: the GET's status and headers, no body."""
+
+    async def head(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.body":
+            message = {**message, "body": b""}
+        await send(message)
+
+    return head
 
 
 def _headers(scope: Scope) -> dict[str, str]:
@@ -217,56 +227,13 @@ def _headers(scope: Scope) -> dict[str, str]:
     return found
 
 
-def _pairs(raw: bytes) -> list[tuple[str, str]]:
-    """Form or query-string pairs decoded as werkzeug decodes them."""
-    return parse_qsl(raw.decode(), keep_blank_values=True, errors="werkzeug.url_quote")
-
-
-def _ask(scope: Scope, headers: dict[str, str], body: bytes) -> Ask | None:
-    """The query a request asks, read the way the Flask view reads it; None when the request is
-    anything else (an update, a Service Description, two ``query`` parameters, another body type)
-    or carries credentials: the view decides what a token may read (:mod:`kg.web.auth`), and this
-    path answers only what anyone may (the public graphs)."""
-    if "authorization" in headers:
-        return None
-    try:
-        args = _pairs(scope["query_string"])
-        form: list[tuple[str, str]] = []
-        method = scope["method"]
-        if method in ("GET", "HEAD"):
-            if any(k == "update" for k, _ in args):
-                return None
-            texts = [v for k, v in args if k == "query"]
-        else:
-            mimetype = headers.get("content-type", "").split(";", 1)[0].strip().lower()
-            if mimetype == DIRECT:
-                texts = [body.decode("utf-8", "replace")]
-            elif mimetype == FORM:
-                form = _pairs(body)
-                if any(k == "update" for k, _ in form):
-                    return None
-                texts = [v for k, v in form if k == "query"]
-            else:
-                return None
-    except (UnicodeError, ValueError):
-        return None
-    if len(texts) != 1 or not texts[0].strip() or has_relative_iris(texts[0]):
-        return None  # relative IRIs: the view resolves them against its own URL (kg.web.sparql)
-    values = args + form
-    fmt = next((v for k, v in args if k == "format"), "") or next((v for k, v in form if k == "format"), "")
-    return Ask(
-        texts[0],
-        [v for k, v in values if k == "default-graph-uri"],
-        [v for k, v in values if k == "named-graph-uri"],
-        fmt,
-        headers.get("accept", ""),
-        headers.get("if-none-match", ""),
-    )
-
-
-def _not_modified(etag: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-    """The 304 Flask sends (werkzeug drops its entity headers): the ETag and CORS headers."""
-    return 304, answers.encoded([("ETag", etag), *answers.cors_headers("/sparql", "GET")]), b""
+def _base_url(scope: Scope, headers: dict[str, str]) -> str:
+    """The request's URL without its query string, as werkzeug's ``request.base_url`` makes it."""
+    scheme = scope.get("scheme", "http")
+    host = get_host(scheme, headers.get("host"), scope.get("server"))
+    root = scope.get("root_path", "")
+    path = scope["path"][len(root) :] if scope["path"].startswith(root) else scope["path"]
+    return get_current_url(scheme, host, root, path)
 
 
 def _replay(body: bytes) -> Receive:

@@ -29,8 +29,8 @@ def check(text: str) -> None:
 
 
 def problem(text: str, settings: Settings) -> tuple[int, str] | None:
-    """(status, reason) when ``text`` must not be run here, else None. Framework-free: the event-loop
-    front asks it too, and leaves a refused query to Flask, which answers the error."""
+    """(status, reason) when ``text`` must not be run here, else None. Framework-free: the protocol
+    core of ``/sparql`` queries (:mod:`kg.web.sparql_core`) asks it for every query."""
     if len(text) > settings.max_query:
         return 413, f"the query is {len(text):,} characters long; the limit is {settings.max_query:,}"
     if nests_deeper_than(text, MAX_DEPTH):

@@ -9,13 +9,14 @@ on the 100,000-dataset benchmark store, a LIMIT 20 title search took ~13 ms in a
 connect (the kernel's accept queue is the pool's FIFO queue) and send the request at once, read
 the evaluator's pid, and relay the tagged answer to the client as it comes.
 
-It answers exactly as the Flask view would (the same functions make status, headers and body:
-:mod:`kg.web.answers`), and leaves to Flask everything it does not do itself:
+It is the async driver of the protocol core (:mod:`kg.web.sparql_core`), whose functions make the
+answer's status, headers and body, as they do for the sync driver. What it cannot do itself it
+returns to the front:
 
-* a failure — the query's fault (400), the time limit (503), a broken evaluator (500) — is handed
-  to the Flask view already decided (:data:`kg.web.answers.FAILED` in the ASGI scope), so that
-  the one error function of the app shapes its body and the query is not evaluated twice;
-* a pool it cannot reach gives ``None``: Flask then tries with its own client and reports.
+* a failure — the query's fault (400), the time limit (503), a broken evaluator (500) — for the
+  front to answer with the app's one error body, the query not evaluated twice;
+* a pool it cannot reach gives ``None``: the front then tries with the pool's synchronous
+  client, in a thread, which reports.
 
 Multiprocessing's framing, which :class:`multiprocessing.connection.Connection` uses on the
 evaluator's side: a message is its length as a 4-byte big-endian signed integer, then its bytes
@@ -37,7 +38,8 @@ from kg.errors import QueryError, QueryTimeout
 from kg.evaluation.deadline import Deadline
 from kg.evaluation.protocol import Reader
 from kg.evaluation.shared_pool import SharedEvaluator
-from kg.web import answers, formats
+from kg.web.answers import encoded
+from kg.web.sparql_core import Planned, QueryCore
 
 log = logging.getLogger(__name__)
 Send = Callable[[dict[str, Any]], Awaitable[None]]
@@ -130,17 +132,17 @@ class _Lease:
 class PooledAnswers:
     """The front's client of the shared pool (:class:`kg.evaluation.shared_pool.SharedEvaluator`)."""
 
-    def __init__(self, pool: SharedEvaluator, cache, max_rows: int) -> None:
+    def __init__(self, pool: SharedEvaluator, core: QueryCore) -> None:
         self.pool = pool
-        self.cache = cache
-        self.max_rows = max_rows
+        self.core = core
 
     async def answer(
-        self, request: tuple, key: tuple, etag: str, send: Send, gone: asyncio.Event
+        self, planned: Planned, send: Send, gone: asyncio.Event
     ) -> tuple[int, int] | BaseException | None:
-        """Evaluate ``request`` (the evaluator's request tuple) and send the answer: (status, bytes
-        sent); or the failure for Flask to answer; or None when the pool is out of reach."""
+        """Evaluate a planned query and send the answer: (status, bytes sent); or the failure for
+        the front to answer; or None when the pool is out of reach."""
         deadline = Deadline(self.pool.timeout)
+        request = planned.request(self.core.max_rows)
         message = frame(pickle.dumps((self.pool.store_path, self.pool.private, request)))
         try:
             lease = await self._acquire(deadline, message)
@@ -163,8 +165,11 @@ class PooledAnswers:
             raise
         if reader.done:
             lease.release()  # before sending: a client gone now must not kill an evaluator serving another
-            return await self._whole(reader.fmt, reader.head, key, etag, send)
-        return await self._stream(lease, reader, key, etag, send, gone, deadline)
+            reply = self.core.whole(planned, reader.fmt, reader.head)
+            await send({"type": "http.response.start", "status": 200, "headers": encoded(reply.headers)})
+            await send({"type": "http.response.body", "body": reply.body})
+            return 200, len(reply.body)
+        return await self._stream(lease, reader, planned, send, gone, deadline)
 
     async def _acquire(self, deadline: Deadline, message: bytes) -> _Lease:
         """Connect, send the request (``message``, framed) at once, and wait in the pool's queue until
@@ -212,41 +217,22 @@ class PooledAnswers:
         self.pool.kill(lease.pid)
         lease.transport.close()
 
-    def _headers(self, fmt: str, etag: str, length: int | None) -> tuple[list[tuple[bytes, bytes]], str, str]:
-        fmt, _, cut = fmt.partition("|")
-        ctype = formats.content_type(fmt)
-        out = [("Content-Type", ctype)] + ([("Content-Length", str(length))] if length is not None else [])
-        out += answers.answer_headers(etag, cut, self.max_rows) + answers.cors_headers("/sparql", "GET")
-        return answers.encoded(out), ctype, cut
-
-    async def _whole(
-        self, fmt: str, parts: list[bytes], key: tuple, etag: str, send: Send
-    ) -> tuple[int, int]:
-        """A complete answer: one body with its length, one write, and into the cache."""
-        data = b"".join(parts)
-        headers, ctype, cut = self._headers(fmt, etag, len(data))
-        if len(data) <= self.cache.max_entry:
-            self.cache.put(key, data, (ctype, cut))
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": data})
-        return 200, len(data)
-
     async def _stream(
-        self, lease: _Lease, reader: Reader, key: tuple, etag: str, send: Send, gone: asyncio.Event,
+        self, lease: _Lease, reader: Reader, planned: Planned, send: Send, gone: asyncio.Event,
         deadline: Deadline,
     ) -> tuple[int, int]:  # fmt: skip
         """A big answer, relayed as it comes (no length: chunked); cached when it ends up small enough.
-        At the time limit the body is cut, as the Flask view cuts it; a client that goes away stops
+        At the time limit the body is cut, as the sync driver cuts it; a client that goes away stops
         the evaluator."""
-        headers, ctype, cut = self._headers(reader.fmt, etag, None)
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        headers, ctype, cut = self.core.streamed(planned, reader.fmt)
+        await send({"type": "http.response.start", "status": 200, "headers": encoded(headers)})
         kept: list[bytes] | None = []
         size = 0
         try:
             chunk: bytes | None = b"".join(reader.head)
             while chunk is not None and not gone.is_set():
                 size += len(chunk)
-                if kept is not None and size <= self.cache.max_entry:
+                if kept is not None and size <= self.core.cache.max_entry:
                     kept.append(chunk)
                 else:
                     kept = None  # too big for the cache: stop keeping it
@@ -262,7 +248,7 @@ class PooledAnswers:
             else:
                 self._kill(lease)
         if reader.done and kept is not None:
-            self.cache.put(key, b"".join(kept), (ctype, cut))
+            self.core.keep(planned, b"".join(kept), ctype, cut)
         with contextlib.suppress(OSError):
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         return 200, size
