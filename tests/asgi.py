@@ -124,3 +124,16 @@ class FrontClient:
         start = next(m for m in sent if m["type"] == "http.response.start")
         data = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
         return Answer(start["status"], start["headers"], data)
+
+
+def flask_scopes(front: Front) -> list[dict[str, Any]]:
+    """The scopes of the requests ``front`` hands to the Flask app from now on (a list that grows),
+    so that a test can say which requests never reached Flask."""
+    real, scopes = front.wsgi, []
+
+    async def recorded(scope, receive, send) -> None:
+        scopes.append(scope)
+        await real(scope, receive, send)
+
+    front.wsgi = recorded
+    return scopes

@@ -13,6 +13,7 @@ import time
 import urllib.parse
 
 import pytest
+from asgi import flask_scopes
 from conftest import EMBEDDED, make_settings
 from test_front import call
 from test_shared_pool import HEAVY
@@ -51,14 +52,7 @@ def fronts(tmp_path, master, monkeypatch):
     settings = make_settings(folder, max_results=10, query_timeout=1.0, **EMBEDDED)
     pooled = Front(create_app(settings))
     assert isinstance(pooled.core.evaluator, SharedEvaluator) and pooled.pooled is not None
-    real, calls = pooled.wsgi, []
-
-    async def spy(scope, receive, send) -> None:
-        calls.append(scope)
-        await real(scope, receive, send)
-
-    pooled.wsgi = spy
-    return pooled, calls
+    return pooled, flask_scopes(pooled)
 
 
 def _json(body: bytes):
