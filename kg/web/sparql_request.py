@@ -11,9 +11,10 @@ allow raises the werkzeug error Flask raised for it (its status, name and descri
 
 from __future__ import annotations
 
+import codecs
 import io
 from dataclasses import dataclass
-from urllib.parse import parse_qsl
+from urllib.parse import unquote
 
 from werkzeug.exceptions import BadRequest, MethodNotAllowed, UnsupportedMediaType
 from werkzeug.formparser import FormDataParser
@@ -46,14 +47,36 @@ class Ask:
 
 
 def pairs(raw: bytes) -> list[tuple[str, str]]:
-    """Query-string pairs, decoded as werkzeug decodes ``request.args`` (invalid bytes stay %-encoded).
+    """Query-string pairs, decoded as werkzeug decodes ``request.args`` (invalid bytes stay %-encoded),
+    and as :func:`urllib.parse.parse_qsl` splits them (blank values kept, empty pieces skipped).
 
     :raises BadRequest: the query string itself is not UTF-8.
     """
     try:
-        return parse_qsl(raw.decode(), keep_blank_values=True, errors="werkzeug.url_quote")
+        raw.decode()
     except UnicodeDecodeError:
         raise BadRequest("the query string is not UTF-8") from None
+    found = []
+    for piece in raw.split(b"&"):
+        if piece:
+            name, _, value = piece.partition(b"=")
+            found.append((_unquoted(name), _unquoted(value)))
+    return found
+
+
+def _unquoted(raw: bytes) -> str:
+    """One %-encoded field (``+`` a space), decoded in C: ``parse_qsl`` decodes escape by escape in
+    Python, 0.1 ms for a 750-character query (~220 escapes), a tenth of the front's work on it.
+    Every ``%`` becomes a ``\\x`` escape (backslashes doubled first, so no other escape exists) for
+    :func:`codecs.escape_decode`. A field with a ``%`` not followed by two hex digits, or whose bytes
+    are not UTF-8, is decoded the slow way, which keeps what it cannot decode %-encoded."""
+    spaced = raw.replace(b"+", b" ")
+    if b"%" not in spaced:
+        return spaced.decode()
+    try:
+        return codecs.escape_decode(spaced.replace(b"\\", b"\\\\").replace(b"%", b"\\x"))[0].decode()
+    except (ValueError, UnicodeDecodeError):
+        return unquote(spaced.decode(), errors="werkzeug.url_quote")
 
 
 def read(
