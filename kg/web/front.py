@@ -24,6 +24,7 @@ other route, and the updates of ``/sparql`` (:mod:`kg.web.sparql`), with the bod
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import threading
 import time
@@ -39,7 +40,7 @@ from werkzeug.sansio.utils import get_current_url, get_host
 from kg.evaluation.shared_pool import SharedEvaluator
 from kg.web import logs, sparql_request
 from kg.web.answers import encoded
-from kg.web.pooled import PooledAnswers
+from kg.web.pooled import Departure, PooledAnswers, watch
 from kg.web.sparql_core import Planned, QueryCore, Reply, Started, error_reply, preflight
 
 # the front's threads per worker process: Flask's requests, and the sync driver's waits on its
@@ -89,15 +90,14 @@ class Front:
             return await self._flask(scope, body, receive, send)
         if ask.kind == sparql_request.OPTIONS:
             return await self._reply(scope, out, preflight(), started)
-        gone = asyncio.Event()
-        watcher = asyncio.ensure_future(_watch(receive, gone))
+        gone = Departure(receive)
         try:
             status, size = await self._answer(ask, out, gone)
         finally:
-            watcher.cancel()
+            gone.close()
         self._log(scope, status, started, size)
 
-    async def _answer(self, ask: sparql_request.Ask, send: Send, gone: asyncio.Event) -> tuple[int, int]:
+    async def _answer(self, ask: sparql_request.Ask, send: Send, gone: Departure) -> tuple[int, int]:
         """Answer a query by the driver that fits; (status, bytes sent) for the log."""
         try:
             if self.pooled is None:
@@ -116,7 +116,7 @@ class Front:
         except Exception as exc:  # noqa: BLE001 - every failure is answered (error_of logs a 500's)
             return await _send(send, error_reply(exc, ask.accept, "GET"))
 
-    async def _sync(self, ask: sparql_request.Ask, send: Send, gone: asyncio.Event) -> tuple[int, int]:
+    async def _sync(self, ask: sparql_request.Ask, send: Send, gone: Departure) -> tuple[int, int]:
         """The sync driver: the core and the evaluator's client in the front's threads."""
         loop = asyncio.get_running_loop()
         reply = await loop.run_in_executor(self.threads, self.core.start, ask)
@@ -124,11 +124,12 @@ class Front:
             return 200, await self._relay(reply, send, gone)
         return await _send(send, reply)
 
-    async def _relay(self, started: Started, send: Send, gone: asyncio.Event) -> int:
+    async def _relay(self, started: Started, send: Send, gone: Departure) -> int:
         """A long answer from the sync client, chunk by chunk from a thread; cached when it ends up
         small enough. A client that goes away stops it (closing the chunks stops the evaluator)."""
         planned: Planned = started.planned
         headers, ctype, cut = self.core.streamed(planned, started.fmt)
+        gone.watch()
         await send({"type": "http.response.start", "status": 200, "headers": encoded(headers)})
         loop = asyncio.get_running_loop()
         chunks, kept, size, ended = started.chunks, [], 0, False
@@ -169,7 +170,7 @@ class Front:
         a streamed answer, as a failed write did under gthread: uvicorn drops writes to a closed
         connection silently, so the connection is watched here instead."""
         gone = threading.Event()
-        watcher = asyncio.ensure_future(_watch(receive, gone))
+        watcher = asyncio.ensure_future(watch(receive, gone))
         try:
             await self.wsgi({**scope, GONE: gone}, _replay(body), send)
         finally:
@@ -229,11 +230,17 @@ def _headers(scope: Scope) -> dict[str, str]:
 
 def _base_url(scope: Scope, headers: dict[str, str]) -> str:
     """The request's URL without its query string, as werkzeug's ``request.base_url`` makes it."""
-    scheme = scope.get("scheme", "http")
-    host = get_host(scheme, headers.get("host"), scope.get("server"))
-    root = scope.get("root_path", "")
-    path = scope["path"][len(root) :] if scope["path"].startswith(root) else scope["path"]
-    return get_current_url(scheme, host, root, path)
+    server = scope.get("server")
+    return _url(scope.get("scheme", "http"), headers.get("host"), server and tuple(server),
+                scope.get("root_path", ""), scope["path"])  # fmt: skip
+
+
+@functools.lru_cache(maxsize=64)
+def _url(scheme: str, host_header: str | None, server: tuple | None, root: str, path: str) -> str:
+    """Kept for the few (scheme, Host, root, path) a server sees: werkzeug's quoting of them cost
+    15-20 us a request, the same every time."""
+    host = get_host(scheme, host_header, server)
+    return get_current_url(scheme, host, root, path[len(root) :] if path.startswith(root) else path)
 
 
 def _replay(body: bytes) -> Receive:
@@ -248,13 +255,6 @@ def _replay(body: bytes) -> Receive:
         return {"type": "http.disconnect"}
 
     return again
-
-
-async def _watch(receive: Receive, gone: threading.Event | asyncio.Event) -> None:
-    """Set ``gone`` when uvicorn reports the connection closed (or the response complete)."""
-    while (await receive())["type"] != "http.disconnect":
-        pass
-    gone.set()
 
 
 def _stoppable(app: Flask) -> Callable[..., Iterable[bytes]]:

@@ -30,6 +30,7 @@ import contextlib
 import logging
 import pickle
 import struct
+import threading
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -43,6 +44,37 @@ from kg.web.sparql_core import Planned, QueryCore
 
 log = logging.getLogger(__name__)
 Send = Callable[[dict[str, Any]], Awaitable[None]]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+
+
+async def watch(receive: Receive, gone: threading.Event | asyncio.Event) -> None:
+    """Set ``gone`` when uvicorn reports the connection closed (or the response complete)."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
+    gone.set()
+
+
+class Departure:
+    """Whether the client of a query's answer went away: watched (:func:`watch`) only once the
+    answer streams. A whole answer is sent in one go, and a watching task started and cancelled
+    for each request was a loop's task more for every cheap query."""
+
+    def __init__(self, receive: Receive) -> None:
+        self.receive = receive
+        self.gone = asyncio.Event()
+        self.task: asyncio.Future | None = None
+
+    def watch(self) -> None:
+        """Start watching (an answer starts streaming)."""
+        if self.task is None:
+            self.task = asyncio.ensure_future(watch(self.receive, self.gone))
+
+    def is_set(self) -> bool:
+        return self.gone.is_set()
+
+    def close(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
 
 
 def frame(payload: bytes) -> bytes:
@@ -137,7 +169,7 @@ class PooledAnswers:
         self.core = core
 
     async def answer(
-        self, planned: Planned, send: Send, gone: asyncio.Event
+        self, planned: Planned, send: Send, gone: Departure
     ) -> tuple[int, int] | BaseException | None:
         """Evaluate a planned query and send the answer: (status, bytes sent); or the failure for
         the front to answer; or None when the pool is out of reach."""
@@ -218,13 +250,14 @@ class PooledAnswers:
         lease.transport.close()
 
     async def _stream(
-        self, lease: _Lease, reader: Reader, planned: Planned, send: Send, gone: asyncio.Event,
+        self, lease: _Lease, reader: Reader, planned: Planned, send: Send, gone: Departure,
         deadline: Deadline,
     ) -> tuple[int, int]:  # fmt: skip
         """A big answer, relayed as it comes (no length: chunked); cached when it ends up small enough.
         At the time limit the body is cut, as the sync driver cuts it; a client that goes away stops
         the evaluator."""
         headers, ctype, cut = self.core.streamed(planned, reader.fmt)
+        gone.watch()
         await send({"type": "http.response.start", "status": 200, "headers": encoded(headers)})
         kept: list[bytes] | None = []
         size = 0
