@@ -100,18 +100,36 @@ def write(
     remote: str | None,
 ) -> None:
     """Log one request: called by Flask's hook and by the event-loop front (:mod:`kg.web.front`) for
-    the answers it gives itself, so that every request has the same line whichever path served it."""
-    log.info(
-        json.dumps(
-            {
-                "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                "method": method,
-                "path": path,
-                "query_bytes": query_bytes,
-                "status": status,
-                "ms": round((time.perf_counter() - started) * 1000, 2) if started else None,
-                "bytes": size,
-                "remote": remote,
-            }
-        )
+    the answers it gives itself, so that every request has the same line whichever path served it.
+
+    The record is made and handed to the handlers directly: ``log.info`` also walks the stack to
+    find its caller's file and line, which this line never shows; with the time's formatting, once
+    a second, that was a third of the 25 us a line cost, on every request of the front.
+    """
+    if not log.isEnabledFor(logging.INFO):
+        return
+    line = json.dumps(
+        {
+            "time": _now(),
+            "method": method,
+            "path": path,
+            "query_bytes": query_bytes,
+            "status": status,
+            "ms": round((time.perf_counter() - started) * 1000, 2) if started else None,
+            "bytes": size,
+            "remote": remote,
+        }
     )
+    log.handle(log.makeRecord(log.name, logging.INFO, __file__, 0, line, None, None))
+
+
+_stamp: tuple[int, str] = (0, "")
+
+
+def _now() -> str:
+    """The local time to the second, as ``time.strftime`` writes it (formatted once a second)."""
+    global _stamp
+    second = int(time.time())
+    if _stamp[0] != second:
+        _stamp = (second, time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(second)))
+    return _stamp[1]
