@@ -75,6 +75,7 @@ class Store:
 
     def __init__(self, path: Path | str, *, private_graphs: tuple[str, ...] = ()) -> None:
         self.path = Path(path)
+        self._current = str(self.path / "current")  # read by every query: no Path made each time
         self.private_graphs = private_graphs
         self._lock = threading.Lock()
         self._open: _Snapshot | None = None
@@ -87,7 +88,7 @@ class Store:
     def version(self) -> str:
         """Name of the published generation ("" when nothing was ever written)."""
         try:
-            return os.readlink(self.path / "current").rsplit("/", 1)[-1]
+            return os.readlink(self._current).rsplit("/", 1)[-1]
         except OSError:
             return ""
 
