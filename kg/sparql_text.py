@@ -115,6 +115,7 @@ def dataset_clauses(query: str) -> tuple[list[str], list[str]]:
 _SCHEME = re.compile(r"<[A-Za-z][A-Za-z0-9+.\-]*:")
 _FROM = re.compile(r"from", re.IGNORECASE)
 _DESCRIBE = re.compile(r"describe", re.IGNORECASE)
+_FINAL_LIMIT = re.compile(r"(?:^|[\s})])LIMIT\s+(\d+)(?:\s+OFFSET\s+\d+)?\s*\Z", re.IGNORECASE)
 _REMOTE = re.compile(r"service|load", re.IGNORECASE)
 # a "<" that starts no absolute IRI: a relative one, or a comparison (only lexing tells which)
 _NOT_ABSOLUTE = re.compile(r"<(?![A-Za-z][A-Za-z0-9+.\-]*:)")
@@ -196,6 +197,26 @@ def describes_constants(query: str) -> bool:
         return False
     named = toks[i + 1 :]
     return bool(named) and all(t.kind == "iri" or (t.kind == "name" and ":" in t.text) for t in named)
+
+
+def final_limit(query: str) -> int | None:
+    """The ``LIMIT`` a query's text ends with (an ``OFFSET`` before or after it), which bounds its
+    whole answer: a subquery's ``LIMIT`` is followed by the brace that closes it, and a ``VALUES``
+    clause comes after any ``LIMIT``. None when the text does not end so, or when its last line has
+    a comment or a string, where the words could be something else (no lexing: the evaluators ask
+    this of every SELECT, and lexing costs more than the row cap it spares).
+
+    >>> final_limit("SELECT * { ?s ?p ?o }\\nORDER BY ?s LIMIT 20 OFFSET 1000\\n")
+    20
+    >>> final_limit("SELECT * { { SELECT * { ?s ?p ?o } LIMIT 5 } }"), final_limit("SELECT * {} # LIMIT 5")
+    (None, None)
+    """
+    text = query.rstrip()
+    last = text[text.rfind("\n") + 1 :]
+    if "#" in last or '"' in last or "'" in last:
+        return None
+    found = _FINAL_LIMIT.search(last)
+    return int(found.group(1)) if found else None
 
 
 def uses_keyword(text: str, *words: str) -> bool:

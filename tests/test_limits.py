@@ -240,3 +240,21 @@ def test_select_results_are_cut_at_the_row_limit_with_a_signal(live):
         )
     status, headers, body = query(live, "SELECT ?s WHERE { ?s ?p ?o } LIMIT 7", format="csv")
     assert len(body.decode().splitlines()) == 8 and "KG-Results-Truncated" not in headers
+
+
+def test_only_a_final_limit_within_the_cap_spares_the_cut(live):
+    """The evaluators skip the cap for a query whose text ends with a LIMIT within it; a LIMIT in a
+    comment, in a subquery or above the cap must not spare a long answer its cut."""
+    for text in (
+        "SELECT ?s ?p ?o WHERE { ?s ?p ?o } # LIMIT 5",
+        "SELECT ?s ?p ?o WHERE { ?s ?p ?o }\n# LIMIT 5\n",
+        "SELECT * WHERE { { SELECT ?s ?p ?o WHERE { ?s ?p ?o } LIMIT 5000 } }",
+        "SELECT ?s ?p ?o WHERE { ?s ?p ?o } LIMIT 101",
+    ):
+        status, headers, body = query(live, text, format="csv")
+        assert status == 200 and len(body.decode().splitlines()) == 101, text
+        assert headers["KG-Results-Truncated"] == "true", text
+    status, headers, body = query(
+        live, "SELECT ?s ?p ?o WHERE { ?s ?p ?o }\nOFFSET 3 LIMIT 100\n", format="csv"
+    )
+    assert len(body.decode().splitlines()) == 101 and "KG-Results-Truncated" not in headers

@@ -14,6 +14,7 @@ from __future__ import annotations
 from multiprocessing.connection import Connection
 
 from kg.errors import InputError, QueryError
+from kg.sparql_text import final_limit
 
 START_STREAMING = 256 * 1024
 
@@ -110,10 +111,17 @@ def evaluate(
         return
     fmt = "json" if is_boolean(result) and accept[0] in ("csv", "tsv") else accept[0]  # no boolean CSV
     truncated = False
-    if not is_boolean(result) and max_rows:
+    if not is_boolean(result) and max_rows and not _within(text, max_rows):
         result, truncated = cap_rows(result, max_rows)
     sink.started(fmt + ("|cut" if truncated else ""))
     serialize_results(result, sink, fmt)
+
+
+def _within(text: str, max_rows: int) -> bool:
+    """Whether a SELECT's own final ``LIMIT`` keeps it within ``max_rows``: then it needs no cap,
+    whose round trip through TSV cost 25-70 us of a 0.3-1 ms query."""
+    limit = final_limit(text)
+    return limit is not None and limit <= max_rows
 
 
 class Reader:
