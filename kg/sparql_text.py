@@ -202,20 +202,27 @@ def describes_constants(query: str) -> bool:
 def final_limit(query: str) -> int | None:
     """The ``LIMIT`` a query's text ends with (an ``OFFSET`` before or after it), which bounds its
     whole answer: a subquery's ``LIMIT`` is followed by the brace that closes it, and a ``VALUES``
-    clause comes after any ``LIMIT``. None when the text does not end so, or when its last line has
-    a comment or a string, where the words could be something else (no lexing: the evaluators ask
-    this of every SELECT, and lexing costs more than the row cap it spares).
+    clause comes after any ``LIMIT``. Read after the text's last ``}`` without lexing (the
+    evaluators ask this of every SELECT, and lexing costs more than the row cap it spares), so
+    None whenever that could mislead: a ``#`` on the brace's line (the brace, or the rest, could
+    be a comment), a quote after the brace (it could be in a string), a backslash anywhere
+    (``\\u`` escapes are decoded before parsing, and could hide either).
 
-    >>> final_limit("SELECT * { ?s ?p ?o }\\nORDER BY ?s LIMIT 20 OFFSET 1000\\n")
+    >>> final_limit('SELECT * { ?s ?p "}" FILTER(?o != "x") }\\nORDER BY ?s LIMIT 20 OFFSET 1000\\n')
     20
-    >>> final_limit("SELECT * { { SELECT * { ?s ?p ?o } LIMIT 5 } }"), final_limit("SELECT * {} # LIMIT 5")
+    >>> final_limit("SELECT * { { SELECT * { ?s ?p ?o } LIMIT 5 } }"), final_limit("SELECT * {} # } LIMIT 5")
+    (None, None)
+    >>> final_limit("SELECT * {} \\\\u0023 LIMIT 5"), final_limit("SELECT * { ?s ?p '} LIMIT 5' }")
     (None, None)
     """
     text = query.rstrip()
-    last = text[text.rfind("\n") + 1 :]
-    if "#" in last or '"' in last or "'" in last:
+    brace = text.rfind("}")
+    if brace < 0 or "\\" in text:
         return None
-    found = _FINAL_LIMIT.search(last)
+    tail = text[brace + 1 :]
+    if "#" in text[text.rfind("\n", 0, brace) + 1 :] or '"' in tail or "'" in tail:
+        return None
+    found = _FINAL_LIMIT.search(tail)
     return int(found.group(1)) if found else None
 
 

@@ -248,13 +248,16 @@ def test_only_a_final_limit_within_the_cap_spares_the_cut(live):
     for text in (
         "SELECT ?s ?p ?o WHERE { ?s ?p ?o } # LIMIT 5",
         "SELECT ?s ?p ?o WHERE { ?s ?p ?o }\n# LIMIT 5\n",
+        "SELECT ?s ?p ?o WHERE { ?s ?p ?o } # a comment with a brace } LIMIT 5",
         "SELECT * WHERE { { SELECT ?s ?p ?o WHERE { ?s ?p ?o } LIMIT 5000 } }",
         "SELECT ?s ?p ?o WHERE { ?s ?p ?o } LIMIT 101",
     ):
         status, headers, body = query(live, text, format="csv")
         assert status == 200 and len(body.decode().splitlines()) == 101, text
         assert headers["KG-Results-Truncated"] == "true", text
-    status, headers, body = query(
-        live, "SELECT ?s ?p ?o WHERE { ?s ?p ?o }\nOFFSET 3 LIMIT 100\n", format="csv"
-    )
-    assert len(body.decode().splitlines()) == 101 and "KG-Results-Truncated" not in headers
+    for within in (
+        "SELECT ?s ?p ?o WHERE { ?s ?p ?o }\nOFFSET 3 LIMIT 100\n",
+        'SELECT ?s ?p ?o WHERE { ?s ?p ?o FILTER(?o != "}") } LIMIT 100',
+    ):
+        status, headers, body = query(live, within, format="csv")
+        assert len(body.decode().splitlines()) == 101 and "KG-Results-Truncated" not in headers, within
