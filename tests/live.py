@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import backend
+from servers import STARTUP_TIMEOUT
 
 from kg.cli import APP, WORKER_CLASS
 from kg.malloc import serve_environment
@@ -93,7 +94,7 @@ def serve(
     )
     live.pid = server.pid
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + STARTUP_TIMEOUT
         while True:
             try:
                 with urllib.request.urlopen(base + "health", timeout=2) as r:
