@@ -70,6 +70,7 @@ def serve(
     live = Live(base, str(store), env)
     if sample:
         live.kg("ingest", ROOT / "kg/sample/csv", "--source", "sample")
+    Path(store).parent.mkdir(parents=True, exist_ok=True)  # made by the ingest, when there is one
     log = open(Path(store).parent / f"server-{port}.log", "wb")  # noqa: SIM115 - a file, not a pipe that fills
     live.log = Path(log.name)
     server = subprocess.Popen(

@@ -241,7 +241,7 @@ def test_the_master_listens_on_no_control_socket(live):
 
 def test_no_evaluator_outlives_the_master(tmp_path):
     for stop in (signal.SIGTERM, signal.SIGKILL):
-        with serve(tmp_path / stop.name / "store", workers=1, KG_EVALUATORS="2") as server:
+        with serve(tmp_path / stop.name / "store", workers=1, sample=False, KG_EVALUATORS="2") as server:
             keepers, evaluators = wait_for(lambda: (found := pool_processes(server.pid))[1] and found)
             assert len(keepers) == 1 and len(evaluators) == 2
             workers = {pid for pid, (parent, _) in _stats().items() if parent == server.pid} - keepers
@@ -268,7 +268,7 @@ def test_under_reload_a_changed_file_renews_the_processes_that_evaluate(tmp_path
         children = {pid for pid, (parent, _) in stats.items() if parent == worker}
         return (worker, children) if worker and not more and children else None
 
-    with serve(tmp_path / "store", workers=1, gunicorn=reload) as server:
+    with serve(tmp_path / "store", workers=1, sample=False, gunicorn=reload) as server:
         assert request(server + query)[0] == 200
         assert pool_processes(server.pid) == (set(), set()), "the master started a pool"
         worker, evaluators = wait_for(worker_and_evaluators)
