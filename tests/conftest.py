@@ -80,13 +80,24 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     return None
 
 
+# The fixtures through which a test reaches a store: every store lives in a temporary folder
+# (make_settings takes its path), so a test that asks for none of them has no store to run on.
+STORE_FIXTURES = frozenset({"settings", "seeded", "seeded_shared", "kg_env", "tmp_path", "tmp_path_factory"})
+
+
+def reaches_a_store(item: pytest.Item) -> bool:
+    """Whether a test can make or open a store (directly or through its fixtures)."""
+    return bool(STORE_FIXTURES & set(getattr(item, "fixturenames", ())))
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """On a remote store, run the store, endpoint and UI tests only, and not the embedded store's own;
-    on both, the longest files first (:mod:`file_order`), each file's tests in their own order."""
+    """On a remote store, run the store, endpoint and UI tests only, and not the embedded store's own
+    nor those that reach no store (they ran in the first half, on the same code); on both, the
+    longest files first (:mod:`file_order`), each file's tests in their own order."""
     if backend.REMOTE:
         keep, drop = [], []
         for item in items:
-            wanted = module_of(item) in backend.REMOTE_MODULES
+            wanted = module_of(item) in backend.REMOTE_MODULES and reaches_a_store(item)
             (keep if wanted and item.get_closest_marker("embedded_only") is None else drop).append(item)
         items[:] = keep
         config.hook.pytest_deselected(items=drop)

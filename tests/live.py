@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import backend
+from servers import STARTUP_TIMEOUT
 
 from kg.cli import APP, WORKER_CLASS
 from kg.malloc import serve_environment
@@ -69,6 +70,7 @@ def serve(
     live = Live(base, str(store), env)
     if sample:
         live.kg("ingest", ROOT / "kg/sample/csv", "--source", "sample")
+    Path(store).parent.mkdir(parents=True, exist_ok=True)  # made by the ingest, when there is one
     log = open(Path(store).parent / f"server-{port}.log", "wb")  # noqa: SIM115 - a file, not a pipe that fills
     live.log = Path(log.name)
     server = subprocess.Popen(
@@ -93,7 +95,7 @@ def serve(
     )
     live.pid = server.pid
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + STARTUP_TIMEOUT
         while True:
             try:
                 with urllib.request.urlopen(base + "health", timeout=2) as r:

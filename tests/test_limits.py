@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from live import request, serve
 
+from kg.settings import load_settings
+
 CROSS = "?a ?b ?c . ?d ?e ?f . ?g ?h ?i"  # every triple cubed
 HEAVY = f"SELECT (COUNT(*) AS ?n) WHERE {{ {CROSS} }}"
 LIGHT = "ASK { ?s a <http://www.w3.org/ns/dcat#Dataset> }"
@@ -114,13 +116,32 @@ def _evaluators(root: int) -> dict[int, int]:
     return found
 
 
+def _wait_for(check, limit: float = 30.0):
+    """Poll ``check`` until it returns something true (a bound, not a pause)."""
+    deadline = time.monotonic() + limit
+    while not (found := check()):
+        if time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
+    return found
+
+
 def test_a_stopped_evaluator_is_replaced_in_the_background(live):
     assert query(live, LIGHT)[0] == 200
-    time.sleep(1.0)
-    before = _evaluators(live.pid)
-    assert query(live, HEAVY)[0] == 503  # served by either worker, whose pool may have been empty
-    time.sleep(2.0)  # no request meanwhile: the pool fills itself again
-    after = _evaluators(live.pid)
+    size = load_settings({}).evaluators  # the server runs the default pool
+    before = _wait_for(lambda: found if len(found := _evaluators(live.pid)) == size else {})
+    assert len(before) == size, f"the pool never had its {size} evaluators: {before}"
+    assert query(live, HEAVY)[0] == 503  # the evaluator that ran it is killed
+
+    def replaced() -> dict[int, int]:  # no request meanwhile: the pool fills itself again
+        after = _evaluators(live.pid)
+        kept = all(
+            sum(w == worker for w in after.values()) >= sum(w == worker for w in before.values())
+            for worker in set(before.values())
+        )
+        return after if set(after) - set(before) and kept else {}
+
+    after = _wait_for(replaced) or _evaluators(live.pid)
     assert set(after) - set(before), "no fresh evaluator replaced the stopped one"
     for worker in set(before.values()):
         kept = sum(1 for w in after.values() if w == worker)
@@ -187,7 +208,7 @@ def test_service_and_load_never_connect(live, recorder):
 
 
 def test_allow_list_lets_the_operator_federate(tmp_path, recorder):
-    with serve(tmp_path / "store", KG_SERVICE_ALLOW=recorder) as allowed:
+    with serve(tmp_path / "store", sample=False, KG_SERVICE_ALLOW=recorder) as allowed:
         status, _, body = query(allowed, f"SELECT * WHERE {{ SERVICE <{recorder}sparql> {{ ?s ?p ?o }} }}")
         assert status != 400 or b"not allowed" not in body
     assert _Recorder.connections, "the allowed endpoint was not contacted"

@@ -79,7 +79,10 @@ def alive(pid: int) -> bool:
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
-    with serve(tmp_path_factory.mktemp("pool") / "store", workers=2, KG_EVALUATORS="1") as server:
+    # no time limit that a queue of slow queries on a loaded machine could reach: these tests are
+    # about who evaluates, and in which order (tests/test_limits.py covers the limit)
+    folder = tmp_path_factory.mktemp("pool") / "store"
+    with serve(folder, workers=2, KG_EVALUATORS="1", KG_QUERY_TIMEOUT="600") as server:
         yield server
 
 
@@ -111,9 +114,30 @@ def _post(conn: http.client.HTTPConnection, text: str) -> tuple[int, bytes]:
     return response.status, response.read()
 
 
+def _pool_connections(path: str) -> set[tuple[str, str]]:
+    """The connections to the pool's socket, queued or accepted, as (kernel address, inode): the
+    kernel lists each under the socket's path, with inode 0 while it waits in the accept queue."""
+    found = set()
+    for line in Path("/proc/net/unix").read_text().splitlines()[1:]:
+        fields = line.split()
+        if len(fields) > 7 and fields[7] == path and fields[3] != "00010000":  # not the listener
+            found.add((fields[0], fields[6]))
+    return found
+
+
+def _arrived(before: set[tuple[str, str]], path: str) -> set[tuple[str, str]]:
+    """Connections to the pool that were not there in ``before`` (one queued then and accepted
+    since is not new)."""
+    queued_before = {address for address, inode in before if inode == "0"}
+    return {(a, i) for a, i in _pool_connections(path) - before if a not in queued_before}
+
+
 def test_both_workers_share_one_pool_in_arrival_order(live):
     """Pool size 1, two workers: the queries of both are served one at a time, first come first
-    served (per-worker pools would run one query per worker at once, out of order)."""
+    served (per-worker pools would run one query per worker at once, out of order).
+
+    Each query is sent once the one before it is in the pool's queue (seen in the kernel's table
+    of Unix sockets), so the order of arrival is known, not hoped for after a pause."""
     host = urllib.parse.urlparse(live).netloc
     by_worker: dict[int, list[http.client.HTTPConnection]] = {}
     for _ in range(40):  # keep-alive connections until both workers hold two
@@ -124,29 +148,33 @@ def test_both_workers_share_one_pool_in_arrival_order(live):
             break
     assert len(by_worker) == 2, "every connection went to one worker"
     (a1, a2, *_), (b1, b2, *_) = by_worker.values()
+    path = _pool_socket(min(pool_processes(live.pid)[0]))
     started = time.monotonic()
     assert _post(a1, slow(3500, "calibrate"))[0] == 200
     single = time.monotonic() - started
-    order = [a2, b1, a1, b2]  # alternating workers
     done: dict[int, float] = {}
     statuses: list[int] = []
+    errors: list[BaseException] = []
 
     def send(i: int, conn) -> None:
-        status, _ = _post(conn, slow(3500, f"q{i}"))
+        try:
+            status, _ = _post(conn, slow(3500, f"q{i}"))
+        except BaseException as error:  # reported below, not lost with the thread
+            errors.append(error)
+            raise
         statuses.append(status)
         done[i] = time.monotonic()
 
-    blocker = threading.Thread(target=send, args=(-1, b2))  # b2 reused last: it waits for its answer
-    blocker.start()
-    time.sleep(0.1)
     threads = []
-    for i, conn in enumerate(order[:3]):
+    for i, conn in [(-1, b2), (0, a2), (1, b1), (2, a1)]:  # alternating workers, the blocker first
+        conn.sock.settimeout(max(60.0, 10 * single))  # four evaluations in a row
+        before = _pool_connections(path)
         threads.append(threading.Thread(target=send, args=(i, conn)))
         threads[-1].start()
-        time.sleep(min(0.1, single / 4))  # in this order into the pool's queue
-    for thread in [blocker, *threads]:
-        thread.join(120)
-    assert statuses == [200] * 4
+        wait_for(lambda before=before: _arrived(before, path), limit=30)  # in the pool's queue
+    for thread in threads:
+        thread.join(max(120.0, 10 * single))
+    assert not errors and statuses == [200] * 4, (errors, statuses)
     finished = [i for i, _ in sorted(done.items(), key=lambda item: item[1])]
     assert finished == [-1, 0, 1, 2], f"not first come first served: {finished}"
     gaps = [done[i] - done[i - 1] for i in (0, 1, 2)]
@@ -213,7 +241,7 @@ def test_the_master_listens_on_no_control_socket(live):
 
 def test_no_evaluator_outlives_the_master(tmp_path):
     for stop in (signal.SIGTERM, signal.SIGKILL):
-        with serve(tmp_path / stop.name / "store", workers=1, KG_EVALUATORS="2") as server:
+        with serve(tmp_path / stop.name / "store", workers=1, sample=False, KG_EVALUATORS="2") as server:
             keepers, evaluators = wait_for(lambda: (found := pool_processes(server.pid))[1] and found)
             assert len(keepers) == 1 and len(evaluators) == 2
             workers = {pid for pid, (parent, _) in _stats().items() if parent == server.pid} - keepers
@@ -240,7 +268,7 @@ def test_under_reload_a_changed_file_renews_the_processes_that_evaluate(tmp_path
         children = {pid for pid, (parent, _) in stats.items() if parent == worker}
         return (worker, children) if worker and not more and children else None
 
-    with serve(tmp_path / "store", workers=1, gunicorn=reload) as server:
+    with serve(tmp_path / "store", workers=1, sample=False, gunicorn=reload) as server:
         assert request(server + query)[0] == 200
         assert pool_processes(server.pid) == (set(), set()), "the master started a pool"
         worker, evaluators = wait_for(worker_and_evaluators)
