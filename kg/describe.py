@@ -290,16 +290,26 @@ class Describer(Labels):
     def _predicate_order(p: str) -> tuple[bool, str]:
         return p != _TYPE, curie(p)
 
-    def inbound(self, loc: Location, hidden: tuple = ()) -> Inbound:
+    def inbound(self, loc: Location, hidden: tuple = (), predicates: list[str] | None = None) -> Inbound:
         """Who points at the resource: the first :data:`INBOUND_LIMIT` links, sorted by predicate
         and subject, and how many there are, counted up to :data:`INBOUND_COUNT_LIMIT`; not by
         :data:`HIDDEN_INBOUND` nor by the predicates ``hidden`` (what the page shows otherwise).
 
         One query, both parts with a LIMIT: a theme or a file type has a link from every
         dataset that uses it, and ORDER BY over all of them took 5 s at 100,000 datasets.
+        ``predicates``: every predicate that may point at it (known beforehand: an agent's,
+        :mod:`kg.derived.agencies`), looked up one by one, so that links by the ``hidden`` ones
+        are never read (an agency's ``dct:publisher`` links, one from each of its datasets, took
+        18-20 ms at 1,000,000 datasets to pass over).
         """
-        hidden = ", ".join(_n(str(p)) for p in (*HIDDEN_INBOUND, *hidden))
-        where = f"?s ?p {_n(loc.iri)} FILTER(?p NOT IN ({hidden}))"
+        skipped = {str(p) for p in (*HIDDEN_INBOUND, *hidden)}
+        if predicates is None:
+            where = f"?s ?p {_n(loc.iri)} FILTER(?p NOT IN ({', '.join(map(_n, sorted(skipped)))}))"
+        else:
+            wanted = [p for p in predicates if p not in skipped]
+            if not wanted:
+                return Inbound([], 0, True)
+            where = f"VALUES ?p {{ {' '.join(map(_n, wanted))} }} ?s ?p {_n(loc.iri)}"
         listed = f"SELECT ?s ?p WHERE {{ {where} }} LIMIT {INBOUND_LIMIT}"
         counted = f"SELECT ?s WHERE {{ {where} }} LIMIT {INBOUND_COUNT_LIMIT + 1}"
         count = f"SELECT (COUNT(*) AS ?n) WHERE {{ {{ {counted} }} }}"
