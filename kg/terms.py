@@ -106,23 +106,22 @@ def curie(iri: str) -> str:
     return iri
 
 
-def label_query(looked: list[str], unlinked: list[str], records: list[str], predicates: list[str]) -> str:
+def label_query(looked: list[str], unlinked: list[str], predicates: list[str]) -> str:
     """One query for the labels of a page's IRIs, and for whether the store describes them.
 
     * ``looked``: one lookup per (IRI, label property), the property written in the triple
       pattern. With the properties in a second VALUES block instead, Oxigraph 0.5 joined the
       IRIs to every triple of each property (dct:title: 400,000 at 100,000 datasets): 4-8 s a
-      page. ``unlinked``, those of them whose link depends on it: one existence lookup each;
-    * ``records`` (minted records and their parts, whose descriptions are bounded by the
-      record) and ``predicates`` (which seldom have a description): one read of all their
-      triples, which costs less than four lookups (the catalogue, one triple per dataset,
-      is neither, and is looked up).
+      page. ``unlinked``, those of them whose link depends on it: one existence lookup each.
+      Minted records (an agency, its units, its services; a dataset and its distributions) are
+      looked up so too: read whole instead (every triple, then a FILTER on the property), 18 of
+      an agency page's took 5.1 ms against 2.5 ms so at 100,000 datasets, and that read was the
+      largest part of its label query at 1,000,000;
+    * ``predicates`` (which seldom have a description): one read of all their triples, which
+      costs less than four lookups.
 
     Literals are kept by the caller, not by a FILTER beside the BIND: Virtuoso's compiler fails
     on that pair in a UNION branch ("sparp_gp_deprecate(): equiv replaces filter").
-
-    Each lookup is ~40 us on the 100,000-dataset store: a dataset page's 54 IRIs cost ~270
-    lookups one per label property, ~130 so.
     """
     branches = []
     if looked:
@@ -131,10 +130,6 @@ def label_query(looked: list[str], unlinked: list[str], records: list[str], pred
     if unlinked:
         values = " ".join(f"<{i}>" for i in unlinked)
         branches.append(f"{{ VALUES ?x {{ {values} }} FILTER EXISTS {{ ?x ?any ?thing }} }}")
-    if records:
-        values = " ".join(f"<{i}>" for i in records)
-        wanted = ", ".join(f"<{p}>" for p in LABELS)
-        branches.append(f"{{ VALUES ?x {{ {values} }} ?x ?p ?l FILTER(?p IN ({wanted}) && isLiteral(?l)) }}")
     if predicates:
         values = " ".join(f"<{i}>" for i in predicates)
         branches.append(f"{{ VALUES ?x {{ {values} }} ?x ?p ?l }}")
@@ -215,19 +210,18 @@ class Labels:
             _, term.label, term.label_lang = labels.get(term.value, (None, fallback, ""))
             term.href = self.href(term.value, term.value in known)
 
-    def _groups(self, iris: list[str]) -> tuple[list[str], list[str], list[str], list[str]]:
-        """The IRIs of :func:`label_query`'s four kinds of lookup."""
-        looked, unlinked, records, predicates = [], [], [], []
+    def _groups(self, iris: list[str]) -> tuple[list[str], list[str], list[str]]:
+        """The IRIs of :func:`label_query`'s three kinds of lookup."""
+        looked, unlinked, predicates = [], [], []
         for iri in iris:
-            if self.path(iri) is not None and iri[len(self.iris.base) :].startswith(RECORD_PATHS):
-                records.append(iri)  # a page here: no need to know whether the store describes it
-            elif iri in self._predicates:
+            record = self.path(iri) is not None and iri[len(self.iris.base) :].startswith(RECORD_PATHS)
+            if iri in self._predicates and not record:
                 predicates.append(iri)
-            else:
-                looked.append(iri)
-                if self.path(iri) is None and iri.split(":", 1)[0].lower() in SAFE_SCHEMES:
-                    unlinked.append(iri)  # whether the store describes it decides its link
-        return looked, unlinked, records, predicates
+                continue
+            looked.append(iri)
+            if self.path(iri) is None and iri.split(":", 1)[0].lower() in SAFE_SCHEMES:
+                unlinked.append(iri)  # whether the store describes it decides its link
+        return looked, unlinked, predicates
 
     def fallback(self, iri: str) -> str:
         """What an IRI without a label shows: a curie, a minted IRI's path, or the IRI."""
