@@ -104,7 +104,9 @@ def agency_datasets(index: Index | None, agency: str, page: int) -> Result | Non
             abort(404, description=f"there is no page {page}: the agency publishes no dataset")
         return None
     result = index.search(
-        Query(filters=(("publisher", (agency,)),), sort="title", page=page, size=LIST_SIZE), facet_limit=0
+        Query(filters=(("publisher", (agency,)),), sort="title", page=page, size=LIST_SIZE),
+        facet_limit=0,
+        titles_only=True,
     )
     if page > max(1, result.pages):
         abort(404, description=f"there is no page {page}: the last page is {max(1, result.pages)}")
