@@ -183,6 +183,9 @@ class Describer(Labels):
             private = bool(graphs) and all(self.store.is_private(g) for g in graphs)
         return self.store.query(sparql, default_graphs=graphs, private=private)
 
+    def generation(self) -> str:
+        return self.store.version()
+
     def rows(
         self, sparql: str, graphs: list[str] | None = None, *, private: bool | None = None
     ) -> list[dict[str, Term | None]]:
