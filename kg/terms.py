@@ -118,7 +118,7 @@ def label_query(looked: list[str], unlinked: list[str], predicates: list[str]) -
       Minted records (an agency, its units, its services; a dataset and its distributions) are
       looked up so too: read whole instead (every triple, then a FILTER on the property), 18 of
       an agency page's took 5.1 ms against 2.5 ms so at 100,000 datasets, and that read was the
-      largest part of its label query at 1,000,000;
+      largest part of its label query;
     * ``predicates`` (which seldom have a description): one read of all their triples, which
       costs less than four lookups.
 
@@ -164,9 +164,7 @@ class LabelCache:
                 self._found.move_to_end(key)
             return found
 
-    def put(
-        self, generation: str, key: tuple[str, str], value: tuple[bool, tuple[tuple[str, Term], ...]]
-    ) -> None:
+    def put(self, generation: str, key: tuple[str, str], value: Found) -> None:
         with self._lock:
             if generation != self._generation:
                 self._found.clear()
