@@ -157,7 +157,7 @@ def _broad_texts(rng: random.Random) -> list[str]:
 
 def resource_rows(rng: random.Random, n: int, seed: int, k: int, facts: StoreFacts) -> list[Row]:
     """Dataset, distribution, data service and agency pages, their JSON and RDF, and ``/resource``."""
-    ids = rng.sample(range(n), min(n, 6 * k))
+    ids = _published_ids(rng.sample(range(n), min(n, 6 * k)), n, facts)
     datasets = [f"/dataset/{GEN.dataset_id(i)}" for i in ids]
     distributions = [f"/distribution/{GEN.dataset_id(i)}-0" for i in ids]  # every dataset has a first
     services = [f"/service/{s['id']}" for s in GEN.iter_services(n, seed)]
@@ -190,6 +190,29 @@ def resource_rows(rng: random.Random, n: int, seed: int, k: int, facts: StoreFac
         ("resource-json", "the same, `/resource.json`", JSON, as_json),
     ]  # fmt: skip
     return [Row(name, what, [(p, accept) for p in paths]) for name, what, accept, paths in specs]
+
+
+def _published_ids(ids: list[int], n: int, facts: StoreFacts) -> list[int]:
+    """``ids`` with each dataset the ingest did not publish (quarantined: its page is a 404)
+    replaced by the next published one not drawn yet; no random draw more, so that every other
+    row asks for what it asked before."""
+
+    def iri(i: int) -> str:
+        return f"{BASE}dataset/{GEN.dataset_id(i)}"
+
+    published = facts.published([iri(i) for i in ids])
+    taken, out = set(ids), []
+    for i in ids:
+        j = i
+        if iri(i) not in published:
+            j = (i + 1) % n
+            while j != i and (j in taken or not facts.published([iri(j)])):
+                j = (j + 1) % n
+            if j == i:
+                continue  # nothing else is published
+            taken.add(j)
+        out.append(j)
+    return out
 
 
 def _deal(paths: list[str], rows: int, k: int) -> list[list[str]]:

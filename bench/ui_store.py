@@ -197,6 +197,23 @@ class StoreFacts:
     quality_sources: list[str] = field(default_factory=list)  # sources with a quality run
     quality_lengths: dict[str, tuple[int, int]] = field(default_factory=dict)  # scope -> scored, quarantined
     concepts: list[str] = field(default_factory=list)  # EU concepts the catalogue uses
+    index: Path | None = None  # the search index, to tell published datasets (None: all are)
+
+    def published(self, iris: list[str]) -> set[str]:
+        """Those of ``iris`` the search index holds: the ingest quarantines some generated
+        datasets, whose pages are (correct) 404s that a row of pages must not draw."""
+        if self.index is None:
+            return set(iris)
+        db = sqlite3.connect(f"file:{self.index}?mode=ro&immutable=1", uri=True)
+        try:
+            found: set[str] = set()
+            for start in range(0, len(iris), 500):
+                part = iris[start : start + 500]
+                sql = f"SELECT iri FROM datasets WHERE iri IN ({','.join('?' * len(part))})"
+                found.update(i for (i,) in db.execute(sql, part))
+            return found
+        finally:
+            db.close()
 
 
 def store_facts(folder: Path) -> StoreFacts:
@@ -204,6 +221,7 @@ def store_facts(folder: Path) -> StoreFacts:
     db = sqlite3.connect(f"file:{_index(folder)}?mode=ro&immutable=1", uri=True)
     try:
         facts = StoreFacts(datasets=db.execute("SELECT count(*) FROM datasets").fetchone()[0])
+        facts.index = _index(folder)
         facts.agency_datasets = dict(
             db.execute("SELECT value, count FROM terms WHERE facet = 'publisher' ORDER BY value").fetchall()
         )

@@ -15,6 +15,8 @@ language, then any; IRIs without one show as a curie (:data:`kg.vocab.PREFIXES`)
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
@@ -106,23 +108,22 @@ def curie(iri: str) -> str:
     return iri
 
 
-def label_query(looked: list[str], unlinked: list[str], records: list[str], predicates: list[str]) -> str:
+def label_query(looked: list[str], unlinked: list[str], predicates: list[str]) -> str:
     """One query for the labels of a page's IRIs, and for whether the store describes them.
 
     * ``looked``: one lookup per (IRI, label property), the property written in the triple
       pattern. With the properties in a second VALUES block instead, Oxigraph 0.5 joined the
       IRIs to every triple of each property (dct:title: 400,000 at 100,000 datasets): 4-8 s a
-      page. ``unlinked``, those of them whose link depends on it: one existence lookup each;
-    * ``records`` (minted records and their parts, whose descriptions are bounded by the
-      record) and ``predicates`` (which seldom have a description): one read of all their
-      triples, which costs less than four lookups (the catalogue, one triple per dataset,
-      is neither, and is looked up).
+      page. ``unlinked``, those of them whose link depends on it: one existence lookup each.
+      Minted records (an agency, its units, its services; a dataset and its distributions) are
+      looked up so too: read whole instead (every triple, then a FILTER on the property), 18 of
+      an agency page's took 5.1 ms against 2.5 ms so at 100,000 datasets, and that read was the
+      largest part of its label query;
+    * ``predicates`` (which seldom have a description): one read of all their triples, which
+      costs less than four lookups.
 
     Literals are kept by the caller, not by a FILTER beside the BIND: Virtuoso's compiler fails
     on that pair in a UNION branch ("sparp_gp_deprecate(): equiv replaces filter").
-
-    Each lookup is ~40 us on the 100,000-dataset store: a dataset page's 54 IRIs cost ~270
-    lookups one per label property, ~130 so.
     """
     branches = []
     if looked:
@@ -131,14 +132,46 @@ def label_query(looked: list[str], unlinked: list[str], records: list[str], pred
     if unlinked:
         values = " ".join(f"<{i}>" for i in unlinked)
         branches.append(f"{{ VALUES ?x {{ {values} }} FILTER EXISTS {{ ?x ?any ?thing }} }}")
-    if records:
-        values = " ".join(f"<{i}>" for i in records)
-        wanted = ", ".join(f"<{p}>" for p in LABELS)
-        branches.append(f"{{ VALUES ?x {{ {values} }} ?x ?p ?l FILTER(?p IN ({wanted}) && isLiteral(?l)) }}")
     if predicates:
         values = " ".join(f"<{i}>" for i in predicates)
         branches.append(f"{{ VALUES ?x {{ {values} }} ?x ?p ?l }}")
     return f"SELECT ?x ?p ?l WHERE {{ {' UNION '.join(branches)} }}" if branches else ""
+
+
+Found = tuple[bool, tuple[tuple[str, Term], ...]]  # whether the store knows an IRI; its labels
+
+
+class LabelCache:
+    """What the store says of IRIs that are no record of this catalogue (classes, predicates, EU
+    vocabulary concepts, web addresses), kept per store generation: the same few dozen come on
+    every page, and each costs up to five lookups (~40 us each at 100,000 datasets, more where
+    the store is larger than the memory that caches it). A record's (a dataset, an agency) are
+    looked up each time: there are as many as the catalogue has. Thread-safe; an LRU of ``size``.
+    """
+
+    def __init__(self, size: int = 20_000) -> None:
+        self.size = size
+        self._lock = threading.Lock()
+        self._generation = ""
+        self._found: OrderedDict[tuple[str, str], Found] = OrderedDict()
+
+    def get(self, generation: str, key: tuple[str, str]) -> Found | None:
+        with self._lock:
+            if generation != self._generation:
+                return None
+            found = self._found.get(key)
+            if found is not None:
+                self._found.move_to_end(key)
+            return found
+
+    def put(self, generation: str, key: tuple[str, str], value: Found) -> None:
+        with self._lock:
+            if generation != self._generation:
+                self._found.clear()
+                self._generation = generation
+            self._found[key] = value
+            while len(self._found) > self.size:
+                self._found.popitem(last=False)
 
 
 class Labels:
@@ -155,10 +188,15 @@ class Labels:
         self.root = root
         self.query = query  # kept on links to pages here (``lang=fr``)
         self.label_graphs: list[str] | None = None
+        self.cache: LabelCache | None = None  # set by who knows the generation (:meth:`generation`)
         self._pending: list[Term] = []
         self._predicates: set[str] = set()
 
     def rows(self, sparql: str, graphs: list[str] | None = None) -> list[dict[str, Term | None]]:
+        raise NotImplementedError
+
+    def generation(self) -> str:
+        """The store generation the labels are read from (what :attr:`cache` is kept per)."""
         raise NotImplementedError
 
     def rank(self, lang: str) -> int:
@@ -193,41 +231,70 @@ class Labels:
         return self.track(Term("iri", iri, label=label))
 
     def resolve(self) -> None:
-        """Label and link every IRI term collected so far (one query per :data:`LABEL_CHUNK` IRIs)."""
+        """Label and link every IRI term collected so far (one query per :data:`LABEL_CHUNK` IRIs
+        the :attr:`cache` does not hold)."""
         pending, self._pending = self._pending, []
         iris = sorted({t.value for t in pending if iri_ok(t.value)})
-        labels: dict[str, tuple[tuple[int, int], str, str]] = {}
-        known: set[str] = set()
-        for start in range(0, len(iris), LABEL_CHUNK):
-            sparql = label_query(*self._groups(iris[start : start + LABEL_CHUNK]))
-            found = self.rows(sparql) if sparql else []
+        cache = self.cache if not self.label_graphs else None  # a quarantined record's: not cached
+        generation = self.generation() if cache is not None else ""
+        found: dict[str, tuple[bool, list[tuple[str, Term]]]] = {}  # IRI -> known, (property, label)
+        asked = []
+        for iri in iris:
+            hit = cache.get(generation, self._kind(iri)) if cache is not None else None
+            if hit is None:
+                asked.append(iri)
+            else:
+                found[iri] = (hit[0], list(hit[1]))
+        for start in range(0, len(asked), LABEL_CHUNK):
+            chunk = asked[start : start + LABEL_CHUNK]
+            sparql = label_query(*self._groups(chunk))
+            rows = self.rows(sparql) if sparql else []
             if self.label_graphs and sparql:  # a quarantined record: its own graph has labels too
-                found += self.rows(sparql, self.label_graphs)
-            for row in found:
+                rows += self.rows(sparql, self.label_graphs)
+            answers: dict[str, tuple[bool, list[tuple[str, Term]]]] = {iri: (False, []) for iri in chunk}
+            for row in rows:
                 x, p, label = row["x"].value, row["p"], row["l"]
-                known.add(x)
+                if x not in answers:
+                    continue
+                kept = answers[x][1]
                 if p is not None and p.value in LABEL_ORDER and label is not None and label.kind == "literal":
-                    key = (self.rank(label.lang), LABEL_ORDER.index(p.value))
-                    if x not in labels or key < labels[x][0]:
-                        labels[x] = (key, label.value, label.lang)
+                    kept.append((p.value, label))
+                answers[x] = (True, kept)
+            found.update(answers)
+            if cache is not None:
+                for iri, (known, kept) in answers.items():
+                    kind = self._kind(iri)
+                    if kind[0] != "record":
+                        cache.put(generation, kind, (known, tuple(kept)))
+        labels: dict[str, tuple[tuple[int, int], str, str]] = {}
+        for x, (_, kept) in found.items():
+            for p, label in kept:
+                key = (self.rank(label.lang), LABEL_ORDER.index(p))
+                if x not in labels or key < labels[x][0]:
+                    labels[x] = (key, label.value, label.lang)
         for term in pending:
             fallback = term.label or self.fallback(term.value)
             _, term.label, term.label_lang = labels.get(term.value, (None, fallback, ""))
-            term.href = self.href(term.value, term.value in known)
+            term.href = self.href(term.value, term.value in found and found[term.value][0])
 
-    def _groups(self, iris: list[str]) -> tuple[list[str], list[str], list[str], list[str]]:
-        """The IRIs of :func:`label_query`'s four kinds of lookup."""
-        looked, unlinked, records, predicates = [], [], [], []
+    def _kind(self, iri: str) -> tuple[str, str]:
+        """How :meth:`_groups` looks ``iri`` up, with the IRI: the cache's key."""
+        if self.path(iri) is not None and iri[len(self.iris.base) :].startswith(RECORD_PATHS):
+            return ("record", iri)
+        return ("predicate" if iri in self._predicates else "looked", iri)
+
+    def _groups(self, iris: list[str]) -> tuple[list[str], list[str], list[str]]:
+        """The IRIs of :func:`label_query`'s three kinds of lookup."""
+        looked, unlinked, predicates = [], [], []
         for iri in iris:
-            if self.path(iri) is not None and iri[len(self.iris.base) :].startswith(RECORD_PATHS):
-                records.append(iri)  # a page here: no need to know whether the store describes it
-            elif iri in self._predicates:
+            record = self.path(iri) is not None and iri[len(self.iris.base) :].startswith(RECORD_PATHS)
+            if iri in self._predicates and not record:
                 predicates.append(iri)
-            else:
-                looked.append(iri)
-                if self.path(iri) is None and iri.split(":", 1)[0].lower() in SAFE_SCHEMES:
-                    unlinked.append(iri)  # whether the store describes it decides its link
-        return looked, unlinked, records, predicates
+                continue
+            looked.append(iri)
+            if self.path(iri) is None and iri.split(":", 1)[0].lower() in SAFE_SCHEMES:
+                unlinked.append(iri)  # whether the store describes it decides its link
+        return looked, unlinked, predicates
 
     def fallback(self, iri: str) -> str:
         """What an IRI without a label shows: a curie, a minted IRI's path, or the IRI."""

@@ -136,3 +136,23 @@ def test_at_a_million_every_page_asked_for_is_one_the_site_serves():
         assert max(pages) == MAX_PAGE
     catalog = [int(p.rsplit("=", 1)[1]) for p, _ in rows["catalog-ttl"].measured]
     assert max(catalog) == 9_950
+
+
+def test_dataset_rows_draw_published_datasets_only():
+    """A quarantined dataset's page is a (correct) 404: the rows ask for the next published one
+    instead, and every other row asks for what it asked before."""
+    facts = _facts()
+    before = {r.name: r.requests for r in plans(N, 1, COUNT, facts, 100)}
+    drawn = [p for p, _ in before["dataset"]] + [p for p, _ in before["dataset-json"]]
+    held = {f"{BASE}dataset/{p.split('/')[2].split('?')[0]}" for p in drawn[::7]}
+    facts.published = lambda iris: {i for i in iris if i not in held}  # type: ignore[method-assign]
+    after = {r.name: r.requests for r in plans(N, 1, COUNT, facts, 100)}
+    for name in ("dataset", "dataset-json", "dataset-ttl", "dataset-jsonld", "distribution"):
+        asked = {f"{BASE}dataset/{p.split('/')[2].split('?')[0].removesuffix('-0')}" for p, _ in after[name]}
+        assert not asked & held, name
+        assert len(after[name]) == len(before[name]), name
+    paths = [p for row in after.values() for p, _ in row]
+    assert len(paths) == len(set(paths))
+    assert {k: v for k, v in after.items() if not k.startswith(("dataset", "distribution"))} == {
+        k: v for k, v in before.items() if not k.startswith(("dataset", "distribution"))
+    }

@@ -369,3 +369,27 @@ def test_a_dataset_page_shows_its_quality_from_the_derived_data(large):
     assert round(sum(i["points"] for i in quality["indicators"]), 2) == quality["score"]
     html = client.get(iri.replace("http://kg.test", ""), headers=HTML).text
     assert f"{quality['score']} points" in html and "Points per indicator" in html
+
+
+def test_a_description_deeper_than_the_first_read_is_read_whole(tmp_path):
+    """The CBD is read three hops deep first; a record whose parts and blank nodes go on past that
+    is read again six deep, so that its page shows what the single six-hop read showed."""
+    settings = make_settings(tmp_path / "store", base_uri=BASE)
+    store = store_for(settings)
+    x, ex = f"{BASE}dataset/deep", "http://example.org/"
+    chain = [f"<{x}#a>", f"<{x}#b>", "_:c", f"<{x}#d>", "_:e"]
+    lines = [f'<{x}> a <http://www.w3.org/ns/dcat#Dataset> ; <{ex}title> "Deep" ; <{ex}p> {chain[0]} .']
+    lines += [f"{a} <{ex}p> {b} ." for a, b in zip(chain, chain[1:], strict=False)]
+    lines += [f'_:e <{ex}q> "five hops down" .', f'<{BASE}dataset/flat> <{ex}title> "Flat" .']
+    store.put_graph(f"{BASE}graph/deep", "\n".join(lines).encode(), "ttl")
+    counter = Counting(store)
+    for iri, queries in ((x, 2), (f"{BASE}dataset/flat", 1)):
+        counter.queries.clear()
+        describer = Describer(counter, BASE)
+        loc = describer.locate(iri, parts=True)
+        assert len(counter.queries) == queries, iri
+        got = {(str(t.subject), str(t.predicate), str(t.object)) for t in describer.triples(loc)}
+        where = cbd_pattern(f"VALUES ?root {{ <{iri}> }}")
+        expected = store.query(f"SELECT ?s ?p ?o WHERE {where}")
+        assert got == {(str(r["s"]), str(r["p"]), str(r["o"])) for r in expected}
+        assert ('"five hops down"' in {o for _, _, o in got}) == (iri == x)

@@ -214,6 +214,22 @@ def test_facet_limit_zero_counts_no_facet(store: Store) -> None:
     assert iris(plain) == iris(counted) and plain.total == counted.total
 
 
+def test_titles_only_hits_are_the_same_hits_without_the_rest(store: Store) -> None:
+    """The agency page's list reads IRIs, titles and dates only: the same hits, in the same order."""
+    publisher = search(store).facets["publisher"][0].value
+    query = Query(filters=(("publisher", (publisher,)),), sort="title", page=2, size=3)
+    full = open_index(store).search(query, facet_limit=0)
+    brief = open_index(store).search(query, facet_limit=0, titles_only=True)
+    assert len(full.hits) == 3 and (brief.total, brief.pages) == (full.total, full.pages)
+
+    def key(result) -> list[tuple[str, str, str]]:
+        return [(h.iri, h.title, h.modified) for h in result.hits]
+
+    assert key(brief) == key(full)
+    assert all(h.snippet == h.publishers == h.themes == () for h in brief.hits)
+    assert all(h.publishers for h in full.hits)
+
+
 def test_sorting(store: Store) -> None:
     titles = [h.title for h in search(store, sort="title", size="100").hits]
     assert titles == sorted(titles, key=str.casefold)

@@ -4,8 +4,9 @@ The slow page is honest: a record of 16 blank nodes that all point at each other
 (272 triples, written over the Graph Store Protocol) makes the concise bounded
 description the resource page builds (:func:`kg.describe.cbd_pattern`, six hops)
 enumerate 16^6 paths and more, a minute or longer of Oxigraph's time. Measured
-in-process: 8 such nodes 0.7 s, 10 nodes 3.2 s, 12 nodes 11 s. Real gunicorn,
-real on-disk store, no mocks.
+in-process: 8 such nodes 0.7 s, 10 nodes 3.2 s, 12 nodes 11 s. A chain of four blank
+nodes beside them makes the page read six hops deep (three are read first, and the knot
+alone is all there at three). Real gunicorn, real on-disk store, no mocks.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ def knot(base: str, size: int = KNOT_SIZE) -> bytes:
         f'{me} a <http://www.w3.org/ns/dcat#Dataset> ; <http://purl.org/dc/terms/title> "Knot"@en .',
         *(f"{me} <http://example.org/part> _:b{i} ." for i in range(size)),
         *(f"_:b{i} <http://example.org/next> _:b{j} ." for i in range(size) for j in range(size)),
+        f"{me} <http://example.org/deep> _:c1 .",  # four hops: past the first read's three
+        *(f"_:c{i} <http://example.org/next> _:c{i + 1} ." for i in range(1, 4)),
     ]
     return "\n".join(lines).encode()
 

@@ -285,6 +285,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     if args.reload:
         argv.append("--reload")
     argv.append(APP)
+    _upgrade_derived(settings)
     gunicorn = Path(sys.executable).with_name("gunicorn")
     env = serve_environment(settings.malloc, os.environ)
     env["KG_STORE"] = str(Path(settings.store).resolve())  # gunicorn runs in root, not the caller's folder
@@ -296,3 +297,23 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     )
     os.execve(str(gunicorn), argv, env)
     return 0  # not reached
+
+
+def _upgrade_derived(settings: Settings) -> None:
+    """Derive the pages' tables again when another version of this code made them (a new generation,
+    :func:`kg.derived.build.upgrade`), so that an upgraded server serves every page at once. A store
+    that cannot be written (read-only, busy) is served as it is: its aggregate pages answer 503
+    until the next write."""
+    if settings.remote:
+        return  # the remote store's derived files are rebuilt with its next version
+    from kg.derived.build import upgrade
+    from kg.errors import StoreError
+    from kg.factory import store_for
+
+    try:
+        found = upgrade(store_for(settings))
+    except (StoreError, OSError) as exc:
+        print(f"kg: the derived data is not this version's and cannot be made again: {exc}", file=sys.stderr)
+        return
+    if found is not None:
+        print(f"kg: the derived data (version {found}) was made again for this version", file=sys.stderr)

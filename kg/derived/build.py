@@ -13,11 +13,14 @@ import sqlite3
 from pathlib import Path
 
 from kg.derived import agencies, catalog, descriptions, quality, quarantine, void
-from kg.derived.tables import SCHEMA, VERSION, Build, Layout, Scores, has_tables
+from kg.derived.tables import COPIES_FROM, SCHEMA, VERSION, Build, Layout, Scores, has_tables, tables_version
 from kg.errors import StoreError
 from kg.search.tables import INDEX_FILE
 from kg.settings import Settings
+from kg.store.embedded import Store
 from kg.store.generation import Generation
+
+NOTHING = "urn:kg:nothing-changed"  # the one graph an upgrade "changes": none, so builders copy
 
 
 def build_derived(
@@ -68,5 +71,25 @@ def build_derived(
 
 
 def _usable(path: Path | None) -> bool:
-    """Whether a previous generation's file has derived tables of this version to copy from."""
-    return path is not None and path.is_file() and has_tables(path)
+    """Whether a previous generation's file has derived tables of a version to copy from."""
+    return path is not None and path.is_file() and has_tables(path, COPIES_FROM)
+
+
+def upgrade(store: Store) -> str | None:
+    """Derive the published generation's tables again if another version of this code made them
+    (or none did); the version found then, else None.
+
+    A write that changes no graph: a new generation whose RDF is a checkpoint of the current one
+    (hard links), the search index copied, the derived tables copied where :data:`COPIES_FROM`
+    allows and made anew where not. Without it, every page that reads them answers 503 until the
+    next ingest.
+    """
+    folder = store.folder()
+    if folder is None or not (folder / INDEX_FILE).is_file():
+        return None
+    found = tables_version(folder / INDEX_FILE)
+    if found == VERSION:
+        return None
+    with store.write(changed=(NOTHING,)):
+        pass
+    return found or "none"

@@ -12,7 +12,7 @@ import json
 import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,10 @@ from kg.settings import Settings
 from kg.store.embedded import Store
 from kg.store.generation import Generation
 
-VERSION = "3"  # of the derived tables (meta key 'derived'); another value: rebuilt from the store
+VERSION = "4"  # of the derived tables (meta key 'derived'); another value: rebuilt from the store
+# the versions whose per-graph tables a build may copy (the same layout; 4 added agency_services
+# and the value agent_links, which every build makes anew): upgrading a store from one is cheap
+COPIES_FROM = ("3", "4")
 CHUNK = 1000  # IRIs per VALUES block or IN list
 
 
@@ -109,6 +112,14 @@ class Derived:
         self.path = path
         self.version = version
         self._local = threading.local()
+        self._memo: dict[str, Any] = {}
+
+    def memo(self, key: str, make: Callable[[sqlite3.Connection], Any]) -> Any:
+        """``make(db)``, worked out once per generation (the file never changes): a small table a
+        page would otherwise probe row by row, held in memory (two threads may both make it)."""
+        if key not in self._memo:
+            self._memo[key] = make(self.db())
+        return self._memo[key]
 
     def db(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
@@ -129,8 +140,9 @@ class Derived:
 def open_derived(store: Store) -> Derived | None:
     """The derived tables of the published generation (None when nothing was ever written).
 
-    :raises StoreError: if the generation has none (it was written before they existed, or
-        without the builder): the next write derives them.
+    :raises StoreError: if the generation has none of this version (it was written before they
+        existed, by an older version or without the builder): ``kg serve`` derives them again as
+        it starts (:func:`kg.derived.build.upgrade`), and so does the next write.
     """
     folder = store.folder()
     if folder is None:
@@ -140,8 +152,11 @@ def open_derived(store: Store) -> Derived | None:
         found = _open.get(key)
         if found is None or found.path != path:
             if not has_tables(path):
+                made = tables_version(path)
+                why = f"made by another version ({made}; this one reads {VERSION})" if made else "missing"
                 raise StoreError(
-                    f"the derived data of generation {folder.name} is missing; the next write builds it"
+                    f"the derived data of generation {folder.name} is {why}; `kg serve` derives it "
+                    "again as it starts, and so does the next write"
                 )
             found = _open[key] = Derived(path, folder.name)
         _open.move_to_end(key)
@@ -150,9 +165,14 @@ def open_derived(store: Store) -> Derived | None:
         return found
 
 
-def has_tables(path: Path) -> bool:
-    """Whether the file holds derived tables of this version (a finished generation's: read as
+def has_tables(path: Path, versions: tuple[str, ...] = (VERSION,)) -> bool:
+    """Whether the file holds derived tables of one of ``versions`` (a finished generation's: read as
     immutable, without locks)."""
+    return tables_version(path) in versions
+
+
+def tables_version(path: Path) -> str | None:
+    """The version of the derived tables in ``path`` (None: the file has none, or is no index)."""
     try:
         db = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
         try:
@@ -160,8 +180,8 @@ def has_tables(path: Path) -> bool:
         finally:
             db.close()
     except sqlite3.Error:
-        return False
-    return row is not None and row[0] == VERSION
+        return None
+    return row[0] if row else None
 
 
 _open: OrderedDict[str, Derived] = OrderedDict()

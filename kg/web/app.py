@@ -24,6 +24,7 @@ from kg.evaluation.page_store import TimedStore
 from kg.evaluation.shared_pool import SOCKET_ENV, SharedEvaluator
 from kg.factory import store_for
 from kg.settings import Settings, load_settings
+from kg.terms import LabelCache
 
 # the pages' own evaluators, per web worker: their queries take milliseconds, so two are enough
 # to keep a page from waiting behind another, and per worker they are never queued behind the
@@ -60,6 +61,7 @@ def build_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     )
     store = app.extensions["kg_store"] = store_for(settings)
     app.extensions["kg_cache"] = ResultCache()
+    app.extensions["kg_labels"] = LabelCache()  # labels of what no page is about (kg.terms)
     pages_pool = None
     if settings.remote:  # the store evaluates: its answers are passed through, no evaluator processes
         from kg.evaluation.passthrough import RemoteAnswers

@@ -18,7 +18,7 @@ from kg.describe import Describer, Location, Node
 from kg.findings import findings_of
 from kg.terms import Term
 from kg.vocab import ADMS, CPOV, DCAT, DCT, FOAF, LOCN, ORG, RDF, SCHEMA, SKOS, SPDX, VCARD
-from kg.web.agency_page import agency_parts
+from kg.web.agency_page import agency_parts, inbound_predicates
 from kg.web.tables import derived
 
 RDF_FORMATS = ("ttl", "jsonld", "rdf", "nt")
@@ -44,7 +44,7 @@ def page(d: Describer, loc: Location, number: int = 1) -> dict:
     me = nodes.get(loc.iri) or Node(d.iri(loc.iri), d)
     kind = loc.kind if loc.kind in KINDS else "resource"
     hidden = INBOUND_SHOWN_ELSEWHERE.get(kind, ())
-    inbound = d.inbound(loc, hidden)
+    inbound = d.inbound(loc, hidden, inbound_predicates(loc) if kind == "agency" else None)
     view = {
         "iri": loc.iri,
         "kind": kind,

@@ -97,13 +97,15 @@ def _describer() -> Describer:
     langs += [value for value, _ in request.accept_languages if valid_lang(value)]
     settings = current_app.config["KG_SETTINGS"]
     query = f"lang={quote(lang)}" if lang else ""
-    return Describer(
+    d = Describer(
         current_app.extensions["kg_pages"],
         settings.base_uri,
         langs=langs,
         root=request.script_root,
         query=query,
     )
+    d.cache = current_app.extensions["kg_labels"]
+    return d
 
 
 def _known(d: Describer, iri: str) -> bool:
