@@ -265,3 +265,18 @@ def shared() -> Path:
     if not SHARED_SAMPLES.is_dir():
         pytest.skip(f"the shared folder with real portal samples is absent (looked for {SHARED_SAMPLES})")
     return SHARED
+
+
+class Counting:
+    """The app's page store with every query it is asked recorded (the real store answers)."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.queries: list[str] = []
+
+    def query(self, sparql: str, **kwargs):
+        self.queries.append(sparql)
+        return self.inner.query(sparql, **kwargs)
+
+    def __getattr__(self, name: str):
+        return getattr(self.inner, name)

@@ -8,27 +8,14 @@ from __future__ import annotations
 
 import re
 
+from conftest import Counting
+
 from kg.factory import store_for
 from kg.web.app import build_app
 
 JSON = {"Accept": "application/json"}
 PAGES = ["/agency/nta", "/dataset/nta-rail-punctuality", "/agency/mei", "/dataset/vea-air-no2-hourly"]
 CONCEPT = "http://publications.europa.eu/resource/authority/data-theme/TRAN"
-
-
-class Counting:
-    """The app's page store with every query it is asked recorded (the real store answers)."""
-
-    def __init__(self, inner) -> None:
-        self.inner = inner
-        self.queries: list[str] = []
-
-    def query(self, sparql: str, **kwargs):
-        self.queries.append(sparql)
-        return self.inner.query(sparql, **kwargs)
-
-    def __getattr__(self, name: str):
-        return getattr(self.inner, name)
 
 
 def label_iris(queries: list[str]) -> int:

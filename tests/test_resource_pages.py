@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import rdflib
-from conftest import ROOT, make_settings
+from conftest import ROOT, Counting, make_settings
 
 from kg.describe import INBOUND_COUNT_LIMIT, INBOUND_LIMIT, Describer, cbd_pattern
 from kg.factory import store_for
@@ -53,21 +53,6 @@ PAGES = {
     "concept": (f"/resource?uri={ENG}", HTML),
     "query": ("/query", HTML),
 }
-
-
-class Counting:
-    """The app's page store with every query it is asked recorded (the real store answers)."""
-
-    def __init__(self, inner) -> None:
-        self.inner = inner
-        self.queries: list[str] = []
-
-    def query(self, sparql: str, **kwargs):
-        self.queries.append(sparql)
-        return self.inner.query(sparql, **kwargs)
-
-    def __getattr__(self, name: str):
-        return getattr(self.inner, name)
 
 
 def generator():
