@@ -451,3 +451,17 @@ def test_harvest_over_a_real_socket(tmp_path):
         assert status == 404
         status, headers, body = http(live + "dump.nq")
         assert status == 200 and body.count(b"\n") > 6000
+
+
+def test_the_vocabulary_terms_held_in_memory_bring_what_probing_every_iri_brings(paged):
+    """A page looks up only the IRIs among the vocabulary's terms (held once per generation):
+    the concepts it carries are those that probing each of its IRIs finds."""
+    from kg.derived.catalog import concept_ntriples, vocabulary_terms
+    from kg.derived.tables import open_derived
+    from kg.factory import store_for
+
+    db = open_derived(store_for(paged)).db()
+    terms = vocabulary_terms(db)
+    assert terms == {iri for (iri,) in db.execute("SELECT iri FROM vocabulary")} and len(terms) > 10
+    used = sorted({iri for (iri,) in db.execute("SELECT iri FROM member_order")} | set(list(terms)[::3]))
+    assert concept_ntriples(db, used, terms) == concept_ntriples(db, used) != ""

@@ -166,8 +166,17 @@ def _vocabulary(b: Build) -> None:
         b.db.execute("INSERT INTO descriptions VALUES (?, ?)", (iri, text))
 
 
-def concept_ntriples(db, used: Sequence[str]) -> str:
-    """The descriptions, as N-Triples, of the vocabulary terms that a use of ``used`` brings."""
+def vocabulary_terms(db) -> frozenset[str]:
+    """Every term the ``vocabulary`` table has (a few hundred: the EU vocabularies the catalogue
+    uses), to keep in memory: a catalogue page's ~1,250 IRIs are mostly not terms."""
+    return frozenset(iri for (iri,) in db.execute("SELECT iri FROM vocabulary"))
+
+
+def concept_ntriples(db, used: Sequence[str], terms: frozenset[str] | None = None) -> str:
+    """The descriptions, as N-Triples, of the vocabulary terms that a use of ``used`` brings;
+    ``terms``: :func:`vocabulary_terms`, so that only those of ``used`` are looked up."""
+    if terms is not None:
+        used = [iri for iri in used if iri in terms]
     wanted: set[str] = set()
     for part in chunks(list(used), 500):
         marks = ",".join("?" * len(part))

@@ -263,8 +263,9 @@ def _row_text(lines: list[str]) -> str:
 class DerivedPageData:
     """:class:`kg.catalog.PageData` read from a generation's derived tables (bounded reads: rows by key)."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: sqlite3.Connection, terms: frozenset[str] | None = None) -> None:
         self.db = db
+        self.terms = terms  # the vocabulary's terms (kg.derived.catalog.vocabulary_terms), if known
 
     def catalog_ntriples(self) -> str:
         row = self.db.execute("SELECT value FROM derived WHERE key = 'catalog_ntriples'").fetchone()
@@ -283,7 +284,7 @@ class DerivedPageData:
         return members_among(self.db, iris)
 
     def concepts(self, used: list[str]) -> str:
-        return concept_ntriples(self.db, used)
+        return concept_ntriples(self.db, used, self.terms)
 
 
 def _node(key: str, catalog: int, data: bytes | None) -> Node:

@@ -12,7 +12,7 @@ import json
 import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -112,6 +112,14 @@ class Derived:
         self.path = path
         self.version = version
         self._local = threading.local()
+        self._memo: dict[str, Any] = {}
+
+    def memo(self, key: str, make: Callable[[sqlite3.Connection], Any]) -> Any:
+        """``make(db)``, worked out once per generation (the file never changes): a small table a
+        page would otherwise probe row by row, held in memory (two threads may both make it)."""
+        if key not in self._memo:
+            self._memo[key] = make(self.db())
+        return self._memo[key]
 
     def db(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)

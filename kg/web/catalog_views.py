@@ -27,7 +27,7 @@ from pathlib import Path
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
 
 from kg.catalog import Member, Page, page_iri, write_page
-from kg.derived.catalog import dataset_labels, member_count, member_page
+from kg.derived.catalog import dataset_labels, member_count, member_page, vocabulary_terms
 from kg.derived.descriptions import DerivedPageData
 from kg.derived.void import void_ntriples
 from kg.store.results import convert
@@ -117,7 +117,8 @@ def catalog(suffix: str | None = None) -> Response | str:
     if fmt in RDF_FORMATS:
         out = io.BytesIO()
         tables = derived()
-        write_page(settings, page, out, fmt=fmt, data=DerivedPageData(tables.db()) if tables else None)
+        data = DerivedPageData(tables.db(), tables.memo("vocabulary", vocabulary_terms)) if tables else None
+        write_page(settings, page, out, fmt=fmt, data=data)
         response = Response(out.getvalue(), content_type=formats.content_type(fmt))
     elif fmt == "json":
         response = jsonify(_listing(page, ".json"))
