@@ -17,6 +17,7 @@ from kg.readers import json_stream
 from kg.readers.ckan_packages import PACKAGE_ARRAYS, PACKAGE_KEYS, Batch, Package, packages
 from kg.readers.ckan_portal import MAX_PAGES, portal_pages
 from kg.readers.files import load_json
+from kg.readers.http import HttpClient
 from kg.readers.text import as_text, replaced_count
 from kg.records import Origin, Record, Skipped
 
@@ -39,7 +40,8 @@ def read_ckan(
     """
     location = str(path_or_url)
     if location.startswith(("http://", "https://")):
-        return _records(portal_pages(location, timeout=timeout, rows=rows, max_pages=max_pages))
+        client = HttpClient(timeout=timeout)
+        return _records(portal_pages(location, client=client, rows=rows, max_pages=max_pages))
     if outline is None:
         outline = json_stream.outline(location, arrays=PACKAGE_ARRAYS, keep=PACKAGE_KEYS)
     found = packages(outline, location)  # the checks, on stand-ins of the packages
