@@ -110,7 +110,14 @@ SETTINGS: tuple[Setting, ...] = (
         "Level of the request log on stderr: info (one JSON line per request) or debug (also a line per "
         "page with its store queries: how many, their total time, the slowest one's time and first line).",
     ),
-    Setting("KG_HTTP_TIMEOUT", "30", "Seconds to wait for a remote portal (CKAN URL ingest)."),
+    Setting("KG_HTTP_TIMEOUT", "30", "Seconds to wait for a remote portal (CKAN URL ingest, kg harvest)."),
+    Setting(
+        "KG_HTTP_RETRIES",
+        "3",
+        "kg harvest: retries of a request that timed out, found no connection or got a 5xx or 429.",
+    ),
+    Setting("KG_HTTP_BACKOFF", "1", "kg harvest: seconds before the first retry, doubled before each next."),
+    Setting("KG_HTTP_HOST_INTERVAL", "1", "kg harvest: least seconds between two requests to one host."),
     Setting(
         "KG_JSONLD_FETCH",
         "",
@@ -163,6 +170,9 @@ class Settings:
     workers: int = 2
     validator: str = "rudof"
     http_timeout: float = 30.0
+    http_retries: int = 3
+    http_backoff: float = 1.0
+    http_host_interval: float = 1.0
     jsonld_fetch: tuple[str, ...] = ()
     debug: bool = False
     log_level: str = "info"
@@ -191,6 +201,17 @@ def _count(raw: str, name: str) -> int:
         return int(raw)
     except ValueError:
         raise ValueError(f"{name}={raw!r} is not an int") from None
+
+
+def _at_least_zero(raw: str, name: str, kind: type) -> float | int:
+    """A count or a number of seconds where 0 means none (no retry, no pause)."""
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not a {kind.__name__}") from None
+    if value < 0:
+        raise ValueError(f"{name}={raw!r} must be 0 or more")
+    return value
 
 
 def _remote_urls(get) -> dict[str, str]:
@@ -286,6 +307,9 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         "workers": number("KG_WORKERS", int),
         "validator": get("KG_VALIDATOR").strip().lower(),
         "http_timeout": number("KG_HTTP_TIMEOUT", float),
+        "http_retries": int(_at_least_zero(get("KG_HTTP_RETRIES"), "KG_HTTP_RETRIES", int)),
+        "http_backoff": _at_least_zero(get("KG_HTTP_BACKOFF"), "KG_HTTP_BACKOFF", float),
+        "http_host_interval": _at_least_zero(get("KG_HTTP_HOST_INTERVAL"), "KG_HTTP_HOST_INTERVAL", float),
         "jsonld_fetch": _fetch_prefixes(get("KG_JSONLD_FETCH")),
         "debug": get("KG_DEBUG").strip().lower() in ("1", "true", "yes", "on"),
         "log_level": get("KG_LOG_LEVEL").strip().lower() or "info",
@@ -305,6 +329,12 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
     if not values["validation_batch"]:
         values["validation_batch"] = BATCH_BY_VALIDATOR[str(values["validator"])]
     return Settings(**values)  # type: ignore[arg-type]
+
+
+def environment() -> Mapping[str, str]:
+    """The process environment, for what no setting names: the credentials a harvest source's
+    ``header_env`` points at (:mod:`kg.harvest.sources`), read here like every other variable."""
+    return os.environ
 
 
 TABLE_START = "<!-- settings: generated from kg/settings.py (python -m kg.settings README.md) -->"

@@ -25,6 +25,7 @@ LAYERS: list[set[str]] = [
     {"derived", "findings"},  # the pages' derived tables; a resource's findings
     {"factory"},  # the store and the SHACL engine the settings choose
     {"ingest", "web", "gunicorn_conf"},  # the uses: neither imports the other
+    {"harvest"},  # sources fetched politely, then ingested when they changed
     {"cli"},  # the kg command and what it prints
     {""},  # kg/__init__.py: create_app, the package's face
 ]

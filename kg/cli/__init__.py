@@ -16,6 +16,7 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
+from kg.cli import harvest
 from kg.cli.output import Progress, cell_text, print_summary, table
 from kg.errors import KgError, QueryError
 from kg.malloc import allocator, serve_environment
@@ -95,7 +96,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true", help="list every finding")
     p.set_defaults(run=cmd_validate)
 
-    p = sub.add_parser("sources", help="list the sources in the store")
+    harvest.add_parser(sub)
+
+    p = sub.add_parser("sources", help="list the sources in the store, with their last harvest")
     p.set_defaults(run=cmd_sources)
 
     p = sub.add_parser("remove", help="drop a source's graphs")
@@ -159,28 +162,36 @@ def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
     from kg.ingest.run import list_sources
+    from kg.store.harvest_state import load_states
 
-    rows = list_sources(settings=settings)
-    if not rows:
-        print("no sources yet: kg ingest PATH")
+    rows = {r["source"]: r for r in list_sources(settings=settings)}
+    states = load_states(settings.store)
+    if not rows and not states:
+        print("no sources yet: kg ingest PATH or kg harvest SOURCES.toml")
         return 0
-    table(
-        ["source", "format", "published", "quarantined", "violations", "warnings", "last run", "from"],
-        [
-            [
-                r["source"],
-                r["fmt"],
-                r["published"],
-                r["quarantined"],
-                r["violations"],
-                r["warnings"],
-                r["ended"][:19],
-                r["location"],
-            ]
-            for r in rows
-        ],
-    )
+    header = ["source", "format", "published", "quarantined", "violations", "warnings", "last run", "from"]
+    if states:
+        header += ["last harvest", "outcome", "next run"]
+    lines = []
+    for name in sorted(rows.keys() | states.keys()):
+        r = rows.get(name)
+        if r:
+            counts = [r[k] for k in ("fmt", "published", "quarantined", "violations", "warnings")]
+            line = [name, *counts, r["ended"][:19], r["location"]]
+        else:  # harvested, never published: a first harvest failed
+            line = [name, *["-"] * 6, states[name].url]
+        if states:
+            state = states.get(name)
+            line += _harvest_cells(state) if state else ["", "", ""]
+        lines.append(line)
+    table(header, lines)
     return 0
+
+
+def _harvest_cells(state) -> list[str]:  # noqa: ANN001 - a kg.store.harvest_state.SourceState
+    """Last harvest, its outcome (a failure with its reason), the next run."""
+    outcome = f"{state.outcome}: {state.reason}" if state.outcome == "failed" else state.outcome
+    return [state.attempted[:19], outcome, state.next_run[:19] or "-"]
 
 
 def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:

@@ -53,8 +53,12 @@ def ingest(
     strict: bool = False,
     store_it: bool = True,
     progress: Progress | None = None,
+    origin: str | None = None,
 ) -> IngestSummary:
     """Read, map, validate and (unless ``store_it`` is false) store one source.
+
+    ``origin``: where the source came from when ``location`` is a local copy of it (the URL a
+    harvest fetched into a temporary file), as the run's provenance records it.
 
     :raises InputError: the source cannot be read as a whole (store unchanged).
     :raises StrictRefusal: ``strict`` and some records break violation-level shapes (store unchanged).
@@ -62,7 +66,7 @@ def ingest(
     """
     fmt = fmt or detect_format(location)
     name = source_name(source or _default_source(location))
-    summary = IngestSummary(name, location, fmt)
+    summary = IngestSummary(name, origin or location, fmt)
     iris = Minter(settings.base_uri)
     started = datetime.now(UTC)
     with tempfile.TemporaryDirectory(prefix="kg-ingest-") as scratch:
@@ -292,7 +296,7 @@ def remove_source(name: str, *, settings: Settings) -> bool:
 def list_sources(*, settings: Settings) -> list[dict[str, str]]:
     """The sources in the store with their latest run."""
     query = f"""PREFIX kgo: <{KGO}> PREFIX prov: <{PROV}>
-        SELECT ?source ?fmt ?location ?ended ?read ?published ?quarantined ?violations ?warnings WHERE {{
+        SELECT ?run ?source ?fmt ?location ?ended ?read ?published ?quarantined ?violations ?warnings WHERE {{
           GRAPH <{Minter(settings.base_uri).provenance_graph()}> {{
             ?run kgo:current true ; kgo:source ?source ; kgo:sourceFormat ?fmt ;
                  kgo:sourceLocation ?location ;
@@ -304,6 +308,7 @@ def list_sources(*, settings: Settings) -> list[dict[str, str]]:
         {
             k: row[k].value
             for k in (
+                "run",
                 "source",
                 "fmt",
                 "location",

@@ -8,7 +8,7 @@ what is CKAN's is here: the paging, an HTML page where JSON was expected, CKAN's
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -21,12 +21,15 @@ from kg.readers.text import as_text
 MAX_PAGES = 10_000
 
 
-def portal_pages(url: str, *, client: HttpClient, rows: int, max_pages: int) -> Iterator[Batch]:
-    """(page URL, packages) of a portal: one ``package_show``/action call, or ``package_search`` pages."""
+def portal_pages(
+    url: str, *, client: HttpClient, rows: int, max_pages: int, headers: Mapping[str, str] | None = None
+) -> Iterator[Batch]:
+    """(page URL, packages) of a portal: one ``package_show``/action call, or ``package_search`` pages;
+    ``headers`` (a harvest source's credentials) go with every request."""
     parts = urlsplit(url)
     path = parts.path.rstrip("/")
     if "/action/" in path and not path.endswith("/action/package_search"):
-        yield url, list(enumerate(packages(fetch_json(url, client=client), url)))
+        yield url, list(enumerate(packages(fetch_json(url, client=client, headers=headers), url)))
         return
     if not path.endswith("/action/package_search"):
         path += "/api/3/action/package_search"
@@ -37,7 +40,7 @@ def portal_pages(url: str, *, client: HttpClient, rows: int, max_pages: int) -> 
         page_url = urlunsplit(
             (parts.scheme, parts.netloc, path, urlencode([*query, ("rows", rows), ("start", start)]), "")
         )
-        doc = fetch_json(page_url, client=client)
+        doc = fetch_json(page_url, client=client, headers=headers)
         found = packages(doc, page_url)  # raises on success=false and on shapes that are no CKAN at all
         result = doc.get("result") if isinstance(doc, dict) else None
         if not isinstance(result, dict) or not isinstance(result.get("results"), list):
@@ -54,10 +57,10 @@ def portal_pages(url: str, *, client: HttpClient, rows: int, max_pages: int) -> 
     raise InputError(f"stopped after {max_pages} pages of {rows} packages: the portal has more", file=url)
 
 
-def fetch_json(url: str, *, client: HttpClient) -> Any:
+def fetch_json(url: str, *, client: HttpClient, headers: Mapping[str, str] | None = None) -> Any:
     """GET a CKAN API URL and parse its JSON, turning every failure into an InputError naming the URL."""
     try:
-        answer = client.get(url, accept="application/json")
+        answer = client.get(url, accept="application/json", headers=headers)
     except FetchError as exc:
         if exc.status is not None and 400 <= exc.status < 500:
             raise FetchError(exc.message + _error_body(exc.body), url=url, status=exc.status) from exc

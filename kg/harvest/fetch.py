@@ -1,0 +1,168 @@
+"""A source's content, fetched into a temporary folder (or found at its own local path), or the news
+that it has not changed since the last harvest.
+
+Fetching whole before ingesting is what keeps a failing portal harmless: an HTML page, a body cut
+off, a timeout is found here, before :func:`kg.ingest.run.ingest` (itself all or nothing) is
+called, and the source stays as it was. Unchanged is decided by the server (a 304 to a conditional
+GET with the last harvest's ETag and Last-Modified) or by the SHA-256 of the content (a server
+without validators, a CKAN portal's pages, a local file or folder).
+
+A CKAN portal is paged as ``kg ingest`` pages it (:func:`kg.readers.ckan_portal.portal_pages`, on
+the harvester's client) and its packages written to one JSON list, read then as a CKAN file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from urllib.parse import urlsplit
+
+from kg.errors import InputError
+from kg.harvest.sources import SourceSpec
+from kg.readers.ckan_portal import MAX_PAGES, portal_pages
+from kg.readers.detect import RDF_SUFFIXES
+from kg.readers.http import HttpClient
+from kg.store.harvest_state import SourceState
+
+CKAN_ROWS = 100
+ACCEPT = {
+    "data.json": "application/json",
+    "ckan": "application/json",
+    "jsonld": "application/ld+json, application/json;q=0.9",
+    "json-ld": "application/ld+json, application/json;q=0.9",
+}
+RDF_ACCEPT = (
+    "text/turtle, application/rdf+xml, application/ld+json, application/n-triples, "
+    "application/n-quads, application/trig, application/json;q=0.5, */*;q=0.1"
+)
+SUFFIX_BY_TYPE = {
+    "text/turtle": ".ttl",
+    "application/x-turtle": ".ttl",
+    "application/rdf+xml": ".rdf",
+    "application/ld+json": ".jsonld",
+    "application/n-triples": ".nt",
+    "application/n-quads": ".nq",
+    "application/trig": ".trig",
+    "application/json": ".json",
+}
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """Content to ingest: ``location`` a local file or folder, with what the state will keep."""
+
+    location: str
+    fmt: str | None
+    sha256: str
+    etag: str = ""
+    last_modified: str = ""
+
+
+@dataclass(frozen=True)
+class Unchanged:
+    reason: str
+
+
+def fetch(
+    spec: SourceSpec, last: SourceState | None, client: HttpClient, scratch: Path
+) -> Fetched | Unchanged:
+    """The source's content, or :class:`Unchanged` when ``last`` (a harvest whose records the store
+    still holds, else None) saw the same.
+
+    :raises InputError: the content cannot be had whole (naming the URL or path and the reason).
+    """
+    if not spec.remote:
+        digest = content_hash(Path(spec.url))
+        if last and last.sha256 == digest:
+            return Unchanged("the same content (SHA-256) as the last harvest")
+        return Fetched(spec.url, spec.fmt, digest)
+    if spec.fmt == "ckan":
+        return _ckan(spec, last, client, scratch)
+    return _document(spec, last, client, scratch)
+
+
+def _document(
+    spec: SourceSpec, last: SourceState | None, client: HttpClient, scratch: Path
+) -> Fetched | Unchanged:
+    accept = ACCEPT.get(spec.fmt or "", RDF_ACCEPT if spec.fmt else "application/json, " + RDF_ACCEPT)
+    answer = client.get(
+        spec.url,
+        accept=accept,
+        headers=spec.headers,
+        etag=last.etag if last else "",
+        last_modified=last.last_modified if last else "",
+    )
+    if answer.not_modified:
+        return Unchanged("not modified (HTTP 304)")
+    body = answer.body
+    media = answer.header("Content-Type").split(";")[0].strip().lower()
+    if "html" in media or body.lstrip()[:15].lower().startswith((b"<!doctype html", b"<html")):
+        raise InputError(
+            f"the server answered with an HTML page ({media or 'no type'}), not {spec.fmt or 'a catalogue'}",
+            file=spec.url,
+        )
+    if not body.strip():
+        raise InputError("the server answered with an empty body", file=spec.url)
+    digest = hashlib.sha256(body).hexdigest()
+    if last and last.sha256 == digest:
+        return Unchanged("the same content (SHA-256) as the last harvest")
+    target = scratch / ("document" + _suffix(spec, media))
+    target.write_bytes(body)
+    return Fetched(str(target), spec.fmt, digest, answer.header("ETag"), answer.header("Last-Modified"))
+
+
+def _suffix(spec: SourceSpec, media: str) -> str:
+    """A file suffix the readers know the syntax by: the URL's own, else the answer's media type's."""
+    own = PurePosixPath(urlsplit(spec.url).path).suffix.lower()
+    if own in (*RDF_SUFFIXES, ".json"):
+        return own
+    return SUFFIX_BY_TYPE.get(media, ".json" if spec.fmt in ("data.json", None) else "")
+
+
+def _ckan(
+    spec: SourceSpec, last: SourceState | None, client: HttpClient, scratch: Path
+) -> Fetched | Unchanged:
+    """Every package of the portal, one JSON list in a file, hashed as it is written."""
+    target = scratch / "packages.json"
+    digest = hashlib.sha256()
+    with open(target, "w", encoding="utf-8") as out:
+        out.write("[")
+        first = True
+        pages = portal_pages(
+            spec.url, client=client, rows=CKAN_ROWS, max_pages=MAX_PAGES, headers=spec.headers
+        )
+        for _, batch in pages:
+            for _, package in batch:
+                text = ("" if first else ",\n") + json.dumps(package, ensure_ascii=False, sort_keys=True)
+                out.write(text)
+                digest.update(text.encode("utf-8"))
+                first = False
+        out.write("]\n")
+    found = digest.hexdigest()
+    if last and last.sha256 == found:
+        return Unchanged("the same packages (SHA-256) as the last harvest")
+    return Fetched(str(target), "ckan", found)
+
+
+def content_hash(path: Path) -> str:
+    """SHA-256 of a file, or of a folder's files (their relative paths and contents, in order).
+
+    :raises InputError: the path is missing or cannot be read.
+    """
+    if not path.exists():
+        raise InputError("no such file or folder", file=str(path))
+    digest = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    try:
+        for file in files:
+            if path.is_dir():
+                digest.update(str(file.relative_to(path)).encode("utf-8") + b"\0")
+            with open(file, "rb") as handle:
+                while block := handle.read(1 << 20):
+                    digest.update(block)
+            digest.update(b"\0")
+    except OSError as exc:
+        raise InputError(f"cannot be read: {exc.strerror or exc}", file=str(path)) from exc
+    return digest.hexdigest()

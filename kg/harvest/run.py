@@ -1,0 +1,183 @@
+"""Harvest: each source fetched, ingested when it changed, and its state kept; once, or on schedule.
+
+One source's failure (a portal down, an HTML page, a body cut off, a file that cannot be read, a
+busy store) is that source's outcome, with its reason: its records stay as they were, its state
+keeps the validators of what the store still holds, and the next source goes on. Sources run one
+after another in one process, and each ingest takes the store's write lock, so a harvest is one
+writer among the others (``kg ingest``, another harvest).
+"""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from kg.errors import InputError, KgError
+from kg.harvest.fetch import Fetched, fetch
+from kg.harvest.sources import SourceSpec
+from kg.ingest.run import Progress, ingest, list_sources
+from kg.ingest.summary import IngestSummary
+from kg.readers.http import HttpClient
+from kg.settings import Settings
+from kg.store.harvest_state import SourceState, load_states, save_state
+
+
+@dataclass
+class Outcome:
+    """What one harvest of one source did; ``exit_code`` is its error's (0 unless it failed)."""
+
+    source: str
+    outcome: str  # published | unchanged | failed
+    reason: str = ""
+    summary: IngestSummary | None = None
+    exit_code: int = 0
+    seconds: float = 0.0
+    next_run: str = ""
+    state: SourceState = field(default_factory=lambda: SourceState(""))
+
+
+def client_for(settings: Settings) -> HttpClient:
+    """The harvest's HTTP client, polite as the settings say; one per command, for all its sources."""
+    return HttpClient(
+        timeout=settings.http_timeout,
+        retries=settings.http_retries,
+        backoff=settings.http_backoff,
+        host_interval=settings.http_host_interval,
+    )
+
+
+def harvest_source(
+    spec: SourceSpec,
+    *,
+    settings: Settings,
+    client: HttpClient,
+    progress: Progress | None = None,
+) -> Outcome:
+    """Fetch one source; ingest it when it changed; record the attempt in the harvest state.
+
+    :raises StoreError: only when the harvest state itself cannot be read or written.
+    """
+    started = datetime.now(UTC)
+    t0 = time.perf_counter()
+    state = load_states(settings.store).get(spec.name) or SourceState(spec.name)
+    last = state if state.run and state.run == _current_run(spec.name, settings) else None
+    state.url, state.attempted = spec.url, _iso(started)
+    state.next_run = _iso(started + timedelta(seconds=spec.every)) if spec.every else ""
+    outcome = Outcome(spec.name, "failed", state=state)
+    try:
+        with tempfile.TemporaryDirectory(prefix="kg-harvest-") as scratch:
+            found = fetch(spec, last, client, Path(scratch))
+            if isinstance(found, Fetched):
+                summary = _ingest(spec, found, settings, scratch, progress)
+                outcome.outcome, outcome.summary = "published", summary
+                _published(state, found, summary, started)
+            else:
+                outcome.outcome, outcome.reason = "unchanged", found.reason
+    except KgError as exc:
+        outcome.reason, outcome.exit_code = str(exc), exc.exit_code
+    except OSError as exc:  # the temporary folder: the disk full, /tmp read-only
+        outcome.reason, outcome.exit_code = f"cannot write a temporary file: {exc}", 4
+    state.outcome, state.reason = outcome.outcome, outcome.reason
+    save_state(settings.store, state)
+    outcome.seconds, outcome.next_run = time.perf_counter() - t0, state.next_run
+    return outcome
+
+
+def _ingest(
+    spec: SourceSpec, found: Fetched, settings: Settings, scratch: str, progress: Progress | None
+) -> IngestSummary:
+    """The fetched content ingested under the source's name; an error names the URL, not the copy."""
+    try:
+        return ingest(
+            found.location,
+            settings=settings,
+            source=spec.name,
+            fmt=found.fmt,
+            origin=spec.url,
+            progress=progress,
+        )
+    except InputError as exc:
+        if exc.file and exc.file.startswith(scratch):
+            exc.file = spec.url
+        raise
+
+
+def _published(state: SourceState, found: Fetched, summary: IngestSummary, started: datetime) -> None:
+    state.published_at, state.run = _iso(started), summary.run
+    state.counts = {"read": summary.read, "published": summary.published, "quarantined": summary.quarantined}
+    state.etag, state.last_modified, state.sha256 = found.etag, found.last_modified, found.sha256
+
+
+def _current_run(name: str, settings: Settings) -> str:
+    """The ingest run whose records the store holds for the source ("" when it holds none)."""
+    return next((row["run"] for row in list_sources(settings=settings) if row["source"] == name), "")
+
+
+def harvest_all(
+    specs: Iterable[SourceSpec],
+    *,
+    settings: Settings,
+    report: Callable[[Outcome], None],
+    client: HttpClient | None = None,
+    progress: Progress | None = None,
+    stop: threading.Event | None = None,
+) -> list[Outcome]:
+    """Each source once, in the file's order, until ``stop`` is set (checked between sources)."""
+    client = client or client_for(settings)
+    outcomes = []
+    for spec in specs:
+        if stop is not None and stop.is_set():
+            break
+        outcome = harvest_source(spec, settings=settings, client=client, progress=progress)
+        report(outcome)
+        outcomes.append(outcome)
+    return outcomes
+
+
+def due(specs: Iterable[SourceSpec], settings: Settings, now: datetime) -> tuple[list[SourceSpec], datetime]:
+    """The sources whose next run has come (or that never ran), and when the next one is due."""
+    states = load_states(settings.store)
+    ready, upcoming = [], []
+    for spec in specs:
+        state = states.get(spec.name)
+        when = _parse(state.next_run) if state and state.attempted and state.next_run else None
+        if when is None or when <= now:
+            ready.append(spec)
+            when = now + timedelta(seconds=spec.every)
+        upcoming.append(when)
+    return ready, min(upcoming)
+
+
+def loop(
+    specs: list[SourceSpec],
+    *,
+    settings: Settings,
+    report: Callable[[Outcome], None],
+    stop: threading.Event,
+    progress: Progress | None = None,
+) -> None:
+    """Harvest each source on its schedule until ``stop`` is set; sleeps until the next is due."""
+    client = client_for(settings)
+    while not stop.is_set():
+        ready, wake = due(specs, settings, datetime.now(UTC))
+        if ready:
+            harvest_all(ready, settings=settings, report=report, client=client, progress=progress, stop=stop)
+        else:
+            stop.wait(max(0.0, (wake - datetime.now(UTC)).total_seconds()))
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds")
+
+
+def _parse(text: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
