@@ -180,18 +180,19 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
             line = [name, *counts, r["ended"][:19], r["location"]]
         else:  # harvested, never published: a first harvest failed
             line = [name, *["-"] * 6, states[name].url]
-        if states:
-            state = states.get(name)
-            line += _harvest_cells(state) if state else ["", "", ""]
+        state = states.get(name)
+        if state:
+            line += [state.attempted[:19], state.outcome, state.next_run[:19] or "-"]
+        elif states:
+            line += ["", "", ""]
         lines.append(line)
     table(header, lines)
+    failed = [s for _, s in sorted(states.items()) if s.outcome == "failed"]
+    if failed:
+        print("\nlast harvest failed (the source is as it was before):")
+        for state in failed:
+            print(f"  {state.name}: {state.reason}")
     return 0
-
-
-def _harvest_cells(state) -> list[str]:  # noqa: ANN001 - a kg.store.harvest_state.SourceState
-    """Last harvest, its outcome (a failure with its reason), the next run."""
-    outcome = f"{state.outcome}: {state.reason}" if state.outcome == "failed" else state.outcome
-    return [state.attempted[:19], outcome, state.next_run[:19] or "-"]
 
 
 def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:

@@ -1,0 +1,199 @@
+"""``kg harvest`` on real on-disk stores, against a real HTTP server on 127.0.0.1 serving real portal
+files (../shared/data/real-portals): the validators of the last harvest sent and a 304 left alone,
+the same bytes found unchanged, a changed document published, a portal that fails (500 until the
+retries run out, an HTML page, a body cut off, no answer in time) leaving its source exactly as it
+was while the next source goes on, a CKAN portal paged through the same client, a local file.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import make_settings, snapshot
+from harvest_portal import Portal, http_date
+
+from kg.factory import store_for
+from kg.harvest.run import client_for, due, harvest_all, harvest_source
+from kg.harvest.sources import SourceSpec
+from kg.ingest.run import remove_source
+from kg.settings import Settings
+from kg.store.harvest_state import SourceState, load_states, save_state
+
+FLORIDA = "real-portals/data-json/floridadep.gov-rossi.data.json"  # 4 KB, 7 datasets
+VANVES = "real-portals/dcat-ap-rdf/data.gouv.fr-ville-de-vanves.rdf"  # 14 KB of RDF/XML
+FAMILY_PASS = "real-portals/ckan-json/dati.trentino.it-euregio-family-pass.package_show.json"
+
+
+@pytest.fixture
+def portal() -> Iterator[Portal]:
+    with Portal() as portal:
+        yield portal
+
+
+@pytest.fixture
+def quick(tmp_path: Path) -> Settings:
+    """A fresh store; one retry after 10 ms, no pause per host, 1 s to answer."""
+    return make_settings(
+        tmp_path / "store", http_retries=1, http_backoff=0.01, http_host_interval=0.0, http_timeout=1.0
+    )
+
+
+def real(shared: Path, name: str) -> bytes:
+    return (shared / "data" / name).read_bytes()
+
+
+def retitled(body: bytes, title: str) -> bytes:
+    """The data.json with its first dataset's title changed, as a portal's next version of it."""
+    doc = json.loads(body)
+    doc["dataset"][0]["title"] = title
+    return json.dumps(doc).encode("utf-8")
+
+
+def harvest(spec: SourceSpec, settings: Settings):  # noqa: ANN201 - kg.harvest.run.Outcome
+    return harvest_source(spec, settings=settings, client=client_for(settings))
+
+
+def version(settings: Settings) -> str:
+    return store_for(settings).version()
+
+
+def test_etag_kept_sent_and_a_304_leaves_the_store_alone(
+    quick: Settings, portal: Portal, shared: Path
+) -> None:
+    route = portal.serve("/data.json", real(shared, FLORIDA), etag='"r1"', last_modified=http_date(3600))
+    spec = SourceSpec("florida", portal.url("/data.json"), "data.json", "6h", 21600.0)
+    first = harvest(spec, quick)
+    assert first.outcome == "published" and first.summary.published == first.summary.read > 0
+    published = version(quick)
+    state = load_states(quick.store)["florida"]
+    assert (state.etag, state.outcome, state.counts["read"]) == ('"r1"', "published", first.summary.read)
+    assert state.run == first.summary.run and state.next_run > state.attempted
+
+    again = harvest(spec, quick)
+    assert (again.outcome, again.reason) == ("unchanged", "not modified (HTTP 304)")
+    sent = portal.requests[-1].headers
+    assert sent["if-none-match"] == '"r1"' and sent["if-modified-since"] == route.last_modified
+    assert version(quick) == published  # no new generation
+    after = load_states(quick.store)["florida"]
+    assert after.outcome == "unchanged" and after.attempted >= state.attempted
+    assert (after.published_at, after.run, after.etag) == (state.published_at, state.run, state.etag)
+
+    route.change(retitled(route.body, "Borrow Areas (2026 survey)"), etag='"r2"')
+    changed = harvest(spec, quick)
+    assert changed.outcome == "published" and version(quick) != published
+    titles = store_for(quick).query(
+        'SELECT ?t WHERE { ?d <http://purl.org/dc/terms/title> ?t FILTER(CONTAINS(STR(?t), "2026 survey")) }'
+    )
+    assert len(list(titles)) == 1
+    assert load_states(quick.store)["florida"].etag == '"r2"'
+
+
+def test_last_modified_alone_and_rdf_named_by_its_media_type(
+    quick: Settings, portal: Portal, shared: Path
+) -> None:
+    route = portal.serve("/catalog", real(shared, VANVES), content_type="application/rdf+xml",
+                         last_modified=http_date(86400))  # fmt: skip
+    spec = SourceSpec("vanves", portal.url("/catalog"), "rdf")
+    assert harvest(spec, quick).outcome == "published"
+    published = version(quick)
+    again = harvest(spec, quick)
+    assert again.outcome == "unchanged" and version(quick) == published
+    assert portal.requests[-1].headers["if-modified-since"] == route.last_modified
+    assert "if-none-match" not in portal.requests[-1].headers
+
+
+def test_the_same_bytes_without_validators_are_unchanged(
+    quick: Settings, portal: Portal, shared: Path
+) -> None:
+    portal.serve("/data.json", real(shared, FLORIDA))
+    spec = SourceSpec("florida", portal.url("/data.json"), None)  # the format detected
+    assert harvest(spec, quick).outcome == "published"
+    published = version(quick)
+    again = harvest(spec, quick)
+    assert (again.outcome, again.reason) == ("unchanged", "the same content (SHA-256) as the last harvest")
+    assert version(quick) == published
+
+
+def test_a_failing_portal_leaves_its_source_as_it_was(quick: Settings, portal: Portal, shared: Path) -> None:
+    body = real(shared, FLORIDA)
+    route = portal.serve("/data.json", body, etag='"r1"')
+    spec = SourceSpec("florida", portal.url("/data.json"), "data.json")
+    assert harvest(spec, quick).outcome == "published"
+    before, kept = snapshot(quick), load_states(quick.store)["florida"]
+    route.change(retitled(body, "Never published"), etag='"r2"')
+    route.delay = 2.0
+    for step, words in [
+        ("500", "HTTP 500 Internal Server Error (2 attempts)"),
+        ("html", "HTML page (text/html)"),
+        ("truncated", "truncated body"),
+        ("broken-gzip", "truncated body"),
+        ("slow", "no answer within 1 s (2 attempts)"),
+    ]:
+        route.plan = [step]
+        outcome = harvest(spec, quick)
+        assert outcome.outcome == "failed" and words in outcome.reason and outcome.exit_code == 2, step
+        assert portal.url("/data.json") in outcome.reason
+        assert snapshot(quick) == before, step
+        state = load_states(quick.store)["florida"]
+        assert (state.outcome, state.etag, state.sha256, state.run) == (
+            "failed",
+            kept.etag,
+            kept.sha256,
+            kept.run,
+        )
+    route.plan = ["500", "ok"]  # the retry finds the portal back
+    assert harvest(spec, quick).outcome == "published" and snapshot(quick) != before
+
+
+def test_one_source_failing_does_not_stop_the_next(quick: Settings, portal: Portal, shared: Path) -> None:
+    portal.serve("/down.json", b"", plan=["500"])
+    portal.serve("/vanves.rdf", real(shared, VANVES), content_type="application/rdf+xml")
+    specs = [
+        SourceSpec("down", portal.url("/down.json"), "data.json"),
+        SourceSpec("vanves", portal.url("/vanves.rdf")),
+    ]
+    seen: list[str] = []
+    outcomes = harvest_all(specs, settings=quick, report=lambda o: seen.append(o.source))
+    assert seen == ["down", "vanves"] and [o.outcome for o in outcomes] == ["failed", "published"]
+    assert len(portal.asked("/down.json")) == 2  # the first try and one retry
+    assert "vanves" in {g.rsplit("/", 1)[-1] for g in store_for(quick).data_graphs()}
+
+
+def test_a_ckan_portal_through_the_same_client(quick: Settings, portal: Portal, shared: Path) -> None:
+    path = "/api/3/action/package_show?id=euregio-family-pass"
+    portal.serve(path, real(shared, FAMILY_PASS))
+    spec = SourceSpec("trentino", portal.url(path), "ckan", headers={"X-Api-Client": "kg"})
+    first = harvest(spec, quick)
+    assert first.outcome == "published" and first.summary.read >= 1
+    assert load_states(quick.store)["trentino"].counts["read"] == first.summary.read
+    again = harvest(spec, quick)
+    assert (again.outcome, again.reason) == ("unchanged", "the same packages (SHA-256) as the last harvest")
+    assert all(r.headers["x-api-client"] == "kg" for r in portal.asked(path))
+
+
+def test_a_local_file_and_validators_gone_stale(quick: Settings, tmp_path: Path, shared: Path) -> None:
+    local = tmp_path / "florida.data.json"
+    local.write_bytes(real(shared, FLORIDA))
+    spec = SourceSpec("florida", str(local))
+    assert harvest(spec, quick).outcome == "published"
+    assert harvest(spec, quick).outcome == "unchanged"
+    assert remove_source("florida", settings=quick)  # the store no longer holds what the state describes
+    assert harvest(spec, quick).outcome == "published"
+    local.unlink()
+    gone = harvest(spec, quick)
+    assert gone.outcome == "failed" and f"{local}: no such file or folder" in gone.reason
+
+
+def test_due_sources_and_the_next_wake(settings: Settings) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
+    later = (now + timedelta(minutes=20)).isoformat()
+    save_state(settings.store, SourceState("waits", attempted=now.isoformat(), next_run=later))
+    save_state(settings.store, SourceState("late", attempted=now.isoformat(), next_run=now.isoformat()))
+    specs = [SourceSpec(n, f"/x/{n}", every=3600.0) for n in ("waits", "late", "new")]
+    ready, wake = due(specs, settings, now)
+    assert [s.name for s in ready] == ["late", "new"] and wake == now + timedelta(minutes=20)
