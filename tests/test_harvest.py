@@ -197,3 +197,26 @@ def test_due_sources_and_the_next_wake(settings: Settings) -> None:
     specs = [SourceSpec(n, f"/x/{n}", every=3600.0) for n in ("waits", "late", "new")]
     ready, wake = due(specs, settings, now)
     assert [s.name for s in ready] == ["late", "new"] and wake == now + timedelta(minutes=20)
+
+
+def test_quality_page_shows_each_harvest(settings: Settings) -> None:
+    """A first harvest that failed: the source is in no store generation, only in the state."""
+    from kg.web.app import build_app
+
+    url = "http://127.0.0.1:9/data.json"
+    reason = f"{url}: the server answered HTTP 500 Internal Server Error (4 attempts)"
+    attempted, next_run = "2026-12-07T06:00:00+00:00", "2026-12-07T12:00:00+00:00"
+    save_state(settings.store, SourceState("sample", url, attempted, "failed", reason, next_run))
+    client = build_app(settings).test_client()
+    data = client.get("/quality.json").get_json()
+    (shown,) = data["harvests"]
+    assert (shown["source"], shown["outcome"], shown["reason"]) == ("sample", "failed", reason)
+    assert shown["next_run"] == "2026-12-07T12:00:00+00:00" and shown["published_at"] is None
+    page = client.get("/quality")
+    html = page.get_data(as_text=True)
+    assert "Harvests" in html and "2026-12-07 12:00:00" in html and "HTTP 500 Internal Server Error" in html
+    save_state(
+        settings.store, SourceState("sample", attempted="2026-12-07T12:00:01+00:00", outcome="unchanged")
+    )
+    fresh = client.get("/quality", headers={"If-None-Match": page.headers["ETag"]})
+    assert fresh.status_code == 200 and "unchanged" in fresh.get_data(as_text=True)  # no stale 304

@@ -21,6 +21,7 @@ from flask import Blueprint, Response, abort, current_app, jsonify, render_templ
 
 from kg.derived.quality import COLUMNS, RATING_NAMES, agency_rows
 from kg.derived.tables import Derived, Layout
+from kg.errors import StoreError
 from kg.quality import (
     ASSESSABLE_POINTS,
     ASSESSED,
@@ -30,6 +31,7 @@ from kg.quality import (
     percentage,
     rating,
 )
+from kg.store.harvest_state import load_states, state_file
 from kg.vocab import QUALITY
 from kg.web.cache import etag_for, not_modified
 from kg.web.errors import wants_json
@@ -180,6 +182,29 @@ def agencies(tables: Derived | None, scope: Scope) -> list[dict[str, Any]]:
     return [{**row, "page": page_link(row["agency"]), "view": _view(agency=row["agency"])} for row in table]
 
 
+def harvests(scope: Scope) -> list[dict[str, Any]]:
+    """Each harvested source's last harvest, its outcome and its next run (kg.store.harvest_state);
+    none when the state cannot be read (``kg harvest`` says why)."""
+    try:
+        states = load_states(current_app.config["KG_SETTINGS"].store)
+    except StoreError:
+        return []
+    return [
+        {"source": s.name, "attempted": s.attempted, "outcome": s.outcome, "reason": s.reason,
+         "next_run": s.next_run or None, "published_at": s.published_at or None, "counts": s.counts}
+        for name, s in sorted(states.items())
+        if not scope.agency and scope.source in (None, name)
+    ]  # fmt: skip
+
+
+def _harvest_mark() -> int:
+    """When the harvest state last changed: an unchanged harvest makes no new generation."""
+    try:
+        return state_file(current_app.config["KG_SETTINGS"].store).stat().st_mtime_ns
+    except OSError:
+        return 0
+
+
 def _view(**scope: str) -> str:
     return f"{request.script_root}/quality?{urlencode(scope)}"
 
@@ -301,7 +326,7 @@ def quality() -> Response | str:
     scope = _scope(tables)
     as_json = wants_json()
     version = tables.version if tables else ""
-    etag = etag_for(version, "quality", page, qpage, scope.source, scope.agency, as_json)
+    etag = etag_for(version, _harvest_mark(), "quality", page, qpage, scope.source, scope.agency, as_json)
     cached = not_modified(etag)
     if cached is not None:
         return cached
@@ -313,6 +338,7 @@ def quality() -> Response | str:
         "dimensions": dimensions,
         "indicators": per_indicator,
         "sources": sources(tables, scope),
+        "harvests": harvests(scope),
         "agencies": agencies(tables, scope),
         "datasets": datasets(tables, scope, page),
         "quarantined": quarantined(tables, scope, qpage),
