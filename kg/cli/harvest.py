@@ -8,6 +8,7 @@ that cannot be used is refused whole (exit 2) before any source is fetched.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -84,8 +85,11 @@ def print_outcome(outcome: Outcome) -> None:
 def _stop_on_signals() -> Iterator[threading.Event]:
     """An event set by SIGINT or SIGTERM: the loop finishes the source it is on, then stops."""
     stop = threading.Event()
+    owner = os.getpid()
 
     def handle(signum: int, frame: object) -> None:
+        if os.getpid() != owner:  # an ingest worker forked with this handler: its parent decides
+            return
         print(f"kg: {signal.Signals(signum).name}: stopping after the current source", file=sys.stderr)
         stop.set()
 

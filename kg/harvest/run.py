@@ -13,7 +13,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -38,7 +38,6 @@ class Outcome:
     exit_code: int = 0
     seconds: float = 0.0
     next_run: str = ""
-    state: SourceState = field(default_factory=lambda: SourceState(""))
 
 
 def client_for(settings: Settings) -> HttpClient:
@@ -68,7 +67,7 @@ def harvest_source(
     last = state if state.run and state.run == _current_run(spec.name, settings) else None
     state.url, state.attempted = spec.url, _iso(started)
     state.next_run = _iso(started + timedelta(seconds=spec.every)) if spec.every else ""
-    outcome = Outcome(spec.name, "failed", state=state)
+    outcome = Outcome(spec.name, "failed")
     try:
         with tempfile.TemporaryDirectory(prefix="kg-harvest-") as scratch:
             found = fetch(spec, last, client, Path(scratch))
