@@ -48,6 +48,14 @@ class FetchError(InputError):
         self.body = body
 
 
+class RedirectRefused(FetchError):
+    """A redirect to a URL the caller does not allow (``target``)."""
+
+    def __init__(self, url: str, target: str) -> None:
+        super().__init__(f"redirected to {target}, which is not allowed", url=url)
+        self.target = target
+
+
 @dataclass(frozen=True)
 class Answer:
     """A 2xx answer with its (decoded) body, or a 304 (``not_modified``) with none."""
@@ -91,11 +99,14 @@ class HttpClient:
         headers: Mapping[str, str] | None = None,
         etag: str = "",
         last_modified: str = "",
+        redirects: Callable[[str], bool] | None = None,
     ) -> Answer:
         """GET ``url``; with ``etag``/``last_modified`` (the validators of an earlier answer) a
         conditional GET, whose 304 is returned as an :class:`Answer` that is ``not_modified``.
+        ``redirects``: which URLs a redirect may lead to (default: any http(s) URL).
 
         :raises FetchError: naming ``url``, after the retries, for the last failure.
+        :raises RedirectRefused: a redirect to a URL that ``redirects`` refuses.
         """
         sent = {"User-Agent": USER_AGENT, "Accept": accept, "Accept-Encoding": "gzip", **(headers or {})}
         if etag:
@@ -106,7 +117,7 @@ class HttpClient:
         for attempt in range(1, attempts + 1):
             self._pause_for_host(url)
             try:
-                return self._once(url, sent)
+                return self._once(url, sent, redirects)
             except _Retryable as failure:
                 if attempt == attempts:
                     suffix = f" ({attempts} attempts)" if attempts > 1 else ""
@@ -126,13 +137,15 @@ class HttpClient:
                 self.sleep(wait)
         self._last_request[host] = time.monotonic()
 
-    def _once(self, url: str, headers: dict[str, str]) -> Answer:
+    def _once(self, url: str, headers: dict[str, str], redirects: Callable[[str], bool] | None) -> Answer:
         request = urlrequest.Request(url, headers=headers)
         try:
-            with _opener().open(request, timeout=self.timeout) as response:
+            with _opener(redirects).open(request, timeout=self.timeout) as response:
                 raw = response.read(self.max_bytes + 1)
                 answered = response.geturl()
                 found = response.headers  # an email Message: names looked up in any case
+        except _Refused as exc:
+            raise RedirectRefused(url, exc.target) from None
         except HTTPError as exc:
             return self._http_error(url, exc)
         except URLError as exc:
@@ -166,7 +179,7 @@ class HttpClient:
     def _body(self, url: str, raw: bytes, headers: Mapping[str, str]) -> bytes:
         """The body as sent, checked against its Content-Length and the cap, then un-gzipped."""
         if len(raw) > self.max_bytes:
-            raise FetchError(f"the answer is larger than {self.max_bytes} bytes", url=url)
+            raise FetchError(f"larger than {self.max_bytes} bytes", url=url)
         length = (headers.get("Content-Length") or "").strip()
         if length.isdigit() and int(length) != len(raw):
             raise FetchError(
@@ -186,7 +199,7 @@ class HttpClient:
         except zlib.error as exc:
             raise FetchError(f"the gzip body cannot be decompressed: {exc}", url=url) from exc
         if len(body) > self.max_bytes:
-            raise FetchError(f"the answer is larger than {self.max_bytes} bytes once decompressed", url=url)
+            raise FetchError(f"larger than {self.max_bytes} bytes once decompressed", url=url)
         if not unzip.eof:
             raise FetchError("the gzip body breaks off before its end (truncated body)", url=url)
         return body
@@ -229,7 +242,27 @@ def retry_after(value: str, now: datetime | None = None) -> float | None:
     return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
-def _opener() -> urlrequest.OpenerDirector:
+class _Refused(Exception):
+    """Raised inside urllib's redirect handling: a redirect the caller does not allow."""
+
+    def __init__(self, target: str) -> None:
+        super().__init__(target)
+        self.target = target
+
+
+class _Redirects(urlrequest.HTTPRedirectHandler):
+    """urllib's redirects (which never leave HTTP(S) here), each checked by ``allows`` first."""
+
+    def __init__(self, allows: Callable[[str], bool] | None) -> None:
+        self.allows = allows
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: ANN001, ANN201 - urllib's API
+        if self.allows is not None and not self.allows(newurl):
+            raise _Refused(newurl)
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+def _opener(allows: Callable[[str], bool] | None = None) -> urlrequest.OpenerDirector:
     """HTTP(S) only: unlike ``build_opener``, a redirect cannot lead to ``file:`` or ``ftp:``."""
     opener = urlrequest.OpenerDirector()
     for handler in (
@@ -237,7 +270,7 @@ def _opener() -> urlrequest.OpenerDirector:
         urlrequest.HTTPHandler(),
         urlrequest.HTTPSHandler(),
         urlrequest.HTTPDefaultErrorHandler(),
-        urlrequest.HTTPRedirectHandler(),
+        _Redirects(allows),
         urlrequest.HTTPErrorProcessor(),
     ):
         opener.add_handler(handler)
