@@ -6,8 +6,9 @@ Last-Modified, answered 304 to a conditional GET that matches them (as a real se
 ``plan`` is the behaviour of the next requests, one item each (the last one repeats): ``ok``, a
 status number (``500``: with ``Retry-After`` when the route has ``retry_after``), ``html`` (a
 welcome page with 200), ``truncated`` (a Content-Length longer than the body, then the connection
-closed), ``broken-gzip`` (a gzip stream cut in the middle), ``gzip`` (the body gzipped) or
-``slow`` (an answer after ``delay`` seconds). Every request is recorded with its headers.
+closed), ``broken-gzip`` (a gzip stream cut in the middle), ``gzip`` (the body gzipped), ``slow``
+(an answer after ``delay`` seconds) or ``redirect`` (a 302 to ``location``). Every request is
+recorded with its headers.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class Route:
     delay: float = 0.0
     retry_after: str = ""
     require: dict[str, str] = field(default_factory=dict)  # headers without which the answer is 401
+    location: str = ""  # where the step "redirect" sends the client (a 302)
 
     def change(self, body: bytes, *, etag: str = "", last_modified: str = "") -> None:
         """New content, as a portal publishes it: new validators with it."""
@@ -66,6 +68,8 @@ class Portal:
                 if step.isdigit():
                     extra = {"Retry-After": route.retry_after} if route.retry_after else {}
                     return self._send(int(step), b"portal error", "text/plain", extra)
+                if step == "redirect":
+                    return self._send(302, b"", "text/plain", {"Location": route.location})
                 if step == "html":
                     return self._send(200, WELCOME, "text/html; charset=utf-8")
                 if step == "slow":

@@ -191,9 +191,8 @@ def test_due_sources_and_the_next_wake(settings: Settings) -> None:
     from datetime import UTC, datetime, timedelta
 
     now = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
-    later = (now + timedelta(minutes=20)).isoformat()
-    save_state(settings.store, SourceState("waits", attempted=now.isoformat(), next_run=later))
-    save_state(settings.store, SourceState("late", attempted=now.isoformat(), next_run=now.isoformat()))
+    save_state(settings.store, SourceState("waits", attempted=(now - timedelta(minutes=40)).isoformat()))
+    save_state(settings.store, SourceState("late", attempted=(now - timedelta(hours=2)).isoformat()))
     specs = [SourceSpec(n, f"/x/{n}", every=3600.0) for n in ("waits", "late", "new")]
     ready, wake = due(specs, settings, now)
     assert [s.name for s in ready] == ["late", "new"] and wake == now + timedelta(minutes=20)

@@ -120,3 +120,18 @@ def test_requests_to_one_host_keep_the_interval(portal: Portal, body: bytes) -> 
     polite.get(portal.url("/data.json"))
     polite.get(portal.url("/data.json"))
     assert len(waits) == 1 and 29.0 < waits[0] <= 30.0
+
+
+def test_credentials_follow_a_redirect_on_the_same_host_only(portal: Portal, body: bytes) -> None:
+    with Portal() as other:
+        other.serve("/data.json", body)
+        portal.serve("/data.json", body)
+        portal.serve("/moved", b"", plan=["redirect"], location="/data.json")
+        portal.serve("/elsewhere", b"", plan=["redirect"], location=other.url("/data.json"))
+        secret = {"Authorization": "Bearer t0ken", "X-Api-Key": "k3y"}
+        assert client().get(portal.url("/moved"), headers=secret).body == body
+        assert portal.asked("/data.json")[0].headers["authorization"] == "Bearer t0ken"
+        assert client().get(portal.url("/elsewhere"), headers=secret).body == body
+        (followed,) = other.asked("/data.json")
+        assert "authorization" not in followed.headers and "x-api-key" not in followed.headers
+        assert followed.headers["user-agent"] == USER_AGENT

@@ -63,6 +63,7 @@ ENTRY = '[[source]]\nname = "a"\nurl = "https://a.example/data.json"\n'
         ('[[source]]\nname = "Agency X"\nurl = "x.json"\n', "[[source]] 1", "name", "say 'agency-x'"),
         ('[[source]]\nurl = "x.json"\n', "[[source]] 1", "name", "missing"),
         (ENTRY + 'format = "xlsx"\n', "[[source]] 1 (name 'a')", "format", "'xlsx' is not one of"),
+        (ENTRY + 'format = "csv"\n', "[[source]] 1 (name 'a')", "format", "give its local path"),
         (ENTRY + 'header_env = { Authorization = "KG_TEST_UNSET_TOKEN" }\n', "[[source]] 1", "header_env",
          "KG_TEST_UNSET_TOKEN (for 'Authorization') is not set"),
         (ENTRY + 'headers = { "Bad Header" = "x" }\n', "[[source]] 1", "headers", "not an HTTP header name"),
@@ -70,7 +71,7 @@ ENTRY = '[[source]]\nname = "a"\nurl = "https://a.example/data.json"\n'
          "http(s) sources only"),
     ],
     ids=["unknown-key", "duplicate-name", "bad-schedule", "zero-schedule", "schedule-number", "ftp-url",
-         "no-host", "no-url", "bad-name", "no-name", "bad-format", "missing-env", "bad-header",
+         "no-host", "no-url", "bad-name", "no-name", "bad-format", "csv-url", "missing-env", "bad-header",
          "local-headers"],
 )  # fmt: skip
 def test_each_mistake_names_file_entry_and_field(

@@ -142,9 +142,10 @@ def due(specs: Iterable[SourceSpec], settings: Settings, now: datetime) -> tuple
     """The sources whose next run has come (or that never ran), and when the next one is due."""
     states = load_states(settings.store)
     ready, upcoming = [], []
-    for spec in specs:
+    for spec in specs:  # from the last attempt and today's schedule: an edited schedule counts at once
         state = states.get(spec.name)
-        when = _parse(state.next_run) if state and state.attempted and state.next_run else None
+        last = _parse(state.attempted) if state and state.attempted else None
+        when = last + timedelta(seconds=spec.every) if last else None
         if when is None or when <= now:
             ready.append(spec)
             when = now + timedelta(seconds=spec.every)

@@ -142,6 +142,8 @@ def _source(entry: Any, *, file: str, index: int, folder: Path, env: Mapping[str
             f"{fmt!r} is not one of {', '.join(FORMATS)} or an RDF syntax ({', '.join(RDF_FORMAT_NAMES)})",
             "format",
         )
+    if fmt and fmt.lower() == "csv" and url.startswith(("http://", "https://")):
+        raise fail("csv is a folder of CSV files: give its local path, not a URL", "format")
     schedule = entry.get("schedule", "")
     try:
         every = schedule_seconds(schedule) if schedule != "" else 0.0

@@ -36,6 +36,8 @@ USER_AGENT = f"agency-kg/{VERSION} (agency knowledge graph harvester; Python url
 MAX_RESPONSE_BYTES = 200 * 1024 * 1024
 MAX_RETRY_AFTER = 120.0  # seconds: a longer Retry-After is cut to this (the next run tries again)
 RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
+# the headers a redirect to another host keeps: the client's own, not the caller's (credentials)
+OWN_HEADERS = frozenset({"user-agent", "accept", "accept-encoding", "if-none-match", "if-modified-since"})
 ERROR_BODY_BYTES = 64 * 1024  # of a 4xx/5xx answer, kept for the caller's message (CKAN explains 404s)
 
 
@@ -259,7 +261,12 @@ class _Redirects(urlrequest.HTTPRedirectHandler):
     def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: ANN001, ANN201 - urllib's API
         if self.allows is not None and not self.allows(newurl):
             raise _Refused(newurl)
-        return super().redirect_request(req, fp, code, msg, headers, newurl)
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if new is not None and urlsplit(newurl).netloc.lower() != urlsplit(req.full_url).netloc.lower():
+            for name in list(new.headers):  # urllib would send a source's credentials to the other host
+                if name.lower() not in OWN_HEADERS:
+                    new.remove_header(name)
+        return new
 
 
 def _opener(allows: Callable[[str], bool] | None = None) -> urlrequest.OpenerDirector:
