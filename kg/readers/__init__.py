@@ -8,7 +8,8 @@ the line or record and the field; no json/csv/rdflib/urllib exception escapes.
 This module is the readers' front door, :func:`read_source`; what they share is
 beside it: :mod:`kg.readers.files` (a file as UTF-8, JSON with a useful message),
 :mod:`kg.readers.text` (JSON values as record text, characters RDF cannot hold
-replaced) and :mod:`kg.readers.detect` (which format a source is). The reader
+replaced), :mod:`kg.readers.detect` (which format a source is) and :mod:`kg.readers.http`
+(the project's one HTTP client: a CKAN portal, JSON-LD contexts, the harvester). The reader
 modules are imported lazily, so that importing this package does not pull in rdflib.
 """
 

@@ -10,6 +10,8 @@
   (:mod:`kg.store.remote_read` its reads and the dataset each query sees,
   :mod:`kg.store.remote_http` the wire, :mod:`kg.store.remote_write` a staged write,
   :mod:`kg.store.remote_derived` its derived files per version).
+* :mod:`kg.store.harvest_state`: what ``kg harvest`` keeps per source beside the store (both
+  kinds), in one JSON file.
 * :mod:`kg.store.interface`: what both offer to the app, the ingest and the commands;
   :mod:`kg.store.results`: answers and RDF in pyoxigraph's syntaxes.
 
