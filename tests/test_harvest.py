@@ -67,6 +67,7 @@ def test_etag_kept_sent_and_a_304_leaves_the_store_alone(
     spec = SourceSpec("florida", portal.url("/data.json"), "data.json", "6h", 21600.0)
     first = harvest(spec, quick)
     assert first.outcome == "published" and first.summary.published == first.summary.read > 0
+    assert first.summary.reports and all(r.origin.startswith(spec.url + ", ") for r in first.summary.reports)
     published = version(quick)
     state = load_states(quick.store)["florida"]
     assert (state.etag, state.outcome, state.counts["read"]) == ('"r1"', "published", first.summary.read)

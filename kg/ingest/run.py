@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -36,6 +37,7 @@ from kg.mapping import eu_vocabularies
 from kg.mapping.ntriples import nt_iri, nt_line
 from kg.readers import read_source
 from kg.readers.detect import detect_format
+from kg.records import Record
 from kg.search.summaries import Summaries
 from kg.settings import Settings
 from kg.validation.report import Finding
@@ -94,6 +96,8 @@ def ingest(
                 jsonld_fetch=settings.jsonld_fetch,
                 skipped=summary.skipped,
             )
+            if origin and origin != location:
+                records = _named_from(records, location, origin)
             taken = published_elsewhere(settings, name) if store_it else {}
             held: set[str] = set()  # keys of the records quarantined so far
             for mapped, report, (lines, quality_lines, search_lines, score_lines, nodes) in process_ntriples(
@@ -174,6 +178,16 @@ def ingest(
         summary.seconds["store"] = time.perf_counter() - t1
         summary.stored = True
     return summary
+
+
+def _named_from(records: Iterator[Record], location: str, origin: str) -> Iterator[Record]:
+    """Records of a local copy (a harvest's temporary file) named as from where the copy came: their
+    reports and quarantine would otherwise point at a file that is gone."""
+    for record in records:
+        for item in (record, *getattr(record, "distributions", ())):
+            if item.origin.file == location:
+                item.origin = replace(item.origin, file=origin)
+        yield record
 
 
 def published_elsewhere(settings: Settings, source: str) -> dict[str, str]:
