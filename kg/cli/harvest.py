@@ -40,11 +40,13 @@ def cmd_harvest(args: argparse.Namespace, settings: Settings) -> int:
             raise InputError(f"no source named {args.source!r} in the file", file=args.sources)
     outcomes: list[Outcome] = []
 
+    progress = _PerSource()
+
     def report(outcome: Outcome) -> None:
+        progress.next()
         outcomes.append(outcome)
         print_outcome(outcome)
 
-    progress = Progress()
     if not args.loop:
         harvest_all(specs, settings=settings, report=report, progress=progress)
     else:
@@ -79,6 +81,20 @@ def print_outcome(outcome: Outcome) -> None:
         f"in {outcome.seconds:.1f} s{after}",
         flush=True,
     )
+
+
+class _PerSource:
+    """The ingest's progress line, started afresh for each source (its rate is that source's)."""
+
+    def __init__(self) -> None:
+        self.current = Progress()
+
+    def __call__(self, done: int) -> None:
+        self.current(done)
+
+    def next(self) -> None:
+        self.current.done()
+        self.current = Progress()
 
 
 @contextmanager
