@@ -144,7 +144,7 @@ class HttpClient:
         try:
             with _opener(redirects).open(request, timeout=self.timeout) as response:
                 raw = response.read(self.max_bytes + 1)
-                answered = response.geturl()
+                answered, status = response.geturl(), response.status
                 found = response.headers  # an email Message: names looked up in any case
         except _Refused as exc:
             raise RedirectRefused(url, exc.target) from None
@@ -162,7 +162,7 @@ class HttpClient:
             ) from exc
         except (http.client.HTTPException, OSError) as exc:
             raise _Retryable(f"the connection to the server failed: {exc}") from exc
-        return Answer(answered, 200, found, self._body(url, raw, found))
+        return Answer(answered, status, found, self._body(url, raw, found))
 
     def _http_error(self, url: str, exc: HTTPError) -> Answer:
         """A 304 is an answer; a status worth another try is retried; any other is final."""
