@@ -1,6 +1,6 @@
 """Where a distinct query's time goes at concurrency: the native server, pyoxigraph alone, our app.
 
-    .venv/bin/python bench/engine.py --queries title-search --concurrency 8 --rounds 4
+    .venv/bin/python bench/engine.py --queries title-search --concurrency 1,8 --rounds 4
 
 ``bench/endpoint.py`` compares our app with ``oxigraph serve-read-only``. When a row falls short,
 the gap has two parts, which this script separates by measuring, in turns within one run:
@@ -14,7 +14,8 @@ the gap has two parts, which this script separates by measuring, in turns within
   our HTTP front, evaluator pool and protocol.
 
 Each prints requests a second and CPU milliseconds a request (every process of the server, or of
-the engine run). The store is ``bench/endpoint.py``'s (``--n``, ``--seed``), built there first.
+the engine run), and per query and concurrency the medians of the rounds: the ratios and each
+one's CPU a request. The store is ``bench/endpoint.py``'s (``--n``, ``--seed``), built there first.
 """
 
 from __future__ import annotations
@@ -94,15 +95,59 @@ def engine(args: argparse.Namespace, folder: Path, name: str, procs: int) -> dic
     return {"rps": int(requests) / args.duration, "cpu_ms_per_request": float(cpu) * 1000 / int(requests)}
 
 
+def rounds(args, endpoint, native, ours, folder: Path, name: str, c: int, procs: int) -> None:
+    """``--rounds`` rounds of one query at concurrency ``c``, the three in alternating order; prints
+    each round and the medians (ratios of requests/s, and each one's CPU ms a request)."""
+    q = {x.name: x for x in endpoint.queries(args.n, args.seed)}[name]
+    for server in (native, ours):
+        endpoint.prime(server, q)
+    wrk = argparse.Namespace(wrk_threads=1, quiet_wait=args.quiet_wait)
+    ratios: dict[str, list[float]] = {"engine/native": [], "ours/engine": [], "ours/native": []}
+    cpu: dict[str, list[float]] = {"native": [], "engine": [], "ours": []}
+    for r in range(args.rounds):
+        got = {}
+        for what in ("native", "engine", "ours") if r % 2 == 0 else ("ours", "engine", "native"):
+            if what == "engine":
+                endpoint.wait_quiet(args.quiet_wait)
+                got[what] = engine(args, folder, name, procs)
+            else:
+                server = native if what == "native" else ours
+                got[what] = endpoint.measure(server, q, "distinct", c, args.duration, r, wrk)
+            cpu[what].append(got[what]["cpu_ms_per_request"])
+        for pair in ratios:
+            top, bottom = pair.split("/")
+            ratios[pair].append(got[top]["rps"] / got[bottom]["rps"])
+        print(
+            f"{name} c={c} round {r + 1}: "
+            + "; ".join(f"{k} {v['rps']:.1f}/s {v['cpu_ms_per_request']:.2f} ms" for k, v in got.items())
+            + " | "
+            + ", ".join(f"{k} {v[-1]:.2f}" for k, v in ratios.items()),
+            flush=True,
+        )
+    print(
+        f"{name} c={c} medians: "
+        + ", ".join(f"{k} {statistics.median(v):.2f}" for k, v in ratios.items())
+        + "; CPU ms/req "
+        + ", ".join(f"{k} {statistics.median(v):.2f}" for k, v in cpu.items()),
+        flush=True,
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=100000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--queries", default="title-search")
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--concurrency", default="8", help="e.g. 1,8")
     parser.add_argument("--procs", type=int, default=0, help="engine processes (default: KG_EVALUATORS's)")
     parser.add_argument("--duration", type=float, default=8.0, help="seconds per run")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=30.0,
+        help="before a run, wait up to this long for a quiet machine",
+    )
     parser.add_argument("--engine-run", help=argparse.SUPPRESS)  # the child: the RocksDB folder
     args = parser.parse_args()
     if args.engine_run:
@@ -116,45 +161,17 @@ def main() -> int:
 
     store = endpoint.build_store(args.n, args.seed, OUT)
     folder = (store / "current").resolve() / "rdf"
-    procs = args.procs or min(args.concurrency, load_settings({}).evaluators)
     timeout = {"KG_QUERY_TIMEOUT": "120"}
     log = OUT / "engine-servers.log"
     native = endpoint.start_native(endpoint.native_copy(store, OUT), log)
     ours = endpoint.start_ours(store, 2, timeout, log)
-    wrk = argparse.Namespace(wrk_threads=1, quiet_wait=30)
-    print(f"{args.n:,} datasets; c={args.concurrency}; engine: {procs} processes; {args.duration:g} s runs")
+    print(f"{args.n:,} datasets; {args.duration:g} s runs; ours: {' '.join(ours.argv)}", flush=True)
     try:
-        for name in args.queries.split(","):
-            q = {x.name: x for x in endpoint.queries(args.n, args.seed)}[name]
-            for server in (native, ours):
-                endpoint.prime(server, q)
-            ratios: dict[str, list[float]] = {"engine/native": [], "ours/engine": [], "ours/native": []}
-            for r in range(args.rounds):
-                got = {}
-                for what in ("native", "engine", "ours") if r % 2 == 0 else ("ours", "engine", "native"):
-                    if what == "engine":
-                        endpoint.wait_quiet(30)
-                        got[what] = engine(args, folder, name, procs)
-                    else:
-                        server = native if what == "native" else ours
-                        got[what] = endpoint.measure(
-                            server, q, "distinct", args.concurrency, args.duration, r, wrk
-                        )
-                for pair in ratios:
-                    top, bottom = pair.split("/")
-                    ratios[pair].append(got[top]["rps"] / got[bottom]["rps"])
-                print(
-                    f"{name} round {r + 1}: "
-                    + "; ".join(
-                        f"{k} {v['rps']:.1f}/s {v['cpu_ms_per_request']:.2f} ms" for k, v in got.items()
-                    )
-                    + " | "
-                    + ", ".join(f"{k} {v[-1]:.2f}" for k, v in ratios.items()),
-                    flush=True,
-                )
-            print(
-                f"{name} medians: " + ", ".join(f"{k} {statistics.median(v):.2f}" for k, v in ratios.items())
-            )
+        for c in (int(v) for v in args.concurrency.split(",")):
+            procs = args.procs or min(c, load_settings({}).evaluators)
+            print(f"c={c}; engine: {procs} processes", flush=True)
+            for name in args.queries.split(","):
+                rounds(args, endpoint, native, ours, folder, name, c, procs)
     finally:
         native.stop()
         ours.stop()

@@ -73,6 +73,15 @@ def _lexed(text: str) -> tuple[Token, ...]:
     return tuple(found)
 
 
+def _mentions(text: str, *words: str) -> bool:
+    """Whether one of the lower-case ``words`` occurs anywhere in ``text``, in any ASCII case (as
+    SPARQL spells its keywords): the test that spares lexing a text that cannot hold the keyword.
+    ``str.lower`` and ``in`` rather than a case-insensitive regex, which has no fast literal search:
+    21 us against 1 us for ``service|load`` in a 757-character query, asked of every query."""
+    lowered = text.lower()
+    return any(word in lowered for word in words)
+
+
 def keywords(text: str) -> list[str]:
     """Bare words (keywords) in upper case, in order: no prefixed names, variables or strings."""
     return [t.text.upper() for t in tokens(text) if t.kind == "name" and ":" not in t.text]
@@ -85,7 +94,7 @@ def declares_dataset(query: str) -> bool:
     >>> declares_dataset("SELECT ?from { ?s ?p 'from' }"), declares_dataset("SELECT * FROM <g> {}")
     (False, True)
     """
-    if not _FROM.search(query):
+    if not _mentions(query, "from"):
         return False
     return any(t.kind == "name" and t.text.upper() == "FROM" and t.depth == 0 for t in tokens(query))
 
@@ -113,10 +122,7 @@ def dataset_clauses(query: str) -> tuple[list[str], list[str]]:
 
 
 _SCHEME = re.compile(r"<[A-Za-z][A-Za-z0-9+.\-]*:")
-_FROM = re.compile(r"from", re.IGNORECASE)
-_DESCRIBE = re.compile(r"describe", re.IGNORECASE)
 _FINAL_LIMIT = re.compile(r"(?:^|[\s})])LIMIT\s+(\d+)(?:\s+OFFSET\s+\d+)?\s*\Z", re.IGNORECASE)
-_REMOTE = re.compile(r"service|load", re.IGNORECASE)
 # a "<" that starts no absolute IRI: a relative one, or a comparison (only lexing tells which)
 _NOT_ABSOLUTE = re.compile(r"<(?![A-Za-z][A-Za-z0-9+.\-]*:)")
 
@@ -187,7 +193,7 @@ def describes_constants(query: str) -> bool:
     A text without the word anywhere is not lexed: the front asks this of every uncached query,
     and lexing a 750-character SELECT in Python cost it 0.05-0.19 ms, a fifth of its own work.
     """
-    if not _DESCRIBE.search(query):
+    if not _mentions(query, "describe"):
         return False
     toks = list(tokens(query))
     i = 0
@@ -264,8 +270,10 @@ def remote_targets(text: str) -> list[str | None]:
     ['http://h/sparql']
     >>> remote_targets("LOAD <http://h/x.ttl> INTO GRAPH <urn:g>")
     ['http://h/x.ttl']
+    >>> remote_targets("select * { sErViCe <http://h/s> {} }"), remote_targets("SELECT * { ?s ?p 'x' }")
+    (['http://h/s'], [])
     """
-    if not _REMOTE.search(text):  # neither word anywhere: nothing to lex (the guard asks every query)
+    if not _mentions(text, "service", "load"):  # nothing to lex (the guard asks every query)
         return []
     toks = list(tokens(text))
     prefixes = prefixes_of(toks)

@@ -172,27 +172,41 @@ class PooledAnswers:
         self, planned: Planned, send: Send, gone: Departure
     ) -> tuple[int, int] | BaseException | None:
         """Evaluate a planned query and send the answer: (status, bytes sent); or the failure for
-        the front to answer; or None when the pool is out of reach."""
+        the front to answer; or None when the pool is out of reach.
+
+        One timer bounds the wait in the pool's queue and the answer's first messages (a small
+        answer is one message): a timer per wait was two or three a query, each a libuv timer
+        started and stopped (~9 us apiece on this machine). Which wait it cut says which error:
+        still in the queue (no lease), the service is busy; evaluating, the query ran out of time.
+        """
         deadline = Deadline(self.pool.timeout)
         request = planned.request(self.core.max_rows)
         message = frame(pickle.dumps((self.pool.store_path, self.pool.private, request)))
-        try:
-            lease = await self._acquire(deadline, message)
-        except OSError:
-            return None
-        except QueryTimeout as exc:
-            return exc
+        lease: _Lease | None = None
         reader = Reader()
         try:
-            reader.first(await self._receive(lease, deadline))
-            while reader.buffering():
-                reader.keep(await self._receive(lease, deadline))
+            async with asyncio.timeout(deadline.left()):
+                lease = await self._acquire(message)
+                reader.first(await self._message(lease))
+                while reader.buffering():
+                    reader.keep(await self._message(lease))
+        except TimeoutError:
+            if lease is None:
+                return deadline.busy()
+            self._kill(lease)
+            return deadline.ran_out()
+        except OSError:
+            if lease is None:
+                return None  # the pool is out of reach
+            self._kill(lease)
+            raise
         except QueryError as exc:  # the query's fault: the evaluator is fine
             lease.release()
             return exc
         except BaseException as exc:
-            self._kill(lease)  # timed out, died or broke (or the server stops): a fresh one replaces it
-            if isinstance(exc, (QueryTimeout, RuntimeError)):
+            if lease is not None:
+                self._kill(lease)  # died or broke (or the server stops): a fresh one replaces it
+            if isinstance(exc, RuntimeError):
                 return exc
             raise
         if reader.done:
@@ -203,14 +217,15 @@ class PooledAnswers:
             return 200, len(reply.body)
         return await self._stream(lease, reader, planned, send, gone, deadline)
 
-    async def _acquire(self, deadline: Deadline, message: bytes) -> _Lease:
+    async def _acquire(self, message: bytes) -> _Lease:
         """Connect, send the request (``message``, framed) at once, and wait in the pool's queue until
-        an evaluator sends its pid. The request waits in the socket until that evaluator reads it,
-        after sending its pid: sent only once the pid came, it cost every query one more wake-up
-        of each side (the evaluator blocked on it while this loop woke to send it). A connection
-        given up (the deadline, the server stopping) is closed here: an evaluator that accepts it
-        later fails to send its pid, and one that sent it just before sees the hang-up once it has
-        read the request (:mod:`kg.evaluation.pool_keeper`); neither evaluates it.
+        an evaluator sends its pid (the caller's timer bounds the wait). The request waits in the
+        socket until that evaluator reads it, after sending its pid: sent only once the pid came, it
+        cost every query one more wake-up of each side (the evaluator blocked on it while this loop
+        woke to send it). A connection given up (the deadline, the server stopping) is closed here:
+        an evaluator that accepts it later fails to send its pid, and one that sent it just before
+        sees the hang-up once it has read the request (:mod:`kg.evaluation.pool_keeper`); neither
+        evaluates it.
 
         :raises OSError: the pool is out of reach.
         """
@@ -218,15 +233,10 @@ class PooledAnswers:
         while True:
             transport: asyncio.BaseTransport | None = None
             try:
-                async with asyncio.timeout(deadline.left()):
-                    transport, messages = await loop.create_unix_connection(_Messages, self.pool.socket_path)
-                    transport.write(message)
-                    pid = int(await messages.message())
+                transport, messages = await loop.create_unix_connection(_Messages, self.pool.socket_path)
+                transport.write(message)
+                pid = int(await messages.message())
                 return _Lease(transport, messages, pid)
-            except TimeoutError:
-                if transport is not None:
-                    transport.close()
-                raise deadline.busy() from None
             except (OSError, ValueError):
                 if transport is None:
                     raise  # no connection: out of reach
@@ -236,14 +246,21 @@ class PooledAnswers:
                     transport.close()
                 raise
 
-    async def _receive(self, lease: _Lease, deadline: Deadline) -> bytes:
+    async def _message(self, lease: _Lease) -> bytes:
+        """The evaluator's next message. :raises RuntimeError: the evaluator died."""
         try:
-            async with asyncio.timeout(deadline.left()):
-                return await lease.messages.message()
-        except TimeoutError:
-            raise deadline.ran_out() from None
+            return await lease.messages.message()
         except OSError as exc:
             raise RuntimeError(f"the evaluator process died: {exc}") from exc
+
+    async def _receive(self, lease: _Lease, deadline: Deadline) -> bytes:
+        """A streamed answer's next message, within the deadline (each wait bounded by itself: the
+        client's own pace, between them, is not the evaluator's time)."""
+        try:
+            async with asyncio.timeout(deadline.left()):
+                return await self._message(lease)
+        except TimeoutError:
+            raise deadline.ran_out() from None
 
     def _kill(self, lease: _Lease) -> None:
         self.pool.kill(lease.pid)
