@@ -20,6 +20,7 @@ from rdflib import Graph
 from rdflib.compare import isomorphic
 from test_catalog_descriptions import check_every_page, without_paging
 
+from kg.catalog import Node
 from kg.derived import member_descriptions
 from kg.derived.build import upgrade
 from kg.derived.descriptions import DerivedNodes
@@ -105,15 +106,31 @@ def test_every_member_has_its_row_as_a_fresh_walk_gives_it(two_sources):
     ingest_text(two_sources, "b", source_b("Document X, renamed"))
     db = open_derived(store_for(two_sources)).db()
     members = [iri for (iri,) in db.execute("SELECT iri FROM member_order ORDER BY position")]
-    rows = dict(db.execute("SELECT iri, data FROM member_descriptions"))
+    rows = dict(db.execute("SELECT iri, data FROM member_order JOIN member_descriptions USING (position)"))
     assert sorted(rows) == sorted(members) and len(members) == 3
-    fresh = describe_each(DerivedNodes(db), members)
-    for iri in members:  # the same lines, names and blank nodes (in the order of their graphs' ids)
-        kept = [set(part.split("\n")) for part in member_descriptions.decompress(rows[iri]).split("\x00")]
-        walked = [
-            set(part.split("\n")) for part in member_descriptions._row_text(iri, fresh[iri]).split("\x00")
-        ]
-        assert kept == walked and len(kept[0]) > 3
+    nodes = DerivedNodes(db)
+    fresh = describe_each(nodes, members)
+    for iri in members:  # its own lines and the shared nodes' are the walk's; the same names, blanks
+        own, used, blanks, shared = member_descriptions.decompress(rows[iri]).split("\x00")
+        named = nodes.nodes(shared.split("\n"), catalogs=True) if shared else []
+        lines = set((own + "".join(n.ntriples for n in named)).splitlines())
+        assert lines == set("".join(n.ntriples for n in fresh[iri]).splitlines()) and len(lines) > 3
+        assert set(used.split("\n")) == {iri} | {x for n in fresh[iri] for x in (*n.followed, *n.unfollowed)}
+        assert set(blanks.split("\n")) - {""} == {b for n in fresh[iri] for b in n.blanks}
+
+
+def test_nodes_several_members_reach_are_named_not_copied():
+    """Walked together, two members reaching one agency name it; the page reads it once."""
+    agency = Node("https://h.example/org/a", False, '<https://h.example/org/a> <p> "A" .\n')
+    one = Node("https://h.example/ds/1", False, '<https://h.example/ds/1> <p> "1" .\n', (agency.key,))
+    two = Node("https://h.example/ds/2", False, '<https://h.example/ds/2> <p> "2" .\n', (agency.key,))
+    walked = {one.key: [one, agency], two.key: [two, agency]}
+    assert member_descriptions._shared(walked) == {agency.key}
+    text = member_descriptions._row_text(one.key, [one, agency], {agency.key})
+    own, used, blanks, named = text.split("\x00")
+    assert own == one.ntriples and named == agency.key and used == f"{one.key}\n{agency.key}" and blanks == ""
+    alone = member_descriptions._row_text(one.key, [one, agency], set())
+    assert alone.split("\x00")[0] == one.ntriples + agency.ntriples
 
 
 def test_a_page_of_several_members_is_the_union_of_their_pages(two_sources):

@@ -6,12 +6,14 @@ and the membership of every node reached probed), they were ~60 % of a page's ti
 datasets. The walk (:func:`kg.catalog.describe_each`) is done here instead, once per member while
 the write builds its generation, and a page reads its members' rows by key and joins them.
 
-Table ``member_descriptions(iri, data)``: per member of the catalogue (``member_order``), zlib
-text (with the nodes' dictionary, :data:`kg.derived.descriptions.ZDICT`) of three parts split by
-NUL: the N-Triples lines of its description, each once; the IRIs they name (the vocabulary terms
-a page describes are looked up among them, :func:`kg.derived.catalog.concept_ntriples`); the blank
-nodes they reach. A member's agency is in every one of its datasets' rows: a page's lines are
-deduplicated as they are joined (:func:`kg.catalog.page_lines`).
+Table ``member_descriptions(position, data)``: per member of the catalogue (``member_order``), zlib
+text (with the nodes' dictionary, :data:`kg.derived.descriptions.ZDICT`) of four parts split by
+NUL: the N-Triples lines of its description, each once, less the nodes it shares with the members
+walked with it (its agency, mostly: in every row, they doubled the table); the IRIs its whole
+description names (the vocabulary terms a page describes are looked up among them,
+:func:`kg.derived.catalog.concept_ntriples`); the blank nodes it reaches; the shared nodes, which a
+page reads once each from ``nodes``. A page's lines are deduplicated as they are joined
+(:func:`kg.catalog.page_lines`).
 
 Kept up to date: a member's description may reach nodes of other graphs (an agency another source
 describes), so a write copies a previous row only when the member's graph was not read again and
@@ -32,7 +34,9 @@ from kg.derived.descriptions import DerivedNodes, compress, decompress
 from kg.derived.tables import Build, chunks
 
 TABLES = ("member_descriptions",)
-SCHEMA = "CREATE TABLE member_descriptions(iri TEXT PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID;\n"
+# by the member's position (member_order): a rowid table keeps a ~1 KB row on its page, where a
+# WITHOUT ROWID one spilled each row past ~1,000 bytes to an overflow page of its own (4 KB)
+SCHEMA = "CREATE TABLE member_descriptions(position INTEGER PRIMARY KEY, data BLOB NOT NULL);\n"
 WALKED = 1000  # members walked together: each step of their walks reads its nodes at once
 
 
@@ -62,30 +66,45 @@ def build(b: Build) -> None:
     _copy_unaffected(b)
     nodes = DerivedNodes(b.db)
     for part in _missing(b.db):
-        walked = describe_each(nodes, list(part))
+        walked = describe_each(nodes, [iri for _, iri in part])
+        shared = _shared(walked)
         b.db.executemany(
             "INSERT INTO member_descriptions VALUES (?, ?)",
-            [(iri, compress(_row_text(iri, found))) for iri, found in walked.items()],
+            [(position, compress(_row_text(iri, walked[iri], shared))) for position, iri in part],
         )
 
 
-def _missing(db: sqlite3.Connection) -> Iterator[Sequence[str]]:
-    """The members that have no row yet, in page order, WALKED at a time."""
+def _shared(walked: dict[str, list[Node]]) -> set[str]:
+    """The nodes that more than one of the members walked together reach (their agencies, mostly):
+    kept out of the rows and named instead, so that a page reads each once from ``nodes`` (written
+    into every row, they doubled the rows' size)."""
+    seen: set[str] = set()
+    shared: set[str] = set()
+    for found in walked.values():
+        keys = {n.key for n in found}
+        shared |= keys & seen
+        seen |= keys
+    return shared
+
+
+def _missing(db: sqlite3.Connection) -> Iterator[Sequence[tuple[int, str]]]:
+    """The (position, iri) of the members that have no row yet, in page order, WALKED at a time."""
     rows = db.execute(
-        "SELECT iri FROM member_order WHERE iri NOT IN (SELECT iri FROM member_descriptions) "
-        "ORDER BY position"
+        "SELECT position, iri FROM member_order m WHERE NOT EXISTS "
+        "(SELECT 1 FROM member_descriptions d WHERE d.position = m.position) ORDER BY position"
     ).fetchall()
-    yield from chunks([iri for (iri,) in rows], WALKED)
+    yield from chunks(rows, WALKED)
 
 
-def _row_text(iri: str, nodes: list) -> str:
-    text = "".join(
-        n.ntriples if n.ntriples.endswith("\n") or not n.ntriples else n.ntriples + "\n" for n in nodes
-    )
-    lines = "".join(dict.fromkeys(text.splitlines(keepends=True)))
+def _row_text(iri: str, nodes: list[Node], shared: set[str]) -> str:
+    """A row: the lines of the nodes not ``shared``, each once; the IRIs all the nodes name; the
+    blank nodes they reach; the ``shared`` nodes among them (four parts split by NUL)."""
+    own = [n.ntriples for n in nodes if n.key not in shared]
+    lines = dict.fromkeys("".join(map(_ended, own)).splitlines(keepends=True))
     used = dict.fromkeys([iri, *(x for n in nodes for x in (*n.followed, *n.unfollowed))])
     blanks = dict.fromkeys(b for n in nodes for b in n.blanks)
-    return "\x00".join((lines, "\n".join(used), "\n".join(blanks)))
+    named = dict.fromkeys(n.key for n in nodes if n.key in shared)
+    return "\x00".join(("".join(lines), "\n".join(used), "\n".join(blanks), "\n".join(named)))
 
 
 # ---------------------------------------------------------------- the walk
@@ -201,8 +220,8 @@ def _copy_unaffected(b: Build) -> None:
         reached = {iri: _reached(iri, data) for iri, data in rows}
         hit = _touched(db, sorted({key for keys in reached.values() for key in keys}))
         db.executemany(
-            "INSERT INTO member_descriptions VALUES (?, ?)",
-            [(iri, data) for iri, data in rows if not reached[iri] & hit],
+            "INSERT INTO member_descriptions SELECT position, ? FROM member_order WHERE iri = ?",
+            [(data, iri) for iri, data in rows if not reached[iri] & hit],
         )
     db.execute("DROP TABLE temp.touched")
 
@@ -226,13 +245,15 @@ def _has_rows(db: sqlite3.Connection) -> bool:
 def _old_rows(db: sqlite3.Connection, iris: Sequence[str]) -> list[tuple[str, bytes]]:
     marks = ",".join("?" * len(iris))
     return db.execute(
-        f"SELECT iri, data FROM old.member_descriptions WHERE iri IN ({marks})", iris
+        "SELECT m.iri, d.data FROM old.member_order m JOIN old.member_descriptions d "
+        f"ON d.position = m.position WHERE m.iri IN ({marks})",
+        iris,
     ).fetchall()
 
 
 def _reached(iri: str, data: bytes) -> set[str]:
     """Every key a member's walk read (itself, the IRIs its lines name, its blank nodes)."""
-    _, used, blanks = decompress(data).split("\x00")
+    _, used, blanks, _ = decompress(data).split("\x00")
     return {iri, *used.split("\n"), *blanks.split("\n")} - {""}
 
 
@@ -251,15 +272,28 @@ class DerivedPageData:
         return json.loads(row[0]) if row else ""
 
     def descriptions(self, iris: list[str]) -> list[Description]:
-        found = []
+        """The members' rows, and once the nodes that they name as shared (:func:`_shared`)."""
+        found, shared = [], set()
         for part in chunks(iris):
             marks = ",".join("?" * len(part))
-            for (data,) in self.db.execute(
-                f"SELECT data FROM member_descriptions WHERE iri IN ({marks})", part
-            ):
-                text, used, _ = decompress(data).split("\x00")
+            rows = self.db.execute(
+                "SELECT d.data FROM member_order m JOIN member_descriptions d ON d.position = m.position "
+                f"WHERE m.iri IN ({marks})",
+                part,
+            )
+            for (data,) in rows:
+                text, used, _, named = decompress(data).split("\x00")
                 found.append(Description(text, tuple(used.split("\n")) if used else ()))
+                shared.update(named.split("\n") if named else ())
+        if shared:
+            nodes = DerivedNodes(self.db).nodes(sorted(shared), catalogs=True)
+            found.append(Description("".join(_ended(n.ntriples) for n in nodes), ()))
         return found
 
     def concepts(self, used: list[str]) -> str:
         return concept_ntriples(self.db, used, self.terms)
+
+
+def _ended(text: str) -> str:
+    """N-Triples text whose last line ends, so that texts join without running lines together."""
+    return text if not text or text.endswith("\n") else text + "\n"
