@@ -112,8 +112,17 @@ def test_every_member_has_its_row_as_a_fresh_walk_gives_it(two_sources):
     fresh = describe_each(nodes, members)
     for iri in members:  # its own lines and the shared nodes' are the walk's; the same names, blanks
         own, used, blanks, shared = member_descriptions.decompress(rows[iri]).split("\x00")
-        named = nodes.nodes(shared.split("\n"), catalogs=True) if shared else []
-        lines = set((own + "".join(n.ntriples for n in named)).splitlines())
+        keys = shared.split("\n") if shared else []
+        texts = dict(
+            db.execute(f"SELECT * FROM shared_nodes WHERE iri IN ({','.join('?' * len(keys))})", keys)
+        )
+        assert sorted(texts) == sorted(keys)  # each named node's text, as the nodes table has it
+        assert all(
+            set(texts[k].splitlines())
+            == {x for n in nodes.nodes([k], catalogs=True) for x in n.ntriples.splitlines()}
+            for k in keys
+        )
+        lines = set((own + "".join(texts.values())).splitlines())
         assert lines == set("".join(n.ntriples for n in fresh[iri]).splitlines()) and len(lines) > 3
         assert set(used.split("\n")) == {iri} | {x for n in fresh[iri] for x in (*n.followed, *n.unfollowed)}
         assert set(blanks.split("\n")) - {""} == {b for n in fresh[iri] for b in n.blanks}

@@ -33,10 +33,13 @@ from kg.derived.catalog import concept_ntriples
 from kg.derived.descriptions import DerivedNodes, compress, decompress
 from kg.derived.tables import Build, chunks
 
-TABLES = ("member_descriptions",)
+TABLES = ("member_descriptions", "shared_nodes")
 # by the member's position (member_order): a rowid table keeps a ~1 KB row on its page, where a
 # WITHOUT ROWID one spilled each row past ~1,000 bytes to an overflow page of its own (4 KB)
-SCHEMA = "CREATE TABLE member_descriptions(position INTEGER PRIMARY KEY, data BLOB NOT NULL);\n"
+SCHEMA = """
+CREATE TABLE member_descriptions(position INTEGER PRIMARY KEY, data BLOB NOT NULL);
+CREATE TABLE shared_nodes(iri TEXT PRIMARY KEY, ntriples TEXT NOT NULL) WITHOUT ROWID;
+"""
 WALKED = 1000  # members walked together: each step of their walks reads its nodes at once
 
 
@@ -72,12 +75,19 @@ def build(b: Build) -> None:
             "INSERT INTO member_descriptions VALUES (?, ?)",
             [(position, compress(_row_text(iri, walked[iri], shared))) for position, iri in part],
         )
+        texts: dict[str, list[str]] = {}
+        for key, node in {(n.key, n): None for found in walked.values() for n in found if n.key in shared}:
+            texts.setdefault(key, []).append(_ended(node.ntriples))
+        b.db.executemany(
+            "INSERT OR IGNORE INTO shared_nodes VALUES (?, ?)", [(k, "".join(t)) for k, t in texts.items()]
+        )
 
 
 def _shared(walked: dict[str, list[Node]]) -> set[str]:
     """The nodes that more than one of the members walked together reach (their agencies, mostly):
-    kept out of the rows and named instead, so that a page reads each once from ``nodes`` (written
-    into every row, they doubled the rows' size)."""
+    kept out of the rows and named instead, their text once in ``shared_nodes`` (uncompressed: a page
+    reads ~300 of them, and decompressing each from ``nodes`` was half of its time), so that a page
+    reads each once (written into every row, they doubled the rows' size)."""
     seen: set[str] = set()
     shared: set[str] = set()
     for found in walked.values():
@@ -175,11 +185,12 @@ def _blank_nodes(data: NodeSource, owners: dict[str, list[Node]]) -> dict[str, l
 
 
 def _copy_unaffected(b: Build) -> None:
-    """The previous generation's rows of the members whose description cannot have changed: the
-    member's own graph is unchanged, and no key its walk reached (:func:`_reached`) is a node or a
-    member of a graph that changed or is gone, or a blank node of a graph whose blank nodes were
-    named anew (:attr:`Generation.renamed`: its IRIs' rows are the same but for those names, which
-    the rows that reach them list). Nothing when the previous file has no rows."""
+    """The previous generation's rows of the members whose description cannot have changed, with
+    the shared nodes they name: the member's own graph is unchanged, and no key its walk reached
+    (itself, the IRIs its description names, its blank nodes) is a node or a member of a graph
+    that changed or is gone, or a blank node of a graph whose blank nodes were named anew
+    (:attr:`Generation.renamed`: its IRIs' rows are the same but for those names, which the rows
+    that reach them list). Nothing when the previous file has no rows."""
     if not b.incremental or not _has_rows(b.db):
         return
     graphs = [g for g in b.generation.data_graphs() if b.layout.holds_members(g)]
@@ -217,13 +228,26 @@ def _copy_unaffected(b: Build) -> None:
         )
     for part in chunks(candidates):
         rows = _old_rows(db, part)
-        reached = {iri: _reached(iri, data) for iri, data in rows}
+        parts = {iri: decompress(data).split("\x00") for iri, data in rows}
+        reached = {iri: {iri, *_names(used), *_names(blanks)} for iri, (_, used, blanks, _) in parts.items()}
         hit = _touched(db, sorted({key for keys in reached.values() for key in keys}))
+        kept = [(data, iri) for iri, data in rows if not reached[iri] & hit]
         db.executemany(
-            "INSERT INTO member_descriptions SELECT position, ? FROM member_order WHERE iri = ?",
-            [(data, iri) for iri, data in rows if not reached[iri] & hit],
+            "INSERT INTO member_descriptions SELECT position, ? FROM member_order WHERE iri = ?", kept
         )
+        named = sorted({key for _, iri in kept for key in _names(parts[iri][3])})
+        for keys in chunks(named):
+            marks = ",".join("?" * len(keys))
+            db.execute(
+                f"INSERT OR IGNORE INTO shared_nodes SELECT * FROM old.shared_nodes WHERE iri IN ({marks})",
+                keys,
+            )
     db.execute("DROP TABLE temp.touched")
+
+
+def _names(part: str) -> list[str]:
+    """The keys of one part of a row (IRIs or blank nodes, one a line)."""
+    return part.split("\n") if part else []
 
 
 def _touched(db: sqlite3.Connection, keys: list[str]) -> set[str]:
@@ -237,9 +261,9 @@ def _touched(db: sqlite3.Connection, keys: list[str]) -> set[str]:
 def _has_rows(db: sqlite3.Connection) -> bool:
     """Whether the previous file has this table (a file of derived version 3 or 4 has not)."""
     found = db.execute(
-        "SELECT 1 FROM old.sqlite_master WHERE type = 'table' AND name = 'member_descriptions'"
+        "SELECT count(*) FROM old.sqlite_master WHERE type = 'table' AND name IN (?, ?)", TABLES
     )
-    return found.fetchone() is not None
+    return found.fetchone()[0] == len(TABLES)
 
 
 def _old_rows(db: sqlite3.Connection, iris: Sequence[str]) -> list[tuple[str, bytes]]:
@@ -249,12 +273,6 @@ def _old_rows(db: sqlite3.Connection, iris: Sequence[str]) -> list[tuple[str, by
         f"ON d.position = m.position WHERE m.iri IN ({marks})",
         iris,
     ).fetchall()
-
-
-def _reached(iri: str, data: bytes) -> set[str]:
-    """Every key a member's walk read (itself, the IRIs its lines name, its blank nodes)."""
-    _, used, blanks, _ = decompress(data).split("\x00")
-    return {iri, *used.split("\n"), *blanks.split("\n")} - {""}
 
 
 # ---------------------------------------------------------------- reading
@@ -285,9 +303,10 @@ class DerivedPageData:
                 text, used, _, named = decompress(data).split("\x00")
                 found.append(Description(text, tuple(used.split("\n")) if used else ()))
                 shared.update(named.split("\n") if named else ())
-        if shared:
-            nodes = DerivedNodes(self.db).nodes(sorted(shared), catalogs=True)
-            found.append(Description("".join(_ended(n.ntriples) for n in nodes), ()))
+        for part in chunks(sorted(shared)):
+            marks = ",".join("?" * len(part))
+            rows = self.db.execute(f"SELECT ntriples FROM shared_nodes WHERE iri IN ({marks})", part)
+            found.append(Description("".join(text for (text,) in rows), ()))
         return found
 
     def concepts(self, used: list[str]) -> str:
