@@ -46,6 +46,8 @@ def test_the_startup_opens_the_index_the_tables_and_every_page_evaluator(seeded:
     assert [m["type"] for m in sent] == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
     assert query._open[key].path.parent == store.folder()  # the published generation's index
     assert "vocabulary" in open_derived(store)._memo
+    cache = app.jinja_env.cache  # every page template compiled
+    assert cache is not None and {"dataset.html", "agency.html", "catalog.html"} <= {key[1] for key in cache}
     if pool is not None:
         assert len(pool._idle) == pool.size >= 1  # every evaluator started and answered a query
         pool.close()

@@ -108,9 +108,10 @@ def build_app(settings: Settings | None = None, **overrides: Any) -> Flask:
 
 
 def prepare(app: Flask) -> None:
-    """Open, once, what the first request of each page would otherwise open: the published
-    generation's search index (:func:`kg.search.query.open_index`) and derived tables with the
-    vocabulary's terms (:mod:`kg.derived`), and the store in each of the pages' evaluator processes.
+    """Open, once, what the first request of each page would otherwise open: the pages' templates
+    (compiled), the published generation's search index (:func:`kg.search.query.open_index`) and
+    derived tables with the vocabulary's terms (:mod:`kg.derived`), and the store in each of the
+    pages' evaluator processes.
 
     A worker does it before it takes requests (:meth:`kg.web.front.Front.startup`): on a cold page
     cache, at 1,000,000 datasets, a first agency page paid up to 39 s for it, past the query limit
@@ -118,6 +119,8 @@ def prepare(app: Flask) -> None:
     nothing published, or whose derived data the next write will make, is left for the pages
     (which say why).
     """
+    for name in app.jinja_env.list_templates(extensions=["html"]):
+        app.jinja_env.get_template(name)  # compiled here, ~260 ms, not by each page kind's first request
     store = app.extensions["kg_store"]
     try:
         open_index(store)
