@@ -17,10 +17,12 @@ Harvesters pull the same catalogue in pages (:func:`write_page`, served at
 ``/catalog?page=N``). The paged collection is the catalogue's members: its
 datasets, then its data services, each in IRI order, so a page never moves
 while the store stays the same; the list is derived with each store generation
-(:mod:`kg.derived.catalog`), so a page is a slice of it, and so are the page's triples, kept as
-N-Triples per node (:mod:`kg.derived.descriptions`): a page reads no store. A page is the
-catalogue's own description, the ``dcat:dataset`` / ``dcat:service`` links to the page's members, each
-member's full description (:func:`describe`: its triples, its distributions,
+(:mod:`kg.derived.catalog`), so a page is a slice of it, and so are the page's triples: each
+member's description walked once per generation from the N-Triples kept per node
+(:mod:`kg.derived.descriptions`) and kept as one row (:mod:`kg.derived.member_descriptions`): a
+page reads no store. A page is the catalogue's own description, the ``dcat:dataset`` /
+``dcat:service`` links to the page's members, each member's full description
+(:func:`kg.derived.member_descriptions.describe_each`: its triples, its distributions,
 parts and fragments, the agencies it names, contact points, documents,
 standards — every node it reaches that is described in a source graph, but
 not other members, other catalogues or an agency's parents and units), the
@@ -188,24 +190,24 @@ class Node(NamedTuple):
     blanks: tuple[str, ...] = ()  # the blank nodes they lead to (``_:label``)
 
 
-class PageData(Protocol):
-    """What a page is made of, derived once per generation (:mod:`kg.derived.descriptions`).
+class Description(NamedTuple):
+    """One member's whole description, as a page reads it (:mod:`kg.derived.member_descriptions`)."""
 
-    Read, not queried: at 100,000 datasets the store's own reads of a page's ~6,000 triples took
-    ~120 ms, nearly all of it decoding terms, so the triples are kept as text per node instead.
-    """
+    ntriples: str  # its nodes' N-Triples lines, each once
+    used: tuple[str, ...]  # the IRIs they name (the member's too): the vocabulary terms among them
+
+
+class PageData(Protocol):
+    """What a page is made of, derived once per generation (:mod:`kg.derived.member_descriptions`):
+    a row per member holding its whole description, so that a page reads ~100 rows by key rather
+    than walking ~630 nodes (which was ~60 % of a page's time at 100,000 datasets)."""
 
     def catalog_ntriples(self) -> str:
         """The catalogue's own graph (:func:`catalog_graph`) as N-Triples."""
         ...
 
-    def nodes(self, keys: list[str], *, catalogs: bool) -> list[Node]:
-        """The nodes ``keys`` as the source graphs describe them, one :class:`Node` per graph
-        that has triples about one; ``catalogs=False``: a catalogue's without its triples."""
-        ...
-
-    def members(self, iris: list[str]) -> set[str]:
-        """Those of ``iris`` that are members of the catalogue."""
+    def descriptions(self, iris: list[str]) -> list[Description]:
+        """The descriptions of the members ``iris`` (one each, in no particular order)."""
         ...
 
     def concepts(self, used: list[str]) -> str:
@@ -234,9 +236,9 @@ def write_page(
 
 def page_lines(settings: Settings, items: Iterable[Member], data: PageData) -> list[str]:
     """The catalogue node, its links to ``items``, their descriptions and the concepts they use,
-    as N-Triples lines (each once).
+    as N-Triples lines (each once: members share their agencies' descriptions).
 
-    The texts are split into lines once, all together: split and deduplicated node by node, the
+    The texts are split into lines once, all together: split and deduplicated text by text, the
     ~4,500 nodes of a page cost ~3 ms more at 100,000 datasets."""
     catalog = Minter(settings.base_uri).catalog()
     own = data.catalog_ntriples()
@@ -247,9 +249,9 @@ def page_lines(settings: Settings, items: Iterable[Member], data: PageData) -> l
         # the member list says they are there
         texts += [f"<{catalog}> <{LINKS[m.kind]}> <{m.iri}> .\n" for m in items]
         used.update(m.iri for m in items)
-        for node in describe(data, [m.iri for m in items]):
-            texts.append(node.ntriples)
-            used.update(node.followed, node.unfollowed)
+        for description in data.descriptions([m.iri for m in items]):
+            texts.append(description.ntriples)
+            used.update(description.used)
     if used:
         texts.append(data.concepts(sorted(used)))
     return list(dict.fromkeys("".join(_ended(text) for text in texts).splitlines(keepends=True)))
@@ -258,47 +260,6 @@ def page_lines(settings: Settings, items: Iterable[Member], data: PageData) -> l
 def _ended(text: str) -> str:
     """N-Triples text whose last line ends, so that texts join without running lines together."""
     return text if not text or text.endswith("\n") else text + "\n"
-
-
-def describe(data: PageData, seeds: list[str]) -> Iterator[Node]:
-    """The nodes whose triples describe ``seeds``: theirs, their blank nodes', and those of the
-    nodes they reach.
-
-    A node reached is described when a source graph has triples about it, unless it is a member
-    of the catalogue (it has a page of its own), a catalogue, or reached from an agency through
-    the organisation hierarchy (a unit's page is not its ministry's). Each step reads the
-    frontier's nodes, then the blank nodes they lead to (nested up to BLANK_DEPTH).
-    """
-    seen = set(seeds)
-    frontier = list(seeds)
-    for step in range(DESCRIBE_DEPTH):
-        if not frontier:
-            return
-        nodes = data.nodes(frontier, catalogs=step == 0)
-        if step > 0 and nodes:
-            left_out = data.members(sorted({n.key for n in nodes})) | {n.key for n in nodes if n.catalog}
-            nodes = [n for n in nodes if n.key not in left_out]
-        nodes += _blank_nodes(data, nodes)
-        yield from nodes
-        reached = {iri for n in nodes for iri in n.followed} - seen
-        seen |= reached
-        frontier = sorted(reached)
-
-
-def _blank_nodes(data: PageData, owners: list[Node]) -> list[Node]:
-    """The blank nodes ``owners`` lead to, and those they lead to, BLANK_DEPTH deep."""
-    out: list[Node] = []
-    seen: set[str] = set()
-    frontier = {b for n in owners for b in n.blanks}
-    for _ in range(BLANK_DEPTH):
-        frontier -= seen
-        if not frontier:
-            break
-        seen |= frontier
-        found = data.nodes(sorted(frontier), catalogs=True)
-        out += found
-        frontier = {b for n in found for b in n.blanks}
-    return out
 
 
 def objects(lines: Iterable[str]) -> tuple[list[str], list[str], list[str]]:

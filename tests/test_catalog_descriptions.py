@@ -178,7 +178,7 @@ def test_a_subject_met_twice_is_one_row(tmp_path):
         "_:x <{H}p> <{H}a> .\n".replace("{H}", H),
     ]
     descriptions.store_lines(db, lines, 7)
-    page = descriptions.DerivedPageData(db)
+    page = descriptions.DerivedNodes(db)
     found = {n.key: n for n in page.nodes([f"{H}a", f"{H}b", "_:x"], catalogs=False)}
     assert found[f"{H}a"].ntriples == lines[0] + lines[2] and not found[f"{H}a"].catalog
     assert found[f"{H}b"].catalog and found[f"{H}b"].ntriples == ""  # a catalogue's, not asked for
@@ -211,7 +211,7 @@ def stored_rows(settings) -> dict[tuple[str, str], tuple[int, set[str], tuple]]:
     )
     out = {}
     for graph, key, catalog, data in rows:
-        text, *links = descriptions._decompress(data).split("\x00")
+        text, *links = descriptions.decompress(data).split("\x00")
         out[(graph, key)] = (
             catalog,
             set(text.splitlines()),
@@ -231,7 +231,7 @@ def read_back_rows(settings, graph: str) -> dict[tuple[str, str], tuple[int, set
     descriptions.store_lines(db, generation.graph_ntriples(graph), 1)
     out = {}
     for key, catalog, data in db.execute("SELECT iri, catalog, ntriples FROM nodes"):
-        text, *links = descriptions._decompress(data).split("\x00")
+        text, *links = descriptions.decompress(data).split("\x00")
         out[(graph, key)] = (
             catalog,
             set(text.splitlines()),

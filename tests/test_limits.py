@@ -16,6 +16,7 @@ import pytest
 from live import request, serve
 
 from kg.settings import load_settings
+from kg.web.app import PAGE_EVALUATORS
 
 CROSS = "?a ?b ?c . ?d ?e ?f . ?g ?h ?i"  # every triple cubed
 HEAVY = f"SELECT (COUNT(*) AS ?n) WHERE {{ {CROSS} }}"
@@ -128,7 +129,9 @@ def _wait_for(check, limit: float = 30.0):
 
 def test_a_stopped_evaluator_is_replaced_in_the_background(live):
     assert query(live, LIGHT)[0] == 200
-    size = load_settings({}).evaluators  # the server runs the default pool
+    # the shared pool (the default size) and each of the 2 web workers' page evaluators, which a
+    # worker starts before it takes requests (kg.web.app.prepare)
+    size = load_settings({}).evaluators + 2 * PAGE_EVALUATORS
     before = _wait_for(lambda: found if len(found := _evaluators(live.pid)) == size else {})
     assert len(before) == size, f"the pool never had its {size} evaluators: {before}"
     assert query(live, HEAVY)[0] == 503  # the evaluator that ran it is killed

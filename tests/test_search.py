@@ -9,6 +9,7 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import BASE, SAMPLE_CSV
 from live import request, serve
@@ -16,8 +17,8 @@ from live import request, serve
 from kg.factory import store_for
 from kg.ingest.run import ingest
 from kg.search.build import build_index
-from kg.search.query import Query, open_index, parse_query
-from kg.search.tables import FACETS, INDEX_FILE
+from kg.search.query import Index, Query, open_index, parse_query
+from kg.search.tables import FACETS, INDEX_FILE, ORDERS, bitset
 from kg.settings import Settings
 from kg.store.embedded import Store
 from kg.store.generation import Generation
@@ -239,6 +240,31 @@ def test_sorting(store: Store) -> None:
     assert ranked.query.sort == "relevance"
     by_title = search(store, q="air quality", sort="title")
     assert sorted(iris(ranked)) == sorted(iris(by_title)) and iris(ranked) != iris(by_title)
+
+
+def test_the_sort_orders_are_written_with_the_index_and_read_by_key(own_store: Store, tmp_path: Path) -> None:
+    """Each order is a row of the index file, the ids as ``datasets`` sorts them; an index written
+    before the rows existed is sorted when opened, with the same pages."""
+    path = own_store.folder() / INDEX_FILE
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    stored = dict(db.execute("SELECT sort, ids FROM orders"))
+    assert set(stored) == set(ORDERS)
+    for sort, keys in ORDERS.items():
+        ids = [i for (i,) in db.execute(f"SELECT id FROM datasets ORDER BY {keys}")]
+        assert len(ids) > 40 and np.frombuffer(stored[sort], dtype="<u4").tolist() == ids
+    db.close()
+    older = tmp_path / INDEX_FILE
+    shutil.copyfile(path, older)
+    with sqlite3.connect(older) as old:
+        old.execute("DROP TABLE orders")
+    for sort in ("title", "modified"):
+        query = parse_query({"sort": [sort], "size": ["100"]})
+        assert Index(older).search(query).hits == open_index(own_store).search(query).hits
+    assert (
+        Index(older).all
+        == open_index(own_store).all
+        == bitset(range(1, open_index(own_store).top + 1), open_index(own_store).top)
+    )
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,8 @@
 
 It runs after the search index's (:func:`kg.search.build.build_index`), in the same file, and has
 each part build its tables in turn: :mod:`kg.derived.agencies`, :mod:`kg.derived.catalog`,
-:mod:`kg.derived.descriptions`, :mod:`kg.derived.void`, :mod:`kg.derived.quarantine`,
+:mod:`kg.derived.descriptions`,
+:mod:`kg.derived.member_descriptions`, :mod:`kg.derived.void`, :mod:`kg.derived.quarantine`,
 :mod:`kg.derived.quality`, then the home page's summary, which reads the others' rows.
 """
 
@@ -12,7 +13,7 @@ import os
 import sqlite3
 from pathlib import Path
 
-from kg.derived import agencies, catalog, descriptions, quality, quarantine, void
+from kg.derived import agencies, catalog, descriptions, member_descriptions, quality, quarantine, void
 from kg.derived.tables import COPIES_FROM, SCHEMA, VERSION, Build, Layout, Scores, has_tables, tables_version
 from kg.errors import StoreError
 from kg.search.tables import INDEX_FILE
@@ -40,7 +41,7 @@ def build_derived(
         )
     db = sqlite3.connect(target)
     db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA temp_store=MEMORY;")
-    modules = (agencies, catalog, descriptions, quarantine, quality, void)
+    modules = (agencies, catalog, descriptions, member_descriptions, quarantine, quality, void)
     for module in modules:
         for table in module.TABLES:
             db.execute(f"DROP TABLE IF EXISTS {table}")  # the search index copied the previous file
@@ -54,6 +55,7 @@ def build_derived(
     agencies.build(build)
     catalog.build(build)
     descriptions.build(build, fresh)
+    member_descriptions.build(build)
     void.build(build)
     quarantine.build(build)
     quality.build(build, scores)

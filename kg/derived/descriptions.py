@@ -27,7 +27,6 @@ records describe (the catalogue's links) and leaving out the links the ingest he
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
@@ -35,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kg.catalog import Node, declared_datatype, objects
-from kg.derived.catalog import concept_ntriples, members_among
+from kg.derived.catalog import members_among
 from kg.derived.tables import Build
 from kg.store.generation import Generation
 from kg.vocab import ADMS, DCAT, DCT, EU_AUTHORITY, FOAF, RDF, VCARD, XSD
@@ -123,7 +122,7 @@ def build(b: Build, fresh: Descriptions | None = None) -> None:
     ingest's rows (``fresh``) for the graph it loaded, else read."""
     graphs = [g for g in b.generation.data_graphs() if b.layout.holds_members(g)]
     b.db.create_function("merged", 2, _merged, deterministic=True)
-    kept = [g for g in graphs if not _must_read(b, g)]
+    kept = [g for g in graphs if not must_read(b, g)]
     if b.incremental and kept:
         marks = ",".join("?" * len(kept))
         b.db.execute(f"INSERT INTO node_graphs SELECT * FROM old.node_graphs WHERE graph IN ({marks})", kept)
@@ -131,7 +130,7 @@ def build(b: Build, fresh: Descriptions | None = None) -> None:
     ours = b.layout.catalog_graph
     b.put("catalog_ntriples", "".join(b.generation.graph_ntriples(ours)) if ours in graphs else "")
     for graph in graphs:
-        if _must_read(b, graph):
+        if must_read(b, graph):
             (number,) = b.db.execute("SELECT coalesce(max(id), 0) + 1 FROM node_graphs").fetchone()
             b.db.execute("INSERT INTO node_graphs VALUES (?, ?)", (number, graph))
             if fresh is not None and fresh.graph == graph and graph in b.generation.labelled:
@@ -140,7 +139,7 @@ def build(b: Build, fresh: Descriptions | None = None) -> None:
                 _read_graph(b, graph, number)
 
 
-def _must_read(b: Build, graph: str) -> bool:
+def must_read(b: Build, graph: str) -> bool:
     """Whether ``graph``'s rows are read anew: it changed, or its blank nodes have other labels."""
     return b.changed(graph) or graph in b.generation.renamed
 
@@ -173,7 +172,7 @@ def node_rows(lines: Iterable[str]) -> Iterator[Row]:
     for subject, run in _by_subject(lines):
         key = subject[1:-1] if subject.startswith("<") else subject
         catalog = any(line.endswith(_CATALOG_TYPE) for line in run)
-        yield key, int(catalog), _compress(_row_text([declared_datatype(x) for x in run]))
+        yield key, int(catalog), compress(_row_text([declared_datatype(x) for x in run]))
 
 
 def _take_rows(db: sqlite3.Connection, fresh: Descriptions, number: int) -> None:
@@ -215,11 +214,11 @@ def _merged_rows(parts: Iterable[tuple[str, bytes]], held: dict[str, set[str]]) 
             kept = [line for line in lines if line not in held.get(key, ())]
             if kept:
                 catalog = any(line.endswith(_CATALOG_TYPE) for line in kept)
-                yield key, int(catalog), _compress(_row_text(kept))
+                yield key, int(catalog), compress(_row_text(kept))
             lines = {}
         key = this
         if data:
-            lines.update(dict.fromkeys(_decompress(data).split("\x00")[0].splitlines(keepends=True)))
+            lines.update(dict.fromkeys(decompress(data).split("\x00")[0].splitlines(keepends=True)))
 
 
 def _by_subject(lines: Iterable[str]) -> Iterator[tuple[str, list[str]]]:
@@ -236,19 +235,19 @@ def _by_subject(lines: Iterable[str]) -> Iterator[tuple[str, list[str]]]:
         yield subject, run
 
 
-def _compress(text: str) -> bytes:
+def compress(text: str) -> bytes:
     packer = zlib.compressobj(6, zdict=ZDICT)
     return packer.compress(text.encode("utf-8")) + packer.flush()
 
 
-def _decompress(data: bytes) -> str:
+def decompress(data: bytes) -> str:
     return zlib.decompressobj(zdict=ZDICT).decompress(data).decode("utf-8")
 
 
 def _merged(old: bytes, new: bytes) -> bytes:
     """Two rows of one subject as one: their triples, and what those lead to, worked out again."""
-    text = _decompress(old).split("\x00")[0] + _decompress(new).split("\x00")[0]
-    return _compress(_row_text(text.splitlines(keepends=True)))
+    text = decompress(old).split("\x00")[0] + decompress(new).split("\x00")[0]
+    return compress(_row_text(text.splitlines(keepends=True)))
 
 
 def _row_text(lines: list[str]) -> str:
@@ -260,16 +259,12 @@ def _row_text(lines: list[str]) -> str:
 # ---------------------------------------------------------------- reading
 
 
-class DerivedPageData:
-    """:class:`kg.catalog.PageData` read from a generation's derived tables (bounded reads: rows by key)."""
+class DerivedNodes:
+    """:class:`kg.catalog.NodeSource` read from a generation's derived tables (bounded reads: rows
+    by key), as :mod:`kg.derived.member_descriptions` walks them."""
 
-    def __init__(self, db: sqlite3.Connection, terms: frozenset[str] | None = None) -> None:
+    def __init__(self, db: sqlite3.Connection) -> None:
         self.db = db
-        self.terms = terms  # the vocabulary's terms (kg.derived.catalog.vocabulary_terms), if known
-
-    def catalog_ntriples(self) -> str:
-        row = self.db.execute("SELECT value FROM derived WHERE key = 'catalog_ntriples'").fetchone()
-        return json.loads(row[0]) if row else ""
 
     def nodes(self, keys: list[str], *, catalogs: bool) -> list[Node]:
         text = "ntriples" if catalogs else "CASE WHEN catalog THEN NULL ELSE ntriples END"
@@ -283,14 +278,11 @@ class DerivedPageData:
     def members(self, iris: list[str]) -> set[str]:
         return members_among(self.db, iris)
 
-    def concepts(self, used: list[str]) -> str:
-        return concept_ntriples(self.db, used, self.terms)
-
 
 def _node(key: str, catalog: int, data: bytes | None) -> Node:
     if not data:
         return Node(key, bool(catalog), "")
-    text, *links = _decompress(data).split("\x00")
+    text, *links = decompress(data).split("\x00")
     followed, named, blanks = (tuple(part.split("\n")) if part else () for part in links)
     return Node(key, bool(catalog), text, followed, named, blanks)
 

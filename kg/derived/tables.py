@@ -24,10 +24,11 @@ from kg.settings import Settings
 from kg.store.embedded import Store
 from kg.store.generation import Generation
 
-VERSION = "4"  # of the derived tables (meta key 'derived'); another value: rebuilt from the store
+VERSION = "5"  # of the derived tables (meta key 'derived'); another value: rebuilt from the store
 # the versions whose per-graph tables a build may copy (the same layout; 4 added agency_services
-# and the value agent_links, which every build makes anew): upgrading a store from one is cheap
-COPIES_FROM = ("3", "4")
+# and the value agent_links, which every build makes anew; 5 added member_descriptions, which a
+# build copies only from a file that has it): upgrading a store from one is cheap
+COPIES_FROM = ("3", "4", "5")
 CHUNK = 1000  # IRIs per VALUES block or IN list
 
 

@@ -85,6 +85,12 @@ class TimedStore:
         self._sizes: tuple[str, dict[str, int]] = ("", {})
         self._sizes_lock = threading.Lock()
 
+    def warm_up(self) -> None:
+        """Have each evaluator process open the store now (:meth:`Evaluator.warm_up`); a remote
+        store has none."""
+        if self.evaluator is not None:
+            self.evaluator.warm_up(self.timeout * 6)
+
     # ------------------------------------------------------------ queries, in an evaluator
 
     def query(

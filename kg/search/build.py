@@ -15,7 +15,7 @@ from pathlib import Path
 
 from kg.search.postings import write_postings
 from kg.search.summaries import CONTROL, IRI_FACETS, Doc, Summaries, read_summaries, summary_doc
-from kg.search.tables import FACETS, INDEX_FILE, SCHEMA, SCHEMA_VERSION, bitset
+from kg.search.tables import FACETS, INDEX_FILE, SCHEMA, SCHEMA_VERSION, bitset, write_orders
 from kg.store.generation import Generation
 from kg.vocab import DCAT, DCT, FOAF, SKOS
 
@@ -255,7 +255,8 @@ def _term(db: sqlite3.Connection, terms: dict, facet: str, value: str, label: st
 
 def _finish(db: sqlite3.Connection, generation: Generation, *, full: bool) -> None:
     """Counts, labels and bitsets of the facet values; merge the text index's segments; the
-    postings of the common tokens (:mod:`kg.search.postings`), from the text index as merged."""
+    postings of the common tokens (:mod:`kg.search.postings`), from the text index as merged; the
+    sort orders (:func:`kg.search.tables.write_orders`)."""
     db.execute("UPDATE terms SET count = (SELECT count(*) FROM facets WHERE term = terms.id), bits = NULL")
     db.execute("DELETE FROM terms WHERE count = 0")
     named = db.execute("SELECT id, value FROM terms WHERE iri AND facet != 'keyword'").fetchall()
@@ -272,6 +273,7 @@ def _finish(db: sqlite3.Connection, generation: Generation, *, full: bool) -> No
         else "INSERT INTO text(text, rank) VALUES ('merge', 500)"
     )
     write_postings(db)
+    write_orders(db)
 
 
 def _labels(generation: Generation, terms: Sequence[tuple[int, str]]) -> list[tuple[str, int]]:

@@ -12,7 +12,7 @@ out of range is a 404, anything but a whole number a 400.
 the data graphs it counts (the published sources, the vocabularies, the
 catalogue), with their names, as N-Quads: the VoID ``dataDump``. Everything is
 read from the data derived with the store generation (:mod:`kg.derived.catalog`: the
-member list in page order, each node's triples, the VoID statistics) and carries an ETag built
+member list in page order, each member's description, the VoID statistics) and carries an ETag built
 from it: a catalogue page in an RDF syntax asks the store nothing.
 """
 
@@ -28,7 +28,7 @@ from flask import Blueprint, Response, abort, current_app, jsonify, render_templ
 
 from kg.catalog import Member, Page, page_iri, write_page
 from kg.derived.catalog import dataset_labels, member_count, member_page, vocabulary_terms
-from kg.derived.descriptions import DerivedPageData
+from kg.derived.member_descriptions import DerivedPageData
 from kg.derived.void import void_ntriples
 from kg.store.results import convert
 from kg.vocab import DCT, FOAF, PREFIXES

@@ -40,6 +40,7 @@ from werkzeug.sansio.utils import get_current_url, get_host
 from kg.evaluation.shared_pool import SharedEvaluator
 from kg.web import logs, sparql_request
 from kg.web.answers import encoded
+from kg.web.app import prepare
 from kg.web.pooled import Departure, PooledAnswers, watch
 from kg.web.sparql_core import Planned, QueryCore, Reply, Started, error_reply, preflight
 
@@ -58,6 +59,7 @@ class Front:
     """The ASGI app gunicorn's uvicorn worker serves (``app:front``)."""
 
     def __init__(self, flask_app: Flask, *, threads: int = THREADS) -> None:
+        self.flask_app = flask_app
         self.wsgi = WSGIMiddleware(_stoppable(flask_app), workers=threads)
         self.threads = self.wsgi.executor  # one pool of threads: Flask's and the sync driver's
         self.settings = flask_app.config["KG_SETTINGS"]
@@ -71,6 +73,8 @@ class Front:
         logs.setup(self.settings.log_level)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            return await self._lifespan(receive, send)
         if scope["type"] != "http" or scope["path"] != "/sparql":
             return await self.wsgi(scope, receive, send)
         started = time.perf_counter()
@@ -96,6 +100,23 @@ class Front:
         finally:
             gone.close()
         self._log(scope, status, started, size)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        """ASGI lifespan: uvicorn awaits the startup before this worker takes a connection, so the
+        worker opens what the pages' first requests would (:func:`kg.web.app.prepare`) first."""
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                started = time.perf_counter()
+                try:
+                    await asyncio.get_running_loop().run_in_executor(self.threads, prepare, self.flask_app)
+                except Exception:  # noqa: BLE001 - the pages open what they need themselves then
+                    log.exception("the worker could not prepare the pages' data; serving anyway")
+                log.info("prepared in %.1f s", time.perf_counter() - started)
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
 
     async def _answer(self, ask: sparql_request.Ask, send: Send, gone: Departure) -> tuple[int, int]:
         """Answer a query by the driver that fits; (status, bytes sent) for the log."""
