@@ -25,12 +25,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import compiled_shapes
 import pytest
-from pyshacl import Validator
-from pyshacl.graph_abstraction import DataGraph
-from pyshacl.monkey import apply_patches
-from pyshacl.shapes_graph import ShapesGraph
-from pyshacl.validator import assign_baked_in
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import RDF, RDFS, SH
@@ -315,32 +311,10 @@ def official_cpov() -> Graph:
     return _parse(CPOV_SHAPES)
 
 
-# pyshacl's compiled form of each shapes graph, by the graph's id: (the graph, its size, the form)
-_COMPILED: dict[int, tuple[Graph, int, ShapesGraph]] = {}
-
-
-def compiled(shapes: Graph) -> ShapesGraph:
-    """pyshacl's compiled shapes (its Shape objects, targets and constraints) of ``shapes``, made
-    once per shapes graph: ``pyshacl.validate`` makes them again on every call, a quarter of each of
-    the ~800 runs of the variant tests below. Made again if the graph changed size since."""
-    held = _COMPILED.get(id(shapes))
-    if held is None or held[0] is not shapes or held[1] != len(shapes):
-        shapes_graph = ShapesGraph(shapes)  # adds pyshacl's system triples to the graph
-        shapes_graph.shapes  # noqa: B018 - compiled now, kept for the next run
-        held = _COMPILED[id(shapes)] = (shapes, len(shapes), shapes_graph)
-    return held[2]
-
-
 def run(data: Graph, shapes: Graph) -> list[Finding]:
-    """Validate and return the top-level results (nested sh:detail results are left out).
-
-    As ``pyshacl.validate(data, shacl_graph=shapes, inference="none")``, on the shapes compiled once
-    (:func:`compiled`): pyshacl's validator, its shapes graph swapped for the compiled one."""
-    apply_patches()  # as pyshacl.validate does before each run
-    assign_baked_in()
-    validator = Validator(DataGraph.from_rdflib(data), shacl_graph=shapes, options={"inference": "none"})
-    validator.shacl_graph = compiled(shapes)
-    _conforms, report, _text = validator.run()
+    """Validate and return the top-level results (nested sh:detail results are left out); pyshacl
+    on the shapes compiled once (:mod:`compiled_shapes`)."""
+    report = compiled_shapes.validate(data, shapes)
     findings = []
     for rep in report.subjects(RDF.type, SH.ValidationReport):
         for result in report.objects(rep, SH.result):
