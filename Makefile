@@ -27,8 +27,7 @@ run: sample
 
 # the tests' temporary folders (their stores, servers and files) in RAM: /dev/shm where it is a
 # tmpfs with 2 GB free, else the system's; the same store files, with no wait on the disk's
-# fsync (an embedded write: ~0.6 s on this machine's disk, ~0.2 s there); TEST_TMPDIR=/tmp puts
-# them on disk
+# fsync (docs/development.md); TEST_TMPDIR=/tmp puts them on disk
 TEST_TMPDIR ?= $(shell [ "$$(df -Pk /dev/shm 2>/dev/null | awk 'NR==2 {print $$4}')" -gt 2000000 ] 2>/dev/null && echo /dev/shm)
 
 # the whole suite on the embedded store, then its store, endpoint and UI tests on a real
