@@ -25,11 +25,16 @@ sample: $(STAMP)
 run: sample
 	$(BIN)/kg serve --host 127.0.0.1 --port 8000
 
+# the tests' temporary folders (their stores, servers and files) in RAM: /dev/shm where it is a
+# tmpfs with 2 GB free, else the system's; the same store files, with no wait on the disk's
+# fsync (docs/development.md); TEST_TMPDIR=/tmp puts them on disk
+TEST_TMPDIR ?= $(shell [ "$$(df -Pk /dev/shm 2>/dev/null | awk 'NR==2 {print $$4}')" -gt 2000000 ] 2>/dev/null && echo /dev/shm)
+
 # the whole suite on the embedded store, then its store, endpoint and UI tests on a real
 # `oxigraph serve` per test store (tests/backend.py)
 test: $(STAMP)
-	$(BIN)/pytest -q $(XDIST)
-	KG_TEST_STORE=oxigraph $(BIN)/pytest -q $(XDIST)
+	TMPDIR=$(TEST_TMPDIR) $(BIN)/pytest -q $(XDIST)
+	TMPDIR=$(TEST_TMPDIR) KG_TEST_STORE=oxigraph $(BIN)/pytest -q $(XDIST)
 
 lint: $(STAMP)
 	$(BIN)/ruff check kg tests bench app.py

@@ -53,12 +53,17 @@ def test_ingest_killed_at_several_points_leaves_the_previous_version(seeded, kg_
     after = snapshot(seeded)
     assert after != before
     killed_before_commit = 0
+    # a killed ingest leaves its scratch folder (kg-ingest-*) in its TMPDIR: this test's folder,
+    # removed with it, not the system's (in RAM under make test)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    killed_env = {**kg_env, "TMPDIR": str(scratch)}
     for fraction in (0.1, 0.3, 0.5, 0.7, 0.9, 1.0):
         shutil.rmtree(store)
         shutil.copytree(pristine, store, symlinks=True)
         child = subprocess.Popen(
             [str(kg_command()), "ingest", str(source), "--source", "sample"],
-            env=kg_env,
+            env=killed_env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

@@ -26,7 +26,7 @@ import pytest
 import rdflib
 import servers
 from asgi import FrontClient
-from conftest import BASE, SAMPLE_CSV, make_settings, run_kg
+from conftest import BASE, EMBEDDED, SAMPLE_CSV, make_settings, run_kg, seed
 from live import request, serve
 from rdflib.compare import isomorphic
 
@@ -106,11 +106,16 @@ def values(store) -> list[str]:
     return [r["o"].value for r in store.query(f"SELECT ?o WHERE {{ GRAPH <{GRAPH}> {{ ?s ?p ?o }} }}")]
 
 
-def test_the_sample_ingested_remotely_equals_the_sample_ingested_embedded(remote, tmp_path):
-    embedded = make_settings(tmp_path / "embedded", store_query_url="", store_update_url="", store_gsp_url="")
-    for settings in (remote, embedded):
-        summary = ingest(str(SAMPLE_CSV), settings=settings, source="sample")
-        assert summary.stored and summary.published == 55
+def embedded_sample(tmp_path: Path, template: Path) -> Settings:
+    """An embedded store holding the bundled sample as conftest's session ingest made it (a copy of
+    ``seeded_template``: the same settings and source), to compare a remote ingest with."""
+    return seed(make_settings(tmp_path / "embedded", **EMBEDDED), template)
+
+
+def test_the_sample_ingested_remotely_equals_the_sample_ingested_embedded(remote, tmp_path, seeded_template):
+    embedded = embedded_sample(tmp_path, seeded_template)
+    summary = ingest(str(SAMPLE_CSV), settings=remote, source="sample")
+    assert summary.stored and summary.published == 55
     theirs, ours = store_for(remote), store_for(embedded)
     assert theirs.data_graphs() == ours.data_graphs()
     assert set(theirs.named_graphs()) == set(ours.named_graphs())
@@ -438,15 +443,12 @@ def page_paths(client) -> list[str]:
     return paths + ["/quality", "/quality.json", "/quality.json?source=sample", "/.well-known/void", "/query"]
 
 
-def test_every_page_kind_reads_a_remote_store_as_the_embedded_one(remote, tmp_path):
+def test_every_page_kind_reads_a_remote_store_as_the_embedded_one(remote, tmp_path, seeded_template):
     """Each store's SPARQL dialect reads the pages' queries alike (Virtuoso's compiler fails on
     some forms Oxigraph takes): every page kind answers, and its JSON twin says the same."""
-    embedded = make_settings(tmp_path / "embedded", store_query_url="", store_update_url="", store_gsp_url="")
-    clients = []
-    for settings in (embedded, remote):
-        ingest(str(SAMPLE_CSV), settings=settings, source="sample")
-        clients.append(build_app(settings).test_client())
-    ours, theirs = clients
+    embedded = embedded_sample(tmp_path, seeded_template)
+    ingest(str(SAMPLE_CSV), settings=remote, source="sample")
+    ours, theirs = build_app(embedded).test_client(), build_app(remote).test_client()
     for path in page_paths(ours):
         mine, other = ours.get(path), theirs.get(path)
         assert other.status_code == mine.status_code == 200, (path, other.get_data(as_text=True)[:300])
