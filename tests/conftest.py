@@ -29,6 +29,7 @@ from pathlib import Path
 import backend
 import file_order
 import pytest
+from harvest_portal import Portal
 
 from kg.iris import Minter
 from kg.settings import Settings, load_settings
@@ -265,6 +266,13 @@ def shared() -> Path:
     if not SHARED_SAMPLES.is_dir():
         pytest.skip(f"the shared folder with real portal samples is absent (looked for {SHARED_SAMPLES})")
     return SHARED
+
+
+@pytest.fixture
+def portal() -> Iterator[Portal]:
+    """A loopback portal (tests/harvest_portal.py) for one test: the harvester's and HTTP client's."""
+    with Portal() as portal:
+        yield portal
 
 
 class Counting:

@@ -20,6 +20,9 @@ from dataclasses import dataclass, field
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+# real portal files the harvest tests serve (paths under ../shared/data)
+FLORIDA = "real-portals/data-json/floridadep.gov-rossi.data.json"  # 4 KB, 7 datasets
+VANVES = "real-portals/dcat-ap-rdf/data.gouv.fr-ville-de-vanves.rdf"  # 14 KB of RDF/XML
 WELCOME = b"<!DOCTYPE html><html><head><title>Welcome</title></head><body>Portal maintenance</body></html>"
 
 

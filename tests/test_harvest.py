@@ -8,12 +8,11 @@ was while the next source goes on, a CKAN portal paged through the same client, 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from conftest import make_settings, snapshot
-from harvest_portal import Portal, http_date
+from harvest_portal import FLORIDA, VANVES, Portal, http_date
 
 from kg.factory import store_for
 from kg.harvest.run import client_for, due, harvest_all, harvest_source
@@ -22,15 +21,7 @@ from kg.ingest.run import remove_source
 from kg.settings import Settings
 from kg.store.harvest_state import SourceState, load_states, save_state
 
-FLORIDA = "real-portals/data-json/floridadep.gov-rossi.data.json"  # 4 KB, 7 datasets
-VANVES = "real-portals/dcat-ap-rdf/data.gouv.fr-ville-de-vanves.rdf"  # 14 KB of RDF/XML
 FAMILY_PASS = "real-portals/ckan-json/dati.trentino.it-euregio-family-pass.package_show.json"
-
-
-@pytest.fixture
-def portal() -> Iterator[Portal]:
-    with Portal() as portal:
-        yield portal
 
 
 @pytest.fixture

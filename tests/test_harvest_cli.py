@@ -7,22 +7,13 @@ from __future__ import annotations
 
 import signal
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from conftest import kg_command, run_kg
-from harvest_portal import Portal
+from harvest_portal import FLORIDA, VANVES, Portal
 
-FLORIDA = "real-portals/data-json/floridadep.gov-rossi.data.json"
-VANVES = "real-portals/dcat-ap-rdf/data.gouv.fr-ville-de-vanves.rdf"
 SECRET = "Bearer kg-test-7f3a9c"
-
-
-@pytest.fixture
-def portal() -> Iterator[Portal]:
-    with Portal() as portal:
-        yield portal
 
 
 @pytest.fixture

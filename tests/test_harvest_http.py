@@ -5,7 +5,6 @@ than the requests."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,12 +18,6 @@ DATA_JSON = "real-portals/data-json/floridadep.gov-rossi.data.json"
 @pytest.fixture
 def body(shared: Path) -> bytes:
     return (shared / "data" / DATA_JSON).read_bytes()
-
-
-@pytest.fixture
-def portal() -> Iterator[Portal]:
-    with Portal() as portal:
-        yield portal
 
 
 def client(waits: list[float] | None = None, **options: object) -> HttpClient:
