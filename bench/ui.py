@@ -202,6 +202,8 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def verdict(row: dict[str, Any], n: int) -> str:
+    if not row["requests"]:  # nothing answered is no evidence that the target holds
+        return "MISSED: no request measured"
     p50, p95 = targets(n)
     missed = [f"p95 ≥ {p95:.0f}"] if row["p95_ms"] >= p95 else []
     if p50 is not None and row["p50_ms"] >= p50:

@@ -254,6 +254,7 @@ def quality_rows(rng: random.Random, k: int, facts: StoreFacts) -> list[Row]:
     scopes.append(("quality-agency", "`/quality?agency=<IRI>&page=N&qpage=M`", agencies))
     rows = []
     for name, what, keys in scopes:
+        keys = [key for key in keys if facts.quality_lengths.get(key, (0, 0))[0]]  # a bulk load has none
         pool = [
             (key, page, qpage)
             for key in keys
@@ -264,7 +265,7 @@ def quality_rows(rng: random.Random, k: int, facts: StoreFacts) -> list[Row]:
         for suffix, accept in (("", HTML), (".json", JSON)):
             chosen = pool[:k] if suffix else pool[-k:]
             paths = [f"/quality{suffix}?" + _scoped(key, page, qpage) for key, page, qpage in chosen]
-            skipped = "" if keys else "no source has quality data in this store (a bulk load: use --ingested)"
+            skipped = "" if keys else "no quality data in this store (a bulk load: use --ingested)"
             twin = (name + "-json", "the same, `/quality.json`") if suffix else (name, what)
             rows.append(Row(*twin, [(p, accept) for p in paths], skipped))
     return rows

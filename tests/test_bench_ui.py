@@ -156,3 +156,22 @@ def test_dataset_rows_draw_published_datasets_only():
     assert {k: v for k, v in after.items() if not k.startswith(("dataset", "distribution"))} == {
         k: v for k, v in before.items() if not k.startswith(("dataset", "distribution"))
     }
+
+
+def test_a_store_without_quality_data_skips_the_quality_rows():
+    """A bulk-loaded store has no quality data: its /quality rows say so instead of measuring nothing."""
+    facts = _facts()
+    bare = StoreFacts(
+        **{**facts.__dict__, "quality_sources": [], "quality_lengths": {"": (0, 0)}},
+    )
+    quality = [r for r in plans(N, 1, COUNT, bare, 100) if r.name.startswith("quality")]
+    assert len(quality) == 6
+    assert all(r.skipped and not r.requests for r in quality)
+
+
+def test_a_row_that_measured_nothing_is_not_met():
+    from bench.ui import verdict
+
+    row = {"requests": 0, "p50_ms": 0.0, "p95_ms": 0.0, "statuses": {}}
+    assert verdict(row, N).startswith("MISSED")
+    assert verdict({**row, "requests": 3, "p50_ms": 5.0, "p95_ms": 9.0, "statuses": {"200": 3}}, N) == "met"
