@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 from conftest import EMBEDDED, SAMPLE_CSV, make_settings
 
+from kg.cli import _upgrade_derived
 from kg.derived.agencies import AGENT_CLASSES
-from kg.derived.build import upgrade
+from kg.derived.build import minted_elsewhere, upgrade
 from kg.derived.tables import VERSION, open_derived
 from kg.describe import KINDS, Describer
 from kg.factory import store_for
@@ -172,3 +173,22 @@ def test_a_store_an_older_version_derived_is_upgraded(agents: Settings, tmp_path
     assert page.get_json() == expected
     assert upgrade(store) is None and store.version() == store_for(settings).version()  # once only
     assert VERSION != "3"
+
+
+def test_a_server_started_under_another_base_leaves_the_derived_data_alone(
+    agents: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """kg serve with a KG_BASE_URI the store was not made under: a warning that says so, and no
+    upgrade (it would derive the tables again from graphs it does not recognise)."""
+    settings = _copy(agents, tmp_path, **EMBEDDED)
+    _as_if_older(settings)
+    before = store_for(settings).version()
+    other = make_settings(settings.store, base_uri="https://elsewhere.example/", **EMBEDDED)
+    assert minted_elsewhere(store_for(settings), settings.base_uri) is None
+    assert "another base" in (minted_elsewhere(store_for(other), other.base_uri) or "")
+    _upgrade_derived(other)
+    assert "KG_BASE_URI=https://elsewhere.example/" in capsys.readouterr().err
+    assert store_for(settings).version() == before
+    _upgrade_derived(settings)
+    assert "was made again" in capsys.readouterr().err
+    assert store_for(settings).version() != before

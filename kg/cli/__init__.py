@@ -318,12 +318,21 @@ def _upgrade_derived(settings: Settings) -> None:
     until the next write."""
     if settings.remote:
         return  # the remote store's derived files are rebuilt with its next version
-    from kg.derived.build import upgrade
+    from kg.derived.build import minted_elsewhere, upgrade
     from kg.errors import StoreError
     from kg.factory import store_for
 
     try:
-        found = upgrade(store_for(settings))
+        store = store_for(settings)
+        elsewhere = minted_elsewhere(store, settings.base_uri)
+        if elsewhere:
+            print(
+                f"kg: warning: {elsewhere}; its derived data is left as it is (set KG_BASE_URI to the "
+                "base it was ingested with: under another one its pages do not resolve)",
+                file=sys.stderr,
+            )
+            return
+        found = upgrade(store)
     except (StoreError, OSError) as exc:
         print(f"kg: the derived data is not this version's and cannot be made again: {exc}", file=sys.stderr)
         return

@@ -16,6 +16,7 @@ from pathlib import Path
 from kg.derived import agencies, catalog, descriptions, member_descriptions, quality, quarantine, void
 from kg.derived.tables import COPIES_FROM, SCHEMA, VERSION, Build, Layout, Scores, has_tables, tables_version
 from kg.errors import StoreError
+from kg.iris import Minter
 from kg.search.tables import INDEX_FILE
 from kg.settings import Settings
 from kg.store.embedded import Store
@@ -95,3 +96,21 @@ def upgrade(store: Store) -> str | None:
     with store.write(changed=(NOTHING,)):
         pass
     return found or "none"
+
+
+def minted_elsewhere(store: Store, base: str) -> str | None:
+    """Why the store's data was not made under ``base`` (``KG_BASE_URI``), or None when it was.
+
+    The derived tables key records by the IRIs the ingest minted under its base. A server started
+    with another base would derive them again from graphs it does not know (catalogue pages without
+    their concepts, silently) and serve links that resolve nowhere. Every ingest writes the
+    vocabulary graph under its base, so a store that has graphs but not that one was made under
+    another base.
+    """
+    graph = Minter(base).vocabulary_graph()
+    if not store.named_graphs() or store.has_graph(graph):
+        return None
+    return (
+        f"the store has graphs but not <{graph}>, which every kg ingest under KG_BASE_URI={base} "
+        "writes: its data was made under another base (or not by kg ingest)"
+    )
