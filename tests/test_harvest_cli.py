@@ -74,7 +74,11 @@ def test_loop_stops_cleanly_on_sigterm(tmp_path: Path, shared: Path, env: dict[s
         first = loop.stdout.readline()  # the first pass's line: then it sleeps for an hour
         assert first.startswith("florida: published "), first + loop.stderr.read()
         loop.send_signal(signal.SIGTERM)
-        out, err = loop.communicate(timeout=30)
+        try:
+            out, err = loop.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            loop.kill()  # else leaving the with block waits for it for ever
+            raise
     assert loop.returncode == 0, err
     assert "SIGTERM: stopping after the current source" in err and "harvest stopped" in err
     assert "Traceback" not in err

@@ -26,6 +26,11 @@ from kg.readers.http import HttpClient
 from kg.settings import Settings
 from kg.store.harvest_state import SourceState, load_states, save_state
 
+# The longest the loop sleeps at once. A SIGTERM may be delivered to any thread (the store's own
+# threads among them), and Python runs its handler in the main thread only when that thread wakes:
+# one long wait would sleep through it until the next source is due (seen: a test waiting an hour).
+WAKE_EVERY = 1.0
+
 
 @dataclass
 class Outcome:
@@ -168,7 +173,7 @@ def loop(
         if ready:
             harvest_all(ready, settings=settings, report=report, client=client, progress=progress, stop=stop)
         else:
-            stop.wait(max(0.0, (wake - datetime.now(UTC)).total_seconds()))
+            stop.wait(min(WAKE_EVERY, max(0.0, (wake - datetime.now(UTC)).total_seconds())))
 
 
 def _iso(moment: datetime) -> str:
