@@ -254,10 +254,10 @@ def page_lines(settings: Settings, items: Iterable[Member], data: PageData) -> l
             used.update(description.used)
     if used:
         texts.append(data.concepts(sorted(used)))
-    return list(dict.fromkeys("".join(_ended(text) for text in texts).splitlines(keepends=True)))
+    return list(dict.fromkeys("".join(ended(text) for text in texts).splitlines(keepends=True)))
 
 
-def _ended(text: str) -> str:
+def ended(text: str) -> str:
     """N-Triples text whose last line ends, so that texts join without running lines together."""
     return text if not text or text.endswith("\n") else text + "\n"
 

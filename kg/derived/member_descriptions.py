@@ -28,7 +28,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Protocol
 
-from kg.catalog import BLANK_DEPTH, DESCRIBE_DEPTH, Description, Node
+from kg.catalog import BLANK_DEPTH, DESCRIBE_DEPTH, Description, Node, ended
 from kg.derived.catalog import concept_ntriples
 from kg.derived.descriptions import DerivedNodes, compress, decompress
 from kg.derived.tables import Build, chunks
@@ -77,7 +77,7 @@ def build(b: Build) -> None:
         )
         texts: dict[str, list[str]] = {}
         for key, node in {(n.key, n): None for found in walked.values() for n in found if n.key in shared}:
-            texts.setdefault(key, []).append(_ended(node.ntriples))
+            texts.setdefault(key, []).append(ended(node.ntriples))
         b.db.executemany(
             "INSERT OR IGNORE INTO shared_nodes VALUES (?, ?)", [(k, "".join(t)) for k, t in texts.items()]
         )
@@ -110,7 +110,7 @@ def _row_text(iri: str, nodes: list[Node], shared: set[str]) -> str:
     """A row: the lines of the nodes not ``shared``, each once; the IRIs all the nodes name; the
     blank nodes they reach; the ``shared`` nodes among them (four parts split by NUL)."""
     own = [n.ntriples for n in nodes if n.key not in shared]
-    lines = dict.fromkeys("".join(map(_ended, own)).splitlines(keepends=True))
+    lines = dict.fromkeys("".join(map(ended, own)).splitlines(keepends=True))
     used = dict.fromkeys([iri, *(x for n in nodes for x in (*n.followed, *n.unfollowed))])
     blanks = dict.fromkeys(b for n in nodes for b in n.blanks)
     named = dict.fromkeys(n.key for n in nodes if n.key in shared)
@@ -311,8 +311,3 @@ class DerivedPageData:
 
     def concepts(self, used: list[str]) -> str:
         return concept_ntriples(self.db, used, self.terms)
-
-
-def _ended(text: str) -> str:
-    """N-Triples text whose last line ends, so that texts join without running lines together."""
-    return text if not text or text.endswith("\n") else text + "\n"

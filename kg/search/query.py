@@ -203,9 +203,7 @@ class Index:
             if bits is not None:
                 self.bits[ident] = int.from_bytes(bits, "little")
         self.order = read_orders(db)  # dataset ids in each sort order, for _page's vectorised selection
-        every = np.zeros(((self.top >> 3) + 1) << 3, dtype=bool)  # bitset() by numpy: 1,000,000 ids
-        every[self.order["title"]] = True
-        self.all = int.from_bytes(np.packbits(every, bitorder="little").tobytes(), "little")
+        self.all = bitset(self.order["title"], self.top)
         self.count = len(self.order["title"])
         self.postings = Postings(db)
 

@@ -39,8 +39,13 @@ CREATE TABLE lengths(id INTEGER PRIMARY KEY CHECK (id = 1), rows INTEGER NOT NUL
 """
 
 
-def bitset(ids: Iterable[int], top: int) -> int:
-    """The set of dataset ids ``ids`` (each at most ``top``) as the bits of one integer."""
+def bitset(ids: Iterable[int] | np.ndarray, top: int) -> int:
+    """The set of dataset ids ``ids`` (each at most ``top``) as the bits of one integer; an array of
+    ids (every dataset's, 1,000,000 at most) is set by numpy, an iterable one id at a time."""
+    if isinstance(ids, np.ndarray):
+        every = np.zeros(((top >> 3) + 1) << 3, dtype=bool)
+        every[ids] = True
+        return int.from_bytes(np.packbits(every, bitorder="little").tobytes(), "little")
     buffer = bytearray((top >> 3) + 1)
     for i in ids:
         buffer[i >> 3] |= 1 << (i & 7)

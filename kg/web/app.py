@@ -113,11 +113,11 @@ def prepare(app: Flask) -> None:
     derived tables with the vocabulary's terms (:mod:`kg.derived`), and the store in each of the
     pages' evaluator processes.
 
-    A worker does it before it takes requests (:meth:`kg.web.front.Front.startup`): on a cold page
-    cache, at 1,000,000 datasets, a first agency page paid up to 39 s for it, past the query limit
-    (a 503). Bounded: it reads rows by key and starts PAGE_EVALUATORS processes. A store with
-    nothing published, or whose derived data the next write will make, is left for the pages
-    (which say why).
+    A worker does it before it takes requests (the ASGI lifespan startup of
+    :class:`kg.web.front.Front`): on a cold page cache, at 1,000,000 datasets, a first agency page
+    paid up to 39 s for it, past the query limit (a 503). Bounded: it reads rows by key and starts
+    PAGE_EVALUATORS processes. A store with nothing published, or whose derived data the next write
+    will make, is left for the pages (which say why).
     """
     for name in app.jinja_env.list_templates(extensions=["html"]):
         app.jinja_env.get_template(name)  # compiled here, ~260 ms, not by each page kind's first request
