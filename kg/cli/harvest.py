@@ -11,13 +11,12 @@ import argparse
 import os
 import signal
 import sys
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from kg.cli.output import Progress
 from kg.errors import InputError
-from kg.harvest.run import Outcome, harvest_all, loop
+from kg.harvest.run import Outcome, StopRequest, harvest_all, loop
 from kg.harvest.sources import SourcesFileError, read_sources
 from kg.settings import Settings, environment
 
@@ -98,16 +97,20 @@ class _PerSource:
 
 
 @contextmanager
-def _stop_on_signals() -> Iterator[threading.Event]:
-    """An event set by SIGINT or SIGTERM: the loop finishes the source it is on, then stops."""
-    stop = threading.Event()
+def _stop_on_signals() -> Iterator[StopRequest]:
+    """A stop requested by SIGINT or SIGTERM: the loop finishes the source it is on, then stops.
+
+    The handler takes no lock: it sets a bool and writes its line with ``os.write``, since the main
+    thread it interrupts may hold stderr's buffer (the progress line) or any other lock.
+    """
+    stop = StopRequest()
     owner = os.getpid()
 
     def handle(signum: int, frame: object) -> None:
         if os.getpid() != owner:  # an ingest worker forked with this handler: its parent decides
             return
-        print(f"kg: {signal.Signals(signum).name}: stopping after the current source", file=sys.stderr)
         stop.set()
+        os.write(2, f"kg: {signal.Signals(signum).name}: stopping after the current source\n".encode())
 
     previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:

@@ -10,7 +10,6 @@ writer among the others (``kg ingest``, another harvest).
 from __future__ import annotations
 
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -30,6 +29,33 @@ from kg.store.harvest_state import SourceState, load_states, save_state
 # threads among them), and Python runs its handler in the main thread only when that thread wakes:
 # one long wait would sleep through it until the next source is due (seen: a test waiting an hour).
 WAKE_EVERY = 1.0
+
+
+class StopRequest:
+    """A request to stop harvesting, safe to make from a signal handler.
+
+    ``threading.Event`` is not: its ``set()`` takes a lock that the main thread holds for a moment
+    in every ``wait()``, and Python runs a handler in the main thread, so a SIGTERM landing in that
+    moment blocks the handler on its own thread's lock for ever (CI saw the handler's message and
+    then a loop that never stopped; cpython issue 126434 is the same trap). Setting this one only
+    assigns a bool, and waiting sleeps in steps, looking at it between them.
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def set(self) -> None:
+        self.requested = True
+
+    def is_set(self) -> bool:
+        return self.requested
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep up to ``seconds``, at most ``WAKE_EVERY`` at a time; True once stop is requested."""
+        end = time.monotonic() + seconds
+        while not self.requested and (left := end - time.monotonic()) > 0:
+            time.sleep(min(left, WAKE_EVERY))
+        return self.requested
 
 
 @dataclass
@@ -129,7 +155,7 @@ def harvest_all(
     report: Callable[[Outcome], None],
     client: HttpClient | None = None,
     progress: Progress | None = None,
-    stop: threading.Event | None = None,
+    stop: StopRequest | None = None,
 ) -> list[Outcome]:
     """Each source once, in the file's order, until ``stop`` is set (checked between sources)."""
     client = client or client_for(settings)
@@ -163,7 +189,7 @@ def loop(
     *,
     settings: Settings,
     report: Callable[[Outcome], None],
-    stop: threading.Event,
+    stop: StopRequest,
     progress: Progress | None = None,
 ) -> None:
     """Harvest each source on its schedule until ``stop`` is set; sleeps until the next is due."""
@@ -173,7 +199,7 @@ def loop(
         if ready:
             harvest_all(ready, settings=settings, report=report, client=client, progress=progress, stop=stop)
         else:
-            stop.wait(min(WAKE_EVERY, max(0.0, (wake - datetime.now(UTC)).total_seconds())))
+            stop.wait(max(0.0, (wake - datetime.now(UTC)).total_seconds()))
 
 
 def _iso(moment: datetime) -> str:
