@@ -142,10 +142,11 @@ DQV = _closed(
 SCHEMA = _closed("http://schema.org/", "startDate endDate")
 TIME = _closed("http://www.w3.org/2006/time#", "hasBeginning hasEnd Instant inXSDDate inXSDDateTime")
 OWL = _closed("http://www.w3.org/2002/07/owl#", "Ontology sameAs versionInfo imports")
-# Paging of the catalogue for harvesters (kg/catalog.py) and the VoID description (/.well-known/void).
+# Paging of the catalogue for harvesters (kg/catalog.py) and the VoID description (/.well-known/void);
+# PagedCollection and nextPage: Hydra's older paging terms, which other portals still send (harvest).
 HYDRA = _closed(
     "http://www.w3.org/ns/hydra/core#",
-    "Collection PartialCollectionView view first previous next last totalItems",
+    "Collection PartialCollectionView PagedCollection view first previous next nextPage last totalItems",
 )
 VOID = _closed(
     "http://rdfs.org/ns/void#",

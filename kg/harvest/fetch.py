@@ -7,8 +7,10 @@ called, and the source stays as it was. Unchanged is decided by the server (a 30
 GET with the last harvest's ETag and Last-Modified) or by the SHA-256 of the content (a server
 without validators, a CKAN portal's pages, a local file or folder).
 
-A CKAN portal is paged as ``kg ingest`` pages it (:func:`kg.readers.ckan_portal.portal_pages`, on
-the harvester's client) and its packages written to one JSON list, read then as a CKAN file.
+A paged RDF catalogue (a Hydra view on its first page) is followed to its last page
+(:mod:`kg.harvest.pages`) and its pages merged into one N-Triples file. A CKAN portal is paged as
+``kg ingest`` pages it (:func:`kg.readers.ckan_portal.portal_pages`, on the harvester's client)
+and its packages written to one JSON list, read then as a CKAN file.
 """
 
 from __future__ import annotations
@@ -16,37 +18,34 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
-from urllib.parse import urlsplit
+from pathlib import Path
 
 from kg.errors import InputError
+from kg.harvest.pages import checked_body, paged_catalogue, suffix_for
 from kg.harvest.sources import SourceSpec
 from kg.readers.ckan_portal import MAX_PAGES, portal_pages
-from kg.readers.detect import RDF_SUFFIXES
 from kg.readers.http import HttpClient
 from kg.store.harvest_state import SourceState
 
 CKAN_ROWS = 100
+# a source whose format names one RDF syntax asks for that syntax (a server that negotiates, such as
+# our own /catalog, would otherwise answer Turtle to a source read as RDF/XML)
 ACCEPT = {
     "data.json": "application/json",
     "ckan": "application/json",
     "jsonld": "application/ld+json, application/json;q=0.9",
     "json-ld": "application/ld+json, application/json;q=0.9",
+    **dict.fromkeys(("ttl", "turtle"), "text/turtle, */*;q=0.1"),
+    "xml": "application/rdf+xml, */*;q=0.1",
+    **dict.fromkeys(("nt", "ntriples"), "application/n-triples, */*;q=0.1"),
+    **dict.fromkeys(("nq", "nquads"), "application/n-quads, */*;q=0.1"),
+    "trig": "application/trig, */*;q=0.1",
+    "n3": "text/n3, text/turtle;q=0.9, */*;q=0.1",
 }
 RDF_ACCEPT = (
     "text/turtle, application/rdf+xml, application/ld+json, application/n-triples, "
     "application/n-quads, application/trig, application/json;q=0.5, */*;q=0.1"
 )
-SUFFIX_BY_TYPE = {
-    "text/turtle": ".ttl",
-    "application/x-turtle": ".ttl",
-    "application/rdf+xml": ".rdf",
-    "application/ld+json": ".jsonld",
-    "application/n-triples": ".nt",
-    "application/n-quads": ".nq",
-    "application/trig": ".trig",
-    "application/json": ".json",
-}
 
 
 @dataclass(frozen=True)
@@ -66,10 +65,16 @@ class Unchanged:
 
 
 def fetch(
-    spec: SourceSpec, last: SourceState | None, client: HttpClient, scratch: Path
+    spec: SourceSpec,
+    last: SourceState | None,
+    client: HttpClient,
+    scratch: Path,
+    *,
+    jsonld_fetch: tuple[str, ...] = (),
 ) -> Fetched | Unchanged:
     """The source's content, or :class:`Unchanged` when ``last`` (a harvest whose records the store
-    still holds, else None) saw the same.
+    still holds, else None) saw the same. ``jsonld_fetch``: where the JSON-LD contexts of a paged
+    catalogue's pages may come from (``KG_JSONLD_FETCH``, as for the ingest).
 
     :raises InputError: the content cannot be had whole (naming the URL or path and the reason).
     """
@@ -80,13 +85,19 @@ def fetch(
         return Fetched(spec.url, spec.fmt, digest)
     if spec.fmt == "ckan":
         return _ckan(spec, last, client, scratch)
-    return _document(spec, last, client, scratch)
+    return _document(spec, last, client, scratch, jsonld_fetch)
 
 
 def _document(
-    spec: SourceSpec, last: SourceState | None, client: HttpClient, scratch: Path
+    spec: SourceSpec,
+    last: SourceState | None,
+    client: HttpClient,
+    scratch: Path,
+    jsonld_fetch: tuple[str, ...],
 ) -> Fetched | Unchanged:
-    accept = ACCEPT.get(spec.fmt or "", RDF_ACCEPT if spec.fmt else "application/json, " + RDF_ACCEPT)
+    """One document, or (:mod:`kg.harvest.pages`) every page of a paged RDF catalogue."""
+    fmt = (spec.fmt or "").lower()
+    accept = ACCEPT.get(fmt, RDF_ACCEPT if fmt else "application/json, " + RDF_ACCEPT)
     answer = client.get(
         spec.url,
         accept=accept,
@@ -96,29 +107,22 @@ def _document(
     )
     if answer.not_modified:
         return Unchanged("not modified (HTTP 304)")
-    body = answer.body
-    media = answer.header("Content-Type").split(";")[0].strip().lower()
-    if "html" in media or body.lstrip()[:15].lower().startswith((b"<!doctype html", b"<html")):
-        raise InputError(
-            f"the server answered with an HTML page ({media or 'no type'}), not {spec.fmt or 'a catalogue'}",
-            file=spec.url,
+    body, media = checked_body(spec.url, answer, spec.fmt or "a catalogue")
+    paged = paged_catalogue(spec, answer, scratch, client, accept=accept, jsonld_fetch=jsonld_fetch)
+    if paged is not None:
+        if last and last.sha256 == paged.sha256:
+            return Unchanged(f"the same {paged.pages} pages (SHA-256) as the last harvest")
+        if paged.pages > 1:  # a 304 to the first page would say nothing of the others
+            return Fetched(paged.location, "rdf", paged.sha256)
+        return Fetched(
+            paged.location, "rdf", paged.sha256, answer.header("ETag"), answer.header("Last-Modified")
         )
-    if not body.strip():
-        raise InputError("the server answered with an empty body", file=spec.url)
     digest = hashlib.sha256(body).hexdigest()
     if last and last.sha256 == digest:
         return Unchanged("the same content (SHA-256) as the last harvest")
-    target = scratch / ("document" + _suffix(spec, media))
+    target = scratch / ("document" + suffix_for(spec.url, spec.fmt, media))
     target.write_bytes(body)
     return Fetched(str(target), spec.fmt, digest, answer.header("ETag"), answer.header("Last-Modified"))
-
-
-def _suffix(spec: SourceSpec, media: str) -> str:
-    """A file suffix the readers know the syntax by: the URL's own, else the answer's media type's."""
-    own = PurePosixPath(urlsplit(spec.url).path).suffix.lower()
-    if own in (*RDF_SUFFIXES, ".json"):
-        return own
-    return SUFFIX_BY_TYPE.get(media, ".json" if spec.fmt in ("data.json", None) else "")
 
 
 def _ckan(

@@ -101,7 +101,7 @@ def harvest_source(
     outcome = Outcome(spec.name, "failed")
     try:
         with tempfile.TemporaryDirectory(prefix="kg-harvest-") as scratch:
-            found = fetch(spec, last, client, Path(scratch))
+            found = fetch(spec, last, client, Path(scratch), jsonld_fetch=settings.jsonld_fetch)
             if isinstance(found, Fetched):
                 summary = _ingest(spec, found, settings, scratch, progress)
                 outcome.outcome, outcome.summary = "published", summary

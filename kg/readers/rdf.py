@@ -113,22 +113,39 @@ def load(path: Path, syntax: str, file: str, *, contexts: ContextLoader | None =
     """The file's triples, named graphs merged, in a table; syntax errors as InputError with the line."""
     table = TripleTable()
     try:
-        with _source(path, syntax, file, contexts or ContextLoader()) as source:
-            quads = ox.parse(source, _FORMATS[syntax], base_iri=path.resolve().as_uri(), lenient=True)
-            table.load(quads, default_graph_only=syntax == "n3")  # N3's other graphs are formulae
-    except SyntaxError as exc:
-        table.close()
-        raise _syntax_error(exc, syntax, path, file) from exc
+        # N3's other graphs are formulae
+        table.load(quads(path, syntax, file, contexts=contexts), default_graph_only=syntax == "n3")
     except QuotedTriple as exc:
         table.close()
         raise InputError(str(exc), file=file) from exc
-    except OSError as exc:
-        table.close()
-        raise InputError(f"cannot be read: {exc.strerror or exc}", file=file) from exc
     except BaseException:
         table.close()
         raise
     return table
+
+
+def quads(
+    path: Path, syntax: str, file: str, *, base: str | None = None, contexts: ContextLoader | None = None
+) -> Iterator[ox.Quad]:
+    """The file's quads as pyoxigraph parses them, relative IRIs resolved against ``base`` (default:
+    the file's own ``file:`` URI; a page fetched over HTTP passes its URL); every failure (syntax,
+    encoding, a JSON-LD context refused, the disk) an InputError naming ``file``, raised as the
+    stream reaches it.
+    """
+    try:
+        with _source(path, syntax, file, contexts or ContextLoader()) as source:
+            yield from ox.parse(
+                source, _FORMATS[syntax], base_iri=base or path.resolve().as_uri(), lenient=True
+            )
+    except SyntaxError as exc:
+        raise _syntax_error(exc, syntax, path, file) from exc
+    except OSError as exc:
+        raise InputError(f"cannot be read: {exc.strerror or exc}", file=file) from exc
+
+
+def syntax_of(path: Path, fmt: str | None = None) -> str:
+    """The parser name for a file: ``fmt`` (one of our names) if given, else as :func:`read_rdf` decides."""
+    return _syntax(fmt, path, _head(path))
 
 
 def _source(path: Path, syntax: str, file: str, contexts: ContextLoader) -> IO[Any]:
