@@ -7,8 +7,9 @@ Last-Modified, answered 304 to a conditional GET that matches them (as a real se
 status number (``500``: with ``Retry-After`` when the route has ``retry_after``), ``html`` (a
 welcome page with 200), ``truncated`` (a Content-Length longer than the body, then the connection
 closed), ``broken-gzip`` (a gzip stream cut in the middle), ``gzip`` (the body gzipped), ``slow``
-(an answer after ``delay`` seconds) or ``redirect`` (a 302 to ``location``). Every request is
-recorded with its headers.
+(an answer after ``delay`` seconds), ``trickle`` (the headers at once, then the body
+:data:`TRICKLE` bytes every ``delay`` seconds, as a portal that sends without end) or ``redirect``
+(a 302 to ``location``). Every request is recorded with its headers.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 # real portal files the harvest tests serve (paths under ../shared/data)
 FLORIDA = "real-portals/data-json/floridadep.gov-rossi.data.json"  # 4 KB, 7 datasets
 VANVES = "real-portals/dcat-ap-rdf/data.gouv.fr-ville-de-vanves.rdf"  # 14 KB of RDF/XML
+TRICKLE = 16  # bytes a piece, for the step "trickle"
 WELCOME = b"<!DOCTYPE html><html><head><title>Welcome</title></head><body>Portal maintenance</body></html>"
 
 
@@ -81,6 +83,8 @@ class Portal:
                     return self._send(304, b"", "", self._validators(route))
                 if step == "truncated":
                     return self._truncated(route)
+                if step == "trickle":
+                    return self._trickle(route)
                 body, extra = route.body, self._validators(route)
                 if step in ("gzip", "broken-gzip"):
                     body = gzip.compress(body)
@@ -110,6 +114,16 @@ class Portal:
                 self.wfile.write(route.body[: len(route.body) // 2])
                 self.wfile.flush()
                 self.close_connection = True
+
+            def _trickle(self, route: Route) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", route.content_type)
+                self.send_header("Content-Length", str(len(route.body)))
+                self.end_headers()
+                for start in range(0, len(route.body), TRICKLE):
+                    self.wfile.write(route.body[start : start + TRICKLE])
+                    self.wfile.flush()  # a client that gave up: BrokenPipeError, ends the handler
+                    time.sleep(route.delay)
 
             def _send(self, status: int, body: bytes, media: str, headers: dict | None = None) -> None:
                 self.send_response(status)

@@ -211,3 +211,36 @@ def test_quality_page_shows_each_harvest(settings: Settings) -> None:
     )
     fresh = client.get("/quality", headers={"If-None-Match": page.headers["ETag"]})
     assert fresh.status_code == 200 and "unchanged" in fresh.get_data(as_text=True)  # no stale 304
+
+
+@pytest.mark.parametrize("step", ["slow", "trickle"])
+def test_a_slow_portal_fails_after_its_retries_and_the_next_source_goes_on(
+    quick: Settings, portal: Portal, shared: Path, step: str
+) -> None:
+    """KG_HTTP_TIMEOUT is 1 s: a portal that answers after 3 s, or sends its body 16 bytes every
+    0.2 s (a 4 KB body in 50 s, each piece well within the timeout), fails with the reason after
+    its retry; the store and the source's state stay as they were; the next source is published."""
+    body = real(shared, FLORIDA)
+    route = portal.serve("/slow.json", body, etag='"s1"')
+    slow = SourceSpec("slow", portal.url("/slow.json"), "data.json")
+    assert harvest(slow, quick).outcome == "published"
+    before, kept = snapshot(quick), load_states(quick.store)["slow"]
+    route.change(retitled(body, "Never published"), etag='"s2"')
+    route.plan, route.delay = [step], (3.0 if step == "slow" else 0.2)
+    portal.serve("/vanves.rdf", real(shared, VANVES), content_type="application/rdf+xml")
+    vanves = SourceSpec("vanves", portal.url("/vanves.rdf"))
+    failed, published = harvest_all([slow, vanves], settings=quick, report=lambda o: None)
+    reason = {
+        "slow": "no answer within 1 s (2 attempts)",
+        "trickle": "the answer came too slowly: fewer than 1024 bytes a second over 1 s (2 attempts)",
+    }[step]
+    assert (failed.outcome, failed.reason, failed.exit_code) == ("failed", f"{slow.url}: {reason}", 2)
+    assert len(portal.asked("/slow.json")) == 3  # the first harvest, then a try and its retry
+    assert published.outcome == "published"
+    assert [line for line in snapshot(quick) if not line.endswith("/vanves> .\n")] == list(before)
+    state = load_states(quick.store)["slow"]
+    assert (state.outcome, state.sha256, state.run) == (
+        "failed",
+        kept.sha256,
+        kept.run,
+    ) and state.etag == '"s1"'

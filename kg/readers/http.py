@@ -4,8 +4,9 @@ With the standard library only (the project has no HTTP client dependency of its
 store's urllib3 pool speaks SPARQL to one configured server, a different job). What a polite
 harvester owes a portal is here once: a User-Agent naming the service and its version,
 ``Accept-Encoding: gzip``, conditional GETs (ETag, Last-Modified), a timeout, retries with
-exponential back-off on timeouts, connection errors, 5xx and 429 (``Retry-After`` honoured up to
-:data:`MAX_RETRY_AFTER`), and a minimum interval between two requests to the same host. What it
+exponential back-off on timeouts (a body that trickles in counts as one), connection errors, 5xx
+and 429 (``Retry-After`` honoured up to :data:`MAX_RETRY_AFTER`), and a minimum interval between
+two requests to the same host. What it
 refuses is here too: a redirect that leaves HTTP(S) (a portal must not make us read ``file:``), a
 body over the size cap (compressed or not), a body shorter than its ``Content-Length`` or a gzip
 stream that breaks off. Every failure is a :class:`FetchError` (an :class:`~kg.errors.InputError`)
@@ -38,6 +39,8 @@ MAX_RETRY_AFTER = 120.0  # seconds: a longer Retry-After is cut to this (the nex
 RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
 # the headers a redirect to another host keeps: the client's own, not the caller's (credentials)
 OWN_HEADERS = frozenset({"user-agent", "accept", "accept-encoding", "if-none-match", "if-modified-since"})
+READ_SIZE = 1 << 20  # at most this much a piece, as it arrives
+MIN_BYTES_PER_SECOND = 1024  # a body must keep coming at least this fast (over each timeout's span)
 ERROR_BODY_BYTES = 64 * 1024  # of a 4xx/5xx answer, kept for the caller's message (CKAN explains 404s)
 
 
@@ -143,7 +146,7 @@ class HttpClient:
         request = urlrequest.Request(url, headers=headers)
         try:
             with _opener(redirects).open(request, timeout=self.timeout) as response:
-                raw = response.read(self.max_bytes + 1)
+                raw = self._read(response)
                 answered, status = response.geturl(), response.status
                 found = response.headers  # an email Message: names looked up in any case
         except _Refused as exc:
@@ -163,6 +166,31 @@ class HttpClient:
         except (http.client.HTTPException, OSError) as exc:
             raise _Retryable(f"the connection to the server failed: {exc}") from exc
         return Answer(answered, status, found, self._body(url, raw, found))
+
+    def _read(self, response: http.client.HTTPResponse) -> bytes:
+        """The body as it arrives, up to one byte over the cap. The socket's timeout bounds each wait
+        for a piece, not the whole: a server that sends a few bytes at a time, each within the
+        timeout, would hold a harvest for hours. So over every ``timeout`` seconds at least
+        :data:`MIN_BYTES_PER_SECOND` a second must come, or the answer fails as a timeout does."""
+        pieces: list[bytes] = []
+        size = window_bytes = 0
+        window_start = time.monotonic()
+        while size <= self.max_bytes:
+            piece = response.read1(min(READ_SIZE, self.max_bytes + 1 - size))
+            if not piece:
+                break
+            pieces.append(piece)
+            size += len(piece)
+            window_bytes += len(piece)
+            elapsed = time.monotonic() - window_start
+            if elapsed >= self.timeout:
+                if window_bytes < MIN_BYTES_PER_SECOND * elapsed:
+                    raise _Retryable(
+                        f"the answer came too slowly: fewer than {MIN_BYTES_PER_SECOND} bytes a second "
+                        f"over {self.timeout:g} s"
+                    )
+                window_start, window_bytes = time.monotonic(), 0
+        return b"".join(pieces)
 
     def _http_error(self, url: str, exc: HTTPError) -> Answer:
         """A 304 is an answer; a status worth another try is retried; any other is final."""
