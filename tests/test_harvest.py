@@ -7,7 +7,12 @@ was while the next source goes on, a CKAN portal paged through the same client, 
 
 from __future__ import annotations
 
+import fcntl
+import itertools
 import json
+import os
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -15,7 +20,7 @@ from conftest import make_settings, snapshot
 from harvest_portal import FLORIDA, VANVES, Portal, http_date
 
 from kg.factory import store_for
-from kg.harvest.run import client_for, due, harvest_all, harvest_source
+from kg.harvest.run import StopRequest, client_for, due, harvest_all, harvest_source, loop
 from kg.harvest.sources import SourceSpec
 from kg.ingest.run import remove_source
 from kg.settings import Settings
@@ -244,3 +249,48 @@ def test_a_slow_portal_fails_after_its_retries_and_the_next_source_goes_on(
         kept.sha256,
         kept.run,
     ) and state.etag == '"s1"'
+
+
+def test_loop_tries_a_busy_store_again_soon_and_leaves_the_others_alone(
+    quick: Settings, portal: Portal, shared: Path
+) -> None:
+    """Another writer holds the store's lock (as tests/test_cli.py holds it): --loop's source is
+    tried again after 0.2 s, then 0.4, then 0.8 (not at its next daily run, and not at once), each
+    reported busy; once the lock is free it is published and the loop stops. A source already
+    published and not due is not touched meanwhile."""
+    portal.serve("/data.json", real(shared, FLORIDA))
+    portal.serve("/vanves.rdf", real(shared, VANVES), content_type="application/rdf+xml")
+    florida = SourceSpec("florida", portal.url("/data.json"), "data.json", "1d", 86400.0)
+    vanves = SourceSpec("vanves", portal.url("/vanves.rdf"), None, "1d", 86400.0)
+    assert harvest(vanves, quick).outcome == "published"
+    stop, seen, when = StopRequest(), [], []
+    with open(quick.store / "write.lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        lock.write(f"process {os.getpid()}")
+        lock.flush()
+
+        def report(outcome) -> None:  # noqa: ANN001 - kg.harvest.run.Outcome
+            seen.append(outcome)
+            when.append(time.monotonic() - outcome.seconds)  # when the attempt began
+            if len(seen) == 3:
+                lock.truncate(0)
+                fcntl.flock(lock, fcntl.LOCK_UN)
+            if outcome.outcome != "failed" or len(seen) > 6:
+                stop.set()
+
+        watchdog = threading.Timer(60.0, stop.set)  # a loop that waits for the daily run: fail, not hang
+        watchdog.start()
+        try:
+            loop([florida, vanves], settings=quick, report=report, stop=stop, busy_retry=0.2)
+        finally:
+            watchdog.cancel()
+    assert [(o.source, o.outcome) for o in seen] == [("florida", "failed")] * 3 + [("florida", "published")]
+    for outcome, wait in zip(seen, ("0.2", "0.4", "0.8"), strict=False):
+        assert f"being written by process {os.getpid()}" in outcome.reason
+        assert outcome.reason.endswith(f"; the store is busy: tried again in {wait} s"), outcome.reason
+        assert outcome.exit_code == 4
+    gaps = [b - a for a, b in itertools.pairwise(when)]
+    assert gaps[0] > 0.19 and gaps[1] > 0.39 and gaps[2] > 0.79  # waited (to the ms), not spun
+    states = load_states(quick.store)
+    assert states["florida"].busy_wait == 0 and states["florida"].next_run > states["florida"].attempted
+    assert states["vanves"].outcome == "published" and len(portal.asked("/vanves.rdf")) == 1

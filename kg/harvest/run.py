@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from kg.errors import InputError, KgError
+from kg.errors import InputError, KgError, StoreBusy
 from kg.harvest.fetch import Fetched, fetch
 from kg.harvest.sources import SourceSpec
 from kg.ingest.run import Progress, ingest, list_sources
@@ -25,6 +25,11 @@ from kg.readers.http import HttpClient
 from kg.settings import Settings
 from kg.store.harvest_state import SourceState, load_states, save_state
 
+# --loop and a busy store (another writer holds its lock): the source is tried again after this
+# many seconds, then twice as long each time, at most BUSY_RETRY_MAX apart, until it gets through
+# or its own schedule comes first (a source run once a day would otherwise lose its day).
+BUSY_RETRY = 30.0
+BUSY_RETRY_MAX = 600.0
 # The longest the loop sleeps at once. A SIGTERM may be delivered to any thread (the store's own
 # threads among them), and Python runs its handler in the main thread only when that thread wakes:
 # one long wait would sleep through it until the next source is due (seen: a test waiting an hour).
@@ -87,8 +92,13 @@ def harvest_source(
     settings: Settings,
     client: HttpClient,
     progress: Progress | None = None,
+    busy_retry: float | None = None,
 ) -> Outcome:
     """Fetch one source; ingest it when it changed; record the attempt in the harvest state.
+
+    ``busy_retry`` (``--loop``): when the store is busy, try again after that many seconds
+    (doubling from one busy attempt to the next, see :data:`BUSY_RETRY`) rather than at the next
+    scheduled run; None: a busy store is a failure like another.
 
     :raises StoreError: only when the harvest state itself cannot be read or written.
     """
@@ -98,6 +108,7 @@ def harvest_source(
     last = state if state.run and state.run == _current_run(spec.name, settings) else None
     state.url, state.attempted = spec.url, _iso(started)
     state.next_run = _iso(started + timedelta(seconds=spec.every)) if spec.every else ""
+    waited, state.busy_wait = state.busy_wait, 0.0
     outcome = Outcome(spec.name, "failed")
     try:
         with tempfile.TemporaryDirectory(prefix="kg-harvest-") as scratch:
@@ -108,6 +119,10 @@ def harvest_source(
                 _published(state, found, summary, started)
             else:
                 outcome.outcome, outcome.reason = "unchanged", found.reason
+    except StoreBusy as exc:
+        outcome.reason, outcome.exit_code = str(exc), exc.exit_code
+        if busy_retry is not None:
+            _retry_soon(state, outcome, started, min(2 * waited, BUSY_RETRY_MAX) if waited else busy_retry)
     except KgError as exc:
         outcome.reason, outcome.exit_code = str(exc), exc.exit_code
     except OSError as exc:  # the temporary folder: the disk full, /tmp read-only
@@ -116,6 +131,16 @@ def harvest_source(
     save_state(settings.store, state)
     outcome.seconds, outcome.next_run = time.perf_counter() - t0, state.next_run
     return outcome
+
+
+def _retry_soon(state: SourceState, outcome: Outcome, started: datetime, wait: float) -> None:
+    """A busy store: the next run ``wait`` seconds after this attempt, unless the schedule's is sooner."""
+    retry = started + timedelta(seconds=wait)
+    scheduled = _parse(state.next_run)
+    if scheduled is not None and scheduled <= retry:
+        return
+    state.busy_wait, state.next_run = wait, retry.isoformat(timespec="milliseconds")
+    outcome.reason += f"; the store is busy: tried again in {wait:g} s"
 
 
 def _ingest(
@@ -156,14 +181,18 @@ def harvest_all(
     client: HttpClient | None = None,
     progress: Progress | None = None,
     stop: StopRequest | None = None,
+    busy_retry: float | None = None,
 ) -> list[Outcome]:
-    """Each source once, in the file's order, until ``stop`` is set (checked between sources)."""
+    """Each source once, in the file's order, until ``stop`` is set (checked between sources);
+    ``busy_retry`` as :func:`harvest_source` takes it."""
     client = client or client_for(settings)
     outcomes = []
     for spec in specs:
         if stop is not None and stop.is_set():
             break
-        outcome = harvest_source(spec, settings=settings, client=client, progress=progress)
+        outcome = harvest_source(
+            spec, settings=settings, client=client, progress=progress, busy_retry=busy_retry
+        )
         report(outcome)
         outcomes.append(outcome)
     return outcomes
@@ -177,6 +206,8 @@ def due(specs: Iterable[SourceSpec], settings: Settings, now: datetime) -> tuple
         state = states.get(spec.name)
         last = _parse(state.attempted) if state and state.attempted else None
         when = last + timedelta(seconds=spec.every) if last else None
+        if when and state and state.busy_wait and (retry := _parse(state.next_run)):
+            when = min(when, retry)  # a busy store: tried again sooner (BUSY_RETRY)
         if when is None or when <= now:
             ready.append(spec)
             when = now + timedelta(seconds=spec.every)
@@ -191,13 +222,23 @@ def loop(
     report: Callable[[Outcome], None],
     stop: StopRequest,
     progress: Progress | None = None,
+    busy_retry: float = BUSY_RETRY,
 ) -> None:
-    """Harvest each source on its schedule until ``stop`` is set; sleeps until the next is due."""
+    """Harvest each source on its schedule until ``stop`` is set; sleeps until the next is due.
+    A source that finds the store busy is due again ``busy_retry`` seconds later (then doubling)."""
     client = client_for(settings)
     while not stop.is_set():
         ready, wake = due(specs, settings, datetime.now(UTC))
         if ready:
-            harvest_all(ready, settings=settings, report=report, client=client, progress=progress, stop=stop)
+            harvest_all(
+                ready,
+                settings=settings,
+                report=report,
+                client=client,
+                progress=progress,
+                stop=stop,
+                busy_retry=busy_retry,
+            )
         else:
             stop.wait(max(0.0, (wake - datetime.now(UTC)).total_seconds()))
 

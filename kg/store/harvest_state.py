@@ -42,7 +42,8 @@ class SourceState:
     attempted: str = ""  # ISO 8601, UTC: the last attempt's start
     outcome: str = ""  # one of OUTCOMES
     reason: str = ""  # why it failed, or how it was found unchanged
-    next_run: str = ""  # ISO 8601, UTC, from the schedule; "" without one
+    next_run: str = ""  # ISO 8601, UTC, from the schedule (sooner after busy_wait); "" without one
+    busy_wait: float = 0.0  # --loop found the store busy: seconds it waits before next_run; else 0
     published_at: str = ""  # the last harvest that published
     run: str = ""  # that harvest's ingest run (kg.ingest's provenance IRI)
     counts: dict[str, int] = field(default_factory=dict)  # read, published, quarantined of that run
