@@ -110,14 +110,20 @@ SETTINGS: tuple[Setting, ...] = (
         "Level of the request log on stderr: info (one JSON line per request) or debug (also a line per "
         "page with its store queries: how many, their total time, the slowest one's time and first line).",
     ),
-    Setting("KG_HTTP_TIMEOUT", "30", "Seconds to wait for a remote portal (CKAN URL ingest, kg harvest)."),
+    Setting(
+        "KG_HTTP_TIMEOUT",
+        "30",
+        "Seconds to wait for a portal (kg ingest URL, kg harvest), and for each piece of a body "
+        "(which must come at 1 KB/s or more).",
+    ),
     Setting(
         "KG_HTTP_RETRIES",
         "3",
-        "kg harvest: retries of a request that timed out, found no connection or got a 5xx or 429.",
+        "kg ingest URL, kg harvest: retries of a request that timed out, found no connection or "
+        "got a 5xx or 429.",
     ),
-    Setting("KG_HTTP_BACKOFF", "1", "kg harvest: seconds before the first retry, doubled before each next."),
-    Setting("KG_HTTP_HOST_INTERVAL", "1", "kg harvest: least seconds between two requests to one host."),
+    Setting("KG_HTTP_BACKOFF", "1", "Seconds before the first retry, doubled before each next."),
+    Setting("KG_HTTP_HOST_INTERVAL", "1", "Least seconds between two requests to one host (pages too)."),
     Setting(
         "KG_JSONLD_FETCH",
         "",

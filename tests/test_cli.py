@@ -240,7 +240,8 @@ def portal() -> Iterator[Portal]:
 def test_ckan_url_that_fails_is_refused(where, expected, portal, seeded, kg_env):
     before = snapshot(seeded)
     url = f"{portal.url}/{where}/"
-    result = run_kg("ingest", url, "--source", "sample", env=kg_env)
+    quick = {**kg_env, "KG_HTTP_BACKOFF": "0.01", "KG_HTTP_HOST_INTERVAL": "0"}  # retried, quickly
+    result = run_kg("ingest", url, "--source", "sample", env=quick)
     assert_clean_failure(result, 2, f"{portal.url}/{where}", expected)
     assert portal.requests, "the portal was asked"
     assert snapshot(seeded) == before

@@ -81,7 +81,11 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
 
     p = sub.add_parser("ingest", help="read, map, validate and store a source (replaces it atomically)")
-    p.add_argument("path", help="a CSV folder, a data.json, a CKAN JSON file or portal URL, an RDF file")
+    p.add_argument(
+        "path",
+        help="a CSV folder, a data.json, a CKAN JSON file, an RDF file, or a URL: a CKAN portal, "
+        "or with --format a document (a paged RDF catalogue followed to its end)",
+    )
     p.add_argument("--source", help="source name (default: from the file name)")
     p.add_argument("--format", dest="fmt", help="csv, data.json, ckan, rdf (or ttl, nt, nq, jsonld, xml)")
     p.add_argument("--strict", action="store_true", help="refuse the whole source if any record is invalid")
@@ -139,25 +143,33 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from kg.ingest.run import ingest
-
     progress = Progress()
-    summary = ingest(
-        args.path, settings=settings, source=args.source, fmt=args.fmt, strict=args.strict, progress=progress
-    )
+    summary = _ingest_path(args, settings, progress, source=args.source, strict=args.strict)
     progress.done()
     print_summary(summary, verbose=args.verbose)
     return 0
 
 
 def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
-    from kg.ingest.run import ingest
-
     progress = Progress()
-    summary = ingest(args.path, settings=settings, fmt=args.fmt, store_it=False, progress=progress)
+    summary = _ingest_path(args, settings, progress, store_it=False)
     progress.done()
     print_summary(summary, verbose=args.verbose)
     return 1 if summary.quarantined else 0
+
+
+def _ingest_path(args: argparse.Namespace, settings: Settings, progress: Progress, **options: object):  # noqa: ANN202
+    """The path ingested (or validated); a URL fetched first as ``kg harvest`` fetches it."""
+    from kg.ingest.run import ingest
+
+    if not args.path.startswith(("http://", "https://")):
+        return ingest(args.path, settings=settings, fmt=args.fmt, progress=progress, **options)
+    from kg.harvest.fetch import fetched_once
+
+    with fetched_once(args.path, args.fmt, settings) as found:
+        return ingest(
+            found.location, settings=settings, fmt=found.fmt, origin=args.path, progress=progress, **options
+        )
 
 
 def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:

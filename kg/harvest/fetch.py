@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +27,8 @@ from kg.errors import InputError
 from kg.harvest.pages import checked_body, paged_catalogue, suffix_for
 from kg.harvest.sources import SourceSpec
 from kg.readers.ckan_portal import MAX_PAGES, portal_pages
-from kg.readers.http import HttpClient
+from kg.readers.http import HttpClient, client_for
+from kg.settings import Settings
 from kg.store.harvest_state import SourceState
 
 CKAN_ROWS = 100
@@ -86,6 +90,28 @@ def fetch(
     if spec.fmt == "ckan":
         return _ckan(spec, last, client, scratch)
     return _document(spec, last, client, scratch, jsonld_fetch)
+
+
+@contextmanager
+def fetched_once(url: str, fmt: str | None, settings: Settings) -> Iterator[Fetched]:
+    """``kg ingest URL``: the URL's content fetched as a harvest fetches it (the settings' polite
+    client, a paged catalogue whole, a CKAN portal paged) into a temporary folder, removed after.
+    A URL without a format is a CKAN portal, as ``kg ingest`` has always read it.
+
+    :raises InputError: the content cannot be had whole (naming the URL and the reason).
+    """
+    if fmt == "csv":
+        raise InputError("a CSV folder is read from disk, not from a URL", file=url)
+    spec = SourceSpec("url", url, fmt or "ckan")
+    with tempfile.TemporaryDirectory(prefix="kg-fetch-") as scratch:
+        found = fetch(spec, None, client_for(settings), Path(scratch), jsonld_fetch=settings.jsonld_fetch)
+        assert isinstance(found, Fetched)  # nothing to compare with: never Unchanged
+        try:
+            yield found
+        except InputError as exc:  # the ingest's error names the URL, not the temporary copy
+            if exc.file and exc.file.startswith(scratch):
+                exc.file = url
+            raise
 
 
 def _document(

@@ -21,7 +21,7 @@ from kg.harvest.fetch import Fetched, fetch
 from kg.harvest.sources import SourceSpec
 from kg.ingest.run import Progress, ingest, list_sources
 from kg.ingest.summary import IngestSummary
-from kg.readers.http import HttpClient
+from kg.readers.http import HttpClient, client_for
 from kg.settings import Settings
 from kg.store.harvest_state import SourceState, load_states, save_state
 
@@ -74,16 +74,6 @@ class Outcome:
     exit_code: int = 0
     seconds: float = 0.0
     next_run: str = ""
-
-
-def client_for(settings: Settings) -> HttpClient:
-    """The harvest's HTTP client, polite as the settings say; one per command, for all its sources."""
-    return HttpClient(
-        timeout=settings.http_timeout,
-        retries=settings.http_retries,
-        backoff=settings.http_backoff,
-        host_interval=settings.http_host_interval,
-    )
 
 
 def harvest_source(

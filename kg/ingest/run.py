@@ -37,6 +37,7 @@ from kg.mapping import eu_vocabularies
 from kg.mapping.ntriples import nt_iri, nt_line
 from kg.readers import read_source
 from kg.readers.detect import detect_format
+from kg.readers.http import client_for
 from kg.records import Record
 from kg.search.summaries import Summaries
 from kg.settings import Settings
@@ -67,7 +68,7 @@ def ingest(
     :raises StoreError: the store cannot be written (store unchanged).
     """
     fmt = fmt or detect_format(location)
-    name = source_name(source or _default_source(location))
+    name = source_name(source or _default_source(origin or location))
     summary = IngestSummary(name, origin or location, fmt)
     iris = Minter(settings.base_uri)
     started = datetime.now(UTC)
@@ -95,6 +96,7 @@ def ingest(
                 http_timeout=settings.http_timeout,
                 jsonld_fetch=settings.jsonld_fetch,
                 skipped=summary.skipped,
+                client=client_for(settings),
             )
             if origin and origin != location:
                 records = _named_from(records, location, origin)

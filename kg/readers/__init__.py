@@ -18,11 +18,14 @@ from __future__ import annotations
 import importlib
 from collections import Counter
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kg.errors import InputError
 from kg.readers.detect import FORMATS, RDF_FORMAT_NAMES, detect
 from kg.records import Record, Skipped
+
+if TYPE_CHECKING:
+    from kg.readers.http import HttpClient
 
 _READERS = {
     "read_csv_folder": "csv_folder",
@@ -56,10 +59,12 @@ def read_source(
     http_timeout: float = 30.0,
     jsonld_fetch: tuple[str, ...] = (),
     skipped: Counter | None = None,
+    client: HttpClient | None = None,
 ) -> Iterator[Record]:
     """The records of any source; ``fmt`` is one of :data:`FORMATS` (or an RDF syntax), else detected.
 
-    ``http_timeout`` is for a CKAN portal and JSON-LD remote contexts; ``jsonld_fetch`` the URL
+    ``client`` fetches a CKAN portal's pages (default: one with ``http_timeout`` and no retries);
+    ``http_timeout`` is for JSON-LD remote contexts; ``jsonld_fetch`` the URL
     prefixes such contexts may be fetched from when they are not bundled (``KG_JSONLD_FETCH``).
     Entries that are not records of ours (:class:`kg.records.Skipped`: a CKAN harvest source) are
     passed over and counted by reason in ``skipped``, when given.
@@ -87,7 +92,7 @@ def read_source(
     if fmt == "ckan":
         from kg.readers.ckan import read_ckan
 
-        return _passed_over(read_ckan(location, timeout=http_timeout, outline=doc), skipped)
+        return _passed_over(read_ckan(location, timeout=http_timeout, outline=doc, client=client), skipped)
     from kg.readers.jsonld_contexts import ContextLoader
     from kg.readers.rdf import read_rdf
 

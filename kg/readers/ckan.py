@@ -29,6 +29,7 @@ def read_ckan(
     rows: int = 100,
     max_pages: int = MAX_PAGES,
     outline: Any = None,
+    client: HttpClient | None = None,
 ) -> Iterator[Record]:
     """Agencies (organisations) and datasets of a CKAN file or portal, each agency before its datasets.
 
@@ -36,11 +37,12 @@ def read_ckan(
     checks all of it (JSON, shape, every package), so that a broken file fails before any
     record; the second yields the records. ``outline``: that first pass's result, when format
     detection made it. Why: a parsed package_search file is ~7 times the file (2 GB for 100,000
-    packages). A file of one package is small, and read whole.
+    packages). A file of one package is small, and read whole. ``client`` pages a portal (the
+    ingest's is polite as the settings say; default: ``timeout`` and no retries).
     """
     location = str(path_or_url)
     if location.startswith(("http://", "https://")):
-        client = HttpClient(timeout=timeout)
+        client = client or HttpClient(timeout=timeout)
         return _records(portal_pages(location, client=client, rows=rows, max_pages=max_pages))
     if outline is None:
         outline = json_stream.outline(location, arrays=PACKAGE_ARRAYS, keep=PACKAGE_KEYS)

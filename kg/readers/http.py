@@ -28,6 +28,7 @@ from urllib.error import HTTPError, URLError
 from urllib.parse import urlsplit
 
 from kg.errors import InputError
+from kg.settings import Settings
 
 try:
     VERSION = metadata.version("agency-kg")
@@ -233,6 +234,18 @@ class HttpClient:
         if not unzip.eof:
             raise FetchError("the gzip body breaks off before its end (truncated body)", url=url)
         return body
+
+
+def client_for(settings: Settings) -> HttpClient:
+    """The client every fetch of a command shares (``kg harvest``, ``kg ingest URL``), polite as
+    the settings say: ``KG_HTTP_TIMEOUT``, ``KG_HTTP_RETRIES``, ``KG_HTTP_BACKOFF``,
+    ``KG_HTTP_HOST_INTERVAL``."""
+    return HttpClient(
+        timeout=settings.http_timeout,
+        retries=settings.http_retries,
+        backoff=settings.http_backoff,
+        host_interval=settings.http_host_interval,
+    )
 
 
 class _Retryable(Exception):
