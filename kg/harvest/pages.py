@@ -23,6 +23,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import IO
 from urllib.parse import urldefrag, urlsplit
 
 from kg.errors import InputError
@@ -100,27 +101,13 @@ def paged_catalogue(
     if HYDRA_MARK not in body or not _is_rdf(spec.fmt, media, body):
         return None
     target = scratch / "pages.nt"
-    digest = hashlib.sha256()
     walk = _Walk(spec, client, scratch, ContextLoader(jsonld_fetch, client.timeout), accept)
     with open(target, "wb") as out:
-        url, answer, number = first.url, first, 1
-        seen = {urldefrag(spec.url)[0], urldefrag(first.url)[0]}
-        while True:
-            body, media = checked_body(url, answer, "RDF")
-            digest.update(len(body).to_bytes(8, "big") + body)
-            links = walk.copy(url, body, media, number, out)
-            if number == 1 and not links.paged:
-                break
-            following = _next(url, links, seen, number, max_pages)
-            if following is None:
-                break
-            url, number = following, number + 1
-            seen.add(urldefrag(url)[0])
-            answer = walk.get(url)
-    if number == 1 and not links.paged:
+        pages, digest = walk.every_page(first, out, max_pages)
+    if not pages:
         target.unlink()
         return None
-    return Paged(str(target), digest.hexdigest(), number)
+    return Paged(str(target), digest, pages)
 
 
 def _is_rdf(fmt: str | None, media: str, body: bytes) -> bool:
@@ -165,6 +152,7 @@ class _Walk:
     accept: str
 
     def get(self, url: str) -> Answer:
+        """A page after the first: the source's headers only if it is on the source's host."""
         own_host = urlsplit(url).netloc.lower() == urlsplit(self.spec.url).netloc.lower()
         try:
             return self.client.get(url, accept=self.accept, headers=self.spec.headers if own_host else None)
@@ -173,7 +161,29 @@ class _Walk:
                 exc.message += " (the source's headers are sent to its own host only)"
             raise
 
-    def copy(self, url: str, body: bytes, media: str, number: int, out) -> PageLinks:  # noqa: ANN001
+    def every_page(self, first: Answer, out: IO[bytes], max_pages: int) -> tuple[int, str]:
+        """(how many pages, the SHA-256 of their bodies) once every page is copied to ``out``;
+        (0, "") when the first page has no Hydra view (a document, not a page)."""
+        digest = hashlib.sha256()
+        seen = {urldefrag(self.spec.url)[0]}
+        answer, number = first, 1
+        while True:
+            url = answer.url  # where the page was found, after any redirect
+            if number > 1 and urldefrag(url)[0] in seen:
+                raise InputError(f"page {number} was redirected back to a page read before", file=url)
+            seen.add(urldefrag(url)[0])
+            body, media = checked_body(url, answer, "RDF")
+            digest.update(len(body).to_bytes(8, "big") + body)
+            links = self.copy(url, body, media, number, out)
+            if number == 1 and not links.paged:
+                return 0, ""
+            following = _next(url, links, seen, number, max_pages)
+            if following is None:
+                return number, digest.hexdigest()
+            answer, number = self.get(following), number + 1
+
+    def copy(self, url: str, body: bytes, media: str, number: int, out: IO[bytes]) -> PageLinks:
+        """One page's triples appended to ``out``, parsed from a scratch file in its own syntax."""
         fmt = self.spec.fmt if self.spec.fmt and self.spec.fmt.lower() in RDF_FORMAT_NAMES else None
         page = self.scratch / f"page{suffix_for(url, fmt, media)}"
         page.write_bytes(body)
