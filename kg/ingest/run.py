@@ -29,6 +29,7 @@ from kg.derived.descriptions import Descriptions, RowWriter
 from kg.derived.tables import Scores
 from kg.errors import StrictRefusal, ValidatorError
 from kg.factory import store_for, validator_for
+from kg.ingest.memo import Memo, recipe
 from kg.ingest.provenance import findings_triple, report_ntriples, run_ntriples
 from kg.ingest.summary import IngestSummary
 from kg.ingest.workers import TRIM_EVERY, deferred, process_ntriples, trim
@@ -40,6 +41,7 @@ from kg.readers.detect import detect_format
 from kg.records import Record
 from kg.search.summaries import Summaries
 from kg.settings import Settings
+from kg.store.next_generation import FILES
 from kg.validation.report import Finding
 from kg.vocab import DCAT, DCT, KGO, PROV, XSD
 
@@ -56,11 +58,18 @@ def ingest(
     store_it: bool = True,
     progress: Progress | None = None,
     origin: str | None = None,
+    reuse: bool = True,
+    skip_unchanged: bool = False,
 ) -> IngestSummary:
     """Read, map, validate and (unless ``store_it`` is false) store one source.
 
     ``origin``: where the source came from when ``location`` is a local copy of it (the URL a
     harvest fetched into a temporary file), as the run's provenance records it.
+
+    ``reuse``: records the source's last ingest saw, unchanged, get that ingest's result back instead
+    of being mapped and validated (:mod:`kg.ingest.memo`); the graphs are the same either way.
+    ``skip_unchanged``: when every record and the checks across sources are as the last ingest found
+    them, nothing is written (``summary.unchanged``): the store holds these graphs already.
 
     :raises InputError: the source cannot be read as a whole (store unchanged).
     :raises StrictRefusal: ``strict`` and some records break violation-level shapes (store unchanged).
@@ -99,6 +108,8 @@ def ingest(
             if origin and origin != location:
                 records = _named_from(records, location, origin)
             taken = published_elsewhere(settings, name) if store_it else {}
+            clashes: list[str] = []  # this source's IRIs that others publish, and whose (memo)
+            memo = _memo(settings, name, Path(scratch)) if store_it and reuse else None
             held: set[str] = set()  # keys of the records quarantined so far
             for mapped, report, (lines, quality_lines, search_lines, score_lines, nodes) in process_ntriples(
                 records,
@@ -107,9 +118,11 @@ def ingest(
                 workers=settings.workers,
                 validator=validator_for(settings),
                 labels=iris.source_graph(name),
+                memo=memo,
             ):
                 if mapped.key in taken and mapped.kind in ("dataset", "service"):
                     report.findings.append(duplicate_finding(mapped.key, taken[mapped.key]))
+                    clashes.append(f"{mapped.key}\0{taken[mapped.key]}")
                 if mapped.kind == "catalog" and report.publishable:
                     report.findings += publisher_held_back(mapped.key, lines, held)
                 summary.add(report)
@@ -146,6 +159,13 @@ def ingest(
             )
         if not store_it:
             return summary
+        if memo is not None:
+            signature = memo.signature([*clashes, catalog_ntriples(settings)])
+            same = bool(signature) and signature == memo.previous_signature
+            summary.changes = memo.finish(signature)
+            if skip_unchanged and same:
+                summary.unchanged = True
+                return summary
         t1 = time.perf_counter()
         run = f"{started:%Y%m%dT%H%M%S%fZ}"
         summary.run = iris.run(name, run)
@@ -175,9 +195,22 @@ def ingest(
             writer.load(report_nt, graph=graphs[5])
             writer.update(_not_current(name, iris), private=True)
             writer.load_text(run_ntriples(summary, started, iris), graph=iris.provenance_graph())
+            if memo is not None:
+                writer.put_file(f"{name}.sqlite", memo.target)
         summary.seconds["store"] = time.perf_counter() - t1
         summary.stored = True
     return summary
+
+
+def _memo(settings: Settings, name: str, scratch: Path) -> Memo | None:
+    """The source's per-record results, the last ingest's read from the published generation, this
+    one's to be written in ``scratch``; None for a remote store (no generation folder to keep them)."""
+    store = store_for(settings)
+    if getattr(store, "remote", False):
+        return None
+    folder = store.folder()
+    previous = folder / FILES / f"{name}.sqlite" if folder is not None else None
+    return Memo(previous, scratch / "records.sqlite", recipe(settings.base_uri, settings.validator))
 
 
 def _named_from(records: Iterator[Record], location: str, origin: str) -> Iterator[Record]:
@@ -295,6 +328,8 @@ def remove_source(name: str, *, settings: Settings) -> bool:
     with store.write(replace=graphs) as writer:
         for g in graphs:
             writer.drop(g)
+        if hasattr(writer, "put_file"):  # an embedded store: its per-record results go too
+            writer.put_file(f"{name}.sqlite", None)
         run = iris.run(name, f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}")
         writer.update(_not_current(name, iris), private=True)
         writer.update(

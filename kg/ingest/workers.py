@@ -23,6 +23,7 @@ from rdflib import URIRef
 
 from kg.derived.descriptions import Row, record_rows
 from kg.errors import ValidatorError
+from kg.ingest.memo import Memo
 from kg.iris import Minter
 from kg.mapping import eu_vocabularies, map_record
 from kg.mapping.agencies import map_agency
@@ -69,6 +70,7 @@ def process_ntriples(
     workers: int,
     validator: str = "rudof",
     labels: str = "",
+    memo: Memo | None = None,
 ) -> Iterator[Result]:
     """:func:`process`, with each record's triples as N-Triples text (``mapped.triples`` is empty),
     its quality measurements as N-Triples, the search index's summary of its datasets
@@ -81,10 +83,21 @@ def process_ntriples(
     process (unpickling rebuilds every term) than their text, and this process
     has the reading and writing to do meanwhile, on the same cores; the summaries
     spare the search index a pass over the store.
+
+    ``memo``: the last run's results (:mod:`kg.ingest.memo`); a record whose digest it knows is
+    not mapped or validated, its result comes from there, in its place in the source's order.
     """
-    return _process(
-        records, iris, batch=batch, workers=workers, ntriples=True, validator=validator, labels=labels
+    results = _process(
+        records,
+        iris,
+        batch=batch,
+        workers=workers,
+        ntriples=True,
+        validator=validator,
+        labels=labels,
+        memo=memo,
     )
+    return memo.merged(results) if memo is not None else results
 
 
 def _process(
@@ -96,9 +109,11 @@ def _process(
     ntriples: bool,
     validator: str,
     labels: str = "",
+    memo: Memo | None = None,
 ) -> Iterator[Result]:
     check_engine(validator)  # an unknown engine or a missing package: before any record is read
     agencies: dict[str, list[Triple]] = {}
+    digests: dict[str, bytes] = {}  # agency key -> its record's digest, for its dependents' (memo)
 
     def jobs() -> Iterator[tuple[list[Job], list[int] | None]]:
         """Batches with the indices of their RDF catalogues; and each catalogue as soon as it is
@@ -111,6 +126,13 @@ def _process(
                 keep_apart(record, minted)
             if isinstance(record, AgencyRecord):
                 agencies[record.key] = map_agency(record, iris).triples
+            if memo is not None:
+                around = (digests.get(getattr(record, k, ""), b"") for k in ("publisher", "parent"))
+                digest, reused = memo.take(record, around)
+                if isinstance(record, AgencyRecord):
+                    digests[record.key] = digest
+                if reused:
+                    continue
             chunk.append((record, _context(record, agencies, iris)))
             if _catalogue(record):
                 aside.append(len(chunk) - 1)

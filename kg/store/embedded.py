@@ -52,7 +52,7 @@ from kg.errors import InputError, QueryError, StoreError
 from kg.sparql_text import declares_dataset
 from kg.store.generation import Generation, Writer
 from kg.store.lock import write_lock
-from kg.store.next_generation import PARTS, next_stores
+from kg.store.next_generation import PARTS, carry_files, next_stores
 from kg.store.publication import collect_garbage, publish, remove_unfinished
 from kg.store.results import FORMATS
 
@@ -286,6 +286,7 @@ class Store:
                 writer.private.flush()
                 writer.close()  # RocksDB releases the folder only when the last reference goes
                 previous = self.path / "generations" / current if current else None
+                carry_files(previous, tmp, writer.files)
                 self._build_derived(
                     tmp, previous, changed if changed is not None else replace, writer.labelled
                 )
