@@ -30,6 +30,7 @@ import hashlib
 import importlib.metadata
 import pickle
 import sqlite3
+import time
 import zlib
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -123,6 +124,7 @@ class Changes:
     unchanged: int = 0
     mapped: int = 0  # records mapped and validated by this run (the others' results were reused)
     reused: int = 0
+    seconds: float = 0.0  # spent here: hashing, looking up, reading and keeping results
 
     def counts(self) -> dict[str, int]:
         return {
@@ -189,12 +191,14 @@ class Memo:
             self.opaque = True
             self._order.append(("", b"", None, []))
             return b"", False
+        t0 = time.perf_counter()
         digest = record_digest(record, context)
         ident = identity(record)
         self.seen[ident] = digest
         row = self._rows.get(digest)
         origins = [record.origin, *(d.origin for d in getattr(record, "distributions", ()))]
         self._order.append((ident, digest, row, origins if row is not None else []))
+        self.changes.seconds += time.perf_counter() - t0
         return digest, row is not None
 
     def merged(self, fresh: Iterable[Result]) -> Iterator[Result]:
@@ -213,20 +217,24 @@ class Memo:
 
     def _reused(self, ident: str, digest: bytes, row: int | None, origins: list[Origin]) -> Result:
         assert self._old is not None and row is not None
+        t0 = time.perf_counter()
         (blob,) = self._old.execute("SELECT result FROM records WHERE rowid = ?", (row,)).fetchone()
         self._db.execute("INSERT INTO records VALUES (?, ?, ?)", (ident, digest, blob))
         mapped, report, texts = pickle.loads(zlib.decompress(blob))
         mapped.origin = origins[0]  # where the record is now (its report and quarantine say so)
         report = replace(report, origin=str(origins[0]))
         self.changes.reused += 1
+        self.changes.seconds += time.perf_counter() - t0
         return mapped, report, texts
 
     def _keep(self, ident: str, digest: bytes, result: Result) -> None:
         report = result[1]
         if not ident or any(f.rule == "kgo:validator-failed" for f in report.findings):
             return  # the engine's failure is not the record's: the next run tries again
+        t0 = time.perf_counter()
         blob = zlib.compress(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL), 1)
         self._db.execute("INSERT INTO records VALUES (?, ?, ?)", (ident, digest, blob))
+        self.changes.seconds += time.perf_counter() - t0
 
     def signature(self, extra: Iterable[str] = ()) -> str:
         """What the run's graphs are made of, whatever the records' order: the recipe, every record's
