@@ -144,6 +144,13 @@ def test_one_percent_changed_some_removed_and_reordered(
     assert len(set(validated)) == len(changed)  # only the changed records went to the SHACL engine
     assert all("(revised)" in t for t in _titles(quick, validated))
 
+    from kg.web.app import build_app
+
+    (shown,) = build_app(quick).test_client().get("/quality.json").get_json()["harvests"]
+    assert shown["changes"] == second.changes and shown["outcome"] == "published"
+    page = build_app(quick).test_client().get("/quality").get_data(as_text=True)
+    assert f"<td>0 / {len(changed)} / {len(gone)} / {c.unchanged}</td>" in page
+
     full = full_ingest(new, tmp_path, "phila")
     assert snapshot(quick) == snapshot(full)  # published, quarantine, quality and report graphs
     assert search_answer(quick, "revised") == search_answer(full, "revised")
@@ -166,8 +173,7 @@ def test_new_bytes_with_the_same_records_write_nothing(
     harvest(spec, quick)
     published, before = store_for(quick).version(), snapshot(quick)
     validated.clear()
-    datasets = list(reversed(phila["dataset"]))
-    route.change(json.dumps({**phila, "dataset": datasets}, indent=2).encode(), etag='"v2"')
+    route.change(json.dumps(phila, indent=2).encode(), etag='"v2"')  # new bytes, the same records
     again = harvest(spec, quick)
     assert again.outcome == "unchanged" and "as stored" in again.reason, again.reason
     assert again.changes == {"added": 0, "changed": 0, "removed": 0, "unchanged": again.summary.read}
@@ -260,6 +266,12 @@ def test_harvest_killed_half_way_leaves_store_and_hashes(
     assert killed_before >= 2, "too few kills landed before the commit to test anything"
     resumed = subprocess.run(command, env=env, capture_output=True, text=True)
     assert resumed.returncode == 0 and snapshot(settings) == after, resumed.stderr
+    changes = load_states(store)["phila"].changes
+    assert changes["removed"] >= 20 and changes["changed"] > 0 and changes["unchanged"] > 0
+    listed = subprocess.run([str(kg_command()), "sources"], env=env, capture_output=True, text=True)
+    assert "added/changed/removed/unchanged" in listed.stdout
+    counts = "/".join(str(changes[k]) for k in ("added", "changed", "removed", "unchanged"))
+    assert f" {counts} " in listed.stdout, listed.stdout
 
 
 def _hashes(store: Path) -> bytes:

@@ -164,6 +164,7 @@ class Memo:
         self.seen: dict[str, bytes] = {}
         self.changes = Changes()
         self.opaque = False  # an RDF record was taken: no digests, no counts, nothing skipped
+        self.incomplete = False  # a result was not kept (the engine failed): nothing skipped
 
     def _open_previous(self, previous: Path, usable: bool) -> None:
         try:
@@ -229,8 +230,11 @@ class Memo:
 
     def _keep(self, ident: str, digest: bytes, result: Result) -> None:
         report = result[1]
-        if not ident or any(f.rule == "kgo:validator-failed" for f in report.findings):
-            return  # the engine's failure is not the record's: the next run tries again
+        if not ident:
+            return
+        if any(f.rule == "kgo:validator-failed" for f in report.findings):  # workers.VALIDATOR_FAILED
+            self.incomplete = True  # the engine's failure is not the record's: the next run tries again
+            return
         t0 = time.perf_counter()
         blob = zlib.compress(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL), 1)
         self._db.execute("INSERT INTO records VALUES (?, ?, ?)", (ident, digest, blob))
@@ -238,8 +242,9 @@ class Memo:
 
     def signature(self, extra: Iterable[str] = ()) -> str:
         """What the run's graphs are made of, whatever the records' order: the recipe, every record's
-        digest, and ``extra`` (what the ingest's checks across sources found); "" for an RDF source."""
-        if self.opaque:
+        digest, and ``extra`` (what the ingest's checks across sources found); "" (never the same)
+        for an RDF source or when a result could not be kept."""
+        if self.opaque or self.incomplete:
             return ""
         digest = hashlib.sha256(self.recipe.encode())
         for part in sorted(self.seen.values()):

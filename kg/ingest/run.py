@@ -108,7 +108,9 @@ def ingest(
             if origin and origin != location:
                 records = _named_from(records, location, origin)
             taken = published_elsewhere(settings, name) if store_it else {}
-            clashes: list[str] = []  # this source's IRIs that others publish, and whose (memo)
+            # what the graphs hold besides what each record's digest stands for (:meth:`Memo.signature`):
+            # this source's IRIs that others publish, and where each quarantined record stands
+            across: list[str] = []
             memo = _memo(settings, name, Path(scratch)) if store_it and reuse else None
             held: set[str] = set()  # keys of the records quarantined so far
             for mapped, report, (lines, quality_lines, search_lines, score_lines, nodes) in process_ntriples(
@@ -122,12 +124,13 @@ def ingest(
             ):
                 if mapped.key in taken and mapped.kind in ("dataset", "service"):
                     report.findings.append(duplicate_finding(mapped.key, taken[mapped.key]))
-                    clashes.append(f"{mapped.key}\0{taken[mapped.key]}")
+                    across.append(f"{mapped.key}\0{taken[mapped.key]}")
                 if mapped.kind == "catalog" and report.publishable:
                     report.findings += publisher_held_back(mapped.key, lines, held)
                 summary.add(report)
                 if not report.publishable:
                     held.add(mapped.key)
+                    across.append(f"{mapped.key}\0{report.origin}")  # its quarantine report says where
                 if report.publishable:
                     pub.write(lines)
                     qual.write(quality_lines)
@@ -160,7 +163,7 @@ def ingest(
         if not store_it:
             return summary
         if memo is not None:
-            signature = memo.signature([*clashes, catalog_ntriples(settings)])
+            signature = memo.signature([*across, catalog_ntriples(settings)])
             same = bool(signature) and signature == memo.previous_signature
             summary.changes = memo.finish(signature)
             if skip_unchanged and same:

@@ -12,6 +12,8 @@ numbered *generations*; ``current`` is a symlink to the published one::
       generations/000007/rdf/           the Oxigraph (RocksDB) store of the public graphs
       generations/000007/private/       the one of the private graphs (quarantine, reports, runs)
       generations/000007/search.sqlite  derived data built with it (kg.search, …)
+      generations/000007/records/       per source, what its last ingest made of each record
+                                        (kg.ingest.memo), hard-linked on to the next generations
       generations/000008.tmp/           being built by the one writer
       write.lock                        flock: one writer at a time
 
