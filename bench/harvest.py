@@ -6,8 +6,10 @@ step   what the server has, and what the harvest should do
 =====  ===============================================================================
 a      the generated catalogue: a first harvest (every record mapped and validated)
 b      the same, answered ``304 Not Modified``: nothing read
-c      the same records in reverse order (new bytes, new ETag): read and hashed, nothing
-       mapped, nothing written
+c      the same records, indented (new bytes, new ETag): read and hashed, nothing mapped,
+       nothing written
+r      the same records in reverse order: nothing mapped, but the graphs are written
+       (a quarantined record's report says where it stands in the file)
 d      1 % of the datasets retitled and 0.5 % removed: those mapped, the rest reused,
        the source's graphs written anew
 e      the same records reversed again, with :data:`kg.ingest.memo.MEMO_VERSION` bumped in
@@ -70,6 +72,9 @@ print(json.dumps({
 """
 
 
+PLAIN, INDENTED = None, 1  # json.dumps's indent of the document served
+
+
 class Server:
     """One document at ``/data.json`` with an ETag; a matching ``If-None-Match`` gets a 304."""
 
@@ -98,8 +103,8 @@ class Server:
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/data.json"
 
-    def serve(self, doc: dict) -> None:
-        self.body = json.dumps(doc, ensure_ascii=False).encode("utf-8")
+    def serve(self, doc: dict, indent: int | None = PLAIN) -> None:
+        self.body = json.dumps(doc, ensure_ascii=False, indent=indent).encode("utf-8")
         self.etag = '"' + hashlib.sha256(self.body).hexdigest()[:16] + '"'
 
 
@@ -116,7 +121,8 @@ def variants(doc: dict, seed: int) -> dict[str, dict]:
     return {
         "a": doc,
         "b": doc,
-        "c": reversed_,
+        "c": doc,
+        "r": reversed_,
         "d": edited,
         "e": {**edited, "dataset": edited["dataset"][::-1]},
     }
@@ -165,9 +171,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     for step in args.steps.split(","):
         if step == "b":  # what the last harvest got, with the same ETag: a 304
-            server.serve(docs[_last(work)])
+            last = _last(work)
+            server.serve(docs[last], INDENTED if last == "c" else PLAIN)
         else:
-            server.serve(docs[step])
+            server.serve(docs[step], INDENTED if step == "c" else PLAIN)
             (work / "last-step").write_text(step)
         print(json.dumps(run_step(step, work, sources, env)), flush=True)
     server.httpd.shutdown()
