@@ -276,3 +276,39 @@ def test_harvest_killed_half_way_leaves_store_and_hashes(
 
 def _hashes(store: Path) -> bytes:
     return (store / "current" / "records" / "phila.sqlite").read_bytes()
+
+
+def test_csv_rows_changed_moved_and_gone_as_a_full_ingest(tmp_path: Path, validated: list[str]) -> None:
+    """A CSV folder ingested again (``kg ingest`` of a source in the store reuses too): a dataset's
+    row and another's distribution row changed, rows moved, one dataset gone with its files."""
+    from conftest import SAMPLE_CSV
+    from test_cli import edit_csv, row
+
+    folder = tmp_path / "csv"
+    shutil.copytree(SAMPLE_CSV, folder)
+    settings = make_settings(tmp_path / "store")
+    first = ingest(str(folder), settings=settings, source="csv")
+    validated.clear()
+
+    def datasets(rows: list[dict[str, str]]) -> None:
+        row(rows, id="vea-air-pm10-daily")["title"] = "Daily PM10 averages (revised)"
+        rows.remove(row(rows, id="mei-budget"))
+        rows.reverse()
+
+    def distributions(rows: list[dict[str, str]]) -> None:
+        row(rows, id="vea-air-no2-hourly-csv")["byte_size"] = "123456"
+        rows[:] = [r for r in rows if r["dataset"] != "mei-budget"]  # (their order is the record's)
+
+    edit_csv(folder / "datasets.csv", datasets)
+    edit_csv(folder / "distributions.csv", distributions)
+    second = ingest(str(folder), settings=settings, source="csv")
+    c = second.changes
+    assert (c.added, c.changed, c.removed, c.unchanged) == (0, 2, 1, first.read - 3)
+    assert sorted(k.rsplit("/", 1)[-1] for k in set(validated)) == [
+        "vea-air-no2-hourly",
+        "vea-air-pm10-daily",
+    ]
+    full = make_settings(tmp_path / "full")
+    ingest(str(folder), settings=full, source="csv")
+    assert snapshot(settings) == snapshot(full)
+    assert search_answer(settings, "air") == search_answer(full, "air")
