@@ -14,6 +14,8 @@ d      1 % of the datasets retitled and 0.5 % removed: those mapped, the rest re
        the source's graphs written anew
 e      the same records reversed again, with :data:`kg.ingest.memo.MEMO_VERSION` bumped in
        the harvesting process (a new mapping/shapes recipe): a full run
+f      the records of ``d`` again (new bytes) harvested as before change detection (``reuse`` off:
+       nothing reused, nothing kept): today's full ingest, to compare ``e`` with
 =====  ===============================================================================
 
 Each step prints a JSON line: the outcome, the counts, seconds in total and per phase
@@ -52,7 +54,11 @@ import json, resource, sys, time
 import kg.ingest.memo as memo
 if sys.argv[3] == "bump":
     memo.MEMO_VERSION += 1
+import functools
+import kg.harvest.run
 from kg.harvest.run import client_for, harvest_source
+if sys.argv[3] == "plain":  # the ingest as it was before change detection: nothing reused or kept
+    kg.harvest.run.ingest = functools.partial(kg.harvest.run.ingest, reuse=False)
 from kg.harvest.sources import read_sources
 from kg.settings import environment, load_settings
 settings = load_settings()
@@ -61,17 +67,19 @@ t0 = time.perf_counter()
 out = harvest_source(spec, settings=settings, client=client_for(settings))
 wall = time.perf_counter() - t0
 s = out.summary
-peak = max(resource.getrusage(w).ru_maxrss for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+cpu = sum(getattr(resource.getrusage(w), f) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+          for f in ("ru_utime", "ru_stime"))
 print(json.dumps({
     "outcome": out.outcome, "reason": out.reason, "changes": out.changes, "seconds": round(wall, 1),
     "phases": {k: round(v, 1) for k, v in (s.seconds.items() if s else ())},
     "read": s.read if s else None, "mapped": s.changes.mapped if s and s.changes else None,
     "change_detection_s": round(s.changes.seconds, 1) if s and s.changes else None,
-    "peak_rss_mb": peak // 1024,
+    "cpu_s": round(cpu, 1),
 }))
 """
 
 
+MODES = {"e": "bump", "f": "plain"}  # how the harvesting process is set up, by step
 PLAIN, INDENTED = None, 1  # json.dumps's indent of the document served
 
 
@@ -125,12 +133,13 @@ def variants(doc: dict, seed: int) -> dict[str, dict]:
         "r": reversed_,
         "d": edited,
         "e": {**edited, "dataset": edited["dataset"][::-1]},
+        "f": edited,
     }
 
 
 def run_step(step: str, work: Path, sources: Path, env: dict[str, str]) -> dict:
     load = os.getloadavg()
-    argv = [sys.executable, "-c", HARVEST, str(work / "store"), str(sources), "bump" if step == "e" else "-"]
+    argv = [sys.executable, "-c", HARVEST, str(work / "store"), str(sources), MODES.get(step, "-")]
     started = time.perf_counter()
     done = subprocess.run(argv, env=env, capture_output=True, text=True, cwd=ROOT)
     if done.returncode != 0:

@@ -200,6 +200,8 @@ def ingest(
             writer.load_text(run_ntriples(summary, started, iris), graph=iris.provenance_graph())
             if memo is not None:
                 writer.put_file(f"{name}.sqlite", memo.target)
+            elif hasattr(writer, "put_file"):  # results not kept (reuse off): the last ones go
+                writer.put_file(f"{name}.sqlite", None)
         summary.seconds["store"] = time.perf_counter() - t1
         summary.stored = True
     return summary
