@@ -179,18 +179,23 @@ def main(argv: list[str] | None = None) -> int:
     )
     for step in args.steps.split(","):
         if step in ("b", "c"):  # the records the last harvest got: the same bytes (a 304), or indented
-            server.serve(docs[_last(work)], INDENTED if step == "c" else PLAIN)
+            last, indented = _last(work)
+            indented = step == "c" or (step == "b" and indented)  # b: the very bytes c served
+            server.serve(docs[last], INDENTED if indented else PLAIN)
+            (work / "last-step").write_text(f"{last} {int(indented)}")
         else:
             server.serve(docs[step])
-            (work / "last-step").write_text(step)
+            (work / "last-step").write_text(f"{step} 0")
         print(json.dumps(run_step(step, work, sources, env)), flush=True)
     server.httpd.shutdown()
     return 0
 
 
-def _last(work: Path) -> str:
+def _last(work: Path) -> tuple[str, bool]:
+    """The step whose records the last harvest got, and whether indented (step c's bytes)."""
     path = work / "last-step"
-    return path.read_text().strip() if path.is_file() else "a"
+    step, _, indented = (path.read_text().strip() if path.is_file() else "a 0").partition(" ")
+    return step, indented == "1"
 
 
 if __name__ == "__main__":
