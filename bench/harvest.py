@@ -86,7 +86,7 @@ PLAIN, INDENTED = None, 1  # json.dumps's indent of the document served
 class Server:
     """One document at ``/data.json`` with an ETag; a matching ``If-None-Match`` gets a 304."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.body, self.etag = b"", ""
         server = self
 
@@ -107,7 +107,7 @@ class Server:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/data.json"
 
@@ -167,7 +167,11 @@ def main(argv: list[str] | None = None) -> int:
     doc = json.loads(source.read_bytes())
     docs = variants(doc, args.seed)
     del doc
-    server = Server()
+    # one port per work folder: the source's URL is in its quarantined records' reports, so a new one
+    # would make the next harvest write them again
+    saved = work / "port"
+    server = Server(int(saved.read_text()) if saved.is_file() else 0)
+    saved.write_text(str(server.httpd.server_address[1]))
     sources = work / "sources.toml"
     sources.write_text(f'[[source]]\nname = "bench"\nurl = "{server.url}"\nformat = "data.json"\n', "utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith("KG_")}
