@@ -42,7 +42,7 @@ from typing import Any
 from kg.records import Origin, RdfRecord, Record
 
 MEMO_VERSION = 1  # bump when what a result holds, or how it is made, changes outside RECIPE_PATHS
-LAYOUT = "1"  # of the file
+LAYOUT = "2"  # of the file
 ROOT = Path(__file__).resolve().parents[2]
 RECIPE_PATHS = (
     "kg/mapping",
@@ -137,7 +137,8 @@ class Changes:
 
 _SCHEMA = """
 CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE records (ident TEXT NOT NULL, digest BLOB NOT NULL, result BLOB NOT NULL);
+CREATE TABLE records (ident TEXT NOT NULL, digest BLOB NOT NULL, result BLOB NOT NULL,
+  key TEXT NOT NULL, kind TEXT NOT NULL, publishable INTEGER NOT NULL);
 """
 
 
@@ -154,7 +155,8 @@ class Memo:
         self.target = target
         self.before: dict[str, bytes] = {}  # identity -> digest, of the last run's records
         self.previous_signature = ""
-        self._rows: dict[bytes, int] = {}  # reusable digests -> their row in the last run's file
+        # reusable digests -> their row in the last run's file, the record's IRI, kind and verdict
+        self._rows: dict[bytes, tuple[int, str, str, int]] = {}
         self._old: sqlite3.Connection | None = None
         if previous is not None and previous.is_file():
             self._open_previous(previous, usable)
@@ -173,10 +175,11 @@ class Memo:
             if meta.get("layout") != LAYOUT:
                 return
             same = usable and meta.get("recipe") == self.recipe
-            for rowid, ident, digest in old.execute("SELECT rowid, ident, digest FROM records"):
+            rows = old.execute("SELECT rowid, ident, digest, key, kind, publishable FROM records")
+            for rowid, ident, digest, key, kind, publishable in rows:
                 self.before[ident] = digest
                 if same:
-                    self._rows[digest] = rowid
+                    self._rows[digest] = (rowid, key, kind, publishable)
         except sqlite3.Error:  # unreadable: a full run, which writes a good one
             self.before, self._rows = {}, {}
             return
@@ -196,7 +199,8 @@ class Memo:
         digest = record_digest(record, context)
         ident = identity(record)
         self.seen[ident] = digest
-        row = self._rows.get(digest)
+        found = self._rows.get(digest)
+        row = found[0] if found is not None else None
         origins = [record.origin, *(d.origin for d in getattr(record, "distributions", ()))]
         self._order.append((ident, digest, row, origins if row is not None else []))
         self.changes.seconds += time.perf_counter() - t0
@@ -219,8 +223,10 @@ class Memo:
     def _reused(self, ident: str, digest: bytes, row: int | None, origins: list[Origin]) -> Result:
         assert self._old is not None and row is not None
         t0 = time.perf_counter()
-        (blob,) = self._old.execute("SELECT result FROM records WHERE rowid = ?", (row,)).fetchone()
-        self._db.execute("INSERT INTO records VALUES (?, ?, ?)", (ident, digest, blob))
+        blob, *about = self._old.execute(
+            "SELECT result, key, kind, publishable FROM records WHERE rowid = ?", (row,)
+        ).fetchone()
+        self._db.execute("INSERT INTO records VALUES (?, ?, ?, ?, ?, ?)", (ident, digest, blob, *about))
         mapped, report, texts = pickle.loads(zlib.decompress(blob))
         mapped.origin = origins[0]  # where the record is now (its report and quarantine say so)
         report = replace(report, origin=str(origins[0]))
@@ -237,7 +243,8 @@ class Memo:
             return
         t0 = time.perf_counter()
         blob = zlib.compress(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL), 1)
-        self._db.execute("INSERT INTO records VALUES (?, ?, ?)", (ident, digest, blob))
+        about = (result[0].key, result[0].kind, int(report.publishable))
+        self._db.execute("INSERT INTO records VALUES (?, ?, ?, ?, ?, ?)", (ident, digest, blob, *about))
         self.changes.seconds += time.perf_counter() - t0
 
     def signature(self, extra: Iterable[str] = ()) -> str:
@@ -246,12 +253,45 @@ class Memo:
         for an RDF source or when a result could not be kept."""
         if self.opaque or self.incomplete:
             return ""
+        return self._signature(self.seen.values(), extra)
+
+    def _signature(self, digests: Iterable[bytes], extra: Iterable[str]) -> str:
         digest = hashlib.sha256(self.recipe.encode())
-        for part in sorted(self.seen.values()):
+        for part in sorted(digests):
             digest.update(part)
         for text in sorted(extra):
             digest.update(b"\0" + text.encode("utf-8", "surrogatepass"))
         return digest.hexdigest()
+
+    def as_stored(
+        self, keyed: Iterable[tuple[Record, list[bytes]]], taken: dict[str, str], extra: Iterable[str]
+    ) -> int | None:
+        """How many records there are when every one of them, and what :meth:`signature` adds across
+        them, is as the last run stored it (None as soon as one is not): a first pass of a harvest,
+        which then needs neither the workers nor the results, nor a write.
+
+        ``keyed``: each record with its context's digests, as :meth:`take` gets them; ``taken``:
+        IRIs other sources publish (a record that has one is quarantined: the ingest's own check).
+        """
+        t0 = time.perf_counter()
+        digests: list[bytes] = []
+        across = list(extra)
+        for record, context in keyed:
+            digest = b"" if isinstance(record, RdfRecord) else record_digest(record, context)
+            found = self._rows.get(digest)
+            if found is None:
+                self.changes.seconds += time.perf_counter() - t0
+                return None
+            _, key, kind, publishable = found
+            digests.append(digest)
+            if key in taken and kind in ("dataset", "service"):
+                across.append(f"{key}\0{taken[key]}")
+                publishable = 0
+            if not publishable:
+                across.append(f"{key}\0{record.origin}")
+        self.changes.seconds += time.perf_counter() - t0
+        same = bool(self.previous_signature) and self._signature(digests, across) == self.previous_signature
+        return len(digests) if same else None
 
     def finish(self, signature: str) -> Changes | None:
         """The counts against the last run (None for an RDF source); the file is written whole and

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -32,7 +33,7 @@ from kg.factory import store_for, validator_for
 from kg.ingest.memo import Memo, recipe
 from kg.ingest.provenance import findings_triple, report_ntriples, run_ntriples
 from kg.ingest.summary import IngestSummary
-from kg.ingest.workers import TRIM_EVERY, deferred, process_ntriples, trim
+from kg.ingest.workers import TRIM_EVERY, deferred, keyed, process_ntriples, trim
 from kg.iris import Minter, source_name
 from kg.mapping import eu_vocabularies
 from kg.mapping.ntriples import nt_iri, nt_line
@@ -97,21 +98,34 @@ def ingest(
             open(search_jsonl, "w", encoding="utf-8") as found,
             open(scores_jsonl, "w", encoding="utf-8") as scored,
         ):
-            records = deferred(
-                read_source,
-                location,
-                fmt=fmt,
-                http_timeout=settings.http_timeout,
-                jsonld_fetch=settings.jsonld_fetch,
-                skipped=summary.skipped,
-            )
-            if origin and origin != location:
-                records = _named_from(records, location, origin)
+
+            def read(skipped: Counter) -> Iterator[Record]:
+                records = deferred(
+                    read_source,
+                    location,
+                    fmt=fmt,
+                    http_timeout=settings.http_timeout,
+                    jsonld_fetch=settings.jsonld_fetch,
+                    skipped=skipped,
+                )
+                return _named_from(records, location, origin) if origin and origin != location else records
+
+            records = read(summary.skipped)
             taken = published_elsewhere(settings, name) if store_it else {}
             # what the graphs hold besides what each record's digest stands for (:meth:`Memo.signature`):
             # this source's IRIs that others publish, and where each quarantined record stands
             across: list[str] = []
             memo = _memo(settings, name, Path(scratch)) if store_it and reuse else None
+            if skip_unchanged and memo is not None and memo.previous_signature:
+                extra = [catalog_ntriples(settings)]
+                if (n := memo.as_stored(keyed(read(Counter())), taken, extra)) is not None:
+                    memo.close()
+                    summary.read, summary.changes, summary.unchanged = (
+                        n,
+                        replace(memo.changes, unchanged=n),
+                        True,
+                    )
+                    return summary
             held: set[str] = set()  # keys of the records quarantined so far
             for mapped, report, (lines, quality_lines, search_lines, score_lines, nodes) in process_ntriples(
                 records,
