@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from kg.cli import harvest
-from kg.cli.output import Progress, cell_text, print_summary, table
+from kg.cli.output import Progress, cell_text, changes_text, print_summary, table
 from kg.errors import KgError, QueryError
 from kg.malloc import allocator, serve_environment
 from kg.settings import SETTINGS, Settings, load_settings
@@ -183,7 +183,7 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     header = ["source", "format", "published", "quarantined", "violations", "warnings", "last run", "from"]
     if states:
-        header += ["last harvest", "outcome", "next run"]
+        header += ["last harvest", "outcome", "added/changed/removed/unchanged", "next run"]
     lines = []
     for name in sorted(rows.keys() | states.keys()):
         r = rows.get(name)
@@ -194,9 +194,14 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
             line = [name, *["-"] * 6, states[name].url]
         state = states.get(name)
         if state:
-            line += [state.attempted[:19], state.outcome, state.next_run[:19] or "-"]
+            line += [
+                state.attempted[:19],
+                state.outcome,
+                changes_text(state.changes),
+                state.next_run[:19] or "-",
+            ]
         elif states:
-            line += ["", "", ""]
+            line += ["", "", "", ""]
         lines.append(line)
     table(header, lines)
     failed = [s for _, s in sorted(states.items()) if s.outcome == "failed"]

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from kg.cli.output import Progress
+from kg.cli.output import Progress, changes_text
 from kg.errors import InputError
 from kg.harvest.run import Outcome, StopRequest, harvest_all, loop
 from kg.harvest.sources import SourcesFileError, read_sources
@@ -70,16 +70,26 @@ def print_outcome(outcome: Outcome) -> None:
     if outcome.outcome == "failed":
         print(f"kg: {outcome.source}: failed, left as it was: {outcome.reason}{after}", file=sys.stderr)
         return
+    counts = _counts(outcome)
     if outcome.outcome == "unchanged":
-        print(f"{outcome.source}: unchanged, {outcome.reason}{after}", flush=True)
+        print(f"{outcome.source}: unchanged, {outcome.reason}{counts}{after}", flush=True)
         return
     s = outcome.summary
     assert s is not None
     print(
         f"{outcome.source}: published {s.published} and quarantined {s.quarantined} of {s.read} records "
-        f"in {outcome.seconds:.1f} s{after}",
+        f"in {outcome.seconds:.1f} s{counts}{after}",
         flush=True,
     )
+
+
+def _counts(outcome: Outcome) -> str:
+    """ "; records added/changed/removed/unchanged a/c/r/u, m mapped and validated" when known."""
+    if not outcome.changes:
+        return ""
+    text = f"; records added/changed/removed/unchanged {changes_text(outcome.changes)}"
+    c = outcome.summary.changes if outcome.summary else None
+    return text + (f", {c.mapped} mapped and validated" if c is not None else "")
 
 
 class _PerSource:

@@ -34,6 +34,13 @@ class Progress:
             print(file=sys.stderr)
 
 
+def changes_text(changes: dict[str, int] | None) -> str:
+    """Records against the last run: "added/changed/removed/unchanged" ("-": not known)."""
+    if not changes:
+        return "-"
+    return "/".join(str(changes.get(k, "-")) for k in ("added", "changed", "removed", "unchanged"))
+
+
 def print_summary(summary, *, verbose: bool = False) -> None:
     stored = "stored" if summary.stored else "not stored"
     print(f"source {summary.source} ({summary.fmt}) from {summary.location}: {stored}")
@@ -51,6 +58,12 @@ def print_summary(summary, *, verbose: bool = False) -> None:
             ]
         ],
     )
+    if summary.changes is not None and summary.stored:
+        c = summary.changes
+        print(
+            f"records against the last ingest: {c.added} added, {c.changed} changed, {c.removed} removed, "
+            f"{c.unchanged} unchanged; {c.mapped} mapped and validated, {c.reused} reused"
+        )
     rules = [(sev, rule, msg, n) for (sev, rule, msg), n in summary.rules.items() if sev != "info"]
     if rules:
         print("\nfindings by rule:")

@@ -71,6 +71,7 @@ class Outcome:
     outcome: str  # published | unchanged | failed
     reason: str = ""
     summary: IngestSummary | None = None
+    changes: dict[str, int] | None = None  # records added, changed, removed, unchanged; None: not known
     exit_code: int = 0
     seconds: float = 0.0
     next_run: str = ""
@@ -105,10 +106,17 @@ def harvest_source(
             found = fetch(spec, last, client, Path(scratch), jsonld_fetch=settings.jsonld_fetch)
             if isinstance(found, Fetched):
                 summary = _ingest(spec, found, settings, scratch, progress)
-                outcome.outcome, outcome.summary = "published", summary
-                _published(state, found, summary, started)
+                outcome.summary = summary
+                outcome.changes = summary.changes.counts() if summary.changes else None
+                if summary.unchanged:
+                    outcome.outcome, outcome.reason = "unchanged", _same_records(summary)
+                    _validators(state, found)
+                else:
+                    outcome.outcome = "published"
+                    _published(state, found, summary, started)
             else:
                 outcome.outcome, outcome.reason = "unchanged", found.reason
+                outcome.changes = _all_unchanged(last)
     except StoreBusy as exc:
         outcome.reason, outcome.exit_code = str(exc), exc.exit_code
         if busy_retry is not None:
@@ -118,6 +126,7 @@ def harvest_source(
     except OSError as exc:  # the temporary folder: the disk full, /tmp read-only
         outcome.reason, outcome.exit_code = f"cannot write a temporary file: {exc}", 4
     state.outcome, state.reason = outcome.outcome, outcome.reason
+    state.changes = outcome.changes or {}
     save_state(settings.store, state)
     outcome.seconds, outcome.next_run = time.perf_counter() - t0, state.next_run
     return outcome
@@ -145,6 +154,7 @@ def _ingest(
             fmt=found.fmt,
             origin=spec.url,
             progress=progress,
+            skip_unchanged=True,
         )
     except InputError as exc:
         if exc.file and exc.file.startswith(scratch):
@@ -155,7 +165,25 @@ def _ingest(
 def _published(state: SourceState, found: Fetched, summary: IngestSummary, started: datetime) -> None:
     state.published_at, state.run = _iso(started), summary.run
     state.counts = {"read": summary.read, "published": summary.published, "quarantined": summary.quarantined}
+    _validators(state, found)
+
+
+def _validators(state: SourceState, found: Fetched) -> None:
+    """What the next harvest asks the server with (or compares the content to): this content's,
+    also when its records were all as stored, so that the next one can be a 304."""
     state.etag, state.last_modified, state.sha256 = found.etag, found.last_modified, found.sha256
+
+
+def _same_records(summary: IngestSummary) -> str:
+    c = summary.changes
+    mapped = f", {c.mapped} mapped again" if c and c.mapped else ""
+    return f"new content, but every one of its {summary.read} records as stored{mapped}"
+
+
+def _all_unchanged(last: SourceState | None) -> dict[str, int] | None:
+    """A document found unchanged as a whole: each record of the last harvest is unchanged."""
+    read = last.counts.get("read") if last else None
+    return {"added": 0, "changed": 0, "removed": 0, "unchanged": read} if read is not None else None
 
 
 def _current_run(name: str, settings: Settings) -> str:

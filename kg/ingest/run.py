@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -29,9 +30,10 @@ from kg.derived.descriptions import Descriptions, RowWriter
 from kg.derived.tables import Scores
 from kg.errors import StrictRefusal, ValidatorError
 from kg.factory import store_for, validator_for
+from kg.ingest.memo import Memo, recipe
 from kg.ingest.provenance import findings_triple, report_ntriples, run_ntriples
 from kg.ingest.summary import IngestSummary
-from kg.ingest.workers import TRIM_EVERY, deferred, process_ntriples, trim
+from kg.ingest.workers import TRIM_EVERY, deferred, keyed, process_ntriples, trim
 from kg.iris import Minter, source_name
 from kg.mapping import eu_vocabularies
 from kg.mapping.ntriples import nt_iri, nt_line
@@ -41,6 +43,7 @@ from kg.readers.http import client_for
 from kg.records import Record
 from kg.search.summaries import Summaries
 from kg.settings import Settings
+from kg.store.next_generation import FILES
 from kg.validation.report import Finding
 from kg.vocab import DCAT, DCT, KGO, PROV, XSD
 
@@ -57,11 +60,18 @@ def ingest(
     store_it: bool = True,
     progress: Progress | None = None,
     origin: str | None = None,
+    reuse: bool = True,
+    skip_unchanged: bool = False,
 ) -> IngestSummary:
     """Read, map, validate and (unless ``store_it`` is false) store one source.
 
     ``origin``: where the source came from when ``location`` is a local copy of it (the URL a
     harvest fetched into a temporary file), as the run's provenance records it.
+
+    ``reuse``: records the source's last ingest saw, unchanged, get that ingest's result back instead
+    of being mapped and validated (:mod:`kg.ingest.memo`); the graphs are the same either way.
+    ``skip_unchanged``: when every record and the checks across sources are as the last ingest found
+    them, nothing is written (``summary.unchanged``): the store holds these graphs already.
 
     :raises InputError: the source cannot be read as a whole (store unchanged).
     :raises StrictRefusal: ``strict`` and some records break violation-level shapes (store unchanged).
@@ -89,18 +99,35 @@ def ingest(
             open(search_jsonl, "w", encoding="utf-8") as found,
             open(scores_jsonl, "w", encoding="utf-8") as scored,
         ):
-            records = deferred(
-                read_source,
-                location,
-                fmt=fmt,
-                http_timeout=settings.http_timeout,
-                jsonld_fetch=settings.jsonld_fetch,
-                skipped=summary.skipped,
-                client=client_for(settings),
-            )
-            if origin and origin != location:
-                records = _named_from(records, location, origin)
+
+            def read(skipped: Counter) -> Iterator[Record]:
+                records = deferred(
+                    read_source,
+                    location,
+                    fmt=fmt,
+                    http_timeout=settings.http_timeout,
+                    jsonld_fetch=settings.jsonld_fetch,
+                    skipped=skipped,
+                    client=client_for(settings),
+                )
+                return _named_from(records, location, origin) if origin and origin != location else records
+
+            records = read(summary.skipped)
             taken = published_elsewhere(settings, name) if store_it else {}
+            # what the graphs hold besides what each record's digest stands for (:meth:`Memo.signature`):
+            # this source's IRIs that others publish, and where each quarantined record stands
+            across: list[str] = []
+            memo = _memo(settings, name, Path(scratch)) if store_it and reuse else None
+            if skip_unchanged and memo is not None and memo.previous_signature:
+                extra = [catalog_ntriples(settings)]
+                if (n := memo.as_stored(keyed(read(Counter())), taken, extra)) is not None:
+                    memo.close()
+                    summary.read, summary.changes, summary.unchanged = (
+                        n,
+                        replace(memo.changes, unchanged=n),
+                        True,
+                    )
+                    return summary
             held: set[str] = set()  # keys of the records quarantined so far
             for mapped, report, (lines, quality_lines, search_lines, score_lines, nodes) in process_ntriples(
                 records,
@@ -109,14 +136,17 @@ def ingest(
                 workers=settings.workers,
                 validator=validator_for(settings),
                 labels=iris.source_graph(name),
+                memo=memo,
             ):
                 if mapped.key in taken and mapped.kind in ("dataset", "service"):
                     report.findings.append(duplicate_finding(mapped.key, taken[mapped.key]))
+                    across.append(f"{mapped.key}\0{taken[mapped.key]}")
                 if mapped.kind == "catalog" and report.publishable:
                     report.findings += publisher_held_back(mapped.key, lines, held)
                 summary.add(report)
                 if not report.publishable:
                     held.add(mapped.key)
+                    across.append(f"{mapped.key}\0{report.origin}")  # its quarantine report says where
                 if report.publishable:
                     pub.write(lines)
                     qual.write(quality_lines)
@@ -148,6 +178,13 @@ def ingest(
             )
         if not store_it:
             return summary
+        if memo is not None:
+            signature = memo.signature([*across, catalog_ntriples(settings)])
+            same = bool(signature) and signature == memo.previous_signature
+            summary.changes = memo.finish(signature)
+            if skip_unchanged and same:
+                summary.unchanged = True
+                return summary
         t1 = time.perf_counter()
         run = f"{started:%Y%m%dT%H%M%S%fZ}"
         summary.run = iris.run(name, run)
@@ -177,9 +214,24 @@ def ingest(
             writer.load(report_nt, graph=graphs[5])
             writer.update(_not_current(name, iris), private=True)
             writer.load_text(run_ntriples(summary, started, iris), graph=iris.provenance_graph())
+            if memo is not None:
+                writer.put_file(f"{name}.sqlite", memo.target)
+            elif hasattr(writer, "put_file"):  # results not kept (reuse off): the last ones go
+                writer.put_file(f"{name}.sqlite", None)
         summary.seconds["store"] = time.perf_counter() - t1
         summary.stored = True
     return summary
+
+
+def _memo(settings: Settings, name: str, scratch: Path) -> Memo | None:
+    """The source's per-record results, the last ingest's read from the published generation, this
+    one's to be written in ``scratch``; None for a remote store (no generation folder to keep them)."""
+    store = store_for(settings)
+    if getattr(store, "remote", False):
+        return None
+    folder = store.folder()
+    previous = folder / FILES / f"{name}.sqlite" if folder is not None else None
+    return Memo(previous, scratch / "records.sqlite", recipe(settings.base_uri, settings.validator))
 
 
 def _named_from(records: Iterator[Record], location: str, origin: str) -> Iterator[Record]:
@@ -297,6 +349,8 @@ def remove_source(name: str, *, settings: Settings) -> bool:
     with store.write(replace=graphs) as writer:
         for g in graphs:
             writer.drop(g)
+        if hasattr(writer, "put_file"):  # an embedded store: its per-record results go too
+            writer.put_file(f"{name}.sqlite", None)
         run = iris.run(name, f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}")
         writer.update(_not_current(name, iris), private=True)
         writer.update(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
+from kg.ingest.memo import Changes
 from kg.ingest.workers import VALIDATOR_FAILED
 from kg.mapping.repairs import LEFT_OUT, REPAIR, repair_kind
 from kg.validation.report import RecordReport
@@ -39,6 +40,8 @@ class IngestSummary:
     repairs: Counter = field(default_factory=Counter)  # kgo:repair/… and kgo:left-out/… rule -> values
     validator_failures: int = 0  # records the SHACL engine could not check (quarantined)
     skipped: Counter = field(default_factory=Counter)  # entries that are no record of ours, by reason
+    changes: Changes | None = None  # records against the last ingest's (kg.ingest.memo); None: not known
+    unchanged: bool = False  # nothing written: every record, and the checks across sources, as last time
 
     def add(self, report: RecordReport) -> None:
         self.read += 1

@@ -23,6 +23,7 @@ from rdflib import URIRef
 
 from kg.derived.descriptions import Row, record_rows
 from kg.errors import ValidatorError
+from kg.ingest.memo import Memo, record_digest
 from kg.iris import Minter
 from kg.mapping import eu_vocabularies, map_record
 from kg.mapping.agencies import map_agency
@@ -69,6 +70,7 @@ def process_ntriples(
     workers: int,
     validator: str = "rudof",
     labels: str = "",
+    memo: Memo | None = None,
 ) -> Iterator[Result]:
     """:func:`process`, with each record's triples as N-Triples text (``mapped.triples`` is empty),
     its quality measurements as N-Triples, the search index's summary of its datasets
@@ -81,10 +83,21 @@ def process_ntriples(
     process (unpickling rebuilds every term) than their text, and this process
     has the reading and writing to do meanwhile, on the same cores; the summaries
     spare the search index a pass over the store.
+
+    ``memo``: the last run's results (:mod:`kg.ingest.memo`); a record whose digest it knows is
+    not mapped or validated, its result comes from there, in its place in the source's order.
     """
-    return _process(
-        records, iris, batch=batch, workers=workers, ntriples=True, validator=validator, labels=labels
+    results = _process(
+        records,
+        iris,
+        batch=batch,
+        workers=workers,
+        ntriples=True,
+        validator=validator,
+        labels=labels,
+        memo=memo,
     )
+    return memo.merged(results) if memo is not None else results
 
 
 def _process(
@@ -96,6 +109,7 @@ def _process(
     ntriples: bool,
     validator: str,
     labels: str = "",
+    memo: Memo | None = None,
 ) -> Iterator[Result]:
     check_engine(validator)  # an unknown engine or a missing package: before any record is read
     agencies: dict[str, list[Triple]] = {}
@@ -105,12 +119,11 @@ def _process(
         read, alone (``None``: see :func:`_catalogue`)."""
         chunk: list[Job] = []
         aside: list[int] = []
-        minted: dict[tuple[str, str], str] = {}  # (kind, key) -> where the record that has it is
-        for record in records:
-            if isinstance(record, DatasetRecord | ServiceRecord):
-                keep_apart(record, minted)
+        for record, around in keyed(records, digests=memo is not None):
             if isinstance(record, AgencyRecord):
                 agencies[record.key] = map_agency(record, iris).triples
+            if memo is not None and memo.take(record, around)[1]:
+                continue  # its last result is reused
             chunk.append((record, _context(record, agencies, iris)))
             if _catalogue(record):
                 aside.append(len(chunk) - 1)
@@ -149,6 +162,21 @@ def _process(
                 yield from _merged(*pending.pop(0))
         for future, alone in pending:
             yield from _merged(future, alone)
+
+
+def keyed(records: Iterable[Record], *, digests: bool = True) -> Iterator[tuple[Record, list[bytes]]]:
+    """Records as the ingest maps them: each identifier an earlier record used made the record's own
+    (:func:`keep_apart`), with the digests of the agencies its context is made of (:func:`_context`:
+    its publisher's and parent's), for :mod:`kg.ingest.memo`; ``digests`` false: no digests."""
+    minted: dict[tuple[str, str], str] = {}  # (kind, key) -> where the record that has it is
+    made: dict[str, bytes] = {}  # agency key -> its record's digest
+    for record in records:
+        if isinstance(record, DatasetRecord | ServiceRecord):
+            keep_apart(record, minted)
+        around = [made.get(getattr(record, k, ""), b"") for k in ("publisher", "parent")] if digests else []
+        if digests and isinstance(record, AgencyRecord):
+            made[record.key] = record_digest(record, around)
+        yield record, around
 
 
 def keep_apart(record: DatasetRecord | ServiceRecord, minted: dict[tuple[str, str], str]) -> None:

@@ -12,6 +12,8 @@ numbered *generations*; ``current`` is a symlink to the published one::
       generations/000007/rdf/           the Oxigraph (RocksDB) store of the public graphs
       generations/000007/private/       the one of the private graphs (quarantine, reports, runs)
       generations/000007/search.sqlite  derived data built with it (kg.search, …)
+      generations/000007/records/       per source, what its last ingest made of each record
+                                        (kg.ingest.memo), hard-linked on to the next generations
       generations/000008.tmp/           being built by the one writer
       write.lock                        flock: one writer at a time
 
@@ -52,7 +54,7 @@ from kg.errors import InputError, QueryError, StoreError
 from kg.sparql_text import declares_dataset
 from kg.store.generation import Generation, Writer
 from kg.store.lock import write_lock
-from kg.store.next_generation import PARTS, next_stores
+from kg.store.next_generation import PARTS, carry_files, next_stores
 from kg.store.publication import collect_garbage, publish, remove_unfinished
 from kg.store.results import FORMATS
 
@@ -286,6 +288,7 @@ class Store:
                 writer.private.flush()
                 writer.close()  # RocksDB releases the folder only when the last reference goes
                 previous = self.path / "generations" / current if current else None
+                carry_files(previous, tmp, writer.files)
                 self._build_derived(
                     tmp, previous, changed if changed is not None else replace, writer.labelled
                 )

@@ -183,6 +183,16 @@ class Writer:
         self.private = private
         self._prefixes = private_graphs
         self.labelled: set[str] = set()  # see Generation.labelled
+        self.files: dict[str, Path | None] = {}  # see put_file
+
+    def put_file(self, name: str, path: Path | None) -> None:
+        """A file (``path``, moved in) of the generation's ``records/`` folder, by ``name``; ``None``
+        leaves the previous generation's file of that name out. The others are carried forward.
+
+        Why here: what an ingest keeps beside the graphs it wrote (its per-record hashes and results,
+        :mod:`kg.ingest.memo`) must be published with them and in no other generation.
+        """
+        self.files[name] = path
 
     def close(self) -> None:
         self.store = None

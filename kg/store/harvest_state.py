@@ -11,9 +11,10 @@ a harvest trusts the validators only while the source's current run is the one t
 
 One small JSON file, written whole to a temporary file and renamed over the old one (so a reader,
 ``kg sources`` or ``/quality``, sees the old state or the new one), under a lock of its own: two
-harvests may finish at once. It holds no header and no credential. Per-record hashes (change
-detection by record) will go in a ``records`` map per source: ``version`` says which layout a
-file has.
+harvests may finish at once. It holds no header and no credential. The per-record hashes (change
+detection by record, :mod:`kg.ingest.memo`) are not here but in the store generation whose graphs
+they describe, so that a harvest killed half-way leaves both as they were; this file only keeps the
+last attempt's counts of them. ``version`` says which layout a file has.
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ class SourceState:
     etag: str = ""  # validators of the document that run read
     last_modified: str = ""
     sha256: str = ""  # of that document (a folder: of its files)
+    changes: dict[str, int] = field(default_factory=dict)  # the last attempt's records: added, changed,
+    # removed, unchanged against what the store held (empty: not known, e.g. it failed)
 
 
 def state_file(folder: str | Path) -> Path:

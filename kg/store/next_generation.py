@@ -15,13 +15,16 @@ those graphs' names, for the builders that keep blank nodes' labels.
 
 from __future__ import annotations
 
+import os
+import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pyoxigraph as ox
 
 PARTS = ("rdf", "private")  # the two Oxigraph stores of a generation, by folder name
+FILES = "records"  # a generation's folder of files kept per source (kg.store.generation.Writer.put_file)
 
 
 def next_stores(
@@ -112,3 +115,19 @@ def _copy_graphs(
 def _size(store: ox.Store, graph: ox.NamedNode | None = None) -> int:
     where = f"GRAPH <{graph.value}> {{ ?s ?p ?o }}" if graph else "GRAPH ?g { ?s ?p ?o }"
     return int(next(iter(store.query(f"SELECT (COUNT(*) AS ?n) {{ {where} }}")))["n"].value)
+
+
+def carry_files(previous: Path | None, target: Path, files: Mapping[str, Path | None]) -> None:
+    """The next generation's ``records/`` folder: the previous one's files hard-linked (generations
+    are never written again, so they can share them), but for those ``files`` names; those given a
+    path are moved in."""
+    folder = target / FILES
+    folder.mkdir(exist_ok=True)
+    old = previous / FILES if previous is not None else None
+    if old is not None and old.is_dir():
+        for item in old.iterdir():
+            if item.name not in files and item.is_file():
+                os.link(item, folder / item.name)
+    for name, path in files.items():
+        if path is not None:
+            shutil.move(str(path), folder / name)

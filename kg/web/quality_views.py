@@ -183,7 +183,8 @@ def agencies(tables: Derived | None, scope: Scope) -> list[dict[str, Any]]:
 
 
 def harvests(scope: Scope) -> list[dict[str, Any]]:
-    """Each harvested source's last harvest, its outcome and its next run (kg.store.harvest_state);
+    """Each harvested source's last harvest, its outcome, its records added, changed, removed and
+    unchanged (``changes``, None when not known) and its next run (kg.store.harvest_state);
     none when the state cannot be read (``kg harvest`` says why)."""
     try:
         states = load_states(current_app.config["KG_SETTINGS"].store)
@@ -191,7 +192,8 @@ def harvests(scope: Scope) -> list[dict[str, Any]]:
         return []
     return [
         {"source": s.name, "attempted": s.attempted, "outcome": s.outcome, "reason": s.reason,
-         "next_run": s.next_run or None, "published_at": s.published_at or None, "counts": s.counts}
+         "next_run": s.next_run or None, "published_at": s.published_at or None, "counts": s.counts,
+         "changes": s.changes or None}
         for name, s in sorted(states.items())
         if not scope.agency and scope.source in (None, name)
     ]  # fmt: skip
