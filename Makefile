@@ -30,11 +30,17 @@ run: sample
 # fsync (docs/development.md); TEST_TMPDIR=/tmp puts them on disk
 TEST_TMPDIR ?= $(shell [ "$$(df -Pk /dev/shm 2>/dev/null | awk 'NR==2 {print $$4}')" -gt 2000000 ] 2>/dev/null && echo /dev/shm)
 
+# every Python process of the suite (pytest's workers, each `kg` command, gunicorn's workers, the
+# evaluators) reads compiled bytecode from .venv/pycache, even where PYTHONDONTWRITEBYTECODE is
+# set: without it each one compiled the kg modules again and each worker rewrote every test
+# file's asserts (docs/development.md)
+TEST_PYC := PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX=$(abspath $(VENV))/pycache
+
 # the whole suite on the embedded store, then its store, endpoint and UI tests on a real
 # `oxigraph serve` per test store (tests/backend.py)
 test: $(STAMP)
-	TMPDIR=$(TEST_TMPDIR) $(BIN)/pytest -q $(XDIST)
-	TMPDIR=$(TEST_TMPDIR) KG_TEST_STORE=oxigraph $(BIN)/pytest -q $(XDIST)
+	TMPDIR=$(TEST_TMPDIR) $(TEST_PYC) $(BIN)/pytest -q $(XDIST)
+	TMPDIR=$(TEST_TMPDIR) $(TEST_PYC) KG_TEST_STORE=oxigraph $(BIN)/pytest -q $(XDIST)
 
 lint: $(STAMP)
 	$(BIN)/ruff check kg tests bench app.py
