@@ -36,11 +36,20 @@ TEST_TMPDIR ?= $(shell [ "$$(df -Pk /dev/shm 2>/dev/null | awk 'NR==2 {print $$4
 # file's asserts (docs/development.md)
 TEST_PYC := PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX=$(abspath $(VENV))/pycache
 
-# the whole suite on the embedded store, then its store, endpoint and UI tests on a real
-# `oxigraph serve` per test store (tests/backend.py)
+# the whole suite on the embedded store and, at the same time, its store, endpoint and UI tests on
+# a real `oxigraph serve` per test store (tests/backend.py): the two halves wait on servers, sleeps
+# and timeouts at different moments, so each fills the other's idle cores; the second half's output
+# is printed when both have ended, and either one failing fails the target
 test: $(STAMP)
-	TMPDIR=$(TEST_TMPDIR) $(TEST_PYC) $(BIN)/pytest -q $(XDIST)
-	TMPDIR=$(TEST_TMPDIR) $(TEST_PYC) KG_TEST_STORE=oxigraph $(BIN)/pytest -q $(XDIST)
+	@remote_log=$$(mktemp); \
+	TMPDIR=$(TEST_TMPDIR) $(TEST_PYC) KG_TEST_STORE=oxigraph $(BIN)/pytest -q $(XDIST) >$$remote_log 2>&1 & \
+	remote=$$!; \
+	echo "TMPDIR=$(TEST_TMPDIR) $(BIN)/pytest -q $(XDIST)  (and KG_TEST_STORE=oxigraph at the same time)"; \
+	TMPDIR=$(TEST_TMPDIR) $(TEST_PYC) $(BIN)/pytest -q $(XDIST); embedded=$$?; \
+	wait $$remote; remote=$$?; \
+	echo; echo "KG_TEST_STORE=oxigraph TMPDIR=$(TEST_TMPDIR) $(BIN)/pytest -q $(XDIST):"; \
+	cat $$remote_log; rm -f $$remote_log; \
+	test $$embedded -eq 0 && test $$remote -eq 0
 
 lint: $(STAMP)
 	$(BIN)/ruff check kg tests bench app.py
