@@ -5,9 +5,10 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 export KG_STORE ?= data/store
-# one test process per core, a test file on one process (its module fixtures built once, its
-# summary sections whole); XDIST= runs the suite in this process
-XDIST  ?= -n 2 --dist loadfile
+# three test processes a half on 2 cores, a test file on one process (its module fixtures built
+# once, its summary sections whole): about 40 % of a test process's time is spent waiting (server
+# starts, sleeps, timeouts, the browser), which the third fills; XDIST= runs each half in one process
+XDIST  ?= -n 3 --dist loadfile
 
 .PHONY: run test lint install sample serve clean
 
