@@ -6,8 +6,8 @@ STAMP  := $(VENV)/.installed
 
 export KG_STORE ?= data/store
 # three test processes a half on 2 cores, a test file on one process (its module fixtures built
-# once, its summary sections whole): about 40 % of a test process's time is spent waiting (server
-# starts, sleeps, timeouts, the browser), which the third fills; XDIST= runs each half in one process
+# once, its summary sections whole): a third of a test process's time or more is spent waiting
+# (server starts, sleeps, timeouts, the browser), which the third fills; XDIST= runs each half in one process
 XDIST  ?= -n 3 --dist loadfile
 
 .PHONY: run test lint install sample serve clean
