@@ -39,7 +39,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from kg.factory import store_for
 from kg.records import Origin, RdfRecord, Record
+from kg.settings import Settings
+from kg.store.next_generation import FILES
 
 MEMO_VERSION = 1  # bump when what a result holds, or how it is made, changes outside RECIPE_PATHS
 LAYOUT = "2"  # of the file
@@ -317,3 +320,14 @@ class Memo:
         if self._old is not None:
             self._old.close()
             self._old = None
+
+
+def memo_for(settings: Settings, name: str, scratch: Path) -> Memo | None:
+    """The source's per-record results, the last ingest's read from the published generation, this
+    one's to be written in ``scratch``; None for a remote store (no generation folder to keep them)."""
+    store = store_for(settings)
+    if getattr(store, "remote", False):
+        return None
+    folder = store.folder()
+    previous = folder / FILES / f"{name}.sqlite" if folder is not None else None
+    return Memo(previous, scratch / "records.sqlite", recipe(settings.base_uri, settings.validator))

@@ -30,10 +30,11 @@ from kg.derived.descriptions import Descriptions, RowWriter
 from kg.derived.tables import Scores
 from kg.errors import StrictRefusal, ValidatorError
 from kg.factory import store_for, validator_for
-from kg.ingest.memo import Memo, recipe
+from kg.ingest.keys import keyed
+from kg.ingest.memo import memo_for
 from kg.ingest.provenance import findings_triple, report_ntriples, run_ntriples
 from kg.ingest.summary import IngestSummary
-from kg.ingest.workers import TRIM_EVERY, deferred, keyed, process_ntriples, trim
+from kg.ingest.workers import TRIM_EVERY, deferred, process_ntriples, trim
 from kg.iris import Minter, source_name
 from kg.mapping import eu_vocabularies
 from kg.mapping.ntriples import nt_iri, nt_line
@@ -43,7 +44,6 @@ from kg.readers.http import client_for
 from kg.records import Record
 from kg.search.summaries import Summaries
 from kg.settings import Settings
-from kg.store.next_generation import FILES
 from kg.validation.report import Finding
 from kg.vocab import DCAT, DCT, KGO, PROV, XSD
 
@@ -117,7 +117,7 @@ def ingest(
             # what the graphs hold besides what each record's digest stands for (:meth:`Memo.signature`):
             # this source's IRIs that others publish, and where each quarantined record stands
             across: list[str] = []
-            memo = _memo(settings, name, Path(scratch)) if store_it and reuse else None
+            memo = memo_for(settings, name, Path(scratch)) if store_it and reuse else None
             if skip_unchanged and memo is not None and memo.previous_signature:
                 extra = [catalog_ntriples(settings)]
                 if (n := memo.as_stored(keyed(read(Counter())), taken, extra)) is not None:
@@ -221,17 +221,6 @@ def ingest(
         summary.seconds["store"] = time.perf_counter() - t1
         summary.stored = True
     return summary
-
-
-def _memo(settings: Settings, name: str, scratch: Path) -> Memo | None:
-    """The source's per-record results, the last ingest's read from the published generation, this
-    one's to be written in ``scratch``; None for a remote store (no generation folder to keep them)."""
-    store = store_for(settings)
-    if getattr(store, "remote", False):
-        return None
-    folder = store.folder()
-    previous = folder / FILES / f"{name}.sqlite" if folder is not None else None
-    return Memo(previous, scratch / "records.sqlite", recipe(settings.base_uri, settings.validator))
 
 
 def _named_from(records: Iterator[Record], location: str, origin: str) -> Iterator[Record]:

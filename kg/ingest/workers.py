@@ -23,7 +23,8 @@ from rdflib import URIRef
 
 from kg.derived.descriptions import Row, record_rows
 from kg.errors import ValidatorError
-from kg.ingest.memo import Memo, record_digest
+from kg.ingest.keys import keyed
+from kg.ingest.memo import Memo
 from kg.iris import Minter
 from kg.mapping import eu_vocabularies, map_record
 from kg.mapping.agencies import map_agency
@@ -32,7 +33,7 @@ from kg.mapping.mapped import MappedRecord, Triple
 from kg.mapping.ntriples import nt_line
 from kg.mapping.repairs import reader_notes, repair_record
 from kg.quality import quality_texts
-from kg.records import AgencyRecord, DatasetRecord, RdfRecord, Record, Repair, ServiceRecord
+from kg.records import AgencyRecord, RdfRecord, Record, ServiceRecord
 from kg.search.summaries import summarize
 from kg.validation.batch import check_engine, validate_batch
 from kg.validation.report import Finding, RecordReport
@@ -162,46 +163,6 @@ def _process(
                 yield from _merged(*pending.pop(0))
         for future, alone in pending:
             yield from _merged(future, alone)
-
-
-def keyed(records: Iterable[Record], *, digests: bool = True) -> Iterator[tuple[Record, list[bytes]]]:
-    """Records as the ingest maps them: each identifier an earlier record used made the record's own
-    (:func:`keep_apart`), with the digests of the agencies its context is made of (:func:`_context`:
-    its publisher's and parent's), for :mod:`kg.ingest.memo`; ``digests`` false: no digests."""
-    minted: dict[tuple[str, str], str] = {}  # (kind, key) -> where the record that has it is
-    made: dict[str, bytes] = {}  # agency key -> its record's digest
-    for record in records:
-        if isinstance(record, DatasetRecord | ServiceRecord):
-            keep_apart(record, minted)
-        around = [made.get(getattr(record, k, ""), b"") for k in ("publisher", "parent")] if digests else []
-        if digests and isinstance(record, AgencyRecord):
-            made[record.key] = record_digest(record, around)
-        yield record, around
-
-
-def keep_apart(record: DatasetRecord | ServiceRecord, minted: dict[tuple[str, str], str]) -> None:
-    """Give a record whose identifier an earlier record of the source used an identifier of its own
-    (``key-2``, ``key-3`` …: the IRI is minted from it), and say so in a repair, so that two
-    records never merge silently into one resource (a data.json that reuses identifiers).
-
-    The record keeps its ``dct:identifier`` as the source gave it; only its IRI differs. Records
-    come in file order, so a re-ingest gives the same IRIs.
-    """
-    kind = "dataset" if isinstance(record, DatasetRecord) else "service"
-    key = record.key
-    if (kind, key) not in minted:
-        minted[(kind, key)] = str(record.origin)
-        return
-    n = 2
-    while (kind, f"{key}-{n}") in minted:
-        n += 1
-    new = f"{key}-{n}"
-    minted[(kind, new)] = str(record.origin)
-    where = minted[(kind, key)]
-    if isinstance(record, DatasetRecord) and not record.identifier:
-        record.identifier = key  # dct:identifier: as the source gave it
-    record.key = new
-    record.repairs.append(Repair(f"identifier (also that of {where})", key, "identity", new))
 
 
 def _merged(batch: Future, alone: dict[int, Future]) -> Iterator[Result]:
