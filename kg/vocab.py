@@ -125,7 +125,8 @@ LOCN = _closed(
 PROV = _closed(
     "http://www.w3.org/ns/prov#",
     """Activity Entity Agent used generated wasGeneratedBy startedAtTime endedAtTime
-    wasAssociatedWith qualifiedAttribution""",
+    wasAssociatedWith qualifiedAttribution specializationOf generatedAtTime invalidatedAtTime
+    wasInvalidatedBy wasRevisionOf""",
 )
 SH = _closed(
     "http://www.w3.org/ns/shacl#",

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import quote
 
 from rdflib import BNode, Literal, URIRef
 from rdflib.term import Node
@@ -123,6 +125,9 @@ def run_ntriples(summary: IngestSummary, started: datetime, iris: Minter) -> str
         (run, KGO.warnings, Literal(sev["warning"])),
         (run, KGO.infos, Literal(sev["info"])),
     ]
+    if summary.location.startswith(("http://", "https://", "/")):  # the source the run read
+        used = summary.location if summary.location.startswith("http") else Path(summary.location).as_uri()
+        triples.append((run, PROV.used, URIRef(quote(used, safe=":/?#[]@!$&'()*+,;=%~"))))
     triples.append((run, KGO.current, Literal(True)))
     triples += rule_counts_triples(summary, summary.run)
     return "".join(nt_line(t) for t in triples)

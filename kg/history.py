@@ -1,0 +1,182 @@
+"""Each record's history, per source: when it was first seen, last added, last changed, removed.
+
+Why a file per source beside the graphs: a change feed (``/changes``, ``/catalog?modified_since=``)
+and a record's page ask "what changed since T" and "when did this record last change"; both are
+one indexed read of a small SQLite table, where the same question over the PROV-O statements of
+the provenance graph (:mod:`kg.ingest.history` writes both) would be a private-graph query per
+request. The file (``records/<source>.history.db`` in the store generation) is written by every
+ingest of the source that keeps per-record results (:mod:`kg.ingest.memo`) and published with its
+graphs by the same rename, so a killed run leaves it as it was; it is copied forward, never
+rewritten in place, and a record gone from the source stays in it, marked removed.
+
+Times are UTC, written ``YYYY-MM-DDTHH:MM:SS.ffffffZ``, so that text order is time order. A
+record's time is taken while its run holds the store's write lock, just before publication; one
+writer at a time, so a run published later never carries an earlier time than one published
+before it: a harvester that asks again ``since`` the newest time it was given misses nothing.
+
+This module reads; it imports nothing of ingest or the web, so both can use it.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+LAYOUT = "1"
+SUFFIX = ".history.db"  # a source's memo file ends ".sqlite": no source's name can make the two meet
+FOLDER = "records"  # kg.store.next_generation.FILES: the generation's folder of per-source files
+KINDS = ("added", "changed", "removed")
+
+SCHEMA = """
+CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE records (
+  ident TEXT PRIMARY KEY,  -- the record's kind and key as its reader gave them (kg.ingest.memo.identity)
+  iri TEXT NOT NULL, kind TEXT NOT NULL,  -- what the mapping made of it: its IRI, dataset/agent/...
+  digest BLOB NOT NULL,  -- kg.ingest.memo.record_digest at its last change
+  first_seen TEXT NOT NULL,
+  added TEXT NOT NULL, added_run TEXT NOT NULL,  -- first seen, or seen again after a removal
+  changed TEXT NOT NULL, changed_run TEXT NOT NULL,  -- its triples last changed (or it was added)
+  version TEXT NOT NULL,  -- the prov:Entity of its current triples, in the provenance graph
+  removed TEXT, removed_run TEXT,  -- NULL while the source has it
+  what TEXT NOT NULL DEFAULT '{}'  -- predicates added, removed, changed at the last change (JSON)
+);
+CREATE INDEX by_changed ON records (changed);
+CREATE INDEX by_removed ON records (removed);
+CREATE INDEX by_iri ON records (iri);
+"""
+
+
+def stamp(moment: datetime) -> str:
+    """A time as the history writes it (UTC, microseconds, ``Z``): text order is time order."""
+    return f"{moment.astimezone(UTC):%Y-%m-%dT%H:%M:%S.%fZ}"
+
+
+def history_name(source: str) -> str:
+    return f"{source}{SUFFIX}"
+
+
+@dataclass(frozen=True)
+class Change:
+    """One record in the change feed: its last change since the time asked (added, changed, removed)."""
+
+    iri: str
+    source: str
+    kind: str  # added, changed or removed
+    time: str
+    run: str  # the prov:Activity (harvest or ingest run) that made the change
+    record_kind: str  # dataset, service, agent, catalog, ...
+
+    def as_json(self) -> dict:
+        return {
+            "iri": self.iri,
+            "source": self.source,
+            "change": self.kind,
+            "time": self.time,
+            "run": self.run,
+            "kind": self.record_kind,
+        }
+
+
+def history_files(folder: Path | None) -> dict[str, Path]:
+    """The history file of each source in a generation's folder, by source name."""
+    files = folder / FOLDER if folder is not None else None
+    if files is None or not files.is_dir():
+        return {}
+    return {p.name[: -len(SUFFIX)]: p for p in sorted(files.glob(f"*{SUFFIX}"))}
+
+
+def _open(path: Path) -> sqlite3.Connection | None:
+    """A published history file, read-only and immutable (a generation's files never change)."""
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
+        if dict(db.execute("SELECT name, value FROM meta")).get("layout") != LAYOUT:
+            db.close()
+            return None
+        return db
+    except sqlite3.Error:
+        return None
+
+
+def _each(folder: Path | None, source: str | None = None) -> Iterator[tuple[str, sqlite3.Connection]]:
+    for name, path in history_files(folder).items():
+        if source is not None and name != source:
+            continue
+        db = _open(path)
+        if db is None:
+            continue
+        try:
+            yield name, db
+        finally:
+            db.close()
+
+
+def changes_between(folder: Path | None, since: str, until: str, source: str | None = None) -> list[Change]:
+    """Every record whose last addition, change or removal is in ``[since, until)``, oldest first.
+
+    A record is listed once, as it stands: removed (if it was, in the window), else added (if it
+    appeared in the window), else changed. A harvester that wants the state since its last visit
+    needs no more; the steps between are in the provenance graph.
+    """
+    found: list[Change] = []
+    query = """SELECT iri, kind, added, added_run, changed, changed_run, removed, removed_run FROM records
+        WHERE (changed >= ?1 AND changed < ?2) OR (removed >= ?1 AND removed < ?2)"""
+    for name, db in _each(folder, source):
+        for iri, kind, added, added_run, changed, changed_run, removed, removed_run in db.execute(
+            query, (since, until)
+        ):
+            if removed is not None and since <= removed < until:
+                found.append(Change(iri, name, "removed", removed, removed_run, kind))
+            elif removed is None and since <= added < until:
+                found.append(Change(iri, name, "added", added, added_run, kind))
+            elif removed is None:
+                found.append(Change(iri, name, "changed", changed, changed_run, kind))
+    found.sort(key=lambda c: (c.time, c.iri, c.source))
+    return found
+
+
+def newest(folder: Path | None) -> str | None:
+    """The newest time any history holds: where a harvester's next ``since`` can start."""
+    times = []
+    for _, db in _each(folder):
+        times += [t for t in db.execute("SELECT max(changed), max(removed) FROM records").fetchone() if t]
+    return max(times, default=None)
+
+
+def changed_since(folder: Path | None, since: str) -> set[str]:
+    """The IRIs of the records the sources have now that were added or changed at ``since`` or later."""
+    found: set[str] = set()
+    for _, db in _each(folder):
+        query = "SELECT iri FROM records WHERE changed >= ? AND removed IS NULL"
+        found.update(iri for (iri,) in db.execute(query, (since,)))
+    return found
+
+
+def of_record(folder: Path | None, iri: str) -> dict | None:
+    """A record's history as its page shows it (None when no history holds it): first seen, last
+    added and changed (with the run and what changed), removed, and its source."""
+    for name, db in _each(folder):
+        row = db.execute(
+            """SELECT kind, first_seen, added, changed, changed_run, version, removed, removed_run, what
+            FROM records WHERE iri = ? ORDER BY removed IS NOT NULL, changed DESC LIMIT 1""",
+            (iri,),
+        ).fetchone()
+        if row is None:
+            continue
+        kind, first_seen, added, changed, changed_run, version, removed, removed_run, what = row
+        return {
+            "source": name,
+            "kind": kind,
+            "first_seen": first_seen,
+            "added": added,
+            "last_changed": changed,
+            "changed_by": changed_run,
+            "version": version,
+            "removed": removed,
+            "removed_by": removed_run,
+            "what_changed": json.loads(what),
+        }
+    return None
