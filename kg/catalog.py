@@ -162,20 +162,22 @@ class Member:
 
 @dataclass(frozen=True)
 class Page:
-    """Page ``number`` (from 1) of ``total`` members, ``size`` a page."""
+    """Page ``number`` (from 1) of ``total`` members, ``size`` a page; ``query``: the filter of a
+    view of the catalogue (``modified_since=…``), kept in its pages' IRIs, "" for the whole of it."""
 
     number: int
     size: int
     total: int
     members: tuple[Member, ...]
+    query: str = ""
 
     @property
     def last(self) -> int:
         return max(1, -(-self.total // self.size))
 
 
-def page_iri(settings: Settings, number: int) -> str:
-    return f"{Minter(settings.base_uri).catalog()}?page={number}"
+def page_iri(settings: Settings, number: int, query: str = "") -> str:
+    return f"{Minter(settings.base_uri).catalog()}?{query + '&' if query else ''}page={number}"
 
 
 class Node(NamedTuple):
@@ -306,21 +308,23 @@ _INTEGER_END = f'"^^<{XSD.integer}> .\n'
 
 
 def hydra_ntriples(settings: Settings, page: Page) -> str:
-    """The Hydra paging of one page: the catalogue as a collection, the page as its partial view."""
-    catalog = URIRef(Minter(settings.base_uri).catalog())
-    view = URIRef(page_iri(settings, page.number))
+    """The Hydra paging of one page: the catalogue as a collection, the page as its partial view (a
+    filtered view's collection is the catalogue's IRI with the filter: its members are fewer)."""
+    catalog = Minter(settings.base_uri).catalog()
+    collection = URIRef(f"{catalog}?{page.query}" if page.query else catalog)
+    view = URIRef(page_iri(settings, page.number, page.query))
     triples = [
-        (catalog, RDF.type, HYDRA.Collection),
-        (catalog, HYDRA.totalItems, Literal(page.total)),
-        (catalog, HYDRA.view, view),
+        (collection, RDF.type, HYDRA.Collection),
+        (collection, HYDRA.totalItems, Literal(page.total)),
+        (collection, HYDRA.view, view),
         (view, RDF.type, HYDRA.PartialCollectionView),
-        (view, HYDRA.first, URIRef(page_iri(settings, 1))),
-        (view, HYDRA.last, URIRef(page_iri(settings, page.last))),
+        (view, HYDRA.first, URIRef(page_iri(settings, 1, page.query))),
+        (view, HYDRA.last, URIRef(page_iri(settings, page.last, page.query))),
     ]
     if page.number > 1:
-        triples.append((view, HYDRA.previous, URIRef(page_iri(settings, page.number - 1))))
+        triples.append((view, HYDRA.previous, URIRef(page_iri(settings, page.number - 1, page.query))))
     if page.number < page.last:
-        triples.append((view, HYDRA.next, URIRef(page_iri(settings, page.number + 1))))
+        triples.append((view, HYDRA.next, URIRef(page_iri(settings, page.number + 1, page.query))))
     return "".join(nt_line(t) for t in triples)
 
 

@@ -44,8 +44,8 @@ CREATE TABLE records (
   removed TEXT, removed_run TEXT,  -- NULL while the source has it
   what TEXT NOT NULL DEFAULT '{}'  -- predicates added, removed, changed at the last change (JSON)
 );
+CREATE INDEX by_latest ON records (coalesce(removed, changed));
 CREATE INDEX by_changed ON records (changed);
-CREATE INDEX by_removed ON records (removed);
 CREATE INDEX by_iri ON records (iri);
 """
 
@@ -69,6 +69,7 @@ class Change:
     time: str
     run: str  # the prov:Activity (harvest or ingest run) that made the change
     record_kind: str  # dataset, service, agent, catalog, ...
+    version: str  # the prov:Entity of its triples as the change left them (or as they were, removed)
 
     def as_json(self) -> dict:
         return {
@@ -78,6 +79,7 @@ class Change:
             "time": self.time,
             "run": self.run,
             "kind": self.record_kind,
+            "version": self.version,
         }
 
 
@@ -115,25 +117,28 @@ def _each(folder: Path | None, source: str | None = None) -> Iterator[tuple[str,
 
 
 def changes_between(folder: Path | None, since: str, until: str, source: str | None = None) -> list[Change]:
-    """Every record whose last addition, change or removal is in ``[since, until)``, oldest first.
+    """Every record whose latest change (added, changed or removed) is in ``[since, until)``, oldest
+    first: each record once, in the window of its latest change, so that a harvester that asks
+    since its last visit gets each record it must look at once, as it stands now.
 
-    A record is listed once, as it stands: removed (if it was, in the window), else added (if it
-    appeared in the window), else changed. A harvester that wants the state since its last visit
-    needs no more; the steps between are in the provenance graph.
+    Its kind: removed if that change was its removal, else added if it appeared (first, or again
+    after a removal) at ``since`` or later, else changed. The steps between are in the provenance
+    graph (:mod:`kg.ingest.history`).
     """
     found: list[Change] = []
-    query = """SELECT iri, kind, added, added_run, changed, changed_run, removed, removed_run FROM records
-        WHERE (changed >= ?1 AND changed < ?2) OR (removed >= ?1 AND removed < ?2)"""
+    query = """SELECT iri, kind, added, added_run, changed, changed_run, removed, removed_run, version
+        FROM records WHERE coalesce(removed, changed) >= ? AND coalesce(removed, changed) < ?"""
     for name, db in _each(folder, source):
-        for iri, kind, added, added_run, changed, changed_run, removed, removed_run in db.execute(
+        for iri, kind, added, added_run, changed, changed_run, removed, removed_run, version in db.execute(
             query, (since, until)
         ):
-            if removed is not None and since <= removed < until:
-                found.append(Change(iri, name, "removed", removed, removed_run, kind))
-            elif removed is None and since <= added < until:
-                found.append(Change(iri, name, "added", added, added_run, kind))
-            elif removed is None:
-                found.append(Change(iri, name, "changed", changed, changed_run, kind))
+            if removed is not None:
+                found.append(Change(iri, name, "removed", removed, removed_run, kind, version))
+            elif added >= since:
+                run = changed_run if added < changed else added_run
+                found.append(Change(iri, name, "added", changed, run, kind, version))
+            else:
+                found.append(Change(iri, name, "changed", changed, changed_run, kind, version))
     found.sort(key=lambda c: (c.time, c.iri, c.source))
     return found
 
@@ -180,3 +185,20 @@ def of_record(folder: Path | None, iri: str) -> dict | None:
             "what_changed": json.loads(what),
         }
     return None
+
+
+def parse_time(text: str, now: datetime) -> str:
+    """A time a client gave (ISO 8601: a date, or a date and time with or without an offset; without
+    one it is UTC), as the history writes times.
+
+    :raises ValueError: not such a time, or later than ``now`` (a change feed has no future).
+    """
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"{text[:40]!r} is not an ISO 8601 date or date and time") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    if moment > now:
+        raise ValueError(f"{text[:40]!r} is in the future (it is {stamp(now)} here)")
+    return stamp(moment)

@@ -161,7 +161,7 @@ KGO = _closed(
     """IngestRun QuarantinedRecord source sourceFormat sourceLocation recordKey
     current recordsRead recordsPublished recordsQuarantined violations warnings infos
     unmappedFormat unmappedLicence unmappedFrequency unmappedLanguage unmappedTheme
-    unmappedAccessRights unmappedValue report rule findings""",
+    unmappedAccessRights unmappedValue report rule findings change""",
 )
 
 # The quality metrics and dimensions (defined in ontologies/quality.ttl, computed by kg/quality.py).
