@@ -33,13 +33,14 @@ that publish nothing).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from itertools import chain
 from typing import BinaryIO, NamedTuple, Protocol
 
 from rdflib import Literal, URIRef
 
+from kg.catalog_records import export_records, record_lines
 from kg.iris import Minter
 from kg.mapping.ntriples import nt_line
 from kg.settings import Settings
@@ -114,7 +115,8 @@ def export(
     )
     if fmt in ("nq", "trig"):
         fmt = "nt" if fmt == "nq" else "ttl"
-    serialize_triples(_declared_datatypes(chain(data, concepts)), output, fmt, prefixes=PREFIXES)
+    records = export_records(store, settings, graphs)
+    serialize_triples(_declared_datatypes(chain(data, concepts, records)), output, fmt, prefixes=PREFIXES)
 
 
 def _concept_query(vocab: str, uses: Callable[[str], str]) -> str:
@@ -218,7 +220,13 @@ class PageData(Protocol):
 
 
 def write_page(
-    settings: Settings, page: Page, output: BinaryIO, *, fmt: str = "ttl", data: PageData | None
+    settings: Settings,
+    page: Page,
+    output: BinaryIO,
+    *,
+    fmt: str = "ttl",
+    data: PageData | None,
+    records: Mapping[str, tuple[str, str]] | None = None,
 ) -> None:
     """Write one page of the catalogue (see the module docstring) as ``fmt`` (ttl, nt, rdf, jsonld).
 
@@ -226,8 +234,12 @@ def write_page(
     is only its paging). Every line is already as pyoxigraph writes N-Triples, so N-Triples is
     the sorted lines as they are; another syntax is parsed from them once, without checking
     their IRIs again (:func:`kg.store.results.convert`'s ``written``).
+
+    ``records``: (first seen, last changed) of the members whose history is kept (:mod:`kg.history`),
+    each described by a ``dcat:CatalogRecord`` (:func:`record_lines`).
     """
     lines = page_lines(settings, page.members, data) if data is not None else []
+    lines += record_lines(settings, [m.iri for m in page.members], records or {})
     lines += hydra_ntriples(settings, page).splitlines(keepends=True)
     text = "".join(sorted(lines))  # each subject's triples together, as grouped() does
     if fmt == "nt":

@@ -160,6 +160,21 @@ def changed_since(folder: Path | None, since: str) -> set[str]:
     return found
 
 
+def record_times(folder: Path | None, iris: list[str]) -> dict[str, tuple[str, str]]:
+    """(first seen, last changed) of those of ``iris`` that a source has now: what the catalogue's
+    records say of our copy of each (:func:`kg.catalog.record_lines`)."""
+    found: dict[str, tuple[str, str]] = {}
+    for _, db in _each(folder):
+        for start in range(0, len(iris), 500):
+            part = iris[start : start + 500]
+            marks = ",".join("?" * len(part))
+            query = f"SELECT iri, first_seen, changed FROM records WHERE removed IS NULL AND iri IN ({marks})"
+            for iri, first_seen, changed in db.execute(query, part):
+                if iri not in found or found[iri][1] < changed:
+                    found[iri] = (first_seen, changed)
+    return found
+
+
 def of_record(folder: Path | None, iri: str) -> dict | None:
     """A record's history as its page shows it (None when no history holds it): first seen, last
     added and changed (with the run and what changed), removed, and its source."""

@@ -95,7 +95,7 @@ VCARD = _closed(
 )
 FOAF = _closed(
     "http://xmlns.com/foaf/0.1/",
-    "Agent Organization Person Document name homepage page mbox phone",
+    "Agent Organization Person Document name homepage page mbox phone primaryTopic",
 )
 SKOS = _closed(
     "http://www.w3.org/2004/02/skos/core#",

@@ -10,6 +10,7 @@ house's error body) and a remote store (501).
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import time
@@ -25,6 +26,7 @@ from rdflib.namespace import PROV as OFFICIAL_PROV
 from test_harvest_records import PHILA, body, harvest
 
 from kg import history, vocab
+from kg.catalog import export
 from kg.factory import store_for
 from kg.harvest.sources import SourceSpec
 from kg.ingest.run import ingest, remove_source
@@ -58,7 +60,7 @@ def harvested(tmp_path_factory: pytest.TempPathFactory) -> dict:
         catalog_page_size=2,
         update_token=TOKEN,
     )
-    datasets = doc["dataset"]
+    datasets = doc["dataset"] = [dict(d, modified="2020-01-02") for d in doc["dataset"]]  # phila gives none
     changed = [dict(d, title=d["title"] + " (v2)") if i in (1, 2, 3) else d for i, d in enumerate(datasets)]
     without = changed[:10] + changed[14:]  # four datasets gone
     back = changed[:12] + changed[14:]  # two of them back
@@ -195,6 +197,37 @@ def test_the_changed_pages_meet_the_official_shapes(harvested: dict) -> None:
     assert not _top_level_violations(merged, core)
     mdr = Graph().parse(OFFICIAL / "mdr-vocabularies.shape.ttl", format="turtle")
     assert not [f for f in _top_level_violations(merged, mdr) if not _corporate_body_rule(mdr, f)]
+
+
+def test_our_catalogue_records_say_when_our_copy_changed(harvested: dict) -> None:
+    """Each member of a page gets a dcat:CatalogRecord: issued when first seen, modified when its
+    triples last changed here; the dataset keeps its publisher's dct:modified; the export has them."""
+    client, h, settings = harvested["client"], harvested, harvested["settings"]
+    changed = next(i for i in all_items(client, f"since={h['t1']}") if i["change"] == "changed")
+    story = client.get(f"{changed['iri'].removeprefix(BASE.rstrip('/'))}.json").get_json()
+    graph = Graph()
+    for number in (1, 2, 3):
+        page = client.get(f"/catalog.ttl?modified_since={h['t1']}&page={number}").get_data(as_text=True)
+        graph.parse(data=page, format="turtle")
+    records = list(graph.subjects(vocab.RDF.type, DCAT.CatalogRecord))
+    assert len(records) == 5 and set(graph.objects(None, DCAT.record)) == set(records)
+    (record,) = graph.subjects(vocab.FOAF.primaryTopic, URIRef(changed["iri"]))
+    times = {p: graph.value(record, p).toPython() for p in (vocab.DCT.issued, vocab.DCT.modified)}
+    expected = (story["history"]["first_seen"], changed["time"])
+    wanted = map(datetime.fromisoformat, expected)
+    assert times == dict(zip((vocab.DCT.issued, vocab.DCT.modified), wanted, strict=True))
+    ours = {graph.value(r, vocab.DCT.modified).toPython() for r in records}
+    theirs = [
+        o.toPython()
+        for m in graph.objects(None, vocab.FOAF.primaryTopic)
+        for o in graph.objects(m, vocab.DCT.modified)
+    ]
+    assert set(map(str, theirs)) == {"2020-01-02"} and not ours & set(theirs)  # the publisher's, as said
+    out = io.BytesIO()
+    export(store_for(settings), settings, out, fmt="nt")
+    exported = Graph().parse(data=out.getvalue().decode(), format="nt")
+    assert (record, vocab.DCT.modified, graph.value(record, vocab.DCT.modified)) in exported
+    assert len(list(exported.subjects(vocab.RDF.type, DCAT.CatalogRecord))) == 400  # every member
 
 
 def test_a_changed_record_s_page_says_when_and_what(harvested: dict) -> None:

@@ -36,7 +36,7 @@ from kg.derived.catalog import dataset_labels, member_count, member_page, vocabu
 from kg.derived.member_descriptions import DerivedPageData
 from kg.derived.tables import chunks
 from kg.derived.void import void_ntriples
-from kg.history import changed_since, parse_time
+from kg.history import changed_since, parse_time, record_times
 from kg.store.results import convert
 from kg.vocab import DCT, FOAF, PREFIXES
 from kg.web import formats
@@ -177,7 +177,7 @@ def catalog(suffix: str | None = None) -> Response | str:
         out = io.BytesIO()
         tables = derived()
         data = DerivedPageData(tables.db(), tables.memo("vocabulary", vocabulary_terms)) if tables else None
-        write_page(settings, page, out, fmt=fmt, data=data)
+        write_page(settings, page, out, fmt=fmt, data=data, records=_records(page))
         response = Response(out.getvalue(), content_type=formats.content_type(fmt))
     elif fmt == "json":
         response = jsonify(_listing(page, ".json"))
@@ -187,6 +187,14 @@ def catalog(suffix: str | None = None) -> Response | str:
         {"ETag": etag, "Vary": "Accept", "Cache-Control": "no-cache", "Link": _link_header(page, suffix)}
     )
     return response
+
+
+def _records(page: Page) -> dict[str, tuple[str, str]]:
+    """(first seen, last changed) of the page's members, for their catalogue records; none on a
+    remote store, which keeps no history."""
+    if _settings().remote:
+        return {}
+    return record_times(current_app.extensions["kg_store"].folder(), [m.iri for m in page.members])
 
 
 def _page_url(number: int, suffix: str, query: str = "") -> str:
@@ -208,9 +216,12 @@ def _listing(page: Page, suffix: str) -> dict:
     """What the HTML page shows and its JSON twin returns: the page's members and the paging."""
     settings = _settings()
     labels = _labels([m.iri for m in page.members])
+    times = _records(page)
     items = [
         {"iri": m.iri, "kind": m.kind, "link": iri_link(m.iri), **labels.get(m.iri, {})} for m in page.members
     ]
+    for item in items:  # our copy's, beside the publisher's "modified"
+        item["first_seen"], item["last_changed"] = times.get(item["iri"], (None, None))
     paging = {"first": 1, "previous": page.number - 1 or None, "next": None, "last": page.last}
     if page.number < page.last:
         paging["next"] = page.number + 1
