@@ -40,12 +40,13 @@ from typing import BinaryIO, NamedTuple, Protocol
 
 from rdflib import Literal, URIRef
 
-from kg.catalog_records import export_records, record_lines
+from kg.catalog_records import record_lines
+from kg.history import record_times
 from kg.iris import Minter
 from kg.mapping.ntriples import nt_line
 from kg.settings import Settings
 from kg.store.embedded import Store
-from kg.store.results import convert, serialize_triples
+from kg.store.results import convert, parse_ntriples, serialize_triples
 from kg.vocab import DCAT, DCT, FOAF, HYDRA, ORG, PREFIXES, RDF, SKOS, XSD
 
 EXPORT_FORMATS = ("ttl", "jsonld", "rdf", "nt", "nq", "trig")
@@ -117,6 +118,17 @@ def export(
         fmt = "nt" if fmt == "nq" else "ttl"
     records = export_records(store, settings, graphs)
     serialize_triples(_declared_datatypes(chain(data, concepts, records)), output, fmt, prefixes=PREFIXES)
+
+
+def export_records(store: Store, settings: Settings, graphs: list[str]) -> Iterator:
+    """The catalogue records (:mod:`kg.catalog_records`) of every member of the catalogue in
+    ``graphs``, as the store's triples: so that the export is the union of the pages."""
+    catalog = Minter(settings.base_uri).catalog()
+    links = f"<{DCAT.dataset}> <{DCAT.service}>"
+    query = f"SELECT DISTINCT ?m WHERE {{ <{catalog}> ?link ?m VALUES ?link {{ {links} }} }}"
+    members = sorted(row["m"].value for row in store.query(query, default_graphs=graphs))
+    times = record_times(store.folder(), members)
+    return parse_ntriples("".join(record_lines(settings, members, times)))
 
 
 def _concept_query(vocab: str, uses: Callable[[str], str]) -> str:

@@ -8,19 +8,17 @@ the member, ``dct:issued`` when we first saw it, ``dct:modified`` when its tripl
 here; the catalogue lists it by ``dcat:record``. A member without a history (an RDF source's, or
 on a remote store) gets none: a record's ``dct:modified`` is mandatory, and it would be a guess.
 
-The records are made when a page or the export is written, from the history files of the store
-generation: they are not in the store's graphs (nor in SPARQL answers).
+The records are made when a page or the export is written (:func:`kg.catalog.export`), from the
+history files of the store generation: they are not in the store's graphs (nor in SPARQL answers).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 
-from kg.history import record_times
 from kg.iris import Minter
 from kg.settings import Settings
-from kg.store.results import parse_ntriples
 from kg.vocab import DCAT, DCT, FOAF, RDF, XSD
 
 
@@ -47,15 +45,3 @@ def record_lines(settings: Settings, members: list[str], records: Mapping[str, t
             f"{r} <{DCT.modified}> {modified} .\n",
         ]
     return lines
-
-
-def export_records(store, settings: Settings, graphs: list[str]) -> Iterator:  # noqa: ANN001 - a Store
-    """The records of every member of the catalogue in ``graphs``, as the store's triples (for
-    :func:`kg.catalog.export`, so that the export is the union of the pages)."""
-    catalog = Minter(settings.base_uri).catalog()
-    links = f"<{DCAT.dataset}> <{DCAT.service}>"
-    query = f"SELECT DISTINCT ?m WHERE {{ <{catalog}> ?link ?m VALUES ?link {{ {links} }} }}"
-    rows = store.query(query, default_graphs=graphs)
-    members = sorted(row["m"].value for row in rows)
-    times = record_times(store.folder(), members)
-    return parse_ntriples("".join(record_lines(settings, members, times)))
