@@ -42,7 +42,8 @@ CREATE TABLE records (
   changed TEXT NOT NULL, changed_run TEXT NOT NULL,  -- its triples last changed (or it was added)
   version TEXT NOT NULL,  -- the prov:Entity of its current triples, in the provenance graph
   removed TEXT, removed_run TEXT,  -- NULL while the source has it
-  what TEXT NOT NULL DEFAULT '{}'  -- predicates added, removed, changed at the last change (JSON)
+  what TEXT NOT NULL DEFAULT '{}',  -- predicates added, removed, changed at the last change (JSON)
+  published INTEGER NOT NULL  -- 1: in the catalogue at its last run; 0: quarantined
 );
 CREATE INDEX by_latest ON records (coalesce(removed, changed));
 CREATE INDEX by_changed ON records (changed);
@@ -70,6 +71,7 @@ class Change:
     run: str  # the prov:Activity (harvest or ingest run) that made the change
     record_kind: str  # dataset, service, agent, catalog, ...
     version: str  # the prov:Entity of its triples as the change left them (or as they were, removed)
+    published: bool  # in the catalogue (else quarantined: its page says why), or was, if removed
 
     def as_json(self) -> dict:
         return {
@@ -80,6 +82,7 @@ class Change:
             "run": self.run,
             "kind": self.record_kind,
             "version": self.version,
+            "published": self.published,
         }
 
 
@@ -126,19 +129,17 @@ def changes_between(folder: Path | None, since: str, until: str, source: str | N
     graph (:mod:`kg.ingest.history`).
     """
     found: list[Change] = []
-    query = """SELECT iri, kind, added, added_run, changed, changed_run, removed, removed_run, version
+    query = """SELECT iri, kind, added, changed, changed_run, removed, removed_run, version, published
         FROM records WHERE coalesce(removed, changed) >= ? AND coalesce(removed, changed) < ?"""
     for name, db in _each(folder, source):
-        for iri, kind, added, added_run, changed, changed_run, removed, removed_run, version in db.execute(
+        for iri, kind, added, changed, changed_run, removed, removed_run, version, published in db.execute(
             query, (since, until)
         ):
             if removed is not None:
-                found.append(Change(iri, name, "removed", removed, removed_run, kind, version))
-            elif added >= since:
-                run = changed_run if added < changed else added_run
-                found.append(Change(iri, name, "added", changed, run, kind, version))
+                how, when, run = "removed", removed, removed_run
             else:
-                found.append(Change(iri, name, "changed", changed, changed_run, kind, version))
+                how, when, run = "added" if added >= since else "changed", changed, changed_run
+            found.append(Change(iri, name, how, when, run, kind, version, bool(published)))
     found.sort(key=lambda c: (c.time, c.iri, c.source))
     return found
 
@@ -180,13 +181,13 @@ def of_record(folder: Path | None, iri: str) -> dict | None:
     added and changed (with the run and what changed), removed, and its source."""
     for name, db in _each(folder):
         row = db.execute(
-            """SELECT kind, first_seen, added, changed, changed_run, version, removed, removed_run, what
-            FROM records WHERE iri = ? ORDER BY removed IS NOT NULL, changed DESC LIMIT 1""",
+            """SELECT kind, first_seen, added, changed, changed_run, version, removed, removed_run, what,
+            published FROM records WHERE iri = ? ORDER BY removed IS NOT NULL, changed DESC LIMIT 1""",
             (iri,),
         ).fetchone()
         if row is None:
             continue
-        kind, first_seen, added, changed, changed_run, version, removed, removed_run, what = row
+        kind, first_seen, added, changed, changed_run, version, removed, removed_run, what, published = row
         return {
             "source": name,
             "kind": kind,
@@ -198,6 +199,7 @@ def of_record(folder: Path | None, iri: str) -> dict | None:
             "removed": removed,
             "removed_by": removed_run,
             "what_changed": json.loads(what),
+            "published": bool(published),
         }
     return None
 

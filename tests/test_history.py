@@ -75,7 +75,9 @@ def harvested(tmp_path_factory: pytest.TempPathFactory) -> dict:
             outcomes.append(harvest(spec, settings))
             times[f"t{len(outcomes)}"] = now()
     assert [o.outcome for o in outcomes] == ["published"] * 3 + ["unchanged"], [o.reason for o in outcomes]
-    return {"settings": settings, "client": build_app(settings).test_client(), "url": spec.url, **times}
+    quarantined = outcomes[0].summary.quarantined  # one dataset, among those removed later
+    return {"settings": settings, "client": build_app(settings).test_client(), "url": spec.url, **times,
+            "quarantined": quarantined}  # fmt: skip
 
 
 def feed(client, query: str) -> dict:  # noqa: ANN001
@@ -118,8 +120,10 @@ def test_the_feed_tells_added_changed_and_removed_in_each_window(harvested: dict
     assert (
         one["source"] == "phila" and one["total_items"] >= 7 and one["pages"] == -(-one["total_items"] // 2)
     )
-    times = [i["time"] for i in all_items(client, f"since={h['t0']}")]
-    assert times == sorted(times)
+    everything = all_items(client, f"since={h['t0']}")
+    assert [i["time"] for i in everything] == sorted(i["time"] for i in everything)
+    held = [i for i in everything if not i["published"]]  # listed too, and said to be quarantined
+    assert len(held) == h["quarantined"] > 0
 
 
 def test_next_since_misses_nothing_and_repeats_nothing(harvested: dict) -> None:

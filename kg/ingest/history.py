@@ -82,25 +82,30 @@ def update_history(
     when = stamp(now)
     prov = _Prov(run, when)
     present = _present(new_records)
-    rows = {r[0]: r[1:] for r in db.execute("SELECT ident, iri, digest, removed, version FROM records")}
-    differing = [
-        i for i, (_, d, _) in present.items() if i in rows and rows[i][2] is None and rows[i][1] != d
-    ]
+    rows = {
+        r[0]: r[1:] for r in db.execute("SELECT ident, iri, digest, removed, version, published FROM records")
+    }
+    differing = [i for i, p in present.items() if i in rows and rows[i][2] is None and rows[i][1] != p[1]]
     what = _what_changed(old_records, new_records, differing)
-    for ident, (iri, digest, kind) in present.items():
+    for ident, (iri, digest, kind, published) in present.items():
         old = rows.get(ident)
         if old is None:
             version = prov.generated(ident, iri)
-            db.execute(_INSERT, (ident, iri, kind, digest, when, when, run, when, run, version))
+            db.execute(_INSERT, (ident, iri, kind, digest, when, when, run, when, run, version, published))
         elif old[2] is not None:  # back after a removal
             version = prov.generated(ident, iri)
-            db.execute(_BACK, (iri, kind, digest, when, run, when, run, version, ident))
+            db.execute(_BACK, (iri, kind, digest, when, run, when, run, version, published, ident))
         elif what.get(ident) is not None:
             version = prov.generated(ident, iri, revision_of=old[3])
-            db.execute(_CHANGED, (iri, kind, digest, when, run, version, json.dumps(what[ident]), ident))
-        elif old[1] != digest or old[0] != iri:  # the same triples (or a new IRI only, with a new recipe)
-            db.execute(_SAME, (iri, kind, digest, ident))
-    for ident, (_, _, removed, version) in rows.items():
+            changes = json.dumps(what[ident])
+            db.execute(_CHANGED, (iri, kind, digest, when, run, version, changes, published, ident))
+        elif (iri, digest, published) != (
+            old[0],
+            old[1],
+            old[4],
+        ):  # the same triples; a new digest or verdict
+            db.execute(_SAME, (iri, kind, digest, published, ident))
+    for ident, (_, _, removed, version, _) in rows.items():
         if removed is None and ident not in seen:
             prov.invalidated(version)
             db.execute(_REMOVED, (when, run, ident))
@@ -109,12 +114,13 @@ def update_history(
     return "".join(prov.lines)
 
 
-_INSERT = "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, '{}')"
+_INSERT = "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, '{}', ?)"
 _BACK = """UPDATE records SET iri = ?, kind = ?, digest = ?, added = ?, added_run = ?, changed = ?,
-    changed_run = ?, version = ?, removed = NULL, removed_run = NULL, what = '{}' WHERE ident = ?"""
+    changed_run = ?, version = ?, removed = NULL, removed_run = NULL, what = '{}', published = ?
+    WHERE ident = ?"""
 _CHANGED = """UPDATE records SET iri = ?, kind = ?, digest = ?, changed = ?, changed_run = ?, version = ?,
-    what = ? WHERE ident = ?"""
-_SAME = "UPDATE records SET iri = ?, kind = ?, digest = ? WHERE ident = ?"
+    what = ?, published = ? WHERE ident = ?"""
+_SAME = "UPDATE records SET iri = ?, kind = ?, digest = ?, published = ? WHERE ident = ?"
 _REMOVED = "UPDATE records SET removed = ?, removed_run = ? WHERE ident = ?"
 
 
@@ -137,14 +143,14 @@ def _start(previous: Path | None, target: Path) -> sqlite3.Connection:
     return db
 
 
-def _present(records: Path | None) -> dict[str, tuple[str, bytes, str]]:
-    """This run's kept records (identity -> IRI, digest, kind), from its memo file."""
+def _present(records: Path | None) -> dict[str, tuple[str, bytes, str, int]]:
+    """This run's kept records (identity -> IRI, digest, kind, whether published), from its memo file."""
     if records is None:
         return {}
     db = sqlite3.connect(f"file:{records}?mode=ro", uri=True)
     try:
-        return {ident: (key, digest, kind) for ident, digest, key, kind in db.execute(
-            "SELECT ident, digest, key, kind FROM records")}  # fmt: skip
+        rows = db.execute("SELECT ident, key, digest, kind, publishable FROM records")
+        return {ident: (key, digest, kind, publishable) for ident, key, digest, kind, publishable in rows}
     finally:
         db.close()
 
