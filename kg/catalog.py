@@ -33,18 +33,20 @@ that publish nothing).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from itertools import chain
 from typing import BinaryIO, NamedTuple, Protocol
 
 from rdflib import Literal, URIRef
 
+from kg.catalog_records import record_lines
+from kg.history import record_times
 from kg.iris import Minter
 from kg.mapping.ntriples import nt_line
 from kg.settings import Settings
 from kg.store.embedded import Store
-from kg.store.results import convert, serialize_triples
+from kg.store.results import convert, parse_ntriples, serialize_triples
 from kg.vocab import DCAT, DCT, FOAF, HYDRA, ORG, PREFIXES, RDF, SKOS, XSD
 
 EXPORT_FORMATS = ("ttl", "jsonld", "rdf", "nt", "nq", "trig")
@@ -114,7 +116,19 @@ def export(
     )
     if fmt in ("nq", "trig"):
         fmt = "nt" if fmt == "nq" else "ttl"
-    serialize_triples(_declared_datatypes(chain(data, concepts)), output, fmt, prefixes=PREFIXES)
+    records = export_records(store, settings, graphs)
+    serialize_triples(_declared_datatypes(chain(data, concepts, records)), output, fmt, prefixes=PREFIXES)
+
+
+def export_records(store: Store, settings: Settings, graphs: list[str]) -> Iterator:
+    """The catalogue records (:mod:`kg.catalog_records`) of every member of the catalogue in
+    ``graphs``, as the store's triples: so that the export is the union of the pages."""
+    catalog = Minter(settings.base_uri).catalog()
+    links = f"<{DCAT.dataset}> <{DCAT.service}>"
+    query = f"SELECT DISTINCT ?m WHERE {{ <{catalog}> ?link ?m VALUES ?link {{ {links} }} }}"
+    members = sorted(row["m"].value for row in store.query(query, default_graphs=graphs))
+    times = record_times(store.folder(), members)
+    return parse_ntriples("".join(record_lines(settings, members, times)))
 
 
 def _concept_query(vocab: str, uses: Callable[[str], str]) -> str:
@@ -162,20 +176,22 @@ class Member:
 
 @dataclass(frozen=True)
 class Page:
-    """Page ``number`` (from 1) of ``total`` members, ``size`` a page."""
+    """Page ``number`` (from 1) of ``total`` members, ``size`` a page; ``query``: the filter of a
+    view of the catalogue (``modified_since=…``), kept in its pages' IRIs, "" for the whole of it."""
 
     number: int
     size: int
     total: int
     members: tuple[Member, ...]
+    query: str = ""
 
     @property
     def last(self) -> int:
         return max(1, -(-self.total // self.size))
 
 
-def page_iri(settings: Settings, number: int) -> str:
-    return f"{Minter(settings.base_uri).catalog()}?page={number}"
+def page_iri(settings: Settings, number: int, query: str = "") -> str:
+    return f"{Minter(settings.base_uri).catalog()}?{query + '&' if query else ''}page={number}"
 
 
 class Node(NamedTuple):
@@ -216,7 +232,13 @@ class PageData(Protocol):
 
 
 def write_page(
-    settings: Settings, page: Page, output: BinaryIO, *, fmt: str = "ttl", data: PageData | None
+    settings: Settings,
+    page: Page,
+    output: BinaryIO,
+    *,
+    fmt: str = "ttl",
+    data: PageData | None,
+    records: Mapping[str, tuple[str, str]] | None = None,
 ) -> None:
     """Write one page of the catalogue (see the module docstring) as ``fmt`` (ttl, nt, rdf, jsonld).
 
@@ -224,8 +246,12 @@ def write_page(
     is only its paging). Every line is already as pyoxigraph writes N-Triples, so N-Triples is
     the sorted lines as they are; another syntax is parsed from them once, without checking
     their IRIs again (:func:`kg.store.results.convert`'s ``written``).
+
+    ``records``: (first seen, last changed) of the members whose history is kept (:mod:`kg.history`),
+    each described by a ``dcat:CatalogRecord`` (:func:`record_lines`).
     """
     lines = page_lines(settings, page.members, data) if data is not None else []
+    lines += record_lines(settings, [m.iri for m in page.members], records or {})
     lines += hydra_ntriples(settings, page).splitlines(keepends=True)
     text = "".join(sorted(lines))  # each subject's triples together, as grouped() does
     if fmt == "nt":
@@ -306,21 +332,23 @@ _INTEGER_END = f'"^^<{XSD.integer}> .\n'
 
 
 def hydra_ntriples(settings: Settings, page: Page) -> str:
-    """The Hydra paging of one page: the catalogue as a collection, the page as its partial view."""
-    catalog = URIRef(Minter(settings.base_uri).catalog())
-    view = URIRef(page_iri(settings, page.number))
+    """The Hydra paging of one page: the catalogue as a collection, the page as its partial view (a
+    filtered view's collection is the catalogue's IRI with the filter: its members are fewer)."""
+    catalog = Minter(settings.base_uri).catalog()
+    collection = URIRef(f"{catalog}?{page.query}" if page.query else catalog)
+    view = URIRef(page_iri(settings, page.number, page.query))
     triples = [
-        (catalog, RDF.type, HYDRA.Collection),
-        (catalog, HYDRA.totalItems, Literal(page.total)),
-        (catalog, HYDRA.view, view),
+        (collection, RDF.type, HYDRA.Collection),
+        (collection, HYDRA.totalItems, Literal(page.total)),
+        (collection, HYDRA.view, view),
         (view, RDF.type, HYDRA.PartialCollectionView),
-        (view, HYDRA.first, URIRef(page_iri(settings, 1))),
-        (view, HYDRA.last, URIRef(page_iri(settings, page.last))),
+        (view, HYDRA.first, URIRef(page_iri(settings, 1, page.query))),
+        (view, HYDRA.last, URIRef(page_iri(settings, page.last, page.query))),
     ]
     if page.number > 1:
-        triples.append((view, HYDRA.previous, URIRef(page_iri(settings, page.number - 1))))
+        triples.append((view, HYDRA.previous, URIRef(page_iri(settings, page.number - 1, page.query))))
     if page.number < page.last:
-        triples.append((view, HYDRA.next, URIRef(page_iri(settings, page.number + 1))))
+        triples.append((view, HYDRA.next, URIRef(page_iri(settings, page.number + 1, page.query))))
     return "".join(nt_line(t) for t in triples)
 
 

@@ -95,7 +95,7 @@ VCARD = _closed(
 )
 FOAF = _closed(
     "http://xmlns.com/foaf/0.1/",
-    "Agent Organization Person Document name homepage page mbox phone",
+    "Agent Organization Person Document name homepage page mbox phone primaryTopic",
 )
 SKOS = _closed(
     "http://www.w3.org/2004/02/skos/core#",
@@ -125,7 +125,8 @@ LOCN = _closed(
 PROV = _closed(
     "http://www.w3.org/ns/prov#",
     """Activity Entity Agent used generated wasGeneratedBy startedAtTime endedAtTime
-    wasAssociatedWith qualifiedAttribution""",
+    wasAssociatedWith qualifiedAttribution specializationOf generatedAtTime invalidatedAtTime
+    wasInvalidatedBy wasRevisionOf""",
 )
 SH = _closed(
     "http://www.w3.org/ns/shacl#",
@@ -160,7 +161,7 @@ KGO = _closed(
     """IngestRun QuarantinedRecord source sourceFormat sourceLocation recordKey
     current recordsRead recordsPublished recordsQuarantined violations warnings infos
     unmappedFormat unmappedLicence unmappedFrequency unmappedLanguage unmappedTheme
-    unmappedAccessRights unmappedValue report rule findings""",
+    unmappedAccessRights unmappedValue report rule findings change""",
 )
 
 # The quality metrics and dimensions (defined in ontologies/quality.ttl, computed by kg/quality.py).

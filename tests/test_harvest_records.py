@@ -15,7 +15,9 @@ import shutil
 import signal
 import subprocess
 import time
+from collections import Counter
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -27,6 +29,7 @@ import kg.ingest.workers
 from kg.factory import store_for
 from kg.harvest.run import client_for, harvest_source
 from kg.harvest.sources import SourceSpec
+from kg.history import changes_between, stamp
 from kg.ingest.run import ingest, remove_source
 from kg.settings import Settings
 from kg.store.harvest_state import load_states
@@ -228,7 +231,8 @@ def test_remove_drops_the_hashes(quick: Settings, portal: Portal, phila: dict, v
 def test_harvest_killed_half_way_leaves_store_and_hashes(
     tmp_path: Path, portal: Portal, phila: dict, kg_env: dict[str, str]
 ) -> None:
-    """A real ``kg harvest`` process, SIGKILLed at several points of a re-harvest with changes."""
+    """A real ``kg harvest`` process, SIGKILLed at several points of a re-harvest with changes: the
+    store, the per-record hashes and the records' history as before, or all as after."""
     store = tmp_path / "store"
     env = kg_env | {"KG_STORE": str(store), "KG_HTTP_HOST_INTERVAL": "0", "KG_WORKERS": "1"}
     route = portal.serve("/data.json", body(phila))
@@ -266,6 +270,11 @@ def test_harvest_killed_half_way_leaves_store_and_hashes(
     assert killed_before >= 2, "too few kills landed before the commit to test anything"
     resumed = subprocess.run(command, env=env, capture_output=True, text=True)
     assert resumed.returncode == 0 and snapshot(settings) == after, resumed.stderr
+    first = min(c.time for c in changes_between(store / "current", "2000-01-01", "9999"))
+    after_first = stamp(datetime.fromisoformat(first) + timedelta(microseconds=1))
+    since = changes_between(store / "current", after_first, "9999")
+    kinds = Counter(c.kind for c in since if "/dataset/" in c.iri)
+    assert kinds["removed"] == 20 and kinds["changed"] > 200, kinds  # the history has the re-harvest
     # the counts against what the store held when it started: the last kill may have landed after
     # the commit, and then every record is as stored
     changes = load_states(store)["phila"].changes
@@ -277,7 +286,9 @@ def test_harvest_killed_half_way_leaves_store_and_hashes(
 
 
 def _hashes(store: Path) -> bytes:
-    return (store / "current" / "records" / "phila.sqlite").read_bytes()
+    """The per-record hashes and the records' history (kg.history): both published with the graphs."""
+    records = store / "current" / "records"
+    return (records / "phila.sqlite").read_bytes() + (records / "phila.history.db").read_bytes()
 
 
 def test_csv_rows_changed_moved_and_gone_as_a_full_ingest(tmp_path: Path, validated: list[str]) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from urllib.parse import quote
 
 from rdflib import BNode, Literal, URIRef
 from rdflib.term import Node
@@ -123,6 +124,9 @@ def run_ntriples(summary: IngestSummary, started: datetime, iris: Minter) -> str
         (run, KGO.warnings, Literal(sev["warning"])),
         (run, KGO.infos, Literal(sev["info"])),
     ]
+    if summary.location.startswith(("http://", "https://")):  # the portal the run read (a local file's
+        # path stays a literal, kgo:sourceLocation, which the pages show by the file's name only)
+        triples.append((run, PROV.used, URIRef(quote(summary.location, safe=":/?#[]@!$&'()*+,;=%~"))))
     triples.append((run, KGO.current, Literal(True)))
     triples += rule_counts_triples(summary, summary.run)
     return "".join(nt_line(t) for t in triples)

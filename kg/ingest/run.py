@@ -30,6 +30,7 @@ from kg.derived.descriptions import Descriptions, RowWriter
 from kg.derived.tables import Scores
 from kg.errors import StrictRefusal, ValidatorError
 from kg.factory import store_for, validator_for
+from kg.ingest.history import keep_history
 from kg.ingest.keys import keyed
 from kg.ingest.memo import memo_for
 from kg.ingest.provenance import findings_triple, report_ntriples, run_ntriples
@@ -216,6 +217,7 @@ def ingest(
             writer.load_text(run_ntriples(summary, started, iris), graph=iris.provenance_graph())
             if memo is not None:
                 writer.put_file(f"{name}.sqlite", memo.target)
+                keep_history(writer, settings, name, memo, summary.run, Path(scratch))
             elif hasattr(writer, "put_file"):  # results not kept (reuse off): the last ones go
                 writer.put_file(f"{name}.sqlite", None)
         summary.seconds["store"] = time.perf_counter() - t1
@@ -335,12 +337,13 @@ def remove_source(name: str, *, settings: Settings) -> bool:
     )
     if not any(g in store.named_graphs() for g in graphs):
         return False
-    with store.write(replace=graphs) as writer:
+    with tempfile.TemporaryDirectory(prefix="kg-remove-") as scratch, store.write(replace=graphs) as writer:
         for g in graphs:
             writer.drop(g)
-        if hasattr(writer, "put_file"):  # an embedded store: its per-record results go too
-            writer.put_file(f"{name}.sqlite", None)
         run = iris.run(name, f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}")
+        if hasattr(writer, "put_file"):  # an embedded store: its per-record results go, its history stays
+            writer.put_file(f"{name}.sqlite", None)
+            keep_history(writer, settings, name, None, run, Path(scratch))
         writer.update(_not_current(name, iris), private=True)
         writer.update(
             f"""PREFIX kgo: <{KGO}> PREFIX prov: <{PROV}>
@@ -363,24 +366,11 @@ def list_sources(*, settings: Settings) -> list[dict[str, str]]:
                  kgo:recordsQuarantined ?quarantined ; kgo:violations ?violations ; kgo:warnings ?warnings }}
         }} ORDER BY ?source"""
     rows = store_for(settings).query(query, default_graphs=[], private=True)
-    return [
-        {
-            k: row[k].value
-            for k in (
-                "run",
-                "source",
-                "fmt",
-                "location",
-                "ended",
-                "read",
-                "published",
-                "quarantined",
-                "violations",
-                "warnings",
-            )
-        }
-        for row in rows
-    ]
+    return [{k: row[k].value for k in _SOURCE_COLUMNS} for row in rows]
+
+
+_SOURCE_COLUMNS = ("run", "source", "fmt", "location", "ended", "read", "published", "quarantined",
+                   "violations", "warnings")  # fmt: skip
 
 
 def _not_current(name: str, iris: Minter) -> str:

@@ -45,6 +45,7 @@ def build_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     from kg.web import (
         agencies_views,
         catalog_views,
+        changes_views,
         errors,
         gsp,
         home,
@@ -95,6 +96,7 @@ def build_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         gsp,
         search_views,
         catalog_views,
+        changes_views,
         query_editor,
         quality_views,
         agencies_views,

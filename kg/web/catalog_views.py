@@ -6,7 +6,10 @@ Turtle for RDF clients (the default, also for ``*/*`` and no ``Accept``), RDF/XM
 JSON-LD and N-Triples by ``Accept`` or by suffix (``/catalog.ttl``, ``.rdf``,
 ``.jsonld``, ``.nt``), and for people an HTML page (``text/html``) with its JSON
 twin (``/catalog.json``). The page size is ``KG_CATALOG_PAGE_SIZE``; ``?page=``
-out of range is a 404, anything but a whole number a 400.
+out of range is a 404, anything but a whole number a 400. ``?modified_since=ISO-8601`` pages
+the same way through the members added or changed since then (:mod:`kg.history`; the removed
+ones are in ``/changes``), its filter kept in every paging link; a time that is not ISO 8601 or
+in the future is a 400, and a remote store, which keeps no history, answers 501.
 
 ``/.well-known/void`` describes the whole graph with VoID, and ``/dump.nq`` streams
 the data graphs it counts (the published sources, the vocabularies, the
@@ -22,6 +25,8 @@ import io
 import re
 import tempfile
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
@@ -29,7 +34,9 @@ from flask import Blueprint, Response, abort, current_app, jsonify, render_templ
 from kg.catalog import Member, Page, page_iri, write_page
 from kg.derived.catalog import dataset_labels, member_count, member_page, vocabulary_terms
 from kg.derived.member_descriptions import DerivedPageData
+from kg.derived.tables import chunks
 from kg.derived.void import void_ntriples
+from kg.history import changed_since, parse_time, record_times
 from kg.store.results import convert
 from kg.vocab import DCT, FOAF, PREFIXES
 from kg.web import formats
@@ -72,6 +79,52 @@ def _settings():
     return current_app.config["KG_SETTINGS"]
 
 
+def history_folder():  # noqa: ANN201 - Path | None
+    """The published generation's folder, whose ``records/`` holds the records' histories
+    (:mod:`kg.history`); a 501 for a remote store, which keeps none."""
+    if _settings().remote:
+        abort(
+            501,
+            "a remote store (KG_STORE_QUERY_URL) keeps no store generations, so no history of the records: "
+            "the change feed and modified_since need the embedded store",
+        )
+    return current_app.extensions["kg_store"].folder()
+
+
+def _modified_since() -> str:
+    """``modified_since`` as the history writes times, "" when not asked; 400 when given twice, not
+    ISO 8601 or in the future."""
+    values = request.args.getlist("modified_since")
+    if not values:
+        return ""
+    if len(values) > 1:
+        abort(400, "more than one 'modified_since' parameter")
+    try:
+        return parse_time(values[0], datetime.now(UTC))
+    except ValueError as exc:
+        abort(400, f"modified_since: {exc}")
+
+
+def _changed_page(number: int, size: int, since: str) -> Page:
+    """Page ``number`` of the members added or changed at ``since`` or later, in the catalogue's order.
+
+    :raises IndexError: if there is no such page.
+    """
+    iris = sorted(changed_since(history_folder(), since))
+    tables = derived()
+    rows: list[tuple[int, str, str]] = []
+    for part in chunks(iris, 500) if tables else []:
+        marks = ",".join("?" * len(part))
+        query = f"SELECT position, iri, kind FROM member_order WHERE iri IN ({marks})"
+        rows += tables.db().execute(query, part).fetchall()
+    rows.sort()
+    page = Page(number, size, len(rows), (), f"modified_since={since}")
+    if not 1 <= number <= page.last:
+        raise IndexError(f"page {number} is out of range: the view has pages 1 to {page.last}")
+    chosen = tuple(Member(iri, kind) for _, iri, kind in rows[(number - 1) * size : number * size])
+    return replace(page, members=chosen)
+
+
 def _page(number: int, size: int) -> Page:
     """Page ``number`` of the catalogue: a range of the member list derived with the generation
     (:mod:`kg.derived.catalog`), so that any page costs the same.
@@ -106,19 +159,25 @@ def catalog(suffix: str | None = None) -> Response | str:
     best = request.accept_mimetypes.best_match(list(OFFERS))
     fmt = suffix or (OFFERS[best] if best else "ttl")
     settings, store = _settings(), _store()
-    number = _page_number()
+    number, since = _page_number(), _modified_since()
     try:
-        page = _page(number, settings.catalog_page_size)
+        page = (
+            _changed_page(number, settings.catalog_page_size, since)
+            if since
+            else _page(number, settings.catalog_page_size)
+        )
     except IndexError as exc:
         abort(404, str(exc))
-    etag = etag_for(store.version(), "catalog", fmt, number, settings.catalog_page_size, settings.base_uri)
+    etag = etag_for(
+        store.version(), "catalog", fmt, number, settings.catalog_page_size, settings.base_uri, since
+    )
     if (cached := not_modified(etag)) is not None:
         return cached
     if fmt in RDF_FORMATS:
         out = io.BytesIO()
         tables = derived()
         data = DerivedPageData(tables.db(), tables.memo("vocabulary", vocabulary_terms)) if tables else None
-        write_page(settings, page, out, fmt=fmt, data=data)
+        write_page(settings, page, out, fmt=fmt, data=data, records=_records(page))
         response = Response(out.getvalue(), content_type=formats.content_type(fmt))
     elif fmt == "json":
         response = jsonify(_listing(page, ".json"))
@@ -130,8 +189,16 @@ def catalog(suffix: str | None = None) -> Response | str:
     return response
 
 
-def _page_url(number: int, suffix: str) -> str:
-    return f"/catalog{suffix}?page={number}"
+def _records(page: Page) -> dict[str, tuple[str, str]]:
+    """(first seen, last changed) of the page's members, for their catalogue records; none on a
+    remote store, which keeps no history."""
+    if _settings().remote:
+        return {}
+    return record_times(current_app.extensions["kg_store"].folder(), [m.iri for m in page.members])
+
+
+def _page_url(number: int, suffix: str, query: str = "") -> str:
+    return f"/catalog{suffix}?{query + '&' if query else ''}page={number}"
 
 
 def _link_header(page: Page, suffix: str | None) -> str:
@@ -142,29 +209,33 @@ def _link_header(page: Page, suffix: str | None) -> str:
         links["prev"] = page.number - 1
     if page.number < page.last:
         links["next"] = page.number + 1
-    return ", ".join(f'<{_page_url(n, end)}>; rel="{rel}"' for rel, n in links.items())
+    return ", ".join(f'<{_page_url(n, end, page.query)}>; rel="{rel}"' for rel, n in links.items())
 
 
 def _listing(page: Page, suffix: str) -> dict:
     """What the HTML page shows and its JSON twin returns: the page's members and the paging."""
     settings = _settings()
     labels = _labels([m.iri for m in page.members])
+    times = _records(page)
     items = [
         {"iri": m.iri, "kind": m.kind, "link": iri_link(m.iri), **labels.get(m.iri, {})} for m in page.members
     ]
+    for item in items:  # our copy's, beside the publisher's "modified"
+        item["first_seen"], item["last_changed"] = times.get(item["iri"], (None, None))
     paging = {"first": 1, "previous": page.number - 1 or None, "next": None, "last": page.last}
     if page.number < page.last:
         paging["next"] = page.number + 1
     return {
         "title": settings.catalog_title,
         "catalog": page_iri(settings, page.number).split("?")[0],
+        "modified_since": page.query.partition("=")[2] or None,
         "page": page.number,
         "pages": page.last,
         "page_size": page.size,
         "total_items": page.total,
         "items": items,
-        "links": {rel: _page_url(n, suffix) if n else None for rel, n in paging.items()},
-        "downloads": {fmt: _page_url(page.number, f".{fmt}") for fmt in RDF_FORMATS},
+        "links": {rel: _page_url(n, suffix, page.query) if n else None for rel, n in paging.items()},
+        "downloads": {fmt: _page_url(page.number, f".{fmt}", page.query) for fmt in RDF_FORMATS},
         "dump": "/dump.nq",
         "void": "/.well-known/void",
     }

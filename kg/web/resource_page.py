@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from flask import request
+from flask import current_app, request
 
 from kg.derived.quality import dataset_quality
 from kg.describe import Describer, Location, Node
 from kg.findings import findings_of
-from kg.terms import Term
+from kg.history import of_record
+from kg.terms import Term, curie
 from kg.vocab import ADMS, CPOV, DCAT, DCT, FOAF, LOCN, ORG, RDF, SCHEMA, SKOS, SPDX, VCARD
 from kg.web.agency_page import agency_parts, inbound_predicates
 from kg.web.tables import derived
@@ -65,12 +66,28 @@ def page(d: Describer, loc: Location, number: int = 1) -> dict:
     record = view.pop("record", None)
     found = findings_of(d, loc, record)
     view["findings"], view["findings_status"] = found.shown, found.status
+    view["history"] = _history(loc.iri)
     d.resolve()
     for key in ("datasets", "services", "distributions"):
         listed = view.get(key)
         if isinstance(listed, list) and not (kind == "agency" and key == "datasets"):  # the index's order
             listed.sort(key=lambda item: _label(item).lower())
     return view
+
+
+def _history(iri: str) -> dict | None:
+    """When the record was first seen, last changed (by which run, and the predicates whose values
+    were added, removed or changed then) and removed, from its source's history (:mod:`kg.history`);
+    None for what no history holds (not a record an ingest read) and with a remote store (none kept)."""
+    if current_app.config["KG_SETTINGS"].remote:
+        return None
+    found = of_record(current_app.extensions["kg_store"].folder(), iri)
+    if found is not None:
+        found["what_changed"] = {
+            how: [{"iri": p, "curie": curie(p)} for p in predicates]
+            for how, predicates in found["what_changed"].items()
+        }
+    return found
 
 
 def _label(item: Term | dict) -> str:

@@ -1,0 +1,236 @@
+"""Each ingest's part of the records' history (:mod:`kg.history`): the source's history file brought
+forward, and the PROV-O of what the run added, changed and removed, in the provenance graph.
+
+Why beside :mod:`kg.ingest.memo` and not in it: the memo decides what to map again (by digest, under
+a recipe); the history says what changed for readers, over every run and kept when a record goes.
+It is fed by the memo's classification (this run's records file and digests) and the last run's
+records file, and written inside the store's write, so that its time is taken under the write lock
+and it is published with the graphs or not at all.
+
+The PROV-O shape: each run is a ``prov:Activity`` (:func:`kg.ingest.provenance.run_ntriples`);
+each version of a record is a ``prov:Entity``, ``prov:specializationOf`` the record's IRI,
+``prov:wasGeneratedBy`` the run that saw it new or changed, at ``prov:generatedAtTime``; a
+changed record's new version ``prov:wasRevisionOf`` the one before, which (like the version of a
+removed record) gets ``prov:wasInvalidatedBy`` the run and ``prov:invalidatedAtTime``.
+
+A changed digest whose triples are the same (the record's publisher changed, not the record) is
+no change to the record: its digest is kept, nothing else. RDF sources (mapped whole, no digests)
+and runs that keep no results (a remote store) have no history: their file is left as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+import re
+import shutil
+import sqlite3
+import zlib
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from kg.factory import store_for
+from kg.history import LAYOUT, SCHEMA, history_name, stamp
+from kg.ingest.memo import Memo
+from kg.iris import Minter
+from kg.mapping.ntriples import nt_iri
+from kg.settings import Settings
+from kg.store.next_generation import FILES
+from kg.vocab import PROV, RDF, XSD
+
+_BLANK = re.compile(r"_:[^ ]+")
+
+
+def keep_history(writer, settings: Settings, name: str, memo: Memo | None, run: str, scratch: Path) -> None:  # noqa: ANN001
+    """Inside the write of a source (``writer``, :meth:`kg.store.generation.Writer`): its history file
+    brought forward with this run (``memo``, finished; None: removed from the store, every record
+    gone), and the PROV-O of the changes into the provenance graph; ``scratch``: a folder that
+    outlives the write (the file is moved from there when the generation is published)."""
+    if memo is not None and memo.opaque:
+        return
+    folder = store_for(settings).folder()  # the write lock is held: no newer generation can come
+    files = folder / FILES if folder is not None else None
+    previous = files / history_name(name) if files is not None else None
+    old_records = files / f"{name}.sqlite" if files is not None else None
+    target = scratch / "history.db"
+    seen = memo.seen if memo is not None else {}
+    new_records = memo.target if memo is not None else None
+    lines = update_history(previous, target, old_records, new_records, seen, run, datetime.now(UTC))
+    writer.put_file(history_name(name), target)
+    writer.load_text(lines, graph=Minter(settings.base_uri).provenance_graph())
+
+
+def update_history(
+    previous: Path | None,
+    target: Path,
+    old_records: Path | None,
+    new_records: Path | None,
+    seen: dict[str, bytes],
+    run: str,
+    now: datetime,
+) -> str:
+    """Write ``target``: ``previous`` (or a new history) with this run's records, and return the
+    PROV-O N-Triples of what changed.
+
+    :param old_records: the last run's memo file; ``new_records``: this run's (None: no record now).
+    :param seen: every record this run read, by identity, with its digest (a record not in
+        ``new_records``, whose result was not kept, is neither changed nor removed).
+    """
+    db = _start(previous, target)
+    when = stamp(now)
+    prov = _Prov(run, when)
+    present = _present(new_records)
+    rows = {
+        r[0]: r[1:] for r in db.execute("SELECT ident, iri, digest, removed, version, published FROM records")
+    }
+    differing = [i for i, p in present.items() if i in rows and rows[i][2] is None and rows[i][1] != p[1]]
+    what = _what_changed(old_records, new_records, differing)
+    for ident, (iri, digest, kind, published) in present.items():
+        old = rows.get(ident)
+        if old is None:
+            version = prov.generated(ident, iri)
+            db.execute(_INSERT, (ident, iri, kind, digest, when, when, run, when, run, version, published))
+        elif old[2] is not None:  # back after a removal
+            version = prov.generated(ident, iri)
+            db.execute(_BACK, (iri, kind, digest, when, run, when, run, version, published, ident))
+        elif what.get(ident) is not None:
+            version = prov.generated(ident, iri, revision_of=old[3])
+            changes = json.dumps(what[ident])
+            db.execute(_CHANGED, (iri, kind, digest, when, run, version, changes, published, ident))
+        elif (iri, digest, published) != (
+            old[0],
+            old[1],
+            old[4],
+        ):  # the same triples; a new digest or verdict
+            db.execute(_SAME, (iri, kind, digest, published, ident))
+    for ident, (_, _, removed, version, _) in rows.items():
+        if removed is None and ident not in seen:
+            prov.invalidated(version)
+            db.execute(_REMOVED, (when, run, ident))
+    db.commit()
+    db.close()
+    return "".join(prov.lines)
+
+
+_INSERT = "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, '{}', ?)"
+_BACK = """UPDATE records SET iri = ?, kind = ?, digest = ?, added = ?, added_run = ?, changed = ?,
+    changed_run = ?, version = ?, removed = NULL, removed_run = NULL, what = '{}', published = ?
+    WHERE ident = ?"""
+_CHANGED = """UPDATE records SET iri = ?, kind = ?, digest = ?, changed = ?, changed_run = ?, version = ?,
+    what = ?, published = ? WHERE ident = ?"""
+_SAME = "UPDATE records SET iri = ?, kind = ?, digest = ?, published = ? WHERE ident = ?"
+_REMOVED = "UPDATE records SET removed = ?, removed_run = ? WHERE ident = ?"
+
+
+def _start(previous: Path | None, target: Path) -> sqlite3.Connection:
+    """The last history copied to ``target`` (a generation's files are never written in place), or a
+    new one when there is none or it is of another layout."""
+    if previous is not None and previous.is_file():
+        shutil.copyfile(previous, target)
+        db = sqlite3.connect(target)
+        try:
+            if dict(db.execute("SELECT name, value FROM meta")).get("layout") == LAYOUT:
+                return db
+        except sqlite3.Error:
+            pass
+        db.close()
+        target.unlink()
+    db = sqlite3.connect(target)
+    db.executescript(SCHEMA)
+    db.execute("INSERT INTO meta VALUES ('layout', ?)", (LAYOUT,))
+    return db
+
+
+def _present(records: Path | None) -> dict[str, tuple[str, bytes, str, int]]:
+    """This run's kept records (identity -> IRI, digest, kind, whether published), from its memo file."""
+    if records is None:
+        return {}
+    db = sqlite3.connect(f"file:{records}?mode=ro", uri=True)
+    try:
+        rows = db.execute("SELECT ident, key, digest, kind, publishable FROM records")
+        return {ident: (key, digest, kind, publishable) for ident, key, digest, kind, publishable in rows}
+    finally:
+        db.close()
+
+
+def _what_changed(old: Path | None, new: Path | None, idents: list[str]) -> dict[str, dict | None]:
+    """For each of ``idents``: the predicates of its triples added, removed and changed between the
+    last run's result and this one's (None: the same triples), blank nodes' labels left out."""
+    if not idents or old is None or new is None or not old.is_file():
+        return {i: {} for i in idents}
+    before, after = _lines(old, idents), _lines(new, idents)
+    found: dict[str, dict | None] = {}
+    for ident in idents:
+        a, b = before.get(ident), after.get(ident)
+        if a is None or b is None:
+            found[ident] = {}
+        elif a == b:
+            found[ident] = None
+        else:
+            gone, came = {_predicate(x) for x in a - b}, {_predicate(x) for x in b - a}
+            found[ident] = {
+                "added": sorted(came - gone),
+                "removed": sorted(gone - came),
+                "changed": sorted(came & gone),
+            }
+    return found
+
+
+def _lines(records: Path, idents: Iterable[str]) -> dict[str, frozenset[str]]:
+    """The N-Triples lines of each record's kept result, blank nodes' labels made one."""
+    wanted = set(idents)
+    db = sqlite3.connect(f"file:{records}?mode=ro", uri=True)
+    try:
+        rows = [(i, rowid) for i, rowid in db.execute("SELECT ident, rowid FROM records") if i in wanted]
+        found = {}
+        for ident, rowid in rows:
+            (blob,) = db.execute("SELECT result FROM records WHERE rowid = ?", (rowid,)).fetchone()
+            lines = pickle.loads(zlib.decompress(blob))[2][0]  # kg.ingest.workers.Result: its triples
+            found[ident] = frozenset(_BLANK.sub("_:b", line) for line in lines.splitlines())
+        return found
+    finally:
+        db.close()
+
+
+def _predicate(line: str) -> str:
+    return line.split(" ", 2)[1].strip("<>")
+
+
+class _Prov:
+    """The PROV-O N-Triples of one run's changes (see the module docstring)."""
+
+    def __init__(self, run: str, when: str) -> None:
+        self.run = nt_iri(run)
+        self.run_iri = run
+        self.when = f'"{when}"^^{nt_iri(str(XSD.dateTime))}'
+        self.lines: list[str] = []
+
+    def generated(self, ident: str, iri: str, revision_of: str | None = None) -> str:
+        """A new version of the record ``ident``: its IRI, for the history to keep."""
+        version = f"{self.run_iri}/{hashlib.sha1(ident.encode()).hexdigest()[:16]}"
+        v = nt_iri(version)
+        self.lines += [
+            f"{v} {_TYPE} {_ENTITY} .\n",
+            f"{v} {_GENERATED_BY} {self.run} .\n",
+            f"{v} {_GENERATED_AT} {self.when} .\n",
+        ]
+        if iri.startswith(("http://", "https://")):  # every record but an RDF file's (which has no history)
+            self.lines.append(f"{v} {_SPECIALIZATION_OF} {nt_iri(iri)} .\n")
+        if revision_of:
+            self.lines.append(f"{v} {_REVISION_OF} {nt_iri(revision_of)} .\n")
+            self.invalidated(revision_of)
+        return version
+
+    def invalidated(self, version: str) -> None:
+        v = nt_iri(version)
+        self.lines += [f"{v} {_INVALIDATED_BY} {self.run} .\n", f"{v} {_INVALIDATED_AT} {self.when} .\n"]
+
+
+_TYPE, _ENTITY, _GENERATED_BY, _GENERATED_AT, _SPECIALIZATION_OF = map(
+    nt_iri, (RDF.type, PROV.Entity, PROV.wasGeneratedBy, PROV.generatedAtTime, PROV.specializationOf)
+)
+_REVISION_OF, _INVALIDATED_BY, _INVALIDATED_AT = map(
+    nt_iri, (PROV.wasRevisionOf, PROV.wasInvalidatedBy, PROV.invalidatedAtTime)
+)
