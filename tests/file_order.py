@@ -7,8 +7,9 @@ leaves the other worker idle until it ends; handed out first, the short files fi
 summed per test (setup, call and teardown) from ``make test`` at commit 57f43e7 (2026-12-07, both
 halves, on 2 workers of a machine loaded by other work); test_cli and test_harvest_records estimated
 after their cuts of 3472c90 (test_harvest_records, new at 57f43e7, was not listed: the longest file
-of the first half now, it went out among the unlisted ones). A file not listed counts as 0 and runs after them in the
-usual order. The figures only order the run: a stale one costs some balance, never a test.
+of the first half now, it went out among the unlisted ones). A file not listed counts as 0 and
+runs after them in the usual order. The figures only order the run: a stale one costs some
+balance, never a test.
 """
 
 from __future__ import annotations
