@@ -362,9 +362,7 @@ def test_the_app_under_gunicorn_serves_a_remote_store(remote):
         "KG_STORE_UPDATE_URL": remote.store_update_url,
         "KG_STORE_GSP_URL": remote.store_gsp_url,
     }
-    # one worker: each worker's start reads the store (on Virtuoso ~10 CPU-s of its evaluation a
-    # worker); what is tested here, gunicorn's app on a remote store, is the same with one
-    with serve(Path(remote.store), workers=1, **env) as live:
+    with serve(Path(remote.store), **env) as live:
         status, _, body = request(f"{live}datasets.json?q=air")
         assert status == 200 and json.loads(body)["total"] > 0
         status, _, body = request(
