@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
-from conftest import run_kg, snapshot
+from conftest import snapshot
+from in_process import kg_here
 
 
 def test_backup_then_restore_gives_back_the_same_store(seeded, kg_env, tmp_path):
     before = snapshot(seeded)
     backup = tmp_path / "backup"
-    done = run_kg("backup", backup, env=kg_env)
+    done = kg_here("backup", backup, env=kg_env)
     assert done.returncode == 0, done.stderr
-    assert run_kg("remove", "sample", env=kg_env).returncode == 0
+    assert kg_here("remove", "sample", env=kg_env).returncode == 0
     assert snapshot(seeded) != before
-    done = run_kg("restore", backup, env=kg_env)
+    done = kg_here("restore", backup, env=kg_env)
     assert done.returncode == 0, done.stderr
     assert snapshot(seeded) == before
 
 
 def test_backup_refuses_an_existing_folder_and_restore_a_non_backup(seeded, kg_env, tmp_path):
     (tmp_path / "taken").mkdir()
-    done = run_kg("backup", tmp_path / "taken", env=kg_env)
+    done = kg_here("backup", tmp_path / "taken", env=kg_env)
     assert done.returncode == 4 and "exists" in done.stderr and "Traceback" not in done.stderr
-    done = run_kg("restore", tmp_path / "taken", env=kg_env)
+    done = kg_here("restore", tmp_path / "taken", env=kg_env)
     assert done.returncode == 4 and "not a backup" in done.stderr and "Traceback" not in done.stderr

@@ -1,4 +1,7 @@
-"""The ``kg`` command, run as a real subprocess (it is the product).
+"""The ``kg`` command: its output and exit codes, mostly from ``main(argv)`` in the test process
+(:mod:`in_process`, the same code without a Python start per command); as a real subprocess (it is
+the product) where only a process shows it: the entry point's exit codes 0, 2 and 3, another
+process holding the store's lock (exit 4), a reader that closes the pipe, ``kg serve``.
 
 File-level bad input: exit 2, one line on stderr naming the file (and the
 line, record or column), no traceback, and the store serving exactly what it
@@ -26,6 +29,7 @@ from pathlib import Path
 import pytest
 import rdflib
 from conftest import BASE, SAMPLE_CSV, SAMPLE_DATA_JSON, open_store, run_kg, snapshot
+from in_process import kg_here
 
 from kg.settings import Settings
 from kg.vocab import DCAT, KGO, SH
@@ -181,7 +185,7 @@ def test_file_level_bad_input_is_refused_and_the_store_unchanged(case, seeded, k
     path, expected = FILE_LEVEL[case](tmp_path / "input")
     before = snapshot(seeded)
     argument = path.parent if path.suffix == ".csv" else path  # a CSV source is its folder
-    result = run_kg("ingest", argument, "--source", "sample", env=kg_env)
+    result = kg_here("ingest", argument, "--source", "sample", env=kg_env)
     assert_clean_failure(result, 2, str(path), *expected)
     assert result.stderr.count("\n") == 1, "one line on stderr"
     assert snapshot(seeded) == before
@@ -241,7 +245,7 @@ def test_ckan_url_that_fails_is_refused(where, expected, portal, seeded, kg_env)
     before = snapshot(seeded)
     url = f"{portal.url}/{where}/"
     quick = {**kg_env, "KG_HTTP_BACKOFF": "0.01", "KG_HTTP_HOST_INTERVAL": "0"}  # retried, quickly
-    result = run_kg("ingest", url, "--source", "sample", env=quick)
+    result = kg_here("ingest", url, "--source", "sample", env=quick)
     assert_clean_failure(result, 2, f"{portal.url}/{where}", expected)
     assert portal.requests, "the portal was asked"
     assert snapshot(seeded) == before
@@ -353,22 +357,22 @@ def test_strict_refuses_the_whole_source(seeded, kg_env, broken_csv):
 
 
 def test_strict_accepts_a_clean_source(settings, kg_env):
-    result = run_kg("ingest", SAMPLE_CSV, "--strict", env=kg_env)
+    result = kg_here("ingest", SAMPLE_CSV, "--strict", env=kg_env)
     assert result.returncode == 0, result.stderr
     assert "stored" in result.stdout
 
 
 def test_validate(settings, kg_env, broken_csv):
-    good = run_kg("validate", SAMPLE_CSV, env=kg_env)
+    good = kg_here("validate", SAMPLE_CSV, env=kg_env)
     assert good.returncode == 0, good.stdout + good.stderr
     assert "not stored" in good.stdout
-    bad = run_kg("validate", broken_csv, "--verbose", env=kg_env)
+    bad = kg_here("validate", broken_csv, "--verbose", env=kg_env)
     assert bad.returncode == 1, bad.stdout + bad.stderr
     assert "quarantined (3)" in bad.stdout
     assert "warning:" in bad.stdout, "--verbose lists every finding"
     assert "Traceback" not in bad.stdout + bad.stderr
     assert not settings.store.exists(), "validate stores nothing"
-    missing = run_kg("validate", broken_csv / "nothing.json", env=kg_env)
+    missing = kg_here("validate", broken_csv / "nothing.json", env=kg_env)
     assert_clean_failure(missing, 2, "nothing.json")
 
 
@@ -376,8 +380,8 @@ def test_validate(settings, kg_env, broken_csv):
 
 
 def test_sources_lists_each_source_with_its_last_run(seeded, kg_env):
-    assert run_kg("ingest", SAMPLE_DATA_JSON, "--source", "usa-style", env=kg_env).returncode == 0
-    listed = run_kg("sources", env=kg_env)
+    assert kg_here("ingest", SAMPLE_DATA_JSON, "--source", "usa-style", env=kg_env).returncode == 0
+    listed = kg_here("sources", env=kg_env)
     assert listed.returncode == 0, listed.stderr
     header, *rows = [li.split() for li in listed.stdout.splitlines() if li and not li.startswith("-")]
     assert header[:4] == ["source", "format", "published", "quarantined"]
@@ -390,21 +394,21 @@ def test_sources_lists_each_source_with_its_last_run(seeded, kg_env):
 
 
 def test_remove_drops_the_source_from_sources_and_queries(seeded, kg_env):
-    assert run_kg("ingest", SAMPLE_DATA_JSON, "--source", "usa-style", env=kg_env).returncode == 0
+    assert kg_here("ingest", SAMPLE_DATA_JSON, "--source", "usa-style", env=kg_env).returncode == 0
     # an agency only the data.json source has (data.json agencies are keyed by name)
     agency = 'SELECT ?a WHERE { ?a <http://xmlns.com/foaf/0.1/name> "Air Monitoring Unit" }'
-    assert "agency/air-monitoring-unit" in run_kg("query", agency, env=kg_env).stdout
+    assert "agency/air-monitoring-unit" in kg_here("query", agency, env=kg_env).stdout
 
-    removed = run_kg("remove", "usa-style", env=kg_env)
+    removed = kg_here("remove", "usa-style", env=kg_env)
     assert removed.returncode == 0, removed.stderr
     assert "removed source usa-style" in removed.stdout
-    listed = run_kg("sources", env=kg_env)
+    listed = kg_here("sources", env=kg_env)
     assert "usa-style" not in listed.stdout and "sample" in listed.stdout
-    assert "agency/air-monitoring-unit" not in run_kg("query", agency, env=kg_env).stdout
+    assert "agency/air-monitoring-unit" not in kg_here("query", agency, env=kg_env).stdout
     graphs = open_store(seeded).named_graphs()
     assert f"{BASE}graph/usa-style" not in graphs and f"{BASE}graph/sample" in graphs
     assert f"{BASE}graph/quarantine/usa-style" not in graphs
-    again = run_kg("remove", "usa-style", env=kg_env)
+    again = kg_here("remove", "usa-style", env=kg_env)
     assert_clean_failure(again, 2, "usa-style")
 
 
@@ -416,7 +420,7 @@ def test_remove_of_an_unknown_source_is_exit_2(seeded, kg_env):
 
 
 def test_sources_on_an_empty_store(settings, kg_env):
-    result = run_kg("sources", env=kg_env)
+    result = kg_here("sources", env=kg_env)
     assert result.returncode == 0
     assert "no sources" in result.stdout
 
@@ -429,11 +433,11 @@ TITLES = f"""SELECT ?d ?title WHERE {{ ?d a <{DCAT.Dataset}> ; <http://purl.org/
 
 
 def test_query_table_json_csv(seeded, kg_env):
-    table = run_kg("query", COUNT_DATASETS, env=kg_env)
+    table = kg_here("query", COUNT_DATASETS, env=kg_env)
     assert table.returncode == 0, table.stderr
     assert table.stdout.split() == ["n", "--", str(DATASETS_IN_SAMPLE)]
 
-    as_json = run_kg("query", TITLES, "--format", "json", env=kg_env)
+    as_json = kg_here("query", TITLES, "--format", "json", env=kg_env)
     assert as_json.returncode == 0, as_json.stderr
     doc = json.loads(as_json.stdout)
     assert doc["head"]["vars"] == ["d", "title"]
@@ -441,15 +445,15 @@ def test_query_table_json_csv(seeded, kg_env):
     assert len(titles) == DATASETS_IN_SAMPLE
     assert titles[f"{BASE}dataset/vea-noise-maps"] == "Strategic noise maps"
 
-    as_csv = run_kg("query", TITLES, "--format", "csv", env=kg_env)
+    as_csv = kg_here("query", TITLES, "--format", "csv", env=kg_env)
     assert as_csv.returncode == 0, as_csv.stderr
     rows = list(csv.reader(io.StringIO(as_csv.stdout)))
     assert rows[0] == ["d", "title"]
     assert dict(rows[1:]) == titles
 
-    ask = run_kg("query", f"ASK {{ <{BASE}dataset/vea-noise-maps> a <{DCAT.Dataset}> }}", env=kg_env)
+    ask = kg_here("query", f"ASK {{ <{BASE}dataset/vea-noise-maps> a <{DCAT.Dataset}> }}", env=kg_env)
     assert ask.stdout.strip() == "true"
-    construct = run_kg("query", f"CONSTRUCT WHERE {{ ?d a <{DCAT.Dataset}> }}", "--format", "nt", env=kg_env)
+    construct = kg_here("query", f"CONSTRUCT WHERE {{ ?d a <{DCAT.Dataset}> }}", "--format", "nt", env=kg_env)
     assert construct.returncode == 0, construct.stderr
     assert len(rdflib.Graph().parse(data=construct.stdout, format="nt")) == DATASETS_IN_SAMPLE
 
@@ -457,10 +461,10 @@ def test_query_table_json_csv(seeded, kg_env):
 def test_query_from_a_file(seeded, kg_env, tmp_path):
     query = tmp_path / "count.rq"
     query.write_text(COUNT_DATASETS, encoding="utf-8")
-    result = run_kg("query", f"@{query}", "--format", "csv", env=kg_env)
+    result = kg_here("query", f"@{query}", "--format", "csv", env=kg_env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["n", str(DATASETS_IN_SAMPLE)]
-    missing = run_kg("query", f"@{tmp_path / 'none.rq'}", env=kg_env)
+    missing = kg_here("query", f"@{tmp_path / 'none.rq'}", env=kg_env)
     assert_clean_failure(missing, 2, "none.rq")
 
 
@@ -470,14 +474,14 @@ def test_query_from_a_file(seeded, kg_env, tmp_path):
     ids=["keyword", "unclosed", "unknown-prefix"],
 )
 def test_malformed_query_is_exit_2_with_the_parser_message(sparql, seeded, kg_env):
-    result = run_kg("query", sparql, env=kg_env)
+    result = kg_here("query", sparql, env=kg_env)
     assert_clean_failure(result, 2, "error")
     assert result.stderr.startswith("kg: ")
     assert result.stdout == ""
 
 
 def test_query_on_an_empty_store(settings, kg_env):
-    result = run_kg("query", COUNT_DATASETS, env=kg_env)
+    result = kg_here("query", COUNT_DATASETS, env=kg_env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["n", "-", "0"]
 
@@ -489,7 +493,7 @@ def test_query_on_an_empty_store(settings, kg_env):
     ("fmt", "syntax"), [("ttl", "turtle"), ("nt", "nt"), ("jsonld", "json-ld"), ("rdf", "xml")]
 )
 def test_export_catalogue(fmt, syntax, seeded, kg_env):
-    result = run_kg("export", "--format", fmt, env=kg_env)
+    result = kg_here("export", "--format", fmt, env=kg_env)
     assert result.returncode == 0, result.stderr
     graph = rdflib.Graph().parse(data=result.stdout, format=syntax)
     catalog = rdflib.URIRef(f"{BASE}catalog")
@@ -500,7 +504,7 @@ def test_export_catalogue(fmt, syntax, seeded, kg_env):
 
 
 def test_export_full_dump_keeps_the_graphs(seeded, kg_env):
-    result = run_kg("export", "--full", "--format", "nq", env=kg_env)
+    result = kg_here("export", "--full", "--format", "nq", env=kg_env)
     assert result.returncode == 0, result.stderr
     dataset = rdflib.Dataset()
     dataset.parse(data=result.stdout, format="nquads")
@@ -508,13 +512,13 @@ def test_export_full_dump_keeps_the_graphs(seeded, kg_env):
     assert {f"{BASE}graph/sample", f"{BASE}graph/vocabularies", f"{BASE}graph/provenance"} <= graphs
     assert len(dataset.graph(rdflib.URIRef(f"{BASE}graph/sample"))) > 1000
 
-    wrong = run_kg("export", "--full", "--format", "ttl", env=kg_env)
+    wrong = kg_here("export", "--full", "--format", "ttl", env=kg_env)
     assert_clean_failure(wrong, 2, "nq")
 
 
 def test_export_to_a_file(seeded, kg_env, tmp_path):
     out = tmp_path / "catalogue.ttl"
-    result = run_kg("export", "-o", out, env=kg_env)
+    result = kg_here("export", "-o", out, env=kg_env)
     assert result.returncode == 0, result.stderr
     assert result.stdout == ""
     graph = rdflib.Graph().parse(out, format="turtle")
@@ -523,7 +527,7 @@ def test_export_to_a_file(seeded, kg_env, tmp_path):
 
 def test_export_to_an_unwritable_path_is_a_clean_error(seeded, kg_env, tmp_path):
     target = tmp_path / "no-such-folder" / "catalogue.ttl"
-    result = run_kg("export", "-o", target, env=kg_env)
+    result = kg_here("export", "-o", target, env=kg_env)
     assert_clean_failure(result, 2, str(target))
     assert "internal error" not in result.stderr
 
@@ -548,7 +552,7 @@ def test_a_reader_that_stops_early_is_no_internal_error(seeded, kg_env):
 
 
 def test_export_of_an_empty_store(settings, kg_env):
-    result = run_kg("export", "--format", "nt", env=kg_env)
+    result = kg_here("export", "--format", "nt", env=kg_env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == ""
 

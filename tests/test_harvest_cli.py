@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import kg_command, run_kg
 from harvest_portal import FLORIDA, VANVES, Portal
+from in_process import kg_here
 
 SECRET = "Bearer kg-test-7f3a9c"
 
@@ -60,7 +61,7 @@ def test_harvest_then_sources(tmp_path: Path, portal: Portal, shared: Path, env:
 def test_unknown_source_is_refused(tmp_path: Path, env: dict[str, str]) -> None:
     sources = tmp_path / "sources.toml"
     sources.write_text('[[source]]\nname = "a"\nurl = "a.json"\n', encoding="utf-8")
-    result = run_kg("harvest", str(sources), "--source", "b", env=env)
+    result = kg_here("harvest", str(sources), "--source", "b", env=env)
     assert result.returncode == 2 and f"{sources}: no source named 'b' in the file" in result.stderr
 
 

@@ -17,17 +17,18 @@ import subprocess
 import time
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import kg_command, make_settings, snapshot
-from harvest_portal import Portal
+from conftest import SHARED, kg_command, make_settings, snapshot
+from harvest_portal import Portal, Route
 
 import kg.ingest.memo
 import kg.ingest.workers
 from kg.factory import store_for
-from kg.harvest.run import client_for, harvest_source
+from kg.harvest.run import Outcome, client_for, harvest_source
 from kg.harvest.sources import SourceSpec
 from kg.history import changes_between, stamp
 from kg.ingest.run import ingest, remove_source
@@ -37,16 +38,59 @@ from kg.store.harvest_state import load_states
 PHILA = "real-portals/data-json/phila.gov.data.json"  # 1.3 MB, 402 datasets and their publishers
 
 
+QUICK = {"http_retries": 1, "http_backoff": 0.01, "http_host_interval": 0.0, "http_timeout": 5.0}
+
+
 @pytest.fixture
 def quick(tmp_path: Path) -> Settings:
-    return make_settings(
-        tmp_path / "store", http_retries=1, http_backoff=0.01, http_host_interval=0.0, http_timeout=5.0
-    )
+    return make_settings(tmp_path / "store", **QUICK)
 
 
 @pytest.fixture
 def phila(shared: Path) -> dict:
     return json.loads((shared / "data" / PHILA).read_bytes())
+
+
+@dataclass
+class Harvested:
+    """phila harvested once (no ETag) from the module's portal, as a test's own first harvest leaves
+    it: ``quick``'s store (a copy), the route (served again as it was) and the first outcome."""
+
+    settings: Settings
+    route: Route
+    spec: SourceSpec
+    first: Outcome
+
+
+@pytest.fixture(scope="module")
+def module_portal() -> Iterator[Portal]:
+    with Portal() as portal:
+        yield portal
+
+
+@pytest.fixture(scope="module")
+def first_harvest(
+    module_portal: Portal, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, Outcome, bytes]:
+    """The store of phila's first harvest, once per module (about 4 CPU-s a harvest); tests copy it."""
+    if not (SHARED / "data" / PHILA).is_file():
+        pytest.skip(f"the shared folder with real portal samples is absent (looked for {SHARED})")
+    served = body(json.loads((SHARED / "data" / PHILA).read_bytes()))  # as the tests serve it
+    module_portal.serve("/data.json", served)
+    settings = make_settings(tmp_path_factory.mktemp("phila") / "store", **QUICK)
+    first = harvest(SourceSpec("phila", module_portal.url("/data.json"), "data.json"), settings)
+    assert first.outcome == "published" and first.changes["added"] == first.summary.read > 400
+    return Path(settings.store), first, served
+
+
+@pytest.fixture
+def harvested(
+    quick: Settings, module_portal: Portal, first_harvest: tuple[Path, Outcome, bytes]
+) -> Harvested:
+    template, first, served = first_harvest
+    shutil.copytree(template, quick.store, symlinks=True)
+    route = module_portal.serve("/data.json", served)
+    return Harvested(quick, route, SourceSpec("phila", module_portal.url("/data.json"), "data.json"), first)
 
 
 @pytest.fixture
@@ -122,12 +166,9 @@ def test_a_source_that_loses_half_its_records(
 
 
 def test_one_percent_changed_some_removed_and_reordered(
-    quick: Settings, portal: Portal, phila: dict, tmp_path: Path, validated: list[str]
+    harvested: Harvested, phila: dict, tmp_path: Path, validated: list[str]
 ) -> None:
-    route = portal.serve("/data.json", body(phila))
-    spec = SourceSpec("phila", portal.url("/data.json"), "data.json")
-    first = harvest(spec, quick)
-    assert first.outcome == "published"
+    quick, route, spec = harvested.settings, harvested.route, harvested.spec
     validated.clear()
 
     datasets = [dict(d) for d in phila["dataset"]]
@@ -188,11 +229,9 @@ def test_new_bytes_with_the_same_records_write_nothing(
 
 
 def test_a_new_recipe_maps_and_validates_everything(
-    quick: Settings, portal: Portal, phila: dict, monkeypatch: pytest.MonkeyPatch, validated: list[str]
+    harvested: Harvested, phila: dict, monkeypatch: pytest.MonkeyPatch, validated: list[str]
 ) -> None:
-    route = portal.serve("/data.json", body(phila))
-    spec = SourceSpec("phila", portal.url("/data.json"), "data.json")
-    first = harvest(spec, quick)
+    quick, route, spec, first = harvested.settings, harvested.route, harvested.spec, harvested.first
     before = snapshot(quick)
     validated.clear()
     monkeypatch.setattr(kg.ingest.memo, "MEMO_VERSION", kg.ingest.memo.MEMO_VERSION + 1)
@@ -206,10 +245,8 @@ def test_a_new_recipe_maps_and_validates_everything(
     assert kg.ingest.memo.recipe(quick.base_uri, "pyshacl") != kg.ingest.memo.recipe(quick.base_uri, "rudof")
 
 
-def test_bad_input_is_refused_whole_and_the_hashes_stay(quick: Settings, portal: Portal, phila: dict) -> None:
-    route = portal.serve("/data.json", body(phila))
-    spec = SourceSpec("phila", portal.url("/data.json"), "data.json")
-    harvest(spec, quick)
+def test_bad_input_is_refused_whole_and_the_hashes_stay(harvested: Harvested, phila: dict) -> None:
+    quick, route, spec = harvested.settings, harvested.route, harvested.spec
     before, hashes = snapshot(quick), records_file(quick, "phila").read_bytes()
     route.change(body(phila)[:-2000])  # a document cut off in the middle of a record
     failed = harvest(spec, quick)
@@ -218,10 +255,8 @@ def test_bad_input_is_refused_whole_and_the_hashes_stay(quick: Settings, portal:
     assert load_states(quick.store)["phila"].changes == {}
 
 
-def test_remove_drops_the_hashes(quick: Settings, portal: Portal, phila: dict, validated: list[str]) -> None:
-    portal.serve("/data.json", body(phila))
-    spec = SourceSpec("phila", portal.url("/data.json"), "data.json")
-    first = harvest(spec, quick)
+def test_remove_drops_the_hashes(harvested: Harvested, validated: list[str]) -> None:
+    quick, spec, first = harvested.settings, harvested.spec, harvested.first
     assert remove_source("phila", settings=quick) and not records_file(quick, "phila").exists()
     validated.clear()
     again = harvest(spec, quick)

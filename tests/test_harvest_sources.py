@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import run_kg
+from in_process import kg_here
 
 from kg.harvest.sources import SourcesFileError, read_sources, schedule_seconds
 
@@ -114,7 +114,7 @@ def test_kg_harvest_refuses_a_bad_file_whole(tmp_path: Path, kg_env: dict[str, s
     good = tmp_path / "good.json"
     good.write_text("{}", encoding="utf-8")
     path = write(tmp_path, '[[source]]\nname = "good"\nurl = "good.json"\n' + ENTRY + 'schedule = "soon"\n')
-    result = run_kg("harvest", str(path), env=kg_env)
+    result = kg_here("harvest", str(path), env=kg_env)
     assert result.returncode == 2, result.stderr
     assert f"{path}, [[source]] 2 (name 'a'), field schedule: 'soon' is not a schedule" in result.stderr
     assert "Traceback" not in result.stderr and result.stdout == ""
@@ -123,6 +123,6 @@ def test_kg_harvest_refuses_a_bad_file_whole(tmp_path: Path, kg_env: dict[str, s
 
 def test_kg_harvest_loop_wants_a_schedule_for_each_source(tmp_path: Path, kg_env: dict[str, str]) -> None:
     path = write(tmp_path, ENTRY)
-    result = run_kg("harvest", str(path), "--loop", env=kg_env)
+    result = kg_here("harvest", str(path), "--loop", env=kg_env)
     assert result.returncode == 2 and "[[source]] 1 (name 'a'), field schedule: --loop" in result.stderr
     assert not Path(kg_env["KG_STORE"]).exists()

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import BASE, kg_command, open_store, run_kg, snapshot
+from in_process import kg_here
 from pyshacl import validate
 from rdflib import Graph, URIRef
 
@@ -191,12 +192,12 @@ def test_nothing_but_our_report_reaches_the_terminal(kg_env, tmp_path):
 def test_a_long_list_of_findings_ends_with_how_many_more(kg_env, tmp_path):
     lines = ["@prefix dcat: <http://www.w3.org/ns/dcat#> ."]
     lines += [f"<https://l.example/ds/{i}> a dcat:Dataset ." for i in range(30)]  # no title, no description
-    result = run_kg("validate", write(tmp_path, "long.ttl", "\n".join(lines)), env=kg_env)
+    result = kg_here("validate", write(tmp_path, "long.ttl", "\n".join(lines)), env=kg_env)
     assert result.returncode == 1
     listed = [li for li in result.stdout.splitlines() if li.startswith("  ") and "long.ttl" in li]
     assert len(listed) == 20
     assert "… and 40 more (kg sources, the quality page, or --verbose)" in result.stdout
-    everything = run_kg("validate", "--verbose", tmp_path / "long.ttl", env=kg_env)
+    everything = kg_here("validate", "--verbose", tmp_path / "long.ttl", env=kg_env)
     assert sum("long.ttl" in li and "needs a title" in li for li in everything.stdout.splitlines()) == 30
 
 

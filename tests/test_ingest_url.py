@@ -9,8 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import run_kg, snapshot
+from conftest import snapshot
 from harvest_portal import FLORIDA, Portal
+from in_process import kg_here
 from test_harvest_pages import page
 
 from kg.readers.http import USER_AGENT
@@ -30,21 +31,22 @@ def test_a_document_url_retried_after_a_503(
     """A data.json URL (--format data.json) answering 503 then 200: published after one retry, as
     the same file ingested from disk is."""
     portal.serve("/data.json", (shared / "data" / FLORIDA).read_bytes(), plan=["503", "ok"])
-    result = run_kg(
+    result = kg_here(
         "ingest", portal.url("/data.json"), "--format", "data.json", "--source", "florida", env=env
     )
     assert result.returncode == 0, result.stderr
     count = "SELECT (COUNT(DISTINCT ?d) AS ?n) WHERE { ?d a <http://www.w3.org/ns/dcat#Dataset> }"
     local = env | {"KG_STORE": str(tmp_path / "local")}
-    assert run_kg("ingest", str(shared / "data" / FLORIDA), "--source", "florida", env=local).returncode == 0
-    datasets = run_kg("query", count, "--format", "csv", env=env).stdout.split()
+    assert kg_here("ingest", str(shared / "data" / FLORIDA), "--source", "florida", env=local).returncode == 0
+    datasets = kg_here("query", count, "--format", "csv", env=env).stdout.split()
     assert (
-        datasets == run_kg("query", count, "--format", "csv", env=local).stdout.split() and datasets[1] != "0"
+        datasets == kg_here("query", count, "--format", "csv", env=local).stdout.split()
+        and datasets[1] != "0"
     )
     asked = portal.asked("/data.json")
     assert len(asked) == 2 and asked[0].headers["user-agent"] == USER_AGENT
     assert asked[1].at - asked[0].at > 0.25  # KG_HTTP_HOST_INTERVAL (0.3 s, as the client counts it)
-    listed = run_kg("sources", env=env)
+    listed = kg_here("sources", env=env)
     assert "florida" in listed.stdout and portal.url("/data.json") in listed.stdout
 
 
@@ -53,15 +55,15 @@ def test_a_paged_catalogue_url_in_turtle(portal: Portal, env: dict[str, str]) ->
     for n in (1, 2, 3):
         following = portal.url(f"/p{n + 1}") if n < 3 else None
         portal.serve(f"/p{n}", page(n, following), content_type="text/turtle")
-    result = run_kg("ingest", portal.url("/p1"), "--format", "ttl", env=env)
+    result = kg_here("ingest", portal.url("/p1"), "--format", "ttl", env=env)
     assert result.returncode == 0, result.stderr
     assert [r.path for r in portal.requests] == ["/p1", "/p2", "/p3"]
     assert all(b.at - a.at > 0.25 for a, b in zip(portal.requests, portal.requests[1:], strict=False))
-    found = run_kg(
+    found = kg_here(
         "query", "SELECT ?d WHERE { ?d a <http://www.w3.org/ns/dcat#Dataset> }", "--format", "csv", env=env
     )
     assert sorted(found.stdout.split()[1:]) == [f"http://portal.test/dataset/{n}" for n in (1, 2, 3)]
-    listed = run_kg("sources", env=env)
+    listed = kg_here("sources", env=env)
     assert listed.stdout.splitlines()[2].startswith("127.0.0.1-"), listed.stdout  # named after the host
 
 
@@ -73,12 +75,12 @@ def test_a_ckan_portal_url_retried_and_a_failure_named(
     the store stays as it was; kg validate URL reads the same way."""
     path = "/api/3/action/package_show?id=euregio-family-pass"
     portal.serve(path, (shared / "data" / FAMILY_PASS).read_bytes(), plan=["500", "500", "ok"])
-    result = run_kg("ingest", portal.url(path), "--source", "trentino", env=env)
+    result = kg_here("ingest", portal.url(path), "--source", "trentino", env=env)
     assert result.returncode == 0, result.stderr
     assert len(portal.asked(path)) == 3
     before = snapshot(seeded)
     portal.routes[path].plan = ["500"]
-    failed = run_kg("ingest", portal.url(path), "--source", "trentino", env=env)
+    failed = kg_here("ingest", portal.url(path), "--source", "trentino", env=env)
     assert failed.returncode == 2 and "Traceback" not in failed.stderr
     assert (
         failed.stderr.strip()
@@ -86,13 +88,13 @@ def test_a_ckan_portal_url_retried_and_a_failure_named(
     )
     assert snapshot(seeded) == before
     portal.routes[path].plan = ["ok"]
-    checked = run_kg("validate", portal.url(path), env=env)
+    checked = kg_here("validate", portal.url(path), env=env)
     assert checked.returncode in (0, 1) and "Traceback" not in checked.stderr, checked.stderr
     assert snapshot(seeded) == before
 
 
 def test_a_csv_url_is_refused(env: dict[str, str]) -> None:
-    result = run_kg("ingest", "http://127.0.0.1:9/agencies.csv", "--format", "csv", env=env)
+    result = kg_here("ingest", "http://127.0.0.1:9/agencies.csv", "--format", "csv", env=env)
     assert result.returncode == 2
     assert (
         result.stderr.strip()

@@ -34,7 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from conftest import SUMMARY_SECTIONS, run_kg
+from conftest import SUMMARY_SECTIONS
+from in_process import kg_here
 from official import SHARED, Judged, OfficialValidator, fingerprint, judge, missing_files
 from rdflib import RDF, Literal, Namespace, URIRef
 from test_batch_independence import FILES as SAMPLED
@@ -263,7 +264,7 @@ def test_broken_files_are_refused(name: str, kg_env: dict[str, str]) -> None:
     """A file under broken/ does not parse: ``kg ingest`` refuses it as a whole, naming it."""
     _need_shared()
     path = FILES[name]
-    result = run_kg("ingest", str(path), env=kg_env)
+    result = kg_here("ingest", str(path), env=kg_env)
     assert result.returncode == 2, f"{name}: exit {result.returncode}, expected 2\n{result.stderr}"
     assert path.name in result.stderr, f"{name}: the message does not name the file: {result.stderr}"
 

@@ -15,7 +15,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, run_kg
+from conftest import ROOT
+from in_process import kg_here
 
 from kg.errors import InputError
 from kg.readers import json_stream, read_source
@@ -607,7 +608,7 @@ def test_bad_files_are_refused_by_kg_ingest(case: str, tmp_path: Path, kg_env: d
     path.write_bytes(
         text.replace("ITEMS", ",\n".join(json.dumps(package(i)) for i in range(200))).encode(encoding)
     )
-    result = run_kg("ingest", path, "--source", "ckan-file", env=kg_env)
+    result = kg_here("ingest", path, "--source", "ckan-file", env=kg_env)
     assert result.returncode != 0 and "Traceback" not in result.stdout + result.stderr
     for word in [str(path), *words]:
         assert word in result.stderr, result.stderr
