@@ -18,7 +18,7 @@ a touched record's old line or a link held back now, so it is in ``remove``; eve
 in ``Old`` is a touched record's new line or a link no longer held back, so it is in ``add``. A
 triple two records assert (an agency or a concept that several datasets describe) is taken out only
 when no line of ``F`` has it: ``remove`` is the touched records' old lines *minus* ``F``, which one
-pass over ``F`` finds (~2 s for 4.7 M lines), and ``add`` is only lines of ``F``.
+pass over ``F`` finds, and ``add`` is only lines of ``F``.
 
 *When it writes whole instead* (the reason goes in the summary): no kept results of the last run
 under the same recipe (a first ingest, a new mapping or shapes, an RDF source mapped whole, a result
@@ -45,10 +45,11 @@ from kg.store.interface import GraphStore
 from kg.store.next_generation import FILES
 from kg.vocab import KGO
 
-# Above this share of touched records the whole write is used. The delta's own cost grows with the
-# touched records (~0.1 ms each to read back and ~7 µs a triple to remove); the whole write's with
-# the source; but both build the derived tables and search index of the graph alike, so the
-# delta stays the cheaper up to large shares: 10 % keeps a margin for sources with few triples a record.
+# Above this share of touched records the whole write is used. Measured at 100,000 datasets (load 5,
+# bench/RESULTS.md): the delta took 19 s for 1.9 % touched (reading their results back, one pass
+# over the new files, ~7 µs a triple removed), the bulk loads it replaces ~65-110 s; both then build
+# the derived tables and search index alike. Its cost grows with the touched records, the loads'
+# with the source, so 10 % keeps a margin without a measured crossover (not measured: a guess).
 MAX_SHARE = 0.10
 LABEL_SAMPLE = 64  # kept lines with blank nodes checked to be in the published graph as written
 
