@@ -74,7 +74,7 @@ print(json.dumps({
     "phases": {k: round(v, 1) for k, v in (s.seconds.items() if s else ())},
     "read": s.read if s else None, "mapped": s.changes.mapped if s and s.changes else None,
     "change_detection_s": round(s.changes.seconds, 1) if s and s.changes else None,
-    "cpu_s": round(cpu, 1),
+    "cpu_s": round(cpu, 1), "write": s.write if s else None,
 }))
 """
 

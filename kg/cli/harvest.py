@@ -78,7 +78,7 @@ def print_outcome(outcome: Outcome) -> None:
     assert s is not None
     print(
         f"{outcome.source}: published {s.published} and quarantined {s.quarantined} of {s.read} records "
-        f"in {outcome.seconds:.1f} s{counts}{after}",
+        f"in {outcome.seconds:.1f} s{counts}; written {s.write}{after}",
         flush=True,
     )
 

@@ -97,7 +97,7 @@ def print_summary(summary, *, verbose: bool = False) -> None:
         print(f"{summary.links_held_back} links to quarantined records wait with them in quarantine")
     timing = ", ".join(f"{k} {v:.1f} s" for k, v in summary.seconds.items())
     if timing:
-        print(f"\n{timing}")
+        print(f"\n{timing}" + (f"; written {summary.write}" if summary.write else ""))
 
 
 LISTED = 20  # lines of a long list printed unless --verbose

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import json
 import pickle
 import sqlite3
 import time
@@ -223,6 +224,11 @@ class Memo:
         while self._order:
             yield self._reused(*self._order.popleft())
 
+    def stored_key(self, ident: str) -> str | None:
+        """The key (IRI) of the last run's result for a record, when that result may be reused."""
+        found = self._rows.get(self.before.get(ident, b""))
+        return found[1] if found is not None else None
+
     def _reused(self, ident: str, digest: bytes, row: int | None, origins: list[Origin]) -> Result:
         assert self._old is not None and row is not None
         t0 = time.perf_counter()
@@ -320,6 +326,19 @@ class Memo:
         if self._old is not None:
             self._old.close()
             self._old = None
+
+
+def results_of(path: Path, idents: Iterable[str]) -> Iterator[tuple[str, Result]]:
+    """The results a records file (a generation's, or this run's :attr:`Memo.target`) keeps for
+    these records, in the file's order: what :mod:`kg.ingest.delta` takes out of a graph and adds."""
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        wanted = json.dumps(sorted(idents))
+        query = "SELECT ident, result FROM records WHERE ident IN (SELECT value FROM json_each(?))"
+        for ident, blob in db.execute(query, (wanted,)):
+            yield ident, pickle.loads(zlib.decompress(blob))
+    finally:
+        db.close()
 
 
 def memo_for(settings: Settings, name: str, scratch: Path) -> Memo | None:

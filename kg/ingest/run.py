@@ -30,6 +30,7 @@ from kg.derived.descriptions import Descriptions, RowWriter
 from kg.derived.tables import Scores
 from kg.errors import StrictRefusal, ValidatorError
 from kg.factory import store_for, validator_for
+from kg.ingest.delta import source_write
 from kg.ingest.history import keep_history
 from kg.ingest.keys import keyed
 from kg.ingest.memo import memo_for
@@ -206,7 +207,8 @@ def ingest(
         )
         scores = Scores(graphs[4], scores_jsonl)  # the points per indicator, for kg.derived.quality
         descriptions = Descriptions(graphs[0], rows.path, frozenset(_lines(published_nt, held_lines)))
-        with store_for(settings, search, scores, descriptions).write(replace=graphs) as writer:
+        store = store_for(settings, search, scores, descriptions)
+        with source_write(store, graphs, memo, summary) as writer:
             writer.load(published_nt, graph=graphs[0], leave_out=held_lines, keep_labels=True)
             writer.load(quarantine_nt, graph=graphs[1])
             writer.load_text(eu_vocabularies.vocabulary_ntriples(), graph=graphs[2])

@@ -41,6 +41,7 @@ class IngestSummary:
     validator_failures: int = 0  # records the SHACL engine could not check (quarantined)
     skipped: Counter = field(default_factory=Counter)  # entries that are no record of ours, by reason
     changes: Changes | None = None  # records against the last ingest's (kg.ingest.memo); None: not known
+    write: str = ""  # how the graphs were written: whole or by difference, and why (kg.ingest.delta)
     unchanged: bool = False  # nothing written: every record, and the checks across sources, as last time
 
     def add(self, report: RecordReport) -> None:

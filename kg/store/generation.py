@@ -16,6 +16,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from kg.errors import InputError, QueryError, StoreError
+from kg.store import delta
 from kg.store.bulk_load import cut_points, read_pieces
 from kg.store.results import FORMATS
 
@@ -255,6 +256,22 @@ class Writer:
             quads = ox.parse(input=piece.replace(b" .\n", suffix), format=ox.RdfFormat.N_QUADS)
             store.bulk_extend(quads)
         self.labelled.add(graph)
+
+    def patch(
+        self, graph: str, remove: Iterable[bytes], add: Iterable[bytes], *, labelled: bool
+    ) -> tuple[int, int]:
+        """Remove the ``remove`` N-Triples lines from ``graph`` and add the ``add`` ones, blank-node
+        labels kept (:mod:`kg.store.delta`); the number of each. ``labelled``: the graph is now what
+        one file holds, named as it names its blank nodes (:attr:`Generation.labelled`)."""
+        self.labelled.discard(graph)
+        counts = delta.patch(self._for(graph), graph, remove, add)
+        if labelled:
+            self.labelled.add(graph)
+        return counts
+
+    def names_blank_nodes_as(self, graph: str, lines: Iterable[bytes]) -> bool:
+        """Whether ``graph`` holds each of these N-Triples lines with their blank nodes' labels."""
+        return delta.names_blank_nodes_as(self._for(graph), graph, lines)
 
     def load_text(self, text: str, *, graph: str, fmt: str = "nt") -> None:
         self.labelled.discard(graph)

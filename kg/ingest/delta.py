@@ -1,0 +1,238 @@
+"""An ingest's store write by difference: the source's big graphs changed by the records that changed.
+
+Why: with change detection per record (:mod:`kg.ingest.memo`) a re-harvest with 1 % of 100,000
+records changed maps and validates only those, but the whole write then loaded the source's graphs
+again (4.7 M catalogue triples, 1.8 M measurements: ~65 s of bulk loads on a quiet machine).
+Here the next generation keeps the published catalogue and quality graphs (a checkpoint: hard
+links) and :meth:`kg.store.generation.Writer.patch` takes out the triples of the *touched*
+records and adds their new ones. The small graphs (quarantine, reports, vocabularies, the
+catalogue's own, provenance) are written whole as before.
+
+*Touched*: added, changed and removed records, and every record quarantined by this run or the
+last (a record's verdict may change with no change of its own: another source may now publish its
+IRI, and the links to a quarantined record are held back from the catalogue graph).
+
+*Why the result is the whole write's* (``F``: the file the whole write would load, ``Old``: the
+published graph, the union of the last run's records' lines): every line of ``Old`` not in ``F`` is
+a touched record's old line or a link held back now, so it is in ``remove``; every line of ``F`` not
+in ``Old`` is a touched record's new line or a link no longer held back, so it is in ``add``. A
+triple two records assert (an agency or a concept that several datasets describe) is taken out only
+when no line of ``F`` has it: ``remove`` is the touched records' old lines *minus* ``F``, which one
+pass over ``F`` finds, and ``add`` is only lines of ``F``.
+
+*When it writes whole instead* (the reason goes in the summary): no kept results of the last run
+under the same recipe (a first ingest, a new mapping or shapes, an RDF source mapped whole, a result
+not kept), a remote store, more than :data:`MAX_SHARE` of the records touched, or, found in the
+write, a published generation other than the one the records were compared with, or a graph whose
+blank nodes were named anew by a copy (then only that graph is dropped and loaded whole).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from kg.errors import StoreError
+from kg.ingest.memo import Memo, results_of
+from kg.ingest.summary import IngestSummary
+from kg.store.bulk_load import read_pieces
+from kg.store.generation import Writer
+from kg.store.interface import GraphStore
+from kg.store.next_generation import FILES
+from kg.vocab import KGO
+
+# Above this share of touched records the whole write is used. Measured at 100,000 datasets (load 5,
+# bench/RESULTS.md): the delta took 19 s for 1.9 % touched (reading their results back, one pass
+# over the new files, ~7 µs a triple removed), the bulk loads it replaces ~65-110 s; both then build
+# the derived tables and search index alike. Its cost grows with the touched records, the loads'
+# with the source, so 10 % keeps a margin without a measured crossover (not measured: a guess).
+MAX_SHARE = 0.10
+LABEL_SAMPLE = 64  # kept lines with blank nodes checked to be in the published graph as written
+
+
+@dataclass
+class Plan:
+    """What the delta write needs, decided before the write from the run's records."""
+
+    source: str
+    signature: str  # of the records file the published graphs were made with (the memo's previous)
+    touched: frozenset[str]  # identities (kg.ingest.memo.identity) of the records to take out and add
+    results: Path  # this run's records file (Memo.target)
+    unheld: frozenset[bytes]  # quarantined before, not now: links to them are published again
+    graphs: tuple[str, str]  # the source's catalogue and quality graphs, patched
+
+
+def plan_delta(
+    store: GraphStore, memo: Memo | None, summary: IngestSummary, graphs: tuple[str, ...]
+) -> Plan | str:
+    """The delta write's plan for this run, or why the graphs are written whole.
+
+    ``graphs``: the ingest's, in :func:`kg.ingest.run.ingest`'s order (the source's catalogue,
+    quarantine, vocabulary, our catalogue, quality and report graphs).
+    """
+    if memo is None:
+        return "whole: the last results are not kept (a remote store, or reuse off)"
+    if not memo.before:
+        return "whole: a first ingest of the source"
+    if memo.opaque or memo.incomplete or not memo.previous_signature:
+        return "whole: no usable results of the last run (a new recipe, an RDF source or a failed check)"
+    previous_quarantine = quarantined_keys(store, graphs[1])
+    now = {r.key for r in summary.quarantined_reports}
+    quarantined = previous_quarantine | now
+    touched = {i for i, digest in memo.seen.items() if memo.before.get(i) != digest}
+    touched |= {i for i in memo.before if i not in memo.seen}
+    touched |= {i for i in (*memo.before, *memo.seen) if memo.stored_key(i) in quarantined}
+    share = len(touched) / max(len(memo.before), len(memo.seen), 1)
+    if share > MAX_SHARE:
+        return f"whole: {share:.0%} of the records touched (more than {MAX_SHARE:.0%})"
+    unheld = frozenset(f"<{k}>".encode() for k in previous_quarantine - now if k.startswith("http"))
+    patched = (graphs[0], graphs[4])
+    return Plan(summary.source, memo.previous_signature, frozenset(touched), memo.target, unheld, patched)
+
+
+def quarantined_keys(store: GraphStore, graph: str) -> set[str]:
+    """The record keys a published quarantine graph holds (its reports' ``kgo:recordKey``)."""
+    query = f"SELECT ?k WHERE {{ GRAPH <{graph}> {{ ?r <{KGO.recordKey}> ?k }} }}"
+    return {row["k"].value for row in store.query(query, default_graphs=[], private=True)}
+
+
+@contextmanager
+def source_write(
+    store: GraphStore, graphs: tuple[str, ...], memo: Memo | None, summary: IngestSummary
+) -> Iterator[Writer]:
+    """The write of an ingest's ``graphs`` (:func:`plan_delta`): whole, replacing them, or by
+    difference for the source's catalogue and quality graphs; which one goes in ``summary.write``."""
+    plan = plan_delta(store, memo, summary, graphs)
+    if isinstance(plan, str):
+        summary.write = plan
+        with store.write(replace=graphs) as writer:
+            yield writer
+        return
+    kept = tuple(g for g in graphs if g not in plan.graphs)
+    with store.write(replace=kept, changed=graphs) as writer:
+        delta = DeltaWriter(writer, plan, store.folder() / FILES / f"{plan.source}.sqlite", summary)
+        yield delta
+        delta.check_done()
+
+
+class DeltaWriter:
+    """The store's writer, but a load of one of the plan's graphs patches the published one to what
+    the file holds (see the module docstring); any other call goes to the writer as it is."""
+
+    def __init__(self, writer: Writer, plan: Plan, base: Path, summary: IngestSummary) -> None:
+        self._writer, self._plan, self._base, self._summary = writer, plan, base, summary
+        self._lines: dict[str, tuple[set[bytes], set[bytes]]] | None = None  # graph -> (old, new)
+        self._patched: dict[str, tuple[int, int]] = {}  # graph -> triples removed, added
+        self._whole: set[str] = set()  # graphs of the plan loaded whole after all
+        self._seconds = 0.0  # spent finding and applying the difference
+        summary.write = f"delta: {len(plan.touched):,} records' triples replaced"
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._writer, name)
+
+    def load(
+        self,
+        path: Path | str,
+        *,
+        graph: str,
+        fmt: str = "nt",
+        leave_out: Sequence[tuple[int, int]] = (),
+        keep_labels: bool = False,
+    ) -> None:
+        if graph not in self._plan.graphs:
+            self._writer.load(path, graph=graph, fmt=fmt, leave_out=leave_out, keep_labels=keep_labels)
+            return
+        t0 = time.perf_counter()
+        why = self._unsafe(graph, keep_labels) if fmt == "nt" else "not N-Triples"
+        remove, add, blank = (set(), set(), []) if why else self._difference(graph, path, leave_out)
+        if not why and keep_labels and not self._labels_kept(graph, remove, blank):
+            why = "its blank nodes were named anew by a copy"
+        if why:  # this graph whole: dropped from the checkpoint and loaded
+            self._whole.add(graph)
+            self._summary.write += f"; {graph} whole ({why})"
+            self._writer.drop(graph)
+            self._writer.load(path, graph=graph, fmt=fmt, leave_out=leave_out, keep_labels=keep_labels)
+            return
+        self._patched[graph] = self._writer.patch(graph, remove, add, labelled=keep_labels)
+        self._seconds += time.perf_counter() - t0
+
+    def check_done(self) -> None:
+        """Every graph of the plan was loaded (else the generation would keep its old triples)."""
+        missing = [g for g in self._plan.graphs if g not in self._patched and g not in self._whole]
+        if missing:  # the code's own mistake: published, the graphs would keep their old triples
+            raise StoreError(f"the delta write was not given {missing} to load: nothing written")
+        removed = sum(r for r, _ in self._patched.values())
+        added = sum(a for _, a in self._patched.values())
+        self._summary.write += f" ({removed:,} triples removed, {added:,} added in {self._seconds:.1f} s)"
+
+    def _unsafe(self, graph: str, keep_labels: bool) -> str:
+        """Why this graph cannot be patched (""  when it can)."""
+        if self._old_and_new() is None:
+            return "the published records are not those the run compared with"
+        if not keep_labels and any(b"_:" in line for part in self._old_and_new()[graph] for line in part):
+            return "blank nodes in a graph loaded without its labels"
+        return ""
+
+    def _old_and_new(self) -> dict[str, tuple[set[bytes], set[bytes]]] | None:
+        """Per graph of the plan, the touched records' lines in the published generation and in this
+        run; None when the published records file is not the one the run compared with."""
+        if self._lines is None:
+            if _signature(self._base) != self._plan.signature:
+                return None
+            lines = {g: (set(), set()) for g in self._plan.graphs}
+            for which, path in ((0, self._base), (1, self._plan.results)):
+                for _, (_, _, texts) in results_of(path, self._plan.touched):
+                    for graph, text in zip(self._plan.graphs, texts[:2], strict=True):
+                        lines[graph][which].update(text.encode("utf-8").splitlines(keepends=True))
+            self._lines = lines
+        return self._lines
+
+    def _difference(
+        self, graph: str, path: Path | str, leave_out: Sequence[tuple[int, int]]
+    ) -> tuple[set[bytes], set[bytes], list[bytes]]:
+        """(lines to remove, lines to add, a sample of the other lines with blank nodes): the
+        touched records' old lines and the links held back now, but those the file has; the touched
+        records' new lines and the links no longer held back, that the file has."""
+        old, new = self._old_and_new()[graph]
+        remove = old | set(_held(path, leave_out))
+        in_file, add, blank = set(), set(), []
+        unheld = self._plan.unheld
+        for piece in read_pieces(path, [], leave_out):
+            for line in piece.splitlines(keepends=True):
+                if line in remove:
+                    in_file.add(line)
+                if line in new or (unheld and line.rstrip(b" .\n").rsplit(b" ", 1)[-1] in unheld):
+                    add.add(line)
+                elif len(blank) < LABEL_SAMPLE and b"_:" in line:
+                    blank.append(line)
+        return remove - in_file, add, blank
+
+    def _labels_kept(self, graph: str, remove: set[bytes], blank: list[bytes]) -> bool:
+        """Whether the checkpoint's graph names its blank nodes as the file does: checked on lines
+        with blank nodes of records not touched (which it must hold), or else on those to remove."""
+        sample = blank or [line for line in remove if b"_:" in line]
+        return self._writer.names_blank_nodes_as(graph, sample)
+
+
+def _held(path: Path | str, spans: Sequence[tuple[int, int]]) -> Iterator[bytes]:
+    with open(path, "rb") as source:
+        for start, end in spans:
+            source.seek(start)
+            yield source.read(end - start)
+
+
+def _signature(records: Path) -> str:
+    """The signature a records file was finished with ("" if it has none, or cannot be read)."""
+    try:
+        db = sqlite3.connect(f"file:{records}?mode=ro", uri=True)
+        try:
+            found = db.execute("SELECT value FROM meta WHERE name = 'signature'").fetchone()
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return ""
+    return found[0] if found else ""
