@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from kg.harvest.pages import checked_body, paged_catalogue, suffix_for
 from kg.harvest.sources import SourceSpec
 from kg.readers.ckan_portal import MAX_PAGES, portal_pages
 from kg.readers.http import HttpClient, client_for
+from kg.scratch import scratch_folder
 from kg.settings import Settings
 from kg.store.harvest_state import SourceState
 
@@ -103,8 +103,8 @@ def fetched_once(url: str, fmt: str | None, settings: Settings) -> Iterator[Fetc
     if fmt == "csv":
         raise InputError("a CSV folder is read from disk, not from a URL", file=url)
     spec = SourceSpec("url", url, fmt or "ckan")
-    with tempfile.TemporaryDirectory(prefix="kg-fetch-") as scratch:
-        found = fetch(spec, None, client_for(settings), Path(scratch), jsonld_fetch=settings.jsonld_fetch)
+    with scratch_folder("kg-fetch-") as scratch:
+        found = fetch(spec, None, client_for(settings), scratch, jsonld_fetch=settings.jsonld_fetch)
         assert isinstance(found, Fetched)  # nothing to compare with: never Unchanged
         try:
             yield found

@@ -9,12 +9,10 @@ writer among the others (``kg ingest``, another harvest).
 
 from __future__ import annotations
 
-import tempfile
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from kg.errors import InputError, KgError, StoreBusy
 from kg.harvest.fetch import Fetched, fetch
@@ -22,6 +20,7 @@ from kg.harvest.sources import SourceSpec
 from kg.ingest.run import Progress, ingest, list_sources
 from kg.ingest.summary import IngestSummary
 from kg.readers.http import HttpClient, client_for
+from kg.scratch import scratch_folder
 from kg.settings import Settings
 from kg.store.harvest_state import SourceState, load_states, save_state
 
@@ -102,10 +101,10 @@ def harvest_source(
     waited, state.busy_wait = state.busy_wait, 0.0
     outcome = Outcome(spec.name, "failed")
     try:
-        with tempfile.TemporaryDirectory(prefix="kg-harvest-") as scratch:
-            found = fetch(spec, last, client, Path(scratch), jsonld_fetch=settings.jsonld_fetch)
+        with scratch_folder("kg-harvest-") as scratch:
+            found = fetch(spec, last, client, scratch, jsonld_fetch=settings.jsonld_fetch)
             if isinstance(found, Fetched):
-                summary = _ingest(spec, found, settings, scratch, progress)
+                summary = _ingest(spec, found, settings, str(scratch), progress)
                 outcome.summary = summary
                 outcome.changes = summary.changes.counts() if summary.changes else None
                 if summary.unchanged:

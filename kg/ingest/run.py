@@ -15,7 +15,6 @@ listing the sources are here too.
 
 from __future__ import annotations
 
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -44,6 +43,7 @@ from kg.readers import read_source
 from kg.readers.detect import detect_format
 from kg.readers.http import client_for
 from kg.records import Record
+from kg.scratch import scratch_folder
 from kg.search.summaries import Summaries
 from kg.settings import Settings
 from kg.validation.report import Finding
@@ -84,7 +84,7 @@ def ingest(
     summary = IngestSummary(name, origin or location, fmt)
     iris = Minter(settings.base_uri)
     started = datetime.now(UTC)
-    with tempfile.TemporaryDirectory(prefix="kg-ingest-") as scratch:
+    with scratch_folder("kg-ingest-") as scratch:
         published_nt = Path(scratch) / "published.nt"
         quarantine_nt = Path(scratch) / "quarantine.nt"
         quality_nt = Path(scratch) / "quality.nt"
@@ -339,7 +339,7 @@ def remove_source(name: str, *, settings: Settings) -> bool:
     )
     if not any(g in store.named_graphs() for g in graphs):
         return False
-    with tempfile.TemporaryDirectory(prefix="kg-remove-") as scratch, store.write(replace=graphs) as writer:
+    with scratch_folder("kg-remove-") as scratch, store.write(replace=graphs) as writer:
         for g in graphs:
             writer.drop(g)
         run = iris.run(name, f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}")
