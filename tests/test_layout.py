@@ -17,7 +17,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 LAYERS: list[set[str]] = [
-    {"errors", "vocab", "iris", "records", "sparql_text", "malloc", "history", "scratch"},  # no kg import but these
+    # no kg import but these
+    {"errors", "vocab", "iris", "records", "sparql_text", "malloc", "history", "scratch"},
     {"settings", "terms", "sparql_updates"},  # sparql_updates: on sparql_text's tokens
     {"readers", "mapping", "store", "catalog_records"},  # the store alone opens pyoxigraph's Store
     {"validation", "evaluation", "search", "catalog"},  # SHACL; queries stopped at the deadline
