@@ -29,7 +29,6 @@ blank nodes were named anew by a copy (then only that graph is dropped and loade
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -37,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kg.errors import StoreError
-from kg.ingest.memo import Memo, results_of
+from kg.ingest.memo import Memo, records_signature, results_of
 from kg.ingest.summary import IngestSummary
 from kg.store.bulk_load import read_pieces
 from kg.store.generation import Writer
@@ -181,7 +180,7 @@ class DeltaWriter:
         """Per graph of the plan, the touched records' lines in the published generation and in this
         run; None when the published records file is not the one the run compared with."""
         if self._lines is None:
-            if _signature(self._base) != self._plan.signature:
+            if records_signature(self._base) != self._plan.signature:
                 return None
             lines = {g: (set(), set()) for g in self._plan.graphs}
             for which, path in ((0, self._base), (1, self._plan.results)):
@@ -223,16 +222,3 @@ def _held(path: Path | str, spans: Sequence[tuple[int, int]]) -> Iterator[bytes]
         for start, end in spans:
             source.seek(start)
             yield source.read(end - start)
-
-
-def _signature(records: Path) -> str:
-    """The signature a records file was finished with ("" if it has none, or cannot be read)."""
-    try:
-        db = sqlite3.connect(f"file:{records}?mode=ro", uri=True)
-        try:
-            found = db.execute("SELECT value FROM meta WHERE name = 'signature'").fetchone()
-        finally:
-            db.close()
-    except sqlite3.Error:
-        return ""
-    return found[0] if found else ""

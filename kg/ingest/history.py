@@ -22,18 +22,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import pickle
 import re
 import shutil
 import sqlite3
-import zlib
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
 from kg.factory import store_for
 from kg.history import LAYOUT, SCHEMA, history_name, stamp
-from kg.ingest.memo import Memo
+from kg.ingest.memo import Memo, kept_records, results_of
 from kg.iris import Minter
 from kg.mapping.ntriples import nt_iri
 from kg.settings import Settings
@@ -145,14 +143,7 @@ def _start(previous: Path | None, target: Path) -> sqlite3.Connection:
 
 def _present(records: Path | None) -> dict[str, tuple[str, bytes, str, int]]:
     """This run's kept records (identity -> IRI, digest, kind, whether published), from its memo file."""
-    if records is None:
-        return {}
-    db = sqlite3.connect(f"file:{records}?mode=ro", uri=True)
-    try:
-        rows = db.execute("SELECT ident, key, digest, kind, publishable FROM records")
-        return {ident: (key, digest, kind, publishable) for ident, key, digest, kind, publishable in rows}
-    finally:
-        db.close()
+    return kept_records(records) if records is not None else {}
 
 
 def _what_changed(old: Path | None, new: Path | None, idents: list[str]) -> dict[str, dict | None]:
@@ -180,18 +171,10 @@ def _what_changed(old: Path | None, new: Path | None, idents: list[str]) -> dict
 
 def _lines(records: Path, idents: Iterable[str]) -> dict[str, frozenset[str]]:
     """The N-Triples lines of each record's kept result, blank nodes' labels made one."""
-    wanted = set(idents)
-    db = sqlite3.connect(f"file:{records}?mode=ro", uri=True)
-    try:
-        rows = [(i, rowid) for i, rowid in db.execute("SELECT ident, rowid FROM records") if i in wanted]
-        found = {}
-        for ident, rowid in rows:
-            (blob,) = db.execute("SELECT result FROM records WHERE rowid = ?", (rowid,)).fetchone()
-            lines = pickle.loads(zlib.decompress(blob))[2][0]  # kg.ingest.workers.Result: its triples
-            found[ident] = frozenset(_BLANK.sub("_:b", line) for line in lines.splitlines())
-        return found
-    finally:
-        db.close()
+    return {
+        ident: frozenset(_BLANK.sub("_:b", line) for line in result[2][0].splitlines())  # its triples
+        for ident, result in results_of(records, idents)
+    }
 
 
 def _predicate(line: str) -> str:

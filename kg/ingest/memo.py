@@ -341,6 +341,29 @@ def results_of(path: Path, idents: Iterable[str]) -> Iterator[tuple[str, Result]
         db.close()
 
 
+def kept_records(path: Path) -> dict[str, tuple[str, bytes, str, int]]:
+    """Every record a records file keeps: identity -> its IRI, digest, kind, whether published."""
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        rows = db.execute("SELECT ident, key, digest, kind, publishable FROM records")
+        return {ident: (key, digest, kind, publishable) for ident, key, digest, kind, publishable in rows}
+    finally:
+        db.close()
+
+
+def records_signature(path: Path) -> str:
+    """The signature a records file was finished with ("" if it has none, or cannot be read)."""
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            found = db.execute("SELECT value FROM meta WHERE name = 'signature'").fetchone()
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return ""
+    return found[0] if found else ""
+
+
 def memo_for(settings: Settings, name: str, scratch: Path) -> Memo | None:
     """The source's per-record results, the last ingest's read from the published generation, this
     one's to be written in ``scratch``; None for a remote store (no generation folder to keep them)."""
