@@ -77,10 +77,15 @@ class Harvested:
     first: Outcome
 
 
-@pytest.fixture(scope="module")
-def module_portal() -> Iterator[Portal]:
-    with Portal() as portal:
-        yield portal
+def harvest_template(portal: Portal, folder: Path, served: bytes) -> tuple[Path, Outcome]:
+    """A store in ``folder`` with ``served`` harvested once (no ETag) as source ``phila`` from
+    ``portal``'s /data.json, and the outcome: for a module's tests to copy instead of each harvesting
+    the same file first (the harvest state holds the portal's URL, so the tests serve from it too)."""
+    portal.serve("/data.json", served)
+    settings = make_settings(folder / "store", **QUICK)
+    first = harvest(SourceSpec("phila", portal.url("/data.json"), "data.json"), settings)
+    assert first.outcome == "published" and first.changes["added"] == first.summary.read, first.reason
+    return Path(settings.store), first
 
 
 @pytest.fixture(scope="module")
@@ -91,11 +96,9 @@ def first_harvest(
     if not (SHARED / "data" / PHILA).is_file():
         pytest.skip(f"the shared folder with real portal samples is absent (looked for {SHARED})")
     served = body(phila_first(json.loads((SHARED / "data" / PHILA).read_bytes())))  # as `phila`
-    module_portal.serve("/data.json", served)
-    settings = make_settings(tmp_path_factory.mktemp("phila") / "store", **QUICK)
-    first = harvest(SourceSpec("phila", module_portal.url("/data.json"), "data.json"), settings)
-    assert first.outcome == "published" and first.changes["added"] == first.summary.read >= PHILA_DATASETS
-    return Path(settings.store), first, served
+    store, first = harvest_template(module_portal, tmp_path_factory.mktemp("phila"), served)
+    assert first.summary.read >= PHILA_DATASETS
+    return store, first, served
 
 
 @pytest.fixture
