@@ -10,6 +10,7 @@
 * ``run_kg(*args, env=…)``: run the ``kg`` command, text output.
 * ``snapshot(store)``: what a store serves, comparable with ``==``.
 * ``shared``: ``../shared`` (real records from real portals), or a skip.
+* ``portal`` / ``module_portal``: a loopback portal (tests/harvest_portal.py) for a test / a module.
 
 With ``KG_TEST_STORE=oxigraph`` (or ``virtuoso``; see :mod:`backend`) every store that
 :func:`make_settings` makes is backed by a fresh real server of that kind, stopped after
@@ -271,6 +272,14 @@ def shared() -> Path:
 @pytest.fixture
 def portal() -> Iterator[Portal]:
     """A loopback portal (tests/harvest_portal.py) for one test: the harvester's and HTTP client's."""
+    with Portal() as portal:
+        yield portal
+
+
+@pytest.fixture(scope="module")
+def module_portal() -> Iterator[Portal]:
+    """One loopback portal for a module's tests (its routes replaced as they go): for a store made
+    once per module by a harvest from it, whose harvest state holds the portal's URL."""
     with Portal() as portal:
         yield portal
 

@@ -103,7 +103,11 @@ def serve(
         deadline = time.monotonic() + STARTUP_TIMEOUT
         while True:
             try:
-                with urllib.request.urlopen(base + "health", timeout=2) as r:
+                # a probe waits for its answer: one given up after a fixed few seconds stays queued in
+                # the server, and on a store whose health check is slow (Virtuoso's ASK: ~2 s) the
+                # abandoned probes piled up in front of the next ones (23 s to start, not 2)
+                remaining = max(1.0, deadline - time.monotonic())
+                with urllib.request.urlopen(base + "health", timeout=remaining) as r:
                     if r.status == 200:
                         break
             except OSError:
