@@ -156,7 +156,8 @@ class DeltaWriter:
             self._writer.drop(graph)
             self._writer.load(path, graph=graph, fmt=fmt, leave_out=leave_out, keep_labels=keep_labels)
             return
-        self._patched[graph] = self._writer.patch(graph, remove, add, labelled=keep_labels)
+        old, new = self._old_and_new()[graph]  # the records' lines: their subjects' rows made again
+        self._patched[graph] = self._writer.patch(graph, remove, add, labelled=keep_labels, touched=old | new)
         self._seconds += time.perf_counter() - t0
 
     def check_done(self) -> None:
