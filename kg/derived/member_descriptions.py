@@ -31,7 +31,7 @@ from typing import Protocol
 from kg.catalog import BLANK_DEPTH, DESCRIBE_DEPTH, Description, Node, ended
 from kg.derived.catalog import concept_ntriples
 from kg.derived.descriptions import DerivedNodes, compress, decompress
-from kg.derived.node_updates import touched_keys
+from kg.derived.node_updates import changed_rows, touched_keys
 from kg.derived.tables import Build, chunks
 
 TABLES = ("member_descriptions", "shared_nodes")
@@ -190,14 +190,18 @@ def _copy_unaffected(b: Build) -> None:
     the shared nodes they name: the member's own graph is unchanged or patched, and no key its walk
     reached (itself, the IRIs its description names, its blank nodes) is a node or a member of a
     graph that changed whole or is gone, a subject of a patched graph's touched lines
-    (:attr:`Generation.touched`: its node row may differ), a member that a patched graph gained or
+    (:attr:`Generation.touched`) whose node row differs, a member that a patched graph gained or
     lost, or a blank node of a graph whose blank nodes were named anew (:attr:`Generation.renamed`:
     its IRIs' rows are the same but for those names, which the rows that reach them list). Nothing
     when the previous file has no rows."""
     if not b.incremental or not _has_rows(b.db):
         return
     graphs = [g for g in b.generation.data_graphs() if b.layout.holds_members(g)]
-    patched = {g: keys for g in graphs if b.changed(g) and (keys := touched_keys(b, g)) is not None}
+    patched = {
+        g: changed_rows(b, g, keys)
+        for g in graphs
+        if b.changed(g) and (keys := touched_keys(b, g)) is not None
+    }
     same = [g for g in graphs if not b.changed(g) or g in patched]
     renamed = [g for g in same if g in b.generation.renamed]
     if not same:

@@ -94,3 +94,30 @@ def _copy_others(db: sqlite3.Connection, graph: str, keys: set[str]) -> None:
     )
     db.execute("DROP TABLE temp.skipped")
     db.commit()
+
+
+def changed_rows(b: Build, graph: str, keys: set[str]) -> set[str]:
+    """Those of ``keys`` whose row of ``graph`` is not byte for byte the previous generation's (or is
+    in one of them only), after :func:`build`: a member's description walked from rows that are all
+    as they were is as it was. Why not ``keys`` themselves: every dataset record lists its publisher's
+    triples, so the touched records' subjects hold most agencies, whose rows mostly stay the same."""
+    db = b.db
+    (new,) = db.execute("SELECT id FROM node_graphs WHERE graph = ?", (graph,)).fetchone()
+    old = db.execute("SELECT id FROM old.node_graphs WHERE graph = ?", (graph,)).fetchone()
+    if old is None:
+        return set(keys)
+    found: set[str] = set()
+    for part in chunks(sorted(keys)):
+        marks = ",".join("?" * len(part))
+        rows = [
+            dict(
+                (iri, (c, text))
+                for iri, c, text in db.execute(
+                    f"SELECT iri, catalog, ntriples FROM {schema}.nodes WHERE graph = ? AND iri IN ({marks})",
+                    [number, *part],
+                )
+            )
+            for schema, number in (("main", new), ("old", old[0]))
+        ]
+        found.update(k for k in part if rows[0].get(k) != rows[1].get(k))
+    return found
