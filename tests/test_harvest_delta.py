@@ -18,6 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pyoxigraph as ox
 import pytest
 from conftest import BASE, make_settings, open_store, snapshot
@@ -26,8 +27,10 @@ from rdflib import Dataset, Graph
 from rdflib.compare import isomorphic
 from test_harvest_records import PHILA, body, harvest, records_file
 
+import kg.derived.void_lines
 import kg.ingest.delta
 import kg.ingest.memo
+from kg.derived.descriptions import decompress
 from kg.harvest.sources import SourceSpec
 from kg.ingest.memo import results_of
 from kg.ingest.run import ingest
@@ -39,13 +42,32 @@ PAGES = (
     "/datasets.json?q=water&size=50",
     "/datasets.json?q=revised&size=50",
     "/datasets.json?q=crime&size=50",
-    "/catalog.ttl?page=1",
-    "/catalog.ttl?page=2",
-    "/catalog.jsonld?page=3",
+    "/datasets.json?q=hospices&size=50",
+    "/datasets.json?q=food&size=50",
+    "/datasets.json?size=50&sort=title&page=2",
+    "/datasets?q=septa",
     "/agencies",
     "/index.json",
+    "/quality.json",
     "/.well-known/void",
+    # every page of the catalogue (page size 100: 400 datasets and their services) in every syntax
+    *(
+        f"/catalog{suffix}?page={n}"
+        for n in range(1, 7)
+        for suffix in ("", ".json", ".ttl", ".nt", ".rdf", ".jsonld")
+    ),
 )
+
+
+def dataset_pages(doc: dict) -> tuple[str, ...]:
+    """The pages of every 20th dataset of ``doc`` and of those the edit touched, HTML and JSON."""
+    some = [d["identifier"] for d in doc["dataset"][::20]] + [QUARANTINED, NEWLY_QUARANTINED]
+    some += [
+        d["identifier"] for d in doc["dataset"] if "(revised)" in d["title"] or "copy" in d["identifier"]
+    ]
+    some += [d["identifier"] for d in doc["dataset"] if d["publisher"].get("name") == "SEPTA"][:3]
+    paths = [Minter(BASE).dataset(i).removeprefix(BASE.rstrip("/")) for i in dict.fromkeys(some)]
+    return tuple(f"{path}{suffix}" for path in paths for suffix in ("", ".json"))
 
 
 @pytest.fixture
@@ -59,13 +81,27 @@ def phila(shared: Path) -> dict:
     return json.loads((shared / "data" / PHILA).read_bytes())
 
 
+QUARANTINED = "archived-philadelphia-food-access"  # phila's one quarantined dataset: a file without a URL
+NEWLY_QUARANTINED = "pa-hospices"  # made to lose the URLs of its first file
+
+
 def edited(phila: dict) -> dict:
-    """phila.gov's data.json with 1 % of its datasets retitled, three removed, two added, and the
-    agency SEPTA (which 15 datasets point to) given a parent organisation: its datasets' own fields
-    stay as they were, they change only through their agency's record."""
+    """phila.gov's data.json with 1 % of its datasets retitled, three removed, two added, one
+    quarantined (its first file's URLs gone) and the quarantined one published (its files given a
+    URL each), and the agency SEPTA (which 15 datasets point to) given a parent organisation: its
+    datasets' own fields stay as they were, they change only through their agency's record."""
     datasets = [dict(d) for d in phila["dataset"]]
     for d in datasets[::100]:
         d["title"] += " (revised)"
+    for d in datasets:
+        files = [dict(f) for f in d.get("distribution", [])]
+        if d["identifier"] == QUARANTINED:
+            d["distribution"] = [
+                {**f, "accessURL": f"https://example.org/{i}.csv"} for i, f in enumerate(files)
+            ]
+        elif d["identifier"] == NEWLY_QUARANTINED:
+            files[0] = {k: v for k, v in files[0].items() if k not in ("downloadURL", "accessURL")}
+            d["distribution"] = files
     parent = {"name": "Commonwealth of Pennsylvania"}
     for d in datasets:
         if d["publisher"].get("name") == "SEPTA":
@@ -101,38 +137,126 @@ def private_graphs(settings: Settings) -> dict[str, Graph]:
     return {name: Graph().__iadd__(graph) for name, graph in found.items()}
 
 
-def derived_rows(settings: Settings) -> dict[str, list]:
-    """Every table of the published generation's search.sqlite but the runs' (times differ)."""
+SEARCH = ("datasets", "sources", "terms", "facets", "postings", "lengths", "orders")
+
+
+def derived_rows(settings: Settings) -> dict[str, object]:
+    """Every table of the published generation's search.sqlite but the runs' and the text index's
+    own (its rows are ``datasets``' and ``postings``' here), row for row; the search index's with its
+    dataset and term ids replaced by what they stand for (an index updated from the last generation
+    numbers its new rows after the old ones), the members' descriptions as what they expand to."""
     db = sqlite3.connect(Path(settings.store) / "current" / "search.sqlite")
     tables = [n for (n,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-    skip = ("runs", "derived", "meta")  # when each run was, the store's versions
-    return {
+    # runs: when each run was; sqlite_sequence: the search index's last row ids
+    skip = ("runs", "meta", "sqlite_sequence", "member_descriptions", "shared_nodes", *SEARCH)
+    found: dict[str, object] = {
         t: sorted(map(repr, db.execute(f"SELECT * FROM {t}")))
         for t in tables
         if not t.startswith(skip) and "fts" not in t and not t.startswith("text")
     }
+    found["derived"] = {key: _timeless(key, json.loads(v)) for key, v in db.execute("SELECT * FROM derived")}
+    found |= _search_rows(db) | {"member_descriptions": _members(db)}
+    assert len(found["member_descriptions"]) > 300 and len(found["datasets"]) > 300, "nothing compared"
+    return found
 
 
-def pages(settings: Settings) -> dict[str, bytes]:
+def _timeless(key: str, value: object) -> object:
+    """A value of the ``derived`` table without when the generation was made (VoID's dct:modified)."""
+    return {k: v for k, v in value.items() if k != "modified"} if key == "void" else value
+
+
+def _search_rows(db: sqlite3.Connection) -> dict[str, list]:
+    ids = dict(db.execute("SELECT id, iri FROM datasets"))
+    terms = {i: (f, v) for i, f, v in db.execute("SELECT id, facet, value FROM terms")}
+
+    def iris(blob: bytes | None) -> list[str]:  # a facet value's bitset, or a posting's ids
+        bits = int.from_bytes(blob or b"", "little")
+        return sorted(ids[i] for i in ids if bits >> i & 1)
+
+    lengths = np.frombuffer(db.execute("SELECT lengths FROM lengths").fetchone()[0], dtype="<u4")
+    postings = []
+    for token, docs, weights in db.execute("SELECT * FROM postings"):
+        pairs = zip(np.frombuffer(docs, "<u4"), np.frombuffer(weights, "<u4"), strict=True)
+        postings.append((token, sorted((ids[int(d)], int(w)) for d, w in pairs)))
+    return {
+        "datasets": sorted(db.execute("SELECT iri, title, description, modified, sort_title FROM datasets")),
+        "sources": sorted((g, ids[d]) for g, d in db.execute("SELECT * FROM sources")),
+        "terms": sorted(
+            (f, v, label, iri, n, iris(bits) if bits else None)
+            for f, v, label, iri, n, bits in db.execute(
+                "SELECT facet, value, label, iri, count, bits FROM terms"
+            )
+        ),
+        "facets": sorted((terms[t], ids[d]) for t, d in db.execute("SELECT * FROM facets")),
+        "postings": sorted(postings),
+        "lengths": [
+            db.execute("SELECT rows, tokens FROM lengths").fetchone(),
+            sorted((iri, int(lengths[i])) for i, iri in ids.items()),
+        ],
+        "orders": {sort: _ties(db, ids, blob) for sort, blob in db.execute("SELECT sort, ids FROM orders")},
+    }
+
+
+def _ties(db: sqlite3.Connection, ids: dict[int, str], blob: bytes) -> list[tuple]:
+    """A sort order as runs of datasets that tie on (modified, title), each run a set: the index
+    breaks ties by its row ids, which a full build and an update number differently."""
+    keys = {i: (m, t) for i, m, t in db.execute("SELECT id, modified, sort_title FROM datasets")}
+    runs: list[tuple] = []
+    for i in map(int, np.frombuffer(blob, "<u4")):
+        if runs and runs[-1][0] == keys[i]:
+            runs[-1][1].append(ids[i])
+        else:
+            runs.append((keys[i], [ids[i]]))
+    return [(key, sorted(iris)) for key, iris in runs]
+
+
+def _members(db: sqlite3.Connection) -> list[tuple]:
+    """Each member's description as a page joins it: its own lines and those of the shared nodes it
+    names, with the IRIs and blank nodes it reaches. (Which nodes a row names as shared instead of
+    holding depends on the members walked with it, and pages join both alike.)"""
+    shared = dict(db.execute("SELECT iri, ntriples FROM shared_nodes"))
+    found = []
+    rows = db.execute(
+        "SELECT m.iri, d.data FROM member_order m JOIN member_descriptions d ON d.position = m.position"
+    )
+    for iri, data in rows:
+        text, used, blanks, named = decompress(data).split("\x00")
+        lines = set(text.splitlines()).union(*(shared[n].splitlines() for n in named.split("\n") if n))
+        found.append((iri, sorted(lines), used, blanks))
+    return sorted(found)
+
+
+def pages(settings: Settings, more: tuple[str, ...] = ()) -> dict[str, bytes]:
     from kg.web.app import build_app
 
     client = build_app(settings).test_client()
-    answers = {path: client.get(path).get_data() for path in PAGES}
+    answers = {path: client.get(path).get_data() for path in (*PAGES, *more)}
     written = rb'dct:modified "[0-9T:.+-]+"'  # the VoID description's: when the generation was made
     answers["/.well-known/void"] = re.sub(written, b"", answers["/.well-known/void"])
     # our catalogue records' first seen and last changed (kg.history's stamps): each store's own runs
-    ours = rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z"
+    # and their runs' IRIs and harvests' times (quality.json, the records' history in the JSON twins)
+    ours = rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|\+00:00)|\d{8}T\d{12}Z"
     return {path: re.sub(ours, b"(our time)", body) for path, body in answers.items()}
 
 
-def assert_same_store(delta: Settings, whole: Settings) -> None:
-    """Every graph, derived table and page alike (but the runs' own times)."""
+def assert_same_store(delta: Settings, whole: Settings, more: tuple[str, ...] = ()) -> None:
+    """Every graph, derived table and page alike (but the runs' own times); ``more``: pages to
+    compare beside :data:`PAGES`."""
     assert snapshot(delta) == snapshot(whole)  # the public graphs, blank-node labels included
     mine, theirs = private_graphs(delta), private_graphs(whole)
     assert mine.keys() == theirs.keys()
     assert all(isomorphic(mine[name], theirs[name]) for name in mine)
-    assert derived_rows(delta) == derived_rows(whole)
-    assert pages(delta) == pages(whole)
+    assert_same_tables(derived_rows(delta), derived_rows(whole))
+    assert_same_pages(pages(delta, more), pages(whole, more))
+
+
+def assert_same_tables(mine: dict, theirs: dict) -> None:
+    assert mine.keys() == theirs.keys()
+    assert [t for t in mine if mine[t] != theirs[t]] == []
+
+
+def assert_same_pages(mine: dict, theirs: dict) -> None:
+    assert [p for p in mine if mine[p] != theirs[p]] == []
 
 
 def assert_same_as_full(delta: Settings, full: Settings) -> None:
@@ -142,7 +266,9 @@ def assert_same_as_full(delta: Settings, full: Settings) -> None:
     from the batch it was validated in, so a reused record's may differ from a full run's; the
     whole write from the same results has them too, see assert_same_store.)"""
     assert snapshot(delta) == snapshot(full)  # the public graphs, blank-node labels included
-    assert pages(delta) == pages(full)
+    mine, theirs = pages(delta), pages(full)
+    del mine["/quality.json"], theirs["/quality.json"]  # the last harvest's counts: a full ingest has none
+    assert_same_pages(mine, theirs)
 
 
 def test_a_delta_harvest_publishes_what_the_whole_write_and_a_full_ingest_do(
@@ -152,20 +278,44 @@ def test_a_delta_harvest_publishes_what_the_whole_write_and_a_full_ingest_do(
     spec = SourceSpec("phila", portal.url("/data.json"), "data.json")
     first = harvest(spec, quick)
     assert first.summary.write.startswith("whole: a first ingest")
+    assert [r.key for r in first.summary.quarantined_reports] == [Minter(BASE).dataset(QUARANTINED)]
     whole = make_settings(tmp_path / "whole", http_retries=1, http_host_interval=0.0)
     shutil.copytree(quick.store, whole.store, symlinks=True)
+    before = _dataset_ids(quick)
 
     new = edited(phila)
     route.change(body(new))
+    # the VoID counts by the touched lines' terms although the graphs written whole (the vocabularies)
+    # are more than 5 % of this small store, as they are not of a big one
+    monkeypatch.setattr(kg.derived.void_lines, "WHOLE_SHARE", 1.0)
     second = harvest(spec, quick)
     c = second.summary.changes
     assert second.outcome == "published" and c.added == 3 and c.removed == 3  # + the new parent agency
-    assert c.changed == len(phila["dataset"][::100]) + 15 + 1  # retitled, SEPTA's datasets, SEPTA
+    # retitled, SEPTA's datasets, SEPTA, one quarantined and one published
+    assert c.changed == len(phila["dataset"][::100]) + 15 + 1 + 2
+    assert [r.key for r in second.summary.quarantined_reports] == [Minter(BASE).dataset(NEWLY_QUARANTINED)]
     assert second.summary.write.startswith("delta: "), second.summary.write
+    after = _dataset_ids(quick)  # the index kept the rows of the datasets no touched line is about
+    kept = {iri for iri in after if after[iri] == before.get(iri)}
+    assert len(kept) > 300 and not {Minter(BASE).dataset(i) for i in (QUARANTINED, NEWLY_QUARANTINED)} & kept
     monkeypatch.setattr(kg.ingest.delta, "MAX_SHARE", -1.0)  # the same harvest, written whole
     assert harvest(spec, whole).summary.write.startswith("whole: ")
-    assert_same_store(quick, whole)
-    assert_same_as_full(quick, full_ingest(new, tmp_path, spec.url))
+    more = dataset_pages(new)
+    assert_same_store(quick, whole, more)
+    full = full_ingest(new, tmp_path, spec.url)
+    assert_same_as_full(quick, full)  # (the records' pages show their history, which differs)
+    mine, theirs = derived_rows(quick), derived_rows(full)
+    for rows in (mine, theirs):  # a keyword's label is the spelling the index met first (any update's)
+        rows["terms"] = sorted(
+            (f, v, label.casefold() if f == "keyword" else label, *rest)
+            for f, v, label, *rest in rows["terms"]
+        )
+    assert_same_tables(mine, theirs)
+
+
+def _dataset_ids(settings: Settings) -> dict[str, int]:
+    db = sqlite3.connect(Path(settings.store) / "current" / "search.sqlite")
+    return {iri: i for i, iri in db.execute("SELECT id, iri FROM datasets")}
 
 
 def test_a_triple_that_a_kept_record_asserts_stays(

@@ -13,7 +13,16 @@ import os
 import sqlite3
 from pathlib import Path
 
-from kg.derived import agencies, catalog, descriptions, member_descriptions, quality, quarantine, void
+from kg.derived import (
+    agencies,
+    catalog,
+    descriptions,
+    member_descriptions,
+    node_updates,
+    quality,
+    quarantine,
+    void,
+)
 from kg.derived.tables import COPIES_FROM, SCHEMA, VERSION, Build, Layout, Scores, has_tables, tables_version
 from kg.errors import StoreError
 from kg.iris import Minter
@@ -55,7 +64,7 @@ def build_derived(
     build = Build(db, generation, Layout(settings.base_uri), settings, incremental)
     agencies.build(build)
     catalog.build(build)
-    descriptions.build(build, fresh)
+    node_updates.build(build, fresh)  # descriptions.build, by the touched subjects when it can
     member_descriptions.build(build)
     void.build(build)
     quarantine.build(build)

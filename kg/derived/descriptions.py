@@ -195,7 +195,8 @@ def _take_rows(db: sqlite3.Connection, fresh: Descriptions, number: int) -> None
             (number,),
         )
         parts = db.execute(
-            "SELECT r.iri, r.ntriples FROM fresh.rows r JOIN temp.redo d ON d.iri = r.iri ORDER BY r.iri"
+            "SELECT r.iri, r.ntriples FROM fresh.rows r JOIN temp.redo d ON d.iri = r.iri "
+            "ORDER BY r.iri, r.ntriples"  # not the records' order: a row copied forward stays right
         )
         rows = [(key, number, catalog, data) for key, catalog, data in _merged_rows(parts, held)]
         db.executemany("INSERT INTO nodes VALUES (?, ?, ?, ?)", rows)

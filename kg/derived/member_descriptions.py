@@ -31,6 +31,7 @@ from typing import Protocol
 from kg.catalog import BLANK_DEPTH, DESCRIBE_DEPTH, Description, Node, ended
 from kg.derived.catalog import concept_ntriples
 from kg.derived.descriptions import DerivedNodes, compress, decompress
+from kg.derived.node_updates import changed_rows, touched_keys
 from kg.derived.tables import Build, chunks
 
 TABLES = ("member_descriptions", "shared_nodes")
@@ -186,15 +187,22 @@ def _blank_nodes(data: NodeSource, owners: dict[str, list[Node]]) -> dict[str, l
 
 def _copy_unaffected(b: Build) -> None:
     """The previous generation's rows of the members whose description cannot have changed, with
-    the shared nodes they name: the member's own graph is unchanged, and no key its walk reached
-    (itself, the IRIs its description names, its blank nodes) is a node or a member of a graph
-    that changed or is gone, or a blank node of a graph whose blank nodes were named anew
-    (:attr:`Generation.renamed`: its IRIs' rows are the same but for those names, which the rows
-    that reach them list). Nothing when the previous file has no rows."""
+    the shared nodes they name: the member's own graph is unchanged or patched, and no key its walk
+    reached (itself, the IRIs its description names, its blank nodes) is a node or a member of a
+    graph that changed whole or is gone, a subject of a patched graph's touched lines
+    (:attr:`Generation.touched`) whose node row differs, a member that a patched graph gained or
+    lost, or a blank node of a graph whose blank nodes were named anew (:attr:`Generation.renamed`:
+    its IRIs' rows are the same but for those names, which the rows that reach them list). Nothing
+    when the previous file has no rows."""
     if not b.incremental or not _has_rows(b.db):
         return
     graphs = [g for g in b.generation.data_graphs() if b.layout.holds_members(g)]
-    same = [g for g in graphs if not b.changed(g)]
+    patched = {
+        g: changed_rows(b, g, keys)
+        for g in graphs
+        if b.changed(g) and (keys := touched_keys(b, g)) is not None
+    }
+    same = [g for g in graphs if not b.changed(g) or g in patched]
     renamed = [g for g in same if g in b.generation.renamed]
     if not same:
         return
@@ -219,6 +227,14 @@ def _copy_unaffected(b: Build) -> None:
         db.execute(
             f"INSERT OR IGNORE INTO temp.touched SELECT iri FROM {schema}.members WHERE graph {outside}", same
         )
+    for graph, keys in patched.items():
+        db.executemany("INSERT OR IGNORE INTO temp.touched VALUES (?)", [(k,) for k in keys])
+        for one, other in (("old", "main"), ("main", "old")):  # members gained or lost
+            db.execute(
+                f"INSERT OR IGNORE INTO temp.touched SELECT iri FROM (SELECT kind, iri FROM {one}.members "
+                f"WHERE graph = ?1 EXCEPT SELECT kind, iri FROM {other}.members WHERE graph = ?1)",
+                (graph,),
+            )
     if renamed:
         places = ",".join("?" * len(renamed))
         db.execute(
@@ -227,22 +243,24 @@ def _copy_unaffected(b: Build) -> None:
             renamed,
         )
     for part in chunks(candidates):
-        rows = _old_rows(db, part)
-        parts = {iri: decompress(data).split("\x00") for iri, data in rows}
-        reached = {iri: {iri, *_names(used), *_names(blanks)} for iri, (_, used, blanks, _) in parts.items()}
-        hit = _touched(db, sorted({key for keys in reached.values() for key in keys}))
-        kept = [(data, iri) for iri, data in rows if not reached[iri] & hit]
-        db.executemany(
-            "INSERT INTO member_descriptions SELECT position, ? FROM member_order WHERE iri = ?", kept
-        )
-        named = sorted({key for _, iri in kept for key in _names(parts[iri][3])})
-        for keys in chunks(named):
-            marks = ",".join("?" * len(keys))
-            db.execute(
-                f"INSERT OR IGNORE INTO shared_nodes SELECT * FROM old.shared_nodes WHERE iri IN ({marks})",
-                keys,
-            )
+        _copy_rows(db, part)
     db.execute("DROP TABLE temp.touched")
+
+
+def _copy_rows(db: sqlite3.Connection, iris: Sequence[str]) -> None:
+    """The previous rows of those of ``iris`` whose walk reached no key in ``temp.touched``."""
+    rows = _old_rows(db, iris)
+    parts = {iri: decompress(data).split("\x00") for iri, data in rows}
+    reached = {iri: {iri, *_names(used), *_names(blanks)} for iri, (_, used, blanks, _) in parts.items()}
+    hit = _touched(db, sorted({key for keys in reached.values() for key in keys}))
+    kept = [(data, iri) for iri, data in rows if not reached[iri] & hit]
+    db.executemany("INSERT INTO member_descriptions SELECT position, ? FROM member_order WHERE iri = ?", kept)
+    named = sorted({key for _, iri in kept for key in _names(parts[iri][3])})
+    for keys in chunks(named):
+        marks = ",".join("?" * len(keys))
+        db.execute(
+            f"INSERT OR IGNORE INTO shared_nodes SELECT * FROM old.shared_nodes WHERE iri IN ({marks})", keys
+        )
 
 
 def _names(part: str) -> list[str]:

@@ -91,6 +91,13 @@ class Build:
         """Whether ``graph`` must be read again (always, when the build is not incremental)."""
         return not self.incremental or graph in self.generation.changed
 
+    def touched(self, graph: str) -> frozenset[bytes] | None:
+        """The lines by which a patched ``graph`` may differ from the previous generation's
+        (:attr:`Generation.touched`), or None when the graph is to be read whole (or not at all)."""
+        if not self.incremental or graph in self.generation.renamed:
+            return None
+        return self.generation.touched.get(graph)
+
     def rows(self, sparql: str, **kwargs: Any) -> Iterator[dict[str, str | None]]:
         return self.generation.rows(sparql, **kwargs)
 

@@ -28,6 +28,7 @@ from rdflib import Literal, URIRef
 
 from kg.catalog import grouped
 from kg.derived.tables import Build
+from kg.derived.void_lines import by_lines, patched_graph
 from kg.errors import StoreError
 from kg.iris import Minter, short_hash
 from kg.mapping.ntriples import nt_line
@@ -51,7 +52,7 @@ def build(b: Build) -> None:
     (own,) = b.rows("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", default_graphs=[])  # the store's own
     properties = _terms(b, "p", "SELECT DISTINCT ?x WHERE { ?s ?x ?o }")
     classes_used = _terms(b, "c", f"SELECT DISTINCT ?x WHERE {{ ?s <{RDF.type}> ?x FILTER(isIRI(?x)) }}")
-    counts = _by_difference(b, graphs, sizes) or _full(b)
+    counts = by_lines(b, sizes) or _by_difference(b, graphs, sizes) or _full(b)
     (ended,) = b.rows(
         f"SELECT (MAX(?end) AS ?m) {{ GRAPH <{b.layout.provenance}> {{ ?run <{PROV.endedAtTime}> ?end }} }}",
         default_graphs=[],
@@ -80,6 +81,9 @@ def _per_graph(b: Build, graphs: list[str]) -> None:
         kept = [(g,) for g in graphs if not b.changed(g)]
         b.db.executemany("INSERT INTO graph_sizes SELECT * FROM old.graph_sizes WHERE graph = ?", kept)
         b.db.executemany("INSERT INTO graph_terms SELECT * FROM old.graph_terms WHERE graph = ?", kept)
+    for graph in graphs:
+        if b.changed(graph) and b.touched(graph) is not None:
+            patched_graph(b, graph)
     done = {g for (g,) in b.db.execute("SELECT graph FROM graph_sizes")}
     for graph in graphs:
         if graph in done:

@@ -46,9 +46,10 @@ from kg.vocab import KGO
 
 # Above this share of touched records the whole write is used. Measured at 100,000 datasets (load 5,
 # bench/RESULTS.md): the delta took 19 s for 1.9 % touched (reading their results back, one pass
-# over the new files, ~7 µs a triple removed), the bulk loads it replaces ~65-110 s; both then build
-# the derived tables and search index alike. Its cost grows with the touched records, the loads'
-# with the source, so 10 % keeps a margin without a measured crossover (not measured: a guess).
+# over the new files, ~7 µs a triple removed), the bulk loads it replaces ~65-110 s; after it the
+# derived tables and search index are updated for the touched lines only (Generation.touched), where
+# the whole write has them rebuilt for the source. Its cost grows with the touched records, the
+# loads' with the source, so 10 % keeps a margin without a measured crossover (not measured: a guess).
 MAX_SHARE = 0.10
 LABEL_SAMPLE = 64  # kept lines with blank nodes checked to be in the published graph as written
 
@@ -156,7 +157,8 @@ class DeltaWriter:
             self._writer.drop(graph)
             self._writer.load(path, graph=graph, fmt=fmt, leave_out=leave_out, keep_labels=keep_labels)
             return
-        self._patched[graph] = self._writer.patch(graph, remove, add, labelled=keep_labels)
+        old, new = self._old_and_new()[graph]  # the records' lines: their subjects' rows made again
+        self._patched[graph] = self._writer.patch(graph, remove, add, labelled=keep_labels, touched=old | new)
         self._seconds += time.perf_counter() - t0
 
     def check_done(self) -> None:

@@ -51,8 +51,14 @@ def build_index(generation: Generation, summaries: Summaries | None = None) -> N
     target = generation.folder / INDEX_FILE
     previous = generation.previous / INDEX_FILE if generation.previous else None
     known: dict[str, bool] = {}  # datasets of the summarised graph -> whether the summary is the whole story
+    patched: dict[str, set[str]] = {}  # a patched graph -> its datasets to index again (the rest kept)
     if summaries is not None and summaries.graph in generation.data_graphs():
-        known = _known(generation, summaries)
+        known, owners = _known(generation, summaries)
+        if (lines := generation.touched.get(summaries.graph)) is not None:
+            keys = Generation.subjects(lines)
+            patched[summaries.graph] = {owners[k] for k in keys if k in owners} | {
+                iri for iri, whole in known.items() if not whole
+            }
         now = {iri: {summaries.graph} for iri in known}
         for iri, graphs in _dataset_graphs(generation, skip=summaries.graph).items():
             now.setdefault(iri, set()).update(graphs)
@@ -61,7 +67,7 @@ def build_index(generation: Generation, summaries: Summaries | None = None) -> N
     if generation.changed and previous and previous.is_file() and _reusable(previous, len(now)):
         shutil.copyfile(previous, target)
         db = _connect(target)
-        stale, todo = _changes(db, now, generation.changed)
+        stale, todo = _changes(db, now, generation.changed, patched)
         _delete(db, stale)
     else:
         target.unlink(missing_ok=True)
@@ -109,8 +115,9 @@ def _reusable(path: Path, datasets: int) -> bool:
     return bool(version) and version[0] == SCHEMA_VERSION and top <= 2 * datasets + 1000
 
 
-def _known(generation: Generation, summaries: Summaries) -> dict[str, bool]:
-    """The summarised datasets, each with whether its summary alone gives what the store would.
+def _known(generation: Generation, summaries: Summaries) -> tuple[dict[str, bool], dict[str, str]]:
+    """The summarised datasets, each with whether its summary alone gives what the store would;
+    and the dataset of each summarised dataset and distribution IRI.
 
     It does not when the summary says so (a blank node's value, a distribution described
     elsewhere), when two summaries name the same dataset or distribution, or when another
@@ -136,7 +143,7 @@ def _known(generation: Generation, summaries: Summaries) -> dict[str, bool]:
         for row in generation.rows(query):
             if row["s"] in subjects:
                 known[subjects[row["s"]]] = False
-    return known
+    return known, subjects
 
 
 def _dataset_graphs(generation: Generation, skip: str = "") -> dict[str, set[str]]:
@@ -155,9 +162,16 @@ def _dataset_graphs(generation: Generation, skip: str = "") -> dict[str, set[str
 
 
 def _changes(
-    db: sqlite3.Connection, now: dict[str, set[str]], changed: set[str]
+    db: sqlite3.Connection, now: dict[str, set[str]], changed: set[str], patched: dict[str, set[str]]
 ) -> tuple[list[int], list[str]]:
-    """Rows to delete (ids) and datasets to index (IRIs): those the changed graphs held or hold."""
+    """Rows to delete (ids) and datasets to index (IRIs): those the changed graphs held or hold, but
+    of a ``patched`` graph only the datasets it names (those its patch touched: the rest of the
+    graph is as it was)."""
+    whole = changed - patched.keys()
+
+    def hit(iri: str, graphs: set[str]) -> bool:
+        return bool(graphs & whole) or any(iri in patched[g] for g in graphs & patched.keys())
+
     old: dict[str, tuple[int, set[str]]] = {}
     rows = db.execute("SELECT d.id, d.iri, s.graph FROM datasets d LEFT JOIN sources s ON s.dataset = d.id")
     for ident, iri, graph in rows:
@@ -165,7 +179,7 @@ def _changes(
     stale = {
         ident
         for iri, (ident, graphs) in old.items()
-        if iri not in now or graphs & changed or now[iri] & changed or now[iri] != graphs
+        if iri not in now or now[iri] != graphs or hit(iri, graphs) or hit(iri, now[iri])
     }
     todo = [iri for iri in now if iri not in old or old[iri][0] in stale]
     return sorted(stale), todo

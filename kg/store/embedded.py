@@ -289,9 +289,7 @@ class Store:
                 writer.close()  # RocksDB releases the folder only when the last reference goes
                 previous = self.path / "generations" / current if current else None
                 carry_files(previous, tmp, writer.files)
-                self._build_derived(
-                    tmp, previous, changed if changed is not None else replace, writer.labelled
-                )
+                self._build_derived(tmp, previous, changed if changed is not None else replace, writer)
                 final = tmp.with_suffix("")
                 tmp.rename(final)
                 publish(self.path, final.name)
@@ -364,7 +362,7 @@ class Store:
         self._builders.append(builder)
 
     def _build_derived(
-        self, folder: Path, previous: Path | None, changed: tuple[str, ...], labelled: set[str]
+        self, folder: Path, previous: Path | None, changed: tuple[str, ...], writer: Writer
     ) -> None:
         if not self._builders:
             return
@@ -372,7 +370,8 @@ class Store:
             folder, previous, set(changed), ox.Store.read_only(str(folder / "rdf")), self.private_graphs
         )
         generation.renamed = set(self._renamed)
-        generation.labelled = set(labelled)
+        generation.labelled = set(writer.labelled)
+        generation.touched = {g: lines for g, lines in writer.touched.items() if g in generation.changed}
         try:
             for builder in self._builders:
                 builder(generation)

@@ -10,7 +10,7 @@ the generation is published: its graphs, read-only, and where to put derived fil
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -32,6 +32,11 @@ class Generation:
     :ivar labelled: graphs loaded from one file with its blank-node labels kept
         (:meth:`Writer.load` ``keep_labels``), and nothing else written to them: a builder may
         derive from that file what it would read of the graph, blank nodes included.
+    :ivar touched: of the ``changed`` graphs, those the write patched (:meth:`Writer.patch`), each
+        with the N-Triples lines whose presence may differ from the previous generation's (and the
+        lines of the records it replaced): a builder may copy what it derived of the rest of the
+        graph and derive again only what those lines' subjects and terms are part of. A changed
+        graph without an entry changed whole.
     """
 
     _VALUE = ox.NamedNode("urn:kg:value")  # the predicate of :meth:`stored_literals`' scratch store
@@ -49,6 +54,7 @@ class Generation:
         self.changed = changed
         self.renamed: set[str] = set()
         self.labelled: set[str] = set()
+        self.touched: dict[str, frozenset[bytes]] = {}
         self._store: ox.Store | None = store
         self._private = private_graphs
         self._private_store: ox.Store | None = None  # opened when a builder first asks for it
@@ -89,18 +95,22 @@ class Generation:
         for row in result:
             yield {n: (row[n].value if row[n] is not None else None) for n in names}
 
-    def graph_ntriples(self, graph: str) -> Iterator[str]:
+    def graph_ntriples(self, graph: str, *, previous: bool = False) -> Iterator[str]:
         """The triples of the public graph ``graph`` as N-Triples lines, in pyoxigraph's own form
-        (``<s> <p> <o> .``), those of one subject together as the store keeps them (by subject).
+        (``<s> <p> <o> .``), those of one subject together as the store keeps them (by subject);
+        ``previous``: of the previous generation (none there: no lines).
 
         Why not :meth:`rows`: a builder that keeps whole descriptions (the catalogue pages') reads
         every triple of a graph once; Oxigraph's own dump writes them in Rust, through a file in
         the generation's folder (removed after), with no Python object per term.
         """
-        assert self._store is not None
+        store = self._previous() if previous else self._store
+        assert store is not None
+        if not store.contains_named_graph(ox.NamedNode(graph)):
+            return
         path = self.folder / "graph.nt.tmp"
         try:
-            self._store.dump(str(path), format=ox.RdfFormat.N_TRIPLES, from_graph=ox.NamedNode(graph))
+            store.dump(str(path), format=ox.RdfFormat.N_TRIPLES, from_graph=ox.NamedNode(graph))
             with path.open(encoding="utf-8") as lines:
                 yield from lines
         finally:
@@ -114,11 +124,55 @@ class Generation:
 
         :raises StoreError: if there is no previous generation.
         """
+        return self._rows(self._previous(), sparql, default_graphs)
+
+    def _previous(self) -> ox.Store:
         if self._previous_store is None:
             if self.previous is None or not (self.previous / "rdf").is_dir():
                 raise StoreError("there is no previous generation to compare with")
             self._previous_store = ox.Store.read_only(str(self.previous / "rdf"))
-        return self._rows(self._previous_store, sparql, default_graphs)
+        return self._previous_store
+
+    _ANY = "<urn:kg:any>"  # what a pattern's missing term is written as, to be parsed
+
+    def matches(
+        self,
+        patterns: Sequence[tuple[str | None, str | None, str | None]],
+        *,
+        graph: str | None = None,
+        previous: bool = False,
+    ) -> list[bool]:
+        """Whether each (subject, predicate, object) pattern, N-Triples terms or None for any term,
+        matches a triple of the public ``graph`` (None: of any public graph or the default graph),
+        in this generation or (``previous``) the one before.
+
+        Why: builders that update figures by difference (VoID) look up the few terms a patch
+        touched (:attr:`touched`), a lookup in an index each, where a query per term costs a parse.
+        """
+        store = self._previous() if previous else self._store
+        assert store is not None
+        any_ = self._ANY
+        text = "".join(f"{s or any_} {p or any_} {o or any_} .\n" for s, p, o in patterns).encode()
+        triples = list(ox.parse(input=text, format=ox.RdfFormat.N_TRIPLES)) if text else []
+        target = ox.NamedNode(graph) if graph else None
+        found = []
+        for (s, p, o), triple in zip(patterns, triples, strict=True):
+            hits = store.quads_for_pattern(
+                triple.subject if s else None,
+                triple.predicate if p else None,
+                triple.object if o else None,
+                target,
+            )
+            found.append(next(iter(hits), None) is not None)
+        return found
+
+    @staticmethod
+    def subjects(lines: Iterable[bytes]) -> set[str]:
+        """The subjects of N-Triples lines, as the store writes them back: an IRI's text, or a blank
+        node's ``_:label`` (the keys of :mod:`kg.derived.descriptions`' rows)."""
+        text = b"".join(lines)
+        found = ox.parse(input=text, format=ox.RdfFormat.N_TRIPLES) if text else ()
+        return {t.subject.value if isinstance(t.subject, ox.NamedNode) else str(t.subject) for t in found}
 
     def close(self) -> None:
         self._store = None
@@ -184,6 +238,7 @@ class Writer:
         self.private = private
         self._prefixes = private_graphs
         self.labelled: set[str] = set()  # see Generation.labelled
+        self.touched: dict[str, frozenset[bytes]] = {}  # see Generation.touched and patch
         self.files: dict[str, Path | None] = {}  # see put_file
 
     def put_file(self, name: str, path: Path | None) -> None:
@@ -231,7 +286,7 @@ class Writer:
         triples) one call peaked at 1,689 MB and pieces of 500,000 triples at 591 MB.
         """
         store, target = self._for(graph), ox.NamedNode(graph)
-        self.labelled.discard(graph)
+        self._forget(graph)
         try:
             size = self.LABELLED_CHUNK_BYTES if keep_labels else self.CHUNK_BYTES
             big = fmt == "nt" and os.path.getsize(path) > size
@@ -258,23 +313,37 @@ class Writer:
         self.labelled.add(graph)
 
     def patch(
-        self, graph: str, remove: Iterable[bytes], add: Iterable[bytes], *, labelled: bool
+        self,
+        graph: str,
+        remove: Collection[bytes],
+        add: Collection[bytes],
+        *,
+        labelled: bool,
+        touched: Iterable[bytes] = (),
     ) -> tuple[int, int]:
         """Remove the ``remove`` N-Triples lines from ``graph`` and add the ``add`` ones, blank-node
         labels kept (:mod:`kg.store.delta`); the number of each. ``labelled``: the graph is now what
-        one file holds, named as it names its blank nodes (:attr:`Generation.labelled`)."""
-        self.labelled.discard(graph)
+        one file holds, named as it names its blank nodes (:attr:`Generation.labelled`).
+        ``touched``: more lines whose subjects' derived rows are to be made again (those of the
+        records the patch replaced), beside ``remove`` and ``add`` (:attr:`Generation.touched`)."""
+        self._forget(graph)
         counts = delta.patch(self._for(graph), graph, remove, add)
         if labelled:
             self.labelled.add(graph)
+        self.touched[graph] = frozenset({*remove, *add, *touched})
         return counts
+
+    def _forget(self, graph: str) -> None:
+        """``graph`` is written otherwise than by one patch: what was said of it no longer holds."""
+        self.labelled.discard(graph)
+        self.touched.pop(graph, None)
 
     def names_blank_nodes_as(self, graph: str, lines: Iterable[bytes]) -> bool:
         """Whether ``graph`` holds each of these N-Triples lines with their blank nodes' labels."""
         return delta.names_blank_nodes_as(self._for(graph), graph, lines)
 
     def load_text(self, text: str, *, graph: str, fmt: str = "nt") -> None:
-        self.labelled.discard(graph)
+        self._forget(graph)
         try:
             self._for(graph).load(
                 input=text.encode("utf-8"), format=FORMATS[fmt], to_graph=ox.NamedNode(graph)
@@ -288,7 +357,7 @@ class Writer:
         :raises InputError: if the data does not parse.
         """
         target = ox.NamedNode(graph) if graph else ox.DefaultGraph()
-        self.labelled.discard(graph or "")
+        self._forget(graph or "")
         try:
             self._for(graph).load(input=data, format=FORMATS[fmt], to_graph=target)
         except SyntaxError as exc:
@@ -297,7 +366,7 @@ class Writer:
     def drop(self, graph: str) -> None:
         node = ox.NamedNode(graph)
         store = self._for(graph)
-        self.labelled.discard(graph)
+        self._forget(graph)
         if store.contains_named_graph(node):
             store.remove_graph(node)
 
@@ -305,6 +374,7 @@ class Writer:
         """Apply a SPARQL update to the public store (``private``: to the private one)."""
         if not private:
             self.labelled.clear()  # it may have touched any graph
+            self.touched.clear()
         try:
             (self.private if private else self.store).update(sparql)
         except SyntaxError as exc:
