@@ -21,11 +21,11 @@ from pathlib import Path
 import numpy as np
 import pyoxigraph as ox
 import pytest
-from conftest import BASE, make_settings, open_store, snapshot
+from conftest import BASE, SHARED, make_settings, open_store, snapshot
 from harvest_portal import Portal
 from rdflib import Dataset, Graph
 from rdflib.compare import isomorphic
-from test_harvest_records import PHILA, body, harvest, records_file
+from test_harvest_records import PHILA, body, harvest, harvest_template, records_file
 
 import kg.derived.void_lines
 import kg.ingest.delta
@@ -123,6 +123,31 @@ def full_ingest(doc: dict, tmp_path: Path, origin: str) -> Settings:
     summary = ingest(str(path), settings=settings, source="phila", origin=origin)
     assert summary.stored and summary.write.startswith("whole: a first ingest")
     return settings
+
+
+@pytest.fixture(scope="module")
+def first(module_portal: Portal, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+    """phila's first harvest (the whole file), once per module: each test copies its store."""
+    if not (SHARED / "data" / PHILA).is_file():
+        pytest.skip(f"the shared folder with real portal samples is absent (looked for {SHARED})")
+    served = body(json.loads((SHARED / "data" / PHILA).read_bytes()))
+    return harvest_template(module_portal, tmp_path_factory.mktemp("phila"), served)
+
+
+@pytest.fixture
+def harvested(quick: Settings, module_portal: Portal, phila: dict, first):  # noqa: ANN001, ANN201
+    """``quick``'s store as phila's first harvest left it, the route serving phila again, the spec
+    and the first outcome."""
+    shutil.copytree(first[0], quick.store, symlinks=True)
+    route = module_portal.serve("/data.json", body(phila))
+    return route, SourceSpec("phila", module_portal.url("/data.json"), "data.json"), first[1]
+
+
+@pytest.fixture(scope="module")
+def full_edited(module_portal: Portal, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """A full ingest of ``edited(phila)``, once per module: the tests only read it."""
+    doc = json.loads((SHARED / "data" / PHILA).read_bytes())
+    return full_ingest(edited(doc), tmp_path_factory.mktemp("full"), module_portal.url("/data.json"))
 
 
 def private_graphs(settings: Settings) -> dict[str, Graph]:
@@ -272,11 +297,14 @@ def assert_same_as_full(delta: Settings, full: Settings) -> None:
 
 
 def test_a_delta_harvest_publishes_what_the_whole_write_and_a_full_ingest_do(
-    quick: Settings, portal: Portal, phila: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    quick: Settings,
+    harvested,  # noqa: ANN001
+    phila: dict,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    full_edited: Settings,
 ) -> None:
-    route = portal.serve("/data.json", body(phila))
-    spec = SourceSpec("phila", portal.url("/data.json"), "data.json")
-    first = harvest(spec, quick)
+    route, spec, first = harvested
     assert first.summary.write.startswith("whole: a first ingest")
     assert [r.key for r in first.summary.quarantined_reports] == [Minter(BASE).dataset(QUARANTINED)]
     whole = make_settings(tmp_path / "whole", http_retries=1, http_host_interval=0.0)
@@ -302,7 +330,7 @@ def test_a_delta_harvest_publishes_what_the_whole_write_and_a_full_ingest_do(
     assert harvest(spec, whole).summary.write.startswith("whole: ")
     more = dataset_pages(new)
     assert_same_store(quick, whole, more)
-    full = full_ingest(new, tmp_path, spec.url)
+    full = full_edited  # of ``new``: the same edit of the same file
     assert_same_as_full(quick, full)  # (the records' pages show their history, which differs)
     mine, theirs = derived_rows(quick), derived_rows(full)
     for rows in (mine, theirs):  # a keyword's label is the spelling the index met first (any update's)
@@ -319,13 +347,14 @@ def _dataset_ids(settings: Settings) -> dict[str, int]:
 
 
 def test_a_triple_that_a_kept_record_asserts_stays(
-    quick: Settings, portal: Portal, phila: dict, tmp_path: Path
+    quick: Settings,
+    harvested,  # noqa: ANN001
+    phila: dict,
+    tmp_path: Path,
 ) -> None:
     """A removed dataset shares triples with datasets that stay (its licence's, its formats'): the
     delta takes out only what no record left asserts."""
-    route = portal.serve("/data.json", body(phila))
-    spec = SourceSpec("phila", portal.url("/data.json"), "data.json")
-    harvest(spec, quick)
+    route, spec, _ = harvested
     removed, kept = phila["dataset"][5], phila["dataset"][6:]
     stored = {i: r for i, r in results_of(records_file(quick, "phila"), _idents(quick))}
     lines = {i: set(r[2][0].splitlines()) for i, r in stored.items()}
@@ -349,11 +378,12 @@ def _idents(settings: Settings) -> list[str]:
 
 
 def test_the_whole_write_when_the_delta_would_not_pay_or_is_not_safe(
-    quick: Settings, portal: Portal, phila: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    quick: Settings,
+    harvested,  # noqa: ANN001
+    phila: dict,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    route = portal.serve("/data.json", body(phila))
-    spec = SourceSpec("phila", portal.url("/data.json"), "data.json")
-    harvest(spec, quick)
+    route, spec, _ = harvested
     route.change(body({**phila, "dataset": phila["dataset"][::2]}))
     halved = harvest(spec, quick).summary.write  # half the records removed
     assert halved.startswith("whole: ") and "of the records touched (more than 10%)" in halved, halved
@@ -379,16 +409,21 @@ sys.exit(main(["harvest", sys.argv[1]]))
 
 
 def test_a_harvest_killed_inside_the_delta_write_leaves_the_store_as_it_was(
-    tmp_path: Path, portal: Portal, phila: dict, kg_env: dict[str, str]
+    tmp_path: Path,
+    module_portal: Portal,
+    first,  # noqa: ANN001
+    phila: dict,
+    kg_env: dict[str, str],
+    full_edited: Settings,
 ) -> None:
     store = tmp_path / "store"
     env = kg_env | {"KG_STORE": str(store), "KG_HTTP_HOST_INTERVAL": "0", "KG_WORKERS": "1"}
-    route = portal.serve("/data.json", body(phila))
+    shutil.copytree(first[0], store, symlinks=True)  # phila's first harvest, from this portal
+    route = module_portal.serve("/data.json", body(phila))
     sources = tmp_path / "sources.toml"
-    sources.write_text(f'[[source]]\nname = "phila"\nurl = "{portal.url("/data.json")}"\n', "utf-8")
+    sources.write_text(f'[[source]]\nname = "phila"\nurl = "{module_portal.url("/data.json")}"\n', "utf-8")
     command = [sys.executable, "-c", KILLED, str(sources)]
     plain = [sys.executable, "-m", "kg.cli", "harvest", str(sources)]
-    assert subprocess.run(plain, env=env, capture_output=True, cwd=ROOT).returncode == 0
     settings = make_settings(store)
     hashes = store / "current" / "records" / "phila.sqlite"
     before = (snapshot(settings), hashes.read_bytes(), (store / "harvest.json").read_bytes())
@@ -401,7 +436,7 @@ def test_a_harvest_killed_inside_the_delta_write_leaves_the_store_as_it_was(
     done = subprocess.run(plain, env=env, capture_output=True, cwd=ROOT, text=True)
     assert done.returncode == 0 and "delta" in done.stdout, done.stdout + done.stderr
     assert not [p for p in os.listdir(store / "generations") if p.endswith(".tmp")]
-    assert_same_as_full(settings, full_ingest(edited(phila), tmp_path, portal.url("/data.json")))
+    assert_same_as_full(settings, full_edited)
 
 
 def test_patch_keeps_labels_and_says_what_it_did() -> None:
