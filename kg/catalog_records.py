@@ -14,7 +14,6 @@ history files of the store generation: they are not in the store's graphs (nor i
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 
 from kg.iris import Minter
@@ -23,8 +22,8 @@ from kg.vocab import DCAT, DCT, FOAF, RDF, XSD
 
 
 def record_iri(settings: Settings, member: str) -> str:
-    """Our record of a member: under our base, whoever minted the member's IRI."""
-    return f"{settings.base_uri}record/{hashlib.sha1(member.encode()).hexdigest()[:16]}"
+    """Our record of a member (:meth:`kg.iris.Minter.record`)."""
+    return Minter(settings.base_uri).record(member)
 
 
 def record_lines(settings: Settings, members: list[str], records: Mapping[str, tuple[str, str]]) -> list[str]:

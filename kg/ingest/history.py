@@ -30,9 +30,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from kg.factory import store_for
-from kg.history import LAYOUT, SCHEMA, history_name, stamp
+from kg.history import LAYOUT, RECORD_INDEX, SCHEMA, history_name, stamp
 from kg.ingest.memo import Memo, kept_records, results_of
-from kg.iris import Minter
+from kg.iris import Minter, record_key
 from kg.mapping.ntriples import nt_iri
 from kg.settings import Settings
 from kg.store.next_generation import FILES
@@ -89,20 +89,19 @@ def update_history(
         old = rows.get(ident)
         if old is None:
             version = prov.generated(ident, iri)
-            db.execute(_INSERT, (ident, iri, kind, digest, when, when, run, when, run, version, published))
+            row = (ident, iri, kind, digest, when, when, run, when, run, version, published, record_key(iri))
+            db.execute(_INSERT, row)
         elif old[2] is not None:  # back after a removal
             version = prov.generated(ident, iri)
-            db.execute(_BACK, (iri, kind, digest, when, run, when, run, version, published, ident))
+            row = (iri, record_key(iri), kind, digest, when, run, when, run, version, published, ident)
+            db.execute(_BACK, row)
         elif what.get(ident) is not None:
             version = prov.generated(ident, iri, revision_of=old[3])
             changes = json.dumps(what[ident])
-            db.execute(_CHANGED, (iri, kind, digest, when, run, version, changes, published, ident))
-        elif (iri, digest, published) != (
-            old[0],
-            old[1],
-            old[4],
-        ):  # the same triples; a new digest or verdict
-            db.execute(_SAME, (iri, kind, digest, published, ident))
+            row = (iri, record_key(iri), kind, digest, when, run, version, changes, published, ident)
+            db.execute(_CHANGED, row)
+        elif (iri, digest, published) != (old[0], old[1], old[4]):  # same triples; new digest or verdict
+            db.execute(_SAME, (iri, record_key(iri), kind, digest, published, ident))
     for ident, (_, _, removed, version, _) in rows.items():
         if removed is None and ident not in seen:
             prov.invalidated(version)
@@ -112,24 +111,28 @@ def update_history(
     return "".join(prov.lines)
 
 
-_INSERT = "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, '{}', ?)"
-_BACK = """UPDATE records SET iri = ?, kind = ?, digest = ?, added = ?, added_run = ?, changed = ?,
-    changed_run = ?, version = ?, removed = NULL, removed_run = NULL, what = '{}', published = ?
-    WHERE ident = ?"""
-_CHANGED = """UPDATE records SET iri = ?, kind = ?, digest = ?, changed = ?, changed_run = ?, version = ?,
-    what = ?, published = ? WHERE ident = ?"""
-_SAME = "UPDATE records SET iri = ?, kind = ?, digest = ?, published = ? WHERE ident = ?"
+_INSERT = "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, '{}', ?, ?)"
+_BACK = """UPDATE records SET iri = ?, record = ?, kind = ?, digest = ?, added = ?, added_run = ?,
+    changed = ?, changed_run = ?, version = ?, removed = NULL, removed_run = NULL, what = '{}',
+    published = ? WHERE ident = ?"""
+_CHANGED = """UPDATE records SET iri = ?, record = ?, kind = ?, digest = ?, changed = ?, changed_run = ?,
+    version = ?, what = ?, published = ? WHERE ident = ?"""
+_SAME = "UPDATE records SET iri = ?, record = ?, kind = ?, digest = ?, published = ? WHERE ident = ?"
 _REMOVED = "UPDATE records SET removed = ?, removed_run = ? WHERE ident = ?"
 
 
 def _start(previous: Path | None, target: Path) -> sqlite3.Connection:
     """The last history copied to ``target`` (a generation's files are never written in place), or a
-    new one when there is none or it is of another layout."""
+    new one when there is none or it is of an unknown layout; one of layout 1 is brought to 2."""
     if previous is not None and previous.is_file():
         shutil.copyfile(previous, target)
         db = sqlite3.connect(target)
         try:
-            if dict(db.execute("SELECT name, value FROM meta")).get("layout") == LAYOUT:
+            layout = dict(db.execute("SELECT name, value FROM meta")).get("layout")
+            if layout == "1":
+                _with_record_keys(db)
+                layout = LAYOUT
+            if layout == LAYOUT:
                 return db
         except sqlite3.Error:
             pass
@@ -139,6 +142,15 @@ def _start(previous: Path | None, target: Path) -> sqlite3.Connection:
     db.executescript(SCHEMA)
     db.execute("INSERT INTO meta VALUES ('layout', ?)", (LAYOUT,))
     return db
+
+
+def _with_record_keys(db: sqlite3.Connection) -> None:
+    """Layout 1 to 2: each record's catalogue record key beside its IRI (its history kept whole)."""
+    db.create_function("record_key", 1, record_key, deterministic=True)
+    db.execute("ALTER TABLE records ADD COLUMN record TEXT NOT NULL DEFAULT ''")
+    db.execute("UPDATE records SET record = record_key(iri)")
+    db.execute(RECORD_INDEX)
+    db.execute("UPDATE meta SET value = ? WHERE name = 'layout'", (LAYOUT,))
 
 
 def _present(records: Path | None) -> dict[str, tuple[str, bytes, str, int]]:
