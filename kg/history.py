@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-LAYOUT = "2"  # 2: the records' catalogue record keys (``record``); a file of 1 is read without them
+LAYOUT = "2"  # 2: catalogue record keys (``record``), RDF records' ``parts``; 1 is read without them
 READABLE = ("1", "2")  # and brought to LAYOUT by its source's next ingest (kg.ingest.history)
 SUFFIX = ".history.db"  # a source's memo file ends ".sqlite": no source's name can make the two meet
 FOLDER = "records"  # kg.store.next_generation.FILES: the generation's folder of per-source files
@@ -45,14 +45,17 @@ CREATE TABLE records (
   removed TEXT, removed_run TEXT,  -- NULL while the source has it
   what TEXT NOT NULL DEFAULT '{}',  -- predicates added, removed, changed at the last change (JSON)
   published INTEGER NOT NULL,  -- 1: in the catalogue at its last run; 0: quarantined
-  record TEXT NOT NULL DEFAULT ''  -- the last segment of our catalogue record's IRI (kg.iris.record_key)
+  record TEXT NOT NULL DEFAULT '',  -- the last segment of our catalogue record's IRI (kg.iris.record_key)
+  parts TEXT NOT NULL DEFAULT '{}'  -- an RDF source's record: a hash of its lines per predicate (JSON)
 );
 CREATE INDEX by_latest ON records (coalesce(removed, changed));
 CREATE INDEX by_changed ON records (changed);
 CREATE INDEX by_iri ON records (iri);
 CREATE INDEX by_record ON records (record);
 """
-RECORD_INDEX = "CREATE INDEX by_record ON records (record)"  # layout 1 -> 2 (kg.ingest.history)
+# layout 1 -> 2 (kg.ingest.history)
+NEW_COLUMNS = ("record TEXT NOT NULL DEFAULT ''", "parts TEXT NOT NULL DEFAULT '{}'")
+RECORD_INDEX = "CREATE INDEX by_record ON records (record)"
 
 
 def stamp(moment: datetime) -> str:
