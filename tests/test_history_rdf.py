@@ -165,3 +165,5 @@ def test_canonical_form_names_blank_nodes_by_content() -> None:
     assert canonical_ntriples(a) == canonical_ntriples(b)
     assert canonical_ntriples(a) != canonical_ntriples(a.replace('"v"', '"w"'))
     assert str(URIRef("http://e.org/s")) in canonical_ntriples(a)[0]
+    chain = "".join(f"_:n{i} <http://e.org/p> _:n{i + 1} .\n" for i in range(150))  # past the bound
+    assert canonical_ntriples(chain) == ["_:b <http://e.org/p> _:b ."]  # labels left out, at once
