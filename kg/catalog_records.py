@@ -5,8 +5,9 @@ Why: a harvester of our catalogue wants to know when *our copy* changed, which t
 ``dct:modified`` on the dataset does not say (a publisher may never set it, or set it on every
 export). Each member whose history we keep (:mod:`kg.history`) gets a record: ``foaf:primaryTopic``
 the member, ``dct:issued`` when we first saw it, ``dct:modified`` when its triples last changed
-here; the catalogue lists it by ``dcat:record``. A member without a history (an RDF source's, or
-on a remote store) gets none: a record's ``dct:modified`` is mandatory, and it would be a guess.
+here; the catalogue lists it by ``dcat:record``. A member without a history (on a remote store, or
+a blank node of an RDF source) gets none: a record's ``dct:modified`` is mandatory, and it would be
+a guess.
 
 The records are made when a page or the export is written (:func:`kg.catalog.export`), from the
 history files of the store generation: they are not in the store's graphs (nor in SPARQL answers).
@@ -14,7 +15,6 @@ history files of the store generation: they are not in the store's graphs (nor i
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 
 from kg.iris import Minter
@@ -23,8 +23,8 @@ from kg.vocab import DCAT, DCT, FOAF, RDF, XSD
 
 
 def record_iri(settings: Settings, member: str) -> str:
-    """Our record of a member: under our base, whoever minted the member's IRI."""
-    return f"{settings.base_uri}record/{hashlib.sha1(member.encode()).hexdigest()[:16]}"
+    """Our record of a member (:meth:`kg.iris.Minter.record`)."""
+    return Minter(settings.base_uri).record(member)
 
 
 def record_lines(settings: Settings, members: list[str], records: Mapping[str, tuple[str, str]]) -> list[str]:

@@ -53,6 +53,7 @@ KINDS = {
     str(DCAT.Distribution): "distribution",
     str(DCAT.DataService): "service",
     str(DCAT.Catalog): "catalog",
+    str(DCAT.CatalogRecord): "record",
     **{str(c): "agency" for c in (ORG.Organization, ORG.OrganizationalUnit, CPOV.PublicOrganisation)},
     **{str(c): "agency" for c in (FOAF.Organization, FOAF.Agent)},
 }
@@ -85,9 +86,8 @@ class Location:
     @property
     def kind(self) -> str:
         found = {KINDS[t] for t in self.types if t in KINDS}
-        return next(
-            (k for k in ("dataset", "distribution", "service", "catalog", "agency") if k in found), ""
-        )
+        order = ("dataset", "distribution", "service", "catalog", "agency", "record")
+        return next((k for k in order if k in found), "")
 
 
 @dataclass

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-LAYOUT = "1"
+LAYOUT = "2"  # 2: catalogue record keys (``record``), RDF records' ``parts``; 1 is read without them
+READABLE = ("1", "2")  # and brought to LAYOUT by its source's next ingest (kg.ingest.history)
 SUFFIX = ".history.db"  # a source's memo file ends ".sqlite": no source's name can make the two meet
 FOLDER = "records"  # kg.store.next_generation.FILES: the generation's folder of per-source files
 KINDS = ("added", "changed", "removed")
@@ -43,12 +44,18 @@ CREATE TABLE records (
   version TEXT NOT NULL,  -- the prov:Entity of its current triples, in the provenance graph
   removed TEXT, removed_run TEXT,  -- NULL while the source has it
   what TEXT NOT NULL DEFAULT '{}',  -- predicates added, removed, changed at the last change (JSON)
-  published INTEGER NOT NULL  -- 1: in the catalogue at its last run; 0: quarantined
+  published INTEGER NOT NULL,  -- 1: in the catalogue at its last run; 0: quarantined
+  record TEXT NOT NULL DEFAULT '',  -- the last segment of our catalogue record's IRI (kg.iris.record_key)
+  parts TEXT NOT NULL DEFAULT '{}'  -- an RDF source's record: a hash of its lines per predicate (JSON)
 );
 CREATE INDEX by_latest ON records (coalesce(removed, changed));
 CREATE INDEX by_changed ON records (changed);
 CREATE INDEX by_iri ON records (iri);
+CREATE INDEX by_record ON records (record);
 """
+# layout 1 -> 2 (kg.ingest.history)
+NEW_COLUMNS = ("record TEXT NOT NULL DEFAULT ''", "parts TEXT NOT NULL DEFAULT '{}'")
+RECORD_INDEX = "CREATE INDEX by_record ON records (record)"
 
 
 def stamp(moment: datetime) -> str:
@@ -94,11 +101,12 @@ def history_files(folder: Path | None) -> dict[str, Path]:
     return {p.name[: -len(SUFFIX)]: p for p in sorted(files.glob(f"*{SUFFIX}"))}
 
 
-def _open(path: Path) -> sqlite3.Connection | None:
-    """A published history file, read-only and immutable (a generation's files never change)."""
+def _open(path: Path, layouts: tuple[str, ...]) -> sqlite3.Connection | None:
+    """A published history file of one of ``layouts``, read-only and immutable (a generation's
+    files never change)."""
     try:
         db = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
-        if dict(db.execute("SELECT name, value FROM meta")).get("layout") != LAYOUT:
+        if dict(db.execute("SELECT name, value FROM meta")).get("layout") not in layouts:
             db.close()
             return None
         return db
@@ -106,11 +114,13 @@ def _open(path: Path) -> sqlite3.Connection | None:
         return None
 
 
-def _each(folder: Path | None, source: str | None = None) -> Iterator[tuple[str, sqlite3.Connection]]:
+def _each(
+    folder: Path | None, source: str | None = None, layouts: tuple[str, ...] = READABLE
+) -> Iterator[tuple[str, sqlite3.Connection]]:
     for name, path in history_files(folder).items():
         if source is not None and name != source:
             continue
-        db = _open(path)
+        db = _open(path, layouts)
         if db is None:
             continue
         try:
@@ -176,32 +186,45 @@ def record_times(folder: Path | None, iris: list[str]) -> dict[str, tuple[str, s
     return found
 
 
+_ROW = """SELECT iri, kind, first_seen, added, changed, changed_run, version, removed, removed_run, what,
+    published FROM records"""
+
+
 def of_record(folder: Path | None, iri: str) -> dict | None:
-    """A record's history as its page shows it (None when no history holds it): first seen, last
-    added and changed (with the run and what changed), removed, and its source."""
-    for name, db in _each(folder):
-        row = db.execute(
-            """SELECT kind, first_seen, added, changed, changed_run, version, removed, removed_run, what,
-            published FROM records WHERE iri = ? ORDER BY removed IS NOT NULL, changed DESC LIMIT 1""",
-            (iri,),
-        ).fetchone()
-        if row is None:
-            continue
-        kind, first_seen, added, changed, changed_run, version, removed, removed_run, what, published = row
-        return {
-            "source": name,
-            "kind": kind,
-            "first_seen": first_seen,
-            "added": added,
-            "last_changed": changed,
-            "changed_by": changed_run,
-            "version": version,
-            "removed": removed,
-            "removed_by": removed_run,
-            "what_changed": json.loads(what),
-            "published": bool(published),
-        }
-    return None
+    """A record's history as its page shows it (None when no history holds it): its IRI and source,
+    first seen, last added and changed (with the run and what changed), removed. A record that a
+    source has now wins over one another source removed, then the latest change."""
+    return _best(_ROW + " WHERE iri = ?", (iri,), folder, READABLE)
+
+
+def of_record_key(folder: Path | None, key: str) -> dict | None:
+    """The history of the dataset or data service whose catalogue record ends in ``key``
+    (:func:`kg.iris.record_key`); None when none has it (a file still of layout 1 has no keys)."""
+    query = _ROW + " WHERE record = ? AND kind IN ('dataset', 'service')"
+    return _best(query, (key,), folder, (LAYOUT,))
+
+
+def _best(query: str, args: tuple, folder: Path | None, layouts: tuple[str, ...]) -> dict | None:
+    found = []
+    for name, db in _each(folder, layouts=layouts):
+        for row in db.execute(query, args):
+            iri, kind, first_seen, added, changed, changed_run, version, removed, removed_run, what, pub = row
+            found.append({
+                "iri": iri,
+                "source": name,
+                "kind": kind,
+                "first_seen": first_seen,
+                "added": added,
+                "last_changed": changed,
+                "changed_by": changed_run,
+                "version": version,
+                "removed": removed,
+                "removed_by": removed_run,
+                "what_changed": json.loads(what),
+                "published": bool(pub),
+            })  # fmt: skip
+    found.sort(key=lambda h: (h["removed"] is None, h["removed"] or h["last_changed"]), reverse=True)
+    return found[0] if found else None
 
 
 def parse_time(text: str, now: datetime) -> str:

@@ -13,7 +13,10 @@ Slug fallback order (first that exists wins):
 3. distribution: its identifier, else the dataset's slug plus a short hash of
    its download URL, access URL or title, else the dataset's slug plus its
    position in the dataset;
-4. service: its identifier, else its title.
+4. service: its identifier, else its title;
+5. our catalogue record of a dataset or service (``dcat:CatalogRecord``, :mod:`kg.catalog_records`):
+   a hash of the member's IRI (:func:`record_key`), whoever minted the member (harvested RDF keeps
+   its publisher's IRIs, which have no slug of ours to reuse).
 
 Things that only exist inside one record (contact point, period of time,
 identifier, address) get a fragment of their owner's IRI (``…#contact``).
@@ -38,6 +41,13 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._~-]+")
 def short_hash(text: str) -> str:
     """Eight hex digits that identify ``text`` (stable across runs and machines)."""
     return hashlib.sha1(text.encode("utf-8")).hexdigest()[:8]
+
+
+def record_key(member: str) -> str:
+    """The last segment of our catalogue record of ``member`` (an IRI): sixteen hex digits of its
+    SHA-1. The history keeps it beside the member (:mod:`kg.history`), so the record's IRI
+    dereferences by one indexed lookup."""
+    return hashlib.sha1(member.encode("utf-8")).hexdigest()[:16]
 
 
 def slugify(identifier: str, *, max_length: int = 80) -> str:
@@ -87,6 +97,10 @@ class Minter:
 
     def catalog(self) -> str:
         return f"{self.base}catalog"
+
+    def record(self, member: str) -> str:
+        """Our catalogue record of a dataset or service: under our base, whoever minted ``member``."""
+        return f"{self.base}record/{record_key(member)}"
 
     @staticmethod
     def part(owner: str, name: str) -> str:

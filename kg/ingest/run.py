@@ -30,7 +30,7 @@ from kg.derived.tables import Scores
 from kg.errors import StrictRefusal, ValidatorError
 from kg.factory import store_for, validator_for
 from kg.ingest.delta import source_write
-from kg.ingest.history import keep_history
+from kg.ingest.history import RdfVersions, keep_history
 from kg.ingest.keys import keyed
 from kg.ingest.memo import memo_for
 from kg.ingest.provenance import findings_triple, report_ntriples, run_ntriples
@@ -131,6 +131,7 @@ def ingest(
                     )
                     return summary
             held: set[str] = set()  # keys of the records quarantined so far
+            versions = RdfVersions()  # an RDF source's records, for their history (its memo keeps none)
             for mapped, report, (lines, quality_lines, search_lines, score_lines, nodes) in process_ntriples(
                 records,
                 iris,
@@ -146,6 +147,8 @@ def ingest(
                 if mapped.kind == "catalog" and report.publishable:
                     report.findings += publisher_held_back(mapped.key, lines, held)
                 summary.add(report)
+                if memo is not None and memo.opaque:
+                    versions.add(mapped.key, mapped.kind, report.publishable, lines)
                 if not report.publishable:
                     held.add(mapped.key)
                     across.append(f"{mapped.key}\0{report.origin}")  # its quarantine report says where
@@ -219,7 +222,7 @@ def ingest(
             writer.load_text(run_ntriples(summary, started, iris), graph=iris.provenance_graph())
             if memo is not None:
                 writer.put_file(f"{name}.sqlite", memo.target)
-                keep_history(writer, settings, name, memo, summary.run, Path(scratch))
+                keep_history(writer, settings, name, memo, summary.run, Path(scratch), versions)
             elif hasattr(writer, "put_file"):  # results not kept (reuse off): the last ones go
                 writer.put_file(f"{name}.sqlite", None)
         summary.seconds["store"] = time.perf_counter() - t1

@@ -8,11 +8,14 @@ answer is written by pyoxigraph's own serializers (no rebuilding in Python).
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator
 
 import pyoxigraph as ox
 
 from kg.errors import InputError
+
+_BLANK_LABEL = re.compile(r"_:[^ ]+")
 
 FORMATS = {
     "nt": ox.RdfFormat.N_TRIPLES,
@@ -74,6 +77,30 @@ def as_triples(rows):
 def parse_ntriples(text: str) -> Iterator[ox.Triple]:
     """The triples of N-Triples text as store terms, to go with a query's answers."""
     return (quad.triple for quad in ox.parse(text.encode("utf-8"), format=ox.RdfFormat.N_TRIPLES))
+
+
+CANONICAL_BLANK_NODES = 100  # more in one description: its labels are left out instead (see below)
+
+
+def canonical_ntriples(text: str) -> list[str]:
+    """The lines of an N-Triples description in a canonical form: its blank nodes named by W3C RDF
+    Dataset Canonicalization (RDFC-1.0, pyoxigraph's), sorted; two descriptions that differ only
+    in their blank nodes' labels give the same lines (a content hash of a record).
+
+    Why RDFC-1.0: a W3C Recommendation whose labels do not change with the library's version
+    (pyoxigraph's UNSTABLE may), in Rust (rdflib's ``to_canonical_graph`` is RGDA1 in Python).
+    Its worst case is exponential in the blank nodes; a description with more than
+    :data:`CANONICAL_BLANK_NODES` of them gets every blank node named ``_:b`` instead (a coarser
+    hash, never a hang on a hostile input)."""
+    triples = list(ox.parse(text.encode("utf-8"), format=ox.RdfFormat.N_TRIPLES, lenient=True))
+    blanks = {t for q in triples for t in (q.subject, q.object) if isinstance(t, ox.BlankNode)}
+    if not blanks:  # nothing to name: the lines as pyoxigraph writes them (half the time)
+        return sorted({f"{t.subject} {t.predicate} {t.object} ." for t in triples})
+    if len(blanks) > CANONICAL_BLANK_NODES:
+        return sorted({_BLANK_LABEL.sub("_:b", f"{t.subject} {t.predicate} {t.object} .") for t in triples})
+    dataset = ox.Dataset(as_quads(triples))
+    dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
+    return sorted(f"{q.subject} {q.predicate} {q.object} ." for q in dataset)
 
 
 def merged_ntriples(documents: list[tuple[bytes, str]]) -> bytes:

@@ -24,11 +24,11 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, abort, current_app, request
 
 from kg.history import Change, changes_between, history_files, newest, parse_time, stamp
-from kg.mapping.ntriples import nt_iri, nt_literal
 from kg.store.results import convert
-from kg.vocab import KGO, PREFIXES, PROV, RDF, XSD
+from kg.vocab import PREFIXES
 from kg.web import formats
 from kg.web.catalog_views import PAGE_NUMBER, history_folder
+from kg.web.record_page import change_ntriples
 
 blueprint = Blueprint("changes_views", __name__)
 
@@ -74,7 +74,7 @@ def changes(suffix: str | None = None) -> Response:
     if fmt == "json":
         response = Response(json.dumps(answer, ensure_ascii=False) + "\n", content_type="application/json")
     else:
-        body = convert(_ntriples(items), fmt, prefixes=PREFIXES)
+        body = convert(change_ntriples(items), fmt, prefixes=PREFIXES)
         response = Response(body, content_type=formats.content_type(fmt))
     link = ", ".join(f'<{url}>; rel="{rel}"' for rel, url in answer["links"].items() if url)
     response.headers.update({"Vary": "Accept", "Cache-Control": "no-cache", "Link": link})
@@ -127,22 +127,3 @@ def _links(number: int, last: int, suffix: str | None) -> dict[str, str | None]:
         "next": url(number + 1) if number < last else None,
         "last": url(last),
     }
-
-
-def _ntriples(items: list[Change]) -> str:
-    """The page's changes as PROV-O: each record's version as the change left it (or, removed, as
-    it was), the record it is a version of, the run and the time; the kind of change as kgo:change."""
-    lines = []
-    when = nt_iri(str(XSD.dateTime))
-    for c in items:
-        v = nt_iri(c.version)
-        at, by = (PROV.invalidatedAtTime, PROV.wasInvalidatedBy) if c.kind == "removed" else (
-            PROV.generatedAtTime, PROV.wasGeneratedBy)  # fmt: skip
-        lines += [
-            f"{v} {nt_iri(str(RDF.type))} {nt_iri(str(PROV.Entity))} .\n",
-            f"{v} {nt_iri(str(PROV.specializationOf))} {nt_iri(c.iri)} .\n",
-            f'{v} {nt_iri(str(at))} "{c.time}"^^{when} .\n',
-            f"{v} {nt_iri(str(by))} {nt_iri(c.run)} .\n",
-            f"{v} {nt_iri(str(KGO.change))} {nt_literal(c.kind)} .\n",
-        ]
-    return "".join(sorted(lines))

@@ -11,19 +11,19 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from flask import current_app, request
+from flask import request
 
 from kg.derived.quality import dataset_quality
 from kg.describe import Describer, Location, Node
 from kg.findings import findings_of
-from kg.history import of_record
-from kg.terms import Term, curie
+from kg.terms import Term
 from kg.vocab import ADMS, CPOV, DCAT, DCT, FOAF, LOCN, ORG, RDF, SCHEMA, SKOS, SPDX, VCARD
 from kg.web.agency_page import agency_parts, inbound_predicates
+from kg.web.record_page import history_of, record_view
 from kg.web.tables import derived
 
 RDF_FORMATS = ("ttl", "jsonld", "rdf", "nt")
-KINDS = ("agency", "dataset", "distribution", "service")
+KINDS = ("agency", "dataset", "distribution", "service", "record")
 LIST_LIMIT = 50
 # links to a resource that its page lists in a section of their own, so not among the links to
 # it: an agency's datasets and services (dct:publisher), thousands of them, each to be labelled
@@ -66,7 +66,7 @@ def page(d: Describer, loc: Location, number: int = 1) -> dict:
     record = view.pop("record", None)
     found = findings_of(d, loc, record)
     view["findings"], view["findings_status"] = found.shown, found.status
-    view["history"] = _history(loc.iri)
+    view["history"] = view["history"] if "history" in view else _history(loc.iri)  # a record: its member's
     d.resolve()
     for key in ("datasets", "services", "distributions"):
         listed = view.get(key)
@@ -79,15 +79,7 @@ def _history(iri: str) -> dict | None:
     """When the record was first seen, last changed (by which run, and the predicates whose values
     were added, removed or changed then) and removed, from its source's history (:mod:`kg.history`);
     None for what no history holds (not a record an ingest read) and with a remote store (none kept)."""
-    if current_app.config["KG_SETTINGS"].remote:
-        return None
-    found = of_record(current_app.extensions["kg_store"].folder(), iri)
-    if found is not None:
-        found["what_changed"] = {
-            how: [{"iri": p, "curie": curie(p)} for p in predicates]
-            for how, predicates in found["what_changed"].items()
-        }
-    return found
+    return history_of(iri)
 
 
 def _label(item: Term | dict) -> str:
@@ -226,7 +218,13 @@ def _agency(d: Describer, loc: Location, me: Node, nodes: dict[str, Node], numbe
     }
 
 
-BUILDERS = {"dataset": _dataset, "distribution": _distribution, "service": _service, "agency": _agency}
+BUILDERS = {
+    "dataset": _dataset,
+    "distribution": _distribution,
+    "service": _service,
+    "agency": _agency,
+    "record": record_view,
+}
 
 
 # ---------------------------------------------------------------- JSON twin

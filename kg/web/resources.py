@@ -32,12 +32,13 @@ from flask.blueprints import BlueprintSetupState
 
 from kg.describe import Describer, Location
 from kg.errors import QueryError
-from kg.store.results import serialize_triples
+from kg.store.results import convert, serialize_triples
 from kg.terms import iri_ok, valid_lang
 from kg.vocab import PREFIXES
 from kg.web.auth import readable, reads_private
 from kg.web.cache import etag_for, not_modified
 from kg.web.formats import GRAPHS, content_type, negotiate
+from kg.web.record_page import gone_ntriples, gone_view, is_record, record_location, removed
 from kg.web.resource_page import KINDS, RDF_FORMATS, address, jsonable, page
 
 blueprint = Blueprint("resources", __name__)
@@ -115,17 +116,24 @@ def _known(d: Describer, iri: str) -> bool:
         return False
 
 
-def _locate(d: Describer, iri: str, fmt: str, *, bad: int) -> Location:
-    """Where the store knows ``iri`` from (404 if nowhere); a page reads its description with it."""
+def _locate(d: Describer, iri: str, fmt: str, *, bad: int) -> tuple[Location | None, dict | None]:
+    """Where ``iri`` is known from, a page reads its description with it: the store, or for our
+    catalogue records their history (:mod:`kg.web.record_page`); else, when its source removed
+    it, its history (410 Gone); else a 404."""
     if not iri_ok(iri):
         abort(404, f"nothing is known about <{iri[:200]}>")
-    try:
-        loc = d.locate(iri, parts=fmt not in RDF_FORMATS)
-    except QueryError:  # an IRI the query parser refuses (bad percent-encoding, …)
-        abort(bad, f"not a valid IRI: {iri[:200]!r}")
-    if loc is None:
+    if is_record(d, iri):
+        loc, gone = record_location(d, iri)
+    else:
+        try:
+            loc = d.locate(iri, parts=fmt not in RDF_FORMATS)
+        except QueryError:  # an IRI the query parser refuses (bad percent-encoding, …)
+            abort(bad, f"not a valid IRI: {iri[:200]!r}")
+        # gone: removed by its source, and no source describes it (links to it may remain)
+        gone = removed(d, iri) if loc is None or not loc.rows else None
+    if gone is None and loc is None:
         abort(404, f"nothing is known about <{iri}>")
-    return loc
+    return (None, gone) if gone is not None else (loc, None)
 
 
 def _format(fmt: str | None) -> str:
@@ -156,7 +164,9 @@ def _respond(d: Describer, iri: str, fmt: str | None, *, bad: int) -> Response:
     cache = current_app.extensions["kg_cache"]
     entry = cache.get(("resources", etag))
     if entry is None:
-        loc = _locate(d, iri, fmt, bad=bad)
+        loc, gone = _locate(d, iri, fmt, bad=bad)
+        if gone is not None:
+            return _gone(d, iri, gone, fmt)
         if fmt in RDF_FORMATS and not all(readable(store, g) for g in loc.graphs or ()):
             abort(404, f"nothing is known about <{iri}>")  # as if absent, as the Graph Store says
         body, ctype = _body(d, loc, fmt, number)
@@ -171,6 +181,21 @@ def _respond(d: Describer, iri: str, fmt: str | None, *, bad: int) -> Response:
         f'<{address(d, iri, f)}>; rel="alternate"; type="{FORMATS[f]}"' for f in RDF_FORMATS
     )
     return response
+
+
+def _gone(d: Describer, iri: str, h: dict, fmt: str) -> Response:
+    """410 Gone: what its source removed, said as a page, its JSON twin or the PROV-O of the removal
+    (not cached: no ETag, the history says it at once)."""
+    if fmt in RDF_FORMATS:
+        body, ctype = convert(gone_ntriples(d, iri, h), fmt, prefixes=PREFIXES), content_type(fmt)
+    elif fmt == "json":
+        view = gone_view(d, iri, h)
+        body, ctype = json.dumps(jsonable(view), ensure_ascii=False).encode("utf-8"), "application/json"
+    else:
+        view = gone_view(d, iri, h)
+        body = render_template("gone.html", v=view, title=view["self"].label).encode("utf-8")
+        ctype = "text/html; charset=utf-8"
+    return Response(body, status=410, content_type=ctype)
 
 
 def _body(d: Describer, loc: Location, fmt: str, number: int) -> tuple[bytes, str]:
