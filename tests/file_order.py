@@ -41,6 +41,8 @@ EMBEDDED_SECONDS = {
     "test_private_graphs": 14,
     "test_catalog_views": 12,
     "test_batch_independence": 10,
+    "test_history_rdf": 26,  # new with the recpages merge: ~13 s alone at load ~7, doubled as the rest
+    "test_record_pages": 12,  # likewise, ~6 s alone
     "test_history": 9,  # likewise since d1cc941
     "test_search": 9,
     "test_ingest_url": 8,
