@@ -26,6 +26,7 @@ from kg.harvest.sources import SourceSpec
 from kg.history import stamp
 from kg.iris import Minter
 from kg.settings import Settings
+from kg.store.harvest_state import load_states
 from kg.store.results import canonical_ntriples
 from kg.vocab import DCAT, DCT, RDF, SCHEMA
 from kg.web.app import build_app
@@ -42,10 +43,13 @@ def now() -> str:
     return moment
 
 
-def harvest(path: Path, settings: Settings, name: str) -> str:
+def harvest(path: Path, settings: Settings, name: str, counts: list | None = None) -> str:
+    """The harvest's outcome; its records' counts appended to ``counts``."""
     outcome = harvest_source(
         SourceSpec(name, str(path), "rdf"), settings=settings, client=client_for(settings)
     )
+    if counts is not None:
+        counts.append(outcome.changes)
     return outcome.outcome
 
 
@@ -71,10 +75,11 @@ def belgium(tmp_path_factory: pytest.TempPathFactory) -> dict:
     graph = Graph().parse(BELGIUM, format="xml")
     changed, gone = sorted(graph.subjects(RDF.type, DCAT.Dataset))
     times = {"t0": now()}
-    outcomes = [harvest(copy, settings, "cbe")]
+    counts: list = []
+    outcomes = [harvest(copy, settings, "cbe", counts)]
     times["t1"] = now()
     copy.write_text(graph.serialize(format="xml"), encoding="utf-8")  # the same graph, written anew
-    outcomes.append(harvest(copy, settings, "cbe"))
+    outcomes.append(harvest(copy, settings, "cbe", counts))
     times["t2"] = now()
     for title in list(graph.objects(changed, DCT.title)):
         graph.remove((changed, DCT.title, title))
@@ -84,12 +89,20 @@ def belgium(tmp_path_factory: pytest.TempPathFactory) -> dict:
     graph.remove((gone, None, None))
     graph.remove((None, None, gone))
     copy.write_text(graph.serialize(format="xml"), encoding="utf-8")
-    outcomes.append(harvest(copy, settings, "cbe"))
+    outcomes.append(harvest(copy, settings, "cbe", counts))
+    state = load_states(settings.store)["cbe"].changes
     times["t3"] = now()
     outcomes.append(harvest(copy, settings, "cbe"))
     assert outcomes == ["published", "published", "published", "unchanged"]
     client = build_app(settings).test_client()
-    return {"client": client, "changed": str(changed), "gone": str(gone), **times}
+    return {
+        "client": client,
+        "changed": str(changed),
+        "gone": str(gone),
+        "counts": counts,
+        "state": state,
+        **times,
+    }
 
 
 def test_an_rdf_source_s_records_are_added_changed_and_removed(belgium: dict) -> None:
@@ -101,6 +114,24 @@ def test_an_rdf_source_s_records_are_added_changed_and_removed(belgium: dict) ->
     every = feed(client, belgium["t0"])  # each record once: added since then, unless it is gone
     assert every == {k: "removed" if k == gone else "added" for k in every} and len(every) > len(since)
     assert feed(client, belgium["t3"]) == {}  # the unchanged harvest
+
+
+def test_the_harvests_count_what_the_feed_tells(belgium: dict) -> None:
+    """`kg harvest`, `kg sources` and /quality show an RDF source's records added, changed, removed
+    and unchanged: the counts its history found, the same records the feed lists."""
+    client, (first, again, edited) = belgium["client"], belgium["counts"]
+    added = feed(client, belgium["t0"])
+    assert first == {"added": len(added), "changed": 0, "removed": 0, "unchanged": 0}
+    assert again == {"added": 0, "changed": 0, "removed": 0, "unchanged": len(added)}
+    since = list(feed(client, belgium["t2"]).values())
+    changed, removed = since.count("changed"), since.count("removed")
+    assert edited == {
+        "added": 0,
+        "changed": changed,
+        "removed": removed,
+        "unchanged": len(added) - changed - removed,
+    }
+    assert belgium["state"] == edited  # what kg sources and /quality show of that harvest
 
 
 def test_the_changed_dataset_s_page_says_its_title_changed(belgium: dict) -> None:

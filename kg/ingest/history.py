@@ -32,7 +32,7 @@ from pathlib import Path
 
 from kg.factory import store_for
 from kg.history import LAYOUT, NEW_COLUMNS, RECORD_INDEX, SCHEMA, history_name, stamp
-from kg.ingest.memo import Memo, kept_records, results_of
+from kg.ingest.memo import Changes, Memo, kept_records, results_of
 from kg.iris import Minter, record_key
 from kg.mapping.ntriples import nt_iri
 from kg.settings import Settings
@@ -104,14 +104,17 @@ def keep_history(  # noqa: ANN001 - writer: kg.store.generation.Writer
     run: str,
     scratch: Path,
     rdf: RdfVersions | None = None,
-) -> None:
+) -> Changes | None:
     """Inside the write of a source (``writer``, :meth:`kg.store.generation.Writer`): its history file
     brought forward with this run (``memo``, finished; None: removed from the store, every record
     gone; an RDF source's records in ``rdf``), and the PROV-O of the changes into the provenance
     graph; ``scratch``: a folder that outlives the write (the file is moved from there when the
-    generation is published)."""
+    generation is published).
+
+    Returns an RDF source's counts against the last run, as the history found them (its memo keeps
+    no records to count: :meth:`kg.ingest.memo.Memo.finish` gives None), else None."""
     if memo is not None and memo.opaque and rdf is None:
-        return
+        return None
     folder = store_for(settings).folder()  # the write lock is held: no newer generation can come
     files = folder / FILES if folder is not None else None
     previous = files / history_name(name) if files is not None else None
@@ -126,6 +129,23 @@ def keep_history(  # noqa: ANN001 - writer: kg.store.generation.Writer
     lines = update_history(previous, target, old_records, new_records, seen, run, datetime.now(UTC), rdf)
     writer.put_file(history_name(name), target)
     writer.load_text(lines, graph=Minter(settings.base_uri).provenance_graph())
+    return run_counts(target, run, mapped=len(rdf.present)) if rdf is not None else None
+
+
+def run_counts(path: Path, run: str, *, mapped: int) -> Changes:
+    """The records a history file says ``run`` added (new, or back after a removal), changed and
+    removed, and the others it holds as present (unchanged); ``mapped``: records mapped by the run."""
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        added, changed, removed, present = db.execute(
+            "SELECT sum(added_run = ?1), sum(changed_run = ?1 AND added_run != ?1), sum(removed_run = ?1),"
+            " sum(removed IS NULL) FROM records",
+            (run,),
+        ).fetchone()
+    finally:
+        db.close()
+    added, changed, removed, present = (n or 0 for n in (added, changed, removed, present))
+    return Changes(added, changed, removed, present - added - changed, mapped=mapped)
 
 
 def update_history(

@@ -222,7 +222,8 @@ def ingest(
             writer.load_text(run_ntriples(summary, started, iris), graph=iris.provenance_graph())
             if memo is not None:
                 writer.put_file(f"{name}.sqlite", memo.target)
-                keep_history(writer, settings, name, memo, summary.run, Path(scratch), versions)
+                counts = keep_history(writer, settings, name, memo, summary.run, Path(scratch), versions)
+                summary.changes = summary.changes or counts  # an RDF source's, from its history
             elif hasattr(writer, "put_file"):  # results not kept (reuse off): the last ones go
                 writer.put_file(f"{name}.sqlite", None)
         summary.seconds["store"] = time.perf_counter() - t1
