@@ -259,8 +259,9 @@ def pages(settings: Settings, more: tuple[str, ...] = ()) -> dict[str, bytes]:
     written = rb'dct:modified "[0-9T:.+-]+"'  # the VoID description's: when the generation was made
     answers["/.well-known/void"] = re.sub(written, b"", answers["/.well-known/void"])
     # our catalogue records' first seen and last changed (kg.history's stamps): each store's own runs
-    # and their runs' IRIs and harvests' times (quality.json, the records' history in the JSON twins)
-    ours = rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|\+00:00)|\d{8}T\d{12}Z"
+    # and their runs' IRIs and harvests' times (quality.json, the records' history in the JSON twins,
+    # and percent-encoded in the link to the change feed from a record's latest change)
+    ours = rb"\d{4}-\d\d-\d\dT\d\d(:|%3A)\d\d(:|%3A)\d\d(\.\d+)?(Z|\+00:00|%2B00%3A00)|\d{8}T\d{12}Z"
     return {path: re.sub(ours, b"(our time)", body) for path, body in answers.items()}
 
 
