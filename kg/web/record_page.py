@@ -98,24 +98,27 @@ def record_view(d: Describer, loc: Location, me: Node, nodes: dict[str, Node], n
 
 
 def history_of(iri: str) -> dict | None:
-    """The history a page shows of ``iri`` (None: none kept), with the address of the change
-    feed from its latest change, of its source: where that change is listed."""
+    """The history a page shows of ``iri`` (None: none kept; :func:`shown`)."""
     found = of_record(_folder(), iri)
-    if found is not None:
-        found["what_changed"] = {
-            how: [{"iri": p, "curie": curie(p)} for p in predicates]
-            for how, predicates in found["what_changed"].items()
-        }
-        since = found["removed"] or found["last_changed"]
-        query = urlencode({"since": since, "source": found["source"]})
-        found["feed"] = f"{request.script_root}/changes?{query}"
-    return found
+    return shown(found) if found is not None else None
+
+
+def shown(h: dict) -> dict:
+    """A history as :mod:`kg.history` reads it, as a page shows it: the predicates that changed with
+    their CURIEs, and the address of its source's change feed from its latest change (where that
+    change is listed)."""
+    what = {
+        how: [{"iri": p, "curie": curie(p)} for p in predicates]
+        for how, predicates in h["what_changed"].items()
+    }
+    query = urlencode({"since": h["removed"] or h["last_changed"], "source": h["source"]})
+    return {**h, "what_changed": what, "feed": f"{request.script_root}/changes?{query}"}
 
 
 def gone_view(d: Describer, iri: str, h: dict) -> dict:
     """The page of what is gone: ``iri`` (a record, or our catalogue record of one) and the
     history of the record its source removed."""
-    h = history_of(h["iri"]) or h
+    h = shown(h)  # read once, where the IRI was located (kg.web.resources)
     record = iri != h["iri"]
     view = {
         "iri": iri,

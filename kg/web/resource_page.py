@@ -66,20 +66,15 @@ def page(d: Describer, loc: Location, number: int = 1) -> dict:
     record = view.pop("record", None)
     found = findings_of(d, loc, record)
     view["findings"], view["findings_status"] = found.shown, found.status
-    view["history"] = view["history"] if "history" in view else _history(loc.iri)  # a record: its member's
+    # when the record was first seen, last changed (by which run, what changed) and removed, from its
+    # source's history; a catalogue record: its member's (None: no history holds it, or a remote store)
+    view["history"] = view["history"] if "history" in view else history_of(loc.iri)
     d.resolve()
     for key in ("datasets", "services", "distributions"):
         listed = view.get(key)
         if isinstance(listed, list) and not (kind == "agency" and key == "datasets"):  # the index's order
             listed.sort(key=lambda item: _label(item).lower())
     return view
-
-
-def _history(iri: str) -> dict | None:
-    """When the record was first seen, last changed (by which run, and the predicates whose values
-    were added, removed or changed then) and removed, from its source's history (:mod:`kg.history`);
-    None for what no history holds (not a record an ingest read) and with a remote store (none kept)."""
-    return history_of(iri)
 
 
 def _label(item: Term | dict) -> str:
