@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import shutil
 import sqlite3
 from collections.abc import Iterable
@@ -37,10 +36,8 @@ from kg.iris import Minter, record_key
 from kg.mapping.ntriples import nt_iri
 from kg.settings import Settings
 from kg.store.next_generation import FILES
-from kg.store.results import canonical_ntriples
+from kg.store.results import canonical_ntriples, without_blank_labels
 from kg.vocab import PROV, RDF, XSD
-
-_BLANK = re.compile(r"_:[^ ]+")
 
 
 class RdfVersions:
@@ -68,7 +65,7 @@ class RdfVersions:
         digest = hashlib.sha256("\n".join(canonical).encode("utf-8")).digest()
         self.present[ident] = (key, digest, kind, int(published))
         by_predicate: dict[str, list[str]] = {}
-        for line in sorted(_BLANK.sub("_:b", line) for line in canonical):
+        for line in sorted(without_blank_labels(line) for line in canonical):
             by_predicate.setdefault(_predicate(line), []).append(line)
         self.parts[ident] = json.dumps(
             {
@@ -293,7 +290,7 @@ def _what_changed(old: Path | None, new: Path | None, idents: list[str]) -> dict
 def _lines(records: Path, idents: Iterable[str]) -> dict[str, frozenset[str]]:
     """The N-Triples lines of each record's kept result, blank nodes' labels made one."""
     return {
-        ident: frozenset(_BLANK.sub("_:b", line) for line in result[2][0].splitlines())  # its triples
+        ident: frozenset(without_blank_labels(line) for line in result[2][0].splitlines())  # its triples
         for ident, result in results_of(records, idents)
     }
 

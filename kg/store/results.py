@@ -17,6 +17,16 @@ from kg.errors import InputError
 
 _BLANK_LABEL = re.compile(r"_:[^ ]+")
 
+
+def without_blank_labels(line: str) -> str:
+    """An N-Triples line with every blank node named ``_:b``: what it says but for which blank node.
+
+    >>> without_blank_labels("_:x1 <http://e/p> _:y .")
+    '_:b <http://e/p> _:b .'
+    """
+    return _BLANK_LABEL.sub("_:b", line)
+
+
 FORMATS = {
     "nt": ox.RdfFormat.N_TRIPLES,
     "nq": ox.RdfFormat.N_QUADS,
@@ -97,7 +107,7 @@ def canonical_ntriples(text: str) -> list[str]:
     if not blanks:  # nothing to name: the lines as pyoxigraph writes them (half the time)
         return sorted({f"{t.subject} {t.predicate} {t.object} ." for t in triples})
     if len(blanks) > CANONICAL_BLANK_NODES:
-        return sorted({_BLANK_LABEL.sub("_:b", f"{t.subject} {t.predicate} {t.object} .") for t in triples})
+        return sorted({without_blank_labels(f"{t.subject} {t.predicate} {t.object} .") for t in triples})
     dataset = ox.Dataset(as_quads(triples))
     dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
     return sorted(f"{q.subject} {q.predicate} {q.object} ." for q in dataset)
