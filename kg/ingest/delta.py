@@ -200,16 +200,15 @@ class DeltaWriter:
         records' new lines and the links no longer held back, that the file has."""
         old, new = self._old_and_new()[graph]
         remove = old | set(_held(path, leave_out))
-        in_file, add, blank = set(), set(), []
-        unheld = self._plan.unheld
+        in_file: set[bytes] = set()
+        add: set[bytes] = set()
+        blank: list[bytes] = []
         for piece in read_pieces(path, [], leave_out):
-            for line in piece.splitlines(keepends=True):
-                if line in remove:
-                    in_file.add(line)
-                if line in new or (unheld and line.rstrip(b" .\n").rsplit(b" ", 1)[-1] in unheld):
-                    add.add(line)
-                elif len(blank) < LABEL_SAMPLE and b"_:" in line:
-                    blank.append(line)
+            lines = piece.splitlines(keepends=True)  # the set operations below run in C, not per line
+            in_file |= remove.intersection(lines)
+            add |= new.intersection(lines)
+            add |= _ending_in(piece, self._plan.unheld)
+            blank += _with_labels(piece, add, LABEL_SAMPLE - len(blank))
         return remove - in_file, add, blank
 
     def _labels_kept(self, graph: str, remove: set[bytes], blank: list[bytes]) -> bool:
@@ -217,6 +216,33 @@ class DeltaWriter:
         with blank nodes of records not touched (which it must hold), or else on those to remove."""
         sample = blank or [line for line in remove if b"_:" in line]
         return self._writer.names_blank_nodes_as(graph, sample)
+
+
+def _ending_in(text: bytes, objects: frozenset[bytes]) -> set[bytes]:
+    """The lines of N-Triples ``text`` whose object is one of these IRIs (``<...>``), found by a
+    search for each (a few: the records just out of quarantine) rather than a look at every line."""
+    found = set()
+    for iri in objects:
+        needle = b" " + iri + b" .\n"
+        at = text.find(needle)
+        while at >= 0:
+            end = at + len(needle)
+            found.add(text[text.rfind(b"\n", 0, at) + 1 : end])
+            at = text.find(needle, end)
+    return found
+
+
+def _with_labels(text: bytes, leave: set[bytes], most: int) -> list[bytes]:
+    """Up to ``most`` lines of N-Triples ``text`` with a blank node, but those in ``leave``."""
+    found: list[bytes] = []
+    at = text.find(b"_:")
+    while at >= 0 and len(found) < most:
+        start, end = text.rfind(b"\n", 0, at) + 1, text.find(b"\n", at) + 1
+        end = end or len(text)
+        if (line := text[start:end]) not in leave:
+            found.append(line)
+        at = text.find(b"_:", end)
+    return found
 
 
 def _held(path: Path | str, spans: Sequence[tuple[int, int]]) -> Iterator[bytes]:
