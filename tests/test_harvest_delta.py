@@ -441,15 +441,18 @@ def test_a_harvest_killed_inside_the_delta_write_leaves_the_store_as_it_was(
 
 
 def test_patch_keeps_labels_and_says_what_it_did() -> None:
-    from kg.store.delta import names_blank_nodes_as, patch
+    """Only lines that were there count as removed and only lines that were not as added: VoID
+    counts terms by those alone (Generation.moved)."""
+    from kg.store.delta import Patched, names_blank_nodes_as, patch
 
     store, graph = ox.Store(), "http://example.org/g"
     lines = [b"<http://e.org/a> <http://e.org/p> _:ab12 .\n", b'_:ab12 <http://e.org/q> "x" .\n']
     absent = b"<http://e.org/a> <http://e.org/p> <http://e.org/b> .\n"
-    assert patch(store, graph, [absent], lines) == (1, 2)
+    assert patch(store, graph, [absent], lines) == Patched(frozenset(), frozenset(lines))
     assert names_blank_nodes_as(store, graph, lines)
     assert not names_blank_nodes_as(store, graph, [b'_:ab13 <http://e.org/q> "x" .\n'])
-    assert patch(store, graph, lines[1:], []) == (1, 0) and len(store) == 1
+    assert patch(store, graph, lines[1:], lines[:1]) == Patched(frozenset(lines[1:]), frozenset())
+    assert len(store) == 1
 
 
 def test_a_graph_copied_by_another_write_is_seen_to_have_its_blank_nodes_named_anew(tmp_path: Path) -> None:

@@ -8,7 +8,8 @@ triples that went and adding those that came costs ~7 µs a triple (measured: 71
 0.27 s), whatever the graph's size.
 
 What goes and what comes is the caller's to work out (:mod:`kg.ingest.delta`); this module only
-applies it, with the lines' blank-node labels kept, and tells whether the graph names its blank
+applies it, with the lines' blank-node labels kept, says which lines it really took out or put in
+(:class:`Patched`), and tells whether the graph names its blank
 nodes as those lines do (:func:`names_blank_nodes_as`): a graph copied by a dump and a load has
 them named anew, and then a line with a blank node matches nothing.
 """
@@ -16,6 +17,7 @@ them named anew, and then a line with a blank node matches nothing.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import pyoxigraph as ox
 
@@ -37,12 +39,26 @@ def _holds(store: ox.Store, quad: ox.Quad) -> bool:
     return next(iter(found), None) is not None
 
 
-def patch(store: ox.Store, graph: str, remove: Iterable[bytes], add: Iterable[bytes]) -> tuple[int, int]:
-    """Remove the ``remove`` lines from ``graph`` and add the ``add`` ones (labels kept); the number
-    of each. Not transactional: the store is a generation nobody reads yet."""
-    gone = quads(remove, graph)
-    for quad in gone:
+@dataclass(frozen=True)
+class Patched:
+    """What a patch did: the lines it took out of the graph and those it put in, each only if the
+    graph held it before (``removed``) or did not (``added``). Why not the lines it was given: a
+    caller gives every new line of the records it replaces (most of them there already), and a
+    builder that counts terms (VoID) needs only the lines whose presence changed."""
+
+    removed: frozenset[bytes]
+    added: frozenset[bytes]
+
+
+def patch(store: ox.Store, graph: str, remove: Iterable[bytes], add: Iterable[bytes]) -> Patched:
+    """Remove the ``remove`` lines from ``graph`` and add the ``add`` ones (labels kept). Not
+    transactional: the store is a generation nobody reads yet."""
+    taken = list(remove)
+    removed = [line for line, quad in zip(taken, quads(taken, graph), strict=True) if quad in store]
+    for quad in quads(removed, graph):
         store.remove(quad)
-    came = quads(add, graph)
+    given = list(add)
+    came = quads(given, graph)
+    added = [line for line, quad in zip(given, came, strict=True) if quad not in store]
     store.bulk_extend(came)
-    return len(gone), len(came)
+    return Patched(frozenset(removed), frozenset(added))
