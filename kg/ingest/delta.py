@@ -5,8 +5,12 @@ records changed maps and validates only those, but the whole write then loaded t
 again (4.7 M catalogue triples, 1.8 M measurements: ~65 s of bulk loads on a quiet machine).
 Here the next generation keeps the published catalogue and quality graphs (a checkpoint: hard
 links) and :meth:`kg.store.generation.Writer.patch` takes out the triples of the *touched*
-records and adds their new ones. The small graphs (quarantine, reports, vocabularies, the
-catalogue's own, provenance) are written whole as before.
+records and adds their new ones. The source's quarantine and report graphs stay in the checkpoint
+too and are changed by the triples that differ from the files the ingest wrote
+(:meth:`~kg.store.generation.Writer.replace_by_difference`; whole when they have blank nodes): taken
+out of it, the private store would be copied by a dump and a load instead, its provenance graph
+most of it. The small graphs (vocabularies, the catalogue's own, provenance) are written whole as
+before.
 
 *Touched*: added, changed and removed records, and every record quarantined by this run or the
 last (a record's verdict may change with no change of its own: another source may now publish its
@@ -64,6 +68,7 @@ class Plan:
     results: Path  # this run's records file (Memo.target)
     unheld: frozenset[bytes]  # quarantined before, not now: links to them are published again
     graphs: tuple[str, str]  # the source's catalogue and quality graphs, patched
+    differ: tuple[str, str]  # its quarantine and report graphs, changed by the triples that differ
 
 
 def plan_delta(
@@ -90,8 +95,9 @@ def plan_delta(
     if share > MAX_SHARE:
         return f"whole: {share:.0%} of the records touched (more than {MAX_SHARE:.0%})"
     unheld = frozenset(f"<{k}>".encode() for k in previous_quarantine - now if k.startswith("http"))
-    patched = (graphs[0], graphs[4])
-    return Plan(summary.source, memo.previous_signature, frozenset(touched), memo.target, unheld, patched)
+    patched, differ = (graphs[0], graphs[4]), (graphs[1], graphs[5])
+    signature = memo.previous_signature
+    return Plan(summary.source, signature, frozenset(touched), memo.target, unheld, patched, differ)
 
 
 def quarantined_keys(store: GraphStore, graph: str) -> set[str]:
@@ -112,7 +118,7 @@ def source_write(
         with store.write(replace=graphs) as writer:
             yield writer
         return
-    kept = tuple(g for g in graphs if g not in plan.graphs)
+    kept = tuple(g for g in graphs if g not in plan.graphs and g not in plan.differ)
     with store.write(replace=kept, changed=graphs) as writer:
         delta = DeltaWriter(writer, plan, store.folder() / FILES / f"{plan.source}.sqlite", summary)
         yield delta
@@ -143,6 +149,15 @@ class DeltaWriter:
         leave_out: Sequence[tuple[int, int]] = (),
         keep_labels: bool = False,
     ) -> None:
+        if graph in self._plan.differ:  # kept in the checkpoint: changed by difference, else whole
+            t0 = time.perf_counter()
+            simple = fmt == "nt" and not leave_out and not keep_labels
+            if not (simple and self._writer.replace_by_difference(path, graph=graph)):
+                self._writer.drop(graph)
+                self._writer.load(path, graph=graph, fmt=fmt, leave_out=leave_out, keep_labels=keep_labels)
+            self._patched[graph] = (0, 0)
+            self._seconds += time.perf_counter() - t0
+            return
         if graph not in self._plan.graphs:
             self._writer.load(path, graph=graph, fmt=fmt, leave_out=leave_out, keep_labels=keep_labels)
             return
@@ -163,11 +178,12 @@ class DeltaWriter:
 
     def check_done(self) -> None:
         """Every graph of the plan was loaded (else the generation would keep its old triples)."""
-        missing = [g for g in self._plan.graphs if g not in self._patched and g not in self._whole]
+        planned = (*self._plan.graphs, *self._plan.differ)
+        missing = [g for g in planned if g not in self._patched and g not in self._whole]
         if missing:  # the code's own mistake: published, the graphs would keep their old triples
             raise StoreError(f"the delta write was not given {missing} to load: nothing written")
-        removed = sum(r for r, _ in self._patched.values())
-        added = sum(a for _, a in self._patched.values())
+        removed = sum(self._patched[g][0] for g in self._plan.graphs if g in self._patched)
+        added = sum(self._patched[g][1] for g in self._plan.graphs if g in self._patched)
         self._summary.write += f" ({removed:,} triples removed, {added:,} added in {self._seconds:.1f} s)"
 
     def _unsafe(self, graph: str, keep_labels: bool) -> str:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 import pyoxigraph as ox
 
@@ -62,3 +63,27 @@ def patch(store: ox.Store, graph: str, remove: Iterable[bytes], add: Iterable[by
     added = [line for line, quad in zip(given, came, strict=True) if quad not in store]
     store.bulk_extend(came)
     return Patched(frozenset(removed), frozenset(added))
+
+
+def replace_by_difference(store: ox.Store, graph: str, path: Path | str) -> tuple[int, int] | None:
+    """Make ``graph`` hold what the N-Triples file ``path`` holds by taking out and putting in only the
+    triples that differ; the number of each, or None (nothing done) when either side has blank nodes
+    (their labels cannot be compared).
+
+    Why: a re-harvest replaces its source's quarantine and report graphs (140,000 triples at 100,000
+    datasets, ~2 % of them different), and removing them whole costs ~36 µs a triple; keeping them out
+    of the next generation's checkpoint instead made it copy the private store's provenance graph by
+    a dump and a load (440,000 triples, 9-15 s).
+    """
+    target = ox.NamedNode(graph)
+    scratch = ox.Store()  # in memory: the file's triples as the store keeps them (canonical literals)
+    scratch.bulk_load(path=str(path), format=ox.RdfFormat.N_TRIPLES, to_graph=target)
+    new = set(scratch.quads_for_pattern(None, None, None, target))
+    old = set(store.quads_for_pattern(None, None, None, target))
+    if any(isinstance(q.subject, ox.BlankNode) or isinstance(q.object, ox.BlankNode) for q in new | old):
+        return None
+    gone, came = old - new, new - old
+    for quad in gone:
+        store.remove(quad)
+    store.bulk_extend(came)
+    return len(gone), len(came)

@@ -341,6 +341,12 @@ class Writer:
         self.moved[graph] = done.removed | done.added
         return len(done.removed), len(done.added)
 
+    def replace_by_difference(self, path: Path | str, *, graph: str) -> bool:
+        """Make ``graph`` what an N-Triples file holds by the triples that differ; False (nothing
+        done) when it cannot: blank nodes (:func:`kg.store.delta.replace_by_difference`)."""
+        self._forget(graph)
+        return delta.replace_by_difference(self._for(graph), graph, path) is not None
+
     def _forget(self, graph: str) -> None:
         """``graph`` is written otherwise than by one patch: what was said of it no longer holds."""
         self.labelled.discard(graph)
