@@ -5,12 +5,12 @@ records changed maps and validates only those, but the whole write then loaded t
 again (4.7 M catalogue triples, 1.8 M measurements: ~65 s of bulk loads on a quiet machine).
 Here the next generation keeps the published catalogue and quality graphs (a checkpoint: hard
 links) and :meth:`kg.store.generation.Writer.patch` takes out the triples of the *touched*
-records and adds their new ones. The source's quarantine and report graphs stay in the checkpoint
-too and are changed by the triples that differ from the files the ingest wrote
-(:meth:`~kg.store.generation.Writer.replace_by_difference`; whole when they have blank nodes): taken
-out of it, the private store would be copied by a dump and a load instead, its provenance graph
-most of it. The small graphs (vocabularies, the catalogue's own, provenance) are written whole as
-before.
+records and adds their new ones. The ingest's other graphs (the source's quarantine and reports,
+the vocabularies, the catalogue's own) stay in the checkpoint too and are changed by the triples
+that differ from what the ingest wrote (:meth:`~kg.store.generation.Writer.replace_by_difference`;
+whole when they have blank nodes): taken out of it, the private store was copied by a dump and a
+load, its provenance graph most of it, and VoID looked up every line of the graphs written whole.
+The provenance graph is added to, as before.
 
 *Touched*: added, changed and removed records, and every record quarantined by this run or the
 last (a record's verdict may change with no change of its own: another source may now publish its
@@ -68,7 +68,7 @@ class Plan:
     results: Path  # this run's records file (Memo.target)
     unheld: frozenset[bytes]  # quarantined before, not now: links to them are published again
     graphs: tuple[str, str]  # the source's catalogue and quality graphs, patched
-    differ: tuple[str, str]  # its quarantine and report graphs, changed by the triples that differ
+    differ: tuple[str, ...]  # the other graphs, changed by the triples that differ from the new ones
 
 
 def plan_delta(
@@ -95,7 +95,8 @@ def plan_delta(
     if share > MAX_SHARE:
         return f"whole: {share:.0%} of the records touched (more than {MAX_SHARE:.0%})"
     unheld = frozenset(f"<{k}>".encode() for k in previous_quarantine - now if k.startswith("http"))
-    patched, differ = (graphs[0], graphs[4]), (graphs[1], graphs[5])
+    patched = (graphs[0], graphs[4])
+    differ = tuple(g for g in graphs if g not in patched)
     signature = memo.previous_signature
     return Plan(summary.source, signature, frozenset(touched), memo.target, unheld, patched, differ)
 
@@ -111,15 +112,15 @@ def source_write(
     store: GraphStore, graphs: tuple[str, ...], memo: Memo | None, summary: IngestSummary
 ) -> Iterator[Writer]:
     """The write of an ingest's ``graphs`` (:func:`plan_delta`): whole, replacing them, or by
-    difference for the source's catalogue and quality graphs; which one goes in ``summary.write``."""
+    difference (the source's catalogue and quality graphs by the touched records, the others by
+    their triples); which one goes in ``summary.write``."""
     plan = plan_delta(store, memo, summary, graphs)
     if isinstance(plan, str):
         summary.write = plan
         with store.write(replace=graphs) as writer:
             yield writer
         return
-    kept = tuple(g for g in graphs if g not in plan.graphs and g not in plan.differ)
-    with store.write(replace=kept, changed=graphs) as writer:
+    with store.write(changed=graphs) as writer:
         delta = DeltaWriter(writer, plan, store.folder() / FILES / f"{plan.source}.sqlite", summary)
         yield delta
         delta.check_done()
@@ -152,7 +153,7 @@ class DeltaWriter:
         if graph in self._plan.differ:  # kept in the checkpoint: changed by difference, else whole
             t0 = time.perf_counter()
             simple = fmt == "nt" and not leave_out and not keep_labels
-            if not (simple and self._writer.replace_by_difference(path, graph=graph)):
+            if not (simple and self._writer.replace_by_difference(Path(path), graph=graph)):
                 self._writer.drop(graph)
                 self._writer.load(path, graph=graph, fmt=fmt, leave_out=leave_out, keep_labels=keep_labels)
             self._patched[graph] = (0, 0)
@@ -175,6 +176,16 @@ class DeltaWriter:
         old, new = self._old_and_new()[graph]  # the records' lines: their subjects' rows made again
         self._patched[graph] = self._writer.patch(graph, remove, add, labelled=keep_labels, touched=old | new)
         self._seconds += time.perf_counter() - t0
+
+    def load_text(self, text: str, *, graph: str, fmt: str = "nt") -> None:
+        if graph in self._plan.differ:  # kept in the checkpoint: changed by difference, else whole
+            data = text.encode("utf-8")
+            if not (fmt == "nt" and self._writer.replace_by_difference(data, graph=graph)):
+                self._writer.drop(graph)
+                self._writer.load_text(text, graph=graph, fmt=fmt)
+            self._patched[graph] = (0, 0)
+            return
+        self._writer.load_text(text, graph=graph, fmt=fmt)
 
     def check_done(self) -> None:
         """Every graph of the plan was loaded (else the generation would keep its old triples)."""

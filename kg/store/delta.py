@@ -65,19 +65,21 @@ def patch(store: ox.Store, graph: str, remove: Iterable[bytes], add: Iterable[by
     return Patched(frozenset(removed), frozenset(added))
 
 
-def replace_by_difference(store: ox.Store, graph: str, path: Path | str) -> tuple[int, int] | None:
-    """Make ``graph`` hold what the N-Triples file ``path`` holds by taking out and putting in only the
-    triples that differ; the number of each, or None (nothing done) when either side has blank nodes
-    (their labels cannot be compared).
+def replace_by_difference(store: ox.Store, graph: str, data: Path | bytes) -> Patched | None:
+    """Make ``graph`` hold what the N-Triples ``data`` (a file, or its bytes) holds by taking out and
+    putting in only the triples that differ, which it returns as lines; None (nothing done) when
+    either side has blank nodes (their labels cannot be compared).
 
     Why: a re-harvest replaces its source's quarantine and report graphs (140,000 triples at 100,000
-    datasets, ~2 % of them different), and removing them whole costs ~36 µs a triple; keeping them out
-    of the next generation's checkpoint instead made it copy the private store's provenance graph by
-    a dump and a load (440,000 triples, 9-15 s).
+    datasets, ~2 % of them different) and the vocabularies and the catalogue's own graph (the same
+    each time), and removing them whole costs ~36 µs a triple; kept out of the next generation's
+    checkpoint, the private store was copied by a dump and a load instead (its provenance graph:
+    440,000 triples, 9-15 s), and VoID looked up every line of the graphs written whole.
     """
     target = ox.NamedNode(graph)
-    scratch = ox.Store()  # in memory: the file's triples as the store keeps them (canonical literals)
-    scratch.bulk_load(path=str(path), format=ox.RdfFormat.N_TRIPLES, to_graph=target)
+    scratch = ox.Store()  # in memory: the triples as the store keeps them (canonical literals)
+    source = {"path": str(data)} if isinstance(data, Path) else {"input": data}
+    scratch.bulk_load(**source, format=ox.RdfFormat.N_TRIPLES, to_graph=target)
     new = set(scratch.quads_for_pattern(None, None, None, target))
     old = set(store.quads_for_pattern(None, None, None, target))
     if any(isinstance(q.subject, ox.BlankNode) or isinstance(q.object, ox.BlankNode) for q in new | old):
@@ -86,4 +88,8 @@ def replace_by_difference(store: ox.Store, graph: str, path: Path | str) -> tupl
     for quad in gone:
         store.remove(quad)
     store.bulk_extend(came)
-    return len(gone), len(came)
+    return Patched(_lines(gone), _lines(came))
+
+
+def _lines(found: Iterable[ox.Quad]) -> frozenset[bytes]:
+    return frozenset(f"{q.subject} {q.predicate} {q.object} .\n".encode() for q in found)

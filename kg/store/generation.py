@@ -341,11 +341,15 @@ class Writer:
         self.moved[graph] = done.removed | done.added
         return len(done.removed), len(done.added)
 
-    def replace_by_difference(self, path: Path | str, *, graph: str) -> bool:
-        """Make ``graph`` what an N-Triples file holds by the triples that differ; False (nothing
-        done) when it cannot: blank nodes (:func:`kg.store.delta.replace_by_difference`)."""
+    def replace_by_difference(self, data: Path | bytes, *, graph: str) -> bool:
+        """Make ``graph`` what N-Triples ``data`` holds by the triples that differ, which are then its
+        touched and moved lines (:class:`Generation`); False (nothing done) when it cannot: blank
+        nodes (:func:`kg.store.delta.replace_by_difference`)."""
         self._forget(graph)
-        return delta.replace_by_difference(self._for(graph), graph, path) is not None
+        done = delta.replace_by_difference(self._for(graph), graph, data)
+        if done is not None:
+            self.touched[graph] = self.moved[graph] = done.removed | done.added
+        return done is not None
 
     def _forget(self, graph: str) -> None:
         """``graph`` is written otherwise than by one patch: what was said of it no longer holds."""
