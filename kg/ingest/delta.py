@@ -40,7 +40,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kg.errors import StoreError
-from kg.ingest.memo import Memo, records_signature, results_of
+from kg.ingest.memo import Memo
+from kg.ingest.records_file import records_signature, results_of
 from kg.ingest.summary import IngestSummary
 from kg.store.bulk_load import read_pieces
 from kg.store.generation import Writer
