@@ -3,14 +3,15 @@
 Why: with change detection per record (:mod:`kg.ingest.memo`) a re-harvest with 1 % of 100,000
 records changed maps and validates only those, but the whole write then loaded the source's graphs
 again (4.7 M catalogue triples, 1.8 M measurements: ~65 s of bulk loads on a quiet machine).
-Here the next generation keeps the published catalogue and quality graphs (a checkpoint: hard
-links) and :meth:`kg.store.generation.Writer.patch` takes out the triples of the *touched*
-records and adds their new ones. The ingest's other graphs (the source's quarantine and reports,
-the vocabularies, the catalogue's own) stay in the checkpoint too and are changed by the triples
-that differ from what the ingest wrote (:meth:`~kg.store.generation.Writer.replace_by_difference`;
-whole when they have blank nodes): taken out of it, the private store was copied by a dump and a
-load, its provenance graph most of it, and VoID looked up every line of the graphs written whole.
-The provenance graph is added to, as before.
+Here the next generation keeps the published catalogue, quality and report graphs (a checkpoint:
+hard links) and :meth:`kg.store.generation.Writer.patch` takes out the lines of the *touched*
+records and adds their new ones (a record's report line is its findings, :func:`findings_line`).
+The vocabularies and the catalogue's own graph (the same each run) stay in the checkpoint and are
+changed by the triples that differ (:meth:`~kg.store.generation.Writer.replace_by_difference`);
+the quarantine graph, all of it touched records', is written whole; the provenance graph is added
+to. Why not the report graph whole as well: the private store would then be copied by a dump and a
+load instead of a checkpoint (the replaced graphs are most of what a removal costs), its provenance
+graph (440,000 triples at 100,000 datasets) most of it: 9-15 s.
 
 *Touched*: added, changed and removed records, and every record quarantined by this run or the
 last (a record's verdict may change with no change of its own: another source may now publish its
@@ -41,6 +42,7 @@ from pathlib import Path
 
 from kg.errors import StoreError
 from kg.ingest.memo import Memo
+from kg.ingest.provenance import findings_line
 from kg.ingest.records_file import records_signature, results_of
 from kg.ingest.summary import IngestSummary
 from kg.store.bulk_load import read_pieces
@@ -68,8 +70,9 @@ class Plan:
     touched: frozenset[str]  # identities (kg.ingest.memo.identity) of the records to take out and add
     results: Path  # this run's records file (Memo.target)
     unheld: frozenset[bytes]  # quarantined before, not now: links to them are published again
-    graphs: tuple[str, str]  # the source's catalogue and quality graphs, patched
-    differ: tuple[str, ...]  # the other graphs, changed by the triples that differ from the new ones
+    graphs: tuple[str, str, str]  # the source's catalogue, quality and report graphs, patched
+    differ: tuple[str, ...]  # the vocabularies and our catalogue's, by the triples that differ
+    replaced: tuple[str, ...]  # the source's quarantine graph, written whole
 
 
 def plan_delta(
@@ -96,10 +99,9 @@ def plan_delta(
     if share > MAX_SHARE:
         return f"whole: {share:.0%} of the records touched (more than {MAX_SHARE:.0%})"
     unheld = frozenset(f"<{k}>".encode() for k in previous_quarantine - now if k.startswith("http"))
-    patched = (graphs[0], graphs[4])
-    differ = tuple(g for g in graphs if g not in patched)
-    signature = memo.previous_signature
-    return Plan(summary.source, signature, frozenset(touched), memo.target, unheld, patched, differ)
+    patched, differ, replaced = (graphs[0], graphs[4], graphs[5]), (graphs[2], graphs[3]), (graphs[1],)
+    signature, results = memo.previous_signature, memo.target
+    return Plan(summary.source, signature, frozenset(touched), results, unheld, patched, differ, replaced)
 
 
 def quarantined_keys(store: GraphStore, graph: str) -> set[str]:
@@ -121,7 +123,7 @@ def source_write(
         with store.write(replace=graphs) as writer:
             yield writer
         return
-    with store.write(changed=graphs) as writer:
+    with store.write(replace=plan.replaced, changed=graphs) as writer:
         delta = DeltaWriter(writer, plan, store.folder() / FILES / f"{plan.source}.sqlite", summary)
         yield delta
         delta.check_done()
@@ -151,15 +153,6 @@ class DeltaWriter:
         leave_out: Sequence[tuple[int, int]] = (),
         keep_labels: bool = False,
     ) -> None:
-        if graph in self._plan.differ:  # kept in the checkpoint: changed by difference, else whole
-            t0 = time.perf_counter()
-            simple = fmt == "nt" and not leave_out and not keep_labels
-            if not (simple and self._writer.replace_by_difference(Path(path), graph=graph)):
-                self._writer.drop(graph)
-                self._writer.load(path, graph=graph, fmt=fmt, leave_out=leave_out, keep_labels=keep_labels)
-            self._patched[graph] = (0, 0)
-            self._seconds += time.perf_counter() - t0
-            return
         if graph not in self._plan.graphs:
             self._writer.load(path, graph=graph, fmt=fmt, leave_out=leave_out, keep_labels=keep_labels)
             return
@@ -190,7 +183,7 @@ class DeltaWriter:
 
     def check_done(self) -> None:
         """Every graph of the plan was loaded (else the generation would keep its old triples)."""
-        planned = (*self._plan.graphs, *self._plan.differ)
+        planned = (*self._plan.graphs, *self._plan.differ)  # (the replaced ones: empty if not given)
         missing = [g for g in planned if g not in self._patched and g not in self._whole]
         if missing:  # the code's own mistake: published, the graphs would keep their old triples
             raise StoreError(f"the delta write was not given {missing} to load: nothing written")
@@ -213,9 +206,13 @@ class DeltaWriter:
             if records_signature(self._base) != self._plan.signature:
                 return None
             lines = {g: (set(), set()) for g in self._plan.graphs}
+            reports = self._plan.graphs[2]
             for which, path in ((0, self._base), (1, self._plan.results)):
-                for _, (_, _, texts) in results_of(path, self._plan.touched):
-                    for graph, text in zip(self._plan.graphs, texts[:2], strict=True):
+                for _, (_, report, texts) in results_of(path, self._plan.touched):
+                    # its findings line as the ingest writes it for a published record (one whose
+                    # verdict the checks across records changed has none: the file says which)
+                    found = findings_line(report, reports) if report.publishable and report.findings else ""
+                    for graph, text in zip(self._plan.graphs, (*texts[:2], found), strict=True):
                         lines[graph][which].update(text.encode("utf-8").splitlines(keepends=True))
             self._lines = lines
         return self._lines
