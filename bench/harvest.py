@@ -50,7 +50,7 @@ from bench.common import ROOT, commit, generator  # noqa: E402
 # The harvest as `kg harvest SOURCES.toml` does it, in its own process, printing its outcome as JSON;
 # argv: store, sources file, "bump" to change the recipe (as a change of the mapping code would).
 HARVEST = """
-import json, resource, sys, time
+import cProfile, json, os, resource, sys, time
 import kg.ingest.memo as memo
 if sys.argv[3] == "bump":
     memo.MEMO_VERSION += 1
@@ -63,8 +63,14 @@ from kg.harvest.sources import read_sources
 from kg.settings import environment, load_settings
 settings = load_settings()
 (spec,) = read_sources(sys.argv[2], environment())
+profile = cProfile.Profile() if os.environ.get("BENCH_PROFILE") else None
 t0 = time.perf_counter()
+if profile:
+    profile.enable()
 out = harvest_source(spec, settings=settings, client=client_for(settings))
+if profile:
+    profile.disable()
+    profile.dump_stats(os.environ["BENCH_PROFILE"])
 wall = time.perf_counter() - t0
 s = out.summary
 cpu = sum(getattr(resource.getrusage(w), f) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
@@ -156,6 +162,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--steps", default="a,b,c,d,e")
     parser.add_argument(
+        "--profile", type=Path, help="write each step's cProfile of the harvesting process to PROFILE.<step>"
+    )
+    parser.add_argument(
         "--work", type=Path, help="folder of the input and store (default bench/out/harvest-n<N>)"
     )
     args = parser.parse_args(argv)
@@ -176,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     sources.write_text(f'[[source]]\nname = "bench"\nurl = "{server.url}"\nformat = "data.json"\n', "utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith("KG_")}
     env.update(KG_STORE=str(work / "store"), KG_HTTP_HOST_INTERVAL="0", NO_PROXY="127.0.0.1")
+    env.pop("BENCH_PROFILE", None)
     print(
         json.dumps(
             {"commit": commit(ROOT), "n": args.n, "utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
@@ -190,7 +200,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             server.serve(docs[step])
             (work / "last-step").write_text(f"{step} 0")
-        print(json.dumps(run_step(step, work, sources, env)), flush=True)
+        profiled = {"BENCH_PROFILE": f"{args.profile}.{step}"} if args.profile else {}
+        print(json.dumps(run_step(step, work, sources, {**env, **profiled})), flush=True)
     server.httpd.shutdown()
     return 0
 

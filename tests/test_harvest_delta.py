@@ -32,7 +32,7 @@ import kg.ingest.delta
 import kg.ingest.memo
 from kg.derived.descriptions import decompress
 from kg.harvest.sources import SourceSpec
-from kg.ingest.memo import results_of
+from kg.ingest.records_file import results_of
 from kg.ingest.run import ingest
 from kg.iris import Minter
 from kg.settings import Settings
@@ -317,6 +317,7 @@ def test_a_delta_harvest_publishes_what_the_whole_write_and_a_full_ingest_do(
     # the VoID counts by the touched lines' terms although the graphs written whole (the vocabularies)
     # are more than 5 % of this small store, as they are not of a big one
     monkeypatch.setattr(kg.derived.void_lines, "WHOLE_SHARE", 1.0)
+    monkeypatch.setattr(kg.ingest.memo, "READ_AHEAD", 7)  # results read back in many batches
     second = harvest(spec, quick)
     c = second.summary.changes
     assert second.outcome == "published" and c.added == 3 and c.removed == 3  # + the new parent agency
@@ -333,6 +334,9 @@ def test_a_delta_harvest_publishes_what_the_whole_write_and_a_full_ingest_do(
     assert_same_store(quick, whole, more)
     full = full_edited  # of ``new``: the same edit of the same file
     assert_same_as_full(quick, full)  # (the records' pages show their history, which differs)
+    # the results kept for the next run, reused ones read back in batches, are each record's own
+    kept, made = (dict(results_of(records_file(s, "phila"), _idents(s))) for s in (quick, full))
+    assert {i: r[2] for i, r in kept.items()} == {i: r[2] for i, r in made.items()}
     mine, theirs = derived_rows(quick), derived_rows(full)
     for rows in (mine, theirs):  # a keyword's label is the spelling the index met first (any update's)
         rows["terms"] = sorted(
@@ -441,15 +445,18 @@ def test_a_harvest_killed_inside_the_delta_write_leaves_the_store_as_it_was(
 
 
 def test_patch_keeps_labels_and_says_what_it_did() -> None:
-    from kg.store.delta import names_blank_nodes_as, patch
+    """Only lines that were there count as removed and only lines that were not as added: VoID
+    counts terms by those alone (Generation.moved)."""
+    from kg.store.delta import Patched, names_blank_nodes_as, patch
 
     store, graph = ox.Store(), "http://example.org/g"
     lines = [b"<http://e.org/a> <http://e.org/p> _:ab12 .\n", b'_:ab12 <http://e.org/q> "x" .\n']
     absent = b"<http://e.org/a> <http://e.org/p> <http://e.org/b> .\n"
-    assert patch(store, graph, [absent], lines) == (1, 2)
+    assert patch(store, graph, [absent], lines) == Patched(frozenset(), frozenset(lines))
     assert names_blank_nodes_as(store, graph, lines)
     assert not names_blank_nodes_as(store, graph, [b'_:ab13 <http://e.org/q> "x" .\n'])
-    assert patch(store, graph, lines[1:], []) == (1, 0) and len(store) == 1
+    assert patch(store, graph, lines[1:], lines[:1]) == Patched(frozenset(lines[1:]), frozenset())
+    assert len(store) == 1
 
 
 def test_a_graph_copied_by_another_write_is_seen_to_have_its_blank_nodes_named_anew(tmp_path: Path) -> None:

@@ -457,3 +457,21 @@ def test_links_to_a_quarantined_record_wait_in_quarantine_and_nowhere_else(setti
     assert theirs and {str(s) for s, p in links if p == DCT.publisher} == theirs
     assert len(theirs) <= summary.links_held_back <= len(links)  # the rest: the agency's own record's
     assert all((rdflib.URIRef(d), DCT.title, None) in published for d in theirs)  # themselves published
+
+
+def test_a_findings_line_is_the_findings_triple_as_n_triples() -> None:
+    """The report graph's line written as text (kg.ingest.provenance.findings_line) is the rdflib
+    triple's, whatever a message holds: quotes, a backslash, a line break, accents; and a blank
+    node's or an origin's record still gets the triple's own line."""
+    from kg.ingest.provenance import findings_line, findings_triple
+    from kg.mapping.ntriples import nt_line
+    from kg.validation.report import Finding, RecordReport
+
+    tricky = Finding("warning", "http://e.org/d", "http://e.org/p", 'a "quoted" \\ back\nslash é', "r", "v")
+    graph = f"{BASE}graph/report/x"
+    for key in ("http://e.org/d", "http://e.org/a b", "_:b0", ""):
+        report = RecordReport(key, "dataset", "file.json:3", "a dataset", [tricky])
+        assert findings_line(report, graph) == nt_line(findings_triple(report, graph))
+        parsed = rdflib.Graph().parse(data=findings_line(report, graph), format="nt")
+        (literal,) = parsed.objects()
+        assert json.loads(str(literal))[0][3] == tricky.message

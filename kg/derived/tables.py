@@ -98,6 +98,11 @@ class Build:
             return None
         return self.generation.touched.get(graph)
 
+    def moved(self, graph: str) -> frozenset[bytes] | None:
+        """Of :meth:`touched`, the lines whose presence in ``graph`` changed
+        (:attr:`Generation.moved`), or None when the graph is to be read whole (or not at all)."""
+        return None if self.touched(graph) is None else self.generation.moved.get(graph)
+
     def rows(self, sparql: str, **kwargs: Any) -> Iterator[dict[str, str | None]]:
         return self.generation.rows(sparql, **kwargs)
 

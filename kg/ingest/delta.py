@@ -3,10 +3,15 @@
 Why: with change detection per record (:mod:`kg.ingest.memo`) a re-harvest with 1 % of 100,000
 records changed maps and validates only those, but the whole write then loaded the source's graphs
 again (4.7 M catalogue triples, 1.8 M measurements: ~65 s of bulk loads on a quiet machine).
-Here the next generation keeps the published catalogue and quality graphs (a checkpoint: hard
-links) and :meth:`kg.store.generation.Writer.patch` takes out the triples of the *touched*
-records and adds their new ones. The small graphs (quarantine, reports, vocabularies, the
-catalogue's own, provenance) are written whole as before.
+Here the next generation keeps the published catalogue, quality and report graphs (a checkpoint:
+hard links) and :meth:`kg.store.generation.Writer.patch` takes out the lines of the *touched*
+records and adds their new ones (a record's report line is its findings, :func:`findings_line`).
+The vocabularies and the catalogue's own graph (the same each run) stay in the checkpoint and are
+changed by the triples that differ (:meth:`~kg.store.generation.Writer.replace_by_difference`);
+the quarantine graph, all of it touched records', is written whole; the provenance graph is added
+to. Why not the report graph whole as well: the private store would then be copied by a dump and a
+load instead of a checkpoint (the replaced graphs are most of what a removal costs), its provenance
+graph (440,000 triples at 100,000 datasets) most of it: 9-15 s.
 
 *Touched*: added, changed and removed records, and every record quarantined by this run or the
 last (a record's verdict may change with no change of its own: another source may now publish its
@@ -36,7 +41,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kg.errors import StoreError
-from kg.ingest.memo import Memo, records_signature, results_of
+from kg.ingest.memo import Memo
+from kg.ingest.provenance import findings_line
+from kg.ingest.records_file import records_signature, results_of
 from kg.ingest.summary import IngestSummary
 from kg.store.bulk_load import read_pieces
 from kg.store.generation import Writer
@@ -63,7 +70,9 @@ class Plan:
     touched: frozenset[str]  # identities (kg.ingest.memo.identity) of the records to take out and add
     results: Path  # this run's records file (Memo.target)
     unheld: frozenset[bytes]  # quarantined before, not now: links to them are published again
-    graphs: tuple[str, str]  # the source's catalogue and quality graphs, patched
+    graphs: tuple[str, str, str]  # the source's catalogue, quality and report graphs, patched
+    differ: tuple[str, ...]  # the vocabularies and our catalogue's, by the triples that differ
+    replaced: tuple[str, ...]  # the source's quarantine graph, written whole
 
 
 def plan_delta(
@@ -90,8 +99,9 @@ def plan_delta(
     if share > MAX_SHARE:
         return f"whole: {share:.0%} of the records touched (more than {MAX_SHARE:.0%})"
     unheld = frozenset(f"<{k}>".encode() for k in previous_quarantine - now if k.startswith("http"))
-    patched = (graphs[0], graphs[4])
-    return Plan(summary.source, memo.previous_signature, frozenset(touched), memo.target, unheld, patched)
+    patched, differ, replaced = (graphs[0], graphs[4], graphs[5]), (graphs[2], graphs[3]), (graphs[1],)
+    signature, results = memo.previous_signature, memo.target
+    return Plan(summary.source, signature, frozenset(touched), results, unheld, patched, differ, replaced)
 
 
 def quarantined_keys(store: GraphStore, graph: str) -> set[str]:
@@ -105,15 +115,15 @@ def source_write(
     store: GraphStore, graphs: tuple[str, ...], memo: Memo | None, summary: IngestSummary
 ) -> Iterator[Writer]:
     """The write of an ingest's ``graphs`` (:func:`plan_delta`): whole, replacing them, or by
-    difference for the source's catalogue and quality graphs; which one goes in ``summary.write``."""
+    difference (the source's catalogue and quality graphs by the touched records, the others by
+    their triples); which one goes in ``summary.write``."""
     plan = plan_delta(store, memo, summary, graphs)
     if isinstance(plan, str):
         summary.write = plan
         with store.write(replace=graphs) as writer:
             yield writer
         return
-    kept = tuple(g for g in graphs if g not in plan.graphs)
-    with store.write(replace=kept, changed=graphs) as writer:
+    with store.write(replace=plan.replaced, changed=graphs) as writer:
         delta = DeltaWriter(writer, plan, store.folder() / FILES / f"{plan.source}.sqlite", summary)
         yield delta
         delta.check_done()
@@ -161,13 +171,24 @@ class DeltaWriter:
         self._patched[graph] = self._writer.patch(graph, remove, add, labelled=keep_labels, touched=old | new)
         self._seconds += time.perf_counter() - t0
 
+    def load_text(self, text: str, *, graph: str, fmt: str = "nt") -> None:
+        if graph in self._plan.differ:  # kept in the checkpoint: changed by difference, else whole
+            data = text.encode("utf-8")
+            if not (fmt == "nt" and self._writer.replace_by_difference(data, graph=graph)):
+                self._writer.drop(graph)
+                self._writer.load_text(text, graph=graph, fmt=fmt)
+            self._patched[graph] = (0, 0)
+            return
+        self._writer.load_text(text, graph=graph, fmt=fmt)
+
     def check_done(self) -> None:
         """Every graph of the plan was loaded (else the generation would keep its old triples)."""
-        missing = [g for g in self._plan.graphs if g not in self._patched and g not in self._whole]
+        planned = (*self._plan.graphs, *self._plan.differ)  # (the replaced ones: empty if not given)
+        missing = [g for g in planned if g not in self._patched and g not in self._whole]
         if missing:  # the code's own mistake: published, the graphs would keep their old triples
             raise StoreError(f"the delta write was not given {missing} to load: nothing written")
-        removed = sum(r for r, _ in self._patched.values())
-        added = sum(a for _, a in self._patched.values())
+        removed = sum(self._patched[g][0] for g in self._plan.graphs if g in self._patched)
+        added = sum(self._patched[g][1] for g in self._plan.graphs if g in self._patched)
         self._summary.write += f" ({removed:,} triples removed, {added:,} added in {self._seconds:.1f} s)"
 
     def _unsafe(self, graph: str, keep_labels: bool) -> str:
@@ -185,9 +206,13 @@ class DeltaWriter:
             if records_signature(self._base) != self._plan.signature:
                 return None
             lines = {g: (set(), set()) for g in self._plan.graphs}
+            reports = self._plan.graphs[2]
             for which, path in ((0, self._base), (1, self._plan.results)):
-                for _, (_, _, texts) in results_of(path, self._plan.touched):
-                    for graph, text in zip(self._plan.graphs, texts[:2], strict=True):
+                for _, (_, report, texts) in results_of(path, self._plan.touched):
+                    # its findings line as the ingest writes it for a published record (one whose
+                    # verdict the checks across records changed has none: the file says which)
+                    found = findings_line(report, reports) if report.publishable and report.findings else ""
+                    for graph, text in zip(self._plan.graphs, (*texts[:2], found), strict=True):
                         lines[graph][which].update(text.encode("utf-8").splitlines(keepends=True))
             self._lines = lines
         return self._lines
@@ -200,16 +225,15 @@ class DeltaWriter:
         records' new lines and the links no longer held back, that the file has."""
         old, new = self._old_and_new()[graph]
         remove = old | set(_held(path, leave_out))
-        in_file, add, blank = set(), set(), []
-        unheld = self._plan.unheld
+        in_file: set[bytes] = set()
+        add: set[bytes] = set()
+        blank: list[bytes] = []
         for piece in read_pieces(path, [], leave_out):
-            for line in piece.splitlines(keepends=True):
-                if line in remove:
-                    in_file.add(line)
-                if line in new or (unheld and line.rstrip(b" .\n").rsplit(b" ", 1)[-1] in unheld):
-                    add.add(line)
-                elif len(blank) < LABEL_SAMPLE and b"_:" in line:
-                    blank.append(line)
+            lines = piece.splitlines(keepends=True)  # the set operations below run in C, not per line
+            in_file |= remove.intersection(lines)
+            add |= new.intersection(lines)
+            add |= _ending_in(piece, self._plan.unheld)
+            blank += _with_labels(piece, add, LABEL_SAMPLE - len(blank))
         return remove - in_file, add, blank
 
     def _labels_kept(self, graph: str, remove: set[bytes], blank: list[bytes]) -> bool:
@@ -217,6 +241,33 @@ class DeltaWriter:
         with blank nodes of records not touched (which it must hold), or else on those to remove."""
         sample = blank or [line for line in remove if b"_:" in line]
         return self._writer.names_blank_nodes_as(graph, sample)
+
+
+def _ending_in(text: bytes, objects: frozenset[bytes]) -> set[bytes]:
+    """The lines of N-Triples ``text`` whose object is one of these IRIs (``<...>``), found by a
+    search for each (a few: the records just out of quarantine) rather than a look at every line."""
+    found = set()
+    for iri in objects:
+        needle = b" " + iri + b" .\n"
+        at = text.find(needle)
+        while at >= 0:
+            end = at + len(needle)
+            found.add(text[text.rfind(b"\n", 0, at) + 1 : end])
+            at = text.find(needle, end)
+    return found
+
+
+def _with_labels(text: bytes, leave: set[bytes], most: int) -> list[bytes]:
+    """Up to ``most`` lines of N-Triples ``text`` with a blank node, but those in ``leave``."""
+    found: list[bytes] = []
+    at = text.find(b"_:")
+    while at >= 0 and len(found) < most:
+        start, end = text.rfind(b"\n", 0, at) + 1, text.find(b"\n", at) + 1
+        end = end or len(text)
+        if (line := text[start:end]) not in leave:
+            found.append(line)
+        at = text.find(b"_:", end)
+    return found
 
 
 def _held(path: Path | str, spans: Sequence[tuple[int, int]]) -> Iterator[bytes]:

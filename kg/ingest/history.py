@@ -31,7 +31,8 @@ from pathlib import Path
 
 from kg.factory import store_for
 from kg.history import LAYOUT, NEW_COLUMNS, RECORD_INDEX, SCHEMA, history_name, stamp
-from kg.ingest.memo import Changes, Memo, kept_records, results_of
+from kg.ingest.memo import Changes, Memo
+from kg.ingest.records_file import kept_records, results_of
 from kg.iris import Minter, record_key
 from kg.mapping.ntriples import nt_iri
 from kg.settings import Settings

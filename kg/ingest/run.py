@@ -33,12 +33,12 @@ from kg.ingest.delta import source_write
 from kg.ingest.history import RdfVersions, keep_history
 from kg.ingest.keys import keyed
 from kg.ingest.memo import memo_for
-from kg.ingest.provenance import findings_triple, report_ntriples, run_ntriples
+from kg.ingest.provenance import findings_line, report_ntriples, run_ntriples
 from kg.ingest.summary import IngestSummary
 from kg.ingest.workers import TRIM_EVERY, deferred, process_ntriples, trim
 from kg.iris import Minter, source_name
 from kg.mapping import eu_vocabularies
-from kg.mapping.ntriples import nt_iri, nt_line
+from kg.mapping.ntriples import nt_iri
 from kg.readers import read_source
 from kg.readers.detect import detect_format
 from kg.readers.http import client_for
@@ -159,7 +159,7 @@ def ingest(
                     scored.write(score_lines)
                     rows.add(nodes)
                     if report.findings:
-                        rep.write(nt_line(findings_triple(report, iris.report_graph(name))))
+                        rep.write(findings_line(report, iris.report_graph(name)))
                 else:
                     qua.write(lines)
                     qua.write(report_ntriples(report, iris, name))

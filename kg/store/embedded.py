@@ -372,6 +372,7 @@ class Store:
         generation.renamed = set(self._renamed)
         generation.labelled = set(writer.labelled)
         generation.touched = {g: lines for g, lines in writer.touched.items() if g in generation.changed}
+        generation.moved = {g: writer.moved[g] for g in generation.touched}
         try:
             for builder in self._builders:
                 builder(generation)

@@ -37,6 +37,9 @@ class Generation:
         lines of the records it replaced): a builder may copy what it derived of the rest of the
         graph and derive again only what those lines' subjects and terms are part of. A changed
         graph without an entry changed whole.
+    :ivar moved: of the ``touched`` graphs, the lines whose presence differs from the previous
+        generation's (:class:`kg.store.delta.Patched`): a builder that counts terms (VoID) looks
+        up only those, a few of the touched lines.
     """
 
     _VALUE = ox.NamedNode("urn:kg:value")  # the predicate of :meth:`stored_literals`' scratch store
@@ -55,6 +58,7 @@ class Generation:
         self.renamed: set[str] = set()
         self.labelled: set[str] = set()
         self.touched: dict[str, frozenset[bytes]] = {}
+        self.moved: dict[str, frozenset[bytes]] = {}
         self._store: ox.Store | None = store
         self._private = private_graphs
         self._private_store: ox.Store | None = None  # opened when a builder first asks for it
@@ -239,6 +243,7 @@ class Writer:
         self._prefixes = private_graphs
         self.labelled: set[str] = set()  # see Generation.labelled
         self.touched: dict[str, frozenset[bytes]] = {}  # see Generation.touched and patch
+        self.moved: dict[str, frozenset[bytes]] = {}  # see Generation.moved and patch
         self.files: dict[str, Path | None] = {}  # see put_file
 
     def put_file(self, name: str, path: Path | None) -> None:
@@ -322,21 +327,35 @@ class Writer:
         touched: Iterable[bytes] = (),
     ) -> tuple[int, int]:
         """Remove the ``remove`` N-Triples lines from ``graph`` and add the ``add`` ones, blank-node
-        labels kept (:mod:`kg.store.delta`); the number of each. ``labelled``: the graph is now what
-        one file holds, named as it names its blank nodes (:attr:`Generation.labelled`).
-        ``touched``: more lines whose subjects' derived rows are to be made again (those of the
-        records the patch replaced), beside ``remove`` and ``add`` (:attr:`Generation.touched`)."""
+        labels kept (:mod:`kg.store.delta`); the number of lines really taken out and put in.
+        ``labelled``: the graph is now what one file holds, named as it names its blank nodes
+        (:attr:`Generation.labelled`). ``touched``: more lines whose subjects' derived rows are to
+        be made again (those of the records the patch replaced), beside ``remove`` and ``add``
+        (:attr:`Generation.touched`); of all these, those whose presence changed are
+        :attr:`Generation.moved`."""
         self._forget(graph)
-        counts = delta.patch(self._for(graph), graph, remove, add)
+        done = delta.patch(self._for(graph), graph, remove, add)
         if labelled:
             self.labelled.add(graph)
         self.touched[graph] = frozenset({*remove, *add, *touched})
-        return counts
+        self.moved[graph] = done.removed | done.added
+        return len(done.removed), len(done.added)
+
+    def replace_by_difference(self, data: Path | bytes, *, graph: str) -> bool:
+        """Make ``graph`` what N-Triples ``data`` holds by the triples that differ, which are then its
+        touched and moved lines (:class:`Generation`); False (nothing done) when it cannot: blank
+        nodes (:func:`kg.store.delta.replace_by_difference`)."""
+        self._forget(graph)
+        done = delta.replace_by_difference(self._for(graph), graph, data)
+        if done is not None:
+            self.touched[graph] = self.moved[graph] = done.removed | done.added
+        return done is not None
 
     def _forget(self, graph: str) -> None:
         """``graph`` is written otherwise than by one patch: what was said of it no longer holds."""
         self.labelled.discard(graph)
         self.touched.pop(graph, None)
+        self.moved.pop(graph, None)
 
     def names_blank_nodes_as(self, graph: str, lines: Iterable[bytes]) -> bool:
         """Whether ``graph`` holds each of these N-Triples lines with their blank nodes' labels."""
@@ -375,6 +394,7 @@ class Writer:
         if not private:
             self.labelled.clear()  # it may have touched any graph
             self.touched.clear()
+            self.moved.clear()
         try:
             (self.private if private else self.store).update(sparql)
         except SyntaxError as exc:
