@@ -27,6 +27,7 @@ deadline mid-stream, a client gone) stops its thread at its next write.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import threading
@@ -124,7 +125,8 @@ class Evaluation:
     def _wakeup(self) -> None:
         if self._wake is not None:
             wake, self._wake = self._wake, None
-            wake()
+            with contextlib.suppress(RuntimeError):  # the waiting loop is closed: nobody waits
+                wake()
 
     # ------------------------------------------------------------ the waiting side
 
