@@ -892,7 +892,7 @@ def _app_settings(env: dict[str, str]) -> dict[str, str]:
     """The KG_* settings our app ran with (defaults included) that bear on queries."""
     from kg.settings import SETTINGS
 
-    names = ("KG_QUERY_TIMEOUT", "KG_EVALUATORS", "KG_MAX_RESULTS")
+    names = ("KG_QUERY_TIMEOUT", "KG_MAX_RESULTS")
     return {s.name: env.get(s.name, os.environ.get(s.name, s.default)) for s in SETTINGS if s.name in names}
 
 

@@ -32,6 +32,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
+ENGINE_PROCS = 4  # the default of KG_EVALUATORS, the evaluator processes the server had until branch inthread
 
 
 def engine_run(folder: str, n: int, seed: int, name: str, procs: int, seconds: float) -> None:
@@ -139,7 +140,9 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--queries", default="title-search")
     parser.add_argument("--concurrency", default="8", help="e.g. 1,8")
-    parser.add_argument("--procs", type=int, default=0, help="engine processes (default: KG_EVALUATORS's)")
+    parser.add_argument(
+        "--procs", type=int, default=0, help=f"engine processes (default: c, at most {ENGINE_PROCS})"
+    )
     parser.add_argument("--duration", type=float, default=8.0, help="seconds per run")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
@@ -157,8 +160,6 @@ def main() -> int:
     sys.path.insert(0, str(ROOT / "bench"))
     import endpoint
 
-    from kg.settings import load_settings
-
     store = endpoint.build_store(args.n, args.seed, OUT)
     folder = (store / "current").resolve() / "rdf"
     timeout = {"KG_QUERY_TIMEOUT": "120"}
@@ -168,7 +169,7 @@ def main() -> int:
     print(f"{args.n:,} datasets; {args.duration:g} s runs; ours: {' '.join(ours.argv)}", flush=True)
     try:
         for c in (int(v) for v in args.concurrency.split(",")):
-            procs = args.procs or min(c, load_settings({}).evaluators)
+            procs = args.procs or min(c, ENGINE_PROCS)
             print(f"c={c}; engine: {procs} processes", flush=True)
             for name in args.queries.split(","):
                 rounds(args, endpoint, native, ours, folder, name, c, procs)

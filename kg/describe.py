@@ -2,8 +2,8 @@
 
 No Flask here (the views are :mod:`kg.web.resources`); everything goes through
 ``store.query``: in the web app a :class:`kg.evaluation.page_store.TimedStore`, so that every query of a
-page (:meth:`Describer.evaluate` is the one place they pass) runs in an evaluator process
-and is stopped at ``KG_QUERY_TIMEOUT``; a :class:`kg.store.embedded.Store` elsewhere. Labels and
+page (:meth:`Describer.evaluate` is the one place they pass) runs in an evaluation thread
+waited for until ``KG_QUERY_TIMEOUT``; a :class:`kg.store.embedded.Store` elsewhere. Labels and
 links are :class:`kg.terms.Labels`' (one query a page); findings are :mod:`kg.findings`', which
 reads them for a :class:`Location` of this module.
 

@@ -77,7 +77,7 @@ class QueryError(KgError):
 
 
 class QueryTimeout(KgError):
-    """A query that ran out of time and was stopped (its evaluator process killed)."""
+    """A query that ran out of time and was given up (a runaway retires its web worker)."""
 
     exit_code = 2
 

@@ -1,15 +1,9 @@
-"""gunicorn hooks (``--config python:kg.gunicorn_conf``): the master owns the shared evaluator pool.
+"""gunicorn settings (``--config python:kg.gunicorn_conf``): what every ``kg serve`` loads.
 
-``kg serve`` passes this module; the command line keeps every other gunicorn setting. The pool
-(:class:`kg.evaluation.shared_pool.MasterPool`) is started in ``on_starting``, before the master forks
-any worker, and its socket's path put in the environment the workers inherit; ``on_reload``
-(``HUP``) renews it with fresh code; ``on_exit`` stops it after the workers have finished their
-requests, so no evaluator outlives the server. No pool with a remote store (it evaluates).
-
-Nor under ``kg serve --reload``: gunicorn's reloader restarts the workers when a source file
-changes, but not the master, so a pool started by the master would go on evaluating with the old
-code. There each worker keeps its own evaluators (:class:`kg.evaluation.local_pool.Evaluator`, still killed at
-``KG_QUERY_TIMEOUT``), which restart with it.
+``kg serve`` passes this module; the command line keeps every other gunicorn setting. The master
+owns no evaluators: each web worker evaluates its queries in its own threads
+(:mod:`kg.evaluation.thread_evaluator`) and retires when one runs past ``KG_QUERY_TIMEOUT``
+(:mod:`kg.web.worker`); the master then starts a fresh worker, as for any worker that exits.
 """
 
 from __future__ import annotations
@@ -17,10 +11,7 @@ from __future__ import annotations
 import os
 import signal
 
-from kg.evaluation.shared_pool import SOCKET_ENV, MasterPool
 from kg.settings import load_settings
-
-_pool: MasterPool | None = None
 
 
 def _forwarded_allow_ips() -> str:
@@ -38,35 +29,6 @@ forwarded_allow_ips = _forwarded_allow_ips()
 # second server on the machine took the first's; nothing of ours uses it (older gunicorns ignore
 # a setting they do not know)
 control_socket_disable = True
-
-
-def on_starting(server) -> None:
-    """Start the shared pool (once per master) before the workers are forked."""
-    global _pool
-    settings = load_settings()
-    if settings.remote or _pool is not None:
-        return
-    if server.cfg.reload:
-        server.log.info("--reload: each worker evaluates queries in its own processes, renewed with it")
-        return
-    _pool = MasterPool(settings.evaluators)
-    os.environ[SOCKET_ENV] = _pool.path
-    server.log.info("shared evaluator pool: %d processes on %s", settings.evaluators, _pool.path)
-
-
-def on_reload(server) -> None:
-    """New workers run new code: so should the evaluators they talk to."""
-    if _pool is not None:
-        _pool.reload()
-
-
-def on_exit(server) -> None:
-    """The workers are gone: stop the evaluators and remove the socket."""
-    global _pool
-    if _pool is not None:
-        _pool.stop()
-        _pool = None
-        os.environ.pop(SOCKET_ENV, None)
 
 
 def worker_int(worker) -> None:

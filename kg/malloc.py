@@ -8,9 +8,8 @@ title search 12.4-13.5 against 11.0-11.2 ms). glibc's tunables (mmap and trim th
 recovered none of it for the slow queries.
 
 An allocator can only be swapped when a process starts (``LD_PRELOAD``), so ``kg serve`` sets it in
-gunicorn's environment: the master, the web workers it forks, the evaluator keeper it starts and
-the evaluators the keeper forks all inherit it. ``tests/live.py`` and ``bench/`` start gunicorn
-with the same environment (:func:`serve_environment`).
+gunicorn's environment: the master and the web workers it forks inherit it. ``tests/live.py`` and
+``bench/`` start gunicorn with the same environment (:func:`serve_environment`).
 
 >>> allocator("off") is None
 True

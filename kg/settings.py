@@ -61,14 +61,6 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("KG_QUERY_TIMEOUT", "10", "Wall-clock limit of one SPARQL query, in seconds."),
     Setting(
-        "KG_EVALUATORS",
-        "4",
-        "Evaluator processes for /sparql and /query, one pool shared by every web worker of a "
-        "`kg serve` (first come, first served; killed at KG_QUERY_TIMEOUT); in-process apps get a "
-        "pool of this size each. The pages' own queries have 2 more per web worker. At least 1: "
-        "every query of an embedded store is evaluated in one, under KG_QUERY_TIMEOUT.",
-    ),
-    Setting(
         "KG_SERVICE_ALLOW",
         "",
         "Comma-separated IRI prefixes that SPARQL SERVICE and LOAD may reach; empty = none (no federation).",
@@ -166,7 +158,6 @@ class Settings:
     read_token: str = ""
     query_timeout: float = 10.0
     max_results: int = 10000
-    evaluators: int = 4
     service_allow: tuple[str, ...] = ()
     max_body: int = 1 << 20
     max_query: int = 100_000
@@ -195,18 +186,6 @@ class Settings:
     def remote(self) -> bool:
         """Whether the graphs live in a remote SPARQL store rather than the embedded one."""
         return bool(self.store_query_url)
-
-    def __post_init__(self) -> None:
-        """Checked here, so that a snapshot made with :func:`dataclasses.replace` is checked too."""
-        if self.evaluators < 1:  # an embedded store's queries are always evaluated in the pool
-            raise ValueError(f"KG_EVALUATORS={self.evaluators!r} must be 1 or more")
-
-
-def _count(raw: str, name: str) -> int:
-    try:
-        return int(raw)
-    except ValueError:
-        raise ValueError(f"{name}={raw!r} is not an int") from None
 
 
 def _at_least_zero(raw: str, name: str, kind: type) -> float | int:
@@ -303,7 +282,6 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         "read_token": get("KG_READ_TOKEN"),
         "query_timeout": number("KG_QUERY_TIMEOUT", float),
         "max_results": number("KG_MAX_RESULTS", int),
-        "evaluators": _count(get("KG_EVALUATORS"), "KG_EVALUATORS"),
         "service_allow": tuple(p.strip() for p in get("KG_SERVICE_ALLOW").split(",") if p.strip()),
         "max_body": number("KG_MAX_BODY", int),
         "max_query": number("KG_MAX_QUERY", int),

@@ -89,7 +89,7 @@ def keywords(text: str) -> list[str]:
 
 def declares_dataset(query: str) -> bool:
     """True when the query has its own ``FROM`` / ``FROM NAMED`` clauses (a text without the word
-    anywhere is not lexed: the evaluator asks this of every query).
+    anywhere is not lexed: the endpoint asks this of every query).
 
     >>> declares_dataset("SELECT ?from { ?s ?p 'from' }"), declares_dataset("SELECT * FROM <g> {}")
     (False, True)
@@ -209,7 +209,7 @@ def final_limit(query: str) -> int | None:
     """The ``LIMIT`` a query's text ends with (an ``OFFSET`` before or after it), which bounds its
     whole answer: a subquery's ``LIMIT`` is followed by the brace that closes it, and a ``VALUES``
     clause comes after any ``LIMIT``. Read after the text's last ``}`` without lexing (the
-    evaluators ask this of every SELECT, and lexing costs more than the row cap it spares), so
+    evaluation asks this of every SELECT, and lexing costs more than the row cap it spares), so
     None whenever that could mislead: a ``#`` on the brace's line (the brace, or the rest, could
     be a comment), a quote after the brace (it could be in a string), a backslash anywhere
     (``\\u`` escapes are decoded before parsing, and could hide either).

@@ -15,7 +15,7 @@ KIND = os.environ.get("KG_TEST_STORE", "").strip().lower()  # "" = the embedded 
 REMOTE = KIND in ("oxigraph", "virtuoso")
 
 # test modules whose tests run on a remote store too; the rest test readers, mapping, shapes,
-# the CLI's argument handling or the embedded store's own machinery (generations, evaluators)
+# the CLI's argument handling or the embedded store's own machinery (generations, evaluation threads)
 REMOTE_MODULES = {
     "test_store",
     "test_sparql_protocol",

@@ -29,7 +29,7 @@ EMBEDDED_SECONDS = {
     "test_faults": 25,
     "test_derived": 23,
     "test_harvest": 23,
-    "test_shared_pool": 21,
+    "test_serving_workers": 21,  # test_shared_pool until the evaluator processes went (branch inthread)
     "test_conformance": 18,
     "test_limits": 17,
     "test_browser_agencies": 17,

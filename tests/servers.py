@@ -30,7 +30,7 @@ from types import TracebackType
 LOOPBACK = "127.0.0.1"
 # A bound on a start that is polled every 0.1 s (a healthy server never waits for it), not a
 # pause: on this 2-core machine under other work, a start took over 30 s (gunicorn: the master,
-# the evaluator keeper and each worker are new interpreters; Virtuoso builds its database).
+# each worker is a new interpreter; Virtuoso builds its database).
 STARTUP_TIMEOUT = 120.0
 # Never let a proxy from the environment see a request meant for loopback.
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))

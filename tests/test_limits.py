@@ -14,9 +14,7 @@ from pathlib import Path
 
 import pytest
 from live import request, serve
-
-from kg.settings import load_settings
-from kg.web.app import PAGE_EVALUATORS
+from test_serving_workers import alive, workers_of
 
 CROSS = "?a ?b ?c . ?d ?e ?f . ?g ?h ?i"  # every triple cubed
 HEAVY = f"SELECT (COUNT(*) AS ?n) WHERE {{ {CROSS} }}"
@@ -89,7 +87,7 @@ def test_heavy_query_is_stopped_while_light_queries_answer(live):
 
 
 def test_a_describe_with_a_pattern_is_stopped_too(live):
-    """Only DESCRIBE of named IRIs skips the evaluator processes (its work is bounded)."""
+    """Only DESCRIBE of named IRIs is evaluated on the event loop (its work is bounded)."""
     started = time.monotonic()
     heavy = f"DESCRIBE ?a WHERE {{ {{ SELECT ?a (COUNT(*) AS ?n) WHERE {{ {CROSS} }} GROUP BY ?a }} }}"
     status, _, body = query(live, heavy)
@@ -97,24 +95,6 @@ def test_a_describe_with_a_pattern_is_stopped_too(live):
     assert time.monotonic() - started < 6
     status, headers, body = query(live, "DESCRIBE <http://nothing.example/x>")
     assert status == 200 and headers["Content-Type"].startswith("text/turtle")
-
-
-def _evaluators(root: int) -> dict[int, int]:
-    """The evaluator processes under the server ``root``: the shared pool's (children of the keeper,
-    kg.evaluation.pool_keeper) and any per-worker ones (multiprocessing spawn children): pid -> its
-    parent's pid (the keeper, or a web worker)."""
-    found = {}
-    tree = _tree(root)
-    for pid, fields in tree.items():
-        try:
-            if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes() or (
-                int(fields[1]) in tree
-                and b"kg.evaluation.pool_keeper" in Path(f"/proc/{fields[1]}/cmdline").read_bytes()
-            ):
-                found[pid] = int(fields[1])
-        except OSError:
-            continue
-    return found
 
 
 def _wait_for(check, limit: float = 30.0):
@@ -127,36 +107,39 @@ def _wait_for(check, limit: float = 30.0):
     return found
 
 
-def test_a_stopped_evaluator_is_replaced_in_the_background(live):
-    assert query(live, LIGHT)[0] == 200
-    # the shared pool (the default size) and each of the 2 web workers' page evaluators, which a
-    # worker starts before it takes requests (kg.web.app.prepare)
-    size = load_settings({}).evaluators + 2 * PAGE_EVALUATORS
-    before = _wait_for(lambda: found if len(found := _evaluators(live.pid)) == size else {})
-    assert len(before) == size, f"the pool never had its {size} evaluators: {before}"
-    assert query(live, HEAVY)[0] == 503  # the evaluator that ran it is killed
+def test_a_runaway_retires_its_worker_and_a_fresh_one_serves(live):
+    """A query cannot be stopped in its thread, so its worker retires: the client gets its 503 at
+    the limit, cheap queries are answered meanwhile, the worker's process is gone shortly after
+    (and the runaway's work with it: the server is idle again), and a fresh worker serves."""
+    before = _wait_for(lambda: found if len(found := workers_of(live.pid)) == 2 else set())
+    assert len(before) == 2 and query(live, LIGHT + " # ready")[0] == 200
+    heavy: dict = {}
 
-    def replaced() -> dict[int, int]:  # no request meanwhile: the pool fills itself again
-        after = _evaluators(live.pid)
-        kept = all(
-            sum(w == worker for w in after.values()) >= sum(w == worker for w in before.values())
-            for worker in set(before.values())
-        )
-        return after if set(after) - set(before) and kept else {}
+    def run() -> None:
+        started = time.monotonic()
+        heavy["status"], _, heavy["body"] = query(live, HEAVY + " # retires")
+        heavy["seconds"], heavy["ended"] = time.monotonic() - started, time.monotonic()
 
-    after = _wait_for(replaced) or _evaluators(live.pid)
-    assert set(after) - set(before), "no fresh evaluator replaced the stopped one"
-    for worker in set(before.values()):
-        kept = sum(1 for w in after.values() if w == worker)
-        assert kept >= sum(1 for w in before.values() if w == worker), "a worker's pool shrank"
-
-
-def test_the_stopped_query_does_not_keep_running(live):
-    assert query(live, HEAVY)[0] == 503
+    thread = threading.Thread(target=run)
+    thread.start()
+    time.sleep(0.3)
+    answered = []
+    while thread.is_alive():
+        answered.append(query(live, LIGHT)[0])
+        time.sleep(0.1)
+    assert answered and set(answered) == {200}
+    assert heavy["status"] == 503 and b"ran out of time" in heavy["body"] and 1.9 <= heavy["seconds"] < 4
+    gone = _wait_for(lambda: {pid for pid in before if not alive(pid)}, limit=10)
+    assert len(gone) == 1, f"not one worker retired: {gone}"
+    assert time.monotonic() - heavy["ended"] < 10
+    fresh = _wait_for(lambda: found if len(found := workers_of(live.pid)) == 2 else set())
+    assert len(fresh) == 2 and fresh - before, "no fresh worker took the retired one's place"
+    for _ in range(4):
+        assert query(live, LIGHT + " # after")[0] == 200
     time.sleep(0.5)
-    before = _tree_cpu_seconds(live.pid)
+    idle_from = _tree_cpu_seconds(live.pid)
     time.sleep(2.0)
-    spent = _tree_cpu_seconds(live.pid) - before
+    spent = _tree_cpu_seconds(live.pid) - idle_from
     assert spent < 0.5, f"the server used {spent:.2f} CPU-seconds while idle: the work was not stopped"
 
 
@@ -267,7 +250,7 @@ def test_select_results_are_cut_at_the_row_limit_with_a_signal(live):
 
 
 def test_only_a_final_limit_within_the_cap_spares_the_cut(live):
-    """The evaluators skip the cap for a query whose text ends with a LIMIT within it; a LIMIT in a
+    """The evaluation skips the cap for a query whose text ends with a LIMIT within it; a LIMIT in a
     comment, in a subquery or above the cap must not spare a long answer its cut."""
     for text in (
         "SELECT ?s ?p ?o WHERE { ?s ?p ?o } # LIMIT 5",

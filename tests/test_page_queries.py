@@ -133,7 +133,7 @@ def test_a_later_catalogue_page_asks_the_store_nothing(small, large, debug_lines
 
 
 def test_the_debug_line_names_the_slowest_query(small, debug_lines) -> None:
-    client = build_app(dataclasses.replace(small, evaluators=1)).test_client()  # queries in an evaluator
+    client = build_app(small).test_client()  # queries in a thread
     dataset = client.get("/catalog.json?page=2").get_json()["items"][0]["link"]
     debug_lines.lines.clear()
     response = client.get(dataset, headers={"Accept": "text/html"})

@@ -35,22 +35,21 @@ def lifespan(front: Front) -> list[dict]:
     return sent
 
 
-def test_the_startup_opens_the_index_the_tables_and_every_page_evaluator(seeded: Settings) -> None:
+def test_the_startup_opens_the_index_the_tables_and_the_store(seeded: Settings) -> None:
     app = build_app(seeded)
     store = app.extensions["kg_store"]
     key = str(store.path.resolve())
     query._open.pop(key, None)
-    pool = app.extensions["kg_pages"].evaluator  # None on a remote store: it evaluates
-    assert pool is None or not pool._idle
+    threads = app.extensions["kg_pages"].evaluator  # None on a remote store: it evaluates
+    assert threads is None or threads._threads._count == 0
     sent = lifespan(Front(app))
     assert [m["type"] for m in sent] == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
     assert query._open[key].path.parent == store.folder()  # the published generation's index
     assert "vocabulary" in open_derived(store)._memo
     cache = app.jinja_env.cache  # every page template compiled
     assert cache is not None and {"dataset.html", "agency.html", "catalog.html"} <= {key[1] for key in cache}
-    if pool is not None:
-        assert len(pool._idle) == pool.size >= 1  # every evaluator started and answered a query
-        pool.close()
+    if threads is not None:
+        assert threads._threads._count == 1  # the store answered a first query, in a thread
 
 
 def test_a_store_with_nothing_published_is_left_to_the_pages(settings: Settings) -> None:
@@ -59,8 +58,6 @@ def test_a_store_with_nothing_published_is_left_to_the_pages(settings: Settings)
     assert (
         store_for(settings).folder() is None and build_app(settings).test_client().get("/").status_code == 200
     )
-    if app.extensions["kg_pages"].evaluator is not None:
-        app.extensions["kg_pages"].evaluator.close()
 
 
 def test_the_first_request_of_each_page_kind_after_a_start(tmp_path: Path) -> None:

@@ -4,9 +4,9 @@ Without a token a private graph is absent: a 404 from the Graph Store, a resourc
 ``/dump.nq``'s named graphs, an empty graph inside a ``/sparql`` or ``/query`` query, however
 the query names it (``GRAPH``, ``FROM``, ``FROM NAMED``, the protocol's dataset parameters). The
 read token or the update token reads them. The HTML pages and their JSON twins go on showing
-findings and quarantined records to everyone. In-process through the Flask test client, with the
-evaluation in the request's thread and in evaluator processes; then over a socket under
-``kg serve`` (gunicorn, the ASGI front and its result cache, the shared pool), and on a remote
+findings and quarantined records to everyone. In-process through the Flask test client and the ASGI
+front, with the evaluation in the worker's threads; then over a socket under ``kg serve``
+(gunicorn, the ASGI front and its result cache), and on a remote
 store (``KG_TEST_STORE=oxigraph``: this module is one of :data:`backend.REMOTE_MODULES`).
 
 Also here: forwarded headers (``X-Forwarded-For`` / ``-Proto``) are believed only from the
@@ -15,7 +15,6 @@ proxies ``KG_FORWARDED_ALLOW_IPS`` names.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import shutil
 import subprocess
@@ -74,14 +73,6 @@ def held(tmp_path_factory):
 def client(held):
     """The app behind its ASGI front, in process: the front answers /sparql queries."""
     return FrontClient(build_app(held))
-
-
-@pytest.fixture(scope="module")
-def pooled(held):
-    """The same store, queries evaluated by evaluator processes (killed at the time limit)."""
-    app = build_app(dataclasses.replace(held, evaluators=1))
-    yield FrontClient(app)
-    app.extensions["kg_evaluator"].close()
 
 
 def count(response) -> int:
@@ -173,9 +164,9 @@ DATASET_NAMING = ["from", "from-named", "default-graph-uri", "named-graph-uri"]
 
 
 @pytest.mark.parametrize("way", NAMING)
-def test_sparql_sees_no_private_graph_without_a_token(client, pooled, way):
+def test_sparql_sees_no_private_graph_without_a_token(client, way):
     query, params = absent_queries(BASE)[way]
-    for app in (client, pooled):
+    for app in (client,):  # one query path: the front, evaluating in a thread
         for name, headers in DENIED.items():
             for method in ("GET", "POST"):
                 call = app.get if method == "GET" else app.post
@@ -188,9 +179,9 @@ def test_sparql_sees_no_private_graph_without_a_token(client, pooled, way):
 
 
 @pytest.mark.parametrize("way", DATASET_NAMING)
-def test_sparql_reads_the_private_graphs_a_token_holder_names_as_the_dataset(client, pooled, way):
+def test_sparql_reads_the_private_graphs_a_token_holder_names_as_the_dataset(client, way):
     query, params = absent_queries(BASE)[way]
-    for app in (client, pooled):
+    for app in (client,):  # one query path: the front, evaluating in a thread
         before = count(app.get("/sparql", query_string={"query": query, **params}, headers=CSV))
         for name, headers in ALLOWED.items():
             response = app.get("/sparql", query_string={"query": query, **params}, headers={**CSV, **headers})

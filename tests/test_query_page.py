@@ -1,7 +1,7 @@
 """/query: the SPARQL editor page, rendered on the server, and its JSON twin /query.json.
 
-The real app on a real on-disk store with the bundled sample, its queries in the evaluator
-processes /sparql uses; the page over a real socket with tests/live.py.
+The real app on a real on-disk store with the bundled sample, its queries in the evaluation
+threads /sparql uses; the page over a real socket with tests/live.py.
 """
 
 from __future__ import annotations
@@ -30,9 +30,8 @@ SELECT ?text ?iri ?evil WHERE {
 @pytest.fixture(scope="module")
 def client(tmp_path_factory, seeded_template):
     store = tmp_path_factory.mktemp("query") / "store"
-    app = build_app(seed(make_settings(store, evaluators=2), seeded_template))
+    app = build_app(seed(make_settings(store), seeded_template))
     yield app.test_client()
-    app.extensions["kg_evaluator"].close()
 
 
 class Table(HTMLParser):

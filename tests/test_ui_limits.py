@@ -1,4 +1,5 @@
-"""The app's own pages get the time limit of /sparql: their queries run in evaluator processes.
+"""The app's own pages get the time limit of /sparql: their queries run in the worker's threads,
+waited for until the page's deadline (one budget per page); a runaway retires the worker.
 
 The slow page is honest: a record of 16 blank nodes that all point at each other
 (272 triples, written over the Graph Store Protocol) makes the concise bounded
@@ -17,10 +18,12 @@ import time
 
 import pytest
 from live import request, serve
-from test_limits import _tree_cpu_seconds
+from test_limits import _tree_cpu_seconds, _wait_for
+from test_serving_workers import alive, workers_of
 
 from kg.evaluation.deadline import Deadline
 from kg.evaluation.page_store import PageTimeout, TimedStore
+from kg.evaluation.thread_evaluator import ThreadEvaluator
 from kg.settings import load_settings
 from kg.store.embedded import Store
 from kg.web.app import build_app
@@ -55,12 +58,13 @@ def live(tmp_path_factory):
             headers={"Content-Type": "text/turtle", "Authorization": "Bearer t"},
         )
         assert status == 201, body
-        assert request(f"{s}{LIGHT}")[0] == 200  # the page pool's first evaluator is started
+        assert request(f"{s}{LIGHT}")[0] == 200  # the worker is up
         yield s
 
 
 def _slow_while_light(live, path: str, headers: dict[str, str]) -> tuple[dict, list[float]]:
     """Request ``path`` (the knot) and, while it runs, /health and a light page, timed."""
+    before = workers_of(live.pid)
     slow: dict = {}
     light_times: list[float] = []
 
@@ -80,7 +84,16 @@ def _slow_while_light(live, path: str, headers: dict[str, str]) -> tuple[dict, l
             assert status == 200, (light, body[:300])
         time.sleep(0.1)
     thread.join()
+    if slow["status"] == 503:
+        _replaced(live, before)
     return slow, light_times
+
+
+def _replaced(live, before: set[int]) -> None:
+    """Wait until the worker a 503 retired is gone and a fresh one answers, so that the next test
+    does not time the start of a worker."""
+    assert _wait_for(lambda: not any(alive(pid) for pid in before) or set(), limit=10), "the worker stayed"
+    assert request(f"{live}health")[0] == 200
 
 
 def test_a_page_whose_query_runs_out_of_time_is_a_503_while_other_pages_answer(live):
@@ -104,20 +117,27 @@ def test_the_503_is_json_when_json_is_asked_for(live):
 
 
 def test_the_description_as_turtle_is_stopped_too(live):
+    before = workers_of(live.pid)
     started = time.monotonic()
     status, _, body = request(f"{live}dataset/knot", headers={"Accept": "text/turtle"})
     assert status == 503 and b"ran out of time" in body
     assert time.monotonic() - started < 6
+    _replaced(live, before)
 
 
 def test_the_stopped_page_does_not_keep_running(live):
+    """Its worker retires (a thread cannot be stopped), and the work with it: once a fresh worker
+    answers, the server is idle."""
+    workers = _wait_for(lambda: found if len(found := workers_of(live.pid)) == 1 else set())
     assert request(f"{live}dataset/knot")[0] == 503
+    assert _wait_for(lambda: not any(alive(pid) for pid in workers) or set(), limit=10), "the worker stayed"
+    assert request(f"{live}{LIGHT}")[0] == 200  # a fresh worker
     time.sleep(0.5)
     before = _tree_cpu_seconds(live.pid)
     time.sleep(2.0)
     spent = _tree_cpu_seconds(live.pid) - before
     assert spent < 0.5, f"the server used {spent:.2f} CPU-seconds while idle: the work was not stopped"
-    # and the pool has recovered: the next pages answer
+    # and the next pages answer
     for path in (LIGHT, "", "quality", "catalog.json"):
         assert request(f"{live}{path}", headers={"Accept": "text/html"})[0] == 200, path
 
@@ -130,8 +150,7 @@ def timed(seeded):
     app = build_app(seeded)
     pages = app.extensions["kg_pages"]
     assert isinstance(pages, TimedStore) and pages.evaluator is not None
-    yield pages, Store(seeded.store, private_graphs=pages.private_graphs)
-    pages.evaluator.close()
+    return pages, Store(seeded.store, private_graphs=pages.private_graphs)
 
 
 def _rows(result) -> list[tuple]:
@@ -175,19 +194,15 @@ def test_the_pages_store_keeps_the_errors_and_the_deadline(timed):
         late.query("ASK { ?s ?p ?o }")  # the page's budget is spent: no query is started
 
 
-def test_no_setting_evaluates_queries_without_a_time_limit(seeded, tmp_path):
-    """KG_EVALUATORS=0 (queries in the web worker, with no time limit) is gone: refused, clearly."""
-    import dataclasses
-
-    with pytest.raises(ValueError, match="KG_EVALUATORS=0 must be 1 or more"):
-        dataclasses.replace(seeded, evaluators=0)
-    with pytest.raises(ValueError, match="KG_EVALUATORS=0 must be 1 or more"):
-        load_settings({"KG_EVALUATORS": "0"}, store=tmp_path / "s")
+def test_every_page_query_has_the_time_limit(seeded):
+    """No setting evaluates the pages' queries without a limit: an embedded store's pages always
+    query through the worker's threads, waited for until KG_QUERY_TIMEOUT."""
     pages = build_app(seeded).extensions["kg_pages"]
-    assert pages.evaluator is not None and pages.evaluator.timeout == seeded.query_timeout
+    assert isinstance(pages.evaluator, ThreadEvaluator) and pages.evaluator.timeout == seeded.query_timeout
 
 
 def test_settings_are_read_for_the_pages(tmp_path):
-    app = build_app(load_settings({}, store=tmp_path / "s", query_timeout=3, evaluators=1))
+    app = build_app(load_settings({}, store=tmp_path / "s", query_timeout=3))
     pages = app.extensions["kg_pages"]
-    assert pages.timeout == 3 and pages.evaluator.size == 1 and pages.evaluator.timeout == 3
+    assert pages.timeout == 3 and pages.evaluator.timeout == 3
+    assert pages.evaluator is app.extensions["kg_evaluator"]  # one mechanism for the pages and /sparql

@@ -11,7 +11,7 @@ lists, so that no test is dropped without a word; the run ends with a per-suite 
 "W3C SPARQL 1.1 manifests").
 
 Protocol and Graph Store tests are HTTP requests with the answers they must get; they are sent, in
-order, to ``kg serve`` over a socket (gunicorn, the ASGI front, evaluator processes), with the
+order, to ``kg serve`` over a socket (gunicorn, the ASGI front, evaluation threads), with the
 manifests' paths mapped onto ours (``/sparql/`` → ``/sparql``, ``/gsp`` → ``/store``) and the
 write token added to writes (the manifests' endpoints are open to writes; ours needs the token). The
 data graphs (``ut:graphData``) are loaded through the Graph Store under the names the manifests give

@@ -1,8 +1,9 @@
 """``KG_QUERY_TIMEOUT``, enforced in one place: a query's :class:`Deadline`.
 
 Every wait of a query is bounded by its deadline and every time-out says the same thing, whichever
-way the query goes: the sync and async drivers of the evaluator protocol (waiting in the pool's
-queue, then for each message of the answer), the pages' shared budget (one deadline for all the
+way the query goes: the waits for its evaluation thread (:mod:`kg.evaluation.thread_evaluator`:
+for a free thread, then for the answer's head and each later chunk, from a thread or the event
+loop), the pages' shared budget (one deadline for all the
 queries of one page, :mod:`kg.evaluation.page_store`) and a remote store's request timeout
 (:mod:`kg.evaluation.passthrough`). Before, each of them kept its own clock and its own messages.
 """
@@ -30,14 +31,14 @@ class Deadline:
 
     def check(self) -> None:
         """:raises QueryTimeout: the time is already spent, so no query is started (and no
-        evaluator taken, then killed, for nothing)."""
+        thread taken for nothing)."""
         if self.left() <= 0:
             raise QueryTimeout(f"the query ran out of time ({self.limit:g} s limit) before it began")
 
     def ran_out(self) -> QueryTimeout:
-        """The error of a query stopped at the deadline (its evaluator is killed)."""
+        """The error of a query given up at the deadline (a runaway retires its worker)."""
         return QueryTimeout(f"the query ran out of time ({self.limit:g} s limit) and was stopped")
 
     def busy(self) -> QueryTimeout:
-        """The error of a query that waited for an evaluator until the deadline."""
-        return QueryTimeout("the service is busy: no evaluator was free before the time limit")
+        """The error of a query that waited for a free evaluation thread until the deadline."""
+        return QueryTimeout("the service is busy: no evaluation thread was free before the time limit")

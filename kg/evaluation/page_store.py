@@ -4,8 +4,9 @@ pyoxigraph cannot cancel a query, so a page whose query runs long (a catalogue
 grown large, a resource with a million incoming links, an aggregate over the
 whole store) would hold a web worker's thread until Oxigraph is done. The
 pages therefore read through :class:`TimedStore`: its :meth:`~TimedStore.query`
-sends the query to an evaluator process (:meth:`kg.evaluation.local_pool.Evaluator.fetch`),
-which is killed at the deadline, and parses the answer back with pyoxigraph's
+evaluates the query in one of the worker's threads
+(:meth:`kg.evaluation.thread_evaluator.ThreadEvaluator.fetch`), waits for it until the deadline
+(a runaway retires the worker, :mod:`kg.web.worker`), and parses the answer back with pyoxigraph's
 own parsers, so callers keep working on pyoxigraph terms as with
 :meth:`kg.store.embedded.Store.query`. A query that runs out of time raises
 :class:`PageTimeout`, which the app answers with a 503 (:mod:`kg.web.errors`).
@@ -20,10 +21,10 @@ graphs, the folder), which read a symlink or Oxigraph's table of graph names
 and so are bounded by the number of sources, not by the data; and
 :meth:`~TimedStore.dump`, a download whose cost is the size of the data and
 which a time limit would only cut. Every query, even a lookup by a constant
-IRI, goes to an evaluator: measured on the bundled sample, the round trip and
-the TSV written and parsed again cost about 0.14 ms a query (the dataset page's
-9 queries: p50 8.5–8.7 ms in-process, 9.8–9.9 ms here), too little to be worth
-a second path that would have to be proved bounded query by query. The counts per graph
+IRI, goes through a thread: pyoxigraph's results must stay on the thread that
+made them, so the answer comes back as TSV parsed again (with the evaluator
+processes this round trip cost about 0.14 ms a query), rather than a second
+path that would have to be proved bounded query by query. The counts per graph
 (:meth:`~TimedStore.graph_sizes`) scan every quad, so they are evaluated too,
 once per generation.
 
@@ -42,7 +43,7 @@ import pyoxigraph as ox
 
 from kg.errors import QueryTimeout
 from kg.evaluation.deadline import Deadline
-from kg.evaluation.local_pool import Evaluator
+from kg.evaluation.thread_evaluator import ThreadEvaluator
 from kg.store.embedded import Store
 
 _RESULTS = {"tsv": ox.QueryResultsFormat.TSV, "json": ox.QueryResultsFormat.JSON}
@@ -56,7 +57,7 @@ class PageTimeout(QueryTimeout):
 class TimedStore:
     """The read API the pages use, over ``store``, with every query evaluated by ``evaluator``.
 
-    :param evaluator: the pool the pages' queries run in; ``None`` with a remote store only
+    :param evaluator: the worker's threads the pages' queries run in; ``None`` with a remote store only
         (which evaluates them itself, within the page's time: the request's timeout).
     :param timeout: the limit of one page's queries, in seconds (``KG_QUERY_TIMEOUT``).
     :param deadline: returns the :class:`~kg.evaluation.deadline.Deadline` of the current page
@@ -69,14 +70,14 @@ class TimedStore:
     def __init__(
         self,
         store: Store,
-        evaluator: Evaluator | None,
+        evaluator: ThreadEvaluator | None,
         *,
         timeout: float,
         deadline: Callable[[], Deadline | None] = lambda: None,
         observe: Callable[[str, float], None] | None = None,
     ) -> None:
         if evaluator is None and not getattr(store, "remote", False):
-            raise ValueError("the pages of an embedded store need an evaluator pool (KG_EVALUATORS >= 1)")
+            raise ValueError("the pages of an embedded store need its ThreadEvaluator")
         self.store = store
         self.evaluator = evaluator
         self.timeout = timeout
@@ -86,12 +87,12 @@ class TimedStore:
         self._sizes_lock = threading.Lock()
 
     def warm_up(self) -> None:
-        """Have each evaluator process open the store now (:meth:`Evaluator.warm_up`); a remote
-        store has none."""
+        """Have the store read its files now (a first query), before the worker takes requests;
+        a remote store needs nothing."""
         if self.evaluator is not None:
-            self.evaluator.warm_up(self.timeout * 6)
+            self.evaluator.fetch("ASK {}", deadline=Deadline(self.timeout * 6))
 
-    # ------------------------------------------------------------ queries, in an evaluator
+    # ------------------------------------------------------------ queries, in a thread
 
     def query(
         self,
@@ -107,7 +108,7 @@ class TimedStore:
         evaluator's TSV or JSON); a CONSTRUCT answer is an iterator of triples.
 
         :raises QueryError: if the query does not parse or fails.
-        :raises PageTimeout: if the page's time ran out; the evaluator was killed.
+        :raises PageTimeout: if the page's time ran out (a runaway retires the worker).
         """
         started = time.perf_counter()
         try:

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 import pyoxigraph as ox
 
 from kg.evaluation.deadline import Deadline
-from kg.evaluation.protocol import START_STREAMING  # an answer this long streams, as from a pool
+from kg.evaluation.thread_evaluator import START_STREAMING  # an answer this long streams, as embedded
 from kg.sparql_text import query_form
 from kg.store.remote import RemoteStore
 from kg.store.remote_http import GRAPH_TYPES, MEDIA, RESULT_TYPES, media_type
@@ -34,7 +34,8 @@ PARSEABLE = {"json", "xml", "tsv"}
 
 
 class RemoteAnswers:
-    """What :class:`kg.evaluation.local_pool.Evaluator` is to the embedded store, for a remote one.
+    """What :class:`~kg.evaluation.thread_evaluator.ThreadEvaluator` is to an embedded store, for a
+    remote one.
 
     :param timeout: seconds the store has to answer (``KG_QUERY_TIMEOUT``).
     """
@@ -46,7 +47,7 @@ class RemoteAnswers:
         self.timeout = timeout
 
     def close(self) -> None:
-        """Nothing to stop: the store evaluates (here for symmetry with the evaluator pool)."""
+        """Nothing to stop: the store evaluates."""
 
     def evaluate(
         self,

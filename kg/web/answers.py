@@ -2,7 +2,8 @@
 the ETag, the response headers, and the evaluation of a query into a sink.
 
 The protocol core (:mod:`kg.web.sparql_core`) and its drivers (:mod:`kg.web.front`,
-:mod:`kg.web.pooled`) use them; the evaluator processes evaluate with the same :func:`evaluate`.
+:mod:`kg.web.loop_answers`) use them; the worker's evaluation threads evaluate with the same
+:func:`evaluate`.
 Each takes plain values (the query text, the ``format=`` value, the ``Accept`` header) rather
 than a request object.
 """
@@ -13,7 +14,7 @@ import hashlib
 from collections.abc import Sequence
 from typing import Protocol
 
-from kg.evaluation.protocol import evaluate  # the evaluator processes' own: answers cannot differ
+from kg.evaluation.answer_writer import evaluate  # the threads' own: answers cannot differ
 from kg.web import formats
 
 __all__ = [

@@ -5,14 +5,14 @@ Two readers of the store are handed to the views: ``kg_store``, the store itself
 updates) and ``/query`` (which send their queries to ``kg_evaluator`` themselves, with streaming
 and a row cap), the Graph Store Protocol, the search index and ``/health``; and
 ``kg_pages`` (:class:`kg.evaluation.page_store.TimedStore`), through which every page of the app (home,
-resources, ``/quality``, ``/catalog``, VoID) queries, so that its queries are stopped at
-``KG_QUERY_TIMEOUT`` too. Under ``kg serve``, ``kg_evaluator`` is the server's shared pool
-(:mod:`kg.evaluation.shared_pool`); ``kg_pages`` keeps a small pool per worker.
+resources, ``/quality``, ``/catalog``, VoID) queries, so that its queries are bounded by
+``KG_QUERY_TIMEOUT`` too. On an embedded store both evaluate in the worker's own threads
+(:class:`kg.evaluation.thread_evaluator.ThreadEvaluator`, one for the process); a remote store
+evaluates its queries itself.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any
 
@@ -22,18 +22,12 @@ from kg.derived.catalog import vocabulary_terms
 from kg.derived.tables import open_derived
 from kg.errors import StoreError
 from kg.evaluation.deadline import Deadline
-from kg.evaluation.local_pool import Evaluator, EvaluatorClient
 from kg.evaluation.page_store import TimedStore
-from kg.evaluation.shared_pool import SOCKET_ENV, SharedEvaluator
+from kg.evaluation.thread_evaluator import ThreadEvaluator
 from kg.factory import store_for
 from kg.search.query import open_index
 from kg.settings import Settings, load_settings
 from kg.terms import LabelCache
-
-# the pages' own evaluators, per web worker: their queries take milliseconds, so two are enough
-# to keep a page from waiting behind another, and per worker they are never queued behind the
-# public queries of the shared pool (nor pay its connection per query)
-PAGE_EVALUATORS = 2
 
 
 def build_app(settings: Settings | None = None, **overrides: Any) -> Flask:
@@ -67,23 +61,16 @@ def build_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     store = app.extensions["kg_store"] = store_for(settings)
     app.extensions["kg_cache"] = ResultCache()
     app.extensions["kg_labels"] = LabelCache()  # labels of what no page is about (kg.terms)
-    pages_pool = None
-    if settings.remote:  # the store evaluates: its answers are passed through, no evaluator processes
+    threads = None
+    if settings.remote:  # the store evaluates: its answers are passed through
         from kg.evaluation.passthrough import RemoteAnswers
 
         app.extensions["kg_evaluator"] = RemoteAnswers(store, timeout=settings.query_timeout)
-    else:  # an embedded store: every query in an evaluator process, killed at KG_QUERY_TIMEOUT
-        app.extensions["kg_evaluator"] = _public_pool(store, settings)
-        # a pool of its own, so that heavy public queries cannot starve the pages, nor a slow page /sparql
-        pages_pool = Evaluator(
-            store.path,
-            store.private_graphs,
-            size=min(settings.evaluators, PAGE_EVALUATORS),
-            timeout=settings.query_timeout,
-        )
+    else:  # an embedded store: every query in a thread of this process, awaited until KG_QUERY_TIMEOUT
+        threads = app.extensions["kg_evaluator"] = ThreadEvaluator(store, timeout=settings.query_timeout)
     app.extensions["kg_pages"] = TimedStore(
         store,
-        pages_pool,
+        threads,
         timeout=settings.query_timeout,
         deadline=_page_deadline(settings.query_timeout),
         observe=logs.observe_query,
@@ -112,13 +99,13 @@ def build_app(settings: Settings | None = None, **overrides: Any) -> Flask:
 def prepare(app: Flask) -> None:
     """Open, once, what the first request of each page would otherwise open: the pages' templates
     (compiled), the published generation's search index (:func:`kg.search.query.open_index`) and
-    derived tables with the vocabulary's terms (:mod:`kg.derived`), and the store in each of the
-    pages' evaluator processes.
+    derived tables with the vocabulary's terms (:mod:`kg.derived`), and the store's files (a first
+    query).
 
     A worker does it before it takes requests (the ASGI lifespan startup of
     :class:`kg.web.front.Front`): on a cold page cache, at 1,000,000 datasets, a first agency page
-    paid up to 39 s for it, past the query limit (a 503). Bounded: it reads rows by key and starts
-    PAGE_EVALUATORS processes. A store with nothing published, or whose derived data the next write
+    paid up to 39 s for it, past the query limit (a 503). Bounded: it reads rows by key and asks
+    one ``ASK {}``. A store with nothing published, or whose derived data the next write
     will make, is left for the pages (which say why).
     """
     for name in app.jinja_env.list_templates(extensions=["html"]):
@@ -133,17 +120,6 @@ def prepare(app: Flask) -> None:
     if tables is not None:
         tables.memo("vocabulary", vocabulary_terms)
     app.extensions["kg_pages"].warm_up()
-
-
-def _public_pool(store: Any, settings: Settings) -> EvaluatorClient:
-    """The pool for ``/sparql`` and ``/query``: the server's shared one when a gunicorn master
-    started it (:mod:`kg.gunicorn_conf`), else a pool of this process's own."""
-    shared = os.environ.get(SOCKET_ENV)
-    if shared:
-        return SharedEvaluator(shared, store.path, store.private_graphs, timeout=settings.query_timeout)
-    return Evaluator(
-        store.path, store.private_graphs, size=settings.evaluators, timeout=settings.query_timeout
-    )
 
 
 def _page_deadline(timeout: float) -> Callable[[], Deadline | None]:

@@ -57,7 +57,7 @@ def error_of(exc: BaseException) -> tuple[int, str, str, Headers]:
         return exc.code or 500, exc.name, exc.description or "", extra
     if isinstance(exc, QueryError):
         return 400, "Bad query", str(exc), []
-    if isinstance(exc, QueryTimeout):  # its evaluator was killed: the reader is told when to try again
+    if isinstance(exc, QueryTimeout):  # given up at the deadline: the reader is told when to try again
         title = "Page took too long" if isinstance(exc, PageTimeout) else "Query stopped"
         return 503, title, str(exc), [("Retry-After", "5")]
     if isinstance(exc, InputError):

@@ -8,12 +8,12 @@ URL-encoded, multipart or direct POST, the Service Description, ``OPTIONS``, 304
 (400, 405, 413, 415, 503…) — through one protocol core (:mod:`kg.web.sparql_core`) and one of its
 two drivers:
 
-* the async driver, on the embedded store served with the shared pool (``kg serve``): the core
-  runs on the loop (the store's version, the cache, ``DESCRIBE <iri>``), and the pool evaluates
-  the rest, spoken to from the loop (:mod:`kg.web.pooled`);
-* the sync driver, on a remote store (whose version and answers are requests over the network)
-  or with a pool of this process's own: the core and the client's synchronous calls run in the
-  front's threads, and a long answer is relayed chunk by chunk from them.
+* the async driver, on the embedded store: the core runs on the loop (the store's version, the
+  cache, ``DESCRIBE <iri>``), and the rest evaluates in one of the worker's threads, awaited from
+  the loop within the query's deadline (:mod:`kg.web.loop_answers`);
+* the sync driver, on a remote store (whose version and answers are requests over the network):
+  the core and the store's synchronous client run in the front's threads, and a long answer is
+  relayed chunk by chunk from them.
 
 Either way, a request with a token may read the private graphs (:func:`kg.web.sparql_core.private_dataset`),
 answers carry the same headers, and each request is logged as Flask's hook logs (:func:`kg.web.logs.write`).
@@ -37,15 +37,15 @@ from flask import Flask
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.sansio.utils import get_current_url, get_host
 
-from kg.evaluation.shared_pool import SharedEvaluator
+from kg.evaluation.thread_evaluator import ThreadEvaluator
 from kg.web import logs, sparql_request
 from kg.web.answers import encoded
 from kg.web.app import prepare
-from kg.web.pooled import Departure, PooledAnswers, watch
+from kg.web.loop_answers import Departure, LoopAnswers, watch
 from kg.web.sparql_core import Planned, QueryCore, Reply, Started, error_reply, preflight
 
-# the front's threads per worker process: Flask's requests, and the sync driver's waits on its
-# pool or remote store (a thread is held for a whole query while it waits in the pool's queue)
+# the front's threads per worker process: Flask's requests, and the sync driver's waits on the
+# remote store (a thread is held for a whole query)
 THREADS = 8
 GONE = "kg.gone"  # the scope's key of the event set when the client of a Flask answer went away
 
@@ -67,8 +67,8 @@ class Front:
         self.core = QueryCore(
             self.settings, flask_app.extensions["kg_store"], flask_app.extensions["kg_cache"], evaluator
         )
-        pooled = isinstance(evaluator, SharedEvaluator) and not self.settings.remote
-        self.pooled = PooledAnswers(evaluator, self.core) if pooled else None
+        on_loop = isinstance(evaluator, ThreadEvaluator)
+        self.on_loop = LoopAnswers(evaluator, self.core) if on_loop else None
         self.max_body = self.settings.max_body
         logs.setup(self.settings.log_level)
 
@@ -121,16 +121,14 @@ class Front:
     async def _answer(self, ask: sparql_request.Ask, send: Send, gone: Departure) -> tuple[int, int]:
         """Answer a query by the driver that fits; (status, bytes sent) for the log."""
         try:
-            if self.pooled is None:
+            if self.on_loop is None:
                 return await self._sync(ask, send, gone)
             planned = self.core.plan(ask)
             if isinstance(planned, Reply):
                 return await _send(send, planned)
             if self.core.bounded(planned):
                 return await _send(send, self.core.now(planned))
-            got = await self.pooled.answer(planned, send, gone)
-            if got is None:  # the pool is out of reach: its synchronous client tries, and reports
-                return await self._sync(ask, send, gone)
+            got = await self.on_loop.answer(planned, send, gone)
             if isinstance(got, BaseException):
                 raise got
             return got
@@ -138,7 +136,7 @@ class Front:
             return await _send(send, error_reply(exc, ask.accept, "GET"))
 
     async def _sync(self, ask: sparql_request.Ask, send: Send, gone: Departure) -> tuple[int, int]:
-        """The sync driver: the core and the evaluator's client in the front's threads."""
+        """The sync driver: the core and the remote store's client in the front's threads."""
         loop = asyncio.get_running_loop()
         reply = await loop.run_in_executor(self.threads, self.core.start, ask)
         if isinstance(reply, Started):
@@ -147,7 +145,7 @@ class Front:
 
     async def _relay(self, started: Started, send: Send, gone: Departure) -> int:
         """A long answer from the sync client, chunk by chunk from a thread; cached when it ends up
-        small enough. A client that goes away stops it (closing the chunks stops the evaluator)."""
+        small enough. A client that goes away stops it (closing the chunks releases the store's response)."""
         planned: Planned = started.planned
         headers, ctype, cut = self.core.streamed(planned, started.fmt)
         gone.watch()
@@ -298,4 +296,4 @@ def _until(body: Iterable[bytes], gone: threading.Event) -> Iterator[bytes]:
     finally:
         close = getattr(body, "close", None)
         if close is not None:
-            close()  # Flask's close: a streamed answer's generator, and its evaluator, stop
+            close()  # Flask's close: a streamed answer's generator, and its evaluation, stop

@@ -46,8 +46,8 @@ def home() -> Response | str:
 def health() -> Response:
     """200 when the store answers a query, 503 otherwise (for load balancers and monitors).
 
-    In this process, not in an evaluator: an ASK of one pattern stops at the first triple it
-    finds (bounded), and health must answer while every evaluator is busy."""
+    On the request's own thread, not an evaluation thread: an ASK of one pattern stops at the
+    first triple it finds (bounded), and health must answer while every evaluation thread is busy."""
     store = current_app.extensions["kg_store"]
     try:
         ok = bool(store.query("ASK { ?s ?p ?o }", default_graphs=[]) is not None)

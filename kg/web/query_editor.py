@@ -9,10 +9,10 @@ the table shows, so the IRI → page rule lives only here — and fills the edit
 from the examples.
 
 Queries go through the same gate as ``/sparql`` (:mod:`kg.web.guard`: size,
-nesting, no ``SERVICE``) and the same evaluator processes, killed at
+nesting, no ``SERVICE``) and the same evaluation threads, waited for until
 ``KG_QUERY_TIMEOUT``. Results are read as SPARQL TSV (SELECT) or N-Triples
 (CONSTRUCT, DESCRIBE), one row a line, so reading stops after the row limit and
-the rest of the work is stopped, however large the answer.
+the rest of the work is stopped (at its next write), however large the answer.
 """
 
 from __future__ import annotations

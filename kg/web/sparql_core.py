@@ -1,9 +1,9 @@
 """The protocol core of ``/sparql`` queries: what each request is answered, framework-free.
 
 One core, two drivers (:mod:`kg.web.front`): the event loop runs it directly on the embedded store
-and has the shared pool evaluate (:mod:`kg.web.pooled`, the async driver); with a remote store,
-whose version and answers are requests over the network, or a pool of this process's own, a
-thread runs it and the pool's or the store's synchronous client (the sync driver). Either way the
+and awaits the evaluation in one of the worker's threads (:mod:`kg.web.loop_answers`, the async
+driver); with a remote store, whose version and answers are requests over the network, a thread
+runs it and the store's synchronous client (the sync driver). Either way the
 same functions decide the answer: the guard (:mod:`kg.web.guard`), the access policy
 (:func:`private_dataset`), the negotiated format, the cache key and ETag, 304s, the cached and the
 evaluated answers' headers, and every error's status and body (:mod:`kg.web.errors`).
@@ -49,10 +49,6 @@ class Planned:
     key: tuple
     etag: str
     private: bool
-
-    def request(self, max_rows: int) -> tuple:
-        """The evaluators' request (:func:`kg.evaluation.protocol.answer`)."""
-        return (self.text, self.default, self.named, self.accept, max_rows, self.private)
 
 
 @dataclass(frozen=True)
@@ -128,8 +124,8 @@ class QueryCore:
 
     def bounded(self, planned: Planned) -> bool:
         """Whether a query's work is bounded by the resources it names (``DESCRIBE <iri>``), so that
-        it is evaluated where it is asked rather than by an evaluator process (0.3 ms of work
-        against ~0.7 ms of messages); never with a remote store, whose answers are passed through."""
+        it is evaluated where it is asked, on the loop, rather than handed to a thread (its 0.3 ms
+        of work is no runaway); never with a remote store, whose answers are passed through."""
         return not self.settings.remote and describes_constants(planned.text)
 
     def now(self, planned: Planned) -> Reply:
@@ -143,8 +139,8 @@ class QueryCore:
 
     def start(self, ask: Ask) -> Reply | Started:
         """The sync driver's whole work before the body streams: plan, then evaluate with the
-        evaluator's synchronous client (killed at ``KG_QUERY_TIMEOUT``, or the remote store's
-        request timeout). Run off the event loop: it blocks."""
+        ``kg_evaluator``'s synchronous client (the remote store's, bounded by its request timeout,
+        or the worker's threads). Run off the event loop: it blocks."""
         if self.settings.remote:
             self.store.new_request()  # every commit made before this request is seen (kg.store.remote)
         planned = self.plan(ask)

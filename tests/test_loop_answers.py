@@ -1,14 +1,16 @@
-"""Uncached queries answered on the event loop by the shared pool (kg/web/pooled.py).
+"""Uncached queries of the embedded store evaluated in a thread and awaited on the event loop
+(kg/web/loop_answers.py, kg/evaluation/thread_evaluator.py).
 
-In process: the ASGI front of an app that has a real shared pool (a :class:`MasterPool`, as the
-gunicorn master starts it, with real evaluator processes): each answer checked for its status,
-headers and body, and that Flask was not called. tests/test_front.py checks the answers over HTTP.
+In process: the ASGI front of an app on a real store, each answer checked for its status, headers
+and body, and that Flask was not called. tests/test_front.py checks the answers over HTTP, and
+tests/test_limits.py a runaway query on a real server (503, then the worker retires).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 import urllib.parse
 
@@ -16,71 +18,77 @@ import pytest
 from asgi import flask_scopes
 from conftest import EMBEDDED, make_settings
 from test_front import call
-from test_shared_pool import HEAVY
 
 from kg import create_app
-from kg.evaluation.shared_pool import SOCKET_ENV, MasterPool, SharedEvaluator
+from kg.evaluation import thread_evaluator
+from kg.evaluation.thread_evaluator import ThreadEvaluator
 from kg.store.embedded import Store
 from kg.web.front import Front
 
 pytestmark = pytest.mark.embedded_only
-ROWS = 3000  # long enough to stream (kg.evaluation.protocol.START_STREAMING) as N-Triples
+ROWS = 3000  # long enough to stream (kg.evaluation.thread_evaluator.START_STREAMING) as N-Triples
 ALL = "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+# seconds of work, not minutes: the 9,000,000 pairs of the store's triples, counted
+PAIRS = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o . ?t ?q ?v }"
+# endless for a test: every pair of triples as a triple, 9,000,000 of them
+ENDLESS = "CONSTRUCT { ?s <urn:x> ?t } WHERE { ?s ?p ?o . ?t ?q ?v }"
 JSON = "application/sparql-results+json"
 XSD = "http://www.w3.org/2001/XMLSchema#"
 
 
-@pytest.fixture(scope="module")
-def master(tmp_path_factory):
-    """A pool whose evaluators are up: one query has been answered (the keeper starts as a new
-    interpreter, seconds on a loaded machine, and a test's first query would spend its short
-    time limit waiting for it)."""
-    pool = MasterPool(2)
-    try:
-        store = Store(tmp_path_factory.mktemp("warm") / "store")
-        with store.write(replace=("urn:g",)) as writer:
-            writer.load_text("<urn:s> <urn:p> <urn:o> .\n", graph="urn:g")
-        _, body = SharedEvaluator(pool.path, store.path, (), timeout=120).evaluate(
-            "ASK { ?s ?p ?o }", None, None, ("json", "nt")
-        )
-        assert json.loads(b"".join(body))["boolean"] is True
-        yield pool
-    finally:
-        pool.stop()
-
-
-def _front(folder, master, monkeypatch, query_timeout: float):
-    """(pooled, calls): an app behind the front with the pool; ``calls`` lists the scopes Flask got."""
+def _front(folder, query_timeout: float):
+    """(front, calls): an app behind the front; ``calls`` lists the scopes Flask got."""
     store = Store(folder)
     with store.write(replace=("urn:g",)) as writer:
         text = "".join(f'<urn:s{i}> <urn:p> "value {i} {"x" * 80}" .\n' for i in range(ROWS))
         writer.load_text(text, graph="urn:g")
-    monkeypatch.setenv(SOCKET_ENV, master.path)
     settings = make_settings(folder, max_results=10, query_timeout=query_timeout, **EMBEDDED)
-    pooled = Front(create_app(settings))
-    assert isinstance(pooled.core.evaluator, SharedEvaluator) and pooled.pooled is not None
-    return pooled, flask_scopes(pooled)
+    front = Front(create_app(settings))
+    assert isinstance(front.core.evaluator, ThreadEvaluator) and front.on_loop is not None
+    return front, flask_scopes(front)
 
 
 @pytest.fixture
-def fronts(tmp_path, master, monkeypatch):
+def fronts(tmp_path):
     """A front whose queries have time enough on a loaded machine."""
-    return _front(tmp_path / "store", master, monkeypatch, query_timeout=60.0)
+    return _front(tmp_path / "store", query_timeout=60.0)
 
 
 @pytest.fixture
-def limited(tmp_path, master, monkeypatch):
-    """A front with a time limit of one second, for the test of the limit."""
-    return _front(tmp_path / "store", master, monkeypatch, query_timeout=1.0)
+def limited(tmp_path):
+    """A front with a time limit of a fifth of a second, for the test of the limit."""
+    return _front(tmp_path / "store", query_timeout=0.2)
+
+
+def _started(front) -> list:
+    """The evaluations the front starts from now on (the evaluator's own ``start``, recorded)."""
+    evaluator, started = front.on_loop.evaluator, []
+    start = evaluator.start
+
+    def recorded(*args, **kwargs):
+        started.append(start(*args, **kwargs))
+        return started[-1]
+
+    evaluator.start = recorded
+    return started
+
+
+def _wait_until(check, limit: float = 30.0) -> bool:
+    ends = time.monotonic() + limit
+    while not check():
+        if time.monotonic() > ends:
+            return False
+        time.sleep(0.02)
+    return True
 
 
 def _json(body: bytes):
     return json.loads(body)
 
 
-def test_a_miss_is_answered_by_the_pool(fronts):
-    pooled, calls = fronts
+def test_a_miss_is_evaluated_in_a_thread(fronts):
+    front, calls = fronts
     form = {"Content-Type": "application/x-www-form-urlencoded"}
     count = [{"n": {"type": "literal", "value": str(ROWS), "datatype": f"{XSD}integer"}}]
     requests = [  # (method, query, headers, body), Content-Type, check of the body
@@ -99,56 +107,62 @@ def test_a_miss_is_answered_by_the_pool(fronts):
          lambda b: _json(b)["results"]["bindings"] == count),
     ]  # fmt: skip
     for (method, query, headers, body), ctype, body_ok in requests:
-        got = call(pooled, method, query, headers, body)
+        got = call(front, method, query, headers, body)
         assert not calls, f"Flask answered {query or body!r}"
         assert got[0] == 200 and got[1][b"content-type"] == ctype.encode() and body_ok(got[2]), got
         assert got[1][b"etag"].startswith(b'W/"') and got[1][b"access-control-allow-origin"] == b"*"
         assert (b"kg-results-truncated" in got[1]) == ("ORDER BY" in query.get("query", ""))
-        again = call(pooled, method, query, headers, body)  # from the cache, with its length
+        again = call(front, method, query, headers, body)  # from the cache, with its length
         assert (
             again[::2] == got[::2] and {**got[1], b"content-length": again[1][b"content-length"]} == again[1]
         )
-    streamed = call(pooled, "GET", {"query": ALL + " #new"}, {"Accept": "application/n-triples"})
+    streamed = call(front, "GET", {"query": ALL + " #new"}, {"Accept": "application/n-triples"})
     assert streamed[0] == 200 and streamed[2].count(b"\n") == ROWS and b"content-length" not in streamed[1]
-    cut = call(pooled, "GET", {"query": "SELECT ?s WHERE { ?s ?p ?o } ORDER BY ?s"})
+    cut = call(front, "GET", {"query": "SELECT ?s WHERE { ?s ?p ?o } ORDER BY ?s"})
     assert cut[1][b"kg-results-truncated"] == b"true"
     etag = cut[1][b"etag"].decode()
     fresh = "SELECT ?s WHERE { ?s ?p ?o } ORDER BY DESC(?s)"
-    assert call(pooled, "GET", {"query": fresh}, {"If-None-Match": etag})[0] == 200
+    assert call(front, "GET", {"query": fresh}, {"If-None-Match": etag})[0] == 200
     assert (
-        call(pooled, "GET", {"query": "SELECT ?s WHERE { ?s ?p ?o } ORDER BY ?s"}, {"If-None-Match": etag})[0]
+        call(front, "GET", {"query": "SELECT ?s WHERE { ?s ?p ?o } ORDER BY ?s"}, {"If-None-Match": etag})[0]
         == 304
     )
     assert not calls
 
 
 def test_a_failure_is_answered_by_the_front_once(fronts):
-    pooled, calls = fronts
-    bad = "SELECT ?s WHERE { ?s ?p"  # the front does not parse queries: the evaluator finds it
-    got = call(pooled, "GET", {"query": bad}, {"Accept": "application/json"})
+    front, calls = fronts
+    bad = "SELECT ?s WHERE { ?s ?p"  # the front does not parse queries: the evaluation finds it
+    got = call(front, "GET", {"query": bad}, {"Accept": "application/json"})
     assert got[0] == 400 and got[1][b"content-type"] == b"application/json"
     assert json.loads(got[2])["detail"].startswith("error at 1:24") and b"etag" not in got[1]
     assert not calls  # the front answered it: Flask never sees a query
 
 
-def test_the_time_limit_kills_the_evaluator_and_answers_503_once(limited):
-    pooled, calls = limited
-    killed = pooled.pooled.pool.killed
+def test_the_time_limit_answers_503_once_and_hands_the_runaway_over(limited, monkeypatch):
+    """At the deadline the client gets its 503 at once, and the evaluation, still running, goes to
+    the retirement hook (kg serve's worker retires, tests/test_limits.py); here the query is a few
+    seconds of work, waited for, so that no thread outlives the test."""
+    front, calls = limited
+    retired: list[str] = []
+    monkeypatch.setattr(thread_evaluator, "_retire", retired.append)
+    started = _started(front)
     began = time.monotonic()
-    status, headers, body = call(pooled, "GET", {"query": HEAVY})
+    status, headers, body = call(front, "GET", {"query": PAIRS})
     assert status == 503 and headers[b"retry-after"] == b"5" and b"ran out of time" in body
-    assert time.monotonic() - began < 3  # not evaluated a second time
-    assert pooled.pooled.pool.killed == killed + 1
+    assert time.monotonic() - began < 2  # not evaluated a second time, nor waited for
+    assert retired == [PAIRS] and len(started) == 1 and started[0].abandoned
     assert not calls
-    assert call(pooled, "GET", {"query": COUNT + " #after"})[0] == 200  # the pool recovered
+    assert _wait_until(lambda: started[0].finished), "the runaway never ended"
+    assert call(front, "GET", {"query": COUNT + " #after"})[0] == 200  # threads are free
 
 
-def test_a_client_gone_mid_stream_stops_its_evaluator(fronts):
-    pooled, calls = fronts
-    killed = pooled.pooled.pool.killed
+def test_a_client_gone_mid_stream_stops_its_evaluation(fronts):
+    front, calls = fronts
+    started = _started(front)
     scope = {
         "type": "http", "method": "GET", "path": "/sparql", "root_path": "", "scheme": "http",
-        "query_string": urllib.parse.urlencode({"query": ALL + " #gone"}).encode(),
+        "query_string": urllib.parse.urlencode({"query": ENDLESS}).encode(),
         "headers": [(b"accept", b"application/n-triples")], "client": ("127.0.0.1", 5000),
         "server": ("127.0.0.1", 80), "http_version": "1.1",
     }  # fmt: skip
@@ -167,10 +181,12 @@ def test_a_client_gone_mid_stream_stops_its_evaluator(fronts):
                 first_chunk.set()
                 await asyncio.sleep(0.05)  # the server notices before the next chunk
 
-        await pooled(scope, receive, send)
+        await front(scope, receive, send)
 
     asyncio.run(run())
     assert sent[0]["status"] == 200 and not calls
     body = b"".join(m.get("body", b"") for m in sent[1:])
-    assert 0 < body.count(b"\n") < ROWS  # cut short
-    assert pooled.pooled.pool.killed == killed + 1
+    assert 0 < body.count(b"\n") < ROWS * ROWS  # cut short
+    # its thread stopped at its next write: it neither ran on nor waits for room for ever
+    assert _wait_until(lambda: started[0].finished, 10), "the evaluation went on after its client left"
+    assert not started[0].abandoned and threading.active_count() < 40
