@@ -61,6 +61,13 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("KG_QUERY_TIMEOUT", "10", "Wall-clock limit of one SPARQL query, in seconds."),
     Setting(
+        "KG_QUERY_THREADS",
+        "2",
+        "SPARQL queries (/sparql, /query) each web worker evaluates at once, in threads; more wait "
+        "for a free one within KG_QUERY_TIMEOUT. The pages' own queries have 8 threads of their own, "
+        "so a busy endpoint does not stall the pages.",
+    ),
+    Setting(
         "KG_SERVICE_ALLOW",
         "",
         "Comma-separated IRI prefixes that SPARQL SERVICE and LOAD may reach; empty = none (no federation).",
@@ -157,6 +164,7 @@ class Settings:
     update_token: str = ""
     read_token: str = ""
     query_timeout: float = 10.0
+    query_threads: int = 2
     max_results: int = 10000
     service_allow: tuple[str, ...] = ()
     max_body: int = 1 << 20
@@ -281,6 +289,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         "update_token": get("KG_UPDATE_TOKEN"),
         "read_token": get("KG_READ_TOKEN"),
         "query_timeout": number("KG_QUERY_TIMEOUT", float),
+        "query_threads": number("KG_QUERY_THREADS", int),
         "max_results": number("KG_MAX_RESULTS", int),
         "service_allow": tuple(p.strip() for p in get("KG_SERVICE_ALLOW").split(",") if p.strip()),
         "max_body": number("KG_MAX_BODY", int),

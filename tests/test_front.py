@@ -23,10 +23,10 @@ from conftest import EMBEDDED, make_settings
 from live import ROOT, request, serve
 
 from kg import create_app
-from kg.evaluation.thread_evaluator import THREADS
 from kg.web.front import Front
 
 TOKEN = "front-token"
+THREADS = 2  # the endpoint's evaluation threads in the client-gone test (KG_QUERY_THREADS)
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 DCAT = "http://www.w3.org/ns/dcat#"
 COUNT = f"SELECT (COUNT(DISTINCT ?d) AS ?n) WHERE {{ ?d a <{DCAT}Dataset> }}"
@@ -264,9 +264,9 @@ def test_flask_gets_the_updates_only(tmp_path):
 def test_a_client_that_goes_away_stops_its_streamed_answer(tmp_path):
     """uvicorn drops writes to a closed connection without an error, so the front watches the
     connection: the streamed answer stops and its evaluation thread is freed, as under gthread.
-    One client more than the worker has evaluation threads leaves in turn: were a left answer's
-    thread not freed (it would wait for room for ever), the last would find none."""
-    with serve(tmp_path / "store", workers=1, KG_QUERY_TIMEOUT="60") as live:
+    One client more than the worker has evaluation threads (KG_QUERY_THREADS) leaves in turn: were
+    a left answer's thread not freed (it would wait for room for ever), the last would find none."""
+    with serve(tmp_path / "store", workers=1, KG_QUERY_TIMEOUT="60", KG_QUERY_THREADS=str(THREADS)) as live:
         host, port = urllib.parse.urlsplit(live).netloc.split(":")
         for turn in range(THREADS + 1):
             endless = urllib.parse.urlencode(

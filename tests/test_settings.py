@@ -43,7 +43,9 @@ def test_defaults_and_overrides() -> None:
     assert settings.workers == 3 and str(settings.store) == "/tmp/x"
 
 
-@pytest.mark.parametrize(("name", "value"), [("KG_WORKERS", "two"), ("KG_QUERY_TIMEOUT", "-1")])
+@pytest.mark.parametrize(
+    ("name", "value"), [("KG_WORKERS", "two"), ("KG_QUERY_TIMEOUT", "-1"), ("KG_QUERY_THREADS", "0")]
+)
 def test_bad_values_are_refused_with_the_name(name: str, value: str) -> None:
     with pytest.raises(ValueError, match=name):
         load_settings({name: value})

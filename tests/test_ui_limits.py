@@ -12,6 +12,7 @@ alone is all there at three). Real gunicorn, real on-disk store, no mocks.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import time
@@ -21,6 +22,7 @@ from live import request, serve
 from test_limits import _tree_cpu_seconds, _wait_for
 from test_serving_workers import alive, workers_of
 
+from kg.errors import QueryTimeout
 from kg.evaluation.deadline import Deadline
 from kg.evaluation.page_store import PageTimeout, TimedStore
 from kg.evaluation.thread_evaluator import ThreadEvaluator
@@ -205,4 +207,23 @@ def test_settings_are_read_for_the_pages(tmp_path):
     app = build_app(load_settings({}, store=tmp_path / "s", query_timeout=3))
     pages = app.extensions["kg_pages"]
     assert pages.timeout == 3 and pages.evaluator.timeout == 3
-    assert pages.evaluator is app.extensions["kg_evaluator"]  # one mechanism for the pages and /sparql
+    assert app.extensions["kg_evaluator"].timeout == 3  # the same mechanism for /sparql, own threads
+
+
+# every type assertion with every triple: ~0.75 s on the sample, long beside a page's queries
+HOLDS = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d a ?t } # holds the endpoint's thread"
+
+
+def test_the_endpoint_s_threads_are_capped_and_a_busy_endpoint_does_not_stall_the_pages(seeded):
+    """KG_QUERY_THREADS caps the clients' evaluations at once: with its one thread busy another
+    client's query waits and, its deadline passed, is a "busy" 503; a page meanwhile evaluates in
+    the pages' own threads, answered while the client's query still runs."""
+    app = build_app(dataclasses.replace(seeded, query_threads=1))
+    endpoint = app.extensions["kg_evaluator"]
+    busy = endpoint.start(HOLDS, None, None, ("json", "nt"))
+    waiting = endpoint.start("ASK { ?s ?p ?o }", None, None, ("json", "nt"), deadline=Deadline(0.2))
+    with pytest.raises(QueryTimeout, match="no evaluation thread was free"):
+        waiting.head()
+    assert app.test_client().get("/dataset/nta-rail-punctuality").status_code == 200
+    assert not busy.finished  # the page did not wait for the endpoint's thread
+    busy.head()

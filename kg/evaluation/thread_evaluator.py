@@ -43,7 +43,7 @@ from kg.evaluation.deadline import Deadline
 log = logging.getLogger(__name__)
 START_STREAMING = 256 * 1024  # an answer this long streams; a shorter one is sent whole
 HIGH = 1 << 20  # the bytes a streaming answer may keep waiting for its client before its thread waits
-THREADS = 8  # evaluations at once per worker; more wait for a thread, within their deadline
+THREADS = 8  # evaluations at once by default (the app: KG_QUERY_THREADS); more wait, within their deadline
 IDLE = 60.0  # seconds a thread waits for work before it ends
 
 _retire: Callable[[str], None] | None = None

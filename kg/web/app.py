@@ -7,8 +7,11 @@ and a row cap), the Graph Store Protocol, the search index and ``/health``; and
 ``kg_pages`` (:class:`kg.evaluation.page_store.TimedStore`), through which every page of the app (home,
 resources, ``/quality``, ``/catalog``, VoID) queries, so that its queries are bounded by
 ``KG_QUERY_TIMEOUT`` too. On an embedded store both evaluate in the worker's own threads
-(:class:`kg.evaluation.thread_evaluator.ThreadEvaluator`, one for the process); a remote store
-evaluates its queries itself.
+(:class:`kg.evaluation.thread_evaluator.ThreadEvaluator`): the clients' queries in at most
+``KG_QUERY_THREADS`` at once, the pages' in :data:`PAGE_THREADS` of their own, so that a burst of
+heavy queries neither shares two cores among so many that each runs out of time (eight 3 s ORDER
+BYs at once completed none within 10 s) nor stalls the pages; a remote store evaluates its
+queries itself.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from kg.factory import store_for
 from kg.search.query import open_index
 from kg.settings import Settings, load_settings
 from kg.terms import LabelCache
+
+PAGE_THREADS = 8  # the pages' queries evaluated at once per worker (each page's are bounded, cheap)
 
 
 def build_app(settings: Settings | None = None, **overrides: Any) -> Flask:
@@ -67,7 +72,10 @@ def build_app(settings: Settings | None = None, **overrides: Any) -> Flask:
 
         app.extensions["kg_evaluator"] = RemoteAnswers(store, timeout=settings.query_timeout)
     else:  # an embedded store: every query in a thread of this process, awaited until KG_QUERY_TIMEOUT
-        threads = app.extensions["kg_evaluator"] = ThreadEvaluator(store, timeout=settings.query_timeout)
+        limit = settings.query_timeout
+        app.extensions["kg_evaluator"] = ThreadEvaluator(store, timeout=limit, threads=settings.query_threads)
+        # the pages' own threads: clients' queries that fill the endpoint's do not stall the pages
+        threads = ThreadEvaluator(store, timeout=limit, threads=PAGE_THREADS)
     app.extensions["kg_pages"] = TimedStore(
         store,
         threads,
