@@ -24,6 +24,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -50,6 +51,17 @@ def kg_command() -> Path:
     """``.venv/bin/kg`` next to the running interpreter (the product as installed), else the repo's venv."""
     beside = Path(sys.executable).with_name("kg")
     return beside if beside.exists() else ROOT / ".venv" / "bin" / "kg"
+
+
+def wait_for(check, limit: float = 30.0):  # noqa: ANN001, ANN201
+    """Poll ``check`` until it returns something true, at most ``limit`` seconds (a bound, not a
+    pause): what it returned last."""
+    ends = time.monotonic() + limit
+    while not (found := check()):
+        if time.monotonic() > ends:
+            return found
+        time.sleep(0.02)
+    return found
 
 
 def make_settings(store: Path | str, **overrides: object) -> Settings:

@@ -13,6 +13,7 @@ import urllib.parse
 from pathlib import Path
 
 import pytest
+from conftest import wait_for
 from live import request, serve
 from test_serving_workers import alive, workers_of
 
@@ -97,21 +98,11 @@ def test_a_describe_with_a_pattern_is_stopped_too(live):
     assert status == 200 and headers["Content-Type"].startswith("text/turtle")
 
 
-def _wait_for(check, limit: float = 30.0):
-    """Poll ``check`` until it returns something true (a bound, not a pause)."""
-    deadline = time.monotonic() + limit
-    while not (found := check()):
-        if time.monotonic() > deadline:
-            return found
-        time.sleep(0.05)
-    return found
-
-
 def test_a_runaway_retires_its_worker_and_a_fresh_one_serves(live):
     """A query cannot be stopped in its thread, so its worker retires: the client gets its 503 at
     the limit, cheap queries are answered meanwhile, the worker's process is gone shortly after
     (and the runaway's work with it: the server is idle again), and a fresh worker serves."""
-    before = _wait_for(lambda: found if len(found := workers_of(live.pid)) == 2 else set())
+    before = wait_for(lambda: found if len(found := workers_of(live.pid)) == 2 else set())
     assert len(before) == 2 and query(live, LIGHT + " # ready")[0] == 200
     heavy: dict = {}
 
@@ -129,10 +120,10 @@ def test_a_runaway_retires_its_worker_and_a_fresh_one_serves(live):
         time.sleep(0.1)
     assert answered and set(answered) == {200}
     assert heavy["status"] == 503 and b"ran out of time" in heavy["body"] and 1.9 <= heavy["seconds"] < 4
-    gone = _wait_for(lambda: {pid for pid in before if not alive(pid)}, limit=10)
+    gone = wait_for(lambda: {pid for pid in before if not alive(pid)}, limit=10)
     assert len(gone) == 1, f"not one worker retired: {gone}"
     assert time.monotonic() - heavy["ended"] < 10
-    fresh = _wait_for(lambda: found if len(found := workers_of(live.pid)) == 2 else set())
+    fresh = wait_for(lambda: found if len(found := workers_of(live.pid)) == 2 else set())
     assert len(fresh) == 2 and fresh - before, "no fresh worker took the retired one's place"
     for _ in range(4):
         assert query(live, LIGHT + " # after")[0] == 200

@@ -16,7 +16,7 @@ import urllib.parse
 
 import pytest
 from asgi import flask_scopes
-from conftest import EMBEDDED, make_settings
+from conftest import EMBEDDED, make_settings, wait_for
 from test_front import call
 
 from kg import create_app
@@ -72,15 +72,6 @@ def _started(front) -> list:
 
     evaluator.start = recorded
     return started
-
-
-def _wait_until(check, limit: float = 30.0) -> bool:
-    ends = time.monotonic() + limit
-    while not check():
-        if time.monotonic() > ends:
-            return False
-        time.sleep(0.02)
-    return True
 
 
 def _json(body: bytes):
@@ -153,7 +144,7 @@ def test_the_time_limit_answers_503_once_and_hands_the_runaway_over(limited, mon
     assert time.monotonic() - began < 2  # not evaluated a second time, nor waited for
     assert retired == [PAIRS] and len(started) == 1 and started[0].abandoned
     assert not calls
-    assert _wait_until(lambda: started[0].finished), "the runaway never ended"
+    assert wait_for(lambda: started[0].finished), "the runaway never ended"
     assert call(front, "GET", {"query": COUNT + " #after"})[0] == 200  # threads are free
 
 
@@ -188,5 +179,5 @@ def test_a_client_gone_mid_stream_stops_its_evaluation(fronts):
     body = b"".join(m.get("body", b"") for m in sent[1:])
     assert 0 < body.count(b"\n") < ROWS * ROWS  # cut short
     # its thread stopped at its next write: it neither ran on nor waits for room for ever
-    assert _wait_until(lambda: started[0].finished, 10), "the evaluation went on after its client left"
+    assert wait_for(lambda: started[0].finished, 10), "the evaluation went on after its client left"
     assert not started[0].abandoned and threading.active_count() < 40

@@ -13,6 +13,7 @@ import threading
 import time
 
 import pytest
+from conftest import wait_for
 
 from kg.errors import QueryError, QueryTimeout
 from kg.evaluation import thread_evaluator
@@ -39,15 +40,6 @@ def retired(monkeypatch):
     found: list[str] = []
     monkeypatch.setattr(thread_evaluator, "_retire", found.append)
     return found
-
-
-def _wait_until(check, limit: float = 30.0) -> bool:
-    ends = time.monotonic() + limit
-    while not check():
-        if time.monotonic() > ends:
-            return False
-        time.sleep(0.02)
-    return True
 
 
 def test_a_short_answer_comes_whole_and_a_long_one_streams_from_its_head(store):
@@ -82,7 +74,7 @@ def test_the_deadline_gives_up_the_wait_and_hands_the_runaway_over(store, retire
     with pytest.raises(QueryTimeout, match="ran out of time"):
         evaluation.head()
     assert time.monotonic() - began < 1.5 and retired == [PAIRS] and evaluation.abandoned
-    assert _wait_until(lambda: evaluation.finished), "the given-up evaluation never ended"
+    assert wait_for(lambda: evaluation.finished), "the given-up evaluation never ended"
     fmt, _ = threads.evaluate("ASK { ?s ?p ?o }", None, None, ("json", "nt"))  # its place was given on
     assert fmt == "json"
 
@@ -94,7 +86,7 @@ def test_without_a_server_master_a_runaway_is_logged_and_left(store, caplog):
     with pytest.raises(QueryTimeout):
         evaluation.head()
     assert "goes on in its thread" in caplog.text and "# logged" in caplog.text
-    assert _wait_until(lambda: evaluation.finished)
+    assert wait_for(lambda: evaluation.finished)
 
 
 def test_a_query_that_waited_for_a_thread_until_its_deadline_is_never_evaluated(store, retired):
@@ -105,7 +97,7 @@ def test_a_query_that_waited_for_a_thread_until_its_deadline_is_never_evaluated(
         waiting.head()
     assert retired == []  # nothing ran: no runaway
     busy.head()
-    assert _wait_until(lambda: busy.finished) and not waiting.running and not waiting.finished
+    assert wait_for(lambda: busy.finished) and not waiting.running and not waiting.finished
 
 
 def test_the_async_wait_leaves_the_loop_free(store, retired):
@@ -134,7 +126,7 @@ def test_the_async_wait_leaves_the_loop_free(store, retired):
     ticks, failure = asyncio.run(run())
     assert isinstance(failure, QueryTimeout) and ticks >= 20  # the loop ran while the query did
     assert retired == [PAIRS + " # async"]
-    assert _wait_until(lambda: threading.active_count() <= evaluations_before)
+    assert wait_for(lambda: threading.active_count() <= evaluations_before)
 
 
 def test_a_deadline_bounds_every_wait_and_says_why():

@@ -18,8 +18,9 @@ import threading
 import time
 
 import pytest
+from conftest import wait_for
 from live import request, serve
-from test_limits import _tree_cpu_seconds, _wait_for
+from test_limits import _tree_cpu_seconds
 from test_serving_workers import alive, workers_of
 
 from kg.errors import QueryTimeout
@@ -94,7 +95,7 @@ def _slow_while_light(live, path: str, headers: dict[str, str]) -> tuple[dict, l
 def _replaced(live, before: set[int]) -> None:
     """Wait until the worker a 503 retired is gone and a fresh one answers, so that the next test
     does not time the start of a worker."""
-    assert _wait_for(lambda: not any(alive(pid) for pid in before) or set(), limit=10), "the worker stayed"
+    assert wait_for(lambda: not any(alive(pid) for pid in before) or set(), limit=10), "the worker stayed"
     assert request(f"{live}health")[0] == 200
 
 
@@ -130,9 +131,9 @@ def test_the_description_as_turtle_is_stopped_too(live):
 def test_the_stopped_page_does_not_keep_running(live):
     """Its worker retires (a thread cannot be stopped), and the work with it: once a fresh worker
     answers, the server is idle."""
-    workers = _wait_for(lambda: found if len(found := workers_of(live.pid)) == 1 else set())
+    workers = wait_for(lambda: found if len(found := workers_of(live.pid)) == 1 else set())
     assert request(f"{live}dataset/knot")[0] == 503
-    assert _wait_for(lambda: not any(alive(pid) for pid in workers) or set(), limit=10), "the worker stayed"
+    assert wait_for(lambda: not any(alive(pid) for pid in workers) or set(), limit=10), "the worker stayed"
     assert request(f"{live}{LIGHT}")[0] == 200  # a fresh worker
     time.sleep(0.5)
     before = _tree_cpu_seconds(live.pid)

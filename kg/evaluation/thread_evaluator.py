@@ -393,11 +393,8 @@ class ThreadEvaluator:
             text, default_graphs, named_graphs, ("tsv", "nt"), deadline=deadline, private=private
         )
         fmt, parts, complete = evaluation.head()
-        while not complete:
-            evaluation._wait(evaluation._has_more)
-            chunk = evaluation._take()
-            complete = chunk is None
-            parts.append(chunk or b"")
+        if not complete:
+            parts.extend(evaluation.chunks())  # its deadline passing raises, never a cut answer
         return fmt, b"".join(parts)
 
 
