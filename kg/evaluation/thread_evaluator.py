@@ -38,13 +38,13 @@ from typing import Any
 
 from kg.errors import InputError, QueryError
 from kg.evaluation.answer_writer import evaluate
+from kg.evaluation.daemon_threads import DaemonThreads
 from kg.evaluation.deadline import Deadline
 
 log = logging.getLogger(__name__)
 START_STREAMING = 256 * 1024  # an answer this long streams; a shorter one is sent whole
 HIGH = 1 << 20  # the bytes a streaming answer may keep waiting for its client before its thread waits
 THREADS = 8  # evaluations at once by default (the app: KG_QUERY_THREADS); more wait, within their deadline
-IDLE = 60.0  # seconds a thread waits for work before it ends
 
 _retire: Callable[[str], None] | None = None
 
@@ -86,7 +86,8 @@ class Evaluation:
     # ------------------------------------------------------------ the thread's side
 
     def run(self) -> None:
-        """Evaluate (in a thread of :class:`_Threads`), unless it was given up while it waited."""
+        """Evaluate (in one of the :mod:`~kg.evaluation.daemon_threads`), unless it was given up
+        while it waited."""
         with self._lock:
             if self._stopped:
                 return
@@ -270,49 +271,6 @@ def _failure(exc: BaseException) -> Exception:
     return RuntimeError(f"{type(exc).__name__}: {exc}")
 
 
-class _Threads:
-    """Up to ``limit`` daemon threads that run evaluations in turn; a runaway's thread is forgotten
-    (it exits once its evaluation ends) and its place taken by a fresh one."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self._jobs: deque[Evaluation] = deque()
-        self._lock = threading.Condition()
-        self._idle = 0
-        self._count = 0
-
-    def submit(self, job: Evaluation) -> None:
-        job.forget = self._forget
-        with self._lock:
-            self._jobs.append(job)
-            if self._idle >= len(self._jobs):
-                self._lock.notify()
-                return
-            if self._count >= self.limit:
-                return  # it waits for a thread, within its deadline
-            self._count += 1
-        threading.Thread(target=self._serve, daemon=True, name="kg-evaluation").start()
-
-    def _serve(self) -> None:
-        while True:
-            with self._lock:
-                while not self._jobs:
-                    self._idle += 1
-                    woken = self._lock.wait(IDLE)
-                    self._idle -= 1
-                    if not woken and not self._jobs:
-                        self._count -= 1  # idle for long: an app built and dropped keeps no threads
-                        return
-                job = self._jobs.popleft()
-            job.run()
-            if job.abandoned:
-                return  # its place went to a fresh thread when it was given up
-
-    def _forget(self) -> None:
-        with self._lock:
-            self._count -= 1
-
-
 class ThreadEvaluator:
     """The worker's evaluations of the embedded ``store``, in daemon threads.
 
@@ -322,7 +280,7 @@ class ThreadEvaluator:
     def __init__(self, store: Any, *, timeout: float, threads: int = THREADS) -> None:
         self.store = store
         self.timeout = timeout
-        self._threads = _Threads(threads)
+        self._threads = DaemonThreads(threads)
 
     def start(
         self,
