@@ -71,6 +71,29 @@ def test_home(tab):
     tab.shot("home.png")
 
 
+def test_from_the_home_page_a_theme_and_a_recent_dataset_are_a_click_away(tab):
+    tab.open("/")
+    theme = tab.page.locator("main section", has_text="Datasets per theme").locator(".bar").first
+    label = theme.locator(".label a").inner_text()
+    shown = int(theme.locator(".n").inner_text())
+    theme.locator(".label a").click()
+    tab.page.wait_for_url(re.compile(r"/datasets\?"))
+    assert tab.path() == "/datasets" and len(tab.query()["theme"]) == 1
+    assert results_total(tab) == shown > 0
+    ticked = tab.page.locator("aside.datasets-facets input[name='theme']:checked")
+    assert (
+        ticked.count() == 1
+        and label in tab.page.locator(f"label[for='{ticked.get_attribute('id')}']").inner_text()
+    )
+
+    tab.open("/")
+    recent = tab.page.locator("main section", has_text="Recently modified").locator("ol li a").first
+    title = recent.inner_text()
+    recent.click()
+    tab.page.wait_for_url(re.compile(r"/dataset/"))
+    expect(tab.page.locator("main h1")).to_have_text(title)
+
+
 def test_search_then_tick_a_facet(tab):
     tab.open("/")
     box = tab.page.locator("header.site #site-search")
