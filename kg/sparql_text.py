@@ -205,6 +205,40 @@ def describes_constants(query: str) -> bool:
     return bool(named) and all(t.kind == "iri" or (t.kind == "name" and ":" in t.text) for t in named)
 
 
+_CONSTANT = r"<[^<>\"{}|^`\\\x00-\x20]*>|(?:[A-Za-z][\w\-.]*)?:[\w\-.%:]*"  # an IRI, a prefixed name
+_VARIABLE = r"[?$]\w+"
+_ONE_SUBJECT = re.compile(
+    rf"""\A(?:\s+|\#[^\n]*\n|PREFIX\s+(?:[A-Za-z][\w\-.]*)?:\s*<[^<>\s]*>|BASE\s*<[^<>\s]*>)*
+    SELECT\s+(?:\*|{_VARIABLE}(?:\s+{_VARIABLE})*)\s*(?:WHERE\s*)?
+    \{{\s*(?:{_CONSTANT})\s+(?:{_CONSTANT}|a|{_VARIABLE})\s+(?:{_CONSTANT}|{_VARIABLE})\s*\.?\s*\}}
+    (?:\s*LIMIT\s+\d+)?\s*\Z""",
+    re.VERBOSE | re.IGNORECASE,
+)
+
+
+def selects_one_subject(query: str) -> bool:
+    """True for a ``SELECT`` of one triple pattern whose subject is a constant IRI, with no
+    modifier but a ``LIMIT``: ``SELECT ?p ?o WHERE { <dataset> ?p ?o }``, a script reading a record.
+
+    Its work is bounded by that subject's triples, read in order and stopped at the row cap (no
+    ``ORDER BY``, ``DISTINCT`` or ``OFFSET`` that would read them all first), so, like
+    :func:`describes_constants`, it needs no thread: handing a 0.2 ms lookup to one and back cost
+    the front 0.2-0.3 ms of CPU a request (bench/RESULTS.md, "the thread's hand-off"). One regular
+    expression over the whole text, never the lexer (asked of every uncached query): what it
+    accepts is a strict subset of SPARQL in which no string or comment can hide anything (a text
+    with a backslash, whose ``\\u`` escapes are decoded before parsing, never matches). A blank
+    node or variable subject, a constant object alone, a path, a second pattern: no.
+
+    >>> selects_one_subject("PREFIX ex: <http://ex/>\\nSELECT ?p ?o WHERE { ex:a ?p ?o } LIMIT 5")
+    True
+    >>> selects_one_subject("SELECT * { ?s ?p <http://ex/o> }"), selects_one_subject("SELECT * { _:b ?p ?o }")
+    (False, False)
+    >>> selects_one_subject("SELECT ?o { <http://ex/a> ?p ?o } ORDER BY ?o")
+    False
+    """
+    return "\\" not in query and _ONE_SUBJECT.match(query) is not None
+
+
 def final_limit(query: str) -> int | None:
     """The ``LIMIT`` a query's text ends with (an ``OFFSET`` before or after it), which bounds its
     whole answer: a subquery's ``LIMIT`` is followed by the brace that closes it, and a ``VALUES``

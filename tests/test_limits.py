@@ -259,3 +259,22 @@ def test_only_a_final_limit_within_the_cap_spares_the_cut(live):
     ):
         status, headers, body = query(live, within, format="csv")
         assert len(body.decode().splitlines()) == 101 and "KG-Results-Truncated" not in headers, within
+
+
+def test_a_constant_subject_s_lookup_on_the_loop_is_cut_at_the_row_limit_too(live):
+    """A SELECT of one subject's triples is evaluated on the front's loop (bounded: that subject's
+    triples, and the cap): the same cut and signal as in a thread, a LIMIT within the cap none."""
+    many = " ".join(f"<urn:many> <urn:p> {k} ." for k in range(150))
+    status, _, _ = request(
+        f"{live}sparql",
+        method="POST",
+        data=urllib.parse.urlencode({"update": f"INSERT DATA {{ GRAPH <urn:g> {{ {many} }} }}"}).encode(),
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Authorization": "Bearer t"},
+    )
+    assert status == 204
+    for fmt in ("csv", "json"):
+        status, headers, body = query(live, "SELECT ?p ?o WHERE { <urn:many> ?p ?o }", format=fmt)
+        rows = len(json.loads(body)["results"]["bindings"]) if fmt == "json" else len(body.splitlines()) - 1
+        assert status == 200 and rows == 100 and headers["KG-Results-Truncated"] == "true", fmt
+    status, headers, body = query(live, "SELECT ?o { <urn:many> <urn:p> ?o } LIMIT 7", format="csv")
+    assert len(body.decode().splitlines()) == 8 and "KG-Results-Truncated" not in headers

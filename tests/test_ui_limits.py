@@ -18,6 +18,7 @@ import threading
 import time
 
 import pytest
+from asgi import FrontClient
 from conftest import wait_for
 from live import request, serve
 from test_limits import _tree_cpu_seconds
@@ -212,6 +213,7 @@ def test_settings_are_read_for_the_pages(tmp_path):
 
 
 # every type assertion with every triple: ~0.75 s on the sample, long beside a page's queries
+DCAT = "http://www.w3.org/ns/dcat#"
 HOLDS = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d a ?t } # holds the endpoint's thread"
 
 
@@ -227,4 +229,24 @@ def test_the_endpoint_s_threads_are_capped_and_a_busy_endpoint_does_not_stall_th
         waiting.head()
     assert app.test_client().get("/dataset/nta-rail-punctuality").status_code == 200
     assert not busy.finished  # the page did not wait for the endpoint's thread
+    busy.head()
+
+
+def test_a_constant_subject_s_lookup_needs_no_thread_and_other_queries_still_wait(seeded):
+    """A SELECT of one constant subject's triples is evaluated on the front's loop (its work is
+    bounded by that subject and the row cap): answered, rows and all, while the endpoint's one
+    thread is held; the same subject as an object is not bounded (a constant object can have
+    any number of subjects) and waits for the thread, a "busy" 503 at its deadline."""
+    app = build_app(dataclasses.replace(seeded, query_threads=1, query_timeout=0.3))
+    store = app.extensions["kg_store"]
+    dataset = next(iter(store.query(f"SELECT ?d WHERE {{ ?d a <{DCAT}Dataset> }} LIMIT 1")))["d"].value
+    triples = len(list(store.query(f"SELECT ?p ?o WHERE {{ <{dataset}> ?p ?o }}")))
+    client = FrontClient(app)
+    busy = app.extensions["kg_evaluator"].start(HOLDS, None, None, ("json", "nt"), deadline=Deadline(30))
+    lookup = client.get("/sparql", query_string={"query": f"SELECT ?p ?o WHERE {{ <{dataset}> ?p ?o }}"})
+    assert lookup.status_code == 200
+    assert len(json.loads(lookup.data)["results"]["bindings"]) == triples > 5
+    pointing = client.get("/sparql", query_string={"query": f"SELECT ?s ?p WHERE {{ ?s ?p <{dataset}> }}"})
+    assert pointing.status_code == 503 and b"no evaluation thread was free" in pointing.data
+    assert not busy.finished  # both were asked while the thread was held
     busy.head()
