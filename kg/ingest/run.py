@@ -142,6 +142,7 @@ def ingest(
                 validator=validator_for(settings),
                 labels=iris.source_graph(name),
                 memo=memo,
+                skipped=summary.skipped if memo is not None and "://" not in location else None,
             ):
                 if mapped.key in taken and mapped.kind in ("dataset", "service"):
                     report.findings.append(duplicate_finding(mapped.key, taken[mapped.key]))
