@@ -9,8 +9,10 @@ needs of it: its identity, digest and origin), every other record whole (an agen
 records after it are validated with its description), in the source's order.
 
 The records are those :func:`kg.ingest.keys.keyed` makes in the main process (the same
-identifiers, digests and context), so the results are the same; a reader's error is raised in the
-main process as the reader raised it, and what the reader skipped is added to ``skipped``.
+identifiers, digests and context: the main process keys them again, and finds every identifier
+already its own), so the results are the same; a reader's error is raised in the main process as
+the reader raised it, and what the reader skipped is counted in ``skipped``. Only for a local file
+or folder (a harvest's copy): a URL's reader would fetch it from the forked process.
 """
 
 from __future__ import annotations
@@ -34,12 +36,13 @@ QUEUED = 64  # batches the reading process may be ahead
 WAIT = 1.0  # seconds between two looks at whether the reading process still lives
 
 
-Item = tuple[Record | Known, list[bytes]]  # as kg.ingest.keys.keyed gives them: (record, context)
-
-
-def read_ahead(records: Iterable[Record], reusable: frozenset[bytes], skipped: Counter) -> Iterator[Item]:
-    """:func:`kg.ingest.keys.keyed` of ``records``, run by a forked process: a record whose digest is
-    in ``reusable`` comes as a :class:`Known`. ``records`` must not have been started (the process
+def read_ahead(
+    records: Iterable[Record], reusable: frozenset[bytes], skipped: Counter
+) -> Iterator[Record | Known]:
+    """``records`` read and keyed (:func:`kg.ingest.keys.keyed`) by a forked process: a record whose
+    digest is in ``reusable`` comes as a :class:`Known`, any other as :func:`keyed` left it (its
+    identifier its own), for the ingest to key again (the same: :class:`Known` records name no
+    agency, and the agencies come whole). ``records`` must not have been started (the process
     reads its own copy of them; ``skipped``, the Counter the reader was given to count what it
     skips, is set to the reading process's at the end)."""
     context = multiprocessing.get_context("fork")
@@ -49,7 +52,7 @@ def read_ahead(records: Iterable[Record], reusable: frozenset[bytes], skipped: C
     return _received(process, queue, skipped)
 
 
-def _received(process, queue, skipped: Counter) -> Iterator[Item]:
+def _received(process, queue, skipped: Counter) -> Iterator[Record | Known]:
     """The reading process's items, as they come; its error raised here."""
     try:
         while True:
@@ -82,9 +85,9 @@ def _read(records: Iterable[Record], reusable: frozenset[bytes], queue, skipped:
     with suppress(OSError, AttributeError):  # die with the ingest (a harvest killed half-way)
         ctypes.CDLL("libc.so.6").prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     try:
-        batch: list[Item] = []
+        batch: list[Record | Known] = []
         for record, around in keyed(records):
-            batch.append((_known(record, around, reusable) or record, around))
+            batch.append(_known(record, around, reusable) or record)
             if len(batch) == BATCH:
                 queue.put(("records", pickle.dumps(batch, pickle.HIGHEST_PROTOCOL)))
                 batch = []

@@ -36,6 +36,7 @@ from kg.ingest.history import RdfVersions, keep_history
 from kg.ingest.keys import keyed
 from kg.ingest.memo import memo_for
 from kg.ingest.provenance import findings_line, report_ntriples, run_ntriples
+from kg.ingest.read_ahead import read_ahead
 from kg.ingest.summary import IngestSummary
 from kg.ingest.workers import TRIM_EVERY, deferred, process_ntriples, trim
 from kg.iris import Minter, source_name
@@ -132,6 +133,9 @@ def ingest(
                         True,
                     )
                     return summary
+            if memo is not None and (reusable := memo.reusable()) and "://" not in location:
+                # read and hashed by a process of its own, a reused record handed over as Known
+                records = read_ahead(records, reusable, summary.skipped)
             held: set[str] = set()  # keys of the records quarantined so far
             versions = RdfVersions()  # an RDF source's records, for their history (its memo keeps none)
             for mapped, report, (lines, quality_lines, search_lines, score_lines, nodes) in process_ntriples(
@@ -142,7 +146,6 @@ def ingest(
                 validator=validator_for(settings),
                 labels=iris.source_graph(name),
                 memo=memo,
-                skipped=summary.skipped if memo is not None and "://" not in location else None,
             ):
                 if mapped.key in taken and mapped.kind in ("dataset", "service"):
                     report.findings.append(duplicate_finding(mapped.key, taken[mapped.key]))

@@ -13,7 +13,6 @@ import ctypes
 import hashlib
 import os
 import re
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import suppress
@@ -26,7 +25,6 @@ from kg.derived.descriptions import Row, record_rows
 from kg.errors import ValidatorError
 from kg.ingest.keys import keyed
 from kg.ingest.memo import Memo
-from kg.ingest.read_ahead import read_ahead
 from kg.iris import Minter
 from kg.mapping import eu_vocabularies, map_record
 from kg.mapping.agencies import map_agency
@@ -74,7 +72,6 @@ def process_ntriples(
     validator: str = "rudof",
     labels: str = "",
     memo: Memo | None = None,
-    skipped: Counter | None = None,
 ) -> Iterator[Result]:
     """:func:`process`, with each record's triples as N-Triples text (``mapped.triples`` is empty),
     its quality measurements as N-Triples, the search index's summary of its datasets
@@ -90,9 +87,6 @@ def process_ntriples(
 
     ``memo``: the last run's results (:mod:`kg.ingest.memo`); a record whose digest it knows is
     not mapped or validated, its result comes from there, in its place in the source's order.
-    ``skipped``: the Counter ``records``' reader counts what it skips in, given when the records
-    may be read by a process of their own (:func:`kg.ingest.read_ahead.read_ahead`: a local file
-    with results to reuse; ``records`` not started).
     """
     results = _process(
         records,
@@ -103,7 +97,6 @@ def process_ntriples(
         validator=validator,
         labels=labels,
         memo=memo,
-        skipped=skipped,
     )
     return memo.merged(results) if memo is not None else results
 
@@ -118,20 +111,16 @@ def _process(
     validator: str,
     labels: str = "",
     memo: Memo | None = None,
-    skipped: Counter | None = None,
 ) -> Iterator[Result]:
     check_engine(validator)  # an unknown engine or a missing package: before any record is read
     agencies: dict[str, list[Triple]] = {}
-    reusable = memo.reusable() if memo is not None and skipped is not None else frozenset()
-    # forked before the workers and any thread: it reads while this process hands out results
-    items = read_ahead(records, reusable, skipped) if reusable else keyed(records, digests=memo is not None)
 
     def jobs() -> Iterator[tuple[list[Job], list[int] | None]]:
         """Batches with the indices of their RDF catalogues; and each catalogue as soon as it is
         read, alone (``None``: see :func:`_catalogue`)."""
         chunk: list[Job] = []
         aside: list[int] = []
-        for record, around in items:
+        for record, around in keyed(records, digests=memo is not None):
             if isinstance(record, AgencyRecord):
                 agencies[record.key] = map_agency(record, iris).triples
             if memo is not None and memo.take(record, around)[1]:
