@@ -82,8 +82,7 @@ def _received(process, queue, skipped: Counter) -> Iterator[Record | Known]:
 def _read(records: Iterable[Record], reusable: frozenset[bytes], queue, skipped: Counter) -> None:
     """The reading process: batches of items, then ("end", ``skipped``: its copy, as the reader
     counted in it) or ("error", what was raised)."""
-    with suppress(OSError, AttributeError):  # die with the ingest (a harvest killed half-way)
-        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    die_with_parent()
     try:
         batch: list[Record | Known] = []
         for record, around in keyed(records):
@@ -99,6 +98,14 @@ def _read(records: Iterable[Record], reusable: frozenset[bytes], queue, skipped:
         queue.close()
         queue.join_thread()
         os._exit(0)  # no atexit handlers or finalizers of the forked ingest's objects
+
+
+def die_with_parent() -> None:
+    """Have this (forked) process killed when the process that started it ends, as a harvest killed
+    half-way does: left running, it would hold the ingest's pipes and locks (Linux's
+    ``PR_SET_PDEATHSIG``; elsewhere nothing)."""
+    with suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGKILL)
 
 
 def _known(record: Record, around: list[bytes], reusable: frozenset[bytes]) -> Known | None:
