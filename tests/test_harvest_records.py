@@ -26,7 +26,9 @@ from conftest import SHARED, kg_command, make_settings, snapshot
 from harvest_portal import Portal, Route
 
 import kg.ingest.memo
+import kg.ingest.run
 import kg.ingest.workers
+from kg.errors import InputError
 from kg.factory import store_for
 from kg.harvest.run import Outcome, client_for, harvest_source
 from kg.harvest.sources import SourceSpec
@@ -271,6 +273,26 @@ def test_bad_input_is_refused_whole_and_the_hashes_stay(harvested: Harvested, ph
     assert failed.outcome == "failed" and failed.exit_code == 2 and spec.url in failed.reason
     assert snapshot(quick) == before and records_file(quick, "phila").read_bytes() == hashes
     assert load_states(quick.store)["phila"].changes == {}
+
+
+def test_a_file_the_reading_process_refuses_leaves_store_and_hashes(
+    harvested: Harvested, phila: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A re-ingest of a local file reads its records in a process of its own (kg.ingest.read_ahead):
+    the reader's error there is the ingest's, naming the file and the record, and nothing is written."""
+    quick = harvested.settings
+    before, hashes = snapshot(quick), records_file(quick, "phila").read_bytes()
+    started: list[int] = []
+    real = kg.ingest.run.read_ahead
+    monkeypatch.setattr(kg.ingest.run, "read_ahead", lambda *args: started.append(1) or real(*args))
+    first = dict(phila["dataset"][0], title="retitled")
+    doc = {**phila, "dataset": [first, *phila["dataset"][1:], 7]}  # 7: not a dataset object
+    path = tmp_path / "phila.json"
+    path.write_bytes(body(doc))
+    with pytest.raises(InputError, match="a dataset must be a JSON object") as refused:
+        ingest(str(path), settings=quick, source="phila")
+    assert started and refused.value.file == str(path) and refused.value.record == len(doc["dataset"]) - 1
+    assert snapshot(quick) == before and records_file(quick, "phila").read_bytes() == hashes
 
 
 def test_remove_drops_the_hashes(harvested: Harvested, validated: list[str]) -> None:

@@ -69,6 +69,16 @@ READ_AHEAD = 256  # reused results read back per batch (kept in memory twice: ~4
 Result = tuple[Any, Any, Any]  # kg.ingest.workers.Result: (MappedRecord, RecordReport, texts)
 
 
+@dataclass(frozen=True)
+class Known:
+    """A record hashed by another process whose last result is reused, as :meth:`Memo.take` needs
+    it (its identity, digest and origin): the record itself is not sent (:mod:`kg.ingest.read_ahead`)."""
+
+    ident: str
+    digest: bytes
+    origin: Origin
+
+
 @cache
 def code_digest() -> str:
     """SHA-256 of the files of :data:`RECIPE_PATHS` (names and contents) and the engines' versions."""
@@ -194,7 +204,7 @@ class Memo:
         self._old = old
         self.previous_signature = meta.get("signature", "") if same else ""
 
-    def take(self, record: Record, context: Iterable[bytes] = ()) -> tuple[bytes, bool]:
+    def take(self, record: Record | Known, context: Iterable[bytes] = ()) -> tuple[bytes, bool]:
         """Note a record in the source's order: its digest, and whether its last result is reused
         (else it goes to the workers, and :meth:`merged` is given its result in its turn).
 
@@ -204,12 +214,14 @@ class Memo:
             self._order.append(("", b"", None, []))
             return b"", False
         t0 = time.perf_counter()
-        digest = record_digest(record, context)
-        ident = identity(record)
+        if type(record) is Known:
+            digest, ident, origins = record.digest, record.ident, [record.origin]
+        else:
+            digest, ident = record_digest(record, context), identity(record)
+            origins = [record.origin, *(d.origin for d in getattr(record, "distributions", ()))]
         self.seen[ident] = digest
         found = self._rows.get(digest)
         row = found[0] if found is not None else None
-        origins = [record.origin, *(d.origin for d in getattr(record, "distributions", ()))]
         self._order.append((ident, digest, row, origins if row is not None else []))
         self.changes.seconds += time.perf_counter() - t0
         return digest, row is not None
@@ -225,6 +237,10 @@ class Memo:
             self.changes.mapped += 1
             yield result
         yield from self._reused_run()
+
+    def reusable(self) -> frozenset[bytes]:
+        """The digests whose last result :meth:`take` reuses."""
+        return frozenset(self._rows)
 
     def stored_key(self, ident: str) -> str | None:
         """The key (IRI) of the last run's result for a record, when that result may be reused."""
