@@ -23,7 +23,8 @@ from conftest import ROOT, SAMPLE_CSV, make_settings
 from kg import quality
 from kg.derived.tables import open_derived
 from kg.factory import store_for
-from kg.ingest.run import ingest, remove_source
+from kg.ingest.run import ingest
+from kg.ingest.sources import remove_source
 from kg.ingest.workers import process
 from kg.iris import Minter
 from kg.readers import read_source
@@ -254,7 +255,7 @@ def test_members_in_page_order_equal_the_old_scan(mixed: Settings) -> None:
 
 
 def _quarantined(settings: Settings, source: str) -> int:
-    from kg.ingest.run import list_sources
+    from kg.ingest.sources import list_sources
 
     return next(int(s["quarantined"]) for s in list_sources(settings=settings) if s["source"] == source)
 
@@ -314,7 +315,7 @@ def test_scores_are_the_ingests_points(mixed: Settings, inputs: dict[str, Path])
 
 
 def test_quarantine_and_runs_equal_the_old_scans(mixed: Settings) -> None:
-    from kg.ingest.run import list_sources
+    from kg.ingest.sources import list_sources
 
     tables = open_derived(store_for(mixed))
     runs = {

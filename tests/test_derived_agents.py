@@ -21,7 +21,8 @@ from kg.derived.build import minted_elsewhere, upgrade
 from kg.derived.tables import VERSION, open_derived
 from kg.describe import KINDS, Describer
 from kg.factory import store_for
-from kg.ingest.run import ingest, remove_source
+from kg.ingest.run import ingest
+from kg.ingest.sources import remove_source
 from kg.search.tables import INDEX_FILE
 from kg.settings import Settings
 from kg.vocab import DCAT, DCT

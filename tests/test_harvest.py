@@ -22,7 +22,7 @@ from harvest_portal import FLORIDA, VANVES, Portal, http_date
 from kg.factory import store_for
 from kg.harvest.run import StopRequest, client_for, due, harvest_all, harvest_source, loop
 from kg.harvest.sources import SourceSpec
-from kg.ingest.run import remove_source
+from kg.ingest.sources import remove_source
 from kg.settings import Settings
 from kg.store.harvest_state import SourceState, load_states, save_state
 

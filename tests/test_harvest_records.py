@@ -33,7 +33,8 @@ from kg.factory import store_for
 from kg.harvest.run import Outcome, client_for, harvest_source
 from kg.harvest.sources import SourceSpec
 from kg.history import changes_between, stamp
-from kg.ingest.run import ingest, remove_source
+from kg.ingest.run import ingest
+from kg.ingest.sources import remove_source
 from kg.settings import Settings
 from kg.store.harvest_state import load_states
 

@@ -29,7 +29,8 @@ from kg import history, vocab
 from kg.catalog import export
 from kg.factory import store_for
 from kg.harvest.sources import SourceSpec
-from kg.ingest.run import ingest, remove_source
+from kg.ingest.run import ingest
+from kg.ingest.sources import remove_source
 from kg.iris import Minter
 from kg.vocab import DCAT, HYDRA, PROV
 from kg.web.app import build_app

@@ -14,7 +14,8 @@ from conftest import BASE, SAMPLE_CSV, SAMPLE_DATA_JSON, make_settings, open_sto
 from rdflib.compare import isomorphic
 
 from kg.errors import InputError, StrictRefusal
-from kg.ingest.run import ingest, list_sources
+from kg.ingest.run import ingest
+from kg.ingest.sources import list_sources
 from kg.settings import Settings
 from kg.vocab import DCAT, DCT, KGO
 

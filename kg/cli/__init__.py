@@ -173,7 +173,7 @@ def _ingest_path(args: argparse.Namespace, settings: Settings, progress: Progres
 
 
 def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
-    from kg.ingest.run import list_sources
+    from kg.ingest.sources import list_sources
     from kg.store.harvest_state import load_states
 
     rows = {r["source"]: r for r in list_sources(settings=settings)}
@@ -213,7 +213,7 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
-    from kg.ingest.run import remove_source
+    from kg.ingest.sources import remove_source
 
     if remove_source(args.name, settings=settings):
         print(f"removed source {args.name}")

@@ -17,7 +17,8 @@ from datetime import UTC, datetime, timedelta
 from kg.errors import InputError, KgError, StoreBusy
 from kg.harvest.fetch import Fetched, fetch
 from kg.harvest.sources import SourceSpec
-from kg.ingest.run import Progress, ingest, list_sources
+from kg.ingest.run import Progress, ingest
+from kg.ingest.sources import list_sources
 from kg.ingest.summary import IngestSummary
 from kg.readers.http import HttpClient, client_for
 from kg.scratch import scratch_folder

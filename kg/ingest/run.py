@@ -24,8 +24,6 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from rdflib import Literal
-
 from kg.catalog import catalog_graph, catalog_ntriples
 from kg.derived.descriptions import Descriptions, RowWriter
 from kg.derived.tables import Scores
@@ -37,6 +35,7 @@ from kg.ingest.keys import keyed
 from kg.ingest.memo import memo_for
 from kg.ingest.provenance import findings_line, report_ntriples, run_ntriples
 from kg.ingest.read_ahead import read_ahead
+from kg.ingest.sources import not_current
 from kg.ingest.summary import IngestSummary
 from kg.ingest.workers import TRIM_EVERY, deferred, process_ntriples, trim
 from kg.iris import Minter, source_name
@@ -50,7 +49,7 @@ from kg.scratch import scratch_folder
 from kg.search.summaries import Summaries
 from kg.settings import Settings
 from kg.validation.report import Finding
-from kg.vocab import DCAT, DCT, KGO, PROV, XSD
+from kg.vocab import DCAT, DCT
 
 Progress = Callable[[int], None]
 
@@ -224,7 +223,7 @@ def ingest(
             writer.load_text(catalog_ntriples(settings), graph=graphs[3])
             writer.load(quality_nt, graph=graphs[4])
             writer.load(report_nt, graph=graphs[5])
-            writer.update(_not_current(name, iris), private=True)
+            writer.update(not_current(name, iris), private=True)
             writer.load_text(run_ntriples(summary, started, iris), graph=iris.provenance_graph())
             if memo is not None:
                 writer.put_file(f"{name}.sqlite", memo.target)
@@ -348,62 +347,6 @@ def _lines(path: Path, spans: list[tuple[int, int]]) -> list[str]:
             source.seek(start)
             found.append(source.read(end - start).decode("utf-8"))
     return found
-
-
-def remove_source(name: str, *, settings: Settings) -> bool:
-    """Drop a source's graphs (and record the removal). Returns False if it was not there."""
-    iris = Minter(settings.base_uri)
-    store = store_for(settings)
-    graphs = (
-        iris.source_graph(name),
-        iris.quarantine_graph(name),
-        iris.quality_graph(name),
-        iris.report_graph(name),
-    )
-    if not any(g in store.named_graphs() for g in graphs):
-        return False
-    with scratch_folder("kg-remove-") as scratch, store.write(replace=graphs) as writer:
-        for g in graphs:
-            writer.drop(g)
-        run = iris.run(name, f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}")
-        if hasattr(writer, "put_file"):  # an embedded store: its per-record results go, its history stays
-            writer.put_file(f"{name}.sqlite", None)
-            keep_history(writer, settings, name, None, run, Path(scratch))
-        writer.update(_not_current(name, iris), private=True)
-        writer.update(
-            f"""PREFIX kgo: <{KGO}> PREFIX prov: <{PROV}>
-            INSERT DATA {{ GRAPH <{iris.provenance_graph()}> {{ <{run}> a prov:Activity, kgo:IngestRun ;
-                kgo:source "{name}" ; kgo:recordsPublished 0 ; kgo:recordsQuarantined 0 ;
-                prov:endedAtTime "{datetime.now(UTC).isoformat()}"^^<{XSD.dateTime}> }} }}""",
-            private=True,
-        )
-    return True
-
-
-def list_sources(*, settings: Settings) -> list[dict[str, str]]:
-    """The sources in the store with their latest run."""
-    query = f"""PREFIX kgo: <{KGO}> PREFIX prov: <{PROV}>
-        SELECT ?run ?source ?fmt ?location ?ended ?read ?published ?quarantined ?violations ?warnings WHERE {{
-          GRAPH <{Minter(settings.base_uri).provenance_graph()}> {{
-            ?run kgo:current true ; kgo:source ?source ; kgo:sourceFormat ?fmt ;
-                 kgo:sourceLocation ?location ;
-                 prov:endedAtTime ?ended ; kgo:recordsRead ?read ; kgo:recordsPublished ?published ;
-                 kgo:recordsQuarantined ?quarantined ; kgo:violations ?violations ; kgo:warnings ?warnings }}
-        }} ORDER BY ?source"""
-    rows = store_for(settings).query(query, default_graphs=[], private=True)
-    return [{k: row[k].value for k in _SOURCE_COLUMNS} for row in rows]
-
-
-_SOURCE_COLUMNS = ("run", "source", "fmt", "location", "ended", "read", "published", "quarantined",
-                   "violations", "warnings")  # fmt: skip
-
-
-def _not_current(name: str, iris: Minter) -> str:
-    """SPARQL update: earlier runs of this source are no longer its current state."""
-    graph = iris.provenance_graph()
-    return f"""PREFIX kgo: <{KGO}>
-        DELETE {{ GRAPH <{graph}> {{ ?r kgo:current true }} }}
-        WHERE {{ GRAPH <{graph}> {{ ?r kgo:source {Literal(name).n3()} ; kgo:current true }} }}"""
 
 
 def _default_source(location: str) -> str:
