@@ -179,30 +179,33 @@ def split_prologue(text: str) -> tuple[str, str]:
     return text[: toks[i].start], text[toks[i].start :]
 
 
-def describes_constants(query: str) -> bool:
-    """True for ``DESCRIBE`` of IRIs and nothing else: no ``WHERE``, variables, ``FROM`` or modifiers.
+def described_terms(query: str) -> tuple[str, str] | None:
+    """(its prologue, the terms it names) for a ``DESCRIBE`` of IRIs and nothing else, else None.
 
-    Its work is bounded by the description of the resources named (their triples
-    and the blank nodes reached from them), so it needs no time limit.
+    Its work is the description of the resources named (their triples and the blank nodes
+    reached from them): bounded by how many triples they have, which the two parts let a caller
+    count first in a query of its own, with the same prefixes and base.
 
-    >>> describes_constants("PREFIX ex: <http://ex/> DESCRIBE ex:a <http://ex/b>")
-    True
-    >>> describes_constants("DESCRIBE ?s WHERE { ?s ?p ?o }"), describes_constants("DESCRIBE *")
-    (False, False)
+    >>> described_terms("PREFIX ex: <http://ex/> DESCRIBE ex:a <http://ex/b>")
+    ('PREFIX ex: <http://ex/> ', 'ex:a <http://ex/b>')
+    >>> described_terms("DESCRIBE ?s WHERE { ?s ?p ?o }"), described_terms("DESCRIBE *")
+    (None, None)
 
     A text without the word anywhere is not lexed: the front asks this of every uncached query,
     and lexing a 750-character SELECT in Python cost it 0.05-0.19 ms, a fifth of its own work.
     """
     if not _mentions(query, "describe"):
-        return False
+        return None
     toks = list(tokens(query))
     i = 0
     while i < len(toks) and toks[i].kind == "name" and toks[i].text.upper() in ("PREFIX", "BASE"):
         i += 3 if toks[i].text.upper() == "PREFIX" else 2
     if i >= len(toks) or toks[i].kind != "name" or toks[i].text.upper() != "DESCRIBE":
-        return False
+        return None
     named = toks[i + 1 :]
-    return bool(named) and all(t.kind == "iri" or (t.kind == "name" and ":" in t.text) for t in named)
+    if not named or not all(t.kind == "iri" or (t.kind == "name" and ":" in t.text) for t in named):
+        return None
+    return query[: toks[i].start], query[named[0].start :].strip()
 
 
 _CONSTANT = r"<[^<>\"{}|^`\\\x00-\x20]*>|(?:[A-Za-z][\w\-.]*)?:[\w\-.%:]*"  # an IRI, a prefixed name
@@ -222,7 +225,7 @@ def selects_one_subject(query: str) -> bool:
 
     Its work is bounded by that subject's triples, read in order and stopped at the row cap (no
     ``ORDER BY``, ``DISTINCT`` or ``OFFSET`` that would read them all first), so, like
-    :func:`describes_constants`, it needs no thread: handing a 0.2 ms lookup to one and back cost
+    :func:`described_terms`, it needs no thread: handing a 0.2 ms lookup to one and back cost
     the front 0.2-0.3 ms of CPU a request (bench/RESULTS.md, "the thread's hand-off"). One regular
     expression over the whole text, never the lexer (asked of every uncached query): what it
     accepts is a strict subset of SPARQL in which no string or comment can hide anything (a text

@@ -30,6 +30,7 @@ from kg.evaluation.page_store import PageTimeout, TimedStore
 from kg.evaluation.thread_evaluator import ThreadEvaluator
 from kg.settings import load_settings
 from kg.store.embedded import Store
+from kg.web import sparql_core
 from kg.web.app import build_app
 
 LIGHT = "dataset/vea-air-no2-hourly"
@@ -248,5 +249,35 @@ def test_a_constant_subject_s_lookup_needs_no_thread_and_other_queries_still_wai
     assert len(json.loads(lookup.data)["results"]["bindings"]) == triples > 5
     pointing = client.get("/sparql", query_string={"query": f"SELECT ?s ?p WHERE {{ ?s ?p <{dataset}> }}"})
     assert pointing.status_code == 503 and b"no evaluation thread was free" in pointing.data
+    assert not busy.finished  # both were asked while the thread was held
+    busy.head()
+
+
+def test_a_describe_of_a_resource_with_many_triples_waits_for_a_thread(seeded, monkeypatch):
+    """A DESCRIBE has no row cap, so it is evaluated on the front's loop only when the IRIs it names
+    have few triples (counted first, up to DESCRIBED_ON_LOOP): a dataset's is answered while the
+    endpoint's one thread is held; the catalogue's node, which lists every dataset (at 100,000
+    datasets 1.5 s to describe, which no deadline could stop on the loop), waits for the thread
+    like any other query and is "busy" at its deadline."""
+    app = build_app(dataclasses.replace(seeded, query_threads=1, query_timeout=0.3))
+    store = app.extensions["kg_store"]
+
+    def first(query: str) -> str:
+        return next(iter(store.query(query)))["x"].value
+
+    def size(iri: str) -> int:
+        return len(list(store.query(f"SELECT ?p ?o WHERE {{ <{iri}> ?p ?o }}")))
+
+    dataset = first(f"SELECT ?x WHERE {{ ?x a <{DCAT}Dataset> }} LIMIT 1")
+    catalog = first(f"SELECT ?x WHERE {{ ?x <{DCAT}dataset> ?d }} LIMIT 1")
+    assert 5 < size(dataset) < size(catalog)
+    monkeypatch.setattr(sparql_core, "DESCRIBED_ON_LOOP", size(dataset))  # the dataset just within
+    client = FrontClient(app)
+    busy = app.extensions["kg_evaluator"].start(HOLDS, None, None, ("json", "nt"), deadline=Deadline(30))
+    nt = {"Accept": "application/n-triples"}
+    small = client.get("/sparql", query_string={"query": f"DESCRIBE <{dataset}>"}, headers=nt)
+    assert small.status_code == 200 and small.get_data(as_text=True).count(f"<{dataset}> ") >= size(dataset)
+    big = client.get("/sparql", query_string={"query": f"DESCRIBE <{catalog}>"}, headers=nt)
+    assert big.status_code == 503 and b"no evaluation thread was free" in big.data
     assert not busy.finished  # both were asked while the thread was held
     busy.head()

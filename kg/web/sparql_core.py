@@ -19,7 +19,7 @@ from werkzeug.exceptions import BadRequest, abort
 from kg.sparql_text import (
     dataset_clauses,
     declares_dataset,
-    describes_constants,
+    described_terms,
     selects_one_subject,
     with_base,
 )
@@ -32,6 +32,8 @@ from kg.web.sparql_request import Ask
 Headers = list[tuple[str, str]]
 CORS = answers.cors_headers("/sparql", "GET")
 PREFLIGHT = answers.cors_headers("/sparql", "OPTIONS")
+# the triples the IRIs a DESCRIBE names may have for it to be evaluated on the loop (a dataset: ~30-70)
+DESCRIBED_ON_LOOP = 1000
 SD_FORMATS = {k: v for k, v in formats.GRAPHS.items() if k not in ("nq", "trig")}
 
 
@@ -129,14 +131,34 @@ class QueryCore:
         return Planned(text, default, named, accept, key, etag, private)
 
     def bounded(self, planned: Planned) -> bool:
-        """Whether a query's work is bounded by the resources it names (``DESCRIBE <iri>``, and a
-        ``SELECT`` of one constant subject's triples, cut at the row cap), so that it is evaluated
-        where it is asked, on the loop, rather than handed to a thread and back (0.2-0.3 ms of CPU
-        for a 0.2-0.3 ms lookup, which is no runaway); never with a remote store, whose answers
-        are passed through."""
+        """Whether a query's work is bounded by the resources it names, so that it is evaluated where
+        it is asked, on the loop, rather than handed to a thread and back (0.2-0.3 ms of CPU for a
+        0.2-0.3 ms lookup, which is no runaway): a ``SELECT`` of one constant subject's triples (cut
+        at the row cap), and a ``DESCRIBE`` of IRIs that have at most :data:`DESCRIBED_ON_LOOP`
+        triples. Never with a remote store, whose answers are passed through."""
         if self.settings.remote:
             return False
-        return selects_one_subject(planned.text) or describes_constants(planned.text)
+        return selects_one_subject(planned.text) or self._describes_few(planned)
+
+    def _describes_few(self, planned: Planned) -> bool:
+        """A ``DESCRIBE`` of IRIs whose own triples are few, counted first (at most
+        :data:`DESCRIBED_ON_LOOP` + 1 read, ~0.05 ms). Why: a DESCRIBE has no row cap, and on the
+        loop it holds every request of the worker; the catalogue's node at 100,000 datasets has
+        100,210 triples, 1.5 s to describe, which no deadline could stop there. Such a one goes to a
+        thread, within the query's time limit, as every other query does."""
+        described = described_terms(planned.text)
+        if described is None:
+            return False
+        prologue, terms = described
+        count = (
+            f"{prologue}SELECT (COUNT(*) AS ?n) WHERE {{ {{ SELECT ?o WHERE {{ VALUES ?s {{ {terms} }} "
+            f"?s ?p ?o }} LIMIT {DESCRIBED_ON_LOOP + 1} }} }}"
+        )
+        try:
+            row = next(iter(self.store.query(count, private=planned.private)))
+        except Exception:  # noqa: BLE001 - the DESCRIBE itself, in its thread, says what is wrong
+            return False
+        return int(row["n"].value) <= DESCRIBED_ON_LOOP
 
     def now(self, planned: Planned) -> Reply:
         """Evaluate a bounded query here, and answer it whole."""
