@@ -88,7 +88,7 @@ def test_heavy_query_is_stopped_while_light_queries_answer(live):
 
 
 def test_a_describe_with_a_pattern_is_stopped_too(live):
-    """Only DESCRIBE of named IRIs is evaluated on the event loop (its work is bounded)."""
+    """Only DESCRIBE of named IRIs (with few triples) is evaluated on the event loop: a pattern is not."""
     started = time.monotonic()
     heavy = f"DESCRIBE ?a WHERE {{ {{ SELECT ?a (COUNT(*) AS ?n) WHERE {{ {CROSS} }} GROUP BY ?a }} }}"
     status, _, body = query(live, heavy)

@@ -9,9 +9,9 @@ URL-encoded, multipart or direct POST, the Service Description, ``OPTIONS``, 304
 two drivers:
 
 * the async driver, on the embedded store: the core runs on the loop (the store's version, the
-  cache, the bounded queries: ``DESCRIBE <iri>``, ``SELECT ?p ?o { <iri> ?p ?o }``), and the rest
-  evaluates in one of the worker's threads, awaited from the loop within the query's deadline
-  (:mod:`kg.web.loop_answers`);
+  cache, the bounded queries: ``DESCRIBE <iri>`` of IRIs with few triples, ``SELECT ?p ?o { <iri>
+  ?p ?o }``), and the rest evaluates in one of the worker's threads, awaited from the loop within
+  the query's deadline (:mod:`kg.web.loop_answers`);
 * the sync driver, on a remote store (whose version and answers are requests over the network):
   the core and the store's synchronous client run in the front's threads, and a long answer is
   relayed chunk by chunk from them.
