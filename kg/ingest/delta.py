@@ -45,9 +45,9 @@ from pathlib import Path
 from kg.errors import StoreError
 from kg.ingest.memo import Memo
 from kg.ingest.provenance import findings_line
-from kg.ingest.read_ahead import die_with_parent
 from kg.ingest.records_file import records_signature, results_of
 from kg.ingest.summary import IngestSummary
+from kg.processes import die_with_parent
 from kg.store.bulk_load import read_pieces
 from kg.store.generation import Writer
 from kg.store.interface import GraphStore

@@ -17,18 +17,16 @@ or folder (a harvest's copy): a URL's reader would fetch it from the forked proc
 
 from __future__ import annotations
 
-import ctypes
 import multiprocessing
 import os
 import pickle
-import signal
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from contextlib import suppress
 from queue import Empty
 
 from kg.ingest.keys import keyed
 from kg.ingest.memo import Known, identity, record_digest
+from kg.processes import die_with_parent
 from kg.records import AgencyRecord, RdfRecord, Record
 
 BATCH = 256  # records sent at a time (one pickle, one queue item each)
@@ -98,14 +96,6 @@ def _read(records: Iterable[Record], reusable: frozenset[bytes], queue, skipped:
         queue.close()
         queue.join_thread()
         os._exit(0)  # no atexit handlers or finalizers of the forked ingest's objects
-
-
-def die_with_parent() -> None:
-    """Have this (forked) process killed when the process that started it ends, as a harvest killed
-    half-way does: left running, it would hold the ingest's pipes and locks (Linux's
-    ``PR_SET_PDEATHSIG``; elsewhere nothing)."""
-    with suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGKILL)
 
 
 def _known(record: Record, around: list[bytes], reusable: frozenset[bytes]) -> Known | None:

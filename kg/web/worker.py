@@ -15,8 +15,6 @@ with ``os._exit``, the runaway's work with it, and gunicorn's master starts a fr
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import gc
 import logging
 import os
@@ -27,9 +25,9 @@ from typing import Any, ClassVar
 from uvicorn_worker import UvicornWorker
 
 from kg.evaluation import thread_evaluator
+from kg.processes import die_with_parent
 
 log = logging.getLogger(__name__)
-_PR_SET_PDEATHSIG = 1
 
 
 class Worker(UvicornWorker):
@@ -53,7 +51,7 @@ class Worker(UvicornWorker):
         request arriving then waited out, in the p99 of sub-millisecond answers. ``gc.freeze``
         moves them to a generation that is never collected (they are never garbage).
         """
-        _die_with_parent(signal.SIGTERM, self.ppid)  # a SIGKILLed master must not leave us serving
+        die_with_parent(signal.SIGTERM, self.ppid)  # a SIGKILLed master must not leave us serving
         retiring = threading.Event()
         thread_evaluator.on_runaway(lambda text: _retire(retiring, text))
         gc.collect()
@@ -72,11 +70,3 @@ def _retire(retiring: threading.Event, text: str) -> None:
     retiring.set()
     log.warning("a query ran past its time limit; this worker retires, a fresh one replaces it: %.300s", text)
     os.kill(os.getpid(), signal.SIGTERM)
-
-
-def _die_with_parent(sig: int, parent: int) -> None:
-    """Get ``sig`` when the parent exits; exit now if it already has (we were reparented)."""
-    with contextlib.suppress(OSError, AttributeError):  # not Linux: the master's stop still ends us
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0)
-    if os.getppid() != parent:
-        os._exit(0)
