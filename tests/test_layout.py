@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 LAYERS: list[set[str]] = [
     # no kg import but these
-    {"errors", "vocab", "iris", "records", "sparql_text", "malloc", "history", "scratch"},
+    {"errors", "vocab", "iris", "records", "sparql_text", "malloc", "history", "scratch", "processes"},
     {"settings", "terms", "sparql_updates"},  # sparql_updates: on sparql_text's tokens
     {"readers", "mapping", "store", "catalog_records"},  # the store alone opens pyoxigraph's Store
     {"validation", "evaluation", "search", "catalog"},  # SHACL; queries stopped at the deadline
