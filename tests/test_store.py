@@ -175,6 +175,22 @@ def test_a_second_store_object_sees_new_versions_without_restart(tmp_path):
     assert values(reader_side) == {"two"}
 
 
+def test_a_writer_that_read_an_older_generation_starts_from_the_newest(tmp_path):
+    """A process writes from the published generation, not from the one it last held open to
+    read (the embedded store starts a write from its open snapshot when that is still current)."""
+    one = make(tmp_path / "store", (OTHER,))
+    put(one, "a")
+    two = reopen(one)
+    assert values(one) == values(two) == {"a"}, "both hold the first generation open"
+    put(two, "b", graph=OTHER)  # private: its own store part, also carried forward
+    put(one, "c", graph=f"{GRAPH}/3")
+    put(two, "d", graph=f"{GRAPH}/4")
+    for side in (one, two):
+        assert values(side) == {"a", "c", "d"}
+        assert side.named_graphs() == sorted([GRAPH, f"{GRAPH}/3", f"{GRAPH}/4", OTHER])
+        assert {t.object.value for t in side.graph_triples(OTHER)} == {"b"}
+
+
 @pytest.mark.embedded_only
 def test_old_generations_are_collected(tmp_path):
     store = Store(tmp_path / "store")

@@ -113,7 +113,8 @@ class Store:
                 )
             except OSError as exc:
                 raise StoreError(f"cannot open the store at {self.path}: {exc}") from exc
-            self._open = _Snapshot(version, public, private or ox.Store())  # older: no private part
+            # an older generation has no private part (`is None`: a Store's truth is its length)
+            self._open = _Snapshot(version, public, ox.Store() if private is None else private)
             return self._open
 
     def data_graphs(self) -> list[str]:
@@ -121,7 +122,7 @@ class Store:
         snap = self._snapshot()
         return (
             sorted(g.value for g in snap.public.named_graphs() if isinstance(g, ox.NamedNode))
-            if snap.public
+            if snap.public is not None
             else []
         )
 
@@ -369,6 +370,9 @@ class Store:
         generation = Generation(
             folder, previous, set(changed), ox.Store.read_only(str(folder / "rdf")), self.private_graphs
         )
+        snap = self._open  # the previous generation as this process holds it (_next_generation)
+        if previous is not None and snap is not None and snap.version == previous.name:
+            generation.previous_store = snap.public
         generation.renamed = set(self._renamed)
         generation.labelled = set(writer.labelled)
         generation.touched = {g: lines for g, lines in writer.touched.items() if g in generation.changed}
@@ -384,7 +388,13 @@ class Store:
     ) -> tuple[ox.Store, ox.Store]:
         """The public and private stores of the next generation, without the ``replace`` graphs."""
         previous = self.path / "generations" / current if current else None
-        public, private, self._renamed = next_stores(previous, target, replace, self.is_private, self.path)
+        snap = self._snapshot() if previous is not None and (previous / "private").is_dir() else None
+        opened = None
+        if snap is not None and snap.version == current and snap.public is not None:
+            opened = (snap.public, snap.private)
+        public, private, self._renamed = next_stores(
+            previous, target, replace, self.is_private, self.path, opened=opened
+        )
         return public, private
 
 

@@ -40,6 +40,8 @@ class Generation:
     :ivar moved: of the ``touched`` graphs, the lines whose presence differs from the previous
         generation's (:class:`kg.store.delta.Patched`): a builder that counts terms (VoID) looks
         up only those, a few of the touched lines.
+    :ivar previous_store: the previous generation's public store, read-only: given by a writer
+        that holds it open already, else opened on first use.
     """
 
     _VALUE = ox.NamedNode("urn:kg:value")  # the predicate of :meth:`stored_literals`' scratch store
@@ -62,7 +64,7 @@ class Generation:
         self._store: ox.Store | None = store
         self._private = private_graphs
         self._private_store: ox.Store | None = None  # opened when a builder first asks for it
-        self._previous_store: ox.Store | None = None
+        self.previous_store: ox.Store | None = None  # opened when a builder first asks for it
 
     def data_graphs(self) -> list[str]:
         """The public named graphs (the private ones are in another store)."""
@@ -131,11 +133,11 @@ class Generation:
         return self._rows(self._previous(), sparql, default_graphs)
 
     def _previous(self) -> ox.Store:
-        if self._previous_store is None:
+        if self.previous_store is None:
             if self.previous is None or not (self.previous / "rdf").is_dir():
                 raise StoreError("there is no previous generation to compare with")
-            self._previous_store = ox.Store.read_only(str(self.previous / "rdf"))
-        return self._previous_store
+            self.previous_store = ox.Store.read_only(str(self.previous / "rdf"))
+        return self.previous_store
 
     _ANY = "<urn:kg:any>"  # what a pattern's missing term is written as, to be parsed
 
@@ -181,7 +183,7 @@ class Generation:
     def close(self) -> None:
         self._store = None
         self._private_store = None
-        self._previous_store = None
+        self.previous_store = None
 
     @staticmethod
     def stored_ntriples(texts: Sequence[str]) -> list[str]:

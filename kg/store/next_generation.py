@@ -33,6 +33,8 @@ def next_stores(
     replace: tuple[str, ...],
     is_private: Callable[[str | None], bool],
     scratch: Path,
+    *,
+    opened: tuple[ox.Store, ox.Store] | None = None,
 ) -> tuple[ox.Store, ox.Store, set[str]]:
     """The public and private stores of the next generation in ``target``, without the ``replace``
     graphs, and the graphs copied by a dump and a load (their blank nodes renamed).
@@ -40,6 +42,9 @@ def next_stores(
     :param previous: the published generation's folder, or None when nothing was published yet.
     :param is_private: whether a graph IRI belongs to the private store.
     :param scratch: where a copied graph's dump is written for the time of its load.
+    :param opened: ``previous``'s public and private stores as the writing process already holds
+        them open (read-only), else each is opened here. Why: opening a RocksDB store read-only
+        costs 10-25 ms; a small write (one graph through the Graph Store) opened seven stores.
     """
     if previous is None:
         return ox.Store(str(target / "rdf")), ox.Store(str(target / "private")), set()
@@ -47,27 +52,26 @@ def next_stores(
     if not (previous / "private").is_dir():  # written before the split: sort its graphs
         public, private = _split(previous / "rdf", target, replace, is_private, renamed, scratch)
     else:
+        sources = opened or tuple(ox.Store.read_only(str(previous / part)) for part in PARTS)
         public, private = (
-            _next_part(previous / part, target / part, replace, renamed, scratch) for part in PARTS
+            _next_part(source, target / part, replace, renamed, scratch)
+            for source, part in zip(sources, PARTS, strict=True)
         )
     return public, private, renamed
 
 
 def _next_part(
-    folder: Path, target: Path, replace: tuple[str, ...], renamed: set[str], scratch: Path
+    source: ox.Store, target: Path, replace: tuple[str, ...], renamed: set[str], scratch: Path
 ) -> ox.Store:
-    source = ox.Store.read_only(str(folder))
     names = [g for g in source.named_graphs() if isinstance(g, ox.NamedNode)]
     replaced = [g for g in names if g.value in replace]
     if not replaced:
         source.backup(str(target))
-        del source
         return ox.Store(str(target))
     total = _size(source)
     dropped = sum(_size(source, g) for g in replaced)
     if dropped * 4 <= total - dropped:  # checkpoint + remove is cheaper
         source.backup(str(target))
-        del source
         store = ox.Store(str(target))
         for g in replaced:
             store.remove_graph(g)
