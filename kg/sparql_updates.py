@@ -206,3 +206,130 @@ def graph_preconditions(update: str) -> list[tuple[str, bool]]:
         if (iri := resolve_iri(tok, prefixes)) is not None:
             named_before.add(iri)
     return found
+
+
+_TRANSFERS = ("ADD", "MOVE", "COPY")
+SKIP = ("SILENT", "TO")  # the words of a transfer between its graphs
+
+
+def graphs_written(update: str, *, default: str | None = None) -> tuple[str, ...] | None:
+    """The graphs an update may change, or None when it cannot be told from its text: a template's
+    or a ``DELETE WHERE``'s ``GRAPH ?g``, ``CLEAR``/``DROP`` ``ALL`` or ``NAMED``, a relative IRI
+    (its base is the store's business), or the default graph when no ``default`` graph stands for it.
+
+    Why: the derived tables of a new generation are made again only from the graphs a write
+    changed, and copied for the rest; an update that names none of them made every table again
+    (at 100,000 datasets, minutes for a one-triple ``INSERT DATA``).
+
+    >>> graphs_written("PREFIX g: <http://g/> INSERT DATA { GRAPH g:a { <s:1> <p:1> 1 } } ; DROP SILENT GRAPH <http://g/b>")
+    ('http://g/a', 'http://g/b')
+    >>> graphs_written("WITH <http://g/w> DELETE { ?s ?p ?o } INSERT { GRAPH <http://g/i> { ?s ?p 1 } }"
+    ...                " WHERE { GRAPH ?g { ?s ?p ?o } }")
+    ('http://g/i', 'http://g/w')
+    >>> graphs_written("DELETE WHERE { GRAPH ?g { ?s ?p ?o } }") is None
+    True
+    >>> graphs_written("INSERT DATA { <s:1> <p:1> 1 }", default="urn:d")
+    ('urn:d',)
+    """
+    toks = list(tokens(update))
+    prefixes: dict[str, str] = {}
+    found: set[str | None] = set()
+    operation, with_graph, i = "", default, 0
+
+    def name(at: int) -> str | None:  # the absolute IRI at toks[at], else None
+        iri = resolve_iri(toks[at], prefixes) if at < len(toks) else None
+        return iri if iri and ":" in iri.split("/", 1)[0] else None
+
+    while i < len(toks):
+        tok = toks[i]
+        word = tok.text.upper() if tok.kind == "name" else ""
+        if tok.depth > 0:
+            i += 1
+            continue
+        if tok.text == ";":
+            operation, with_graph = "", default
+        elif word == "PREFIX" and i + 2 < len(toks) and toks[i + 2].kind == "iri":
+            prefixes[toks[i + 1].text.removesuffix(":")] = toks[i + 2].text[1:-1]
+            i += 3
+            continue
+        elif word == "WITH" and not operation:
+            with_graph = name(i + 1)
+            found.add(with_graph)  # its templates' default triples go there
+            i += 2
+            continue
+        elif word in ("INSERT", "DELETE"):
+            operation = operation or word
+            j = i + 1
+            if j < len(toks) and toks[j].text.upper() in ("DATA", "WHERE"):
+                j += 1
+            if j < len(toks) and toks[j].text == "{":
+                i = _block_graphs(toks, j, with_graph, name, found)
+                continue
+        elif word == "WHERE" and operation:  # a modify operation's pattern: it writes nothing
+            i = _skip_block(toks, i + 1)
+            continue
+        elif word in ("CLEAR", "DROP", "CREATE", "LOAD", *_TRANSFERS) and not operation:
+            operation = word
+            i = _operation_graphs(toks, i, word, default, name, found)
+            continue
+        i += 1
+    if None in found:
+        return None
+    return tuple(sorted(g for g in found if g is not None))
+
+
+def _block_graphs(toks: list[Token], i: int, default: str | None, name, found: set) -> int:
+    """The graphs the quad block opening at ``toks[i]`` writes (``GRAPH x { … }``, and ``default``
+    for triples outside one); returns the index after the block."""
+    depth, i = toks[i].depth, i + 1
+    while i < len(toks) and not (toks[i].text == "}" and toks[i].depth == depth):
+        tok = toks[i]
+        if tok.depth == depth + 1 and tok.kind == "name" and tok.text.upper() == "GRAPH":
+            found.add(name(i + 1))
+            i = _skip_block(toks, i + 2)
+            continue
+        if tok.depth == depth + 1 and tok.text != ".":
+            found.add(default)
+        i += 1
+    return i + 1
+
+
+def _skip_block(toks: list[Token], i: int) -> int:
+    """The index after the block opening at ``toks[i]`` (``i`` itself when no block opens there)."""
+    if i >= len(toks) or toks[i].text != "{":
+        return i
+    depth, i = toks[i].depth, i + 1
+    while i < len(toks) and not (toks[i].text == "}" and toks[i].depth == depth):
+        i += 1
+    return i + 1
+
+
+def _operation_graphs(toks: list[Token], i: int, word: str, default: str | None, name, found: set) -> int:
+    """The graphs a graph management operation (or ``LOAD``) starting at ``toks[i]`` writes;
+    returns the index of its end (``;`` or the text's)."""
+    end = i + 1
+    while end < len(toks) and not (toks[end].depth == 0 and toks[end].text == ";"):
+        end += 1
+    words = [t.text.upper() if t.kind == "name" else t.text for t in toks[i + 1 : end]]
+    operands: list[str | None] = []  # each graph operand, in order; None for DEFAULT
+    j = i + 1
+    while j < end:
+        w = words[j - i - 1]
+        if w in ("ALL", "NAMED"):
+            found.add(None)
+        elif w == "DEFAULT":
+            operands.append(None)
+        elif w == "GRAPH" or (word in _TRANSFERS and toks[j].kind in ("iri", "name") and w not in SKIP):
+            at = j + 1 if w == "GRAPH" else j
+            operands.append(name(at) or "")
+            j = at
+        j += 1
+    if word == "LOAD":  # LOAD <source> [INTO GRAPH <g>]: the source is no graph of ours
+        written = operands[-1:] if "INTO" in words else [None]
+    elif word in _TRANSFERS:
+        written = operands if word == "MOVE" else operands[-1:]
+    else:
+        written = operands
+    for graph in written:
+        found.add(default if graph is None else (graph or None))
+    return end

@@ -170,6 +170,30 @@ def test_later_writes_keep_the_descriptions_right(harvested):
     assert any(b"Two, again" in client.get(f"/catalog.nt?page={n}").data for n in range(1, pages + 1))
 
 
+def test_an_update_naming_its_graph_keeps_every_page_right(tmp_path):
+    """A SPARQL update that names its graph has the derived tables made again from that graph
+    alone: a unit renamed there reaches the page of the dataset it publishes, and a keyword added
+    to another dataset its place in the search."""
+    source = tmp_path / "catalogue.ttl"
+    source.write_text(HARVESTED, encoding="utf-8")
+    settings = make_settings(tmp_path / "store", catalog_page_size=1)
+    assert ingest(str(source), settings=settings, source="harvested").stored
+    pages = check_every_page(settings)
+    graph, name = f"{settings.base_uri}graph/harvested", "<http://xmlns.com/foaf/0.1/name>"
+    store_for(settings).update(
+        f"DELETE {{ GRAPH <{graph}> {{ <{H}org/u> {name} ?n }} }}"
+        f' INSERT {{ GRAPH <{graph}> {{ <{H}org/u> {name} "Unit Quokka"@en }} }}'
+        f" WHERE {{ GRAPH <{graph}> {{ <{H}org/u> {name} ?n }} }} ;"
+        f' INSERT DATA {{ GRAPH <{graph}> {{ <{H}ds/2> <{DCAT.keyword}> "wombat"@en }} }}'
+    )
+    assert check_every_page(settings) == pages  # fails on a page that kept the unit's old name
+    client = build_app(settings).test_client()
+    text = b"".join(client.get(f"/catalog.nt?page={n}").data for n in range(1, pages + 1))
+    assert b"Unit Quokka" in text and b'"Unit U"' not in text
+    found = client.get("/datasets.json?q=wombat").get_json()["results"]
+    assert [r["iri"] for r in found] == [f"{H}ds/2"]
+
+
 def test_a_subject_met_twice_is_one_row(tmp_path):
     """A remote store need not give a subject's triples together: the later ones join its row."""
     db = sqlite3.connect(tmp_path / "d.sqlite")

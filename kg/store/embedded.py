@@ -52,6 +52,7 @@ import pyoxigraph as ox
 
 from kg.errors import InputError, QueryError, StoreError
 from kg.sparql_text import declares_dataset
+from kg.sparql_updates import graphs_written
 from kg.store.generation import Generation, Writer
 from kg.store.lock import write_lock
 from kg.store.next_generation import PARTS, carry_files, next_stores
@@ -226,9 +227,12 @@ class Store:
     def update(self, sparql: str, *, wait: float = 30.0) -> None:
         """Apply a SPARQL update in a new generation (visible to every reader once it returns).
 
+        The derived tables are made again from the graphs the update names (all of them when
+        its text cannot tell, :func:`kg.sparql_updates.graphs_written`).
+
         :raises QueryError: if the update does not parse or fails.
         """
-        with self.write(wait=wait) as writer:
+        with self.write(wait=wait, changed=graphs_written(sparql) or None) as writer:
             writer.update(sparql)
 
     def put_graph(
@@ -239,7 +243,8 @@ class Store:
         :raises InputError: if ``data`` is not valid ``fmt``.
         """
         created = not self.has_graph(graph)
-        with self.write((graph,) if replace and graph else (), wait=wait) as writer:
+        changed = (graph,) if graph else None  # the default graph: not one the builders name
+        with self.write((graph,) if replace and graph else (), wait=wait, changed=changed) as writer:
             if replace and graph is None:
                 writer.store.clear_graph(ox.DefaultGraph())
             writer.load_bytes(data, graph=graph, fmt=fmt)

@@ -45,7 +45,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from kg.errors import InputError, QueryError, StoreError
-from kg.sparql_updates import default_graph_as, graph_preconditions
+from kg.sparql_updates import default_graph_as, graph_preconditions, graphs_written
 from kg.store.generation import Generation
 from kg.store.lock import write_lock
 from kg.store.remote_read import RemoteReader
@@ -73,7 +73,8 @@ class RemoteStore(RemoteReader):
             sparql = default_graph_as(sparql, self.default_graph, public)
         except ValueError as exc:
             raise QueryError(str(exc)) from exc
-        with self.write(wait=wait, changed=()) as writer:
+        written = graphs_written(sparql, default=self.default_graph)  # () when it cannot tell
+        with self.write(wait=wait, changed=written or ()) as writer:
             for graph, needed in graph_preconditions(sparql):  # as the embedded store answers them
                 if (graph in public) != needed:
                     state = "does not exist" if needed else "already exists"
