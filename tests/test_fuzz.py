@@ -43,9 +43,10 @@ from urllib.parse import parse_qsl, quote, quote_from_bytes, unquote_to_bytes, u
 import pyoxigraph
 import pytest
 import rdflib
-from conftest import ROOT, SAMPLE_CSV, SAMPLE_DATA_JSON, make_settings, open_store, run_kg
+from conftest import ROOT, SAMPLE_CSV, SAMPLE_DATA_JSON, make_settings, open_store
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from in_process import kg_here
 from live import Headers, serve
 
 from kg.errors import InputError, KgError
@@ -498,13 +499,17 @@ def test_ingest_mutated_inputs_raise_only_kg_errors(data):
 @settings(FUZZ, max_examples=5)
 @given(data=st.data())
 def test_cli_ingest_mutated_inputs_exit_cleanly(data):
-    """``kg ingest`` on a mutated source: exit 0, 2 (input) or 3 (strict); a message, never a traceback."""
+    """``kg ingest`` on a mutated source: exit 0, 2 (input) or 3 (strict); a message, never a traceback.
+
+    The command's ``main`` in this process (:mod:`in_process`: its exit code and output as a
+    subprocess's, without a Python start and the kg imports per example); an exception it let out
+    would fail the test here as its traceback would in the subprocess's stderr."""
     kind = data.draw(st.sampled_from(["csv", "data.json", "ttl"]), label="kind")
     with tempfile.TemporaryDirectory(prefix="fuzz-cli-") as root:
         location = mutated_source(data, Path(root), kind)
         env = {k: v for k, v in os.environ.items() if not k.startswith("KG_")}
         env.update(KG_STORE=str(Path(root) / "store"), KG_BASE_URI="http://kg.test/", KG_WORKERS="1")
-        done = run_kg("ingest", location, "--source", "fuzz", "--strict", env=env)
+        done = kg_here("ingest", location, "--source", "fuzz", "--strict", env=env)
         assert "Traceback" not in done.stderr and "Traceback" not in done.stdout, done.stderr
         if done.returncode == 70:  # "kg: internal error (ValueError: …)": only a pinned bug may end so
             assert any(re.search(p, done.stderr) for _, p in KNOWN_BUGS.values()), done.stderr

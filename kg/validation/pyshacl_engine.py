@@ -9,8 +9,9 @@ looks every predicate of a shape up in a list of constraint parameters, so
 that list gets a set for ``in`` (:func:`_fast_constraint_lookup`); pyshacl
 writes a text description of every result, nested ones included, which we
 never read, so that is skipped while a batch runs (:func:`_no_text_report`);
-only the nodes some record owns are targeted (:func:`_owned_focus`). None of this
-changes what is validated or in which order: reports are identical.
+its report graph is kept on rdflib's plain store (:func:`_plain_report`); only the nodes
+some record owns are targeted (:func:`_owned_focus`). None of this changes what is
+validated or in which order: reports are identical.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from functools import cache
 
+import rdflib
 from rdflib import Graph, URIRef
+from rdflib.plugins.stores.memory import SimpleMemory
 from rdflib.term import Node
 
 from kg.errors import ValidatorError
@@ -100,6 +103,68 @@ def _empty_description(self, *args, **kwargs) -> str:
     return ""
 
 
+class _PlainGraphs:
+    """The ``rdflib`` module as pyshacl's report writer sees it: its graphs on SimpleMemory."""
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(rdflib, name)
+
+    @staticmethod
+    def Graph(*args, **kwargs) -> Graph:  # noqa: N802 - stands in for rdflib.Graph
+        return Graph(SimpleMemory(), *args, **kwargs)
+
+
+@contextmanager
+def _plain_report() -> Iterator[None]:
+    """pyshacl's report graph on rdflib's plain store while pyshacl runs (put back afterwards).
+
+    Why: pyshacl writes ~8 triples a result into a new graph on rdflib's default store,
+    ``Memory``, which keeps a context per triple and makes an event per add; the report is one
+    graph, written once and read once. With many results (11,000 for the 1,900 records of a
+    real data.json) writing it and reading it back took a quarter of the run; SimpleMemory holds
+    the same triples and answers every pattern the same way. pyshacl makes that graph with
+    ``rdflib.Graph`` in ``Validator.create_validation_report``, whose module sees
+    :class:`_PlainGraphs` as ``rdflib`` for that call only.
+    """
+    try:
+        import pyshacl.validator as module
+    except ImportError:  # another pyshacl layout: its own report graph
+        yield
+        return
+    original = module.Validator.__dict__.get("create_validation_report")
+    if not isinstance(original, classmethod) or not hasattr(module, "rdflib"):
+        yield
+        return
+
+    def create_validation_report(cls, *args, **kwargs):  # noqa: ANN001, ANN202 - pyshacl's
+        module.rdflib = _PLAIN_GRAPHS
+        try:
+            return original.__func__(cls, *args, **kwargs)
+        finally:
+            module.rdflib = rdflib
+
+    module.Validator.create_validation_report = classmethod(create_validation_report)
+    try:
+        yield
+    finally:
+        module.Validator.create_validation_report = original
+
+
+_PLAIN_GRAPHS = _PlainGraphs()
+
+
+@contextmanager
+def quick_run() -> Iterator[None]:
+    """pyshacl's run with this module's speed-ups, none of which changes its report graph: the
+    constraint lookup and the shape names (kept for the process), no result texts and the report
+    on the plain store (while it runs). Also the tests' official judge's (tests/compiled_shapes.py:
+    it reads only the report graph too)."""
+    _fast_constraint_lookup()
+    _cached_shape_names()
+    with _no_text_report(), _plain_report():
+        yield
+
+
 class _SetList(list):
     """A list with set-speed ``in`` (it is never changed: pyshacl copies it before appending)."""
 
@@ -145,8 +210,6 @@ def pyshacl_findings(
     the ``owned`` focus nodes only when given."""
     from pyshacl import validate
 
-    _fast_constraint_lookup()
-    _cached_shape_names()
     # the graph is the same, with the same insertion order, as adding every record's
     # triples and context one by one and then the vocabulary descriptions
     data = Graph()
@@ -154,7 +217,7 @@ def pyshacl_findings(
     for t in triples:
         add(t)
     try:
-        with _no_text_report(), _owned_focus(owned) if owned is not None else nullcontext():
+        with quick_run(), _owned_focus(owned) if owned is not None else nullcontext():
             _, results, _ = validate(
                 data,
                 shacl_graph=validator_shapes(),
