@@ -26,6 +26,7 @@ from conftest import SHARED, kg_command, make_settings, snapshot
 from harvest_portal import Portal, Route
 
 import kg.ingest.memo
+import kg.ingest.read_ahead
 import kg.ingest.run
 import kg.ingest.workers
 from kg.errors import InputError
@@ -247,6 +248,24 @@ def test_new_bytes_with_the_same_records_write_nothing(
     assert state.etag == '"v2"' and state.outcome == "unchanged"
     third = harvest(spec, quick)  # the new validators were kept: the server answers 304
     assert third.reason == "not modified (HTTP 304)" and third.changes["unchanged"] == again.summary.read
+
+
+def test_the_reading_process_started_beside_the_first_pass_stops_with_it(
+    quick: Settings, portal: Portal, phila: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The records are read ahead by a process of their own (kg.ingest.read_ahead) from before the
+    first pass that looks for a change; when that pass finds none, or fails, the process is stopped,
+    not left reading (here slowed down, so that it would still be at it)."""
+    route = portal.serve("/data.json", body(phila), etag='"v1"')
+    spec = SourceSpec("phila", portal.url("/data.json"), "data.json")
+    harvest(spec, quick)
+    started: list = []
+    real, known = kg.ingest.run.read_ahead, kg.ingest.read_ahead._known
+    monkeypatch.setattr(kg.ingest.run, "read_ahead", lambda *args: started.append(real(*args)) or started[-1])
+    monkeypatch.setattr(kg.ingest.read_ahead, "_known", lambda *args: time.sleep(0.05) or known(*args))
+    route.change(json.dumps(phila, indent=2).encode(), etag='"v2"')  # new bytes, the same records
+    assert harvest(spec, quick).outcome == "unchanged"
+    assert len(started) == 1 and not started[0]._process.is_alive()
 
 
 def test_a_new_recipe_maps_and_validates_everything(

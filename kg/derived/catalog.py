@@ -23,6 +23,7 @@ import json
 from collections.abc import Sequence
 
 from kg.derived.tables import Build, chunks
+from kg.derived.void_lines import split
 from kg.mapping.ntriples import nt_iri, nt_literal
 from kg.store.results import convert
 from kg.vocab import DCAT, SKOS
@@ -72,7 +73,7 @@ def _members(b: Build) -> None:
         )
     links = ", ".join(f"<{p}>" for p in MEMBER_LINKS)
     for graph in graphs:
-        if not b.changed(graph):
+        if not b.changed(graph) or _patched_members(b, graph):
             continue
         query = f"""SELECT DISTINCT ?p ?m WHERE {{ GRAPH <{graph}> {{ <{b.layout.catalog}> ?p ?m }}
             FILTER(?p IN ({links}) && isIRI(?m)) }}"""
@@ -84,6 +85,31 @@ def _members(b: Build) -> None:
         "INSERT INTO member_order SELECT row_number() OVER (ORDER BY kind, iri), kind, iri "
         "FROM (SELECT DISTINCT kind, iri FROM members)"
     )
+
+
+def _patched_members(b: Build, graph: str) -> bool:
+    """A patched graph's members: the previous generation's, changed by the member links among the
+    lines whose presence the patch changed (:meth:`Build.moved`: each is in the graph now or was
+    before, not both); False when the graph is to be read whole.
+
+    Why: after a re-harvest of 100,000 datasets with 1 % changed, the members were read again by a
+    query over the whole graph (99,500 rows: 4.8 s profiled) to change a few hundred."""
+    moved = b.moved(graph)
+    if moved is None:
+        return False
+    catalog = nt_iri(b.layout.catalog).encode() + b" "
+    links = [split(line) for line in sorted(moved) if line.startswith(catalog)]
+    links = [(s, p, o) for s, p, o in links if p[1:-1] in MEMBER_LINKS and o.startswith("<")]
+    if any("\\" in o for _, _, o in links):  # an escape in an IRI: its text is not its value
+        return False
+    b.db.execute("INSERT INTO members SELECT graph, kind, iri FROM old.members WHERE graph = ?", (graph,))
+    for (_, p, o), now in zip(links, b.generation.matches(links, graph=graph), strict=True):
+        row = (graph, MEMBER_LINKS[p[1:-1]], o[1:-1])
+        if now:
+            b.db.execute("INSERT OR IGNORE INTO members VALUES (?, ?, ?)", row)
+        else:
+            b.db.execute("DELETE FROM members WHERE graph = ? AND kind = ? AND iri = ?", row)
+    return True
 
 
 def member_page(db, start: int, size: int) -> list[tuple[str, str]]:

@@ -53,9 +53,9 @@ def patched_graph(b: Build, graph: str) -> None:
     if old is None or lines is None:
         return
     triples = [split(line) for line in sorted(lines)]
-    now = b.generation.matches(triples, graph=graph)
-    before = b.generation.matches(triples, graph=graph, previous=True)
-    b.db.execute("INSERT INTO graph_sizes VALUES (?, ?)", (graph, old[0] + sum(now) - sum(before)))
+    # a moved line is in the graph now or was before, not both (Generation.moved): one lookup each
+    now = sum(b.generation.matches(triples, graph=graph))
+    b.db.execute("INSERT INTO graph_sizes VALUES (?, ?)", (graph, old[0] + now - (len(triples) - now)))
     terms = set(b.db.execute("SELECT kind, term FROM old.graph_terms WHERE graph = ?", (graph,)))
     asked = [("p", p) for p in sorted({p for _, p, _ in triples})]
     asked += [("c", o) for o in sorted({o for _, p, o in triples if p == TYPE and o.startswith("<")})]

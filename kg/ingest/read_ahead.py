@@ -34,9 +34,26 @@ QUEUED = 64  # batches the reading process may be ahead
 WAIT = 1.0  # seconds between two looks at whether the reading process still lives
 
 
-def read_ahead(
-    records: Iterable[Record], reusable: frozenset[bytes], skipped: Counter
-) -> Iterator[Record | Known]:
+class ReadAhead:
+    """The reading process's items, as they come (an iterable, once); :meth:`close` stops the
+    process when the ingest does not read them all (the items' own iterator stops it once started)."""
+
+    def __init__(self, process, queue, skipped: Counter) -> None:  # noqa: ANN001 - multiprocessing's
+        self._process, self._queue = process, queue
+        self._items = _received(process, queue, skipped)
+
+    def __iter__(self) -> Iterator[Record | Known]:
+        return self._items
+
+    def close(self) -> None:
+        self._items.close()  # if started: its own clean-up; if not, nothing
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join()
+        self._queue.close()
+
+
+def read_ahead(records: Iterable[Record], reusable: frozenset[bytes], skipped: Counter) -> ReadAhead:
     """``records`` read and keyed (:func:`kg.ingest.keys.keyed`) by a forked process: a record whose
     digest is in ``reusable`` comes as a :class:`Known`, any other as :func:`keyed` left it (its
     identifier its own), for the ingest to key again (the same: :class:`Known` records name no
@@ -47,7 +64,7 @@ def read_ahead(
     queue = context.Queue(QUEUED)
     process = context.Process(target=_read, args=(records, reusable, queue, skipped), daemon=True)
     process.start()  # now, not at the first record asked for: before the ingest starts threads
-    return _received(process, queue, skipped)
+    return ReadAhead(process, queue, skipped)
 
 
 def _received(process, queue, skipped: Counter) -> Iterator[Record | Known]:

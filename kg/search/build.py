@@ -14,7 +14,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
-from kg.search.postings import write_postings
+from kg.search.postings import update_postings, write_postings
 from kg.search.summaries import CONTROL, IRI_FACETS, Doc, Summaries, read_summaries, summary_doc
 from kg.search.tables import FACETS, INDEX_FILE, SCHEMA, SCHEMA_VERSION, bitset, write_orders
 from kg.store.generation import Generation
@@ -70,7 +70,12 @@ def build_index(generation: Generation, summaries: Summaries | None = None) -> N
         db = _connect(target)
         stale, todo = _changes(db, now, generation.changed, patched)
         _delete(db, stale)
+        (since,) = db.execute(
+            "SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name = 'datasets'"
+        ).fetchone()
+        copied: tuple[list[int], int] | None = (stale, since)  # new rows are numbered after ``since``
     else:
+        copied = None
         target.unlink(missing_ok=True)
         db = _connect(target)
         db.executescript(SCHEMA)
@@ -84,7 +89,7 @@ def build_index(generation: Generation, summaries: Summaries | None = None) -> N
             _add(db, terms, line["d"], summary_doc(line, summaries.held), now[line["d"]])
         todo = [iri for iri in todo if not known.get(iri)]
     _insert(db, generation, todo, now)
-    _finish(db, generation, full=len(todo) == len(now))
+    _finish(db, generation, full=len(todo) == len(now), copied=copied)
     db.commit()
     db.close()
     fd = os.open(target, os.O_RDONLY)
@@ -286,10 +291,17 @@ def _term(db: sqlite3.Connection, terms: dict, facet: str, value: str, label: st
     return ident
 
 
-def _finish(db: sqlite3.Connection, generation: Generation, *, full: bool) -> None:
+def _finish(
+    db: sqlite3.Connection,
+    generation: Generation,
+    *,
+    full: bool,
+    copied: tuple[list[int], int] | None = None,
+) -> None:
     """Counts, labels and bitsets of the facet values; merge the text index's segments; the
-    postings of the common tokens (:mod:`kg.search.postings`), from the text index as merged; the
-    sort orders (:func:`kg.search.tables.write_orders`)."""
+    postings of the common tokens (:mod:`kg.search.postings`), from the text index as merged, or
+    brought forward when the index was ``copied`` from the last one (the rows deleted, and the id
+    after which the new ones are numbered); the sort orders (:func:`kg.search.tables.write_orders`)."""
     db.execute("UPDATE terms SET count = (SELECT count(*) FROM facets WHERE term = terms.id), bits = NULL")
     db.execute("DELETE FROM terms WHERE count = 0")
     named = db.execute("SELECT id, value FROM terms WHERE iri AND facet != 'keyword'").fetchall()
@@ -305,7 +317,10 @@ def _finish(db: sqlite3.Connection, generation: Generation, *, full: bool) -> No
         if full
         else "INSERT INTO text(text, rank) VALUES ('merge', 500)"
     )
-    write_postings(db)
+    if copied is None:
+        write_postings(db)
+    else:
+        update_postings(db, *copied)
     write_orders(db)
 
 

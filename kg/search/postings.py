@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kg.search.tables import TOKENIZE
+
 POSTED_MIN = 1000  # tokens found in more datasets than this get postings
 WEIGHTS = (10.0, 5.0, 1.0, 0.0)  # bm25 weight of the columns title, keywords, description, tags
 K1, B = 1.2, 0.75  # fts5_aux.c's constants
@@ -39,31 +41,92 @@ def write_postings(db: sqlite3.Connection, posted_min: int | None = None) -> Non
     """Fill ``postings`` and ``lengths`` from the index's FTS5 table ``text`` as it now is."""
     posted_min = POSTED_MIN if posted_min is None else posted_min
     db.execute("DELETE FROM postings")
-    db.execute("DELETE FROM lengths")
     db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.text_rows USING fts5vocab(main, text, row)")
     db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.text_hits USING fts5vocab(main, text, instance)")
-    case = " ".join(f"WHEN '{name}' THEN {w}" for name, w in zip(_COLUMNS, WEIGHTS, strict=True))
-    weighted = (
-        f"SELECT doc, sum(CASE col {case} ELSE 0 END) FROM temp.text_hits "
-        "WHERE term = ? AND col != 'tags' GROUP BY doc ORDER BY doc"
-    )
-    tokens = [t for (t,) in db.execute("SELECT term FROM temp.text_rows WHERE doc > ?", (posted_min,))]
-    for token in tokens:
-        if _TAG.fullmatch(token):
-            continue
-        rows = np.fromiter(db.execute(weighted, (token,)), dtype=[("doc", "<u4"), ("weight", "<u4")])
+    weighted = _weighted("temp.text_hits")
+    for token in _posted(db, posted_min):
+        rows = np.fromiter(db.execute(weighted, (token,)), dtype=_ROW)
         if len(rows):  # two arrays of 4 bytes a row, not a list of tuples (a million rows at 1,000,000)
             docs, weights = rows["doc"].tobytes(), rows["weight"].tobytes()
             db.execute("INSERT INTO postings VALUES (?, ?, ?)", (token, docs, weights))
-    rows_tokens = _averages(db)
-    sizes = db.execute("SELECT id, sz FROM text_docsize ORDER BY id").fetchall()
-    top = sizes[-1][0] if sizes else 0
-    lengths = np.zeros(top + 1, dtype="<u4")
-    for ident, blob in sizes:
-        lengths[ident] = sum(_varints(blob))
-    db.execute("INSERT INTO lengths VALUES (1, ?, ?, ?)", (*rows_tokens, lengths.tobytes()))
+    _write_lengths(db, np.zeros(0, dtype="<u4"), 0)
     db.execute("DROP TABLE temp.text_rows")
     db.execute("DROP TABLE temp.text_hits")
+
+
+_ROW = [("doc", "<u4"), ("weight", "<u4")]
+
+
+def _weighted(table: str) -> str:
+    """Per document, a token's weighted count in an FTS5 ``instance`` vocabulary table."""
+    case = " ".join(f"WHEN '{name}' THEN {w}" for name, w in zip(_COLUMNS, WEIGHTS, strict=True))
+    return (
+        f"SELECT doc, sum(CASE col {case} ELSE 0 END) FROM {table} "
+        "WHERE term = ? AND col != 'tags' GROUP BY doc ORDER BY doc"
+    )
+
+
+def _posted(db: sqlite3.Connection, posted_min: int) -> list[str]:
+    """The tokens to post: in more than ``posted_min`` rows of ``text`` (``temp.text_rows``), not tags."""
+    rows = db.execute("SELECT term FROM temp.text_rows WHERE doc > ?", (posted_min,))
+    return [t for (t,) in rows if not _TAG.fullmatch(t)]
+
+
+def _write_lengths(db: sqlite3.Connection, kept: np.ndarray, since: int) -> None:
+    """``lengths``: FTS5's averages and every row's length in tokens, those up to ``since`` taken
+    from ``kept`` (a deleted row's 0), the others from ``text_docsize``."""
+    top = db.execute("SELECT coalesce(max(id), 0) FROM text_docsize").fetchone()[0]
+    lengths = np.zeros(top + 1, dtype="<u4")
+    upto = min(since + 1, top + 1, len(kept))
+    lengths[:upto] = kept[:upto]
+    for ident, blob in db.execute("SELECT id, sz FROM text_docsize WHERE id > ? ORDER BY id", (since,)):
+        lengths[ident] = sum(_varints(blob))
+    db.execute("DELETE FROM lengths")
+    db.execute("INSERT INTO lengths VALUES (1, ?, ?, ?)", (*_averages(db), lengths.tobytes()))
+
+
+def update_postings(
+    db: sqlite3.Connection, gone: Sequence[int], since: int, posted_min: int | None = None
+) -> None:
+    """:func:`write_postings`' tables brought forward in an index copied from the previous generation's,
+    whose rows ``gone`` were deleted and whose rows above ``since`` are new (the others as they were).
+
+    Why: after a re-harvest of 100,000 datasets with 1 % changed, every posted token's postings were
+    read again from the whole text index (244 tokens, 4.8 s profiled) for ~2,000 rows that changed.
+    A row's weighted count of a token is its own (the column weights), so a kept posting loses the
+    rows gone and gains the new ones, counted in a table of those rows alone with the same tokenizer;
+    a token newly posted is read whole, as :func:`write_postings` does."""
+    posted_min = POSTED_MIN if posted_min is None else posted_min
+    db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.text_rows USING fts5vocab(main, text, row)")
+    db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.text_hits USING fts5vocab(main, text, instance)")
+    db.execute(f"CREATE VIRTUAL TABLE temp.fresh USING fts5({', '.join(_COLUMNS)}, tokenize = '{TOKENIZE}')")
+    db.execute("CREATE VIRTUAL TABLE temp.fresh_hits USING fts5vocab(temp, fresh, instance)")
+    names = ", ".join(_COLUMNS)
+    db.execute(
+        f"INSERT INTO temp.fresh(rowid, {names}) SELECT rowid, {names} FROM text WHERE rowid > ?", (since,)
+    )
+    kept = {token: (docs, weights) for token, docs, weights in db.execute("SELECT * FROM postings")}
+    tokens = _posted(db, posted_min)
+    db.execute("DELETE FROM postings")
+    removed = np.array(sorted(gone), dtype="<u4")
+    for token in tokens:
+        if token in kept:
+            docs, weights = (np.frombuffer(blob, dtype="<u4") for blob in kept[token])
+            keep = ~np.isin(docs, removed)
+            new = np.fromiter(db.execute(_weighted("temp.fresh_hits"), (token,)), dtype=_ROW)
+            docs = np.concatenate([docs[keep], new["doc"]])
+            weights = np.concatenate([weights[keep], new["weight"]])
+        else:
+            rows = np.fromiter(db.execute(_weighted("temp.text_hits"), (token,)), dtype=_ROW)
+            docs, weights = rows["doc"], rows["weight"]
+        if len(docs):
+            db.execute("INSERT INTO postings VALUES (?, ?, ?)", (token, docs.tobytes(), weights.tobytes()))
+    found = db.execute("SELECT lengths FROM lengths WHERE id = 1").fetchone()
+    lengths = np.frombuffer(found[0], dtype="<u4").copy() if found else np.zeros(0, dtype="<u4")
+    lengths[removed[removed < len(lengths)]] = 0
+    _write_lengths(db, lengths, since)
+    for table in ("fresh_hits", "fresh", "text_rows", "text_hits"):
+        db.execute(f"DROP TABLE temp.{table}")
 
 
 _COLUMNS = ("title", "keywords", "description", "tags")
@@ -174,7 +237,7 @@ class Postings:
         if db is None:  # a private in-memory table with the index's tokenizer, one per thread
             db = sqlite3.connect(":memory:", check_same_thread=False)
             db.executescript(
-                "CREATE VIRTUAL TABLE words USING fts5(w, tokenize = 'unicode61 remove_diacritics 2');"
+                f"CREATE VIRTUAL TABLE words USING fts5(w, tokenize = '{TOKENIZE}');"
                 "CREATE VIRTUAL TABLE word_tokens USING fts5vocab(words, instance);"
             )
             self._local.db = db

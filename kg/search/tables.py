@@ -16,7 +16,10 @@ FACETS = ("theme", "publisher", "format", "licence", "keyword", "language")
 # the orders a search's hits are listed in: name -> ORDER BY of ``datasets``
 ORDERS = {"modified": "modified DESC, sort_title, id", "title": "sort_title, id"}
 
-SCHEMA = """
+TOKENIZE = (
+    "unicode61 remove_diacritics 2"  # the text index's tokenizer (kg.search.postings makes its tokens too)
+)
+SCHEMA = f"""
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE datasets(id INTEGER PRIMARY KEY AUTOINCREMENT, iri TEXT NOT NULL UNIQUE, title TEXT NOT NULL,
   description TEXT NOT NULL, modified TEXT NOT NULL, sort_title TEXT NOT NULL);
@@ -32,7 +35,7 @@ CREATE TABLE facets(term INTEGER NOT NULL, dataset INTEGER NOT NULL,
   PRIMARY KEY(term, dataset)) WITHOUT ROWID;
 CREATE INDEX facets_dataset ON facets(dataset, term);
 CREATE VIRTUAL TABLE text USING fts5(title, keywords, description, tags,
-  tokenize = 'unicode61 remove_diacritics 2');
+  tokenize = '{TOKENIZE}');
 CREATE TABLE postings(token TEXT PRIMARY KEY, docs BLOB NOT NULL, weights BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE lengths(id INTEGER PRIMARY KEY CHECK (id = 1), rows INTEGER NOT NULL, tokens INTEGER NOT NULL,
   lengths BLOB NOT NULL);
