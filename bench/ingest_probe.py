@@ -208,7 +208,7 @@ def instrument(steps: Steps) -> None:
     import kg.factory as factory
     import kg.search.build as search
     from kg.ingest import run, workers
-    from kg.store import embedded, generation
+    from kg.store import embedded, writer
     from kg.validation import batch, rudof_engine
 
     # workers: per record or per batch
@@ -233,9 +233,9 @@ def instrument(steps: Steps) -> None:
     embedded.Store._next_generation = steps.wrap(
         "store: open the next generation", embedded.Store._next_generation
     )
-    generation.Writer.load = _per_graph(steps, generation.Writer.load)
-    generation.Writer.load_text = _per_graph(steps, generation.Writer.load_text)
-    generation.Writer.update = steps.wrap("store: updates", generation.Writer.update)
+    writer.Writer.load = _per_graph(steps, writer.Writer.load)
+    writer.Writer.load_text = _per_graph(steps, writer.Writer.load_text)
+    writer.Writer.update = steps.wrap("store: updates", writer.Writer.update)
     embedded.Store._build_derived = steps.wrap("store: builders (the rest)", embedded.Store._build_derived)
     search.build_index = steps.wrap("store: builder: search index", search.build_index)
     factory.build_index = search.build_index  # the name store_for registers

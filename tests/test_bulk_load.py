@@ -16,7 +16,7 @@ import pytest
 from test_store import make
 
 from kg.store.bulk_load import cut_points, read_pieces
-from kg.store.generation import Writer
+from kg.store.writer import Writer
 
 GRAPH = "http://kg.test/graph/one"
 LABEL = re.compile(rb"_:[^\s\"<>]+")

@@ -4,10 +4,10 @@ Why: with change detection per record (:mod:`kg.ingest.memo`) a re-harvest with 
 records changed maps and validates only those, but the whole write then loaded the source's graphs
 again (4.7 M catalogue triples, 1.8 M measurements: ~65 s of bulk loads on a quiet machine).
 Here the next generation keeps the published catalogue, quality and report graphs (a checkpoint:
-hard links) and :meth:`kg.store.generation.Writer.patch` takes out the lines of the *touched*
+hard links) and :meth:`kg.store.writer.Writer.patch` takes out the lines of the *touched*
 records and adds their new ones (a record's report line is its findings, :func:`findings_line`).
 The vocabularies and the catalogue's own graph (the same each run) stay in the checkpoint and are
-changed by the triples that differ (:meth:`~kg.store.generation.Writer.replace_by_difference`);
+changed by the triples that differ (:meth:`~kg.store.writer.Writer.replace_by_difference`);
 the quarantine graph, all of it touched records', is written whole; the provenance graph is added
 to. Why not the report graph whole as well: the private store would then be copied by a dump and a
 load instead of a checkpoint (the replaced graphs are most of what a removal costs), its provenance
@@ -49,9 +49,9 @@ from kg.ingest.records_file import records_signature, results_of
 from kg.ingest.summary import IngestSummary
 from kg.processes import die_with_parent
 from kg.store.bulk_load import read_pieces
-from kg.store.generation import Writer
 from kg.store.interface import GraphStore
 from kg.store.next_generation import FILES
+from kg.store.writer import Writer
 from kg.vocab import KGO
 
 # Above this share of touched records the whole write is used. Measured at 100,000 datasets (load 5,

@@ -94,7 +94,7 @@ class RdfVersions:
         return found
 
 
-def keep_history(  # noqa: ANN001 - writer: kg.store.generation.Writer
+def keep_history(  # noqa: ANN001 - writer: kg.store.writer.Writer
     writer,
     settings: Settings,
     name: str,
@@ -103,7 +103,7 @@ def keep_history(  # noqa: ANN001 - writer: kg.store.generation.Writer
     scratch: Path,
     rdf: RdfVersions | None = None,
 ) -> Changes | None:
-    """Inside the write of a source (``writer``, :meth:`kg.store.generation.Writer`): its history file
+    """Inside the write of a source (``writer``, :meth:`kg.store.writer.Writer`): its history file
     brought forward with this run (``memo``, finished; None: removed from the store, every record
     gone; an RDF source's records in ``rdf``), and the PROV-O of the changes into the provenance
     graph; ``scratch``: a folder that outlives the write (the file is moved from there when the

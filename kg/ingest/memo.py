@@ -14,7 +14,7 @@ shapes and vocabularies, the engines' versions, the base IRI and the validator; 
 of them, or a bump of :data:`MEMO_VERSION`, makes every record new (a full run).
 
 Where: one SQLite file per source in the store generation that holds the graphs it was made
-with (``records/<source>.sqlite``, :meth:`kg.store.generation.Writer.put_file`): written
+with (``records/<source>.sqlite``, :meth:`kg.store.writer.Writer.put_file`): written
 beside the new graphs and published with them, or not at all. A digest is a pure function of the
 record and the recipe, so an ingest may read the file of any generation; it writes the file anew,
 with this run's records only (those gone from the source are dropped with their triples).

@@ -291,7 +291,7 @@ def unique_labels(ntriples: str, salt: str) -> str:
     hexadecimal number of a 128-bit hash of ``salt`` and ``x`` (as Oxigraph's own labels are, so it
     keeps them as numbers); ``salt`` empty: the text as it is.
 
-    Why: the store is to keep the labels the ingest wrote (:meth:`kg.store.generation.Writer.load`
+    Why: the store is to keep the labels the ingest wrote (:meth:`kg.store.writer.Writer.load`
     ``keep_labels``), so that the catalogue pages' rows made here name its blank nodes; a reader's
     labels (``_:b0``) are only unique within their file, so two sources would share nodes. The
     same source and label give the same label again: a record's blank nodes keep their labels from

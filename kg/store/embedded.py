@@ -53,11 +53,12 @@ import pyoxigraph as ox
 from kg.errors import InputError, QueryError, StoreError
 from kg.sparql_text import declares_dataset
 from kg.sparql_updates import graphs_written
-from kg.store.generation import Generation, Writer
+from kg.store.generation import Generation
 from kg.store.lock import write_lock
 from kg.store.next_generation import PARTS, carry_files, next_stores
 from kg.store.publication import collect_garbage, publish, remove_unfinished
 from kg.store.results import FORMATS
+from kg.store.writer import Writer
 
 
 class _Snapshot(NamedTuple):

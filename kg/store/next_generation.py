@@ -24,7 +24,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 PARTS = ("rdf", "private")  # the two Oxigraph stores of a generation, by folder name
-FILES = "records"  # a generation's folder of files kept per source (kg.store.generation.Writer.put_file)
+FILES = "records"  # a generation's folder of files kept per source (kg.store.writer.Writer.put_file)
 
 
 def next_stores(
