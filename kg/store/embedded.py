@@ -53,9 +53,10 @@ import pyoxigraph as ox
 from kg.errors import InputError, QueryError, StoreError
 from kg.sparql_text import declares_dataset
 from kg.sparql_updates import graphs_written
+from kg.store.backup import back_up, restore_backup
 from kg.store.generation import Generation
 from kg.store.lock import write_lock
-from kg.store.next_generation import PARTS, carry_files, next_stores
+from kg.store.next_generation import carry_files, next_stores
 from kg.store.publication import collect_garbage, publish, remove_unfinished
 from kg.store.results import FORMATS
 from kg.store.writer import Writer
@@ -311,58 +312,18 @@ class Store:
             collect_garbage(self.path)
 
     def backup(self, target: Path | str) -> str:
-        """Copy the published generation to ``target`` (a new folder): Oxigraph's own backup of the
-        RDF (a consistent checkpoint, hard links where the file system allows) plus the derived files.
+        """Copy the published generation to ``target`` (a new folder): :func:`kg.store.backup.back_up`.
 
         :raises StoreError: if there is nothing to back up or ``target`` exists.
         """
-        target = Path(target)
-        folder = self.folder()
-        if folder is None:
-            raise StoreError(f"the store at {self.path} has nothing to back up yet")
-        if target.exists():
-            raise StoreError(f"{target} exists: back up into a new folder")
-        target.mkdir(parents=True)
-        try:
-            for part in PARTS:
-                if (folder / part).is_dir():
-                    ox.Store.read_only(str(folder / part)).backup(str(target / part))
-            for extra in folder.iterdir():
-                if extra.is_file():
-                    shutil.copy2(extra, target / extra.name)
-        except OSError as exc:
-            shutil.rmtree(target, ignore_errors=True)
-            raise StoreError(f"cannot back up into {target}: {exc}") from exc
-        return folder.name
+        return back_up(self.folder(), self.path, Path(target))
 
     def restore(self, source: Path | str, *, wait: float = 0.0) -> str:
         """Publish a backup made by :meth:`backup` as the next generation (atomically, like a write).
 
         :raises StoreError: if ``source`` is not a backup.
         """
-        source = Path(source)
-        try:
-            ox.Store.read_only(str(source / "rdf"))
-        except OSError as exc:
-            raise StoreError(
-                f"{source} is not a backup of this store (no readable rdf/ folder): {exc}"
-            ) from exc
-        self.path.mkdir(parents=True, exist_ok=True)
-        (self.path / "generations").mkdir(exist_ok=True)
-        with write_lock(self.path / "write.lock", wait):
-            remove_unfinished(self.path)
-            current = self.version()
-            tmp = self.path / "generations" / f"{int(current or 0) + 1:06d}.tmp"
-            try:
-                shutil.copytree(source, tmp)
-                final = tmp.with_suffix("")
-                tmp.rename(final)
-                publish(self.path, final.name)
-            except OSError as exc:
-                shutil.rmtree(tmp, ignore_errors=True)
-                raise StoreError(f"cannot restore {source}: {exc}") from exc
-            collect_garbage(self.path)
-            return final.name
+        return restore_backup(self.path, Path(source), self.version, wait=wait)
 
     def add_builder(self, builder: Callable[[Generation], None]) -> None:
         """Register a function that derives files for every new generation (e.g. the search index)."""
