@@ -15,7 +15,13 @@ KIND = os.environ.get("KG_TEST_STORE", "").strip().lower()  # "" = the embedded 
 REMOTE = KIND in ("oxigraph", "virtuoso")
 
 # test modules whose tests run on a remote store too; the rest test readers, mapping, shapes,
-# the CLI's argument handling or the embedded store's own machinery (generations, evaluation threads)
+# the CLI's argument handling or the embedded store's own machinery (generations, evaluation threads).
+# Not the browser's (test_browser, test_browser_agencies: ~24 CPU-s of Chromium and gunicorn a run):
+# what they add to the pages' tests is the script, the layout and a person's path through them, which
+# no store changes; the pages' data on a remote store is tested here in-process and over HTTP
+# (test_resources: every kind of page and the agency tree; test_search: search and facets;
+# test_quality: the quality views of a source and an agency; test_catalog_views, test_query_page;
+# test_agencies: the directory, its counts with units and its filters)
 REMOTE_MODULES = {
     "test_store",
     "test_sparql_protocol",
@@ -24,8 +30,7 @@ REMOTE_MODULES = {
     "test_catalog_views",
     "test_catalog_descriptions",
     "test_query_page",
-    "test_browser",
-    "test_browser_agencies",
+    "test_agencies",
     "test_search",
     "test_quality",
     "test_ingest",

@@ -56,12 +56,10 @@ EMBEDDED_SECONDS = {
 # seconds on `oxigraph serve` (KG_TEST_STORE=oxigraph, the second half)
 REMOTE_SECONDS = {
     "test_ingest": 38,
-    "test_browser": 34,
     "test_catalog_views": 22,
     "test_search": 22,
     "test_sparql_protocol": 21,
     "test_resources": 18,
-    "test_browser_agencies": 16,
     "test_private_graphs": 15,
     "test_catalog_descriptions": 12,
 }
