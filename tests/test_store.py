@@ -280,3 +280,21 @@ def test_a_writer_killed_mid_write_leaves_the_store_serving(tmp_path):
     assert fresh.version() == "000002"
     assert not [g for g in generations(fresh) if g.endswith(".tmp")]
     assert Path(store.path / "write.lock").read_text() == ""
+
+
+@pytest.mark.embedded_only
+@pytest.mark.parametrize("published", [1, 0])
+def test_a_generation_finished_but_never_published_is_removed_by_the_next_write(tmp_path, published):
+    """A writer killed between its generation's rename and the publication (``current`` not yet
+    switched) leaves a complete generation, numbered as the next write's: that write removes it and
+    publishes its own, and nothing reads the one never published."""
+    store = Store(tmp_path / "store")
+    for value in ("old",)[:published]:
+        put(store, value)
+    unpublished = store.path / "generations" / f"{published + 1:06d}"
+    unpublished.mkdir(parents=True)
+    (unpublished / "left-by-a-killed-writer").write_text("", encoding="utf-8")
+    assert values(store) == ({"old"} if published else set())
+    put(store, "new")
+    assert values(Store(store.path)) == {"new"} and store.version() == unpublished.name
+    assert not (unpublished / "left-by-a-killed-writer").exists()
