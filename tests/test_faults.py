@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
-from conftest import kg_command, run_kg, snapshot
+from conftest import run_kg, snapshot
+from kill_points import PUBLISHED, WRITE_POINTS, run_killed
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _bigger_source(folder: Path, copies: int = 8) -> Path:
-    """The sample's datasets repeated under new ids: enough work for an ingest to be caught mid-way."""
+def _bigger_source(folder: Path, copies: int) -> Path:
+    """The sample's datasets repeated under new ids: three batches to validate (KG_VALIDATION_BATCH=50)."""
     folder.mkdir()
     sample = ROOT / "kg" / "sample" / "csv"
     shutil.copy(sample / "agencies.csv", folder / "agencies.csv")
@@ -35,61 +34,40 @@ def _bigger_source(folder: Path, copies: int = 8) -> Path:
     return folder
 
 
-def test_ingest_killed_at_several_points_leaves_the_previous_version(seeded, kg_env, tmp_path):
+def test_ingest_killed_at_each_point_of_its_write_leaves_the_previous_version(seeded, kg_env, tmp_path):
     """Killed before its commit, an ingest leaves the old version; after it, the whole new one.
 
-    The commit is one symlink rename, so a kill that lands after it (the process was only
-    cleaning up) legitimately leaves the new version: never anything in between.
+    A real ``kg ingest`` process SIGKILLs itself at each point of a write (tests/kill_points.py):
+    while validating, inside the new generation's write, while its derived files are built, with
+    the generation complete but not published, and just after the commit (one symlink rename), where
+    the whole new version is served: never anything in between. The next ingest after a kill
+    publishes the new version and leaves no unfinished generation behind.
     """
-    source = _bigger_source(tmp_path / "big")
+    source = _bigger_source(tmp_path / "big", copies=2)
     store = Path(seeded.store)
     pristine = tmp_path / "pristine"
     shutil.copytree(store, pristine, symlinks=True)
     before = snapshot(seeded)
-    started = time.monotonic()
-    done = run_kg("ingest", source, "--source", "sample", env=kg_env)
-    assert done.returncode == 0, done.stderr
-    duration = time.monotonic() - started
-    after = snapshot(seeded)
-    assert after != before
-    killed_before_commit = 0
     # a killed ingest leaves its scratch folder (kg-ingest-*) in its TMPDIR: this test's folder,
     # removed with it, not the system's (in RAM under make test)
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     killed_env = {**kg_env, "TMPDIR": str(scratch)}
-    # the points as fractions of the ingest's time; on a shared machine a later run may be much
-    # faster than the one timed (under the suite: 6.4 s timed, the next ones done within 4.5 s), so
-    # a run that ends before its kill shortens the time the next points are taken from, and the
-    # points are taken again (at most once) until three kills have landed before the commit
-    fractions = (0.1, 0.3, 0.5, 0.7, 0.9, 1.0)
-    for attempt, fraction in enumerate(fractions * 2):
-        if attempt >= len(fractions) and killed_before_commit >= 3:
-            break
+    command = ("ingest", source, "--source", "sample")
+    for point in WRITE_POINTS:
         shutil.rmtree(store)
         shutil.copytree(pristine, store, symlinks=True)
-        child = subprocess.Popen(
-            [str(kg_command()), "ingest", str(source), "--source", "sample"],
-            env=killed_env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        launched = time.monotonic()
-        time.sleep(duration * fraction)
-        os.kill(child.pid, signal.SIGKILL)
-        child.wait()
-        served = snapshot(seeded)
-        assert served in (before, after), f"killed at {fraction:.0%}: the store serves a mix"
-        if child.returncode != 0 and served == before:
-            killed_before_commit += 1
-        elif child.returncode == 0:  # it ended before the kill: it took at most this long
-            duration = min(duration, time.monotonic() - launched)
-    assert killed_before_commit >= 3, "too few kills landed before the commit to test anything"
-    done = run_kg("ingest", source, "--source", "sample", env=kg_env)
+        run_killed(point, command, killed_env)
+        assert snapshot(seeded) == before, f"killed {point.name}: the store serves something else"
+    done = run_kg(*command, env=kg_env)  # on what the last kill left
     assert done.returncode == 0, done.stderr
-    assert snapshot(seeded) == after
-    generations = os.listdir(store / "generations")
-    assert not [g for g in generations if g.endswith(".tmp")]
+    after = snapshot(seeded)
+    assert after != before
+    assert not [g for g in os.listdir(store / "generations") if g.endswith(".tmp")]
+    shutil.rmtree(store)
+    shutil.copytree(pristine, store, symlinks=True)
+    run_killed(PUBLISHED, command, killed_env)
+    assert snapshot(seeded) == after, f"killed {PUBLISHED.name}: not the whole new version"
 
 
 @pytest.fixture()
