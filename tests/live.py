@@ -51,6 +51,14 @@ class Live(str):
         obj.pid = 0
         return obj
 
+    def ingest(self, path: Path | str, source: str) -> None:
+        """What ``kg ingest PATH --source SOURCE`` does on this server's store, in this process: the
+        same ingest on the same settings (read from the server's environment), without a Python start
+        and the kg imports (~0.7 CPU-s a command). For data a test needs, not for another process's
+        write (:meth:`kg`); the kg command is tested in test_cli."""
+        summary = ingest(str(path), settings=load_settings(self.env), source=source)
+        assert summary.stored, summary
+
     def kg(self, *args: object, check: bool = True) -> subprocess.CompletedProcess:
         """Run the `kg` command on this server's store."""
         done = subprocess.run([BIN / "kg", *map(str, args)], env=self.env, capture_output=True, text=True)
@@ -70,11 +78,8 @@ def serve(
     remote = {} if "KG_STORE_QUERY_URL" in settings else backend.env_for(store)  # {} when embedded
     env = {**os.environ, "KG_STORE": str(store), "KG_BASE_URI": base, "KG_WORKERS": "1", **remote, **settings}
     live = Live(base, str(store), env)
-    if sample:  # what `kg ingest kg/sample/csv --source sample` does, in this process: the same
-        # ingest on the same settings (read from the server's environment), without a Python start
-        # and the kg imports (~0.4 s of CPU a server; the kg command is tested in test_cli)
-        summary = ingest(str(ROOT / "kg/sample/csv"), settings=load_settings(env), source="sample")
-        assert summary.stored, summary
+    if sample:  # what `kg ingest kg/sample/csv --source sample` does, in this process (Live.ingest)
+        live.ingest(ROOT / "kg/sample/csv", "sample")
     Path(store).parent.mkdir(parents=True, exist_ok=True)  # made by the ingest, when there is one
     log = open(Path(store).parent / f"server-{port}.log", "wb")  # noqa: SIM115 - a file, not a pipe that fills
     live.log = Path(log.name)

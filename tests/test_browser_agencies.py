@@ -71,7 +71,7 @@ def _write(path: Path, header: list[str], rows: list[tuple]) -> None:
 def live(tmp_path_factory):
     folder = tmp_path_factory.mktemp("agencies")
     with serve(folder / "store") as server:
-        server.kg("ingest", paging_source(folder / "paging"), "--source", "paging")
+        server.ingest(paging_source(folder / "paging"), "paging")
         yield server
 
 

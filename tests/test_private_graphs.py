@@ -329,7 +329,7 @@ def test_the_dump_refuses_a_bad_graphs_parameter(client, query):
 def live(tmp_path_factory):
     root = tmp_path_factory.mktemp("private-live")
     with serve(root / "store", sample=False, KG_READ_TOKEN=READ, KG_UPDATE_TOKEN=WRITE) as server:
-        server.kg("ingest", with_broken_record(root / "sample"), "--source", "sample")
+        server.ingest(with_broken_record(root / "sample"), "sample")
         yield server
 
 

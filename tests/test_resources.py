@@ -79,10 +79,10 @@ def live(tmp_path_factory):
     root = tmp_path_factory.mktemp("resources")
     with serve(root / "store", KG_READ_TOKEN=READ_TOKEN) as server:
         (root / "lakes.ttl").write_text(HARVESTED_TTL, encoding="utf-8")
-        server.kg("ingest", root / "lakes.ttl", "--source", "lakes")
-        server.kg("ingest", hostile_folder(root / "hostile"), "--source", "hostile")
+        server.ingest(root / "lakes.ttl", "lakes")
+        server.ingest(hostile_folder(root / "hostile"), "hostile")
         if (SHARED_SAMPLES / "dataset_sweden.rdf").is_file():
-            server.kg("ingest", SHARED_SAMPLES / "dataset_sweden.rdf", "--source", "sweden")
+            server.ingest(SHARED_SAMPLES / "dataset_sweden.rdf", "sweden")
         yield server
 
 

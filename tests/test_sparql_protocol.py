@@ -494,4 +494,4 @@ def test_ingest_while_serving_never_mixes_and_shows_up_within_a_second(live, tmp
     assert {n for _, n in seen} <= {44, 20}, "a query saw something other than the old or the new source"
     late = [n for t, n in seen if t > committed + 1.0]
     assert late and set(late) == {20}, "a request more than a second after the commit saw old data"
-    live.kg("ingest", ROOT / "kg/sample/csv", "--source", "sample")  # leave the sample as it was
+    live.ingest(ROOT / "kg/sample/csv", "sample")  # leave the sample as it was
