@@ -69,9 +69,13 @@ class Live(str):
 
 @contextmanager
 def serve(
-    store: Path, *, workers: int = 2, sample: bool = True, gunicorn: tuple[str, ...] = (), **settings: str
+    store: Path, *, workers: int = 1, sample: bool = True, gunicorn: tuple[str, ...] = (), **settings: str
 ) -> Iterator[Live]:
-    """The app under gunicorn as ``kg serve`` starts it (``gunicorn``: more options, e.g. ``--reload``)."""
+    """The app under gunicorn as ``kg serve`` starts it (``gunicorn``: more options, e.g. ``--reload``).
+
+    One worker unless a test asks for more (``kg serve`` starts two): a worker's start costs ~0.5
+    CPU-s, and only the tests of what two workers do (each sees a new generation, one serves while
+    the other retires) need the second; they pass ``workers=2``."""
     port = free_port()
     base = f"http://127.0.0.1:{port}/"
     mark = backend.started()

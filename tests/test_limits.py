@@ -26,6 +26,7 @@ LIGHT = "ASK { ?s a <http://www.w3.org/ns/dcat#Dataset> }"
 def live(tmp_path_factory):
     with serve(
         tmp_path_factory.mktemp("limits") / "store",
+        workers=2,
         KG_QUERY_TIMEOUT="2",
         KG_UPDATE_TOKEN="t",
         KG_MAX_RESULTS="100",
@@ -104,7 +105,7 @@ def test_a_runaway_retires_its_worker_and_a_fresh_one_serves(tmp_path):
     (and the runaway's work with it: the server is idle again), and a fresh worker serves.
     On a server of its own: one of the module's workers may still be retiring from an earlier
     test's runaway, and a query it took before it went would be cut (a connection reset)."""
-    with serve(tmp_path / "store", KG_QUERY_TIMEOUT="2") as live:
+    with serve(tmp_path / "store", workers=2, KG_QUERY_TIMEOUT="2") as live:
         before = wait_for(lambda: found if len(found := workers_of(live.pid)) == 2 else set())
         assert len(before) == 2 and query(live, LIGHT + " # ready")[0] == 200
         heavy: dict = {}

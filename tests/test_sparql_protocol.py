@@ -27,7 +27,7 @@ FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
-    with serve(tmp_path_factory.mktemp("proto") / "store", KG_UPDATE_TOKEN=TOKEN) as server:
+    with serve(tmp_path_factory.mktemp("proto") / "store", workers=2, KG_UPDATE_TOKEN=TOKEN) as server:
         yield server
 
 

@@ -25,7 +25,7 @@ DCAT = "http://www.w3.org/ns/dcat#"
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
     """The sample in a fresh store, served by gunicorn as `kg serve` does."""
-    with serve(tmp_path_factory.mktemp("live") / "store") as server:
+    with serve(tmp_path_factory.mktemp("live") / "store", workers=2) as server:
         yield server
 
 
