@@ -57,7 +57,7 @@ class Point:
 # the points of a write, in the order a run reaches them (KG_WORKERS=1: the workers' batches are
 # mapped and validated in the main process); before the last, the store must serve what it did
 WRITE_POINTS = (
-    Point("validating: the second batch checked", "kg.ingest.workers:validate_batch", nth=2),
+    Point("validating: a batch checked, nothing written yet", "kg.ingest.workers:validate_batch"),
     Point("writing: a graph loaded into the new generation", "kg.store.writer:Writer.load"),
     Point("deriving: the derived files being built", "kg.store.embedded:Store._build_derived", "before"),
     Point("renamed: the generation complete, not published", "kg.store.embedded:publish", "before"),

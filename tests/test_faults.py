@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _bigger_source(folder: Path, copies: int) -> Path:
-    """The sample's datasets repeated under new ids: three batches to validate (KG_VALIDATION_BATCH=50)."""
+    """The sample's datasets repeated under new ids: two batches to validate (KG_VALIDATION_BATCH=50)."""
     folder.mkdir()
     sample = ROOT / "kg" / "sample" / "csv"
     shutil.copy(sample / "agencies.csv", folder / "agencies.csv")
@@ -43,7 +43,7 @@ def test_ingest_killed_at_each_point_of_its_write_leaves_the_previous_version(se
     the whole new version is served: never anything in between. The next ingest after a kill
     publishes the new version and leaves no unfinished generation behind.
     """
-    source = _bigger_source(tmp_path / "big", copies=2)
+    source = _bigger_source(tmp_path / "big", copies=1)
     store = Path(seeded.store)
     pristine = tmp_path / "pristine"
     shutil.copytree(store, pristine, symlinks=True)
