@@ -241,6 +241,8 @@ class Memo:
             self._keep(ident, digest, result)
             self.changes.mapped += 1
             yield result
+            # those taken behind it, now: the next fresh result may be a batch of the workers away
+            yield from self._reused_run()
         yield from self._reused_run()
 
     def reusable(self) -> frozenset[bytes]:
@@ -341,14 +343,18 @@ class Memo:
         them, is as the last run stored it (None as soon as one is not): a first pass of a harvest,
         which then needs neither the workers nor the results, nor a write.
 
-        ``keyed``: each record with its context's digests, as :meth:`take` gets them; ``taken``:
+        ``keyed``: each record (or :class:`Known`) with its context's digests, as :meth:`take` gets
+        them; ``taken``:
         IRIs other sources publish (a record that has one is quarantined: the ingest's own check).
         """
         t0 = time.perf_counter()
         digests: list[bytes] = []
         across = list(extra)
         for record, context in keyed:
-            digest = b"" if isinstance(record, RdfRecord) else record_digest(record, context)
+            if type(record) is Known:  # hashed by the reading process (kg.ingest.read_ahead)
+                digest = record.digest
+            else:
+                digest = b"" if isinstance(record, RdfRecord) else record_digest(record, context)
             found = self._rows.get(digest)
             if found is None:
                 self.changes.seconds += time.perf_counter() - t0
