@@ -31,6 +31,7 @@ from typing import Protocol
 from kg.catalog import BLANK_DEPTH, DESCRIBE_DEPTH, Description, Node, ended
 from kg.derived.catalog import concept_ntriples
 from kg.derived.descriptions import DerivedNodes, compress, decompress
+from kg.derived.member_reach import Reach
 from kg.derived.node_updates import changed_rows, touched_keys
 from kg.derived.tables import Build, chunks
 
@@ -63,11 +64,12 @@ class NodeSource(Protocol):
         ...
 
 
-def build(b: Build) -> None:
+def build(b: Build, reach: Reach | None = None) -> None:
     """A row per member: copied from the previous generation where nothing it reached changed
-    (:func:`_copy_unaffected`), else its description walked from the ``nodes`` (after
+    (:func:`_copy_unaffected`; ``reach``: the listing of the previous rows, if one was started for
+    this build), else its description walked from the ``nodes`` (after
     :func:`kg.derived.descriptions.build`)."""
-    _copy_unaffected(b)
+    _copy_unaffected(b, reach or Reach())
     nodes = DerivedNodes(b.db)
     for part in _missing(b.db):
         walked = describe_each(nodes, [iri for _, iri in part])
@@ -185,7 +187,7 @@ def _blank_nodes(data: NodeSource, owners: dict[str, list[Node]]) -> dict[str, l
 # ---------------------------------------------------------------- copies
 
 
-def _copy_unaffected(b: Build) -> None:
+def _copy_unaffected(b: Build, reach: Reach) -> None:
     """The previous generation's rows of the members whose description cannot have changed, with
     the shared nodes they name: the member's own graph is unchanged or patched, and no key its walk
     reached (itself, the IRIs its description names, its blank nodes) is a node or a member of a
@@ -242,38 +244,37 @@ def _copy_unaffected(b: Build) -> None:
             f"ON g.id = n.graph WHERE g.graph IN ({places}) AND n.iri LIKE '\\_:%' ESCAPE '\\'",
             renamed,
         )
-    for part in chunks(candidates):
-        _copy_rows(db, part)
+    reach.attach(db, b.generation.folder)
+    try:
+        _copy_rows(db, candidates)
+    finally:
+        Reach.detach(db)
     db.execute("DROP TABLE temp.touched")
 
 
 def _copy_rows(db: sqlite3.Connection, iris: Sequence[str]) -> None:
-    """The previous rows of those of ``iris`` whose walk reached no key in ``temp.touched``."""
-    rows = _old_rows(db, iris)
-    parts = {iri: decompress(data).split("\x00") for iri, data in rows}
-    reached = {iri: {iri, *_names(used), *_names(blanks)} for iri, (_, used, blanks, _) in parts.items()}
-    hit = _touched(db, sorted({key for keys in reached.values() for key in keys}))
-    kept = [(data, iri) for iri, data in rows if not reached[iri] & hit]
-    db.executemany("INSERT INTO member_descriptions SELECT position, ? FROM member_order WHERE iri = ?", kept)
-    named = sorted({key for _, iri in kept for key in _names(parts[iri][3])})
-    for keys in chunks(named):
-        marks = ",".join("?" * len(keys))
-        db.execute(
-            f"INSERT OR IGNORE INTO shared_nodes SELECT * FROM old.shared_nodes WHERE iri IN ({marks})", keys
-        )
-
-
-def _names(part: str) -> list[str]:
-    """The keys of one part of a row (IRIs or blank nodes, one a line)."""
-    return part.split("\n") if part else []
-
-
-def _touched(db: sqlite3.Connection, keys: list[str]) -> set[str]:
-    hit: set[str] = set()
-    for part in chunks(keys):
-        marks = ",".join("?" * len(part))
-        hit.update(key for (key,) in db.execute(f"SELECT key FROM temp.touched WHERE key IN ({marks})", part))
-    return hit
+    """The previous rows of those of ``iris`` whose walk reached no key in ``temp.touched`` (by the
+    listing of what each row reached, attached as ``reach``), with the shared nodes they name."""
+    db.create_function("key_hash", 1, hash, deterministic=True)  # as the listing hashed them
+    db.execute("CREATE TEMP TABLE candidates(iri TEXT PRIMARY KEY) WITHOUT ROWID")
+    db.executemany("INSERT OR IGNORE INTO temp.candidates VALUES (?)", [(iri,) for iri in iris])
+    db.execute("CREATE TEMP TABLE kept(old INTEGER PRIMARY KEY, new INTEGER NOT NULL)")
+    db.execute(
+        "INSERT INTO temp.kept SELECT o.position, m.position FROM temp.candidates c "
+        "JOIN old.member_order o ON o.iri = c.iri JOIN member_order m ON m.iri = c.iri "
+        "WHERE o.position NOT IN (SELECT r.position FROM reach.reach r "
+        "WHERE r.key IN (SELECT key_hash(key) FROM temp.touched))"
+    )
+    db.execute(
+        "INSERT INTO member_descriptions SELECT k.new, d.data FROM temp.kept k "
+        "JOIN old.member_descriptions d ON d.position = k.old"
+    )
+    db.execute(
+        "INSERT OR IGNORE INTO shared_nodes SELECT * FROM old.shared_nodes "
+        "WHERE iri IN (SELECT n.key FROM reach.named n JOIN temp.kept k ON k.old = n.position)"
+    )
+    db.execute("DROP TABLE temp.kept")
+    db.execute("DROP TABLE temp.candidates")
 
 
 def _has_rows(db: sqlite3.Connection) -> bool:
@@ -282,15 +283,6 @@ def _has_rows(db: sqlite3.Connection) -> bool:
         "SELECT count(*) FROM old.sqlite_master WHERE type = 'table' AND name IN (?, ?)", TABLES
     )
     return found.fetchone()[0] == len(TABLES)
-
-
-def _old_rows(db: sqlite3.Connection, iris: Sequence[str]) -> list[tuple[str, bytes]]:
-    marks = ",".join("?" * len(iris))
-    return db.execute(
-        "SELECT m.iri, d.data FROM old.member_order m JOIN old.member_descriptions d "
-        f"ON d.position = m.position WHERE m.iri IN ({marks})",
-        iris,
-    ).fetchall()
 
 
 # ---------------------------------------------------------------- reading
