@@ -51,7 +51,7 @@ def build_derived(
         _build(generation, settings, scores, fresh, reach)
     finally:
         if reach is not None:
-            reach.close(generation.folder)
+            reach.close()
 
 
 def _build(

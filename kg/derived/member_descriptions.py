@@ -34,6 +34,7 @@ from kg.derived.descriptions import DerivedNodes, compress, decompress
 from kg.derived.member_reach import Reach
 from kg.derived.node_updates import changed_rows, touched_keys
 from kg.derived.tables import Build, chunks
+from kg.search.tables import INDEX_FILE
 
 TABLES = ("member_descriptions", "shared_nodes")
 # by the member's position (member_order): a rowid table keeps a ~1 KB row on its page, where a
@@ -244,35 +245,37 @@ def _copy_unaffected(b: Build, reach: Reach) -> None:
             f"ON g.id = n.graph WHERE g.graph IN ({places}) AND n.iri LIKE '\\_:%' ESCAPE '\\'",
             renamed,
         )
-    reach.attach(db, b.generation.folder)
-    try:
-        _copy_rows(db, candidates)
-    finally:
-        Reach.detach(db)
+    _copy_rows(b, reach, candidates)
     db.execute("DROP TABLE temp.touched")
 
 
-def _copy_rows(db: sqlite3.Connection, iris: Sequence[str]) -> None:
-    """The previous rows of those of ``iris`` whose walk reached no key in ``temp.touched`` (by the
-    listing of what each row reached, attached as ``reach``), with the shared nodes they name."""
-    db.create_function("key_hash", 1, hash, deterministic=True)  # as the listing hashed them
+def _copy_rows(b: Build, reach: Reach, iris: Sequence[str]) -> None:
+    """The previous rows of those of ``iris`` whose walk reached no key in ``temp.touched``
+    (:meth:`Reach.unaffected`), with the shared nodes they name."""
+    db = b.db
     db.execute("CREATE TEMP TABLE candidates(iri TEXT PRIMARY KEY) WITHOUT ROWID")
     db.executemany("INSERT OR IGNORE INTO temp.candidates VALUES (?)", [(iri,) for iri in iris])
-    db.execute("CREATE TEMP TABLE kept(old INTEGER PRIMARY KEY, new INTEGER NOT NULL)")
-    db.execute(
-        "INSERT INTO temp.kept SELECT o.position, m.position FROM temp.candidates c "
-        "JOIN old.member_order o ON o.iri = c.iri JOIN member_order m ON m.iri = c.iri "
-        "WHERE o.position NOT IN (SELECT r.position FROM reach.reach r "
-        "WHERE r.key IN (SELECT key_hash(key) FROM temp.touched))"
+    positions = [
+        p
+        for (p,) in db.execute("SELECT o.position FROM temp.candidates c JOIN old.member_order o USING (iri)")
+    ]
+    touched = {hash(key) for (key,) in db.execute("SELECT key FROM temp.touched")}
+    assert b.generation.previous is not None  # an incremental build's
+    kept, named = reach.unaffected(
+        b.generation.previous / INDEX_FILE, b.generation.folder, touched, positions
     )
+    db.execute("CREATE TEMP TABLE kept(old INTEGER PRIMARY KEY)")
+    db.executemany("INSERT INTO temp.kept VALUES (?)", [(p,) for p in kept])
     db.execute(
-        "INSERT INTO member_descriptions SELECT k.new, d.data FROM temp.kept k "
+        "INSERT INTO member_descriptions SELECT m.position, d.data FROM temp.kept k "
+        "JOIN old.member_order o ON o.position = k.old JOIN member_order m ON m.iri = o.iri "
         "JOIN old.member_descriptions d ON d.position = k.old"
     )
-    db.execute(
-        "INSERT OR IGNORE INTO shared_nodes SELECT * FROM old.shared_nodes "
-        "WHERE iri IN (SELECT n.key FROM reach.named n JOIN temp.kept k ON k.old = n.position)"
-    )
+    for keys in chunks(sorted(named)):
+        marks = ",".join("?" * len(keys))
+        db.execute(
+            f"INSERT OR IGNORE INTO shared_nodes SELECT * FROM old.shared_nodes WHERE iri IN ({marks})", keys
+        )
     db.execute("DROP TABLE temp.kept")
     db.execute("DROP TABLE temp.candidates")
 
