@@ -31,7 +31,11 @@ from kg.processes import die_with_parent
 from kg.records import AgencyRecord, RdfRecord, Record
 
 BATCH = 256  # records sent at a time (one pickle, one queue item each)
-QUEUED = 64  # batches the reading process may be ahead
+# batches the reading process may be ahead: the whole of a 100,000-record source (a batch of reused
+# records is ~40 KB pickled). Why so many: the main process now hands out the reused results in
+# bursts, as each batch of the workers comes back (~20,000 records' worth at a 1 % re-harvest), and
+# with 64 batches (16,000 records) the reading process stopped, its queue full, during each burst
+QUEUED = 512
 WAIT = 1.0  # seconds between two looks at whether the reading process still lives
 
 
