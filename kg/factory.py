@@ -11,6 +11,7 @@ from functools import partial
 
 from kg.derived.build import build_derived
 from kg.derived.descriptions import Descriptions
+from kg.derived.member_reach import Reach
 from kg.derived.tables import Scores
 from kg.iris import Minter
 from kg.search.build import build_index
@@ -60,9 +61,13 @@ def store_for(
         )
     else:
         store = Store(settings.store, private_graphs=private)
-    # the search index (kg.search) is derived with every generation
+    # the search index (kg.search) is derived with every generation; before it, the listing of the
+    # previous members' rows that the derived tables' copy reads starts beside it (kg.derived.member_reach)
+    reach = Reach()
+    store.add_builder(reach.start)
     store.add_builder(build_index if summaries is None else partial(build_index, summaries=summaries))
-    store.add_builder(partial(build_derived, settings=settings, scores=scores, fresh=descriptions))
+    derive = partial(build_derived, settings=settings, scores=scores, fresh=descriptions, reach=reach)
+    store.add_builder(derive)
     return store
 
 

@@ -23,6 +23,7 @@ from kg.derived import (
     quarantine,
     void,
 )
+from kg.derived.member_reach import Reach
 from kg.derived.tables import COPIES_FROM, SCHEMA, VERSION, Build, Layout, Scores, has_tables, tables_version
 from kg.errors import StoreError
 from kg.iris import Minter
@@ -40,10 +41,26 @@ def build_derived(
     settings: Settings,
     scores: Scores | None = None,
     fresh: descriptions.Descriptions | None = None,
+    reach: Reach | None = None,
 ) -> None:
     """The derived tables of a new generation, in its ``search.sqlite`` (a store builder);
     ``scores`` and ``fresh``: what an ingest's workers made of the graphs it loads (points per
-    quality indicator, the catalogue pages' rows), so that those are not read from the store."""
+    quality indicator, the catalogue pages' rows), so that those are not read from the store;
+    ``reach``: the listing of the previous members' rows, started by an earlier builder."""
+    try:
+        _build(generation, settings, scores, fresh, reach)
+    finally:
+        if reach is not None:
+            reach.close()
+
+
+def _build(
+    generation: Generation,
+    settings: Settings,
+    scores: Scores | None,
+    fresh: descriptions.Descriptions | None,
+    reach: Reach | None,
+) -> None:
     target = generation.folder / INDEX_FILE
     if not target.is_file():
         raise StoreError(
@@ -65,7 +82,7 @@ def build_derived(
     agencies.build(build)
     catalog.build(build)
     node_updates.build(build, fresh)  # descriptions.build, by the touched subjects when it can
-    member_descriptions.build(build)
+    member_descriptions.build(build, reach)
     void.build(build)
     quarantine.build(build)
     quality.build(build, scores)

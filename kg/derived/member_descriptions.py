@@ -31,8 +31,10 @@ from typing import Protocol
 from kg.catalog import BLANK_DEPTH, DESCRIBE_DEPTH, Description, Node, ended
 from kg.derived.catalog import concept_ntriples
 from kg.derived.descriptions import DerivedNodes, compress, decompress
+from kg.derived.member_reach import Reach
 from kg.derived.node_updates import changed_rows, touched_keys
 from kg.derived.tables import Build, chunks
+from kg.search.tables import INDEX_FILE
 
 TABLES = ("member_descriptions", "shared_nodes")
 # by the member's position (member_order): a rowid table keeps a ~1 KB row on its page, where a
@@ -63,11 +65,12 @@ class NodeSource(Protocol):
         ...
 
 
-def build(b: Build) -> None:
+def build(b: Build, reach: Reach | None = None) -> None:
     """A row per member: copied from the previous generation where nothing it reached changed
-    (:func:`_copy_unaffected`), else its description walked from the ``nodes`` (after
+    (:func:`_copy_unaffected`; ``reach``: the listing of the previous rows, if one was started for
+    this build), else its description walked from the ``nodes`` (after
     :func:`kg.derived.descriptions.build`)."""
-    _copy_unaffected(b)
+    _copy_unaffected(b, reach or Reach())
     nodes = DerivedNodes(b.db)
     for part in _missing(b.db):
         walked = describe_each(nodes, [iri for _, iri in part])
@@ -185,7 +188,7 @@ def _blank_nodes(data: NodeSource, owners: dict[str, list[Node]]) -> dict[str, l
 # ---------------------------------------------------------------- copies
 
 
-def _copy_unaffected(b: Build) -> None:
+def _copy_unaffected(b: Build, reach: Reach) -> None:
     """The previous generation's rows of the members whose description cannot have changed, with
     the shared nodes they name: the member's own graph is unchanged or patched, and no key its walk
     reached (itself, the IRIs its description names, its blank nodes) is a node or a member of a
@@ -242,38 +245,39 @@ def _copy_unaffected(b: Build) -> None:
             f"ON g.id = n.graph WHERE g.graph IN ({places}) AND n.iri LIKE '\\_:%' ESCAPE '\\'",
             renamed,
         )
-    for part in chunks(candidates):
-        _copy_rows(db, part)
+    _copy_rows(b, reach, candidates)
     db.execute("DROP TABLE temp.touched")
 
 
-def _copy_rows(db: sqlite3.Connection, iris: Sequence[str]) -> None:
-    """The previous rows of those of ``iris`` whose walk reached no key in ``temp.touched``."""
-    rows = _old_rows(db, iris)
-    parts = {iri: decompress(data).split("\x00") for iri, data in rows}
-    reached = {iri: {iri, *_names(used), *_names(blanks)} for iri, (_, used, blanks, _) in parts.items()}
-    hit = _touched(db, sorted({key for keys in reached.values() for key in keys}))
-    kept = [(data, iri) for iri, data in rows if not reached[iri] & hit]
-    db.executemany("INSERT INTO member_descriptions SELECT position, ? FROM member_order WHERE iri = ?", kept)
-    named = sorted({key for _, iri in kept for key in _names(parts[iri][3])})
-    for keys in chunks(named):
+def _copy_rows(b: Build, reach: Reach, iris: Sequence[str]) -> None:
+    """The previous rows of those of ``iris`` whose walk reached no key in ``temp.touched``
+    (:meth:`Reach.unaffected`), with the shared nodes they name."""
+    db = b.db
+    db.execute("CREATE TEMP TABLE candidates(iri TEXT PRIMARY KEY) WITHOUT ROWID")
+    db.executemany("INSERT OR IGNORE INTO temp.candidates VALUES (?)", [(iri,) for iri in iris])
+    positions = [
+        p
+        for (p,) in db.execute("SELECT o.position FROM temp.candidates c JOIN old.member_order o USING (iri)")
+    ]
+    touched = {hash(key) for (key,) in db.execute("SELECT key FROM temp.touched")}
+    assert b.generation.previous is not None  # an incremental build's
+    kept, named = reach.unaffected(
+        b.generation.previous / INDEX_FILE, b.generation.folder, touched, positions
+    )
+    db.execute("CREATE TEMP TABLE kept(old INTEGER PRIMARY KEY)")
+    db.executemany("INSERT INTO temp.kept VALUES (?)", [(p,) for p in kept])
+    db.execute(
+        "INSERT INTO member_descriptions SELECT m.position, d.data FROM temp.kept k "
+        "JOIN old.member_order o ON o.position = k.old JOIN member_order m ON m.iri = o.iri "
+        "JOIN old.member_descriptions d ON d.position = k.old"
+    )
+    for keys in chunks(sorted(named)):
         marks = ",".join("?" * len(keys))
         db.execute(
             f"INSERT OR IGNORE INTO shared_nodes SELECT * FROM old.shared_nodes WHERE iri IN ({marks})", keys
         )
-
-
-def _names(part: str) -> list[str]:
-    """The keys of one part of a row (IRIs or blank nodes, one a line)."""
-    return part.split("\n") if part else []
-
-
-def _touched(db: sqlite3.Connection, keys: list[str]) -> set[str]:
-    hit: set[str] = set()
-    for part in chunks(keys):
-        marks = ",".join("?" * len(part))
-        hit.update(key for (key,) in db.execute(f"SELECT key FROM temp.touched WHERE key IN ({marks})", part))
-    return hit
+    db.execute("DROP TABLE temp.kept")
+    db.execute("DROP TABLE temp.candidates")
 
 
 def _has_rows(db: sqlite3.Connection) -> bool:
@@ -282,15 +286,6 @@ def _has_rows(db: sqlite3.Connection) -> bool:
         "SELECT count(*) FROM old.sqlite_master WHERE type = 'table' AND name IN (?, ?)", TABLES
     )
     return found.fetchone()[0] == len(TABLES)
-
-
-def _old_rows(db: sqlite3.Connection, iris: Sequence[str]) -> list[tuple[str, bytes]]:
-    marks = ",".join("?" * len(iris))
-    return db.execute(
-        "SELECT m.iri, d.data FROM old.member_order m JOIN old.member_descriptions d "
-        f"ON d.position = m.position WHERE m.iri IN ({marks})",
-        iris,
-    ).fetchall()
 
 
 # ---------------------------------------------------------------- reading

@@ -124,7 +124,10 @@ def keep_history(  # noqa: ANN001 - writer: kg.store.writer.Writer
         seen, new_records = dict.fromkeys(rdf.present, b""), None
     else:
         rdf = None  # not an RDF source: its records are in its memo
-    lines = update_history(previous, target, old_records, new_records, seen, run, datetime.now(UTC), rdf)
+    kept = memo.kept if memo is not None and rdf is None else None
+    lines = update_history(
+        previous, target, old_records, new_records, seen, run, datetime.now(UTC), rdf, present=kept
+    )
     writer.put_file(history_name(name), target)
     writer.load_text(lines, graph=Minter(settings.base_uri).provenance_graph())
     return run_counts(target, run, mapped=len(rdf.present)) if rdf is not None else None
@@ -155,11 +158,15 @@ def update_history(
     run: str,
     now: datetime,
     rdf: RdfVersions | None = None,
+    *,
+    present: dict[str, tuple[str, bytes, str, int]] | None = None,
 ) -> str:
     """Write ``target``: ``previous`` (or a new history) with this run's records, and return the
     PROV-O N-Triples of what changed.
 
     :param old_records: the last run's memo file; ``new_records``: this run's (None: no record now).
+    :param present: what ``new_records`` keeps of each record, when the caller has it
+        (:attr:`kg.ingest.memo.Memo.kept`), so that the file is not read for it.
     :param seen: every record this run read, by identity, with its digest (a record not in
         ``new_records``, whose result was not kept, is neither changed nor removed).
     :param rdf: an RDF source's records (then ``new_records`` is None).
@@ -167,7 +174,8 @@ def update_history(
     db = _start(previous, target)
     when = stamp(now)
     prov = _Prov(run, when)
-    present = rdf.present if rdf is not None else _present(new_records)
+    if present is None:
+        present = rdf.present if rdf is not None else _present(new_records)
     parts = rdf.parts if rdf is not None else {}
     query = "SELECT ident, iri, digest, removed, version, published, parts FROM records"
     rows = {r[0]: r[1:] for r in db.execute(query)}

@@ -186,6 +186,10 @@ class Memo:
         self._db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + _SCHEMA)
         self._order: deque[tuple[str, bytes, int | None, list[Origin]]] = deque()
         self.seen: dict[str, bytes] = {}
+        # what the new file keeps of each record, as kg.ingest.records_file.kept_records reads it
+        # (identity -> IRI, digest, kind, published), for the history: that read went through the
+        # whole file (a ~5 KB row spills past its page), ~1.3 s at 100,000 datasets
+        self.kept: dict[str, tuple[str, bytes, str, int]] = {}
         self.changes = Changes()
         self.opaque = False  # an RDF record was taken: no digests, no counts, nothing skipped
         self.incomplete = False  # a result was not kept (the engine failed): nothing skipped
@@ -241,6 +245,8 @@ class Memo:
             self._keep(ident, digest, result)
             self.changes.mapped += 1
             yield result
+            # those taken behind it, now: the next fresh result may be a batch of the workers away
+            yield from self._reused_run()
         yield from self._reused_run()
 
     def reusable(self) -> frozenset[bytes]:
@@ -275,6 +281,9 @@ class Memo:
                 _INSERT,
                 [(ident, digest, *found[row][0]) for ident, digest, row, _ in batch],
             )
+            for ident, digest, row, _ in batch:
+                _, key, kind, publishable = found[row][0]
+                self.kept[ident] = (key, digest, kind, publishable)
             self.changes.seconds += time.perf_counter() - t0
             for _, _, row, origins in batch:
                 yield self._reused(found[row][1], origins)
@@ -316,6 +325,7 @@ class Memo:
         blob = zlib.compress(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL), 1)
         about = (result[0].key, result[0].kind, int(report.publishable))
         self._db.execute(_INSERT, (ident, digest, blob, *about))
+        self.kept[ident] = (about[0], digest, *about[1:])
         self.changes.seconds += time.perf_counter() - t0
 
     def signature(self, extra: Iterable[str] = ()) -> str:
@@ -341,14 +351,18 @@ class Memo:
         them, is as the last run stored it (None as soon as one is not): a first pass of a harvest,
         which then needs neither the workers nor the results, nor a write.
 
-        ``keyed``: each record with its context's digests, as :meth:`take` gets them; ``taken``:
+        ``keyed``: each record (or :class:`Known`) with its context's digests, as :meth:`take` gets
+        them; ``taken``:
         IRIs other sources publish (a record that has one is quarantined: the ingest's own check).
         """
         t0 = time.perf_counter()
         digests: list[bytes] = []
         across = list(extra)
         for record, context in keyed:
-            digest = b"" if isinstance(record, RdfRecord) else record_digest(record, context)
+            if type(record) is Known:  # hashed by the reading process (kg.ingest.read_ahead)
+                digest = record.digest
+            else:
+                digest = b"" if isinstance(record, RdfRecord) else record_digest(record, context)
             found = self._rows.get(digest)
             if found is None:
                 self.changes.seconds += time.perf_counter() - t0

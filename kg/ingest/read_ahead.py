@@ -22,6 +22,7 @@ import os
 import pickle
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from itertools import chain
 from queue import Empty
 
 from kg.ingest.keys import keyed
@@ -30,7 +31,11 @@ from kg.processes import die_with_parent
 from kg.records import AgencyRecord, RdfRecord, Record
 
 BATCH = 256  # records sent at a time (one pickle, one queue item each)
-QUEUED = 64  # batches the reading process may be ahead
+# batches the reading process may be ahead: the whole of a 100,000-record source (a batch of reused
+# records is ~40 KB pickled). Why so many: the main process now hands out the reused results in
+# bursts, as each batch of the workers comes back (~20,000 records' worth at a 1 % re-harvest), and
+# with 64 batches (16,000 records) the reading process stopped, its queue full, during each burst
+QUEUED = 512
 WAIT = 1.0  # seconds between two looks at whether the reading process still lives
 
 
@@ -41,9 +46,22 @@ class ReadAhead:
     def __init__(self, process, queue, skipped: Counter) -> None:  # noqa: ANN001 - multiprocessing's
         self._process, self._queue = process, queue
         self._items = _received(process, queue, skipped)
+        self._taken: list[Record | Known] = []  # by the first pass, to be given again
+
+    def first_pass(self) -> Iterator[Record | Known]:
+        """The items for a harvest's first pass (:meth:`kg.ingest.memo.Memo.as_stored`), each kept:
+        iterating this object gives those it took again, then the others.
+
+        Why: that pass read and hashed the source again on the main process (the document's outline
+        parsed: ~2.5 s at 100,000 datasets, quiet) beside this process doing the same; the main
+        process is the busier one once it hands out the reused results while this one reads."""
+        for item in self._items:
+            self._taken.append(item)
+            yield item
 
     def __iter__(self) -> Iterator[Record | Known]:
-        return self._items
+        taken, self._taken = self._taken, []
+        return chain(taken, self._items)
 
     def close(self) -> None:
         self._items.close()  # if started: its own clean-up; if not, nothing

@@ -125,13 +125,14 @@ def ingest(
             ahead = None
             if memo is not None and (reusable := memo.reusable()) and "://" not in location:
                 # read and hashed by a process of its own, a reused record handed over as Known;
-                # started before the first pass below, beside it (~3 s of reading ahead at 100,000
-                # datasets, where that pass finds a change), and stopped if that pass is the last
+                # the first pass below reads its items too (given again to the ingest after it),
+                # and it is stopped if that pass is the last
                 records = ahead = read_ahead(records, reusable, summary.skipped)
             if skip_unchanged and memo is not None and memo.previous_signature:
                 extra = [catalog_ntriples(settings)]
                 try:
-                    n = memo.as_stored(keyed(read(Counter())), taken, extra)
+                    first = read(Counter()) if ahead is None else ahead.first_pass()
+                    n = memo.as_stored(keyed(first), taken, extra)
                 except BaseException:
                     if ahead is not None:
                         ahead.close()
