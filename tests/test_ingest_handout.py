@@ -62,3 +62,29 @@ def test_a_batch_done_is_handed_on_before_the_source_is_read(monkeypatch: pytest
     assert len(read) == 4
     assert first[1].origin == str(records[0].origin)  # in the source's order
     assert len(list(results)) == len(records) - 1
+
+
+def test_the_reading_process_sends_fewer_whole_records_a_batch_than_known_ones(monkeypatch) -> None:
+    """kg.ingest.read_ahead's batches: a whole record (changed or new, ~10x a Known one's pickle)
+    counts as WHOLE items, so that the batches its queue holds ahead of slow workers stay as small in
+    bytes as before the queue grew for reused records; every record is sent once, in order."""
+    from kg.ingest import read_ahead
+    from kg.ingest.keys import keyed
+    from kg.ingest.memo import Known, record_digest
+    from kg.records import AgencyRecord
+
+    monkeypatch.setattr(read_ahead, "BATCH", 16)
+    every = list(keyed(read_source(SAMPLE)))
+    reusable = frozenset(record_digest(r, around) for r, around in every if not isinstance(r, AgencyRecord))
+    datasets = sum(1 for r, _ in every if not isinstance(r, AgencyRecord))
+    assert datasets > 40
+
+    whole = list(read_ahead.batches(keyed(read_source(SAMPLE)), frozenset()))
+    assert [len(b) for b in whole[:-1]] == [16 // read_ahead.WHOLE] * (len(whole) - 1)
+    assert sum(map(len, whole)) == len(every) and not any(isinstance(i, Known) for b in whole for i in b)
+
+    reused = list(read_ahead.batches(keyed(read_source(SAMPLE)), reusable))
+    items = [i for b in reused for i in b]
+    assert sum(isinstance(i, Known) for i in items) == datasets and len(items) == len(every)
+    assert max(len(b) for b in reused) > 16 // read_ahead.WHOLE  # Known ones go 16 a batch
+    assert [i.origin for i in items] == [r.origin for r, _ in every]  # each once, in the source's order

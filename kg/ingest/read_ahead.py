@@ -30,11 +30,15 @@ from kg.ingest.memo import Known, identity, record_digest
 from kg.processes import die_with_parent
 from kg.records import AgencyRecord, RdfRecord, Record
 
-BATCH = 256  # records sent at a time (one pickle, one queue item each)
-# batches the reading process may be ahead: the whole of a 100,000-record source (a batch of reused
-# records is ~40 KB pickled). Why so many: the main process now hands out the reused results in
-# bursts, as each batch of the workers comes back (~20,000 records' worth at a 1 % re-harvest), and
-# with 64 batches (16,000 records) the reading process stopped, its queue full, during each burst
+BATCH = 256  # items sent at a time (one pickle, one queue item each): Known ones, or fewer whole
+WHOLE = 8  # records (a whole record counts as this many: ~1.2-2.8 KB pickled, a Known ~0.15 KB)
+# batches the reading process may be ahead: the whole of a 100,000-record source when its records are
+# reused (a batch of Known is ~40 KB pickled). Why so many: the main process now hands out the reused
+# results in bursts, as each batch of the workers comes back (~20,000 records' worth at a 1 %
+# re-harvest), and with 64 batches (16,000 records) the reading process stopped, its queue full,
+# during each burst. Whole records are 32 a batch (BATCH // WHOLE), so at most 16,384 of them wait,
+# as with 64 batches of 256 before: a source whose records mostly changed (a portal that stamps
+# every record each day) does not hold ~165-365 MB of pickles ahead of slower workers
 QUEUED = 512
 WAIT = 1.0  # seconds between two looks at whether the reading process still lives
 
@@ -117,13 +121,8 @@ def _read(records: Iterable[Record], reusable: frozenset[bytes], queue, skipped:
     counted in it) or ("error", what was raised)."""
     die_with_parent()
     try:
-        batch: list[Record | Known] = []
-        for record, around in keyed(records):
-            batch.append(_known(record, around, reusable) or record)
-            if len(batch) == BATCH:
-                queue.put(("records", pickle.dumps(batch, pickle.HIGHEST_PROTOCOL)))
-                batch = []
-        queue.put(("records", pickle.dumps(batch, pickle.HIGHEST_PROTOCOL)))
+        for batch in batches(keyed(records), reusable):
+            queue.put(("records", pickle.dumps(batch, pickle.HIGHEST_PROTOCOL)))
         queue.put(("end", skipped))
     except BaseException as exc:  # noqa: BLE001 - every failure is the ingest's to report
         queue.put(("error", _picklable(exc)))
@@ -131,6 +130,23 @@ def _read(records: Iterable[Record], reusable: frozenset[bytes], queue, skipped:
         queue.close()
         queue.join_thread()
         os._exit(0)  # no atexit handlers or finalizers of the forked ingest's objects
+
+
+def batches(
+    keyed_records: Iterable[tuple[Record, list[bytes]]], reusable: frozenset[bytes]
+) -> Iterator[list[Record | Known]]:
+    """The items to send, in order, a batch at a time: up to :data:`BATCH` :class:`Known` records, a
+    whole record counting as :data:`WHOLE` of them (the last batch may be empty)."""
+    batch: list[Record | Known] = []
+    weight = 0
+    for record, around in keyed_records:
+        known = _known(record, around, reusable)
+        batch.append(known or record)
+        weight += 1 if known is not None else WHOLE
+        if weight >= BATCH:
+            yield batch
+            batch, weight = [], 0
+    yield batch
 
 
 def _known(record: Record, around: list[bytes], reusable: frozenset[bytes]) -> Known | None:
