@@ -61,10 +61,13 @@ class Reach:
         (hashes), and the shared nodes they name: from the process started for this generation
         (``folder``), else read here from ``previous``."""
         if self._conn is not None and self._folder == folder:
-            self._conn.send((touched, positions))
-            found = self._conn.recv()
-            self.close()
-            return found
+            try:
+                self._conn.send((touched, positions))
+                return self._conn.recv()
+            except (EOFError, OSError):  # the process died (killed, out of memory): read them here
+                pass
+            finally:
+                self.close()
         return _unaffected(read_rows(previous), touched, positions)
 
     def close(self) -> None:
