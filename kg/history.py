@@ -35,9 +35,9 @@ KINDS = ("added", "changed", "removed")
 SCHEMA = """
 CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE records (
-  ident TEXT PRIMARY KEY,  -- the record's kind and key as its reader gave them (kg.ingest.memo.identity)
+  ident TEXT PRIMARY KEY,  -- the record's kind and key as its reader gave them (kg.ingest.digests.identity)
   iri TEXT NOT NULL, kind TEXT NOT NULL,  -- what the mapping made of it: its IRI, dataset/agent/...
-  digest BLOB NOT NULL,  -- kg.ingest.memo.record_digest at its last change
+  digest BLOB NOT NULL,  -- kg.ingest.digests.record_digest at its last change
   first_seen TEXT NOT NULL,
   added TEXT NOT NULL, added_run TEXT NOT NULL,  -- first seen, or seen again after a removal
   changed TEXT NOT NULL, changed_run TEXT NOT NULL,  -- its triples last changed (or it was added)

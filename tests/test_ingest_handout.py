@@ -69,8 +69,8 @@ def test_the_reading_process_sends_fewer_whole_records_a_batch_than_known_ones(m
     counts as WHOLE items, so that the batches its queue holds ahead of slow workers stay as small in
     bytes as before the queue grew for reused records; every record is sent once, in order."""
     from kg.ingest import read_ahead
+    from kg.ingest.digests import Known, record_digest
     from kg.ingest.keys import keyed
-    from kg.ingest.memo import Known, record_digest
     from kg.records import AgencyRecord
 
     monkeypatch.setattr(read_ahead, "BATCH", 16)

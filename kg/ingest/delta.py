@@ -70,7 +70,7 @@ class Plan:
 
     source: str
     signature: str  # of the records file the published graphs were made with (the memo's previous)
-    touched: frozenset[str]  # identities (kg.ingest.memo.identity) of the records to take out and add
+    touched: frozenset[str]  # identities (kg.ingest.digests.identity) of the records to take out and add
     results: Path  # this run's records file (Memo.target)
     unheld: frozenset[bytes]  # quarantined before, not now: links to them are published again
     graphs: tuple[str, str, str]  # the source's catalogue, quality and report graphs, patched

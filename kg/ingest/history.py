@@ -61,7 +61,7 @@ class RdfVersions:
     def add(self, key: str, kind: str, published: bool, lines: str) -> None:
         if not key.startswith(("http://", "https://")):
             return
-        ident = f"RdfRecord:{key}"  # kg.ingest.memo.identity of its RdfRecord
+        ident = f"RdfRecord:{key}"  # kg.ingest.digests.identity of its RdfRecord
         canonical = canonical_ntriples(lines)
         digest = hashlib.sha256("\n".join(canonical).encode("utf-8")).digest()
         self.present[ident] = (key, digest, kind, int(published))

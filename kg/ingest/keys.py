@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from kg.ingest.memo import record_digest
+from kg.ingest.digests import record_digest
 from kg.records import AgencyRecord, DatasetRecord, Record, Repair, ServiceRecord
 
 

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from kg.factory import store_for
+from kg.ingest.digests import Known, identity, record_digest
 from kg.records import Origin, RdfRecord, Record
 from kg.settings import Settings
 from kg.store.next_generation import FILES
@@ -63,20 +64,9 @@ RECIPE_PATHS = (
     "ontologies",
 )
 ENGINES = ("pyrudof", "pyshacl", "rdflib", "pyoxigraph")
-_NO_ORIGIN = Origin("")
 READ_AHEAD = 256  # reused results read back per batch (kept in memory twice: ~4 MB each way)
 
 Result = tuple[Any, Any, Any]  # kg.ingest.workers.Result: (MappedRecord, RecordReport, texts)
-
-
-@dataclass(frozen=True)
-class Known:
-    """A record hashed by another process whose last result is reused, as :meth:`Memo.take` needs
-    it (its identity, digest and origin): the record itself is not sent (:mod:`kg.ingest.read_ahead`)."""
-
-    ident: str
-    digest: bytes
-    origin: Origin
 
 
 @cache
@@ -100,33 +90,6 @@ def recipe(base_uri: str, validator: str) -> str:
     """What besides a record its result depends on, as one hash (see the module docstring)."""
     text = f"{MEMO_VERSION}\0{base_uri}\0{validator}\0{code_digest()}"
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def record_digest(record: Record, context: Iterable[bytes] = ()) -> bytes:
-    """A record's hash: the record as read but for its origins, and the digests of its context.
-
-    Why ``repr``: every reader's record is a dataclass whose generated ``repr`` shows every field
-    (nested ones too) and escapes what no text may hold; a field whose order the source changed
-    (two languages of a title swapped) only makes the record look changed, which is safe.
-    """
-    items = [record, *getattr(record, "distributions", ())]
-    origins = [item.origin for item in items]
-    try:
-        for item in items:
-            item.origin = _NO_ORIGIN
-        text = repr(record)
-    finally:
-        for item, origin in zip(items, origins, strict=True):
-            item.origin = origin
-    digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16)
-    for part in context:
-        digest.update(part)
-    return digest.digest()
-
-
-def identity(record: Record) -> str:
-    """What names a record from one ingest to the next (its kind and key, as the reader gave them)."""
-    return f"{type(record).__name__}:{record.key}"
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 Why: a re-harvest of a 100,000-dataset source with 1 % changed spent ~20 s of its main process
 reading the document into records and hashing them (:func:`kg.ingest.keys.keyed`,
-:func:`kg.ingest.memo.record_digest`), on one core, while the workers, with ~1,000 records to map,
+:func:`kg.ingest.digests.record_digest`), on one core, while the workers, with ~1,000 records to map,
 idled on the other. Here a forked process does that reading and hashing, and sends the main process
 each record whose last result is reused as a :class:`Known` (what :meth:`kg.ingest.memo.Memo.take`
 needs of it: its identity, digest and origin), every other record whole (an agency too: the
@@ -25,8 +25,8 @@ from collections.abc import Iterable, Iterator
 from itertools import chain
 from queue import Empty
 
+from kg.ingest.digests import Known, identity, record_digest
 from kg.ingest.keys import keyed
-from kg.ingest.memo import Known, identity, record_digest
 from kg.processes import die_with_parent
 from kg.records import AgencyRecord, RdfRecord, Record
 
